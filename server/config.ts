@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/** The environment of SPEC §11 as one typed, validated object. Defaults give a working SQLite setup. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  database: DatabaseTarget;
+  publicUrl: string | null;
+  secret: string | null;
+  ownerEmail: string | null;
+  ownerPassword: string | null;
+  pluginsDir: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export type DatabaseTarget =
+  | { client: 'sqlite'; filename: string }
+  | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const envSchema = z.object({
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  DATABASE_URL: z.preprocess(emptyToUndefined, z.string().default('sqlite:data/affix.sqlite')),
+  PUBLIC_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://track.example.com' })
+      .optional(),
+  ),
+  AFFIX_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(32, 'must be at least 32 characters (or unset to generate one)').optional(),
+  ),
+  AFFIX_OWNER_EMAIL: z.preprocess(emptyToUndefined, z.email('must be an email address').optional()),
+  AFFIX_OWNER_PASSWORD: z.preprocess(
+    emptyToUndefined,
+    z.string().min(10, 'must be at least 10 characters').max(200).optional(),
+  ),
+  PLUGINS_DIR: z.preprocess(emptyToUndefined, z.string().optional()),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!filename) throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:data/affix.sqlite');
+    return { client: 'sqlite', filename };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL: not a URL; use mysql://user:pass@host:3306/db or sqlite:PATH (unset for sqlite:data/affix.sqlite)',
+    );
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
+    throw new ConfigError(`DATABASE_URL: unsupported scheme "${parsed.protocol}"; use mysql:// or sqlite:`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database) throw new ConfigError('DATABASE_URL: the database name is missing (mysql://user:pass@host:3306/db)');
+  return {
+    client: 'mysql',
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = result.data;
+  if ((e.AFFIX_OWNER_EMAIL === undefined) !== (e.AFFIX_OWNER_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  AFFIX_OWNER_EMAIL and AFFIX_OWNER_PASSWORD must be set together');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    database: parseDatabaseUrl(e.DATABASE_URL),
+    publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
+    secret: e.AFFIX_SECRET ?? null,
+    ownerEmail: e.AFFIX_OWNER_EMAIL ?? null,
+    ownerPassword: e.AFFIX_OWNER_PASSWORD ?? null,
+    pluginsDir: e.PLUGINS_DIR ?? null,
+    logLevel: e.LOG_LEVEL,
+  };
+}

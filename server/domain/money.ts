@@ -1,0 +1,106 @@
+/**
+ * Money and percentages as integers of 1/10,000 (SPEC §1). Parsing goes through the decimal
+ * text of a value, never through float multiplication, and rounds half-up (away from zero for
+ * negative amounts) to 4 places. Arithmetic that can overflow 2^53 runs on BigInt.
+ */
+
+/** An amount in 1/10,000 of a currency unit (or of a percent point, for rates). */
+export type Units = number;
+
+export const SCALE = 10_000;
+const SCALE_BIG = 10_000n;
+const MAX_UNITS = Number.MAX_SAFE_INTEGER;
+
+export class MoneyError extends Error {
+  override name = 'MoneyError';
+}
+
+/** Rounds a/b half away from zero (the "half-up" of SPEC §1, symmetric for refunds). */
+function divRound(a: bigint, b: bigint): bigint {
+  if (b === 0n) throw new MoneyError('division by zero');
+  const negative = a < 0n !== b < 0n;
+  const absA = a < 0n ? -a : a;
+  const absB = b < 0n ? -b : b;
+  const q = (absA * 2n + absB) / (absB * 2n);
+  return negative ? -q : q;
+}
+
+function toSafe(big: bigint): Units {
+  if (big > BigInt(MAX_UNITS) || big < -BigInt(MAX_UNITS)) throw new MoneyError('amount out of range');
+  const n = Number(big);
+  return Object.is(n, -0) ? 0 : n;
+}
+
+const DECIMAL = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Parses a decimal number or numeric string ("12.34", 12.34, "1e-5") into units, rounding
+ * half-up at the 4th decimal place. Throws MoneyError for anything that is not a finite decimal.
+ */
+export function toUnits(value: number | string): Units {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new MoneyError('not a finite number');
+  const text = typeof value === 'number' ? String(value) : value.trim();
+  const m = DECIMAL.exec(text);
+  if (!m || (!m[2] && !m[3])) throw new MoneyError(`not a decimal number: ${JSON.stringify(text).slice(0, 40)}`);
+  const sign = m[1] === '-' ? -1n : 1n;
+  const intPart = m[2] ?? '';
+  const fracPart = m[3] ?? '';
+  const exp = m[4] ? Number(m[4]) : 0;
+  if (Math.abs(exp) > 400) throw new MoneyError('exponent out of range');
+  // digits × 10^(exp - fracLen) is the value; units = value × 10^4.
+  const digits = BigInt((intPart + fracPart).replace(/^0+(?=\d)/, '') || '0');
+  const shift = exp - fracPart.length + 4;
+  let units: bigint;
+  if (shift >= 0) units = digits * 10n ** BigInt(shift);
+  else units = divRound(digits, 10n ** BigInt(-shift));
+  return toSafe(sign * units);
+}
+
+/** Units → a JS number with at most 4 decimal places (for JSON answers). */
+export function fromUnits(units: Units): number {
+  return units / SCALE;
+}
+
+/** Units → "1234.5000"-style fixed text with exactly 4 places. */
+export function unitsToFixed(units: Units, places = 4): string {
+  const big = BigInt(units);
+  const negative = big < 0n;
+  const abs = negative ? -big : big;
+  const rounded = places >= 4 ? abs : divRound(abs, 10n ** BigInt(4 - places));
+  const scale = 10n ** BigInt(Math.min(places, 4));
+  const whole = rounded / scale;
+  const frac = rounded % scale;
+  const fracText = places > 0 ? '.' + frac.toString().padStart(Math.min(places, 4), '0').padEnd(places, '0') : '';
+  return (negative && rounded !== 0n ? '-' : '') + whole.toString() + fracText;
+}
+
+/** Display text for people: "1,234.50 USD". */
+export function formatMoney(units: Units, currency?: string): string {
+  const fixed = unitsToFixed(units, 2);
+  const [whole = '0', frac] = fixed.replace('-', '').split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${units < 0 ? '-' : ''}${grouped}.${frac ?? '00'}${currency ? ` ${currency}` : ''}`;
+}
+
+export function add(...amounts: Units[]): Units {
+  return toSafe(amounts.reduce((sum, a) => sum + BigInt(a), 0n));
+}
+
+export function subtract(a: Units, b: Units): Units {
+  return toSafe(BigInt(a) - BigInt(b));
+}
+
+/** `percentUnits` is a percentage in units (12.5% = 125000); the result rounds half-up. */
+export function percentOf(amount: Units, percentUnits: Units): Units {
+  return toSafe(divRound(BigInt(amount) * BigInt(percentUnits), 100n * SCALE_BIG));
+}
+
+/** amount × numerator / denominator, rounded half-up (proportional refunds, rate conversion). */
+export function scale(amount: Units, numerator: Units, denominator: Units): Units {
+  return toSafe(divRound(BigInt(amount) * BigInt(numerator), BigInt(denominator)));
+}
+
+/** amount × rate, where the rate is itself in units (1.0850 = 10850). */
+export function multiplyByRate(amount: Units, rateUnits: Units): Units {
+  return scale(amount, rateUnits, SCALE);
+}

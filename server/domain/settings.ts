@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/** The global settings of SPEC §2 with their defaults, and the schema every change passes. */
+
+const paramName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(32, 'at most 32 characters')
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must start with a letter and contain only letters, digits, "_" and "-"');
+
+const currencyCode = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code')
+  .transform((c) => c.toUpperCase());
+
+const ipOrCidr = z
+  .string()
+  .trim()
+  .max(64)
+  .regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'must be an IP address or CIDR range such as 10.0.0.0/8');
+
+export const FRAUD_ACTIONS = ['decline', 'drop'] as const;
+const fraudAction = z.enum(FRAUD_ACTIONS);
+
+const seconds = z.number().int('must be a whole number of seconds').min(0).max(31_536_000);
+
+export const fraudSchema = z.object({
+  duplicateClickSeconds: seconds,
+  duplicateClickPerBanner: z.boolean(),
+  duplicateClickAction: fraudAction,
+  blockedIps: z.array(ipOrCidr).max(10_000),
+  blockedIpsAction: fraudAction,
+  blockedCountries: z.array(z.string().trim().regex(/^[A-Za-z]{2}$/, 'must be a 2-letter country code').transform((c) => c.toUpperCase())).max(300),
+  blockedCountriesAction: fraudAction,
+  refererDeny: z.array(z.string().trim().min(1).max(191)).max(10_000),
+  refererDenyAction: fraudAction,
+  bots: z.boolean(),
+  botsAction: fraudAction,
+  selfReferral: z.boolean(),
+  selfReferralAction: fraudAction,
+  duplicateOrderSeconds: seconds,
+  duplicateOrderAction: fraudAction,
+});
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const settingsSchema = z.object({
+  urlParams: z.object({
+    affiliate: paramName,
+    banner: paramName,
+    campaign: paramName,
+    channel: paramName,
+    data1: paramName,
+    data2: paramName,
+  }),
+  cookieDays: z.number().int('must be a whole number of days').min(0).max(3650),
+  overwriteCookie: z.boolean(),
+  gdprMode: z.boolean(),
+  baseCurrency: currencyCode,
+  exchangeRates: z.record(
+    currencyCode,
+    z.number().positive('must be a positive rate').max(1_000_000_000),
+  ),
+  timezone: z.string().trim().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+  defaultApproval: z.enum(['auto', 'manual']),
+  siteUrl: z.union([
+    z
+      .string()
+      .trim()
+      .max(2048)
+      .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), 'must be an http(s) URL'),
+    z.null(),
+  ]),
+  postbackKey: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16–64 letters, digits, "_" or "-"'),
+  affiliateSignup: z.enum(['open', 'approval', 'closed']),
+  /** A repeated order: `ignore` answers with the original sale; `decline` also records a declined copy for audit (SPEC §5.4). */
+  duplicateOrders: z.enum(['ignore', 'decline']),
+  /** The smallest per-affiliate total that goes into a payout batch (SPEC §6.6). */
+  payoutMinimum: z.number().min(0).max(1_000_000_000),
+  fraud: fraudSchema,
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export function defaultSettings(postbackKey: string): Settings {
+  return {
+    urlParams: { affiliate: 'a_aid', banner: 'a_bid', campaign: 'a_cid', channel: 'chan', data1: 'data1', data2: 'data2' },
+    cookieDays: 60,
+    overwriteCookie: false,
+    gdprMode: false,
+    baseCurrency: 'USD',
+    exchangeRates: {},
+    timezone: 'UTC',
+    defaultApproval: 'manual',
+    siteUrl: null,
+    postbackKey,
+    affiliateSignup: 'approval',
+    duplicateOrders: 'ignore',
+    payoutMinimum: 0,
+    fraud: {
+      duplicateClickSeconds: 0,
+      duplicateClickPerBanner: false,
+      duplicateClickAction: 'decline',
+      blockedIps: [],
+      blockedIpsAction: 'drop',
+      blockedCountries: [],
+      blockedCountriesAction: 'decline',
+      refererDeny: [],
+      refererDenyAction: 'decline',
+      bots: true,
+      botsAction: 'decline',
+      selfReferral: false,
+      selfReferralAction: 'decline',
+      duplicateOrderSeconds: 0,
+      duplicateOrderAction: 'decline',
+    },
+  };
+}
+
+/** A PATCH body: any subset, nested objects partial too (exchangeRates is replaced whole). */
+export const settingsPatchSchema = settingsSchema
+  .extend({
+    urlParams: settingsSchema.shape.urlParams.partial(),
+    fraud: fraudSchema.partial(),
+  })
+  .partial();
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+export function mergeSettings(current: Settings, patch: SettingsPatch): Settings {
+  return {
+    ...current,
+    ...patch,
+    urlParams: { ...current.urlParams, ...patch.urlParams },
+    fraud: { ...current.fraud, ...patch.fraud },
+  } as Settings;
+}
+
+/** The affiliate-link parameter names must differ from each other. */
+export function duplicateUrlParam(urlParams: Settings['urlParams']): string | null {
+  const seen = new Map<string, string>();
+  for (const [key, name] of Object.entries(urlParams)) {
+    const other = seen.get(name.toLowerCase());
+    if (other) return `urlParams.${key}`;
+    seen.set(name.toLowerCase(), key);
+  }
+  return null;
+}

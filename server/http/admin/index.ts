@@ -1,0 +1,113 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { AppContext, AppCustom, AppState } from '../context.js';
+import { requireRole, SESSION_COOKIE } from '../middleware.js';
+import { render, flash, handleForm, form } from './render.js';
+import type { Views } from '../views.js';
+import { parse } from '../../validation.js';
+import { AppError } from '../../errors.js';
+import { SESSION_TTL_SECONDS } from '../../services/auth.js';
+import type { AuthUser } from '../../services/auth.js';
+import { dashboardCounts } from '../../services/dashboard.js';
+import { campaignPages } from './campaigns.js';
+import { affiliatePages } from './affiliates.js';
+import { settingsPages } from './settings.js';
+import { pluginPages } from './plugins.js';
+
+const setupBody = z.object({
+  name: z.string().trim().max(191).optional(),
+  email: z.email('must be an email address').max(191),
+  password: z.string().min(10, 'must be at least 10 characters').max(200),
+});
+const loginBody = z.object({
+  email: z.string().trim().min(1, 'is required').max(191),
+  password: z.string().min(1, 'is required').max(200),
+});
+
+/** Only same-site paths are accepted as "next" after sign-in (no open redirect). */
+const safeNext = (next: unknown) => (typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/admin');
+
+function startSession(ctx: AppContext, user: AuthUser): void {
+  ctx.cookies.set(SESSION_COOKIE, ctx.services.auth.sign(user, 'session'), {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.secure,
+    maxAge: SESSION_TTL_SECONDS * 1000,
+    overwrite: true,
+  });
+}
+
+/** The merchant's admin: setup, sign-in and the pages of each area. */
+export function adminRouter(views: Views): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+
+  router.get('/', (ctx) => ctx.redirect('/admin'));
+
+  router.get('/admin/setup', async (ctx) => {
+    if (!(await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/login');
+    render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: {} }, 'plain');
+  });
+  router.post('/admin/setup', async (ctx) => {
+    if (!(await ctx.services.auth.needsSetup())) throw new AppError('conflict', 'Affix is already set up; sign in instead');
+    const body = form.body(ctx);
+    await handleForm(
+      ctx,
+      async () => {
+        const input = parse(setupBody, { name: form.text(body.name), email: form.text(body.email), password: body.password });
+        const user = await ctx.services.auth.createOwner(input.email, input.password, input.name ?? '');
+        startSession(ctx, user);
+        flash(ctx, 'success', 'Welcome to Affix. Your owner account is ready.');
+        ctx.redirect('/admin');
+      },
+      (errors) => render(ctx, views, 'admin/setup', { title: 'Set up Affix', errors, values: { name: body.name, email: body.email } }, 'plain'),
+    );
+  });
+
+  router.get('/admin/login', async (ctx) => {
+    if (await ctx.services.auth.needsSetup()) return ctx.redirect('/admin/setup');
+    if (ctx.state.user && ctx.state.user.role !== 'affiliate') return ctx.redirect('/admin');
+    render(ctx, views, 'admin/login', { title: 'Sign in', next: safeNext(ctx.query.next), values: {} }, 'plain');
+  });
+  router.post('/admin/login', async (ctx) => {
+    const body = form.body(ctx);
+    const next = safeNext(form.text(body.next));
+    const again = (message: string) =>
+      render(ctx, views, 'admin/login', { title: 'Sign in', next, errors: { _form: message }, values: { email: body.email } }, 'plain');
+    try {
+      const input = parse(loginBody, { email: form.text(body.email), password: body.password });
+      const user = await ctx.services.auth.login(input.email, input.password, ctx.ip);
+      if (user.role === 'affiliate') throw new AppError('forbidden', 'This is the merchant sign-in; affiliates sign in to the affiliate portal');
+      startSession(ctx, user);
+      ctx.redirect(next);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      ctx.status = err.status;
+      if (err.code === 'too_many_requests' && err.details && 'retryAfterSeconds' in err.details) {
+        ctx.set('Retry-After', String(err.details.retryAfterSeconds));
+      }
+      again(err.message);
+    }
+  });
+  router.post('/admin/logout', (ctx) => {
+    ctx.cookies.set(SESSION_COOKIE, null);
+    flash(ctx, 'success', 'You have signed out.');
+    ctx.redirect('/admin/login');
+  });
+
+  // Everything below needs a merchant account; before setup, go to setup.
+  router.use('/admin', async (ctx, next) => {
+    if (['/admin/setup', '/admin/login', '/admin/logout'].includes(ctx.path)) return next();
+    if (!ctx.state.user && (await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/setup');
+    return requireRole('owner', 'manager')(ctx, next);
+  });
+
+  router.get('/admin', async (ctx) => {
+    render(ctx, views, 'admin/dashboard', { title: 'Dashboard', nav: 'dashboard', counts: await dashboardCounts(ctx.services.db) });
+  });
+
+  campaignPages(router, views);
+  affiliatePages(router, views);
+  settingsPages(router, views);
+  pluginPages(router, views);
+  return router;
+}

@@ -1,0 +1,116 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { AppCustom, AppState } from '../context.js';
+import { crudRoutes, bodyOf, optionalBool, optionalId, searchTerm } from './crud.js';
+import { requireRole } from '../middleware.js';
+import { forbidden } from '../../errors.js';
+import { id as idSchema, pageQuery, parse } from '../../validation.js';
+import type { Actor } from '../../services/actor.js';
+import * as s from '../../schemas/programme.js';
+import { payoutJson } from '../../store/payouts.js';
+
+const MERCHANT = ['owner', 'manager'] as const;
+
+/** REST routes for the affiliate programme objects of SPEC §3 and §6.1. */
+export function programmeRoutes(router: Router<AppState, AppCustom>): void {
+  // An affiliate may read its own record; everything else here is the merchant's.
+  router.get('/affiliates/:id', async (ctx, next) => {
+    const user = ctx.state.user;
+    if (user?.role !== 'affiliate') return next();
+    const id = parse(z.object({ id: idSchema }), ctx.params).id;
+    if (id !== user.affiliateId) throw forbidden('An affiliate can read only its own record');
+    ctx.body = await ctx.services.affiliates.get(id);
+  });
+
+  crudRoutes(router, {
+    path: '/affiliates',
+    roles: [...MERCHANT],
+    filters: z.object({ status: z.enum(s.AFFILIATE_STATUSES).optional(), q: searchTerm, archived: optionalBool, parentId: optionalId }),
+    create: s.affiliateCreate,
+    patch: s.affiliatePatch,
+    service: (sv) => sv.affiliates,
+  });
+  for (const [action, status] of [
+    ['approve', 'approved'],
+    ['decline', 'declined'],
+  ] as const) {
+    router.post(`/affiliates/:id/${action}`, requireRole(...MERCHANT), async (ctx) => {
+      const id = parse(z.object({ id: idSchema }), ctx.params).id;
+      ctx.body = await ctx.services.affiliates.setStatus(id, status, ctx.state.user as Actor);
+    });
+  }
+
+  crudRoutes(router, {
+    path: '/campaigns',
+    roles: [...MERCHANT],
+    filters: z.object({
+      status: z.enum(s.CAMPAIGN_STATUSES).optional(),
+      type: z.enum(s.CAMPAIGN_TYPES).optional(),
+      q: searchTerm,
+      archived: optionalBool,
+    }),
+    create: s.campaignCreate,
+    patch: s.campaignPatch,
+    service: (sv) => sv.campaigns,
+  });
+  router.post('/campaigns/:id/regenerate-secret-key', requireRole(...MERCHANT), async (ctx) => {
+    const id = parse(z.object({ id: idSchema }), ctx.params).id;
+    ctx.body = await ctx.services.campaigns.regenerateSecretKey(id, ctx.state.user as Actor);
+  });
+
+  crudRoutes(router, {
+    path: '/banners',
+    roles: [...MERCHANT],
+    filters: z.object({ campaignId: optionalId, type: z.enum(s.BANNER_TYPES).optional(), q: searchTerm, archived: optionalBool }),
+    create: s.bannerCreate,
+    patch: s.bannerPatch,
+    service: (sv) => sv.banners,
+  });
+
+  crudRoutes(router, {
+    path: '/coupons',
+    roles: [...MERCHANT],
+    filters: z.object({ campaignId: optionalId, affiliateId: optionalId, q: searchTerm, archived: optionalBool }),
+    create: s.couponCreate,
+    patch: s.couponPatch,
+    service: (sv) => sv.coupons,
+  });
+
+  // Payouts live under their campaign: /campaigns/:id/payouts[/:payoutId].
+  const payoutFilters = z.object({
+    kind: z.enum(s.PAYOUT_KINDS).optional(),
+    type: z.enum(s.PAYOUT_TYPES).optional(),
+    affiliateId: optionalId,
+    archived: optionalBool,
+  });
+  const campaignParam = z.object({ id: idSchema });
+  const payoutParams = z.object({ id: idSchema, payoutId: idSchema });
+  const merchant = requireRole(...MERCHANT);
+  router.get('/campaigns/:id/payouts', merchant, async (ctx) => {
+    const { id } = parse(campaignParam, ctx.params);
+    await ctx.services.campaigns.get(id);
+    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
+    const result = await ctx.services.payouts.list({ ...parse(payoutFilters, ctx.query), campaignId: id }, page);
+    ctx.body = { ...result, data: result.data.map(payoutJson) };
+  });
+  router.post('/campaigns/:id/payouts', merchant, async (ctx) => {
+    const { id } = parse(campaignParam, ctx.params);
+    const input = parse(s.payoutCreate, bodyOf(ctx));
+    ctx.status = 201;
+    ctx.body = payoutJson(await ctx.services.payouts.create(id, input, ctx.state.user as Actor));
+  });
+  router.get('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {
+    const p = parse(payoutParams, ctx.params);
+    ctx.body = payoutJson(await ctx.services.payouts.get(p.payoutId, p.id));
+  });
+  router.patch('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {
+    const p = parse(payoutParams, ctx.params);
+    const patch = parse(s.payoutPatch, bodyOf(ctx));
+    ctx.body = payoutJson(await ctx.services.payouts.update(p.id, p.payoutId, patch, ctx.state.user as Actor));
+  });
+  router.delete('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {
+    const p = parse(payoutParams, ctx.params);
+    await ctx.services.payouts.remove(p.id, p.payoutId, ctx.state.user as Actor);
+    ctx.status = 204;
+  });
+}

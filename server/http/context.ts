@@ -1,0 +1,24 @@
+import type { ParameterizedContext } from 'koa';
+import type { RouterContext } from '@koa/router';
+import type { AuthUser } from '../services/auth.js';
+import type { Services } from '../container.js';
+
+export interface AppState {
+  user: AuthUser | null;
+  /** How the user was authenticated: a bearer token or the session cookie. */
+  authVia: 'bearer' | 'session' | null;
+  csrfToken: string;
+  flash: Flash | null;
+}
+
+export interface Flash {
+  type: 'success' | 'error';
+  message: string;
+}
+
+export interface AppCustom {
+  services: Services;
+}
+
+export type AppContext = ParameterizedContext<AppState, AppCustom>;
+export type AppRouterContext = RouterContext<AppState, AppCustom>;

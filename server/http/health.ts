@@ -1,0 +1,18 @@
+import Router from '@koa/router';
+import type { AppCustom, AppState } from './context.js';
+
+/** GET /healthz: 200 when the database answers, 503 when it does not (SPEC §11). */
+export function healthRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+  router.get('/healthz', async (ctx) => {
+    try {
+      await ctx.services.db.raw('select 1');
+      ctx.body = { status: 'ok' };
+    } catch (err) {
+      ctx.services.log.error({ err }, 'health check: database unreachable');
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', error: { code: 'database_unavailable', message: 'The database does not answer' } };
+    }
+  });
+  return router;
+}

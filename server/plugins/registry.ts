@@ -1,0 +1,290 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AppError, notFound } from '../errors.js';
+import type { Hooks } from './hooks.js';
+import type { AffixPlugin, Logger, PluginContext, PluginSettingDef } from './types.js';
+
+/** One plugin's row as kept in the database; `settings` holds only the values an admin set. */
+export interface PluginState {
+  name: string;
+  active: boolean;
+  settings: Record<string, unknown>;
+}
+
+export interface PluginStateStore {
+  load(): Promise<PluginState[]>;
+  save(state: PluginState): Promise<void>;
+}
+
+export interface PluginInfo {
+  name: string;
+  title: string;
+  description: string;
+  /** As chosen by the admin; a plugin that failed to register stays active and carries `error`. */
+  active: boolean;
+  source: 'builtin' | 'directory';
+  settings: Record<string, unknown>;
+  settingDefs: PluginSettingDef[];
+  error?: string;
+}
+
+/** A settings value that does not fit its definition; a validation_failed error naming the key. */
+export class PluginSettingsError extends AppError {
+  override name = 'PluginSettingsError';
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super('validation_failed', `${field}: ${problem}`, [{ field, message: problem }]);
+  }
+}
+
+interface Loaded {
+  plugin: AffixPlugin;
+  source: PluginInfo['source'];
+  active: boolean;
+  stored: Record<string, unknown>;
+  // Cached and frozen: plugins read settings() on hot paths and must not mutate them.
+  settings: Readonly<Record<string, unknown>>;
+  error?: string;
+}
+
+export interface PluginRegistryDeps {
+  hooks: Hooks;
+  log: Logger;
+  builtins: AffixPlugin[];
+  pluginsDir?: string | null;
+  store: PluginStateStore;
+}
+
+/**
+ * Knows every plugin (built-in and from PLUGINS_DIR), which are active, and their settings.
+ * Plugins without a stored state start inactive: the admin turns them on.
+ */
+export class PluginRegistry {
+  private readonly plugins = new Map<string, Loaded>();
+  private initialized = false;
+
+  constructor(private readonly deps: PluginRegistryDeps) {}
+
+  async init(): Promise<void> {
+    if (this.initialized) return;
+    this.initialized = true;
+    for (const plugin of this.deps.builtins) this.add(plugin, 'builtin', 'builtin');
+    if (this.deps.pluginsDir) {
+      for (const { file, plugin } of await this.loadDirectory(this.deps.pluginsDir)) this.add(plugin, 'directory', file);
+    }
+
+    for (const state of await this.deps.store.load()) {
+      const entry = this.plugins.get(state.name);
+      if (!entry) continue; // a plugin that was removed from disk
+      entry.active = Boolean(state.active); // tolerate 0/1 from SQLite
+      entry.stored = isRecord(state.settings) ? state.settings : {};
+      entry.settings = effectiveSettings(entry.plugin, entry.stored);
+    }
+    for (const entry of this.plugins.values()) {
+      if (entry.active) await this.register(entry);
+    }
+  }
+
+  list(): PluginInfo[] {
+    return [...this.plugins.values()].map(info).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get(name: string): PluginInfo | undefined {
+    const entry = this.plugins.get(name);
+    return entry && info(entry);
+  }
+
+  /** True when the plugin is active and its hooks are live (it did not fail to register). */
+  isActive(name: string): boolean {
+    const entry = this.plugins.get(name);
+    return entry !== undefined && entry.active && entry.error === undefined;
+  }
+
+  /** Saves first, so a database failure leaves the running hooks unchanged. Returns the new state. */
+  async setActive(name: string, active: boolean): Promise<PluginInfo> {
+    const entry = this.mustGet(name);
+    await this.deps.store.save({ name, active, settings: entry.stored });
+    entry.active = active;
+    // Re-activating also retries a plugin that failed to register.
+    this.deps.hooks.removeOwner(name);
+    delete entry.error;
+    if (active) await this.register(entry);
+    return info(entry);
+  }
+
+  /** Validates every value before saving any; returns the plugin's settings merged over defaults. */
+  async updateSettings(name: string, partial: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const entry = this.mustGet(name);
+    const defs = new Map((entry.plugin.settings ?? []).map((d) => [d.key, d]));
+    for (const [key, value] of Object.entries(partial)) {
+      const def = defs.get(key);
+      if (!def) throw new PluginSettingsError(key, 'is not a setting of this plugin');
+      const problem = checkSetting(def, value);
+      if (problem) throw new PluginSettingsError(key, problem);
+    }
+    const stored = { ...pickKnown(entry.stored, defs), ...partial };
+    await this.deps.store.save({ name, active: entry.active, settings: stored });
+    entry.stored = stored;
+    entry.settings = effectiveSettings(entry.plugin, stored);
+    return entry.settings;
+  }
+
+  private mustGet(name: string): Loaded {
+    const entry = this.plugins.get(name);
+    if (!entry) throw notFound('Plugin', name);
+    return entry;
+  }
+
+  private add(plugin: AffixPlugin, source: PluginInfo['source'], from: string): void {
+    if (this.plugins.has(plugin.name)) {
+      this.deps.log.error({ plugin: plugin.name, from }, 'duplicate plugin name; skipped');
+      return;
+    }
+    this.plugins.set(plugin.name, {
+      plugin,
+      source,
+      active: false,
+      stored: {},
+      settings: effectiveSettings(plugin, {}),
+    });
+  }
+
+  private async register(entry: Loaded): Promise<void> {
+    const { name } = entry.plugin;
+    const ctx: PluginContext = { settings: () => entry.settings, log: tagged(this.deps.log, name) };
+    try {
+      await entry.plugin.register(this.deps.hooks.forOwner(name), ctx);
+    } catch (err) {
+      // Hooks added before the throw would run half a plugin; drop them all.
+      this.deps.hooks.removeOwner(name);
+      entry.error = err instanceof Error ? err.message : String(err);
+      this.deps.log.error({ err, plugin: name }, 'plugin failed to register; its hooks were removed');
+    }
+  }
+
+  /** Each `*.js`/`*.mjs` file, or folder with `index.js`/`index.mjs`, in name order. */
+  private async loadDirectory(dir: string): Promise<Array<{ file: string; plugin: AffixPlugin }>> {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (err) {
+      this.deps.log.error({ err, dir }, 'cannot read the plugins directory; no extra plugins loaded');
+      return [];
+    }
+    const found: Array<{ file: string; plugin: AffixPlugin }> = [];
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const file = await entryFile(path.join(dir, name));
+      if (!file) continue;
+      try {
+        const mod: unknown = await import(pathToFileURL(file).href);
+        const plugin = pluginExport(mod);
+        if (plugin) found.push({ file, plugin });
+        else this.deps.log.error({ file }, 'not a plugin (needs a name and a register function); skipped');
+      } catch (err) {
+        this.deps.log.error({ err, file }, 'plugin failed to load; skipped');
+      }
+    }
+    return found;
+  }
+}
+
+function info(entry: Loaded): PluginInfo {
+  const { plugin } = entry;
+  const out: PluginInfo = {
+    name: plugin.name,
+    title: plugin.title,
+    description: plugin.description,
+    active: entry.active,
+    source: entry.source,
+    settings: { ...entry.settings },
+    settingDefs: plugin.settings ?? [],
+  };
+  if (entry.error !== undefined) out.error = entry.error;
+  return out;
+}
+
+async function entryFile(p: string): Promise<string | null> {
+  const s = await stat(p).catch(() => null);
+  if (s?.isFile()) return /\.m?js$/.test(p) ? p : null;
+  if (!s?.isDirectory()) return null;
+  for (const index of ['index.js', 'index.mjs']) {
+    const file = path.join(p, index);
+    if ((await stat(file).catch(() => null))?.isFile()) return file;
+  }
+  return null;
+}
+
+/** The plugin a module exports: `default`, a named `plugin`, or (CommonJS) `module.exports.plugin`. */
+function pluginExport(mod: unknown): AffixPlugin | null {
+  if (!isRecord(mod)) return null;
+  const candidates = [mod.default, mod.plugin, isRecord(mod.default) ? mod.default.plugin : undefined];
+  for (const c of candidates) {
+    const plugin = asPlugin(c);
+    if (plugin) return plugin;
+  }
+  return null;
+}
+
+// Directory plugins are untyped JS: check the shape and fill the optional-looking fields.
+function asPlugin(v: unknown): AffixPlugin | null {
+  if (!isRecord(v) || typeof v.name !== 'string' || v.name === '' || typeof v.register !== 'function') return null;
+  if (v.settings !== undefined && !Array.isArray(v.settings)) return null;
+  const plugin = v as unknown as AffixPlugin;
+  return {
+    name: plugin.name,
+    title: typeof v.title === 'string' ? v.title : plugin.name,
+    description: typeof v.description === 'string' ? v.description : '',
+    ...(plugin.settings ? { settings: plugin.settings } : {}),
+    register: (hooks, ctx) => plugin.register(hooks, ctx),
+  };
+}
+
+/** Defaults, overridden by stored values that still fit their definition (a plugin update may change them). */
+function effectiveSettings(plugin: AffixPlugin, stored: Record<string, unknown>): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const def of plugin.settings ?? []) {
+    const value = Object.hasOwn(stored, def.key) && checkSetting(def, stored[def.key]) === null ? stored[def.key] : def.default;
+    out[def.key] = Array.isArray(value) ? Object.freeze([...value]) : value;
+  }
+  return Object.freeze(out);
+}
+
+function pickKnown(stored: Record<string, unknown>, defs: Map<string, PluginSettingDef>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(stored).filter(([key]) => defs.has(key)));
+}
+
+/** Null when `value` fits `def`, otherwise what is wrong with it. */
+function checkSetting(def: PluginSettingDef, value: unknown): string | null {
+  switch (def.type) {
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'must be true or false';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) ? null : 'must be a number';
+    case 'string':
+      return typeof value === 'string' ? null : 'must be a string';
+    case 'string[]':
+      return Array.isArray(value) && value.every((s) => typeof s === 'string') ? null : 'must be a list of strings';
+    case 'enum':
+      return typeof value === 'string' && (def.options ?? []).includes(value)
+        ? null
+        : `must be one of: ${(def.options ?? []).join(', ')}`;
+    default:
+      return 'has an unknown setting type';
+  }
+}
+
+/** The plugin's log, each line tagged with its name. */
+function tagged(log: Logger, plugin: string): Logger {
+  const wrap =
+    (level: keyof Logger) =>
+    (obj: object, msg?: string): void =>
+      // An Error's fields are not enumerable; pino serialises it under `err`.
+      log[level](obj instanceof Error ? { plugin, err: obj } : { plugin, ...obj }, msg);
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

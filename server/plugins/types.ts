@@ -1,0 +1,47 @@
+/**
+ * The plugin contract (SPEC §8). A plugin is a plain object; built-ins live in one folder each
+ * under server/plugins/, extra ones are loaded from PLUGINS_DIR by the registry.
+ */
+
+/** The slice of pino that the plugin host and plugins use; a pino logger satisfies it. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+// Generic over the arguments so plugins can type their callbacks, e.g. `(click: Click) => …`,
+// while the host stores them untyped.
+export type ActionCallback<A extends unknown[] = unknown[]> = (...args: A) => void | Promise<void>;
+export type FilterCallback<T = unknown, A extends unknown[] = unknown[]> = (value: T, ...args: A) => T | Promise<T>;
+
+/** What a plugin receives in `register`: every callback it adds is tagged with the plugin's name. */
+export interface ScopedHooks {
+  addAction<A extends unknown[]>(name: string, fn: ActionCallback<A>, priority?: number): void;
+  addFilter<T, A extends unknown[]>(name: string, fn: FilterCallback<T, A>, priority?: number): void;
+}
+
+export interface PluginSettingDef {
+  key: string;
+  label: string;
+  type: 'boolean' | 'number' | 'string' | 'string[]' | 'enum';
+  default: unknown;
+  /** The allowed values when `type` is 'enum'. */
+  options?: string[];
+  help?: string;
+}
+
+export interface PluginContext {
+  /** The plugin's current settings merged over the defaults; reflects updates at once. */
+  settings: () => Record<string, unknown>;
+  log: Logger;
+}
+
+export interface AffixPlugin {
+  name: string;
+  title: string;
+  description: string;
+  settings?: PluginSettingDef[];
+  register(hooks: ScopedHooks, ctx: PluginContext): void | Promise<void>;
+}

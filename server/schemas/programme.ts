@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { shortText, optionalText, optionalHttpUrl, httpUrl, amount, id } from '../validation.js';
+import { toUnits } from '../domain/money.js';
+
+/*
+ * Request bodies for the affiliate programme objects of SPEC §3 and §6.1. Fields carry no
+ * defaults so the same shape serves create (required fields) and PATCH (.partial()); services
+ * apply defaults on create.
+ */
+
+export const AFFILIATE_STATUSES = ['pending', 'approved', 'declined'] as const;
+export const CAMPAIGN_TYPES = ['public', 'manual', 'private'] as const;
+export const CAMPAIGN_STATUSES = ['active', 'paused'] as const;
+export const APPROVALS = ['auto', 'manual'] as const;
+export const BANNER_TYPES = ['link', 'image', 'html'] as const;
+export const PAYOUT_KINDS = ['general', 'personal'] as const;
+export const PAYOUT_TYPES = ['CPS', 'CPA', 'PPC', 'CPM', 'LIFETIME'] as const;
+export const COMMISSION_UNITS = ['fixed', 'percent'] as const;
+
+const code = (label: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(64, 'at most 64 characters')
+    .regex(/^[A-Za-z0-9_.-]+$/, `${label} may contain only letters, digits, "_", "." and "-"`);
+
+export const refId = code('refId');
+export const couponCode = code('code');
+
+const nullableId = z.union([id, z.null()]);
+
+export const affiliateFields = z.object({
+  refId,
+  name: shortText(),
+  email: z.email('must be an email address').max(191),
+  status: z.enum(AFFILIATE_STATUSES),
+  parentId: nullableId,
+  overwriteCookie: z.union([z.boolean(), z.null()]),
+  postbackUrl: optionalHttpUrl,
+  password: z.string().min(10, 'must be at least 10 characters').max(200),
+  archived: z.boolean(),
+});
+export const affiliateCreate = affiliateFields.partial().required({ name: true, email: true });
+export const affiliatePatch = affiliateFields.partial();
+export type AffiliateCreate = z.infer<typeof affiliateCreate>;
+export type AffiliatePatch = z.infer<typeof affiliatePatch>;
+
+const productId = z.string().trim().min(1, 'must not be empty').max(191, 'at most 191 characters');
+
+export const campaignFields = z.object({
+  name: shortText(),
+  type: z.enum(CAMPAIGN_TYPES),
+  isDefault: z.boolean(),
+  status: z.enum(CAMPAIGN_STATUSES),
+  productIds: z.array(productId).max(1000, 'at most 1000 product IDs'),
+  cookieDays: z.union([z.number().int('must be a whole number of days').min(0).max(3650), z.null()]),
+  overwriteCookie: z.union([z.boolean(), z.null()]),
+  approval: z.union([z.enum(APPROVALS), z.null()]),
+  destinationUrl: optionalHttpUrl,
+  archived: z.boolean(),
+});
+export const campaignCreate = campaignFields.partial().required({ name: true });
+export const campaignPatch = campaignFields.partial();
+export type CampaignCreate = z.infer<typeof campaignCreate>;
+export type CampaignPatch = z.infer<typeof campaignPatch>;
+
+export const bannerFields = z.object({
+  campaignId: id,
+  name: shortText(),
+  type: z.enum(BANNER_TYPES),
+  destinationUrl: optionalHttpUrl,
+  content: optionalText(65_535),
+  archived: z.boolean(),
+});
+export const bannerCreate = bannerFields.partial().required({ campaignId: true, name: true });
+export const bannerPatch = bannerFields.partial();
+export type BannerCreate = z.infer<typeof bannerCreate>;
+export type BannerPatch = z.infer<typeof bannerPatch>;
+
+export const couponFields = z.object({
+  code: couponCode,
+  affiliateId: id,
+  campaignId: nullableId,
+  payoutId: nullableId,
+  archived: z.boolean(),
+});
+export const couponCreate = couponFields.partial().required({ code: true, affiliateId: true });
+export const couponPatch = couponFields.partial();
+export type CouponCreate = z.infer<typeof couponCreate>;
+export type CouponPatch = z.infer<typeof couponPatch>;
+
+/** `{ value, unit }`; a percent must be within 0–100. Values become 1/10,000 units. */
+export const commissionValue = z
+  .object({ value: amount, unit: z.enum(COMMISSION_UNITS) })
+  .refine((c) => c.unit !== 'percent' || c.value <= toUnits(100), {
+    message: 'a percentage must be between 0 and 100',
+    path: ['value'],
+  });
+
+export const payoutFields = z.object({
+  kind: z.enum(PAYOUT_KINDS),
+  title: shortText(),
+  type: z.enum(PAYOUT_TYPES),
+  actionCode: z.union([code('actionCode'), z.null()]),
+  rawClicks: z.boolean(),
+  affiliateCommission: commissionValue,
+  merchantCommission: commissionValue,
+  goal: z.union([
+    z.object({
+      productIds: z.array(productId).max(1000).optional(),
+      categories: z.array(productId).max(1000).optional(),
+    }),
+    z.null(),
+  ]),
+  couponCode: z.union([couponCode, z.null()]),
+  tiers: z.array(commissionValue).max(10, 'at most 10 tiers'),
+  affiliateIds: z.array(id).max(10_000),
+  archived: z.boolean(),
+});
+export const payoutCreate = payoutFields.partial().required({ kind: true, title: true, type: true, affiliateCommission: true });
+export const payoutPatch = payoutFields.partial();
+export type PayoutCreate = z.infer<typeof payoutCreate>;
+export type PayoutPatch = z.infer<typeof payoutPatch>;
+
+export const urlHttp = httpUrl;

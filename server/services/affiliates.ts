@@ -1,0 +1,148 @@
+import type { Knex } from 'knex';
+import type { Actor } from './actor.js';
+import { audited, changedFields } from './audit.js';
+import { randomCode } from './random.js';
+import { hashPassword } from './passwords.js';
+import { withConstraints } from './constraints.js';
+import { fieldError, notFound } from '../errors.js';
+import * as store from '../store/affiliates.js';
+import { findUserByEmail, findUserByAffiliate, insertUser, updateUser } from '../store/users.js';
+import type { AffiliateCreate, AffiliatePatch } from '../schemas/programme.js';
+import type { PageQuery } from '../validation.js';
+
+export class AffiliateService {
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  list(filters: store.AffiliateFilters, page: PageQuery) {
+    return store.listAffiliates(this.db, filters, page);
+  }
+
+  async get(id: number): Promise<store.Affiliate> {
+    const affiliate = await store.getAffiliate(this.db, id);
+    if (!affiliate) throw notFound('affiliate', id);
+    return affiliate;
+  }
+
+  async create(input: AffiliateCreate, actor: Actor, defaultStatus: store.Affiliate['status'] = 'approved'): Promise<store.Affiliate> {
+    const now = this.clock();
+    const refId = input.refId ?? randomCode(8);
+    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    const id = await this.guard(() =>
+      audited(this.db, actor, 'affiliate.created', 'affiliate', async (trx) => {
+        if (input.parentId) await this.requireAffiliate(trx, input.parentId, 'parentId');
+        if (passwordHash && (await findUserByEmail(trx, input.email))) {
+          throw fieldError('email', 'an account with this email already exists');
+        }
+        const newId = await store.insertAffiliate(trx, {
+          ref_id: refId,
+          name: input.name,
+          email: input.email,
+          status: input.status ?? defaultStatus,
+          parent_id: input.parentId ?? null,
+          overwrite_cookie: input.overwriteCookie ?? null,
+          postback_url: input.postbackUrl ?? null,
+          archived_at: input.archived ? now : null,
+          created_at: now,
+          updated_at: now,
+        });
+        if (passwordHash) {
+          await insertUser(trx, {
+            email: input.email,
+            name: input.name,
+            password_hash: passwordHash,
+            role: 'affiliate',
+            affiliate_id: newId,
+            created_at: now,
+            updated_at: now,
+          });
+        }
+        return { result: newId, objectId: newId, details: changedFields(input) };
+      }),
+    );
+    return this.get(id);
+  }
+
+  async update(id: number, patch: AffiliatePatch, actor: Actor): Promise<store.Affiliate> {
+    const now = this.clock();
+    const passwordHash = patch.password ? await hashPassword(patch.password) : null;
+    await this.guard(() =>
+      audited(this.db, actor, 'affiliate.updated', 'affiliate', async (trx) => {
+        const current = await store.getAffiliate(trx, id);
+        if (!current) throw notFound('affiliate', id);
+        if (patch.parentId) {
+          await this.requireAffiliate(trx, patch.parentId, 'parentId');
+          const chain = await store.parentChain(trx, patch.parentId);
+          if (patch.parentId === id || chain.includes(id)) {
+            throw fieldError('parentId', 'would make the affiliate its own parent (a loop in the referral chain)');
+          }
+        }
+        await store.updateAffiliate(trx, id, {
+          ...(patch.refId !== undefined && { ref_id: patch.refId }),
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.email !== undefined && { email: patch.email }),
+          ...(patch.status !== undefined && { status: patch.status }),
+          ...(patch.parentId !== undefined && { parent_id: patch.parentId }),
+          ...(patch.overwriteCookie !== undefined && { overwrite_cookie: patch.overwriteCookie }),
+          ...(patch.postbackUrl !== undefined && { postback_url: patch.postbackUrl }),
+          ...(patch.archived !== undefined && { archived_at: patch.archived ? (current.archived ? undefined : now) : null }),
+          updated_at: now,
+        });
+        const user = await findUserByAffiliate(trx, id);
+        if (user && (passwordHash || patch.email)) {
+          await updateUser(trx, user.id, {
+            ...(passwordHash && { password_hash: passwordHash }),
+            ...(patch.email && { email: patch.email.toLowerCase() }),
+            updated_at: now,
+          });
+        } else if (!user && passwordHash) {
+          await insertUser(trx, {
+            email: patch.email ?? current.email,
+            name: patch.name ?? current.name,
+            password_hash: passwordHash,
+            role: 'affiliate',
+            affiliate_id: id,
+            created_at: now,
+            updated_at: now,
+          });
+        }
+        return { result: null, objectId: id, details: changedFields(patch) };
+      }),
+    );
+    return this.get(id);
+  }
+
+  /** Approve or decline: the merchant's review of a sign-up. */
+  setStatus(id: number, status: store.Affiliate['status'], actor: Actor): Promise<store.Affiliate> {
+    return this.update(id, { status }, actor);
+  }
+
+  async remove(id: number, actor: Actor): Promise<void> {
+    await this.guard(() =>
+      audited(this.db, actor, 'affiliate.deleted', 'affiliate', async (trx) => {
+        const current = await store.getAffiliate(trx, id);
+        if (!current) throw notFound('affiliate', id);
+        await store.deleteAffiliate(trx, id);
+        return { result: null, objectId: id, details: { refId: current.refId, name: current.name } };
+      }),
+    );
+  }
+
+  private async requireAffiliate(db: Knex, id: number, field: string): Promise<void> {
+    if (!(await store.getAffiliate(db, id))) throw fieldError(field, `affiliate ${id} does not exist`);
+  }
+
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return withConstraints(
+      this.db,
+      'affiliate',
+      (message) =>
+        /email/.test(message)
+          ? fieldError('email', 'an account with this email already exists')
+          : fieldError('refId', 'is already used by another affiliate'),
+      fn,
+    );
+  }
+}

@@ -1,0 +1,178 @@
+import type { Knex } from 'knex';
+import type { Actor } from './actor.js';
+import { audited, changedFields } from './audit.js';
+import { withConstraints } from './constraints.js';
+import { AppError, fieldError, notFound } from '../errors.js';
+import * as store from '../store/payouts.js';
+import { getCampaign } from '../store/campaigns.js';
+import { findCouponByCode, findCouponByPayout, insertCoupon, updateCoupon, deleteCoupon, couponKey } from '../store/coupons.js';
+import { payoutProblems } from '../domain/payout-rules.js';
+import type { PayoutCreate, PayoutPatch } from '../schemas/programme.js';
+import type { PageQuery } from '../validation.js';
+
+type Merged = Omit<store.PayoutRecord, 'id' | 'campaignId' | 'createdAt' | 'updatedAt' | 'archived'>;
+
+/** Payouts of a campaign (SPEC §6.1): stored and validated here; computing commissions is the payouts engine's. */
+export class PayoutService {
+  constructor(
+    private readonly db: Knex,
+    private readonly onChange: () => void = () => {},
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  list(filters: store.PayoutFilters, page: PageQuery) {
+    return store.listPayouts(this.db, filters, page);
+  }
+
+  async get(id: number, campaignId?: number): Promise<store.PayoutRecord> {
+    const payout = await store.getPayout(this.db, id);
+    if (!payout || (campaignId !== undefined && payout.campaignId !== campaignId)) throw notFound('payout', id);
+    return payout;
+  }
+
+  async create(campaignId: number, input: PayoutCreate, actor: Actor): Promise<store.PayoutRecord> {
+    const now = this.clock();
+    const merged: Merged = {
+      kind: input.kind,
+      title: input.title,
+      type: input.type,
+      actionCode: input.actionCode ?? null,
+      rawClicks: input.rawClicks ?? false,
+      affiliateCommission: input.affiliateCommission,
+      merchantCommission: input.merchantCommission ?? { value: 0, unit: 'fixed' },
+      goal: normaliseGoal(input.goal),
+      couponCode: input.couponCode ?? null,
+      tiers: input.tiers ?? [],
+      affiliateIds: [...new Set(input.affiliateIds ?? [])],
+    };
+    check(merged);
+    const id = await this.guard(() =>
+      audited(this.db, actor, 'payout.created', 'payout', async (trx) => {
+        if (!(await getCampaign(trx, campaignId))) throw notFound('campaign', campaignId);
+        await checkAffiliates(trx, merged.affiliateIds);
+        const newId = await store.insertPayout(trx, { ...columns(merged), campaign_id: campaignId, archived_at: input.archived ? now : null, created_at: now, updated_at: now }, merged.affiliateIds);
+        await syncCoupon(trx, newId, campaignId, merged, now);
+        return { result: newId, objectId: newId, details: { campaignId, ...changedFields(input) } };
+      }),
+    );
+    this.onChange();
+    return this.get(id);
+  }
+
+  async update(campaignId: number, id: number, patch: PayoutPatch, actor: Actor): Promise<store.PayoutRecord> {
+    const now = this.clock();
+    await this.guard(() =>
+      audited(this.db, actor, 'payout.updated', 'payout', async (trx) => {
+        const current = await store.getPayout(trx, id);
+        if (!current || current.campaignId !== campaignId) throw notFound('payout', id);
+        const merged: Merged = {
+          kind: patch.kind ?? current.kind,
+          title: patch.title ?? current.title,
+          type: patch.type ?? current.type,
+          actionCode: patch.actionCode !== undefined ? patch.actionCode : current.actionCode,
+          rawClicks: patch.rawClicks ?? current.rawClicks,
+          affiliateCommission: patch.affiliateCommission ?? current.affiliateCommission,
+          merchantCommission: patch.merchantCommission ?? current.merchantCommission,
+          goal: patch.goal !== undefined ? normaliseGoal(patch.goal) : current.goal,
+          couponCode: patch.couponCode !== undefined ? patch.couponCode : current.couponCode,
+          tiers: patch.tiers ?? current.tiers,
+          affiliateIds: patch.affiliateIds ? [...new Set(patch.affiliateIds)] : current.affiliateIds,
+        };
+        check(merged);
+        await checkAffiliates(trx, merged.affiliateIds);
+        await store.updatePayout(
+          trx,
+          id,
+          {
+            ...columns(merged),
+            ...(patch.archived !== undefined && { archived_at: patch.archived ? now : null }),
+            updated_at: now,
+          },
+          merged.affiliateIds,
+        );
+        await syncCoupon(trx, id, campaignId, merged, now);
+        return { result: null, objectId: id, details: changedFields(patch) };
+      }),
+    );
+    this.onChange();
+    return this.get(id);
+  }
+
+  async remove(campaignId: number, id: number, actor: Actor): Promise<void> {
+    await this.guard(() =>
+      audited(this.db, actor, 'payout.deleted', 'payout', async (trx) => {
+        const current = await store.getPayout(trx, id);
+        if (!current || current.campaignId !== campaignId) throw notFound('payout', id);
+        const coupon = await findCouponByPayout(trx, id);
+        if (coupon && current.couponCode && couponKey(coupon.code) === couponKey(current.couponCode)) await deleteCoupon(trx, coupon.id);
+        await store.deletePayout(trx, id);
+        return { result: null, objectId: id, details: { title: current.title } };
+      }),
+    );
+    this.onChange();
+  }
+
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return withConstraints(this.db, 'payout', () => fieldError('couponCode', 'is already used by another coupon'), fn);
+  }
+}
+
+function normaliseGoal(goal: { productIds?: string[]; categories?: string[] } | null | undefined): Merged['goal'] {
+  if (!goal) return null;
+  const productIds = [...new Set(goal.productIds ?? [])];
+  const categories = [...new Set(goal.categories ?? [])];
+  return productIds.length || categories.length ? { productIds, categories } : null;
+}
+
+function check(p: Merged): void {
+  const problems = payoutProblems(p);
+  if (problems.length) {
+    throw new AppError('validation_failed', problems.map((x) => `${x.field}: ${x.message}`).join('; '), problems);
+  }
+}
+
+function columns(p: Merged): store.PayoutColumns {
+  return {
+    kind: p.kind,
+    title: p.title,
+    type: p.type,
+    action_code: p.actionCode,
+    raw_clicks: p.rawClicks,
+    affiliate_value: p.affiliateCommission.value,
+    affiliate_unit: p.affiliateCommission.unit,
+    merchant_value: p.merchantCommission.value,
+    merchant_unit: p.merchantCommission.unit,
+    goal_product_ids: JSON.stringify(p.goal?.productIds ?? []),
+    goal_categories: JSON.stringify(p.goal?.categories ?? []),
+    coupon_code: p.couponCode,
+    tiers: JSON.stringify(p.tiers),
+  };
+}
+
+async function checkAffiliates(db: Knex, ids: number[]): Promise<void> {
+  if (!ids.length) return;
+  const found = new Set(((await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => r.id));
+  const missing = ids.filter((i) => !found.has(i));
+  if (missing.length) throw fieldError('affiliateIds', `affiliate ${missing.join(', ')} does not exist`);
+}
+
+/** A payout's `couponCode` is a coupon of its one affiliate that applies this payout (SPEC §6.1). */
+async function syncCoupon(db: Knex, payoutId: number, campaignId: number, p: Merged, now: number): Promise<void> {
+  const linked = await findCouponByPayout(db, payoutId);
+  if (!p.couponCode) {
+    if (linked) await deleteCoupon(db, linked.id);
+    return;
+  }
+  const affiliateId = p.affiliateIds[0] as number;
+  const sameCode = await findCouponByCode(db, p.couponCode);
+  if (sameCode && sameCode.id !== linked?.id) {
+    if (sameCode.payoutId !== null && sameCode.payoutId !== payoutId) throw fieldError('couponCode', 'is already used by another coupon');
+    if (sameCode.affiliateId !== affiliateId) throw fieldError('couponCode', `is already a coupon of affiliate ${sameCode.affiliateId}`);
+    if (linked) await deleteCoupon(db, linked.id);
+    await updateCoupon(db, sameCode.id, { payout_id: payoutId, campaign_id: campaignId, updated_at: now });
+    return;
+  }
+  const cols = { code: p.couponCode, code_key: couponKey(p.couponCode), affiliate_id: affiliateId, campaign_id: campaignId, payout_id: payoutId, updated_at: now };
+  if (linked) await updateCoupon(db, linked.id, cols);
+  else await insertCoupon(db, { ...cols, archived_at: null, created_at: now });
+}

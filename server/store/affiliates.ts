@@ -1,0 +1,114 @@
+import type { Knex } from 'knex';
+import { toBoolOrNull, toIso, paginate, whereContains, type Page } from './rows.js';
+import type { PageQuery } from '../validation.js';
+
+export interface Affiliate {
+  id: number;
+  refId: string;
+  name: string;
+  email: string;
+  status: 'pending' | 'approved' | 'declined';
+  parentId: number | null;
+  overwriteCookie: boolean | null;
+  postbackUrl: string | null;
+  archived: boolean;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export interface AffiliateRow {
+  id: number;
+  ref_id: string;
+  name: string;
+  email: string;
+  status: Affiliate['status'];
+  parent_id: number | null;
+  overwrite_cookie: number | boolean | null;
+  postback_url: string | null;
+  archived_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toAffiliate = (r: AffiliateRow): Affiliate => ({
+  id: r.id,
+  refId: r.ref_id,
+  name: r.name,
+  email: r.email,
+  status: r.status,
+  parentId: r.parent_id,
+  overwriteCookie: toBoolOrNull(r.overwrite_cookie),
+  postbackUrl: r.postback_url,
+  archived: r.archived_at !== null,
+  createdAt: toIso(r.created_at),
+  updatedAt: toIso(r.updated_at),
+});
+
+export type AffiliateColumns = Partial<Omit<AffiliateRow, 'id'>>;
+
+export interface AffiliateFilters {
+  status?: Affiliate['status'];
+  q?: string;
+  archived?: boolean;
+  parentId?: number;
+}
+
+export async function listAffiliates(db: Knex, f: AffiliateFilters, page: PageQuery): Promise<Page<Affiliate>> {
+  const q = db('affiliates').select('*');
+  if (f.status) q.where('status', f.status);
+  if (f.parentId) q.where('parent_id', f.parentId);
+  if (f.archived !== undefined) q[f.archived ? 'whereNotNull' : 'whereNull']('archived_at');
+  if (f.q) whereContains(q, ['name', 'email', 'ref_id'], f.q);
+  return paginate<AffiliateRow, Affiliate>(q, page, toAffiliate);
+}
+
+export async function getAffiliate(db: Knex, id: number): Promise<Affiliate | null> {
+  const row = (await db('affiliates').where({ id }).first()) as AffiliateRow | undefined;
+  return row ? toAffiliate(row) : null;
+}
+
+/** `a_aid` values: the refId first, then the numeric id (SPEC §3). */
+export async function findAffiliateByRef(db: Knex, ref: string): Promise<Affiliate | null> {
+  const byRef = (await db('affiliates').where({ ref_id: ref }).first()) as AffiliateRow | undefined;
+  if (byRef) return toAffiliate(byRef);
+  return /^\d{1,10}$/.test(ref) ? getAffiliate(db, Number(ref)) : null;
+}
+
+export async function insertAffiliate(db: Knex, cols: AffiliateColumns): Promise<number> {
+  const [id] = await db('affiliates').insert(cols);
+  return Number(id);
+}
+
+export async function updateAffiliate(db: Knex, id: number, cols: AffiliateColumns): Promise<void> {
+  await db('affiliates').where({ id }).update(cols);
+}
+
+export async function deleteAffiliate(db: Knex, id: number): Promise<void> {
+  await db('affiliates').where({ id }).delete();
+}
+
+/** Parent chain ids from the nearest parent up (stops at a loop). */
+export async function parentChain(db: Knex, id: number, limit = 50): Promise<number[]> {
+  const chain: number[] = [];
+  let current: number | null = id;
+  while (current !== null && chain.length < limit) {
+    const row = (await db('affiliates').select('parent_id').where({ id: current }).first()) as
+      | { parent_id: number | null }
+      | undefined;
+    const parent = row?.parent_id ?? null;
+    if (parent === null || parent === id || chain.includes(parent)) break;
+    chain.push(parent);
+    current = parent;
+  }
+  return chain;
+}
+
+export async function countAffiliates(db: Knex): Promise<Record<Affiliate['status'], number>> {
+  const rows = (await db('affiliates').whereNull('archived_at').select('status').count({ n: '*' }).groupBy('status')) as Array<{
+    status: Affiliate['status'];
+    n: number | string;
+  }>;
+  const out = { pending: 0, approved: 0, declined: 0 };
+  for (const r of rows) out[r.status] = Number(r.n);
+  return out;
+}

@@ -1,0 +1,68 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../services/actor.js';
+import { parseJson, toIso, paginate, type Page } from './rows.js';
+import type { PageQuery } from '../validation.js';
+
+export interface AuditEntry {
+  id: number;
+  at: string | null;
+  actorUserId: number | null;
+  actor: string;
+  action: string;
+  objectType: string;
+  objectId: string | null;
+  details: Record<string, unknown>;
+}
+
+interface AuditRow {
+  id: number;
+  at: number;
+  actor_user_id: number | null;
+  actor: string;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  details: string;
+}
+
+export async function recordAudit(
+  db: Knex,
+  actor: Actor,
+  action: string,
+  objectType: string,
+  objectId: string | number | null,
+  details: Record<string, unknown> = {},
+  at = Date.now(),
+): Promise<void> {
+  await db('audit_log').insert({
+    at,
+    actor_user_id: actor.userId,
+    actor: actor.label.slice(0, 191),
+    action,
+    object_type: objectType,
+    object_id: objectId === null ? null : String(objectId),
+    details: JSON.stringify(details),
+  });
+}
+
+const toEntry = (r: AuditRow): AuditEntry => ({
+  id: Number(r.id),
+  at: toIso(r.at),
+  actorUserId: r.actor_user_id,
+  actor: r.actor,
+  action: r.action,
+  objectType: r.object_type,
+  objectId: r.object_id,
+  details: parseJson(r.details, {}),
+});
+
+export async function listAudit(
+  db: Knex,
+  filters: { objectType?: string; objectId?: string },
+  page: PageQuery,
+): Promise<Page<AuditEntry>> {
+  const q = db('audit_log');
+  if (filters.objectType) q.where('object_type', filters.objectType);
+  if (filters.objectId) q.where('object_id', filters.objectId);
+  return paginate<AuditRow, AuditEntry>(q, page, toEntry);
+}

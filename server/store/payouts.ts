@@ -1,0 +1,150 @@
+import type { Knex } from 'knex';
+import { toBool, toIso, parseJson, paginate, type Page } from './rows.js';
+import type { PageQuery } from '../validation.js';
+import { fromUnits, type Units } from '../domain/money.js';
+
+export type CommissionUnit = 'fixed' | 'percent';
+
+/** A commission rate as stored: value in 1/10,000 units (of money, or of a percent point). */
+export interface Rate {
+  value: Units;
+  unit: CommissionUnit;
+}
+
+export interface PayoutRecord {
+  id: number;
+  campaignId: number;
+  kind: 'general' | 'personal';
+  title: string;
+  type: 'CPS' | 'CPA' | 'PPC' | 'CPM' | 'LIFETIME';
+  actionCode: string | null;
+  rawClicks: boolean;
+  affiliateCommission: Rate;
+  merchantCommission: Rate;
+  goal: { productIds: string[]; categories: string[] } | null;
+  couponCode: string | null;
+  tiers: Rate[];
+  affiliateIds: number[];
+  archived: boolean;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+interface PayoutRow {
+  id: number;
+  campaign_id: number;
+  kind: PayoutRecord['kind'];
+  title: string;
+  type: PayoutRecord['type'];
+  action_code: string | null;
+  raw_clicks: number | boolean;
+  affiliate_value: number;
+  affiliate_unit: CommissionUnit;
+  merchant_value: number;
+  merchant_unit: CommissionUnit;
+  goal_product_ids: string;
+  goal_categories: string;
+  coupon_code: string | null;
+  tiers: string;
+  archived_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type PayoutColumns = Partial<Omit<PayoutRow, 'id'>>;
+
+function toPayout(r: PayoutRow, affiliateIds: number[]): PayoutRecord {
+  const productIds = parseJson<string[]>(r.goal_product_ids, []);
+  const categories = parseJson<string[]>(r.goal_categories, []);
+  return {
+    id: r.id,
+    campaignId: r.campaign_id,
+    kind: r.kind,
+    title: r.title,
+    type: r.type,
+    actionCode: r.action_code,
+    rawClicks: toBool(r.raw_clicks),
+    affiliateCommission: { value: Number(r.affiliate_value), unit: r.affiliate_unit },
+    merchantCommission: { value: Number(r.merchant_value), unit: r.merchant_unit },
+    goal: productIds.length || categories.length ? { productIds, categories } : null,
+    couponCode: r.coupon_code,
+    tiers: parseJson<Rate[]>(r.tiers, []),
+    affiliateIds,
+    archived: r.archived_at !== null,
+    createdAt: toIso(r.created_at),
+    updatedAt: toIso(r.updated_at),
+  };
+}
+
+/** The JSON shape of a payout: amounts as decimal numbers (SPEC §1). */
+export function payoutJson(p: PayoutRecord) {
+  const rate = (r: Rate) => ({ value: fromUnits(r.value), unit: r.unit });
+  return {
+    ...p,
+    affiliateCommission: rate(p.affiliateCommission),
+    merchantCommission: rate(p.merchantCommission),
+    tiers: p.tiers.map(rate),
+  };
+}
+
+async function withAffiliates(db: Knex, rows: PayoutRow[]): Promise<PayoutRecord[]> {
+  if (!rows.length) return [];
+  const links = (await db('payout_affiliates')
+    .whereIn(
+      'payout_id',
+      rows.map((r) => r.id),
+    )
+    .orderBy('affiliate_id')) as Array<{ payout_id: number; affiliate_id: number }>;
+  const byPayout = new Map<number, number[]>();
+  for (const l of links) byPayout.set(l.payout_id, [...(byPayout.get(l.payout_id) ?? []), l.affiliate_id]);
+  return rows.map((r) => toPayout(r, byPayout.get(r.id) ?? []));
+}
+
+export interface PayoutFilters {
+  campaignId?: number;
+  kind?: PayoutRecord['kind'];
+  type?: PayoutRecord['type'];
+  affiliateId?: number;
+  archived?: boolean;
+}
+
+export async function listPayouts(db: Knex, f: PayoutFilters, page: PageQuery): Promise<Page<PayoutRecord>> {
+  const q = db('payouts').select('payouts.*');
+  if (f.campaignId) q.where('campaign_id', f.campaignId);
+  if (f.kind) q.where('kind', f.kind);
+  if (f.type) q.where('type', f.type);
+  if (f.archived !== undefined) q[f.archived ? 'whereNotNull' : 'whereNull']('archived_at');
+  if (f.affiliateId) q.whereIn('id', db('payout_affiliates').select('payout_id').where('affiliate_id', f.affiliateId));
+  const page1 = await paginate<PayoutRow, PayoutRow>(q, page, (r) => r, [{ column: 'id', order: 'asc' }]);
+  return { ...page1, data: await withAffiliates(db, page1.data) };
+}
+
+export async function getPayout(db: Knex, id: number): Promise<PayoutRecord | null> {
+  const row = (await db('payouts').where({ id }).first()) as PayoutRow | undefined;
+  if (!row) return null;
+  const [payout] = await withAffiliates(db, [row]);
+  return payout ?? null;
+}
+
+export async function insertPayout(db: Knex, cols: PayoutColumns, affiliateIds: number[]): Promise<number> {
+  const [id] = await db('payouts').insert(cols);
+  await replacePayoutAffiliates(db, Number(id), affiliateIds);
+  return Number(id);
+}
+
+export async function updatePayout(db: Knex, id: number, cols: PayoutColumns, affiliateIds?: number[]): Promise<void> {
+  if (Object.keys(cols).length) await db('payouts').where({ id }).update(cols);
+  if (affiliateIds) await replacePayoutAffiliates(db, id, affiliateIds);
+}
+
+async function replacePayoutAffiliates(db: Knex, payoutId: number, affiliateIds: number[]): Promise<void> {
+  await db('payout_affiliates').where({ payout_id: payoutId }).delete();
+  const unique = [...new Set(affiliateIds)];
+  for (let i = 0; i < unique.length; i += 200) {
+    await db('payout_affiliates').insert(unique.slice(i, i + 200).map((a) => ({ payout_id: payoutId, affiliate_id: a })));
+  }
+}
+
+export async function deletePayout(db: Knex, id: number): Promise<void> {
+  await db('payouts').where({ id }).delete();
+}

@@ -1,0 +1,72 @@
+import type { Knex } from 'knex';
+import { toIso } from './rows.js';
+import type { Role } from '../services/actor.js';
+
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  affiliateId: number | null;
+  lastLoginAt: string | null;
+  createdAt: string | null;
+}
+
+export interface UserRow {
+  id: number;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: Role;
+  affiliate_id: number | null;
+  last_login_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toUser = (r: UserRow): User => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  affiliateId: r.affiliate_id,
+  lastLoginAt: toIso(r.last_login_at),
+  createdAt: toIso(r.created_at),
+});
+
+export const emailKey = (email: string) => email.trim().toLowerCase();
+
+export async function findUserByEmail(db: Knex, email: string): Promise<UserRow | null> {
+  return ((await db('users').where({ email: emailKey(email) }).first()) as UserRow | undefined) ?? null;
+}
+
+export async function getUserRow(db: Knex, id: number): Promise<UserRow | null> {
+  return ((await db('users').where({ id }).first()) as UserRow | undefined) ?? null;
+}
+
+export async function listUsers(db: Knex, roles: Role[]): Promise<User[]> {
+  const rows = (await db('users').whereIn('role', roles).orderBy('id')) as UserRow[];
+  return rows.map(toUser);
+}
+
+export async function countOwners(db: Knex): Promise<number> {
+  const row = (await db('users').where({ role: 'owner' }).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+export async function insertUser(db: Knex, cols: Omit<UserRow, 'id' | 'last_login_at'>): Promise<number> {
+  const [id] = await db('users').insert({ ...cols, email: emailKey(cols.email) });
+  return Number(id);
+}
+
+export async function updateUser(db: Knex, id: number, cols: Partial<Omit<UserRow, 'id'>>): Promise<void> {
+  await db('users').where({ id }).update(cols);
+}
+
+export async function deleteUser(db: Knex, id: number): Promise<void> {
+  await db('users').where({ id }).delete();
+}
+
+export async function findUserByAffiliate(db: Knex, affiliateId: number): Promise<UserRow | null> {
+  return ((await db('users').where({ affiliate_id: affiliateId }).first()) as UserRow | undefined) ?? null;
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { AppError, type FieldError } from './errors.js';
+import { toUnits, MoneyError } from './domain/money.js';
+
+/** Turns zod issues into field errors whose `field` is the dotted path of the offending value. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.map(String).join('.') : '(body)',
+    message: issue.message,
+  }));
+}
+
+export function validationError(error: z.ZodError): AppError {
+  const details = fieldErrors(error);
+  const summary = details
+    .slice(0, 3)
+    .map((d) => `${d.field}: ${d.message}`)
+    .join('; ');
+  return new AppError('validation_failed', summary || 'Invalid input', details);
+}
+
+/** Parses `input` with `schema` or throws a 422 AppError naming each bad field. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw validationError(result.error);
+  return result.data;
+}
+
+// ---- Reusable field schemas -------------------------------------------------------------
+
+export const shortText = (max = 191) => z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
+
+export const optionalText = (max = 191) =>
+  z
+    .string()
+    .trim()
+    .max(max, `at most ${max} characters`)
+    .nullish()
+    .transform((v) => (v ? v : null));
+
+/** An http(s) URL stored by the merchant; other schemes (javascript:, data:) are refused. */
+export const httpUrl = z
+  .string()
+  .trim()
+  .max(2048, 'at most 2048 characters')
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+export const optionalHttpUrl = z
+  .union([httpUrl, z.literal(''), z.null()])
+  .optional()
+  .transform((v) => (v ? v : v === undefined ? undefined : null));
+
+/** A non-negative decimal amount (number or numeric string) converted to 1/10,000 units. */
+export const amount = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    const units = toUnits(v);
+    if (units < 0) {
+      ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+      return z.NEVER;
+    }
+    return units;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof MoneyError ? 'must be a decimal number' : String(err) });
+    return z.NEVER;
+  }
+});
+
+export const id = z.coerce.number().int('must be an integer').positive('must be a positive id').max(2_147_483_647);
+
+export const idParam = z.object({ id });
+
+/** Page pagination shared by every list: ?page=1&perPage=50 (perPage ≤ 200). */
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  perPage: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type PageQuery = z.infer<typeof pageQuery>;
+
+/** Boolean query/form values: "true"/"1"/"on" and "false"/"0"/"off". */
+export const boolish = z.union([
+  z.boolean(),
+  z.enum(['true', '1', 'on', 'false', '0', 'off']).transform((v) => v === 'true' || v === '1' || v === 'on'),
+]);

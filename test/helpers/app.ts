@@ -1,0 +1,69 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, parseDatabaseUrl, type Config, type DatabaseTarget } from '../../server/config.js';
+import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../server/db/index.js';
+import { migrateLatest } from '../../server/db/migrate.js';
+import { buildServices, type BuildOptions, type Services } from '../../server/container.js';
+import { createApp } from '../../server/app.js';
+import { createLogger } from '../../server/logger.js';
+
+/**
+ * A fresh database for one test file: a temp SQLite file, or (when DATABASE_URL is mysql://)
+ * a new MariaDB database named after the URL's with a random suffix. Dropped by `close()`.
+ */
+export function freshDatabaseTarget(): DatabaseTarget {
+  const url = process.env.DATABASE_URL;
+  const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  if (url && !url.startsWith('sqlite:')) {
+    const base = parseDatabaseUrl(url);
+    if (base.client === 'mysql') return { ...base, database: `${base.database}_${suffix}`.slice(0, 64) };
+  }
+  return { client: 'sqlite', filename: path.join(os.tmpdir(), `affix-test-${suffix}.sqlite`) };
+}
+
+export const dialectName = () => freshDatabaseTarget().client;
+
+export interface TestApp {
+  services: Services;
+  config: Config;
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions extends BuildOptions {
+  env?: Record<string, string>;
+}
+
+/** Migrates a fresh database, wires the services and serves the app on a random local port. */
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const target = freshDatabaseTarget();
+  const config: Config = {
+    ...loadConfig({ LOG_LEVEL: 'silent', AFFIX_SECRET: 'test-secret-0123456789abcdef0123456789abcdef', ...opts.env }),
+    database: target,
+  };
+  await ensureDatabaseExists(target);
+  const db = openDatabase(target);
+  await migrateLatest(db);
+  const log = createLogger(config.logLevel);
+  const services = await buildServices(config, db, log, opts);
+  const app = createApp(services);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    services,
+    config,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.destroy();
+      await dropDatabase(target);
+    },
+  };
+}
