@@ -8,7 +8,7 @@ await ensureDatabaseExists(config.database);
 const db = openDatabase(config.database);
 try {
   const applied = await migrateLatest(db);
-  console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
+  console.warn(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
 } finally {
   await db.destroy();
 }

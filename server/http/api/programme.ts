@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
 import { crudRoutes, bodyOf, optionalBool, optionalId, searchTerm } from './crud.js';
