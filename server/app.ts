@@ -8,6 +8,8 @@ import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
 import { adminRouter } from './http/admin/index.js';
 import { staticRouter } from './http/static.js';
+import { trackingRouter } from './http/tracking.js';
+import { redirectRouter } from './http/redirect.js';
 import { Views } from './http/views.js';
 
 export interface AppOptions {
@@ -22,6 +24,20 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
   app.silent = true;
 
   app.use(errorHandler());
+  app.use(
+    bodyParser({
+      enableTypes: ['json', 'form', 'text'],
+      jsonLimit: '100kb',
+      formLimit: '100kb',
+      textLimit: '100kb',
+      jsonStrict: true,
+    }),
+  );
+  // The hot tracking paths come first: no sessions, CSRF or page headers on them.
+  for (const router of [trackingRouter(), redirectRouter()]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -38,15 +54,6 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
       // Tracking endpoints are called from the merchant's storefront on another origin.
       crossOriginResourcePolicy: { policy: 'cross-origin' },
       hsts: false,
-    }),
-  );
-  app.use(
-    bodyParser({
-      enableTypes: ['json', 'form', 'text'],
-      jsonLimit: '100kb',
-      formLimit: '100kb',
-      textLimit: '100kb',
-      jsonStrict: true,
     }),
   );
   app.use(authenticate());

@@ -25,7 +25,17 @@ export class ConfigError extends Error {
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 const envSchema = z.object({
-  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  // Digits only: Number() would also read "0x50" or "1e3" as a port.
+  PORT: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,5}$/, 'must be a port number such as 3000')
+      .transform(Number)
+      .pipe(z.number().max(65535, 'must be at most 65535'))
+      .default(3000),
+  ),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
   DATABASE_URL: z.preprocess(emptyToUndefined, z.string().default('sqlite:data/affix.sqlite')),
   PUBLIC_URL: z.preprocess(

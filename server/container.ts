@@ -16,6 +16,15 @@ import type { AffixPlugin } from './plugins/types.js';
 import { getOrCreateSystemValue } from './store/system.js';
 import { randomToken } from './services/random.js';
 import { systemActor } from './services/actor.js';
+import { ConfigCache } from './services/config-cache.js';
+import { TrackingService } from './services/tracking.js';
+import { SaleService } from './services/sales.js';
+import { createClickWriter } from './ingest/click-writer.js';
+import { createImpressionWriter } from './ingest/impression-writer.js';
+import type { GroupWriter } from './ingest/group-writer.js';
+import type { PendingClick } from './ingest/click-writer.js';
+import type { PendingImpression } from './ingest/impression-writer.js';
+import type { ClickStatus } from './store/clicks.js';
 
 /** Every service, wired once: routes receive this and nothing else. */
 export interface Services {
@@ -32,12 +41,20 @@ export interface Services {
   payouts: PayoutService;
   hooks: Hooks;
   plugins: PluginRegistry;
+  cache: ConfigCache;
+  tracking: TrackingService;
+  sales: SaleService;
+  writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
+  /** Stops timers and waits for queued writes (before closing the database). */
+  stop(): Promise<void>;
 }
 
 export interface BuildOptions {
   clock?: () => number;
   /** Replaces the built-in plugin list (tests register their own). */
   builtins?: AffixPlugin[];
+  /** The random source of matching tie-breaks (tests inject a fixed one). */
+  random?: () => number;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -45,8 +62,12 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   const clock = opts.clock ?? Date.now;
   const secret = config.secret ?? (await getOrCreateSystemValue(db, 'secret', () => randomToken(48)));
   const hooks = new Hooks(log);
-  const settings = new SettingsService(db);
+  // Every configuration change invalidates the hot-path cache (SPEC §12).
+  let cache: ConfigCache | null = null;
+  const onChange = () => cache?.invalidate();
+  const settings = new SettingsService(db, onChange);
   await settings.load();
+  cache = new ConfigCache(db, settings, log);
   const plugins = new PluginRegistry({
     hooks,
     log,
@@ -55,6 +76,11 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     store: new PluginStateTable(db),
   });
   await plugins.init();
+  const writers = {
+    clicks: createClickWriter(db, (err, size) => log.error({ err, size }, 'click batch failed; writing one by one')),
+    impressions: createImpressionWriter(db),
+  };
+  const tracking = new TrackingService(db, cache, hooks, writers.clicks, writers.impressions, log, clock);
   const services: Services = {
     config,
     db,
@@ -62,18 +88,28 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     clock,
     settings,
     auth: new AuthService(db, secret, clock),
-    affiliates: new AffiliateService(db, clock),
-    campaigns: new CampaignService(db, undefined, clock),
-    banners: new BannerService(db, undefined, clock),
-    coupons: new CouponService(db, undefined, clock),
-    payouts: new PayoutService(db, undefined, clock),
+    affiliates: new AffiliateService(db, onChange, clock),
+    campaigns: new CampaignService(db, onChange, clock),
+    banners: new BannerService(db, onChange, clock),
+    coupons: new CouponService(db, onChange, clock),
+    payouts: new PayoutService(db, onChange, clock),
     hooks,
     plugins,
+    cache,
+    tracking,
+    sales: new SaleService(db, cache, hooks, tracking, log, clock, opts.random),
+    writers,
+    async stop() {
+      cache?.stop();
+      await Promise.all([writers.clicks.drain(), writers.impressions.drain()]);
+    },
   };
   await services.campaigns.ensureDefault(systemActor);
   if (config.ownerEmail && config.ownerPassword && (await services.auth.needsSetup())) {
     await services.auth.createOwner(config.ownerEmail, config.ownerPassword, 'Owner');
     log.info({ email: config.ownerEmail }, 'owner account created from AFFIX_OWNER_EMAIL');
   }
+  await cache.snapshot();
+  cache.startPolling();
   return services;
 }

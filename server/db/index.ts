@@ -16,6 +16,17 @@ export interface DialectHelper {
   isUniqueViolation(err: unknown): boolean;
   /** True when the error is a foreign-key violation. */
   isForeignKeyViolation(err: unknown): boolean;
+  /**
+   * INSERT rows; on a key conflict add the `increment` columns to the stored row instead
+   * (counters such as impressions per day). `keys` are the conflict columns.
+   */
+  upsertIncrement(
+    db: Knex,
+    table: string,
+    keys: string[],
+    rows: Array<Record<string, string | number>>,
+    increment: string[],
+  ): Promise<void>;
 }
 
 export function dialectOf(db: Knex): Dialect {
@@ -39,6 +50,17 @@ export function dialectHelper(db: Knex): DialectHelper {
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY'
         : code(err) === 'ER_NO_REFERENCED_ROW_2' || code(err) === 'ER_ROW_IS_REFERENCED_2',
+    async upsertIncrement(conn, table, keys, rows, increment) {
+      if (!rows.length) return;
+      const merge: Record<string, Knex.Raw> = {};
+      for (const col of increment) {
+        merge[col] =
+          dialect === 'sqlite'
+            ? conn.raw('?? + excluded.??', [`${table}.${col}`, col])
+            : conn.raw('?? + VALUES(??)', [`${table}.${col}`, col]);
+      }
+      await conn(table).insert(rows).onConflict(keys).merge(merge);
+    },
   };
 }
 

@@ -77,9 +77,11 @@ export function unitsToFixed(units: Units, places = 4): string {
 /** Display text for people: "1,234.50 USD". */
 export function formatMoney(units: Units, currency?: string): string {
   const fixed = unitsToFixed(units, 2);
+  // The sign comes from the rounded text: -0.0049 shows as "0.00", not "-0.00".
+  const negative = fixed.startsWith('-');
   const [whole = '0', frac] = fixed.replace('-', '').split('.');
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${units < 0 ? '-' : ''}${grouped}.${frac ?? '00'}${currency ? ` ${currency}` : ''}`;
+  return `${negative ? '-' : ''}${grouped}.${frac ?? '00'}${currency ? ` ${currency}` : ''}`;
 }
 
 export function add(...amounts: Units[]): Units {

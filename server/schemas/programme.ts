@@ -28,7 +28,9 @@ const code = (label: string) =>
 export const refId = code('refId');
 export const couponCode = code('code');
 
-const nullableId = z.union([id, z.null()]);
+// `.nullable()` rather than a union with z.null(): zod then reports the inner problem and its path
+// ("goal.productIds: expected array") instead of a bare "Invalid input" on the outer field.
+const nullableId = id.nullable();
 
 export const affiliateFields = z.object({
   refId,
@@ -36,7 +38,7 @@ export const affiliateFields = z.object({
   email: z.email('must be an email address').max(191),
   status: z.enum(AFFILIATE_STATUSES),
   parentId: nullableId,
-  overwriteCookie: z.union([z.boolean(), z.null()]),
+  overwriteCookie: z.boolean().nullable(),
   postbackUrl: optionalHttpUrl,
   password: z.string().min(10, 'must be at least 10 characters').max(200),
   archived: z.boolean(),
@@ -54,9 +56,9 @@ export const campaignFields = z.object({
   isDefault: z.boolean(),
   status: z.enum(CAMPAIGN_STATUSES),
   productIds: z.array(productId).max(1000, 'at most 1000 product IDs'),
-  cookieDays: z.union([z.number().int('must be a whole number of days').min(0).max(3650), z.null()]),
-  overwriteCookie: z.union([z.boolean(), z.null()]),
-  approval: z.union([z.enum(APPROVALS), z.null()]),
+  cookieDays: z.number().int('must be a whole number of days').min(0).max(3650).nullable(),
+  overwriteCookie: z.boolean().nullable(),
+  approval: z.enum(APPROVALS).nullable(),
   destinationUrl: optionalHttpUrl,
   archived: z.boolean(),
 });
@@ -102,18 +104,17 @@ export const payoutFields = z.object({
   kind: z.enum(PAYOUT_KINDS),
   title: shortText(),
   type: z.enum(PAYOUT_TYPES),
-  actionCode: z.union([code('actionCode'), z.null()]),
+  actionCode: code('actionCode').nullable(),
   rawClicks: z.boolean(),
   affiliateCommission: commissionValue,
   merchantCommission: commissionValue,
-  goal: z.union([
-    z.object({
+  goal: z
+    .object({
       productIds: z.array(productId).max(1000).optional(),
       categories: z.array(productId).max(1000).optional(),
-    }),
-    z.null(),
-  ]),
-  couponCode: z.union([couponCode, z.null()]),
+    })
+    .nullable(),
+  couponCode: couponCode.nullable(),
   tiers: z.array(commissionValue).max(10, 'at most 10 tiers'),
   affiliateIds: z.array(id).max(10_000),
   archived: z.boolean(),

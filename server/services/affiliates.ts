@@ -13,6 +13,7 @@ import type { PageQuery } from '../validation.js';
 export class AffiliateService {
   constructor(
     private readonly db: Knex,
+    private readonly onChange: () => void = () => {},
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -33,6 +34,7 @@ export class AffiliateService {
     const id = await this.guard(() =>
       audited(this.db, actor, 'affiliate.created', 'affiliate', async (trx) => {
         if (input.parentId) await this.requireAffiliate(trx, input.parentId, 'parentId');
+        await requireFreeRefId(trx, refId, null);
         if (passwordHash && (await findUserByEmail(trx, input.email))) {
           throw fieldError('email', 'an account with this email already exists');
         }
@@ -62,6 +64,7 @@ export class AffiliateService {
         return { result: newId, objectId: newId, details: changedFields(input) };
       }),
     );
+    this.onChange();
     return this.get(id);
   }
 
@@ -72,6 +75,7 @@ export class AffiliateService {
       audited(this.db, actor, 'affiliate.updated', 'affiliate', async (trx) => {
         const current = await store.getAffiliate(trx, id);
         if (!current) throw notFound('affiliate', id);
+        if (patch.refId !== undefined) await requireFreeRefId(trx, patch.refId, id);
         if (patch.parentId) {
           await this.requireAffiliate(trx, patch.parentId, 'parentId');
           const chain = await store.parentChain(trx, patch.parentId);
@@ -111,6 +115,7 @@ export class AffiliateService {
         return { result: null, objectId: id, details: changedFields(patch) };
       }),
     );
+    this.onChange();
     return this.get(id);
   }
 
@@ -128,6 +133,7 @@ export class AffiliateService {
         return { result: null, objectId: id, details: { refId: current.refId, name: current.name } };
       }),
     );
+    this.onChange();
   }
 
   private async requireAffiliate(db: Knex, id: number, field: string): Promise<void> {
@@ -138,11 +144,23 @@ export class AffiliateService {
     return withConstraints(
       this.db,
       'affiliate',
+      // The driver message quotes the whole INSERT (which names both columns); only the
+      // violated index tells them apart: users.email (SQLite) / users_email_unique (MySQL).
       (message) =>
-        /email/.test(message)
+        /users[._]email|users_email_unique/.test(message)
           ? fieldError('email', 'an account with this email already exists')
           : fieldError('refId', 'is already used by another affiliate'),
       fn,
     );
   }
+}
+
+/**
+ * refIds are unique ignoring case on every database: MySQL's collation already equates "ANN"
+ * and "ann", so SQLite must refuse the same pairs for both to behave alike.
+ */
+async function requireFreeRefId(db: Knex, refId: string, selfId: number | null): Promise<void> {
+  const q = db('affiliates').whereRaw('LOWER(ref_id) = ?', [refId.toLowerCase()]).first('id');
+  if (selfId !== null) q.whereNot('id', selfId);
+  if (await q) throw fieldError('refId', 'is already used by another affiliate (refIds ignore case)');
 }

@@ -103,7 +103,11 @@ async function replaceCampaignProducts(db: Knex, campaignId: number, productIds:
   await db('campaign_products').where({ campaign_id: campaignId }).delete();
   const unique = [...new Set(productIds)];
   for (let i = 0; i < unique.length; i += 200) {
-    await db('campaign_products').insert(unique.slice(i, i + 200).map((p) => ({ campaign_id: campaignId, product_id: p })));
+    // Ignore rows the database itself counts as duplicates: MySQL's collation equates "SKU-1" and "sku-1".
+    await db('campaign_products')
+      .insert(unique.slice(i, i + 200).map((p) => ({ campaign_id: campaignId, product_id: p })))
+      .onConflict(['campaign_id', 'product_id'])
+      .ignore();
   }
 }
 

@@ -1,5 +1,181 @@
 import type Router from '@koa/router';
-import type { AppCustom, AppState } from '../context.js';
+import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
+import { render, flash, handleForm, form } from './render.js';
+import { attachListErrors, bodyOf, lines, summarise, valueAt } from './form-values.js';
+import { requireRole } from '../middleware.js';
+import { parse } from '../../validation.js';
+import { fieldError } from '../../errors.js';
+import { FRAUD_ACTIONS, settingsPatchSchema, type Settings } from '../../domain/settings.js';
+import type { Actor } from '../../services/actor.js';
 
-export function settingsPages(_router: Router<AppState, AppCustom>, _views: Views): void {}
+type Body = Record<string, unknown>;
+
+const URL_PARAMS = ['affiliate', 'banner', 'campaign', 'channel', 'data1', 'data2'] as const;
+const LIST_FIELDS = ['exchangeRates', 'fraud.blockedIps', 'fraud.blockedCountries', 'fraud.refererDeny'];
+const FIELDS = [
+  ...URL_PARAMS.map((p) => `urlParams.${p}`),
+  'cookieDays',
+  'overwriteCookie',
+  'gdprMode',
+  'baseCurrency',
+  'exchangeRates',
+  'timezone',
+  'defaultApproval',
+  'siteUrl',
+  'affiliateSignup',
+  'duplicateOrders',
+  'payoutMinimum',
+  'fraud.duplicateClickSeconds',
+  'fraud.duplicateClickPerBanner',
+  'fraud.duplicateClickAction',
+  'fraud.blockedIps',
+  'fraud.blockedIpsAction',
+  'fraud.blockedCountries',
+  'fraud.blockedCountriesAction',
+  'fraud.refererDeny',
+  'fraud.refererDenyAction',
+  'fraud.bots',
+  'fraud.botsAction',
+  'fraud.selfReferral',
+  'fraud.selfReferralAction',
+  'fraud.duplicateOrderSeconds',
+  'fraud.duplicateOrderAction',
+];
+
+const checked = (b: boolean) => (b ? 'on' : '');
+
+/** The settings as the strings their form fields hold. */
+function settingsValues(v: Settings) {
+  const f = v.fraud;
+  return {
+    urlParams: { ...v.urlParams },
+    cookieDays: String(v.cookieDays),
+    overwriteCookie: String(v.overwriteCookie),
+    gdprMode: checked(v.gdprMode),
+    baseCurrency: v.baseCurrency,
+    exchangeRates: Object.entries(v.exchangeRates)
+      .map(([code, rate]) => `${code}=${rate}`)
+      .join('\n'),
+    timezone: v.timezone,
+    defaultApproval: v.defaultApproval,
+    siteUrl: v.siteUrl ?? '',
+    affiliateSignup: v.affiliateSignup,
+    duplicateOrders: v.duplicateOrders,
+    payoutMinimum: String(v.payoutMinimum),
+    fraud: {
+      ...f,
+      duplicateClickSeconds: String(f.duplicateClickSeconds),
+      duplicateClickPerBanner: checked(f.duplicateClickPerBanner),
+      blockedIps: f.blockedIps.join('\n'),
+      blockedCountries: f.blockedCountries.join('\n'),
+      refererDeny: f.refererDeny.join('\n'),
+      bots: checked(f.bots),
+      selfReferral: checked(f.selfReferral),
+      duplicateOrderSeconds: String(f.duplicateOrderSeconds),
+    },
+  };
+}
+
+/** `EUR=1.08` per line → `{ EUR: 1.08 }`; the settings schema checks codes and rates. */
+function exchangeRates(text: string | string[] | undefined): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  lines(text).forEach((line, i) => {
+    const m = /^([^=:\s]+)\s*[=:]\s*(\S+)$/.exec(line);
+    if (!m) throw fieldError('exchangeRates', `line ${i + 1}: write each rate as CODE=rate, e.g. EUR=1.08`);
+    const rate = Number(m[2]);
+    out[(m[1] ?? '').toUpperCase()] = Number.isFinite(rate) ? rate : (m[2] ?? '');
+  });
+  return out;
+}
+
+/** The settings form as the PATCH body the API takes. */
+function settingsInput(body: Body) {
+  const text = (path: string) => form.text(valueAt(body, path)) ?? '';
+  const num = (path: string) => form.number(valueAt(body, path)) ?? '';
+  const box = (path: string) => form.checkbox(valueAt(body, path));
+  return {
+    urlParams: Object.fromEntries(URL_PARAMS.map((p) => [p, text(`urlParams.${p}`)])),
+    cookieDays: num('cookieDays'),
+    overwriteCookie: text('overwriteCookie') === 'true',
+    gdprMode: box('gdprMode'),
+    baseCurrency: text('baseCurrency'),
+    exchangeRates: exchangeRates(valueAt(body, 'exchangeRates')),
+    timezone: text('timezone'),
+    defaultApproval: text('defaultApproval'),
+    siteUrl: form.nullable(valueAt(body, 'siteUrl')),
+    affiliateSignup: text('affiliateSignup'),
+    duplicateOrders: text('duplicateOrders'),
+    payoutMinimum: num('payoutMinimum'),
+    fraud: {
+      duplicateClickSeconds: num('fraud.duplicateClickSeconds'),
+      duplicateClickPerBanner: box('fraud.duplicateClickPerBanner'),
+      duplicateClickAction: text('fraud.duplicateClickAction'),
+      blockedIps: lines(valueAt(body, 'fraud.blockedIps')),
+      blockedIpsAction: text('fraud.blockedIpsAction'),
+      blockedCountries: form.list(valueAt(body, 'fraud.blockedCountries')),
+      blockedCountriesAction: text('fraud.blockedCountriesAction'),
+      refererDeny: lines(valueAt(body, 'fraud.refererDeny')),
+      refererDenyAction: text('fraud.refererDenyAction'),
+      bots: box('fraud.bots'),
+      botsAction: text('fraud.botsAction'),
+      selfReferral: box('fraud.selfReferral'),
+      selfReferralAction: text('fraud.selfReferralAction'),
+      duplicateOrderSeconds: num('fraud.duplicateOrderSeconds'),
+      duplicateOrderAction: text('fraud.duplicateOrderAction'),
+    },
+  };
+}
+
+let zones: string[] | null = null;
+const timeZones = () => (zones ??= typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []);
+
+const actionOptions = FRAUD_ACTIONS.map((value) => ({
+  value,
+  label: value === 'decline' ? 'Decline — save it as declined with the reason' : 'Drop — do not save it; count it as dropped',
+}));
+
+export function settingsPages(router: Router<AppState, AppCustom>, views: Views): void {
+  const page = (ctx: AppContext, values: unknown, errors?: Record<string, string>) => {
+    const current = ctx.services.settings.get();
+    const origin = ctx.services.config.publicUrl ?? ctx.origin;
+    const fraudPlugin = ctx.services.plugins.get('fraud-protection');
+    render(ctx, views, 'admin/settings', {
+      title: 'Settings',
+      nav: 'settings',
+      readOnly: ctx.state.user?.role !== 'owner',
+      values,
+      errors,
+      postbackKey: current.postbackKey,
+      postbackUrl: `${origin}/postback/${current.postbackKey}`,
+      timeZones: timeZones(),
+      actionOptions,
+      fraudPlugin: fraudPlugin ? { exists: true, active: fraudPlugin.active } : null,
+    });
+  };
+
+  router.get('/admin/settings', (ctx) => {
+    page(ctx, settingsValues(ctx.services.settings.get()));
+  });
+
+  // Changing settings is the owner's, as through the API (PATCH /api/v1/settings).
+  router.post('/admin/settings', requireRole('owner'), async (ctx) => {
+    const body = bodyOf(ctx);
+    await handleForm(
+      ctx,
+      async () => {
+        const patch = parse(settingsPatchSchema, settingsInput(body));
+        await ctx.services.settings.update(patch, ctx.state.user as Actor);
+        flash(ctx, 'success', 'Settings saved.');
+        ctx.redirect('/admin/settings');
+      },
+      (errors) => page(ctx, body, summarise(attachListErrors(errors, LIST_FIELDS), FIELDS)),
+    );
+  });
+
+  router.post('/admin/settings/regenerate-postback-key', requireRole('owner'), async (ctx) => {
+    await ctx.services.settings.regeneratePostbackKey(ctx.state.user as Actor);
+    flash(ctx, 'success', 'A new postback key was generated. Update the postback URL in your traffic sources and networks.');
+    ctx.redirect('/admin/settings');
+  });
+}

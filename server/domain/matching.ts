@@ -1,0 +1,458 @@
+/**
+ * Campaign matching (SPEC §5, the Post Affiliate Pro algorithm), as pure functions over facts
+ * the caller has already looked up. Every rule is evaluated and written into the trace, so the
+ * merchant can see not only which rule decided but why each other candidate did not.
+ */
+
+export const DAY_MS = 86_400_000;
+
+export interface CampaignFacts {
+  id: number;
+  name: string;
+  type: 'public' | 'manual' | 'private';
+  status: 'active' | 'paused';
+  isDefault: boolean;
+  cookieDays: number | null;
+  overwriteCookie: boolean | null;
+}
+
+export interface AffiliateFacts {
+  id: number;
+  refId: string;
+  name: string;
+  status: 'pending' | 'approved' | 'declined';
+  overwriteCookie: boolean | null;
+}
+
+export interface BannerFacts {
+  id: number;
+  campaignId: number;
+  name: string;
+}
+
+export interface CouponFacts {
+  code: string;
+  affiliateId: number;
+  campaignId: number | null;
+  payoutId: number | null;
+}
+
+/** One visitor's referral in one campaign: its first and its last click (SPEC §4.3). */
+export interface ReferralFacts {
+  campaignId: number;
+  firstAffiliateId: number;
+  firstClickAt: number;
+  lastAffiliateId: number;
+  lastClickAt: number;
+}
+
+/** The lookups matching needs, answered from the in-memory configuration cache. */
+export interface MatchLookups {
+  campaign(id: number): CampaignFacts | undefined;
+  affiliate(id: number): AffiliateFacts | undefined;
+  defaultCampaign(): CampaignFacts;
+}
+
+export interface GlobalCookieSettings {
+  cookieDays: number;
+  overwriteCookie: boolean;
+}
+
+export type CandidateOutcome = 'matched' | 'outranked' | 'not_applicable' | 'invalid';
+
+export interface TraceCandidate {
+  rule: number;
+  name: string;
+  outcome: CandidateOutcome;
+  campaignId?: number;
+  affiliateId?: number;
+  detail: string;
+}
+
+export interface AffiliateDecision {
+  affiliateId: number;
+  source: 'lifetime' | 'coupon' | 'explicit' | 'cookie' | 'link';
+  detail: string;
+}
+
+export interface MatchTrace {
+  matchedBy: string;
+  rule: number;
+  campaignId: number;
+  candidates: TraceCandidate[];
+  affiliate: AffiliateDecision | null;
+  affiliateCandidates: TraceCandidate[];
+  /** Set when the event must be stored as declined. */
+  declineReason: string | null;
+  notes: string[];
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+const describeCampaign = (c: CampaignFacts) => `campaign ${c.id} "${c.name}"`;
+
+/** Parses a positive integer id from a URL or body value; anything else is null. */
+export function parseId(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && value <= 2_147_483_647) return value;
+  if (typeof value === 'string' && /^\d{1,10}$/.test(value.trim())) {
+    const n = Number(value.trim());
+    return n > 0 && n <= 2_147_483_647 ? n : null;
+  }
+  return null;
+}
+
+/** Marks every candidate after the first match as outranked, naming the rule that won. */
+function settle(candidates: TraceCandidate[]): TraceCandidate | undefined {
+  const winner = candidates.find((c) => c.outcome === 'matched');
+  if (!winner) return undefined;
+  for (const c of candidates) {
+    if (c !== winner && c.outcome === 'matched') {
+      c.outcome = 'outranked';
+      c.detail += `; ignored because rule ${winner.rule} (${winner.name}) ranks higher`;
+    }
+  }
+  return winner;
+}
+
+// ---- clicks (SPEC §5.1) -------------------------------------------------------------------
+
+export interface ClickFacts {
+  /** `campaignId` given to the click call (rule 1). */
+  forcedCampaignId: unknown;
+  /** The campaign URL parameter, `a_cid` (rule 2). */
+  campaignParam: unknown;
+  /** The banner URL parameter, `a_bid` (rule 3); `banner` is its lookup. */
+  bannerParam: unknown;
+  banner: BannerFacts | undefined;
+  /** The affiliate URL parameter, `a_aid`; `affiliate` is its lookup by refId or id. */
+  affiliateParam: unknown;
+  affiliate: AffiliateFacts | undefined;
+}
+
+export const CLICK_RULES = ['forced', 'campaign', 'banner', 'default'] as const;
+
+export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
+  const candidates: TraceCandidate[] = [];
+  const notes: string[] = [];
+  let declineReason: string | null = null;
+
+  const byId = (rule: number, name: string, raw: unknown, label: string) => {
+    if (raw === undefined || raw === null || raw === '') {
+      candidates.push({ rule, name, outcome: 'not_applicable', detail: `no ${label}` });
+      return;
+    }
+    const id = parseId(raw);
+    const campaign = id === null ? undefined : lookups.campaign(id);
+    if (!campaign) {
+      candidates.push({ rule, name, outcome: 'invalid', detail: `${label} ${JSON.stringify(String(raw)).slice(0, 80)} is not a known campaign` });
+      return;
+    }
+    candidates.push({ rule, name, outcome: 'matched', campaignId: campaign.id, detail: `${label} → ${describeCampaign(campaign)}` });
+  };
+  byId(1, 'forced', f.forcedCampaignId, 'forced campaignId');
+  byId(2, 'campaign', f.campaignParam, 'campaign parameter');
+
+  if (f.bannerParam === undefined || f.bannerParam === null || f.bannerParam === '') {
+    candidates.push({ rule: 3, name: 'banner', outcome: 'not_applicable', detail: 'no banner parameter' });
+  } else if (!f.banner) {
+    const label = JSON.stringify(String(f.bannerParam)).slice(0, 80);
+    candidates.push({ rule: 3, name: 'banner', outcome: 'invalid', detail: `banner ${label} does not exist` });
+    declineReason = `unknown banner ${label}`;
+  } else {
+    const campaign = lookups.campaign(f.banner.campaignId);
+    candidates.push({
+      rule: 3,
+      name: 'banner',
+      outcome: 'matched',
+      campaignId: f.banner.campaignId,
+      detail: `banner ${f.banner.id} "${f.banner.name}" → ${campaign ? describeCampaign(campaign) : `campaign ${f.banner.campaignId}`}`,
+    });
+  }
+  const fallback = lookups.defaultCampaign();
+  candidates.push({ rule: 4, name: 'default', outcome: 'matched', campaignId: fallback.id, detail: `default ${describeCampaign(fallback)}` });
+  const winner = settle(candidates) as TraceCandidate;
+  const campaign = lookups.campaign(winner.campaignId as number) ?? fallback;
+  if (campaign.status === 'paused' && !declineReason) declineReason = `${describeCampaign(campaign)} is paused`;
+
+  // The affiliate comes from the affiliate parameter only (SPEC §5.1).
+  const affiliateCandidates: TraceCandidate[] = [];
+  let affiliate: AffiliateDecision | null = null;
+  if (f.affiliateParam === undefined || f.affiliateParam === null || f.affiliateParam === '') {
+    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'not_applicable', detail: 'no affiliate parameter' });
+  } else if (!f.affiliate) {
+    const label = JSON.stringify(String(f.affiliateParam)).slice(0, 80);
+    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'invalid', detail: `affiliate ${label} does not exist` });
+    declineReason ??= `unknown affiliate ${label}`;
+  } else {
+    affiliate = { affiliateId: f.affiliate.id, source: 'link', detail: `affiliate ${f.affiliate.id} (${f.affiliate.refId}) from the link` };
+    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'matched', affiliateId: f.affiliate.id, detail: affiliate.detail });
+    if (f.affiliate.status !== 'approved') declineReason ??= `affiliate ${f.affiliate.id} is ${f.affiliate.status}, not approved`;
+  }
+  if (f.banner && winner.rule < 3 && f.banner.campaignId !== campaign.id) {
+    notes.push(`banner ${f.banner.id} belongs to campaign ${f.banner.campaignId}, but rule ${winner.rule} chose ${campaign.id}`);
+  }
+  return {
+    matchedBy: winner.name,
+    rule: winner.rule,
+    campaignId: campaign.id,
+    candidates,
+    affiliate,
+    affiliateCandidates,
+    declineReason,
+    notes,
+  };
+}
+
+// ---- the visitor's referral (SPEC §4.3, rule 6) ---------------------------------------------
+
+/** Last click wins when true: affiliate setting, else campaign, else global (SPEC §2). */
+export function overwriteCookieFor(
+  campaign: CampaignFacts | undefined,
+  affiliate: AffiliateFacts | undefined,
+  global: GlobalCookieSettings,
+): boolean {
+  return affiliate?.overwriteCookie ?? campaign?.overwriteCookie ?? global.overwriteCookie;
+}
+
+export const cookieDaysFor = (campaign: CampaignFacts | undefined, global: GlobalCookieSettings) =>
+  campaign?.cookieDays ?? global.cookieDays;
+
+export interface ChosenReferral {
+  campaignId: number;
+  affiliateId: number;
+  clickAt: number;
+  lastClickWins: boolean;
+  detail: string;
+}
+
+/**
+ * The referral that counts for one campaign's row: the last click when last click wins,
+ * else the first; null when outside the attribution window.
+ */
+export function referralInWindow(
+  r: ReferralFacts,
+  lookups: MatchLookups,
+  global: GlobalCookieSettings,
+  now: number,
+): ChosenReferral | null {
+  const campaign = lookups.campaign(r.campaignId);
+  const lastClickWins = overwriteCookieFor(campaign, lookups.affiliate(r.lastAffiliateId), global);
+  const affiliateId = lastClickWins ? r.lastAffiliateId : r.firstAffiliateId;
+  const clickAt = lastClickWins ? r.lastClickAt : r.firstClickAt;
+  const days = cookieDaysFor(campaign, global);
+  if (now - clickAt > days * DAY_MS) return null;
+  return {
+    campaignId: r.campaignId,
+    affiliateId,
+    clickAt,
+    lastClickWins,
+    detail: `${lastClickWins ? 'last' : 'first'} click of affiliate ${affiliateId} in campaign ${r.campaignId} on ${new Date(clickAt).toISOString().slice(0, 10)}`,
+  };
+}
+
+/**
+ * Among the visitor's referrals in all campaigns, the one that counts: the most recent when
+ * last click wins globally, else the earliest still within its window.
+ */
+export function chooseReferral(
+  referrals: ReferralFacts[],
+  lookups: MatchLookups,
+  global: GlobalCookieSettings,
+  now: number,
+  preferCampaignId?: number,
+): ChosenReferral | null {
+  const valid = referrals
+    .map((r) => referralInWindow(r, lookups, global, now))
+    .filter((r): r is ChosenReferral => r !== null);
+  if (!valid.length) return null;
+  if (preferCampaignId !== undefined) {
+    const same = valid.find((r) => r.campaignId === preferCampaignId);
+    if (same) return same;
+  }
+  valid.sort((a, b) => (global.overwriteCookie ? b.clickAt - a.clickAt : a.clickAt - b.clickAt));
+  return valid[0] ?? null;
+}
+
+// ---- sales and actions (SPEC §5.2) ----------------------------------------------------------
+
+export interface SaleFacts {
+  /** Rule 1: a lifetime binding offered by the `sale.matchCandidates` hook. */
+  lifetime: { affiliateId: number; campaignId: number | null; detail: string } | null;
+  couponCode: string | null;
+  coupon: CouponFacts | undefined;
+  bannerId: unknown;
+  banner: BannerFacts | undefined;
+  campaignId: unknown;
+  productIds: string[];
+  /** Campaigns listing any of `productIds`. */
+  productCampaigns: CampaignFacts[];
+  referrals: ReferralFacts[];
+  /** Explicit `affiliateId`: honoured only on signed / token-authenticated requests. */
+  explicitAffiliateId: unknown;
+  explicitAffiliate: AffiliateFacts | undefined;
+  signed: boolean;
+  now: number;
+}
+
+const TYPE_RANK: Record<CampaignFacts['type'], number> = { private: 0, manual: 1, public: 2 };
+const TYPE_LABEL: Record<CampaignFacts['type'], string> = { private: 'private', manual: 'public with manual approval', public: 'public' };
+
+/** Rule 5's choice among campaigns listing the product: private, then manual, then public; random among equals. */
+export function pickProductCampaign(campaigns: CampaignFacts[], random: () => number): { chosen: CampaignFacts; detail: string } | null {
+  if (!campaigns.length) return null;
+  const best = Math.min(...campaigns.map((c) => TYPE_RANK[c.type]));
+  const tied = campaigns.filter((c) => TYPE_RANK[c.type] === best).sort((a, b) => a.id - b.id);
+  const index = Math.min(tied.length - 1, Math.floor(random() * tied.length));
+  const chosen = tied[index] as CampaignFacts;
+  const detail =
+    campaigns.length === 1
+      ? `the product is listed only in ${describeCampaign(chosen)}`
+      : tied.length > 1
+        ? `${tied.length} ${TYPE_LABEL[chosen.type]} campaigns list the product (${tied.map((c) => c.id).join(', ')}); ${describeCampaign(chosen)} chosen at random`
+        : `${describeCampaign(chosen)} is the ${TYPE_LABEL[chosen.type]} campaign among ${campaigns.length} listing the product`;
+  return { chosen, detail };
+}
+
+export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCookieSettings, random: () => number): MatchTrace {
+  const candidates: TraceCandidate[] = [];
+  const notes: string[] = [];
+  let declineReason: string | null = null;
+
+  // Rule 1: lifetime referral.
+  if (!f.lifetime) {
+    candidates.push({ rule: 1, name: 'lifetime', outcome: 'not_applicable', detail: 'no lifetime referral for this customer' });
+  } else if (f.lifetime.campaignId === null || !lookups.campaign(f.lifetime.campaignId)) {
+    candidates.push({ rule: 1, name: 'lifetime', outcome: 'not_applicable', affiliateId: f.lifetime.affiliateId, detail: `${f.lifetime.detail} (campaign not recognised from it)` });
+  } else {
+    candidates.push({ rule: 1, name: 'lifetime', outcome: 'matched', campaignId: f.lifetime.campaignId, affiliateId: f.lifetime.affiliateId, detail: f.lifetime.detail });
+  }
+
+  // Rule 2: coupon code.
+  if (!f.couponCode) {
+    candidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no coupon' });
+  } else if (!f.coupon) {
+    candidates.push({ rule: 2, name: 'coupon', outcome: 'invalid', detail: `coupon ${JSON.stringify(f.couponCode).slice(0, 70)} is not an affiliate coupon` });
+  } else if (f.coupon.campaignId === null || !lookups.campaign(f.coupon.campaignId)) {
+    candidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', affiliateId: f.coupon.affiliateId, detail: `coupon ${f.coupon.code} names no campaign (it attributes affiliate ${f.coupon.affiliateId} only)` });
+  } else {
+    const c = lookups.campaign(f.coupon.campaignId) as CampaignFacts;
+    candidates.push({ rule: 2, name: 'coupon', outcome: 'matched', campaignId: c.id, affiliateId: f.coupon.affiliateId, detail: `coupon ${f.coupon.code} → ${describeCampaign(c)}` });
+  }
+
+  // Rule 3: banner id.
+  if (f.bannerId === undefined || f.bannerId === null || f.bannerId === '') {
+    candidates.push({ rule: 3, name: 'banner', outcome: 'not_applicable', detail: 'no bannerId' });
+  } else if (!f.banner) {
+    const label = JSON.stringify(String(f.bannerId)).slice(0, 80);
+    candidates.push({ rule: 3, name: 'banner', outcome: 'invalid', detail: `banner ${label} does not exist` });
+    declineReason = `unknown banner ${label}`;
+  } else {
+    const c = lookups.campaign(f.banner.campaignId);
+    candidates.push({ rule: 3, name: 'banner', outcome: 'matched', campaignId: f.banner.campaignId, detail: `banner ${f.banner.id} "${f.banner.name}" → ${c ? describeCampaign(c) : `campaign ${f.banner.campaignId}`}` });
+  }
+
+  // Rule 4: campaign id.
+  if (f.campaignId === undefined || f.campaignId === null || f.campaignId === '') {
+    candidates.push({ rule: 4, name: 'campaign', outcome: 'not_applicable', detail: 'no campaignId' });
+  } else {
+    const id = parseId(f.campaignId);
+    const c = id === null ? undefined : lookups.campaign(id);
+    if (!c) {
+      const label = JSON.stringify(String(f.campaignId)).slice(0, 80);
+      candidates.push({ rule: 4, name: 'campaign', outcome: 'invalid', detail: `campaignId ${label} is not a known campaign` });
+      declineReason ??= `unknown campaign ${label}`;
+    } else {
+      candidates.push({ rule: 4, name: 'campaign', outcome: 'matched', campaignId: c.id, detail: `campaignId → ${describeCampaign(c)}` });
+    }
+  }
+
+  // Rule 5: product id.
+  if (!f.productIds.length) {
+    candidates.push({ rule: 5, name: 'product', outcome: 'not_applicable', detail: 'no productId' });
+  } else {
+    const picked = pickProductCampaign(f.productCampaigns, random);
+    if (!picked) {
+      candidates.push({ rule: 5, name: 'product', outcome: 'not_applicable', detail: `no campaign lists product ${f.productIds.slice(0, 5).join(', ')}` });
+    } else {
+      candidates.push({ rule: 5, name: 'product', outcome: 'matched', campaignId: picked.chosen.id, detail: picked.detail });
+    }
+  }
+
+  // Rule 6: the visitor's referral.
+  const referral = chooseReferral(f.referrals, lookups, global, f.now);
+  if (!referral) {
+    candidates.push({
+      rule: 6,
+      name: 'cookie',
+      outcome: 'not_applicable',
+      detail: f.referrals.length ? 'the visitor\'s referrals are outside the attribution window' : 'no referral for this visitor',
+    });
+  } else {
+    candidates.push({ rule: 6, name: 'cookie', outcome: 'matched', campaignId: referral.campaignId, affiliateId: referral.affiliateId, detail: `cookie referral: ${referral.detail}` });
+  }
+
+  // Rule 7: default campaign.
+  const fallback = lookups.defaultCampaign();
+  candidates.push({ rule: 7, name: 'default', outcome: 'matched', campaignId: fallback.id, detail: `default ${describeCampaign(fallback)}` });
+
+  const winner = settle(candidates) as TraceCandidate;
+  const campaignId = winner.campaignId as number;
+
+  // The affiliate: lifetime binding, the coupon's affiliate, explicit affiliateId (signed), the visitor's referral.
+  const affiliateCandidates: TraceCandidate[] = [];
+  if (f.lifetime) {
+    affiliateCandidates.push({ rule: 1, name: 'lifetime', outcome: 'matched', affiliateId: f.lifetime.affiliateId, detail: f.lifetime.detail });
+  } else {
+    affiliateCandidates.push({ rule: 1, name: 'lifetime', outcome: 'not_applicable', detail: 'no lifetime referral' });
+  }
+  if (f.coupon) {
+    affiliateCandidates.push({ rule: 2, name: 'coupon', outcome: 'matched', affiliateId: f.coupon.affiliateId, detail: `coupon ${f.coupon.code} belongs to affiliate ${f.coupon.affiliateId}` });
+  } else {
+    affiliateCandidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no affiliate coupon' });
+  }
+  if (f.explicitAffiliateId === undefined || f.explicitAffiliateId === null || f.explicitAffiliateId === '') {
+    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'not_applicable', detail: 'no affiliateId' });
+  } else if (!f.signed) {
+    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'invalid', detail: 'affiliateId is honoured only on signed server-to-server requests' });
+  } else if (!f.explicitAffiliate) {
+    const label = JSON.stringify(String(f.explicitAffiliateId)).slice(0, 80);
+    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'invalid', detail: `affiliate ${label} does not exist` });
+    declineReason ??= `unknown affiliate ${label}`;
+  } else {
+    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'matched', affiliateId: f.explicitAffiliate.id, detail: `affiliateId ${f.explicitAffiliate.id} sent by the store` });
+  }
+  // The referral of the matched campaign is preferred over one in another campaign.
+  const sameCampaign = chooseReferral(f.referrals, lookups, global, f.now, campaignId);
+  if (sameCampaign) {
+    affiliateCandidates.push({ rule: 4, name: 'cookie', outcome: 'matched', affiliateId: sameCampaign.affiliateId, detail: `cookie referral: ${sameCampaign.detail}` });
+  } else {
+    affiliateCandidates.push({ rule: 4, name: 'cookie', outcome: 'not_applicable', detail: 'no referral within the attribution window' });
+  }
+  const affWinner = settle(affiliateCandidates);
+  let affiliate: AffiliateDecision | null = null;
+  if (affWinner?.affiliateId !== undefined) {
+    affiliate = { affiliateId: affWinner.affiliateId, source: affWinner.name as AffiliateDecision['source'], detail: affWinner.detail };
+    const facts = lookups.affiliate(affWinner.affiliateId);
+    if (!facts) notes.push(`affiliate ${affWinner.affiliateId} no longer exists: no commission`);
+    else if (facts.status !== 'approved') notes.push(`affiliate ${facts.id} is ${facts.status}, not approved: no commission`);
+  } else {
+    notes.push('no affiliate: the sale is recorded for reports and earns no commission');
+  }
+  return { matchedBy: winner.name, rule: winner.rule, campaignId, candidates, affiliate, affiliateCandidates, declineReason, notes };
+}
+
+/** The trace in a merchant's words: "matched by coupon SPRING → campaign 2 "Shoes"; …". */
+export function explainTrace(t: MatchTrace): string[] {
+  const winner = t.candidates.find((c) => c.outcome === 'matched');
+  const lines = [`Matched by ${t.matchedBy} (rule ${t.rule}): ${winner?.detail ?? ''}`];
+  for (const c of t.candidates) {
+    if (c === winner || c.outcome === 'not_applicable') continue;
+    lines.push(`Rule ${c.rule} (${c.name}): ${c.detail}`);
+  }
+  lines.push(t.affiliate ? `Affiliate: ${t.affiliate.detail}` : 'No affiliate');
+  for (const c of t.affiliateCandidates) {
+    if (c.outcome === 'outranked' || c.outcome === 'invalid') lines.push(`Affiliate ${c.name}: ${c.detail}`);
+  }
+  if (t.declineReason) lines.push(`Declined: ${t.declineReason}`);
+  return [...lines, ...t.notes];
+}

@@ -1,0 +1,46 @@
+import Router from '@koa/router';
+import type { AppCustom, AppState } from './context.js';
+import { cookieVisitor, firstValues, setVisitorCookie } from './tracking.js';
+
+/**
+ * GET /r — the affiliate redirect link (SPEC §4.2). The destination is always one the merchant
+ * stored (banner, else campaign, else the site URL setting); the request only adds parameters.
+ */
+export function redirectRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+  router.get('/r', async (ctx) => {
+    const params = firstValues(ctx.query);
+    const result = await ctx.services.tracking.click({
+      params,
+      url: ctx.href.slice(0, 2048),
+      visitorId: cookieVisitor(ctx),
+      ip: ctx.ip,
+      userAgent: ctx.get('User-Agent'),
+      referrer: ctx.get('Referer') || null,
+      source: 'redirect',
+    });
+    const gdpr = ctx.services.settings.get().gdprMode;
+    if (!gdpr) setVisitorCookie(ctx, result.visitorId);
+    const snap = await ctx.services.cache.snapshot();
+    const banner = result.bannerId ? snap.banners.get(result.bannerId) : undefined;
+    const destination =
+      banner?.destinationUrl ?? snap.campaigns.get(result.campaignId)?.destinationUrl ?? snap.settings.siteUrl ?? null;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Referrer-Policy', 'no-referrer-when-downgrade');
+    if (!destination) {
+      ctx.status = 404;
+      ctx.body = {
+        error: {
+          code: 'no_destination',
+          message: 'This link has no destination: set the banner\'s or campaign\'s destination URL, or the site URL setting',
+        },
+      };
+      return;
+    }
+    const target = new URL(destination);
+    for (const [k, v] of Object.entries(params)) if (!target.searchParams.has(k)) target.searchParams.set(k, v);
+    target.searchParams.set('affix_vid', result.visitorId);
+    ctx.redirect(target.href);
+  });
+  return router;
+}

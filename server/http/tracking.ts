@@ -1,0 +1,169 @@
+import Router from '@koa/router';
+import { createHash } from 'node:crypto';
+import type { Next } from 'koa';
+import type { AppContext, AppCustom, AppState } from './context.js';
+import { AppError } from '../errors.js';
+import { validVisitorId } from '../services/visitors.js';
+import type { SaleResult } from '../services/sales.js';
+
+export const VISITOR_COOKIE = 'affix_vid';
+const COOKIE_MAX_AGE_MS = 365 * 86_400_000;
+
+/** 1×1 transparent GIF. */
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/**
+ * CORS for the storefront: any origin may call the tracking endpoints, with credentials so
+ * the server cookie travels (SPEC §4.2). Preflights are answered here.
+ */
+export function trackingCors() {
+  return async (ctx: AppContext, next: Next) => {
+    const origin = ctx.get('Origin');
+    if (origin) {
+      ctx.set('Access-Control-Allow-Origin', origin);
+      ctx.set('Access-Control-Allow-Credentials', 'true');
+      ctx.vary('Origin');
+    } else {
+      ctx.set('Access-Control-Allow-Origin', '*');
+    }
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      ctx.set('Access-Control-Allow-Headers', 'Content-Type');
+      ctx.set('Access-Control-Max-Age', '86400');
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  };
+}
+
+/** A JSON body, also from `text/plain` beacons (no CORS preflight). */
+export function jsonBody(ctx: AppContext): unknown {
+  const body = ctx.request.body;
+  if (typeof body === 'string') {
+    if (!body.trim()) return {};
+    try {
+      return JSON.parse(body) as unknown;
+    } catch {
+      throw new AppError('invalid_json', 'The request body is not valid JSON');
+    }
+  }
+  return body ?? {};
+}
+
+/** The visitor cookie (SPEC §4.2): HttpOnly; SameSite=None + Secure over https, Lax over plain http. */
+export function setVisitorCookie(ctx: AppContext, visitorId: string): void {
+  ctx.cookies.set(VISITOR_COOKIE, visitorId, {
+    httpOnly: true,
+    secure: ctx.secure,
+    sameSite: ctx.secure ? 'none' : 'lax',
+    maxAge: COOKIE_MAX_AGE_MS,
+    overwrite: true,
+  });
+}
+
+export const cookieVisitor = (ctx: AppContext) => validVisitorId(ctx.cookies.get(VISITOR_COOKIE));
+
+/** First value of each query parameter, as text (arrays and nested objects are never code). */
+export function firstValues(query: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) {
+    const value = Array.isArray(v) ? v[0] : v;
+    if (typeof value === 'string') out[k] = value.slice(0, 2048);
+  }
+  return out;
+}
+
+/** Query parameters of a URL given in a body; an unparsable URL gives none. */
+function paramsOfUrl(url: unknown): { params: Record<string, string>; url: string | null } {
+  if (typeof url !== 'string' || !url) return { params: {}, url: null };
+  try {
+    const parsed = new URL(url.slice(0, 4096));
+    const params: Record<string, string> = {};
+    for (const [k, v] of parsed.searchParams) if (!(k in params)) params[k] = v.slice(0, 2048);
+    return { params, url: parsed.href.slice(0, 2048) };
+  } catch {
+    return { params: {}, url: null };
+  }
+}
+
+const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : null);
+
+/** A sale answered to a client: the public fields of SPEC §4.2. */
+export const saleResponse = (r: SaleResult) => ({
+  saleId: r.saleId,
+  matchedBy: r.matchedBy,
+  campaignId: r.campaignId,
+  affiliateId: r.affiliateId,
+  status: r.status,
+  ...(r.declineReason ? { declineReason: r.declineReason } : {}),
+  commissions: r.commissions,
+  ...(r.duplicate ? { duplicate: true } : {}),
+  ...(r.warnings.length ? { warnings: r.warnings } : {}),
+});
+
+/** The public tracking endpoints called by the storefront snippet (SPEC §4.2). */
+export function trackingRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+  router.use('/t', trackingCors());
+
+  router.post('/t/click', async (ctx) => {
+    const body = jsonBody(ctx);
+    const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const { params, url } = paramsOfUrl(b.url);
+    const gdpr = ctx.services.settings.get().gdprMode;
+    const result = await ctx.services.tracking.click({
+      params,
+      url,
+      forcedCampaignId: b.campaignId,
+      visitorId: validVisitorId(b.visitorId) ?? cookieVisitor(ctx),
+      ip: ctx.ip,
+      userAgent: ctx.get('User-Agent'),
+      referrer: text(b.referrer, 2048),
+      source: 'snippet',
+    });
+    // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
+    if (!gdpr || b.consent === true) setVisitorCookie(ctx, result.visitorId);
+    ctx.body = {
+      visitorId: result.visitorId,
+      clickId: result.clickId,
+      status: result.status,
+      campaignId: result.campaignId,
+      affiliateId: result.affiliateId,
+      bannerId: result.bannerId,
+    };
+  });
+
+  router.get('/t/impression', async (ctx) => {
+    const q = firstValues(ctx.query);
+    const names = ctx.services.settings.get().urlParams;
+    const visitor = cookieVisitor(ctx) ?? validVisitorId(q.vid);
+    const visitorKey = visitor ?? createHash('sha256').update(`${ctx.ip}|${ctx.get('User-Agent')}`).digest('base64url').slice(0, 32);
+    try {
+      await ctx.services.tracking.impression({ bannerParam: q[names.banner] ?? q.bannerId, affiliateParam: q[names.affiliate], visitorKey });
+    } catch (err) {
+      // The pixel never fails the page; the problem is logged.
+      ctx.services.log.error({ err }, 'impression not counted');
+    }
+    ctx.set('Cache-Control', 'no-store, max-age=0');
+    ctx.type = 'image/gif';
+    ctx.body = PIXEL;
+  });
+
+  for (const kind of ['sale', 'action'] as const) {
+    router.post(`/t/${kind}`, async (ctx) => {
+      const result = await ctx.services.sales.record({
+        kind,
+        body: jsonBody(ctx),
+        signed: false,
+        ip: ctx.ip,
+        userAgent: ctx.get('User-Agent'),
+        cookieVisitorId: cookieVisitor(ctx),
+        source: 'snippet',
+      });
+      ctx.status = result.duplicate || result.saleId === null ? 200 : 201;
+      ctx.body = saleResponse(result);
+    });
+  }
+  return router;
+}

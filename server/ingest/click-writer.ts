@@ -1,0 +1,69 @@
+import type { Knex } from 'knex';
+import { GroupWriter } from './group-writer.js';
+import { insertClicks, referralsFor, saveReferrals, type ClickRow, type ClickStatus, type Referral } from '../store/clicks.js';
+import { DAY_MS } from '../domain/matching.js';
+
+/** A click ready to store; `status` is decided here unless the click is already declined. */
+export interface PendingClick {
+  row: Omit<ClickRow, 'status'> & { status: 'declined' | null };
+  /** The attribution window of the click's campaign, for resetting an expired first click. */
+  windowDays: number;
+  /** The visitor id was created by this request (a visitor without history). */
+  newVisitor: boolean;
+}
+
+/** A click is unique when the visitor has not clicked the same affiliate's link in this campaign within a day. */
+const UNIQUE_WINDOW_MS = DAY_MS;
+
+/**
+ * Writes clicks in groups (SPEC §12): one transaction per batch reads the visitors' referral
+ * rows, decides unique / raw, inserts the clicks and upserts the referrals (first and last click).
+ */
+export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: number) => void): GroupWriter<PendingClick, ClickStatus> {
+  return new GroupWriter<PendingClick, ClickStatus>(
+    (items) =>
+      db.transaction(async (trx) => {
+        const referable = items.filter((i) => i.row.status !== 'declined' && i.row.affiliate_id !== null);
+        const keyOf = (visitorId: string, campaignId: number) => `${campaignId}\u0000${visitorId}`;
+        const pairs = new Map<string, [string, number]>();
+        for (const i of referable) pairs.set(keyOf(i.row.visitor_id, i.row.campaign_id), [i.row.visitor_id, i.row.campaign_id]);
+        const state = new Map<string, Referral>();
+        for (const r of await referralsFor(trx, [...pairs.values()])) state.set(keyOf(r.visitorId, r.campaignId), r);
+        const changed = new Map<string, Referral>();
+
+        const rows: ClickRow[] = [];
+        const statuses: ClickStatus[] = [];
+        for (const item of items) {
+          const r = item.row;
+          let status: ClickStatus;
+          if (r.status === 'declined') status = 'declined';
+          else if (r.affiliate_id === null) status = item.newVisitor ? 'unique' : 'raw';
+          else {
+            const key = keyOf(r.visitor_id, r.campaign_id);
+            const prev = state.get(key);
+            const repeat = prev && prev.lastAffiliateId === r.affiliate_id && r.at - prev.lastClickAt < UNIQUE_WINDOW_MS;
+            status = repeat ? 'raw' : 'unique';
+            const firstExpired = !prev || r.at - prev.firstClickAt > item.windowDays * DAY_MS;
+            const next: Referral = {
+              visitorId: r.visitor_id,
+              campaignId: r.campaign_id,
+              firstAffiliateId: firstExpired ? r.affiliate_id : prev.firstAffiliateId,
+              firstClickAt: firstExpired ? r.at : prev.firstClickAt,
+              lastAffiliateId: r.affiliate_id,
+              lastClickAt: r.at,
+              lastBannerId: r.banner_id,
+              clicks: (prev?.clicks ?? 0) + 1,
+            };
+            state.set(key, next);
+            changed.set(key, next);
+          }
+          rows.push({ ...r, status });
+          statuses.push(status);
+        }
+        await insertClicks(trx, rows);
+        await saveReferrals(trx, [...changed.values()]);
+        return statuses;
+      }),
+    { maxBatch: 1000, onBatchError },
+  );
+}

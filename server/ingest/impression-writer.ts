@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+import { GroupWriter } from './group-writer.js';
+import { dialectHelper } from '../db/index.js';
+
+export interface PendingImpression {
+  day: string;
+  campaignId: number;
+  bannerId: number;
+  affiliateId: number;
+  /** The visitor id, or a hash of IP + user agent: unique impressions are counted once per day. */
+  visitorKey: string;
+}
+
+/**
+ * Impressions are counters, written in groups (SPEC §12): one transaction per batch marks the
+ * day's new visitors and adds raw / unique counts per day, campaign, banner and affiliate.
+ * Resolves to whether the impression was unique.
+ */
+export function createImpressionWriter(db: Knex): GroupWriter<PendingImpression, boolean> {
+  const helper = dialectHelper(db);
+  return new GroupWriter<PendingImpression, boolean>((items) =>
+    db.transaction(async (trx) => {
+      const keys = [...new Map(items.map((i) => [`${i.day}|${i.bannerId}|${i.visitorKey}`, i])).values()];
+      const seen = new Set(
+        (
+          (await trx('impression_visitors').whereIn(
+            ['day', 'banner_id', 'visitor_key'],
+            keys.map((i) => [i.day, i.bannerId, i.visitorKey]),
+          )) as Array<{ day: string; banner_id: number; visitor_key: string }>
+        ).map((r) => `${r.day}|${r.banner_id}|${r.visitor_key}`),
+      );
+      const counts = new Map<string, { day: string; campaign_id: number; banner_id: number; affiliate_id: number; raw: number; unique: number }>();
+      const fresh: Array<{ day: string; banner_id: number; visitor_key: string }> = [];
+      const results = items.map((i) => {
+        const visitor = `${i.day}|${i.bannerId}|${i.visitorKey}`;
+        const unique = !seen.has(visitor);
+        if (unique) {
+          seen.add(visitor);
+          fresh.push({ day: i.day, banner_id: i.bannerId, visitor_key: i.visitorKey });
+        }
+        const key = `${i.day}|${i.campaignId}|${i.bannerId}|${i.affiliateId}`;
+        const row = counts.get(key) ?? { day: i.day, campaign_id: i.campaignId, banner_id: i.bannerId, affiliate_id: i.affiliateId, raw: 0, unique: 0 };
+        row.raw++;
+        if (unique) row.unique++;
+        counts.set(key, row);
+        return unique;
+      });
+      for (let i = 0; i < fresh.length; i += 500) {
+        await trx('impression_visitors').insert(fresh.slice(i, i + 500)).onConflict(['day', 'banner_id', 'visitor_key']).ignore();
+      }
+      await helper.upsertIncrement(trx, 'impression_counts', ['day', 'campaign_id', 'banner_id', 'affiliate_id'], [...counts.values()], ['raw', 'unique']);
+      return results;
+    }),
+  );
+}

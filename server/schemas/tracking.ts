@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { amount } from '../validation.js';
+import { toUnits } from '../domain/money.js';
+
+/*
+ * Tracking bodies (SPEC §4.2). Fields the money depends on are essential: a bad one rejects the
+ * event with 422 naming it. Every other field is optional: a bad one is dropped, the event is
+ * stored with what was valid, and the problem is returned in `warnings` and logged (SPEC §10).
+ */
+
+const scalarText = (max: number) =>
+  z.union([z.string(), z.number().finite()], { error: 'must be text or a number' }).transform((v) => String(v).trim()).pipe(z.string().min(1, 'must not be empty').max(max, `at most ${max} characters`));
+
+/** `fixedCost`: an amount, or a percentage of totalCost written "N%". */
+export const fixedCostSchema = z.union([
+  amount.transform((units) => ({ kind: 'amount' as const, units })),
+  z
+    .string()
+    .trim()
+    .regex(/^\d{1,3}(\.\d{1,4})?%$/, 'must be an amount or a percentage such as "5%"')
+    .transform((v, ctx) => {
+      const units = toUnits(v.slice(0, -1));
+      if (units > toUnits(100)) {
+        ctx.addIssue({ code: 'custom', message: 'a percentage must be at most 100%' });
+        return z.NEVER;
+      }
+      return { kind: 'percent' as const, units };
+    }),
+]);
+export type FixedCost = z.infer<typeof fixedCostSchema>;
+
+export const itemSchema = z.object({
+  productId: scalarText(191),
+  category: scalarText(191).optional(),
+  totalCost: amount,
+  quantity: z.number().int('must be a whole number').min(1).max(1_000_000).optional(),
+});
+export type SaleItem = z.infer<typeof itemSchema>;
+
+export const essentialSaleFields = z.object({
+  orderId: scalarText(191).optional(),
+  totalCost: amount.optional(),
+  fixedCost: fixedCostSchema.optional(),
+  currency: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code')
+    .transform((c) => c.toUpperCase())
+    .optional(),
+  items: z.array(itemSchema).max(500, 'at most 500 items').optional(),
+  actionCode: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, "_", "." or "-"')
+    .optional(),
+  status: z.enum(['approved', 'pending', 'declined']).optional(),
+});
+
+const idValue = z.union([z.number().int().positive().max(2_147_483_647), z.string().trim().regex(/^\d{1,10}$/, 'must be a numeric id')]).transform(Number);
+
+/** The optional fields, each validated alone. */
+export const optionalSaleFields = {
+  productId: scalarText(191),
+  coupon: scalarText(64),
+  bannerId: idValue,
+  campaignId: idValue,
+  affiliateId: scalarText(64),
+  channel: scalarText(191),
+  customerId: scalarText(191),
+  visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not a visitor id issued by Affix'),
+  data1: scalarText(255),
+  data2: scalarText(255),
+  data3: scalarText(255),
+  data4: scalarText(255),
+  data5: scalarText(255),
+} as const;
+
+export type OptionalSaleFields = { [K in keyof typeof optionalSaleFields]?: z.output<(typeof optionalSaleFields)[K]> };
+export type SaleInput = z.output<typeof essentialSaleFields> & OptionalSaleFields;

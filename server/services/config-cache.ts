@@ -1,0 +1,172 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { allCampaigns, type Campaign } from '../store/campaigns.js';
+import { toAffiliate, type Affiliate, type AffiliateRow } from '../store/affiliates.js';
+import { couponKey } from '../store/coupons.js';
+import { getSystemValue, setSystemValue } from '../store/system.js';
+import type { MatchLookups, CampaignFacts, AffiliateFacts, BannerFacts, CouponFacts } from '../domain/matching.js';
+import type { SettingsService } from './settings.js';
+import type { Settings } from '../domain/settings.js';
+
+/** Everything the hot paths read, loaded at once from the database. */
+export class ConfigSnapshot implements MatchLookups {
+  readonly campaigns = new Map<number, Campaign>();
+  readonly affiliates = new Map<number, Affiliate>();
+  readonly affiliatesByRef = new Map<string, Affiliate>();
+  readonly banners = new Map<number, BannerFacts & { destinationUrl: string | null; type: string }>();
+  readonly coupons = new Map<string, CouponFacts>();
+  /** productId → ids of the (non-archived) campaigns listing it. */
+  readonly productIndex = new Map<string, number[]>();
+  private defaultId = 0;
+
+  constructor(readonly settings: Settings) {}
+
+  campaign(id: number): CampaignFacts | undefined {
+    return this.campaigns.get(id);
+  }
+  affiliate(id: number): AffiliateFacts | undefined {
+    return this.affiliates.get(id);
+  }
+  defaultCampaign(): CampaignFacts {
+    return this.campaigns.get(this.defaultId) as CampaignFacts;
+  }
+  /** An `a_aid` value: refId first, then the numeric id (SPEC §3). */
+  affiliateByRef(ref: unknown): Affiliate | undefined {
+    if (typeof ref !== 'string' && typeof ref !== 'number') return undefined;
+    const text = String(ref).trim();
+    return this.affiliatesByRef.get(text) ?? (/^\d{1,10}$/.test(text) ? this.affiliates.get(Number(text)) : undefined);
+  }
+  banner(ref: unknown) {
+    const text = typeof ref === 'number' || typeof ref === 'string' ? String(ref).trim() : '';
+    return /^\d{1,10}$/.test(text) ? this.banners.get(Number(text)) : undefined;
+  }
+  coupon(code: unknown): CouponFacts | undefined {
+    return typeof code === 'string' && code.trim() ? this.coupons.get(couponKey(code)) : undefined;
+  }
+  productCampaigns(productIds: string[]): CampaignFacts[] {
+    const ids = new Set<number>();
+    for (const p of productIds) for (const id of this.productIndex.get(p) ?? []) ids.add(id);
+    return [...ids].map((id) => this.campaigns.get(id)).filter((c): c is Campaign => c !== undefined);
+  }
+
+  static async load(db: Knex, settings: Settings): Promise<ConfigSnapshot> {
+    const snap = new ConfigSnapshot(settings);
+    for (const c of await allCampaigns(db)) {
+      snap.campaigns.set(c.id, c);
+      if (c.isDefault) snap.defaultId = c.id;
+      if (c.archived) continue;
+      for (const p of c.productIds) snap.productIndex.set(p, [...(snap.productIndex.get(p) ?? []), c.id]);
+    }
+    for (const row of (await db('affiliates').select('*')) as AffiliateRow[]) {
+      const a = toAffiliate(row);
+      snap.affiliates.set(a.id, a);
+      snap.affiliatesByRef.set(a.refId, a);
+    }
+    const banners = (await db('banners').select('id', 'campaign_id', 'name', 'destination_url', 'type')) as Array<{
+      id: number;
+      campaign_id: number;
+      name: string;
+      destination_url: string | null;
+      type: string;
+    }>;
+    for (const b of banners) {
+      snap.banners.set(b.id, { id: b.id, campaignId: b.campaign_id, name: b.name, destinationUrl: b.destination_url, type: b.type });
+    }
+    const coupons = (await db('coupons').whereNull('archived_at').select('code', 'affiliate_id', 'campaign_id', 'payout_id')) as Array<{
+      code: string;
+      affiliate_id: number;
+      campaign_id: number | null;
+      payout_id: number | null;
+    }>;
+    for (const c of coupons) {
+      snap.coupons.set(couponKey(c.code), { code: c.code, affiliateId: c.affiliate_id, campaignId: c.campaign_id, payoutId: c.payout_id });
+    }
+    return snap;
+  }
+}
+
+const VERSION_KEY = 'config_version';
+
+/**
+ * The in-memory configuration of SPEC §12. `invalidate()` (called by every service after a
+ * change commits) makes the next `snapshot()` reload; a version number in the database tells
+ * other processes sharing it to reload too (checked every `pollMs`).
+ */
+export class ConfigCache {
+  private current: ConfigSnapshot | null = null;
+  /** Bumped by every change; a snapshot is fresh when it was loaded at the current generation. */
+  private generation = 0;
+  private loadedGeneration = -1;
+  private loading: { generation: number; promise: Promise<ConfigSnapshot> } | null = null;
+  private version = '0';
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly settings: SettingsService,
+    private readonly log?: Logger,
+  ) {}
+
+  snapshot(): Promise<ConfigSnapshot> {
+    if (this.current && this.loadedGeneration === this.generation) return Promise.resolve(this.current);
+    return this.reload();
+  }
+
+  /** The last loaded snapshot without waiting (null before the first load). */
+  peek(): ConfigSnapshot | null {
+    return this.current;
+  }
+
+  /** Called after a change commits: the next snapshot() reloads, here and (via the version) elsewhere. */
+  invalidate(): void {
+    this.generation++;
+    this.version = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    void setSystemValue(this.db, VERSION_KEY, this.version).catch((err: unknown) =>
+      this.log?.warn({ err }, 'could not publish the configuration version'),
+    );
+  }
+
+  private reload(): Promise<ConfigSnapshot> {
+    const generation = this.generation;
+    if (this.loading && this.loading.generation === generation) return this.loading.promise;
+    const promise = ConfigSnapshot.load(this.db, this.settings.get()).then((snap) => {
+      if (generation >= this.loadedGeneration) {
+        this.current = snap;
+        this.loadedGeneration = generation;
+      }
+      return snap;
+    });
+    this.loading = { generation, promise };
+    void promise.then(
+      () => this.clearLoading(promise),
+      () => this.clearLoading(promise),
+    );
+    return promise;
+  }
+
+  private clearLoading(promise: Promise<ConfigSnapshot>): void {
+    if (this.loading?.promise === promise) this.loading = null;
+  }
+
+  /** Watches the shared version so a change made by another process reaches this one. */
+  startPolling(pollMs = 1000): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      getSystemValue(this.db, VERSION_KEY)
+        .then(async (v) => {
+          if (v !== null && v !== this.version) {
+            this.version = v;
+            await this.settings.load();
+            this.generation++;
+          }
+        })
+        .catch((err: unknown) => this.log?.warn({ err }, 'configuration version check failed'));
+    }, pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

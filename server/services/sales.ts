@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
+import type { Hooks } from '../plugins/hooks.js';
+import type { TrackingService } from './tracking.js';
+import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
+import { multiplyByRate, toUnits, SCALE } from '../domain/money.js';
+import { essentialSaleFields, optionalSaleFields, type SaleInput } from '../schemas/tracking.js';
+import { AppError, fieldError } from '../errors.js';
+import { parse } from '../validation.js';
+import { dialectHelper } from '../db/index.js';
+import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
+import { referralsOfVisitor } from '../store/clicks.js';
+import { countryOf } from './geo.js';
+
+export interface SaleRequest {
+  kind: 'sale' | 'action';
+  body: unknown;
+  /** Authenticated by signature or API token: may set `status` and `affiliateId` (SPEC §4.2). */
+  signed: boolean;
+  ip: string;
+  userAgent: string;
+  /** The visitor id from the server cookie, used when the body carries none. */
+  cookieVisitorId: string | null;
+  source: 'snippet' | 'api' | 'postback';
+}
+
+export interface CommissionSummary {
+  id: number;
+  affiliateId: number;
+  tier: number;
+  amount: number;
+  currency: string;
+  status: string;
+}
+
+export interface SaleResult {
+  saleId: number | null;
+  matchedBy: string;
+  campaignId: number;
+  affiliateId: number | null;
+  status: SaleStatus;
+  declineReason: string | null;
+  commissions: CommissionSummary[];
+  /** True when this order was already recorded: the original result is answered. */
+  duplicate: boolean;
+  /** Fields that were dropped because they were invalid (the event was stored without them). */
+  warnings: Array<{ field: string; message: string }>;
+}
+
+export interface SimulationResult extends SaleResult {
+  trace: MatchTrace;
+  explanation: string[];
+}
+
+/** A lifetime binding offered to rule 1 by a plugin through the `sale.matchCandidates` filter. */
+export interface LifetimeCandidate {
+  affiliateId: number;
+  campaignId: number | null;
+  detail: string;
+}
+
+interface Prepared {
+  input: SaleInput;
+  warnings: Array<{ field: string; message: string }>;
+  snap: ConfigSnapshot;
+  trace: MatchTrace;
+  currency: string;
+  rate: number;
+  status: SaleStatus;
+  declineReason: string | null;
+  dropped: { rule: string } | null;
+  at: number;
+}
+
+/** A random source seeded by the order, so a retried order picks the same campaign among ties. */
+function orderRandom(seed: string): () => number {
+  let state = createHash('sha256').update(seed).digest().readUInt32BE(0) || 1;
+  return () => {
+    // xorshift32
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Recording sales and actions (SPEC §4.2, §5.2–5.4). */
+export class SaleService {
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: ConfigCache,
+    private readonly hooks: Hooks,
+    private readonly tracking: TrackingService,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+    private readonly random?: () => number,
+  ) {}
+
+  async record(req: SaleRequest): Promise<SaleResult> {
+    const p = await this.prepare(req);
+    const base = {
+      matchedBy: p.trace.matchedBy,
+      campaignId: p.trace.campaignId,
+      affiliateId: p.trace.affiliate?.affiliateId ?? null,
+      commissions: [] as CommissionSummary[],
+      warnings: p.warnings,
+    };
+    if (p.dropped) {
+      await this.tracking.countDropped('sale', p.dropped.rule, p.at, p.snap);
+      return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
+    }
+    const row = this.toRow(req, p);
+    const dialect = dialectHelper(this.db);
+    try {
+      const saleId = await this.db.transaction(async (trx) => {
+        const id = await insertSale(trx, row);
+        // Commissions are written here, in the sale's transaction, by the payouts engine.
+        return id;
+      });
+      const result: SaleResult = { ...base, saleId, status: row.status, declineReason: row.decline_reason, duplicate: false };
+      await this.hooks.doAction('sale.recorded', { ...result, kind: req.kind, input: p.input });
+      return result;
+    } catch (err) {
+      if (!row.order_key || !dialect.isUniqueViolation(err)) throw err;
+      // Idempotent: a repeated order is answered with the original result (SPEC §5.4).
+      const original = await findSaleByOrderKey(this.db, row.campaign_id, row.order_key);
+      if (!original) throw err;
+      if (p.snap.settings.duplicateOrders === 'decline') {
+        await insertSale(this.db, {
+          ...row,
+          order_key: null,
+          status: 'declined',
+          decline_reason: `duplicate of sale ${original.id}`,
+          duplicate_of: original.id,
+        });
+      }
+      return this.resultOf(original, p.warnings);
+    }
+  }
+
+  /** Runs matching on a body without saving anything (POST /api/v1/simulate/sale). */
+  async simulate(req: SaleRequest): Promise<SimulationResult> {
+    const p = await this.prepare(req);
+    return {
+      saleId: null,
+      matchedBy: p.trace.matchedBy,
+      campaignId: p.trace.campaignId,
+      affiliateId: p.trace.affiliate?.affiliateId ?? null,
+      status: p.dropped ? 'declined' : p.status,
+      declineReason: p.declineReason,
+      commissions: [],
+      duplicate: false,
+      warnings: p.warnings,
+      trace: p.trace,
+      explanation: explainTrace(p.trace),
+    };
+  }
+
+  resultOf(sale: Sale, warnings: SaleResult['warnings'] = []): SaleResult {
+    return {
+      saleId: sale.id,
+      matchedBy: sale.matchedBy,
+      campaignId: sale.campaignId,
+      affiliateId: sale.affiliateId,
+      status: sale.status,
+      declineReason: sale.declineReason,
+      commissions: [],
+      duplicate: true,
+      warnings,
+    };
+  }
+
+  /** Validates the body: essential fields reject with 422; optional ones are dropped with a warning. */
+  parseBody(kind: 'sale' | 'action', body: unknown, signed: boolean): { input: SaleInput; warnings: SaleResult['warnings'] } {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new AppError('validation_failed', '(body): must be a JSON object', [{ field: '(body)', message: 'must be a JSON object' }]);
+    }
+    const raw = body as Record<string, unknown>;
+    const essential = parse(essentialSaleFields, raw);
+    if (kind === 'sale' && essential.orderId === undefined) throw fieldError('orderId', 'is required');
+    if (kind === 'action' && essential.actionCode === undefined) throw fieldError('actionCode', 'is required');
+    const warnings: SaleResult['warnings'] = [];
+    const input: SaleInput = { ...essential };
+    for (const [field, schema] of Object.entries(optionalSaleFields) as Array<[keyof typeof optionalSaleFields, z.ZodType]>) {
+      const value = raw[field];
+      if (value === undefined || value === null || value === '') continue;
+      const result = schema.safeParse(value);
+      if (result.success) (input as Record<string, unknown>)[field] = result.data;
+      else warnings.push({ field, message: `${result.error.issues[0]?.message ?? 'invalid'}; ignored` });
+    }
+    if (essential.status !== undefined && !signed) {
+      delete input.status;
+      warnings.push({ field: 'status', message: 'is honoured only on signed server-to-server requests; ignored' });
+    }
+    return { input, warnings };
+  }
+
+  private async prepare(req: SaleRequest): Promise<Prepared> {
+    const { input, warnings } = this.parseBody(req.kind, req.body, req.signed);
+    const snap = await this.cache.snapshot();
+    const settings = snap.settings;
+    const currency = input.currency ?? settings.baseCurrency;
+    let rate = SCALE;
+    if (currency !== settings.baseCurrency) {
+      const r = settings.exchangeRates[currency];
+      if (r === undefined) {
+        throw fieldError('currency', `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`);
+      }
+      rate = toUnits(r);
+    }
+    if (warnings.length) this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');
+
+    const at = this.clock();
+    const visitorId = input.visitorId ?? req.cookieVisitorId ?? null;
+    const productIds = [...new Set([input.productId, ...(input.items ?? []).map((i) => i.productId)].filter((x): x is string => !!x))];
+    const customerKey = input.customerId ?? visitorId;
+    const lifetimeCandidates = await this.hooks.applyFilters<LifetimeCandidate[]>('sale.matchCandidates', [], {
+      customerId: input.customerId ?? null,
+      visitorId,
+      customerKey,
+      input,
+    });
+    const coupon = snap.coupon(input.coupon);
+    const explicitAffiliate = input.affiliateId !== undefined ? snap.affiliateByRef(input.affiliateId) : undefined;
+    const trace = matchSale(
+      {
+        lifetime: lifetimeCandidates[0] ?? null,
+        couponCode: input.coupon ?? null,
+        coupon,
+        bannerId: input.bannerId,
+        banner: input.bannerId !== undefined ? snap.banner(input.bannerId) : undefined,
+        campaignId: input.campaignId,
+        productIds,
+        productCampaigns: snap.productCampaigns(productIds),
+        referrals: visitorId ? await referralsOfVisitor(this.db, visitorId) : [],
+        explicitAffiliateId: input.affiliateId,
+        explicitAffiliate,
+        signed: req.signed,
+        now: at,
+      },
+      snap,
+      settings,
+      this.random ?? orderRandom(`${req.kind}:${input.actionCode ?? ''}:${input.orderId ?? at}`),
+    );
+    for (const w of warnings) trace.notes.push(`${w.field} ${w.message}`);
+
+    let declineReason = trace.declineReason;
+    let dropped: Prepared['dropped'] = null;
+    const affiliateId = trace.affiliate?.affiliateId ?? null;
+    const verdict = await this.tracking.fraudCheck(
+      { ip: req.ip, userAgent: req.userAgent, referrer: null, country: countryOf(req.ip), at },
+      { kind: 'sale', campaignId: trace.campaignId, affiliateId, visitorId, customerId: input.customerId ?? null, orderId: input.orderId ?? null },
+    );
+    if (verdict.action === 'drop') {
+      dropped = { rule: verdict.rule };
+      declineReason = verdict.reason;
+    } else if (verdict.action === 'decline') {
+      declineReason ??= verdict.reason;
+    }
+
+    const campaign = snap.campaigns.get(trace.campaignId);
+    const approval = campaign?.approval ?? settings.defaultApproval;
+    let status: SaleStatus = approval === 'auto' ? 'approved' : 'pending';
+    if (req.signed && input.status) status = input.status;
+    if (declineReason) status = 'declined';
+    return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at };
+  }
+
+  private toRow(req: SaleRequest, p: Prepared): SaleRow {
+    const i = p.input;
+    const orderKey =
+      i.orderId === undefined ? null : req.kind === 'sale' ? `sale:${i.orderId}` : `action:${i.actionCode ?? ''}:${i.orderId}`;
+    const data: Record<string, string> = {};
+    for (const k of ['data1', 'data2', 'data3', 'data4', 'data5'] as const) if (i[k] !== undefined) data[k] = i[k] as string;
+    const fixedCost = i.fixedCost ? (i.fixedCost.kind === 'percent' ? `${i.fixedCost.units / SCALE}%` : String(i.fixedCost.units / SCALE)) : null;
+    return {
+      at: p.at,
+      kind: req.kind,
+      action_code: i.actionCode ?? null,
+      order_id: i.orderId ?? null,
+      order_key: orderKey && orderKey.length <= 191 ? orderKey : orderKey ? createHash('sha256').update(orderKey).digest('hex') : null,
+      campaign_id: p.trace.campaignId,
+      affiliate_id: p.trace.affiliate?.affiliateId ?? null,
+      banner_id: i.bannerId !== undefined && p.snap.banner(i.bannerId) ? i.bannerId : null,
+      status: p.status,
+      decline_reason: p.declineReason ? p.declineReason.slice(0, 255) : null,
+      matched_by: p.trace.matchedBy,
+      total_cost: i.totalCost ?? null,
+      fixed_cost: fixedCost,
+      currency: p.currency,
+      total_cost_base: i.totalCost === undefined ? null : multiplyByRate(i.totalCost, p.rate),
+      exchange_rate: p.rate,
+      product_id: i.productId ?? null,
+      coupon: i.coupon ?? null,
+      channel: i.channel ?? null,
+      customer_id: i.customerId ?? null,
+      visitor_id: i.visitorId ?? (req.cookieVisitorId || null),
+      data: JSON.stringify(data),
+      items: JSON.stringify(i.items ?? []),
+      ip: req.ip ? req.ip.slice(0, 45) : null,
+      source: req.source,
+      duplicate_of: null,
+      trace: JSON.stringify(p.trace),
+    };
+  }
+}

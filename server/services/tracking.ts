@@ -1,0 +1,165 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
+import type { Hooks } from '../plugins/hooks.js';
+import { matchClick, cookieDaysFor, type MatchTrace } from '../domain/matching.js';
+import type { GroupWriter } from '../ingest/group-writer.js';
+import type { PendingClick } from '../ingest/click-writer.js';
+import type { PendingImpression } from '../ingest/impression-writer.js';
+import type { ClickStatus } from '../store/clicks.js';
+import { dialectHelper } from '../db/index.js';
+import { countryOf } from './geo.js';
+import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
+import { dayIn } from '../domain/time.js';
+
+/** What the fraud check (plugin `fraud-protection`, filter `click.fraudCheck`) decides. */
+export type FraudVerdict = { action: 'allow' } | { action: 'decline' | 'drop'; rule: string; reason: string };
+
+export interface TrafficContext {
+  ip: string;
+  userAgent: string;
+  referrer: string | null;
+  country: string | null;
+  at: number;
+}
+
+export interface ClickRequest extends Omit<TrafficContext, 'country' | 'at'> {
+  /** Query parameters of the landing URL (or of the redirect link), first value of each. */
+  params: Record<string, string>;
+  forcedCampaignId?: unknown;
+  visitorId: unknown;
+  url: string | null;
+  source: 'snippet' | 'redirect';
+}
+
+export interface ClickResult {
+  visitorId: string;
+  clickId: string | null;
+  status: ClickStatus;
+  campaignId: number;
+  affiliateId: number | null;
+  bannerId: number | null;
+  /** True when a fraud rule dropped the click (not stored, counted). */
+  dropped: boolean;
+  trace: MatchTrace;
+}
+
+const cut = (v: string | null | undefined, max: number) => (v ? v.slice(0, max) : null);
+
+/** Recording clicks and impressions (SPEC §4.2, §5.1). */
+export class TrackingService {
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: ConfigCache,
+    private readonly hooks: Hooks,
+    private readonly clicks: GroupWriter<PendingClick, ClickStatus>,
+    private readonly impressions: GroupWriter<PendingImpression, boolean>,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async click(req: ClickRequest): Promise<ClickResult> {
+    const snap = await this.cache.snapshot();
+    const names = snap.settings.urlParams;
+    const p = req.params;
+    const bannerParam = p[names.banner];
+    const affiliateParam = p[names.affiliate];
+    const banner = snap.banner(bannerParam);
+    const affiliate = snap.affiliateByRef(affiliateParam);
+    const trace = matchClick(
+      {
+        forcedCampaignId: req.forcedCampaignId,
+        campaignParam: p[names.campaign],
+        bannerParam,
+        banner,
+        affiliateParam,
+        affiliate,
+      },
+      snap,
+    );
+    const at = this.clock();
+    const existingVisitor = validVisitorId(req.visitorId);
+    const visitorId = existingVisitor ?? newVisitorId();
+    const country = countryOf(req.ip);
+    const affiliateId = trace.affiliate?.affiliateId ?? null;
+    const bannerId = banner ? banner.id : null;
+
+    let declineReason = trace.declineReason;
+    const verdict = await this.fraudCheck({ ip: req.ip, userAgent: req.userAgent, referrer: req.referrer, country, at }, {
+      kind: 'click',
+      campaignId: trace.campaignId,
+      affiliateId,
+      bannerId,
+      visitorId,
+    });
+    if (verdict.action === 'drop') {
+      await this.countDropped('click', verdict.rule, at, snap);
+      return { visitorId, clickId: null, status: 'declined', campaignId: trace.campaignId, affiliateId, bannerId, dropped: true, trace };
+    }
+    if (verdict.action === 'decline') declineReason ??= verdict.reason;
+
+    const clickId = newClickId();
+    const status = await this.clicks.write({
+      row: {
+        click_id: clickId,
+        at,
+        visitor_id: visitorId,
+        campaign_id: trace.campaignId,
+        affiliate_id: affiliateId,
+        banner_id: bannerId,
+        status: declineReason ? 'declined' : null,
+        decline_reason: cut(declineReason, 255),
+        matched_by: trace.matchedBy,
+        channel: cut(p[names.channel], 191),
+        data1: cut(p[names.data1], 255),
+        data2: cut(p[names.data2], 255),
+        ip: cut(req.ip, 45),
+        country,
+        user_agent: cut(req.userAgent, 512),
+        referrer: cut(req.referrer, 2048),
+        url: cut(req.url, 2048),
+        source: req.source,
+        trace: JSON.stringify(trace),
+      },
+      windowDays: cookieDaysFor(snap.campaign(trace.campaignId), snap.settings),
+      newVisitor: existingVisitor === null,
+    });
+    const result = { visitorId, clickId, status, campaignId: trace.campaignId, affiliateId, bannerId, dropped: false, trace };
+    await this.hooks.doAction('click.recorded', result);
+    return result;
+  }
+
+  /**
+   * Counts an impression of a banner (SPEC §4.2) through the impression writer. Unknown
+   * banners are ignored: the pixel never fails the page. Resolves to whether it was unique.
+   */
+  async impression(input: { bannerParam: unknown; affiliateParam: unknown; visitorKey: string }): Promise<boolean> {
+    const snap = await this.cache.snapshot();
+    const banner = snap.banner(input.bannerParam);
+    if (!banner) return false;
+    const affiliate = snap.affiliateByRef(input.affiliateParam);
+    return this.impressions.write({
+      day: dayIn(this.clock(), snap.settings.timezone),
+      campaignId: banner.campaignId,
+      bannerId: banner.id,
+      affiliateId: affiliate?.id ?? 0,
+      visitorKey: input.visitorKey.slice(0, 64),
+    });
+  }
+
+  /** Runs the `click.fraudCheck` / `sale.fraudCheck` filter; a plugin error never blocks tracking. */
+  fraudCheck(traffic: TrafficContext, subject: Record<string, unknown> & { kind: 'click' | 'sale' }): Promise<FraudVerdict> {
+    return this.hooks.applyFilters<FraudVerdict>(`${subject.kind}.fraudCheck`, { action: 'allow' }, traffic, subject);
+  }
+
+  async countDropped(kind: 'click' | 'sale', reason: string, at: number, snap: ConfigSnapshot): Promise<void> {
+    await dialectHelper(this.db).upsertIncrement(
+      this.db,
+      'dropped_counts',
+      ['day', 'kind', 'reason'],
+      [{ day: dayIn(at, snap.settings.timezone), kind, reason: reason.slice(0, 64), count: 1 }],
+      ['count'],
+    );
+    this.log.info({ kind, reason }, 'event dropped by a fraud rule');
+  }
+}

@@ -1,0 +1,159 @@
+import type { Knex } from 'knex';
+import { parseJson, toIso, paginate, type Page } from './rows.js';
+import type { PageQuery } from '../validation.js';
+import type { MatchTrace, ReferralFacts } from '../domain/matching.js';
+
+export type ClickStatus = 'unique' | 'raw' | 'declined';
+
+export interface ClickRow {
+  click_id: string;
+  at: number;
+  visitor_id: string;
+  campaign_id: number;
+  affiliate_id: number | null;
+  banner_id: number | null;
+  status: ClickStatus;
+  decline_reason: string | null;
+  matched_by: string;
+  channel: string | null;
+  data1: string | null;
+  data2: string | null;
+  ip: string | null;
+  country: string | null;
+  user_agent: string | null;
+  referrer: string | null;
+  url: string | null;
+  source: string;
+  trace: string;
+}
+
+export interface Click {
+  id: number;
+  clickId: string;
+  at: string | null;
+  visitorId: string;
+  campaignId: number;
+  affiliateId: number | null;
+  bannerId: number | null;
+  status: ClickStatus;
+  declineReason: string | null;
+  matchedBy: string;
+  channel: string | null;
+  data1: string | null;
+  data2: string | null;
+  ip: string | null;
+  country: string | null;
+  userAgent: string | null;
+  referrer: string | null;
+  url: string | null;
+  source: string;
+  trace: MatchTrace | null;
+}
+
+const toClick = (r: ClickRow & { id: number }): Click => ({
+  id: Number(r.id),
+  clickId: r.click_id,
+  at: toIso(r.at),
+  visitorId: r.visitor_id,
+  campaignId: r.campaign_id,
+  affiliateId: r.affiliate_id,
+  bannerId: r.banner_id,
+  status: r.status,
+  declineReason: r.decline_reason,
+  matchedBy: r.matched_by,
+  channel: r.channel,
+  data1: r.data1,
+  data2: r.data2,
+  ip: r.ip,
+  country: r.country,
+  userAgent: r.user_agent,
+  referrer: r.referrer,
+  url: r.url,
+  source: r.source,
+  trace: parseJson<MatchTrace | null>(r.trace, null),
+});
+
+export interface ClickFilters {
+  campaignId?: number;
+  affiliateId?: number;
+  bannerId?: number;
+  status?: ClickStatus;
+  visitorId?: string;
+  from?: number;
+  to?: number;
+}
+
+export async function listClicks(db: Knex, f: ClickFilters, page: PageQuery): Promise<Page<Click>> {
+  const q = db('clicks').select('*');
+  if (f.campaignId) q.where('campaign_id', f.campaignId);
+  if (f.affiliateId) q.where('affiliate_id', f.affiliateId);
+  if (f.bannerId) q.where('banner_id', f.bannerId);
+  if (f.status) q.where('status', f.status);
+  if (f.visitorId) q.where('visitor_id', f.visitorId);
+  if (f.from !== undefined) q.where('at', '>=', f.from);
+  if (f.to !== undefined) q.where('at', '<', f.to);
+  return paginate<ClickRow & { id: number }, Click>(q, page, toClick);
+}
+
+export async function getClickByClickId(db: Knex, clickId: string): Promise<Click | null> {
+  const row = (await db('clicks').where({ click_id: clickId }).first()) as (ClickRow & { id: number }) | undefined;
+  return row ? toClick(row) : null;
+}
+
+interface ReferralRow {
+  visitor_id: string;
+  campaign_id: number;
+  first_affiliate_id: number;
+  first_click_at: number;
+  last_affiliate_id: number;
+  last_click_at: number;
+  last_banner_id: number | null;
+  clicks: number;
+}
+
+export type Referral = ReferralFacts & { visitorId: string; lastBannerId: number | null; clicks: number };
+
+const toReferral = (r: ReferralRow): Referral => ({
+  visitorId: r.visitor_id,
+  campaignId: r.campaign_id,
+  firstAffiliateId: r.first_affiliate_id,
+  firstClickAt: Number(r.first_click_at),
+  lastAffiliateId: r.last_affiliate_id,
+  lastClickAt: Number(r.last_click_at),
+  lastBannerId: r.last_banner_id,
+  clicks: Number(r.clicks),
+});
+
+export async function referralsOfVisitor(db: Knex, visitorId: string): Promise<Referral[]> {
+  return ((await db('visitor_referrals').where({ visitor_id: visitorId })) as ReferralRow[]).map(toReferral);
+}
+
+export async function referralsFor(db: Knex, pairs: Array<[string, number]>): Promise<Referral[]> {
+  if (!pairs.length) return [];
+  const rows = (await db('visitor_referrals').whereIn(['visitor_id', 'campaign_id'], pairs)) as ReferralRow[];
+  return rows.map(toReferral);
+}
+
+export async function saveReferrals(db: Knex, referrals: Referral[]): Promise<void> {
+  if (!referrals.length) return;
+  const rows = referrals.map((r) => ({
+    visitor_id: r.visitorId,
+    campaign_id: r.campaignId,
+    first_affiliate_id: r.firstAffiliateId,
+    first_click_at: r.firstClickAt,
+    last_affiliate_id: r.lastAffiliateId,
+    last_click_at: r.lastClickAt,
+    last_banner_id: r.lastBannerId,
+    clicks: r.clicks,
+  }));
+  for (let i = 0; i < rows.length; i += 500) {
+    await db('visitor_referrals')
+      .insert(rows.slice(i, i + 500))
+      .onConflict(['visitor_id', 'campaign_id'])
+      .merge();
+  }
+}
+
+export async function insertClicks(db: Knex, rows: ClickRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await db('clicks').insert(rows.slice(i, i + 500));
+}
