@@ -10,6 +10,7 @@ import { adminRouter } from './http/admin/index.js';
 import { staticRouter } from './http/static.js';
 import { trackingRouter } from './http/tracking.js';
 import { redirectRouter } from './http/redirect.js';
+import { snippetRouter } from './http/snippet.js';
 import { Views } from './http/views.js';
 
 export interface AppOptions {
@@ -38,6 +39,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
+  app.use(snippetRouter().routes());
   app.use(
     helmet({
       contentSecurityPolicy: {

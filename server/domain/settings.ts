@@ -147,13 +147,23 @@ export function mergeSettings(current: Settings, patch: SettingsPatch): Settings
   } as Settings;
 }
 
-/** The affiliate-link parameter names must differ from each other. */
-export function duplicateUrlParam(urlParams: Settings['urlParams']): string | null {
-  const seen = new Map<string, string>();
+/**
+ * The affiliate-link parameter names must differ from each other (ignoring case). Returns the
+ * field to blame: one of `changed` (the keys just edited) when it takes part in the clash,
+ * otherwise the later of the two.
+ */
+export function duplicateUrlParam(urlParams: Settings['urlParams'], changed: readonly string[] = []): string | null {
+  const byName = new Map<string, string[]>();
   for (const [key, name] of Object.entries(urlParams)) {
-    const other = seen.get(name.toLowerCase());
-    if (other) return `urlParams.${key}`;
-    seen.set(name.toLowerCase(), key);
+    const keys = byName.get(name.toLowerCase()) ?? [];
+    keys.push(key);
+    byName.set(name.toLowerCase(), keys);
   }
-  return null;
+  const clashes = [...byName.values()].filter((keys) => keys.length > 1);
+  for (const keys of clashes) {
+    const edited = keys.find((k) => changed.includes(k));
+    if (edited) return `urlParams.${edited}`;
+  }
+  const first = clashes[0];
+  return first ? `urlParams.${first[1]}` : null;
 }

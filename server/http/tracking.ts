@@ -106,6 +106,8 @@ export const saleResponse = (r: SaleResult) => ({
 export function trackingRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
   router.use('/t', trackingCors());
+  // Router middleware runs only when a route matches the method too, so preflights need their own route.
+  router.options('/t/:endpoint', trackingCors());
 
   router.post('/t/click', async (ctx) => {
     const body = jsonBody(ctx);

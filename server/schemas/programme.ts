@@ -50,12 +50,23 @@ export type AffiliatePatch = z.infer<typeof affiliatePatch>;
 
 const productId = z.string().trim().min(1, 'must not be empty').max(191, 'at most 191 characters');
 
+/**
+ * Lists and long texts are stored in TEXT columns, which hold 65,535 bytes on MySQL (SQLite has
+ * no limit): refuse more here so both databases answer 422 instead of MySQL failing with a 500.
+ */
+const TEXT_BYTES = 65_535;
+const fitsText = (v: unknown) => Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v), 'utf8') <= TEXT_BYTES;
+const productIdList = z
+  .array(productId)
+  .max(1000, 'at most 1000 product IDs')
+  .refine(fitsText, 'the list is too long to store (at most 64 KB in all)');
+
 export const campaignFields = z.object({
   name: shortText(),
   type: z.enum(CAMPAIGN_TYPES),
   isDefault: z.boolean(),
   status: z.enum(CAMPAIGN_STATUSES),
-  productIds: z.array(productId).max(1000, 'at most 1000 product IDs'),
+  productIds: productIdList,
   cookieDays: z.number().int('must be a whole number of days').min(0).max(3650).nullable(),
   overwriteCookie: z.boolean().nullable(),
   approval: z.enum(APPROVALS).nullable(),
@@ -72,7 +83,7 @@ export const bannerFields = z.object({
   name: shortText(),
   type: z.enum(BANNER_TYPES),
   destinationUrl: optionalHttpUrl,
-  content: optionalText(65_535),
+  content: optionalText(65_535).refine((v) => v === null || fitsText(v), 'at most 65,535 bytes'),
   archived: z.boolean(),
 });
 export const bannerCreate = bannerFields.partial().required({ campaignId: true, name: true });
@@ -110,8 +121,8 @@ export const payoutFields = z.object({
   merchantCommission: commissionValue,
   goal: z
     .object({
-      productIds: z.array(productId).max(1000).optional(),
-      categories: z.array(productId).max(1000).optional(),
+      productIds: productIdList.optional(),
+      categories: productIdList.optional(),
     })
     .nullable(),
   couponCode: couponCode.nullable(),

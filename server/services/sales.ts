@@ -252,7 +252,16 @@ export class SaleService {
     const affiliateId = trace.affiliate?.affiliateId ?? null;
     const verdict = await this.tracking.fraudCheck(
       { ip: req.ip, userAgent: req.userAgent, referrer: null, country: countryOf(req.ip), at },
-      { kind: 'sale', campaignId: trace.campaignId, affiliateId, visitorId, customerId: input.customerId ?? null, orderId: input.orderId ?? null },
+      {
+        kind: 'sale',
+        campaignId: trace.campaignId,
+        affiliateId,
+        affiliateEmail: affiliateId === null ? null : (snap.affiliates.get(affiliateId)?.email ?? null),
+        visitorId,
+        customerId: input.customerId ?? null,
+        orderId: input.orderId ?? null,
+        fraud: settings.fraud,
+      },
     );
     if (verdict.action === 'drop') {
       dropped = { rule: verdict.rule };

@@ -43,11 +43,13 @@ export class SettingsService {
     const next = mergeSettings(this.get(), patch);
     const parsed = settingsSchema.safeParse(next);
     if (!parsed.success) throw validationError(parsed.error);
-    const clash = duplicateUrlParam(parsed.data.urlParams);
+    const clash = duplicateUrlParam(parsed.data.urlParams, Object.keys(patch.urlParams ?? {}));
     if (clash) throw fieldError(clash, 'is the same parameter name as another URL parameter');
     const changed: Partial<Settings> = {};
     for (const key of Object.keys(patch) as Array<keyof Settings>) {
       (changed as Record<string, unknown>)[key] = parsed.data[key];
+      const tooBig = oversizedField(key, parsed.data[key]);
+      if (tooBig) throw fieldError(tooBig, 'is too large to store (at most 64 KB)');
     }
     await audited(this.db, actor, 'settings.updated', 'settings', async (trx) => {
       await saveSettingRows(trx, changed);
@@ -61,4 +63,15 @@ export class SettingsService {
   regeneratePostbackKey(actor: Actor): Promise<Settings> {
     return this.update({ postbackKey: randomToken(18) }, actor);
   }
+}
+
+/** Each setting is one TEXT row (65,535 bytes on MySQL); names the field that makes a value too big, or null. */
+function oversizedField(key: string, value: unknown): string | null {
+  const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8');
+  if (bytes(value) <= 65_535) return null;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const [largest] = Object.entries(value).sort((x, y) => bytes(y[1]) - bytes(x[1]));
+    if (largest) return `${key}.${largest[0]}`;
+  }
+  return key;
 }

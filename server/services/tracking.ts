@@ -11,9 +11,23 @@ import { dialectHelper } from '../db/index.js';
 import { countryOf } from './geo.js';
 import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
 import { dayIn } from '../domain/time.js';
+import type { Settings } from '../domain/settings.js';
 
 /** What the fraud check (plugin `fraud-protection`, filter `click.fraudCheck`) decides. */
 export type FraudVerdict = { action: 'allow' } | { action: 'decline' | 'drop'; rule: string; reason: string };
+
+/** What a fraud rule looks at besides the traffic: the event and the `fraud.*` settings. */
+export interface FraudSubject {
+  kind: 'click' | 'sale';
+  campaignId: number;
+  affiliateId: number | null;
+  affiliateEmail?: string | null;
+  bannerId?: number | null;
+  visitorId: string | null;
+  customerId?: string | null;
+  orderId?: string | null;
+  fraud: Settings['fraud'];
+}
 
 export interface TrafficContext {
   ip: string;
@@ -91,6 +105,7 @@ export class TrackingService {
       affiliateId,
       bannerId,
       visitorId,
+      fraud: snap.settings.fraud,
     });
     if (verdict.action === 'drop') {
       await this.countDropped('click', verdict.rule, at, snap);
@@ -148,7 +163,7 @@ export class TrackingService {
   }
 
   /** Runs the `click.fraudCheck` / `sale.fraudCheck` filter; a plugin error never blocks tracking. */
-  fraudCheck(traffic: TrafficContext, subject: Record<string, unknown> & { kind: 'click' | 'sale' }): Promise<FraudVerdict> {
+  fraudCheck(traffic: TrafficContext, subject: FraudSubject): Promise<FraudVerdict> {
     return this.hooks.applyFilters<FraudVerdict>(`${subject.kind}.fraudCheck`, { action: 'allow' }, traffic, subject);
   }
 

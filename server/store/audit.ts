@@ -40,9 +40,25 @@ export async function recordAudit(
     actor: actor.label.slice(0, 191),
     action,
     object_type: objectType,
-    object_id: objectId === null ? null : String(objectId),
-    details: JSON.stringify(details),
+    object_id: objectId === null ? null : String(objectId).slice(0, 64),
+    details: detailsText(details),
   });
+}
+
+/** audit_log.details is TEXT (65,535 bytes on MySQL): large values are summarised, never allowed to fail the change. */
+const DETAILS_MAX_BYTES = 60_000;
+function detailsText(details: Record<string, unknown>): string {
+  const text = JSON.stringify(details);
+  if (Buffer.byteLength(text, 'utf8') <= DETAILS_MAX_BYTES) return text;
+  const shrunk: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+    shrunk[key] = bytes > 1_000 ? { truncated: true, bytes } : value;
+  }
+  const second = JSON.stringify(shrunk);
+  return Buffer.byteLength(second, 'utf8') <= DETAILS_MAX_BYTES
+    ? second
+    : JSON.stringify({ truncated: true, keys: Object.keys(details).slice(0, 100) });
 }
 
 const toEntry = (r: AuditRow): AuditEntry => ({

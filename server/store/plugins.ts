@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { toBool, parseJson } from './rows.js';
+import { AppError } from '../errors.js';
 import type { PluginState, PluginStateStore } from '../plugins/registry.js';
 
 /** The database side of the plugin registry: activation and settings per plugin. */
@@ -12,8 +13,15 @@ export class PluginStateTable implements PluginStateStore {
   }
 
   async save(state: PluginState): Promise<void> {
+    const settings = JSON.stringify(state.settings);
+    // A TEXT column: 65,535 bytes on MySQL. Refused alike on SQLite so both databases agree.
+    if (Buffer.byteLength(settings, 'utf8') > 65_535) {
+      throw new AppError('validation_failed', 'settings: too large to store (at most 64 KB)', [
+        { field: 'settings', message: 'too large to store (at most 64 KB)' },
+      ]);
+    }
     await this.db('plugins')
-      .insert({ name: state.name, active: state.active, settings: JSON.stringify(state.settings), updated_at: Date.now() })
+      .insert({ name: state.name, active: state.active, settings, updated_at: Date.now() })
       .onConflict('name')
       .merge();
   }

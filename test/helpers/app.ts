@@ -62,6 +62,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.stop();
       await db.destroy();
       await dropDatabase(target);
     },

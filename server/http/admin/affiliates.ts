@@ -2,7 +2,19 @@ import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
-import { allAffiliates, bodyOf, conflictMessage, idParam, pageLinks, pageOf, queryEnum, queryText, safeBack, summarise, valueAt } from './form-values.js';
+import {
+  allAffiliates,
+  bodyOf,
+  conflictMessage,
+  idParam,
+  pageLinks,
+  pageOf,
+  queryEnum,
+  queryText,
+  safeBack,
+  summarise,
+  valueAt,
+} from './form-values.js';
 import * as s from '../../schemas/programme.js';
 import { parse } from '../../validation.js';
 import { AppError } from '../../errors.js';
@@ -12,7 +24,17 @@ import type { Affiliate } from '../../store/affiliates.js';
 type Body = Record<string, unknown>;
 type Errors = Record<string, string>;
 
-const AFFILIATE_FIELDS = ['refId', 'name', 'email', 'status', 'parentId', 'overwriteCookie', 'postbackUrl', 'password', 'archived'];
+const AFFILIATE_FIELDS = [
+  'refId',
+  'name',
+  'email',
+  'status',
+  'parentId',
+  'overwriteCookie',
+  'postbackUrl',
+  'password',
+  'archived',
+];
 
 const actor = (ctx: AppContext) => ctx.state.user as Actor;
 const text = (body: Body, path: string) => form.text(valueAt(body, path));
@@ -73,7 +95,10 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       archived: ctx.query.archived === '1' ? '1' : undefined,
     };
     const [result, everyone] = await Promise.all([
-      ctx.services.affiliates.list({ status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) }, pageOf(ctx)),
+      ctx.services.affiliates.list(
+        { status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) },
+        pageOf(ctx),
+      ),
       allAffiliates(ctx),
     ]);
     const byId = new Map(everyone.map((a) => [a.id, a]));
@@ -94,7 +119,12 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
     });
   });
 
-  const formPage = async (ctx: AppContext, page: 'admin/affiliate-new' | 'admin/affiliate-edit', data: Record<string, unknown>, self?: number) => {
+  const formPage = async (
+    ctx: AppContext,
+    page: 'admin/affiliate-new' | 'admin/affiliate-edit',
+    data: Record<string, unknown>,
+    self?: number,
+  ) => {
     const everyone = await allAffiliates(ctx);
     render(ctx, views, page, {
       nav: 'affiliates',
@@ -106,7 +136,10 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
   };
 
   router.get('/admin/affiliates/new', async (ctx) => {
-    await formPage(ctx, 'admin/affiliate-new', { title: 'New affiliate', values: { status: 'approved', overwriteCookie: '', parentId: '' } });
+    await formPage(ctx, 'admin/affiliate-new', {
+      title: 'New affiliate',
+      values: { status: 'approved', overwriteCookie: '', parentId: '' },
+    });
   });
   router.post('/admin/affiliates/new', async (ctx) => {
     const body = bodyOf(ctx);
@@ -118,7 +151,12 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
         flash(ctx, 'success', `Affiliate “${affiliate.name}” created with ID ${affiliate.refId}.`);
         ctx.redirect(`/admin/affiliates/${affiliate.id}`);
       },
-      (errors) => formPage(ctx, 'admin/affiliate-new', { title: 'New affiliate', values: valuesFromBody(body), errors: summarise(errors, AFFILIATE_FIELDS) }),
+      (errors) =>
+        formPage(ctx, 'admin/affiliate-new', {
+          title: 'New affiliate',
+          values: valuesFromBody(body),
+          errors: summarise(errors, AFFILIATE_FIELDS),
+        }),
     );
   });
 
@@ -137,7 +175,11 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       async () => {
         const patch = parse(s.affiliatePatch, affiliateInput(body, false));
         await ctx.services.affiliates.update(affiliate.id, patch, actor(ctx));
-        flash(ctx, 'success', patch.password ? 'Affiliate saved; the new password works from now on.' : 'Affiliate saved.');
+        flash(
+          ctx,
+          'success',
+          patch.password ? 'Affiliate saved; the new password works from now on.' : 'Affiliate saved.',
+        );
         ctx.redirect(`/admin/affiliates/${affiliate.id}`);
       },
       (errors) => editPage(ctx, affiliate, valuesFromBody(body), summarise(errors, AFFILIATE_FIELDS)),

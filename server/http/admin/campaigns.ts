@@ -45,7 +45,18 @@ const TABS = [
 ] as const;
 type Tab = (typeof TABS)[number]['key'];
 
-const CAMPAIGN_FIELDS = ['name', 'type', 'status', 'isDefault', 'productIds', 'cookieDays', 'overwriteCookie', 'approval', 'destinationUrl', 'archived'];
+const CAMPAIGN_FIELDS = [
+  'name',
+  'type',
+  'status',
+  'isDefault',
+  'productIds',
+  'cookieDays',
+  'overwriteCookie',
+  'approval',
+  'destinationUrl',
+  'archived',
+];
 const PAYOUT_FIELDS = [
   'kind',
   'title',
@@ -155,10 +166,21 @@ const options = {
 };
 
 function tabs(campaign: Campaign, active: Tab) {
-  return TABS.map((t) => ({ label: t.label, url: `/admin/campaigns/${campaign.id}${t.suffix}`, active: t.key === active }));
+  return TABS.map((t) => ({
+    label: t.label,
+    url: `/admin/campaigns/${campaign.id}${t.suffix}`,
+    active: t.key === active,
+  }));
 }
 
-function campaignPage(ctx: AppContext, views: Views, campaign: Campaign, tab: Tab, page: string, data: Record<string, unknown>) {
+function campaignPage(
+  ctx: AppContext,
+  views: Views,
+  campaign: Campaign,
+  tab: Tab,
+  page: string,
+  data: Record<string, unknown>,
+) {
   render(ctx, views, page, {
     title: `${campaign.name} · ${TABS.find((t) => t.key === tab)?.label ?? ''}`,
     nav: 'campaigns',
@@ -173,7 +195,8 @@ function campaignPage(ctx: AppContext, views: Views, campaign: Campaign, tab: Ta
 
 // ---- payouts --------------------------------------------------------------------------------
 
-const tierText = (t: { value: number; unit: 'fixed' | 'percent' }) => (t.unit === 'percent' ? `${decimalText(t.value)}%` : decimalText(t.value));
+const tierText = (t: { value: number; unit: 'fixed' | 'percent' }) =>
+  t.unit === 'percent' ? `${decimalText(t.value)}%` : decimalText(t.value);
 
 function payoutValues(p: PayoutRecord) {
   return {
@@ -206,8 +229,14 @@ function payoutValuesFromBody(body: Body) {
     type: valueAt(body, 'type'),
     actionCode: valueAt(body, 'actionCode'),
     rawClicks: valueAt(body, 'rawClicks'),
-    affiliateCommission: { value: valueAt(body, 'affiliateCommission.value'), unit: valueAt(body, 'affiliateCommission.unit') },
-    merchantCommission: { value: valueAt(body, 'merchantCommission.value'), unit: valueAt(body, 'merchantCommission.unit') },
+    affiliateCommission: {
+      value: valueAt(body, 'affiliateCommission.value'),
+      unit: valueAt(body, 'affiliateCommission.unit'),
+    },
+    merchantCommission: {
+      value: valueAt(body, 'merchantCommission.value'),
+      unit: valueAt(body, 'merchantCommission.unit'),
+    },
     goal: { productIds: valueAt(body, 'goal.productIds'), categories: valueAt(body, 'goal.categories') },
     couponCode: valueAt(body, 'couponCode'),
     tiers: valueAt(body, 'tiers'),
@@ -243,7 +272,9 @@ function payoutInput(body: Body) {
 }
 
 function payoutRow(p: PayoutRecord, byId: Map<number, Affiliate>, currency: string) {
-  const goal = p.goal ? [...p.goal.productIds.map((x) => `product ${x}`), ...p.goal.categories.map((x) => `category ${x}`)].join(', ') : '';
+  const goal = p.goal
+    ? [...p.goal.productIds.map((x) => `product ${x}`), ...p.goal.categories.map((x) => `category ${x}`)].join(', ')
+    : '';
   return {
     ...p,
     affiliateRate: rateText(p.affiliateCommission, currency),
@@ -294,7 +325,7 @@ function managedByPayout(coupon: { code: string }, payout: PayoutRecord | undefi
 /** The tracking link of a banner, with the configured parameter names and a placeholder affiliate. */
 function bannerLink(ctx: AppContext, banner: Banner): string {
   const p = ctx.services.settings.get().urlParams;
-  const origin = ctx.services.config.publicUrl ?? ctx.origin;
+  const origin = ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
   return `${origin}/r?${p.affiliate}=AFFILIATE_ID&${p.banner}=${banner.id}`;
 }
 
@@ -317,7 +348,11 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       filters,
       filtered: Boolean(filters.status || filters.type || filters.q),
       options,
-      campaigns: result.data.map((c) => ({ ...c, typeLabel: CAMPAIGN_TYPE_LABELS[c.type], productCount: c.productIds.length })),
+      campaigns: result.data.map((c) => ({
+        ...c,
+        typeLabel: CAMPAIGN_TYPE_LABELS[c.type],
+        productCount: c.productIds.length,
+      })),
       pagination: result.pagination,
       ...pageLinks('/admin/campaigns', filters, result.pagination),
     });
@@ -325,7 +360,14 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
 
   // ---- create ----
   const newPage = (ctx: AppContext, values: unknown, errors?: Errors) =>
-    render(ctx, views, 'admin/campaign-new', { title: 'New campaign', nav: 'campaigns', options, globals: globals(ctx), values, errors });
+    render(ctx, views, 'admin/campaign-new', {
+      title: 'New campaign',
+      nav: 'campaigns',
+      options,
+      globals: globals(ctx),
+      values,
+      errors,
+    });
 
   router.get('/admin/campaigns/new', (ctx) => {
     newPage(ctx, { type: 'public', status: 'active', overwriteCookie: '', approval: '' });
@@ -340,7 +382,12 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         flash(ctx, 'success', `Campaign “${campaign.name}” created. Add its payouts and banners next.`);
         ctx.redirect(`/admin/campaigns/${campaign.id}`);
       },
-      (errors) => newPage(ctx, campaignValuesFromBody(body), summarise(attachListErrors(errors, ['productIds']), CAMPAIGN_FIELDS)),
+      (errors) =>
+        newPage(
+          ctx,
+          campaignValuesFromBody(body),
+          summarise(attachListErrors(errors, ['productIds']), CAMPAIGN_FIELDS),
+        ),
     );
   });
 
@@ -363,7 +410,13 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         flash(ctx, 'success', 'Campaign saved.');
         ctx.redirect(`/admin/campaigns/${campaign.id}`);
       },
-      (errors) => settingsTab(ctx, campaign, campaignValuesFromBody(body), summarise(attachListErrors(errors, ['productIds']), CAMPAIGN_FIELDS)),
+      (errors) =>
+        settingsTab(
+          ctx,
+          campaign,
+          campaignValuesFromBody(body),
+          summarise(attachListErrors(errors, ['productIds']), CAMPAIGN_FIELDS),
+        ),
     );
   });
   router.post('/admin/campaigns/:id/regenerate-secret-key', async (ctx) => {
@@ -386,7 +439,12 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
   });
 
   // ---- payouts tab ----
-  const payoutsTab = async (ctx: AppContext, campaign: Campaign, values: ReturnType<typeof newPayoutValues> | ReturnType<typeof payoutValuesFromBody>, errors?: Errors) => {
+  const payoutsTab = async (
+    ctx: AppContext,
+    campaign: Campaign,
+    values: ReturnType<typeof newPayoutValues> | ReturnType<typeof payoutValuesFromBody>,
+    errors?: Errors,
+  ) => {
     const [payouts, affiliates] = await Promise.all([
       ctx.services.payouts.list({ campaignId: campaign.id }, { page: 1, perPage: 200 }),
       allAffiliates(ctx),
@@ -413,14 +471,33 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       async () => {
         const input = parse(s.payoutCreate, payoutInput(body));
         const payout = await ctx.services.payouts.create(campaign.id, input, actor(ctx));
-        flash(ctx, 'success', `Payout “${payout.title}” created.${payout.couponCode ? ` Coupon ${payout.couponCode} now applies it.` : ''}`);
+        flash(
+          ctx,
+          'success',
+          `Payout “${payout.title}” created.${payout.couponCode ? ` Coupon ${payout.couponCode} now applies it.` : ''}`,
+        );
         ctx.redirect(`/admin/campaigns/${campaign.id}/payouts`);
       },
-      (errors) => payoutsTab(ctx, campaign, payoutValuesFromBody(body), summarise(attachListErrors(errors, ['tiers', 'affiliateIds', 'goal.productIds', 'goal.categories']), PAYOUT_FIELDS)),
+      (errors) =>
+        payoutsTab(
+          ctx,
+          campaign,
+          payoutValuesFromBody(body),
+          summarise(
+            attachListErrors(errors, ['tiers', 'affiliateIds', 'goal.productIds', 'goal.categories']),
+            PAYOUT_FIELDS,
+          ),
+        ),
     );
   });
 
-  const payoutPage = async (ctx: AppContext, campaign: Campaign, payout: PayoutRecord, values: ReturnType<typeof payoutValues> | ReturnType<typeof payoutValuesFromBody>, errors?: Errors) => {
+  const payoutPage = async (
+    ctx: AppContext,
+    campaign: Campaign,
+    payout: PayoutRecord,
+    values: ReturnType<typeof payoutValues> | ReturnType<typeof payoutValuesFromBody>,
+    errors?: Errors,
+  ) => {
     const affiliates = await allAffiliates(ctx);
     campaignPage(ctx, views, campaign, 'payouts', 'admin/payout-edit', {
       title: `${payout.title} · ${campaign.name}`,
@@ -451,7 +528,17 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         flash(ctx, 'success', 'Payout saved.');
         ctx.redirect(`/admin/campaigns/${campaign.id}/payouts`);
       },
-      (errors) => payoutPage(ctx, campaign, payout, payoutValuesFromBody(body), summarise(attachListErrors(errors, ['tiers', 'affiliateIds', 'goal.productIds', 'goal.categories']), PAYOUT_FIELDS)),
+      (errors) =>
+        payoutPage(
+          ctx,
+          campaign,
+          payout,
+          payoutValuesFromBody(body),
+          summarise(
+            attachListErrors(errors, ['tiers', 'affiliateIds', 'goal.productIds', 'goal.categories']),
+            PAYOUT_FIELDS,
+          ),
+        ),
     );
   });
   router.post('/admin/campaigns/:id/payouts/:payoutId/delete', async (ctx) => {
@@ -488,7 +575,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
     await handleForm(
       ctx,
       async () => {
-        const banner = await ctx.services.banners.create(parse(s.bannerCreate, bannerInput(body, campaign.id)), actor(ctx));
+        const banner = await ctx.services.banners.create(
+          parse(s.bannerCreate, bannerInput(body, campaign.id)),
+          actor(ctx),
+        );
         flash(ctx, 'success', `Banner “${banner.name}” created.`);
         ctx.redirect(`/admin/campaigns/${campaign.id}/banners`);
       },
@@ -499,7 +589,8 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
   const loadBanner = async (ctx: AppContext & { params: Record<string, string> }) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
     const banner = await ctx.services.banners.get(idParam(ctx, 'bannerId'));
-    if (banner.campaignId !== campaign.id) throw new AppError('not_found', `banner ${banner.id} not found in this campaign`);
+    if (banner.campaignId !== campaign.id)
+      throw new AppError('not_found', `banner ${banner.id} not found in this campaign`);
     return { campaign, banner };
   };
   const bannerPage = (ctx: AppContext, campaign: Campaign, banner: Banner, values: unknown, errors?: Errors) =>
@@ -588,11 +679,16 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ctx.redirect(`/admin/campaigns/${campaign.id}/coupons`);
       },
       (errors) => {
-        if (!affiliateId && errors.affiliateId) errors.affiliateId = 'choose the affiliate this coupon attributes sales to';
+        if (!affiliateId && errors.affiliateId)
+          errors.affiliateId = 'choose the affiliate this coupon attributes sales to';
         return couponsTab(
           ctx,
           campaign,
-          { code: valueAt(body, 'code'), affiliateId: valueAt(body, 'affiliateId'), payoutId: valueAt(body, 'payoutId') },
+          {
+            code: valueAt(body, 'code'),
+            affiliateId: valueAt(body, 'affiliateId'),
+            payoutId: valueAt(body, 'payoutId'),
+          },
           summarise(errors, COUPON_FIELDS),
         );
       },
@@ -601,10 +697,16 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
   router.post('/admin/campaigns/:id/coupons/:couponId/delete', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
     const coupon = await ctx.services.coupons.get(idParam(ctx, 'couponId'));
-    if (coupon.campaignId !== campaign.id) throw new AppError('not_found', `coupon ${coupon.id} not found in this campaign`);
-    const payout = coupon.payoutId === null ? undefined : await ctx.services.payouts.get(coupon.payoutId).catch(() => undefined);
+    if (coupon.campaignId !== campaign.id)
+      throw new AppError('not_found', `coupon ${coupon.id} not found in this campaign`);
+    const payout =
+      coupon.payoutId === null ? undefined : await ctx.services.payouts.get(coupon.payoutId).catch(() => undefined);
     if (managedByPayout(coupon, payout)) {
-      flash(ctx, 'error', `Coupon ${coupon.code} is the coupon code of payout “${payout?.title}”; clear the code on that payout to remove it.`);
+      flash(
+        ctx,
+        'error',
+        `Coupon ${coupon.code} is the coupon code of payout “${payout?.title}”; clear the code on that payout to remove it.`,
+      );
       return ctx.redirect(`/admin/campaigns/${campaign.id}/coupons`);
     }
     try {

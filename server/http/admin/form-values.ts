@@ -36,7 +36,11 @@ export function valueAt(body: Body, path: string): FormValue {
   }
   if (typeof current === 'string') return current;
   // Many repeated fields (multi-selects) arrive as an array, or as `{0: .., 1: ..}` past qs's array limit.
-  const items = Array.isArray(current) ? current : isRecord(current) && Object.keys(current).every((k) => /^\d+$/.test(k)) ? Object.values(current) : null;
+  const items = Array.isArray(current)
+    ? current
+    : isRecord(current) && Object.keys(current).every((k) => /^\d+$/.test(k))
+      ? Object.values(current)
+      : null;
   return items ? items.filter((x): x is string => typeof x === 'string') : undefined;
 }
 

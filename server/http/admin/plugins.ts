@@ -58,7 +58,11 @@ function pluginView(p: PluginInfo, submitted: { name: string; body: Body } | nul
 }
 
 export function pluginPages(router: Router<AppState, AppCustom>, views: Views): void {
-  const page = (ctx: AppContext, submitted: { name: string; body: Body } | null = null, errors?: Record<string, string>) => {
+  const page = (
+    ctx: AppContext,
+    submitted: { name: string; body: Body } | null = null,
+    errors?: Record<string, string>,
+  ) => {
     const plugins = ctx.services.plugins.list();
     render(ctx, views, 'admin/plugins', {
       title: 'Plugins',
@@ -106,7 +110,8 @@ export function pluginPages(router: Router<AppState, AppCustom>, views: Views): 
       },
       (errors) => {
         const scoped: Record<string, string> = {};
-        for (const [key, message] of Object.entries(errors)) scoped[key === '_form' ? key : `${plugin.name}.${key}`] = message;
+        for (const [key, message] of Object.entries(errors))
+          scoped[key === '_form' ? key : `${plugin.name}.${key}`] = message;
         scoped._form ??= `Could not save the settings of “${plugin.title}”: please correct the fields marked below.`;
         page(ctx, { name: plugin.name, body }, scoped);
       },

@@ -128,17 +128,21 @@ function settingsInput(body: Body) {
 }
 
 let zones: string[] | null = null;
-const timeZones = () => (zones ??= typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []);
+const timeZones = () =>
+  (zones ??= typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []);
 
 const actionOptions = FRAUD_ACTIONS.map((value) => ({
   value,
-  label: value === 'decline' ? 'Decline — save it as declined with the reason' : 'Drop — do not save it; count it as dropped',
+  label:
+    value === 'decline'
+      ? 'Decline — save it as declined with the reason'
+      : 'Drop — do not save it; count it as dropped',
 }));
 
 export function settingsPages(router: Router<AppState, AppCustom>, views: Views): void {
   const page = (ctx: AppContext, values: unknown, errors?: Record<string, string>) => {
     const current = ctx.services.settings.get();
-    const origin = ctx.services.config.publicUrl ?? ctx.origin;
+    const origin = ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
     const fraudPlugin = ctx.services.plugins.get('fraud-protection');
     render(ctx, views, 'admin/settings', {
       title: 'Settings',
@@ -175,7 +179,11 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
 
   router.post('/admin/settings/regenerate-postback-key', requireRole('owner'), async (ctx) => {
     await ctx.services.settings.regeneratePostbackKey(ctx.state.user as Actor);
-    flash(ctx, 'success', 'A new postback key was generated. Update the postback URL in your traffic sources and networks.');
+    flash(
+      ctx,
+      'success',
+      'A new postback key was generated. Update the postback URL in your traffic sources and networks.',
+    );
     ctx.redirect('/admin/settings');
   });
 }

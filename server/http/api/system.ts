@@ -9,6 +9,7 @@ import { notFound } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
 import { listUsers } from '../../store/users.js';
 import { listAudit } from '../../store/audit.js';
+import { changePlugin } from '../../services/plugins.js';
 import { pageQuery } from '../../validation.js';
 
 const tokenBody = z.object({
@@ -58,11 +59,7 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   router.patch('/plugins/:name', requireRole('owner'), async (ctx) => {
     const { name } = parse(pluginName, ctx.params);
     const patch = parse(pluginPatch, bodyOf(ctx));
-    const registry = ctx.services.plugins;
-    if (!registry.get(name)) throw notFound('plugin', name);
-    if (patch.settings) await registry.updateSettings(name, patch.settings);
-    if (patch.active !== undefined) await registry.setActive(name, patch.active);
-    ctx.body = registry.get(name);
+    ctx.body = await changePlugin(ctx.services.db, ctx.services.plugins, name, patch, ctx.state.user as Actor);
   });
 
   const userBody = z.object({

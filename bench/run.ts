@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: requests per second and latency of the hot paths against a bare Koa app
+ * answering a fixed 302, in the same run, on SQLite and (when reachable) MariaDB (SPEC §12).
+ * The server runs in a child process; the load generator (autocannon) in this one.
+ *
+ *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npm run bench
+ *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/affix_bench (default; set to "off" to skip)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/affix_bench';
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  info: Record<string, unknown>;
+  stopped: Promise<string>;
+}
+
+function startServer(mode: 'bare' | 'affix', env: Record<string, string> = {}): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join('bench', 'server.ts'), mode], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    let resolveStopped: (s: string) => void = () => {};
+    const stopped = new Promise<string>((r) => (resolveStopped = r));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /READY (\d+) (.*)\n/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]), info: JSON.parse(m[2]!) as Record<string, unknown>, stopped });
+    });
+    child.on('exit', (code) => {
+      resolveStopped(out);
+      if (!/READY/.test(out)) reject(new Error(`${mode} server exited with ${code}`));
+    });
+  });
+}
+
+async function stop(s: Started): Promise<Record<string, number> | null> {
+  s.child.kill('SIGTERM');
+  const out = await s.stopped;
+  const m = /STORED (.*)/.exec(out);
+  return m ? (JSON.parse(m[1]!) as Record<string, number>) : null;
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx3xx: number;
+}
+
+async function load(opts: autocannon.Options): Promise<Result> {
+  const r = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts });
+  const bad = Object.entries(r.statusCodeStats ?? {})
+    .filter(([code]) => !/^[23]/.test(code))
+    .reduce((n, [, v]) => n + (v as { count: number }).count, 0);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx3xx: bad };
+}
+
+let orderCounter = 0;
+const scenarios = (info: Record<string, unknown>) => ({
+  'POST /t/click': {
+    method: 'POST' as const,
+    path: '/t/click',
+    headers: { 'content-type': 'text/plain' },
+    setupRequest: (req: autocannon.Request) => ({
+      ...req,
+      body: JSON.stringify({ url: `https://shop.example/?a_aid=${String(info.affiliate)}&a_bid=${String(info.bannerId)}&n=${orderCounter++}` }),
+    }),
+  },
+  'GET /r': { method: 'GET' as const, path: `/r?a_aid=${String(info.affiliate)}&a_bid=${String(info.bannerId)}` },
+  'POST /t/sale': {
+    method: 'POST' as const,
+    path: '/t/sale',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (req: autocannon.Request) => ({
+      ...req,
+      body: JSON.stringify({ orderId: `B-${process.pid}-${orderCounter++}`, totalCost: 120.5, productId: 'sku-1', coupon: '' }),
+    }),
+  },
+});
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+const fmt = (n: number) => n.toFixed(0);
+
+async function main(): Promise<void> {
+  console.log(`Affix bench: ${os.cpus().length} cores, ${SECONDS}s per run, ${CONNECTIONS} connections, node ${process.version}`);
+  const bareServer = await startServer('bare');
+  const bare = await load({ url: `http://127.0.0.1:${bareServer.port}/r` });
+  const half = await load({ url: `http://127.0.0.1:${bareServer.port}/r`, overallRate: Math.max(1, Math.floor(bare.rps / 2)) });
+  await stop(bareServer);
+  console.log(`\nbaseline: bare Koa fixed 302 → ${fmt(bare.rps)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms\n`);
+
+  const targets: Array<[string, Record<string, string>]> = [['SQLite', { DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `affix-bench-${process.pid}.sqlite`)}` }]];
+  if (MYSQL_URL !== 'off') targets.push(['MariaDB', { DATABASE_URL: MYSQL_URL }]);
+
+  const rows: string[] = [];
+  rows.push(`${pad('database', 9)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('p99@½bare', 10)} errors`);
+  for (const [name, env] of targets) {
+    let server: Started;
+    try {
+      server = await startServer('affix', env);
+    } catch (err) {
+      console.log(`${name}: skipped (${(err as Error).message})`);
+      continue;
+    }
+    for (const [label, opts] of Object.entries(scenarios(server.info))) {
+      const url = `http://127.0.0.1:${server.port}${opts.path}`;
+      const full = await load({ url, requests: [opts] });
+      const atHalf = await load({ url, requests: [opts], overallRate: Math.max(1, Math.floor(half.rps)) });
+      rows.push(
+        `${pad(name, 9)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad((full.rps / bare.rps).toFixed(2), 6)} ${pad(atHalf.p99, 10)} ${full.errors + full.non2xx3xx + atHalf.errors + atHalf.non2xx3xx}`,
+      );
+      console.log(rows[rows.length - 1]);
+    }
+    const stored = await stop(server);
+    if (stored) console.log(`${name}: stored ${stored.clicks} clicks and ${stored.sales} sales`);
+  }
+  console.log(`\n${rows.join('\n')}`);
+  console.log(`\nratio = req/s ÷ bare Koa req/s (${fmt(bare.rps)}); p99@½bare = p99 latency at ${fmt(half.rps)} req/s (half the bare rate).`);
+}
+
+await main();

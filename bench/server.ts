@@ -1,0 +1,64 @@
+/**
+ * A server for the benchmark, in its own process: `bare` is a bare Koa app answering a fixed
+ * 302 (the baseline of SPEC §12); `affix` is the real app on DATABASE_URL with sample data.
+ * Prints "READY <port> <json>" when listening.
+ */
+import Koa from 'koa';
+import { loadConfig } from '../server/config.js';
+import { ensureDatabaseExists, openDatabase, dropDatabase } from '../server/db/index.js';
+import { migrateLatest } from '../server/db/migrate.js';
+import { buildServices } from '../server/container.js';
+import { createApp } from '../server/app.js';
+import { createLogger } from '../server/logger.js';
+import { systemActor } from '../server/services/actor.js';
+
+const mode = process.argv[2];
+
+if (mode === 'bare') {
+  const app = new Koa();
+  app.use((ctx) => {
+    ctx.status = 302;
+    ctx.set('Location', 'https://shop.example/landing');
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    console.log(`READY ${typeof address === 'object' && address ? address.port : 0} {}`);
+  });
+} else {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', AFFIX_SECRET: 'bench-secret-0123456789abcdef0123456789' });
+  await dropDatabase(config.database);
+  await ensureDatabaseExists(config.database);
+  const db = openDatabase(config.database);
+  await migrateLatest(db);
+  const services = await buildServices(config, db, createLogger('warn'));
+  const affiliate = await services.affiliates.create({ name: 'Bench affiliate', email: 'bench@example.com', refId: 'bench' }, systemActor);
+  const campaign = await services.campaigns.create(
+    { name: 'Bench campaign', productIds: ['sku-1'], destinationUrl: 'https://shop.example/landing', approval: 'auto' },
+    systemActor,
+  );
+  const banner = await services.banners.create({ campaignId: campaign.id, name: 'Bench banner', destinationUrl: 'https://shop.example/b' }, systemActor);
+  await services.payouts.create(
+    campaign.id,
+    { kind: 'general', title: 'Bench 10%', type: 'CPS', affiliateCommission: { value: 100_000, unit: 'percent' } },
+    systemActor,
+  );
+  const app = createApp(services);
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    console.log(`READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id })}`);
+  });
+  process.on('SIGTERM', () => {
+    server.close();
+    void services
+      .stop()
+      .then(async () => {
+        const counts = await db('clicks').count({ n: '*' }).first();
+        const sales = await db('sales').count({ n: '*' }).first();
+        console.log(`STORED ${JSON.stringify({ clicks: Number(counts?.n ?? 0), sales: Number(sales?.n ?? 0) })}`);
+        await db.destroy();
+        await dropDatabase(config.database);
+      })
+      .finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,47 @@
+import Router from '@koa/router';
+import { createHash } from 'node:crypto';
+import type { AppCustom, AppState } from './context.js';
+import { renderSnippet, snippetCode, snippetConfig } from '../services/snippet-build.js';
+
+interface Rendered {
+  body: string;
+  etag: string;
+}
+
+/** Rendered snippets by configuration; a handful of hosts at most, so a small map suffices. */
+const MAX_RENDERED = 16;
+
+/**
+ * GET /snippet.js (SPEC §4.1): the built snippet with the settings and the tracker origin baked
+ * in. Cached by browsers for five minutes and revalidated by an ETag that changes with the text.
+ */
+export function snippetRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+  const rendered = new Map<string, Rendered>();
+
+  router.get('/snippet.js', async (ctx) => {
+    const code = await snippetCode();
+    const config = snippetConfig(ctx.services.settings.get(), ctx.services.config.publicUrl ?? ctx.origin);
+    const key = JSON.stringify(config);
+    let snippet = rendered.get(key);
+    if (!snippet) {
+      const body = renderSnippet(code, config);
+      snippet = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+      if (rendered.size >= MAX_RENDERED) rendered.clear();
+      rendered.set(key, snippet);
+    }
+    // Any storefront may load it; it carries no secrets.
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.type = 'text/javascript';
+    ctx.etag = snippet.etag;
+    ctx.status = 200;
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.body = snippet.body;
+  });
+  return router;
+}

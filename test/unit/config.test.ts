@@ -1,0 +1,126 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, parseDatabaseUrl } from '../../server/config.js';
+
+/** Asserts loadConfig refuses `env` with a ConfigError whose message names `variable`. */
+function refuses(env: Record<string, string>, variable: string): void {
+  assert.throws(
+    () => loadConfig(env),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.match(err.message, new RegExp(variable), `the message should name ${variable}: ${err.message}`);
+      return true;
+    },
+    `${JSON.stringify(env)} must be refused`,
+  );
+}
+
+describe('loadConfig', () => {
+  test('an empty environment gives a working SQLite setup on port 3000', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 3000);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.databaseUrl, 'sqlite:data/affix.sqlite');
+    assert.deepEqual(c.database, { client: 'sqlite', filename: 'data/affix.sqlite' });
+    assert.equal(c.secret, null, 'unset: generated and kept in the database');
+    assert.equal(c.publicUrl, null);
+    assert.equal(c.ownerEmail, null);
+    assert.equal(c.ownerPassword, null);
+    assert.equal(c.pluginsDir, null);
+    assert.equal(c.logLevel, 'info');
+  });
+
+  test('empty strings count as unset', () => {
+    const c = loadConfig({ PORT: '', DATABASE_URL: '  ', AFFIX_SECRET: '', LOG_LEVEL: '' });
+    assert.equal(c.port, 3000);
+    assert.equal(c.databaseUrl, 'sqlite:data/affix.sqlite');
+    assert.equal(c.secret, null);
+    assert.equal(c.logLevel, 'info');
+  });
+
+  test('reads every variable', () => {
+    const secret = 's'.repeat(32);
+    const c = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'sqlite:/var/lib/affix/db.sqlite',
+      PUBLIC_URL: 'https://track.example.com/',
+      AFFIX_SECRET: secret,
+      AFFIX_OWNER_EMAIL: 'boss@example.com',
+      AFFIX_OWNER_PASSWORD: 'long enough password',
+      PLUGINS_DIR: '/opt/affix/plugins',
+      LOG_LEVEL: 'warn',
+    });
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '127.0.0.1');
+    assert.deepEqual(c.database, { client: 'sqlite', filename: '/var/lib/affix/db.sqlite' });
+    assert.equal(c.publicUrl, 'https://track.example.com', 'the trailing slash is dropped');
+    assert.equal(c.secret, secret);
+    assert.equal(c.ownerEmail, 'boss@example.com');
+    assert.equal(c.ownerPassword, 'long enough password');
+    assert.equal(c.pluginsDir, '/opt/affix/plugins');
+    assert.equal(c.logLevel, 'warn');
+  });
+
+  test('a mysql URL is parsed into its parts, with escapes decoded', () => {
+    const c = loadConfig({ DATABASE_URL: 'mysql://affix:p%40ss%3Aword@db.internal:3307/affix_prod' });
+    assert.deepEqual(c.database, {
+      client: 'mysql',
+      host: 'db.internal',
+      port: 3307,
+      user: 'affix',
+      password: 'p@ss:word',
+      database: 'affix_prod',
+    });
+  });
+
+  test('a mysql URL without port or user gets 3306 and root', () => {
+    assert.deepEqual(parseDatabaseUrl('mysql://localhost/affix'), {
+      client: 'mysql',
+      host: 'localhost',
+      port: 3306,
+      user: 'root',
+      password: '',
+      database: 'affix',
+    });
+    assert.equal(parseDatabaseUrl('mariadb://u:p@h/d').client, 'mysql');
+  });
+
+  test('bad PORT values are refused naming PORT', () => {
+    for (const PORT of ['abc', '70000', '3.5', '-1', '0x50', '1e3', '80 80']) refuses({ PORT }, 'PORT');
+    assert.equal(loadConfig({ PORT: '0' }).port, 0);
+    assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
+  });
+
+  test('a DATABASE_URL with another scheme, no database or no path is refused naming DATABASE_URL', () => {
+    for (const DATABASE_URL of [
+      'postgres://u@h/db',
+      'mongodb://h/db',
+      'mysql://h:3306/',
+      'not a url',
+      'sqlite:',
+      'file:affix.db',
+    ]) {
+      refuses({ DATABASE_URL }, 'DATABASE_URL');
+    }
+  });
+
+  test('a short AFFIX_SECRET is refused naming AFFIX_SECRET', () => {
+    refuses({ AFFIX_SECRET: 'too-short' }, 'AFFIX_SECRET');
+    refuses({ AFFIX_SECRET: 'x'.repeat(31) }, 'AFFIX_SECRET');
+    assert.equal(loadConfig({ AFFIX_SECRET: 'x'.repeat(32) }).secret, 'x'.repeat(32));
+  });
+
+  test('the owner email and password come together', () => {
+    refuses({ AFFIX_OWNER_EMAIL: 'boss@example.com' }, 'AFFIX_OWNER_PASSWORD');
+    refuses({ AFFIX_OWNER_PASSWORD: 'long enough password' }, 'AFFIX_OWNER_EMAIL');
+    refuses({ AFFIX_OWNER_EMAIL: 'not-an-email', AFFIX_OWNER_PASSWORD: 'long enough password' }, 'AFFIX_OWNER_EMAIL');
+    refuses({ AFFIX_OWNER_EMAIL: 'boss@example.com', AFFIX_OWNER_PASSWORD: 'short' }, 'AFFIX_OWNER_PASSWORD');
+  });
+
+  test('PUBLIC_URL must be http(s) and LOG_LEVEL a known level', () => {
+    refuses({ PUBLIC_URL: 'ftp://track.example.com' }, 'PUBLIC_URL');
+    refuses({ PUBLIC_URL: 'javascript:alert(1)' }, 'PUBLIC_URL');
+    refuses({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
+  });
+});
