@@ -13,6 +13,7 @@ import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
 import { pluginPages } from './plugins.js';
+import { trackingPages } from './tracking.js';
 
 const setupBody = z.object({
   name: z.string().trim().max(191).optional(),
@@ -109,5 +110,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   affiliatePages(router, views);
   settingsPages(router, views);
   pluginPages(router, views);
+  trackingPages(router, views);
   return router;
 }

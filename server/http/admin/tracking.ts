@@ -1,0 +1,161 @@
+import type Router from '@koa/router';
+import type { AppContext, AppCustom, AppState } from '../context.js';
+import type { Views } from '../views.js';
+import { render } from './render.js';
+import { idParam, pageLinks, pageOf, queryEnum, queryText } from './form-values.js';
+import { listClicks } from '../../store/clicks.js';
+import { listSales, getSale } from '../../store/sales.js';
+import { notFound } from '../../errors.js';
+import { formatMoney, toUnits } from '../../domain/money.js';
+import type { TraceCandidate } from '../../domain/matching.js';
+
+const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
+const SALE_STATUSES = ['approved', 'pending', 'declined'] as const;
+const KINDS = ['sale', 'action'] as const;
+const MATCHED_BY = ['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default'] as const;
+
+const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined);
+const dayFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined);
+
+/** Names for ids in the lists, from the configuration cache. */
+async function namer(ctx: AppContext) {
+  const snap = await ctx.services.cache.snapshot();
+  return {
+    campaigns: [...snap.campaigns.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    campaign: (id: number | null) => (id === null ? null : (snap.campaigns.get(id)?.name ?? `#${id}`)),
+    affiliate: (id: number | null) => (id === null ? null : (snap.affiliates.get(id)?.name ?? `#${id}`)),
+    banner: (id: number | null) => (id === null ? null : (snap.banners.get(id)?.name ?? `#${id}`)),
+    currency: snap.settings.baseCurrency,
+  };
+}
+
+const OUTCOME_WORDS: Record<TraceCandidate['outcome'], string> = {
+  matched: 'decided',
+  outranked: 'ignored',
+  not_applicable: 'did not apply',
+  invalid: 'invalid',
+};
+
+/** Clicks, sales with their match trace, and the integration page (SPEC §5.3, §9). */
+export function trackingPages(router: Router<AppState, AppCustom>, views: Views): void {
+  router.get('/admin/clicks', async (ctx) => {
+    const names = await namer(ctx);
+    const filters = {
+      status: queryEnum(CLICK_STATUSES, ctx.query.status),
+      campaignId: numberFilter(ctx.query.campaignId),
+      affiliateId: numberFilter(ctx.query.affiliateId),
+      from: dayFilter(ctx.query.from),
+      to: dayFilter(ctx.query.to),
+    };
+    const result = await listClicks(
+      ctx.services.db,
+      {
+        status: filters.status,
+        campaignId: filters.campaignId,
+        affiliateId: filters.affiliateId,
+        from: filters.from ? Date.parse(filters.from) : undefined,
+        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
+      },
+      pageOf(ctx, 50),
+    );
+    const linkFilters = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+    render(ctx, views, 'admin/clicks', {
+      title: 'Clicks',
+      nav: 'clicks',
+      filters,
+      statuses: CLICK_STATUSES,
+      campaigns: names.campaigns,
+      clicks: result.data.map((c) => ({
+        ...c,
+        campaignName: names.campaign(c.campaignId),
+        affiliateName: names.affiliate(c.affiliateId),
+        bannerName: names.banner(c.bannerId),
+        rule: c.trace?.candidates.find((x) => x.outcome === 'matched')?.detail ?? c.matchedBy,
+      })),
+      pagination: result.pagination,
+      ...pageLinks('/admin/clicks', linkFilters, result.pagination),
+    });
+  });
+
+  router.get('/admin/sales', async (ctx) => {
+    const names = await namer(ctx);
+    const filters = {
+      status: queryEnum(SALE_STATUSES, ctx.query.status),
+      kind: queryEnum(KINDS, ctx.query.kind),
+      matchedBy: queryEnum(MATCHED_BY, ctx.query.matchedBy),
+      campaignId: numberFilter(ctx.query.campaignId),
+      affiliateId: numberFilter(ctx.query.affiliateId),
+      orderId: queryText(ctx.query.orderId),
+      from: dayFilter(ctx.query.from),
+      to: dayFilter(ctx.query.to),
+    };
+    const result = await listSales(
+      ctx.services.db,
+      {
+        ...filters,
+        from: filters.from ? Date.parse(filters.from) : undefined,
+        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
+      },
+      pageOf(ctx, 50),
+    );
+    const linkFilters = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+    render(ctx, views, 'admin/sales', {
+      title: 'Sales and actions',
+      nav: 'sales',
+      filters,
+      statuses: SALE_STATUSES,
+      kinds: KINDS,
+      matchedByValues: MATCHED_BY,
+      campaigns: names.campaigns,
+      sales: result.data.map((s) => ({
+        ...s,
+        campaignName: names.campaign(s.campaignId),
+        affiliateName: names.affiliate(s.affiliateId),
+        amount: s.totalCost === null ? '' : formatMoney(toUnits(s.totalCost), s.currency),
+        summary: s.explanation[0] ?? '',
+      })),
+      pagination: result.pagination,
+      ...pageLinks('/admin/sales', linkFilters, result.pagination),
+    });
+  });
+
+  router.get('/admin/sales/:id', async (ctx) => {
+    const sale = await getSale(ctx.services.db, idParam(ctx));
+    if (!sale) throw notFound('sale');
+    const names = await namer(ctx);
+    const describe = (c: TraceCandidate) => ({ ...c, words: OUTCOME_WORDS[c.outcome] });
+    render(ctx, views, 'admin/sale', {
+      title: `${sale.kind === 'sale' ? 'Sale' : 'Action'} ${sale.orderId ?? `#${sale.id}`}`,
+      nav: 'sales',
+      sale,
+      campaignName: names.campaign(sale.campaignId),
+      affiliateName: names.affiliate(sale.affiliateId),
+      amount: sale.totalCost === null ? null : formatMoney(toUnits(sale.totalCost), sale.currency),
+      amountBase: sale.totalCostBase === null || sale.currency === names.currency ? null : formatMoney(toUnits(sale.totalCostBase), names.currency),
+      candidates: (sale.trace?.candidates ?? []).map(describe),
+      affiliateCandidates: (sale.trace?.affiliateCandidates ?? []).map(describe),
+      notes: sale.trace?.notes ?? [],
+    });
+  });
+
+  router.get('/admin/integration', async (ctx) => {
+    const snap = await ctx.services.cache.snapshot();
+    const tracker = ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
+    const campaigns = [...snap.campaigns.values()].filter((c) => !c.archived);
+    const example = campaigns.find((c) => !c.isDefault) ?? campaigns[0];
+    const body = JSON.stringify({ orderId: 'A-1001', totalCost: 120.5, currency: snap.settings.baseCurrency, productId: 'sku-1', customerId: 'customer-42' });
+    const unix = Math.floor(ctx.services.clock() / 1000);
+    render(ctx, views, 'admin/integration', {
+      title: 'Integration',
+      nav: 'integration',
+      tracker,
+      siteUrl: snap.settings.siteUrl,
+      params: snap.settings.urlParams,
+      gdprMode: snap.settings.gdprMode,
+      baseCurrency: snap.settings.baseCurrency,
+      campaign: example,
+      serverBody: body,
+      unix,
+    });
+  });
+}

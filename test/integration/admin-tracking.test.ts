@@ -1,0 +1,72 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { api, tokenFor, setupOwner, OWNER, request, type Agent } from '../helpers/http.js';
+
+describe('admin: clicks, sales with their trace, integration page', () => {
+  let app: TestApp;
+  let agent: Agent;
+  let saleId: number;
+
+  before(async () => {
+    app = await startTestApp();
+    agent = await setupOwner(app.url);
+    const owner = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+    const shoes = (await owner.post('/campaigns', { name: 'Shoes', productIds: ['sku-1'] })).body;
+    const aff = (await owner.post('/affiliates', { name: 'Ann Affiliate', email: 'ann@example.com', refId: 'ann' })).body;
+    const other = (await owner.post('/affiliates', { name: 'Bob Blogger', email: 'bob@example.com', refId: 'bob' })).body;
+    await owner.post('/coupons', { code: 'SPRING', affiliateId: aff.id, campaignId: shoes.id });
+    // Bob's link first, then a coupon of Ann's: the coupon ranks higher than the cookie.
+    const click = await request(app.url, 'POST', '/t/click', { body: { url: `https://shop.example/?a_aid=${other.refId}` } });
+    assert.equal(click.status, 200);
+    const sale = await request(app.url, 'POST', '/t/sale', {
+      body: { orderId: 'A-1001', totalCost: 80, coupon: 'spring', visitorId: click.body.visitorId },
+    });
+    assert.equal(sale.status, 201);
+    assert.equal(sale.body.matchedBy, 'coupon');
+    saleId = sale.body.saleId;
+  });
+  after(() => app.close());
+
+  test('the sale page explains the match in words', async () => {
+    const page = await agent.get(`/admin/sales/${saleId}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Matched by coupon \(rule 2\): coupon SPRING → campaign \d+ &quot;Shoes&quot;/);
+    assert.match(page.text, /cookie referral: last click of affiliate|cookie referral: first click of affiliate/);
+    assert.match(page.text, /ranks higher/);
+    assert.match(page.text, /Ann Affiliate/);
+  });
+
+  test('the sales list shows the order with its campaign and filters by rule', async () => {
+    const list = await agent.get('/admin/sales?matchedBy=coupon');
+    assert.equal(list.status, 200);
+    assert.match(list.text, /A-1001/);
+    const none = await agent.get('/admin/sales?matchedBy=product');
+    assert.doesNotMatch(none.text, /A-1001/);
+  });
+
+  test('the clicks list shows the click and its status', async () => {
+    const list = await agent.get('/admin/clicks');
+    assert.equal(list.status, 200);
+    assert.match(list.text, /Bob Blogger/);
+    assert.match(list.text, /badge-unique/);
+    const declined = await agent.get('/admin/clicks?status=declined');
+    assert.doesNotMatch(declined.text, /Bob Blogger/);
+  });
+
+  test('the integration page shows the snippet, a sale call and a signed server call for this tracker', async () => {
+    const page = await agent.get('/admin/integration');
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes(`${app.url}/snippet.js`));
+    assert.match(page.text, /affix\(&#x27;sale&#x27;|affix\('sale'/);
+    assert.match(page.text, /X-Affix-Signature: t=\$T,v1=\$SIG/);
+    assert.ok(page.text.includes(`${app.url}/api/v1/sales`));
+  });
+
+  test('an unknown sale is a 404 page and the pages need a sign-in', async () => {
+    assert.equal((await agent.get('/admin/sales/999999')).status, 404);
+    const anonymous = await fetch(`${app.url}/admin/sales`, { redirect: 'manual' });
+    assert.equal(anonymous.status, 302);
+    assert.match(anonymous.headers.get('location') ?? '', /\/admin\/login/);
+  });
+});
