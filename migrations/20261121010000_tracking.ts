@@ -103,6 +103,24 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['customer_id']);
   });
 
+  // Daily rollups maintained as events are stored: reports and the dashboard read these, never
+  // COUNT(*) over raw clicks (SPEC §12). 0 stands for "none" in the id columns of the key.
+  await knex.schema.createTable('daily_stats', (t) => {
+    t.string('day', 10).notNullable();
+    t.integer('campaign_id').unsigned().notNullable();
+    t.integer('affiliate_id').unsigned().notNullable().defaultTo(0);
+    t.integer('banner_id').unsigned().notNullable().defaultTo(0);
+    t.integer('clicks').notNullable().defaultTo(0);
+    t.integer('unique_clicks').notNullable().defaultTo(0);
+    t.integer('declined_clicks').notNullable().defaultTo(0);
+    t.integer('sales').notNullable().defaultTo(0);
+    t.integer('actions').notNullable().defaultTo(0);
+    t.integer('declined_sales').notNullable().defaultTo(0);
+    t.bigInteger('revenue').notNullable().defaultTo(0);
+    t.primary(['day', 'campaign_id', 'affiliate_id', 'banner_id']);
+    t.index(['day']);
+  });
+
   // Events dropped by fraud rules are counted, not stored (SPEC §5.5).
   await knex.schema.createTable('dropped_counts', (t) => {
     t.string('day', 10).notNullable();
@@ -114,7 +132,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['dropped_counts', 'sales', 'impression_visitors', 'impression_counts', 'visitor_referrals', 'clicks']) {
+  for (const table of ['dropped_counts', 'daily_stats', 'sales', 'impression_visitors', 'impression_counts', 'visitor_referrals', 'clicks']) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { GroupWriter } from './group-writer.js';
 import { insertClicks, referralsFor, saveReferrals, type ClickRow, type ClickStatus, type Referral } from '../store/clicks.js';
 import { DAY_MS } from '../domain/matching.js';
+import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 
 /** A click ready to store; `status` is decided here unless the click is already declined. */
 export interface PendingClick {
@@ -10,6 +11,8 @@ export interface PendingClick {
   windowDays: number;
   /** The visitor id was created by this request (a visitor without history). */
   newVisitor: boolean;
+  /** The report day of the click in the merchant's time zone. */
+  day: string;
 }
 
 /** A click is unique when the visitor has not clicked the same affiliate's link in this campaign within a day. */
@@ -33,6 +36,7 @@ export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: 
 
         const rows: ClickRow[] = [];
         const statuses: ClickStatus[] = [];
+        const deltas: StatsDelta[] = [];
         for (const item of items) {
           const r = item.row;
           let status: ClickStatus;
@@ -59,8 +63,18 @@ export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: 
           }
           rows.push({ ...r, status });
           statuses.push(status);
+          deltas.push({
+            day: item.day,
+            campaign_id: r.campaign_id,
+            affiliate_id: r.affiliate_id ?? 0,
+            banner_id: r.banner_id ?? 0,
+            clicks: status === 'declined' ? 0 : 1,
+            unique_clicks: status === 'unique' ? 1 : 0,
+            declined_clicks: status === 'declined' ? 1 : 0,
+          });
         }
         await insertClicks(trx, rows);
+        await addDailyStats(trx, deltas);
         await saveReferrals(trx, [...changed.values()]);
         return statuses;
       }),

@@ -14,6 +14,8 @@ import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
 import { countryOf } from './geo.js';
+import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
+import { dayIn } from '../domain/time.js';
 
 export interface SaleRequest {
   kind: 'sale' | 'action';
@@ -117,6 +119,7 @@ export class SaleService {
     try {
       const saleId = await this.db.transaction(async (trx) => {
         const id = await insertSale(trx, row);
+        await addDailyStats(trx, [this.statsOf(row, p)]);
         // Commissions are written here, in the sale's transaction, by the payouts engine.
         return id;
       });
@@ -129,12 +132,16 @@ export class SaleService {
       const original = await findSaleByOrderKey(this.db, row.campaign_id, row.order_key);
       if (!original) throw err;
       if (p.snap.settings.duplicateOrders === 'decline') {
-        await insertSale(this.db, {
+        const copy: SaleRow = {
           ...row,
           order_key: null,
           status: 'declined',
           decline_reason: `duplicate of sale ${original.id}`,
           duplicate_of: original.id,
+        };
+        await this.db.transaction(async (trx) => {
+          await insertSale(trx, copy);
+          await addDailyStats(trx, [this.statsOf(copy, p)]);
         });
       }
       return this.resultOf(original, p.warnings);
@@ -276,6 +283,21 @@ export class SaleService {
     if (req.signed && input.status) status = input.status;
     if (declineReason) status = 'declined';
     return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at };
+  }
+
+  /** The sale's contribution to the daily rollup: declined sales count apart and earn no revenue. */
+  private statsOf(row: SaleRow, p: Prepared): StatsDelta {
+    const counted = row.status !== 'declined';
+    return {
+      day: dayIn(p.at, p.snap.settings.timezone),
+      campaign_id: row.campaign_id,
+      affiliate_id: row.affiliate_id ?? 0,
+      banner_id: row.banner_id ?? 0,
+      sales: counted && row.kind === 'sale' ? 1 : 0,
+      actions: counted && row.kind === 'action' ? 1 : 0,
+      declined_sales: counted ? 0 : 1,
+      revenue: counted ? (row.total_cost_base ?? 0) : 0,
+    };
   }
 
   private toRow(req: SaleRequest, p: Prepared): SaleRow {

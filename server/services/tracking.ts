@@ -138,6 +138,7 @@ export class TrackingService {
       },
       windowDays: cookieDaysFor(snap.campaign(trace.campaignId), snap.settings),
       newVisitor: existingVisitor === null,
+      day: dayIn(at, snap.settings.timezone),
     });
     const result = { visitorId, clickId, status, campaignId: trace.campaignId, affiliateId, bannerId, dropped: false, trace };
     await this.hooks.doAction('click.recorded', result);

@@ -70,3 +70,25 @@ describe('admin: clicks, sales with their trace, integration page', () => {
     assert.match(anonymous.headers.get('location') ?? '', /\/admin\/login/);
   });
 });
+
+describe('admin: the dashboard counts clicks and sales from the daily rollups', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(() => app.close());
+
+  test('a click and a sale show up in today’s row', async () => {
+    const agent = await setupOwner(app.url);
+    const before = await agent.get('/admin');
+    assert.match(before.text, /data-period="Today"><th>Today<\/th><td data-stat="clicks">0<\/td>/);
+    const owner = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+    await owner.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' });
+    for (let i = 0; i < 3; i++) await request(app.url, 'POST', '/t/click', { body: { url: 'https://shop.example/?a_aid=ann' } });
+    await request(app.url, 'POST', '/t/sale', { body: { orderId: 'D-1', totalCost: 10 } });
+    const after = await agent.get('/admin');
+    assert.match(after.text, /data-period="Today"><th>Today<\/th><td data-stat="clicks">3<\/td>/);
+    assert.match(after.text, /<td data-stat="sales">1<\/td>/);
+    assert.match(after.text, /<rect /);
+  });
+});

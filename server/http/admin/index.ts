@@ -8,7 +8,7 @@ import { parse } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
-import { dashboardCounts } from '../../services/dashboard.js';
+import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -103,7 +103,13 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   });
 
   router.get('/admin', async (ctx) => {
-    render(ctx, views, 'admin/dashboard', { title: 'Dashboard', nav: 'dashboard', counts: await dashboardCounts(ctx.services.db) });
+    const settings = ctx.services.settings.get();
+    render(ctx, views, 'admin/dashboard', {
+      title: 'Dashboard',
+      nav: 'dashboard',
+      counts: await dashboardCounts(ctx.services.db),
+      stats: await dashboardStats(ctx.services.db, ctx.services.clock(), settings.timezone, settings.baseCurrency),
+    });
   });
 
   campaignPages(router, views);
