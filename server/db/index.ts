@@ -27,14 +27,50 @@ export interface DialectHelper {
     rows: Array<Record<string, string | number>>,
     increment: string[],
   ): Promise<void>;
+  /**
+   * INSERT many rows of the same shape inside a transaction: on SQLite one cached prepared
+   * statement run per row (no SQL building per batch), on MySQL multi-row INSERTs.
+   * With `upsertKeys`, a conflicting row replaces the stored one's other columns.
+   */
+  insertRows(trx: Knex.Transaction, table: string, rows: Array<Record<string, Cell>>, upsertKeys?: string[]): Promise<void>;
 }
+
+export type Cell = string | number | null;
+
+interface SqliteStatement {
+  run(...params: Cell[]): unknown;
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+const statementCache = new WeakMap<object, Map<string, SqliteStatement>>();
+
+function sqliteStatement(conn: SqliteConnection, sql: string): SqliteStatement {
+  let cache = statementCache.get(conn);
+  if (!cache) statementCache.set(conn, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) cache.set(sql, (stmt = conn.prepare(sql)));
+  return stmt;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export function dialectOf(db: Knex): Dialect {
   const client = db.client.config.client as string;
   return client === 'better-sqlite3' ? 'sqlite' : 'mysql';
 }
 
+const helpers = new WeakMap<object, DialectHelper>();
+
 export function dialectHelper(db: Knex): DialectHelper {
+  // One helper per client configuration (a transaction shares its parent's).
+  const key = db.client.config as object;
+  let helper = helpers.get(key);
+  if (!helper) helpers.set(key, (helper = makeDialectHelper(db)));
+  return helper;
+}
+
+function makeDialectHelper(db: Knex): DialectHelper {
   const dialect = dialectOf(db);
   const code = (err: unknown): string => {
     if (err && typeof err === 'object' && 'code' in err) return String((err as { code: unknown }).code);
@@ -60,6 +96,26 @@ export function dialectHelper(db: Knex): DialectHelper {
             : conn.raw('?? + VALUES(??)', [`${table}.${col}`, col]);
       }
       await conn(table).insert(rows).onConflict(keys).merge(merge);
+    },
+    async insertRows(trx, table, rows, upsertKeys) {
+      if (!rows.length) return;
+      const columns = Object.keys(rows[0] as object);
+      if (dialect === 'sqlite') {
+        // Inside a transaction knex hands out the transaction's own connection.
+        const conn = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
+        let sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+        if (upsertKeys) {
+          const rest = columns.filter((c) => !upsertKeys.includes(c));
+          sql += ` ON CONFLICT (${upsertKeys.map(quote).join(', ')}) DO UPDATE SET ${rest.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
+        }
+        const stmt = sqliteStatement(conn, sql);
+        for (const row of rows) stmt.run(...columns.map((c) => row[c] ?? null));
+        return;
+      }
+      for (let i = 0; i < rows.length; i += 500) {
+        const chunk = trx(table).insert(rows.slice(i, i + 500));
+        await (upsertKeys ? chunk.onConflict(upsertKeys).merge() : chunk);
+      }
     },
   };
 }

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { AppCustom, AppState } from './context.js';
-import { cookieVisitor, firstValues, setVisitorCookie } from './tracking.js';
+import { cookieVisitor, deviceVisitorId, firstValues, setVisitorCookie } from './tracking.js';
 
 /**
  * GET /r — the affiliate redirect link (SPEC §4.2). The destination is always one the merchant
@@ -10,16 +10,17 @@ export function redirectRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
   router.get('/r', async (ctx) => {
     const params = firstValues(ctx.query);
+    const gdpr = ctx.services.settings.get().gdprMode;
     const result = await ctx.services.tracking.click({
       params,
       url: ctx.href.slice(0, 2048),
       visitorId: cookieVisitor(ctx),
+      fallbackVisitorId: gdpr ? deviceVisitorId(ctx) : null,
       ip: ctx.ip,
       userAgent: ctx.get('User-Agent'),
       referrer: ctx.get('Referer') || null,
       source: 'redirect',
     });
-    const gdpr = ctx.services.settings.get().gdprMode;
     if (!gdpr) setVisitorCookie(ctx, result.visitorId);
     const snap = await ctx.services.cache.snapshot();
     const banner = result.bannerId ? snap.banners.get(result.bannerId) : undefined;

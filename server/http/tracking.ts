@@ -64,6 +64,10 @@ export function setVisitorCookie(ctx: AppContext, visitorId: string): void {
 
 export const cookieVisitor = (ctx: AppContext) => validVisitorId(ctx.cookies.get(VISITOR_COOKIE));
 
+/** Without a cookie (GDPR mode before consent) a visitor is recognised by IP + user agent (SPEC §2). */
+export const deviceVisitorId = (ctx: AppContext) =>
+  createHash('sha256').update(`${ctx.ip}|${ctx.get('User-Agent')}`).digest('base64url').slice(0, 22);
+
 /** First value of each query parameter, as text (arrays and nested objects are never code). */
 export function firstValues(query: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -114,18 +118,20 @@ export function trackingRouter(): Router<AppState, AppCustom> {
     const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
     const { params, url } = paramsOfUrl(b.url);
     const gdpr = ctx.services.settings.get().gdprMode;
+    // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
+    const cookieAllowed = !gdpr || b.consent === true;
     const result = await ctx.services.tracking.click({
       params,
       url,
       forcedCampaignId: b.campaignId,
       visitorId: validVisitorId(b.visitorId) ?? cookieVisitor(ctx),
+      fallbackVisitorId: cookieAllowed ? null : deviceVisitorId(ctx),
       ip: ctx.ip,
       userAgent: ctx.get('User-Agent'),
       referrer: text(b.referrer, 2048),
       source: 'snippet',
     });
-    // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
-    if (!gdpr || b.consent === true) setVisitorCookie(ctx, result.visitorId);
+    if (cookieAllowed) setVisitorCookie(ctx, result.visitorId);
     ctx.body = {
       visitorId: result.visitorId,
       clickId: result.clickId,

@@ -21,14 +21,12 @@ export function createImpressionWriter(db: Knex): GroupWriter<PendingImpression,
   return new GroupWriter<PendingImpression, boolean>((items) =>
     db.transaction(async (trx) => {
       const keys = [...new Map(items.map((i) => [`${i.day}|${i.bannerId}|${i.visitorKey}`, i])).values()];
-      const seen = new Set(
-        (
-          (await trx('impression_visitors').whereIn(
-            ['day', 'banner_id', 'visitor_key'],
-            keys.map((i) => [i.day, i.bannerId, i.visitorKey]),
-          )) as Array<{ day: string; banner_id: number; visitor_key: string }>
-        ).map((r) => `${r.day}|${r.banner_id}|${r.visitor_key}`),
-      );
+      // Filter on the key's leading columns (index-friendly everywhere), then match exactly here.
+      const stored = (await trx('impression_visitors')
+        .whereIn('day', [...new Set(keys.map((i) => i.day))])
+        .whereIn('banner_id', [...new Set(keys.map((i) => i.bannerId))])
+        .whereIn('visitor_key', [...new Set(keys.map((i) => i.visitorKey))])) as Array<{ day: string; banner_id: number; visitor_key: string }>;
+      const seen = new Set(stored.map((r) => `${r.day}|${r.banner_id}|${r.visitor_key}`));
       const counts = new Map<string, { day: string; campaign_id: number; banner_id: number; affiliate_id: number; raw: number; unique: number }>();
       const fresh: Array<{ day: string; banner_id: number; visitor_key: string }> = [];
       const results = items.map((i) => {

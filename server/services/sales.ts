@@ -110,11 +110,14 @@ export class SaleService {
       commissions: [] as CommissionSummary[],
       warnings: p.warnings,
     };
+    const row = this.toRow(req, p);
     if (p.dropped) {
+      // A retry of an order already stored is answered with it (SPEC §5.4), not dropped as a new one.
+      const original = row.order_key ? await findSaleByOrderKey(this.db, row.campaign_id, row.order_key) : null;
+      if (original) return this.resultOf(original, p.warnings);
       await this.tracking.countDropped('sale', p.dropped.rule, p.at, p.snap);
       return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
     }
-    const row = this.toRow(req, p);
     const dialect = dialectHelper(this.db);
     try {
       const saleId = await this.db.transaction(async (trx) => {
@@ -186,7 +189,8 @@ export class SaleService {
       throw new AppError('validation_failed', '(body): must be a JSON object', [{ field: '(body)', message: 'must be a JSON object' }]);
     }
     const raw = body as Record<string, unknown>;
-    const essential = parse(essentialSaleFields, raw);
+    // `status` is honoured only on signed requests; elsewhere it is ignored, so a bad value must not reject the event.
+    const essential = parse(essentialSaleFields, signed ? raw : { ...raw, status: undefined });
     if (kind === 'sale' && essential.orderId === undefined) throw fieldError('orderId', 'is required');
     if (kind === 'action' && essential.actionCode === undefined) throw fieldError('actionCode', 'is required');
     const warnings: SaleResult['warnings'] = [];
@@ -198,8 +202,7 @@ export class SaleService {
       if (result.success) (input as Record<string, unknown>)[field] = result.data;
       else warnings.push({ field, message: `${result.error.issues[0]?.message ?? 'invalid'}; ignored` });
     }
-    if (essential.status !== undefined && !signed) {
-      delete input.status;
+    if (raw.status !== undefined && raw.status !== null && raw.status !== '' && !signed) {
       warnings.push({ field: 'status', message: 'is honoured only on signed server-to-server requests; ignored' });
     }
     return { input, warnings };

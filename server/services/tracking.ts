@@ -42,6 +42,8 @@ export interface ClickRequest extends Omit<TrafficContext, 'country' | 'at'> {
   params: Record<string, string>;
   forcedCampaignId?: unknown;
   visitorId: unknown;
+  /** The visitor id to use when `visitorId` is missing and no cookie may be set (GDPR mode, SPEC §2): derived from IP + user agent. */
+  fallbackVisitorId?: string | null;
   url: string | null;
   source: 'snippet' | 'redirect';
 }
@@ -93,7 +95,7 @@ export class TrackingService {
     );
     const at = this.clock();
     const existingVisitor = validVisitorId(req.visitorId);
-    const visitorId = existingVisitor ?? newVisitorId();
+    const visitorId = existingVisitor ?? validVisitorId(req.fallbackVisitorId) ?? newVisitorId(at);
     const country = countryOf(req.ip);
     const affiliateId = trace.affiliate?.affiliateId ?? null;
     const bannerId = banner ? banner.id : null;
@@ -113,7 +115,7 @@ export class TrackingService {
     }
     if (verdict.action === 'decline') declineReason ??= verdict.reason;
 
-    const clickId = newClickId();
+    const clickId = newClickId(at);
     const status = await this.clicks.write({
       row: {
         click_id: clickId,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import type { MatchTrace, ReferralFacts } from '../domain/matching.js';
@@ -128,13 +129,16 @@ export async function referralsOfVisitor(db: Knex, visitorId: string): Promise<R
   return ((await db('visitor_referrals').where({ visitor_id: visitorId })) as ReferralRow[]).map(toReferral);
 }
 
+/** The referral rows of these (visitor, campaign) pairs. */
 export async function referralsFor(db: Knex, pairs: Array<[string, number]>): Promise<Referral[]> {
   if (!pairs.length) return [];
-  const rows = (await db('visitor_referrals').whereIn(['visitor_id', 'campaign_id'], pairs)) as ReferralRow[];
-  return rows.map(toReferral);
+  // IN on the key's first column uses the primary key on every dialect (row-value IN may not).
+  const wanted = new Set(pairs.map(([v, c]) => `${c}|${v}`));
+  const rows = (await db('visitor_referrals').whereIn('visitor_id', [...new Set(pairs.map(([v]) => v))])) as ReferralRow[];
+  return rows.filter((r) => wanted.has(`${r.campaign_id}|${r.visitor_id}`)).map(toReferral);
 }
 
-export async function saveReferrals(db: Knex, referrals: Referral[]): Promise<void> {
+export async function saveReferrals(db: Knex.Transaction, referrals: Referral[]): Promise<void> {
   if (!referrals.length) return;
   const rows = referrals.map((r) => ({
     visitor_id: r.visitorId,
@@ -146,14 +150,9 @@ export async function saveReferrals(db: Knex, referrals: Referral[]): Promise<vo
     last_banner_id: r.lastBannerId,
     clicks: r.clicks,
   }));
-  for (let i = 0; i < rows.length; i += 500) {
-    await db('visitor_referrals')
-      .insert(rows.slice(i, i + 500))
-      .onConflict(['visitor_id', 'campaign_id'])
-      .merge();
-  }
+  await dialectHelper(db).insertRows(db, 'visitor_referrals', rows, ['visitor_id', 'campaign_id']);
 }
 
-export async function insertClicks(db: Knex, rows: ClickRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) await db('clicks').insert(rows.slice(i, i + 500));
+export async function insertClicks(db: Knex.Transaction, rows: ClickRow[]): Promise<void> {
+  await dialectHelper(db).insertRows(db, 'clicks', rows as unknown as Array<Record<string, Cell>>);
 }

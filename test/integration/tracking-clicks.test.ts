@@ -172,6 +172,13 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.affiliateId, ann);
       assert.ok(!res.headers.getSetCookie().some((c) => c.startsWith('affix_vid=')), res.headers.getSetCookie().join(' | '));
+      // Cookie uniqueness is unavailable: IP + user agent identify the visitor (SPEC §2).
+      const again = await click({ url: `${SHOP}?a_aid=ann` });
+      assert.equal(again.body.visitorId, res.body.visitorId);
+      assert.equal(again.body.status, 'raw');
+      const otherDevice = await click({ url: `${SHOP}?a_aid=ann` }, { 'user-agent': `${CHROME} Edg/131.0` });
+      assert.notEqual(otherDevice.body.visitorId, res.body.visitorId);
+      assert.equal(otherDevice.body.status, 'unique');
       const consented = await click({ url: `${SHOP}?a_aid=ann`, consent: true });
       assert.ok(consented.headers.getSetCookie().some((c) => c.startsWith('affix_vid=')), 'consent given: the cookie is set');
     } finally {

@@ -139,4 +139,35 @@ describe('duplicate orders (SPEC §5.4)', () => {
     assert.equal(later.body.duplicate, true);
     assert.equal((await rowsOf(shoes, 'AUDIT-1')).length, 2, "back to 'ignore': no more copies");
   });
+
+  test('a retry of a stored order is answered with it even when a fraud rule would drop the request', async () => {
+    assert.equal((await a.patch('/plugins/fraud-protection', { active: true })).status, 200);
+    assert.equal((await a.patch('/settings', { fraud: { duplicateOrderSeconds: 600, duplicateOrderAction: 'drop' } })).status, 200);
+    const droppedSales = async () =>
+      ((await app.services.db('dropped_counts').where({ kind: 'sale', reason: 'duplicateOrder' })) as Array<{ count: number | string }>).reduce(
+        (n, r) => n + Number(r.count),
+        0,
+      );
+    try {
+      const ip = { 'x-forwarded-for': '203.0.113.44', 'user-agent': CHROME };
+      const first = await request(app.url, 'POST', '/t/sale', { body: { orderId: 'FRAUD-1', totalCost: 10, campaignId: shoes }, headers: ip });
+      assert.equal(first.status, 201, first.text);
+      const retry = await request(app.url, 'POST', '/t/sale', { body: { orderId: 'FRAUD-1', totalCost: 10, campaignId: shoes }, headers: ip });
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(retry.body.duplicate, true);
+      assert.equal(retry.body.saleId, first.body.saleId);
+      assert.equal(retry.body.status, first.body.status);
+      // Another order from the same IP within the window is dropped: not stored, counted.
+      const before = await droppedSales();
+      const other = await request(app.url, 'POST', '/t/sale', { body: { orderId: 'FRAUD-2', totalCost: 10, campaignId: shoes }, headers: ip });
+      assert.equal(other.status, 200, other.text);
+      assert.equal(other.body.saleId, null);
+      assert.equal(other.body.status, 'declined');
+      assert.equal((await rowsOf(shoes, 'FRAUD-2')).length, 0);
+      assert.equal(await droppedSales(), before + 1);
+    } finally {
+      await a.patch('/settings', { fraud: { duplicateOrderSeconds: 0 } });
+      await a.patch('/plugins/fraud-protection', { active: false });
+    }
+  });
 });

@@ -163,9 +163,14 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
   test('GDPR mode: the redirect sets no cookie', async () => {
     assert.equal((await a.patch('/settings', { gdprMode: true })).status, 200);
     try {
-      const hit = await get(`/r?a_aid=ann&a_bid=${bannerWithUrl}`);
+      const hit = await get(`/r?a_aid=ann&a_bid=${bannerWithUrl}`, { 'user-agent': `${CHROME} gdpr` });
       assert.equal(hit.status, 302);
       assert.equal(hit.cookie, null);
+      // Without the cookie, IP + user agent decide uniqueness (SPEC §2).
+      const vid = new URL(hit.location!).searchParams.get('affix_vid') ?? '';
+      const again = await get(`/r?a_aid=ann&a_bid=${bannerWithUrl}`, { 'user-agent': `${CHROME} gdpr` });
+      assert.equal(new URL(again.location!).searchParams.get('affix_vid'), vid);
+      assert.deepEqual((await clicksOf(vid)).map((c) => c.status).sort(), ['raw', 'unique']);
     } finally {
       await a.patch('/settings', { gdprMode: false });
     }

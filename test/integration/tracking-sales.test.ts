@@ -209,6 +209,13 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.status, 'pending');
     assert.ok((res.body.warnings as Array<{ field: string }>).some((w) => w.field === 'status'));
+    // Ignored means ignored: a value that would be invalid on a signed request does not reject the sale.
+    for (const status of ['paid', { $ne: 1 }]) {
+      const odd = await sale({ orderId: nextOrder(), totalCost: 10, status, campaignId: shoes });
+      assert.equal(odd.status, 201, odd.text);
+      assert.equal(odd.body.status, 'pending');
+      assert.ok((odd.body.warnings as Array<{ field: string }>).some((w) => w.field === 'status'));
+    }
   });
 
   test('an explicit affiliateId is honoured only when signed', async () => {

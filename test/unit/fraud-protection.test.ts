@@ -24,7 +24,7 @@ async function harness() {
   return {
     plugin,
     hooks,
-    run: (kind: 'click' | 'sale', traffic: Partial<TrafficContext>, subject: Partial<FraudSubject> & { fraud?: Partial<Fraud> }) =>
+    run: (kind: 'click' | 'sale', traffic: Partial<TrafficContext>, subject: Omit<Partial<FraudSubject>, 'fraud'> & { fraud?: Partial<Fraud> }) =>
       hooks.applyFilters<FraudVerdict>(
         `${kind}.fraudCheck`,
         { action: 'allow' },

@@ -286,8 +286,8 @@ describe('matchSale (SPEC §5.2)', () => {
   ] as const) {
     test(`rule ${hi} beats rule ${lo}`, () => {
       const t = run(...(lo === 7 ? [hi] : [hi, lo]));
-      assert.equal(t.matchedBy, EXPECTED[hi].name);
-      assert.equal(t.campaignId, EXPECTED[hi].campaignId);
+      assert.equal(t.matchedBy, EXPECTED[hi]!.name);
+      assert.equal(t.campaignId, EXPECTED[hi]!.campaignId);
       assertOutranked(t, lo, hi);
     });
   }

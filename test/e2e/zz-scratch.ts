@@ -1,0 +1,17 @@
+import { startTestApp } from '../helpers/app.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { createDemoStore, storePort } from '../../storefront-snippet/demo/server.js';
+const app = await startTestApp();
+const trackerUrl = `http://track.affix.localhost:${new URL(app.url).port}`;
+const store = await createDemoStore({ trackerUrl, port: 0 });
+const storeUrl = `http://shop.affix.localhost:${storePort(store)}`;
+const browser = await launchBrowser();
+const page = await browser.newPage();
+page.on('console', (m) => console.log('console', m.type(), m.text()));
+page.on('pageerror', (e) => console.log('pageerror', e.message));
+page.on('requestfailed', (r) => console.log('failed', r.url(), r.failure()?.errorText));
+page.on('response', (r) => console.log('resp', r.status(), r.url(), r.headers()['content-type']));
+await page.goto(`${storeUrl}/?a_aid=x`);
+await new Promise((r) => setTimeout(r, 1500));
+console.log(await page.evaluate(() => typeof (window as any).affix + ' ' + JSON.stringify((window as any).affix.v)));
+await browser.close(); store.closeAllConnections(); store.close(); await app.close();
