@@ -19,7 +19,7 @@ export interface AppOptions {
 
 /** Builds the Koa app around wired services; no listen, so tests drive it in-process. */
 export function createApp(services: Services, opts: AppOptions = {}): Koa<AppState, AppCustom> {
-  const app = new Koa<AppState, AppCustom>({ proxy: true });
+  const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy });
   app.context.services = services;
   const views = opts.views ?? new Views();
   app.silent = true;

@@ -12,6 +12,8 @@ export interface Config {
   ownerPassword: string | null;
   pluginsDir: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Read the client IP from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy: boolean;
 }
 
 export type DatabaseTarget =
@@ -54,6 +56,13 @@ const envSchema = z.object({
     z.string().min(10, 'must be at least 10 characters').max(200).optional(),
   ),
   PLUGINS_DIR: z.preprocess(emptyToUndefined, z.string().optional()),
+  TRUST_PROXY: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -110,5 +119,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ownerPassword: e.AFFIX_OWNER_PASSWORD ?? null,
     pluginsDir: e.PLUGINS_DIR ?? null,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -72,7 +72,13 @@ export const amount = z.union([z.number(), z.string()]).transform((v, ctx) => {
   }
 });
 
-export const id = z.coerce.number().int('must be an integer').positive('must be a positive id').max(2_147_483_647);
+/** An id: a positive integer, or its digits as text (form fields and URL segments). */
+export const id = z
+  .union([z.number(), z.string().trim().regex(/^\d{1,10}$/, 'must be a positive integer id')], {
+    error: 'must be a positive integer id',
+  })
+  .transform(Number)
+  .pipe(z.number().int('must be an integer').positive('must be a positive id').max(2_147_483_647, 'is too large'));
 
 export const idParam = z.object({ id });
 

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
@@ -51,6 +52,8 @@ describe('storefront attribution in a browser', { skip }, () => {
   let campaignId: number;
   let bannerId: number;
   const affiliates: Record<string, number> = {};
+  /** Extra page servers started by tests, closed at the end. */
+  const pages: Server[] = [];
 
   before(async () => {
     app = await startTestApp();
@@ -80,6 +83,10 @@ describe('storefront attribution in a browser', { skip }, () => {
 
   after(async () => {
     await browser?.close();
+    for (const server of pages) {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
     if (store) {
       store.closeAllConnections();
       await new Promise((r) => store.close(r));
@@ -251,7 +258,7 @@ describe('storefront attribution in a browser', { skip }, () => {
   test('(d) the first-party cookie and storage cleared: the tracker’s own cookie still attributes the sale', async () => {
     const { context, page, errors } = await visitor();
     try {
-      await page.goto(`${trackerUrl}/r?a_aid=dan`);
+      await page.goto(`${trackerUrl}/r?a_aid=dan&a_cid=${campaignId}`);
       const vid = new URL(page.url()).searchParams.get('affix_vid');
       assert.ok(vid);
       await snippetLoaded(page);
@@ -296,8 +303,12 @@ describe('storefront attribution in a browser', { skip }, () => {
   window.beforeLoad = true;
 </script>
 </head><body><p>a page with its own script</p></body></html>`;
-      await page.route((url) => url.pathname === '/garbage', (route) => route.fulfill({ contentType: 'text/html', body: html }));
-      await page.goto(`${storeUrl}/garbage?a_aid=ann`);
+      // A page of its own on loopback (a routed page would count as public and be refused loopback requests).
+      const garbage = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+      await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+      pages.push(garbage);
+      const garbageUrl = `http://shop.affix.localhost:${(garbage.address() as AddressInfo).port}/garbage`;
+      await page.goto(`${garbageUrl}?a_aid=ann`);
       await snippetLoaded(page);
       const after = await page.evaluate(async () => {
         const w = window as unknown as { affix: (...args: unknown[]) => unknown; beforeLoad?: boolean };
@@ -321,7 +332,7 @@ describe('storefront attribution in a browser', { skip }, () => {
 
       // The tracker down altogether: the snippet never loads and the queue stub keeps the page working.
       await page.route(`${trackerUrl}/**`, (route) => route.abort('connectionrefused'));
-      await page.goto(`${storeUrl}/garbage?again=1`);
+      await page.goto(`${garbageUrl}?again=1`);
       assert.equal(await page.evaluate(() => (window as unknown as { beforeLoad?: boolean }).beforeLoad), true);
       assert.equal(await page.evaluate(() => (window as unknown as { affix: { q: unknown[] } }).affix.q.length), 8);
       assert.deepEqual(errors, []);

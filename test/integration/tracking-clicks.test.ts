@@ -35,22 +35,38 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    shoes = created(await a.post('/campaigns', { name: 'Shoes', destinationUrl: 'https://shop.example/shoes' }), 'campaign');
+    shoes = created(
+      await a.post('/campaigns', { name: 'Shoes', destinationUrl: 'https://shop.example/shoes' }),
+      'campaign',
+    );
     hats = created(await a.post('/campaigns', { name: 'Hats' }), 'campaign');
     const list = await a.get('/campaigns?perPage=200');
     defaultCampaign = (list.body.data as Array<{ id: number; isDefault: boolean }>).find((c) => c.isDefault)!.id;
     banner = created(await a.post('/banners', { campaignId: shoes, name: 'Shoe banner', type: 'link' }), 'banner');
     ann = created(await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' }), 'affiliate');
-    pat = created(await a.post('/affiliates', { name: 'Pat', email: 'pat@example.com', refId: 'pat', status: 'pending' }), 'affiliate');
+    pat = created(
+      await a.post('/affiliates', { name: 'Pat', email: 'pat@example.com', refId: 'pat', status: 'pending' }),
+      'affiliate',
+    );
   });
   after(async () => {
     await app.close();
   });
 
   test('a click answers { visitorId, clickId, status, campaignId, affiliateId, bannerId } and sets the cookie', async () => {
-    const res = await click({ url: `${SHOP}?a_aid=ann&a_bid=${banner}&chan=summer`, referrer: 'https://blog.example/' });
+    const res = await click({
+      url: `${SHOP}?a_aid=ann&a_bid=${banner}&chan=summer`,
+      referrer: 'https://blog.example/',
+    });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(Object.keys(res.body).sort(), ['affiliateId', 'bannerId', 'campaignId', 'clickId', 'status', 'visitorId']);
+    assert.deepEqual(Object.keys(res.body).sort(), [
+      'affiliateId',
+      'bannerId',
+      'campaignId',
+      'clickId',
+      'status',
+      'visitorId',
+    ]);
     assert.equal(res.body.status, 'unique');
     assert.equal(res.body.affiliateId, ann);
     assert.equal(res.body.bannerId, banner);
@@ -171,7 +187,10 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
       const res = await click({ url: `${SHOP}?a_aid=ann` });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.affiliateId, ann);
-      assert.ok(!res.headers.getSetCookie().some((c) => c.startsWith('affix_vid=')), res.headers.getSetCookie().join(' | '));
+      assert.ok(
+        !res.headers.getSetCookie().some((c) => c.startsWith('affix_vid=')),
+        res.headers.getSetCookie().join(' | '),
+      );
       // Cookie uniqueness is unavailable: IP + user agent identify the visitor (SPEC §2).
       const again = await click({ url: `${SHOP}?a_aid=ann` });
       assert.equal(again.body.visitorId, res.body.visitorId);
@@ -180,7 +199,10 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
       assert.notEqual(otherDevice.body.visitorId, res.body.visitorId);
       assert.equal(otherDevice.body.status, 'unique');
       const consented = await click({ url: `${SHOP}?a_aid=ann`, consent: true });
-      assert.ok(consented.headers.getSetCookie().some((c) => c.startsWith('affix_vid=')), 'consent given: the cookie is set');
+      assert.ok(
+        consented.headers.getSetCookie().some((c) => c.startsWith('affix_vid=')),
+        'consent given: the cookie is set',
+      );
     } finally {
       await a.patch('/settings', { gdprMode: false });
     }
@@ -188,7 +210,10 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
 
   test('malformed JSON → 400', async () => {
     for (const type of ['application/json', 'text/plain']) {
-      const res = await request(app.url, 'POST', '/t/click', { raw: '{"url": "https://shop.example/?a_aid=ann"', headers: { 'content-type': type } });
+      const res = await request(app.url, 'POST', '/t/click', {
+        raw: '{"url": "https://shop.example/?a_aid=ann"',
+        headers: { 'content-type': type },
+      });
       assert.equal(res.status, 400, `${type}: ${res.text}`);
       assert.equal(res.body?.error?.code, 'invalid_json', res.text);
     }
@@ -212,7 +237,9 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
       { url: `${SHOP}?a_aid=ann`, campaignId: [shoes] },
       { url: `${SHOP}?a_aid=ann`, visitorId: { $ne: null } },
       { url: `${SHOP}?a_aid=ann`, referrer: { evil: true } },
-      { url: `${SHOP}?a_aid=${encodeURIComponent(sql)}&a_bid=${encodeURIComponent('1 OR 1=1')}&a_cid=${encodeURIComponent('1; DELETE FROM campaigns')}` },
+      {
+        url: `${SHOP}?a_aid=${encodeURIComponent(sql)}&a_bid=${encodeURIComponent('1 OR 1=1')}&a_cid=${encodeURIComponent('1; DELETE FROM campaigns')}`,
+      },
       { url: `${SHOP}?a_aid[$ne]=x&a_aid=ann` },
       { url: 'not a url at all' },
       { url: 'javascript:alert(1)' },
@@ -240,7 +267,10 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
     const res = await click({ url: `${SHOP}?a_aid=ann` }, { origin: 'https://shop.example' });
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
-    const pre = await fetch(`${app.url}/t/click`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${app.url}/t/click`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
@@ -249,7 +279,10 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
 
   describe('fraud-protection plugin', () => {
     const dropped = async () => {
-      const rows = (await app.services.db('dropped_counts').where({ kind: 'click' })) as Array<{ reason: string; count: number | string }>;
+      const rows = (await app.services.db('dropped_counts').where({ kind: 'click' })) as Array<{
+        reason: string;
+        count: number | string;
+      }>;
       return rows.filter((r) => r.reason === 'blockedIps').reduce((n, r) => n + Number(r.count), 0);
     };
 
@@ -276,7 +309,10 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
 
     test('a blocked IP with action drop → not stored, counted in dropped_counts', async () => {
       const before = await dropped();
-      assert.equal((await a.patch('/settings', { fraud: { blockedIps: ['127.0.0.0/8'], blockedIpsAction: 'drop' } })).status, 200);
+      assert.equal(
+        (await a.patch('/settings', { fraud: { blockedIps: ['127.0.0.0/8'], blockedIpsAction: 'drop' } })).status,
+        200,
+      );
       const total = (await a.get('/clicks')).body.pagination.total as number;
       const c = await click({ url: `${SHOP}?a_aid=ann` });
       assert.equal(c.status, 200, c.text);
@@ -290,7 +326,11 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
     });
 
     test('another IP (X-Forwarded-For) passes', async () => {
-      assert.equal((await a.patch('/settings', { fraud: { blockedIps: ['198.51.100.0/24'], blockedIpsAction: 'decline' } })).status, 200);
+      assert.equal(
+        (await a.patch('/settings', { fraud: { blockedIps: ['198.51.100.0/24'], blockedIpsAction: 'decline' } }))
+          .status,
+        200,
+      );
       const ok = await click({ url: `${SHOP}?a_aid=ann` }, { 'x-forwarded-for': '203.0.113.9' });
       assert.notEqual(ok.body.status, 'declined');
       const blocked = await click({ url: `${SHOP}?a_aid=ann` }, { 'x-forwarded-for': '198.51.100.77' });

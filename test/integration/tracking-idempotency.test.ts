@@ -5,7 +5,8 @@ import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '..
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 function created(res: JsonResponse, what: string): number {
   assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
@@ -22,7 +23,13 @@ describe('duplicate orders (SPEC §5.4)', () => {
   const sale = (body: unknown) => request(app.url, 'POST', '/t/sale', { body, headers: { 'user-agent': CHROME } });
   const rowsOf = (campaignId: number, orderId: string) =>
     app.services.db('sales').where({ campaign_id: campaignId, order_id: orderId }).orderBy('id') as Promise<
-      Array<{ id: number | string; status: string; duplicate_of: number | string | null; order_key: string | null; decline_reason: string | null }>
+      Array<{
+        id: number | string;
+        status: string;
+        duplicate_of: number | string | null;
+        order_key: string | null;
+        decline_reason: string | null;
+      }>
     >;
 
   before(async () => {
@@ -57,7 +64,9 @@ describe('duplicate orders (SPEC §5.4)', () => {
   });
 
   test('50 concurrent posts matched by a random product tie also store one sale', async () => {
-    const results = await Promise.all(Array.from({ length: 50 }, () => sale({ orderId: 'CONC-2', totalCost: 10, productId: 'sku-tie' })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => sale({ orderId: 'CONC-2', totalCost: 10, productId: 'sku-tie' })),
+    );
     const ids = new Set(results.map((r) => r.body.saleId));
     assert.equal(ids.size, 1, 'the tie-break is seeded by the order, so retries pick the same campaign');
     const campaignId = results[0]?.body.campaignId as number;
@@ -94,13 +103,19 @@ describe('duplicate orders (SPEC §5.4)', () => {
     assert.equal(inShoes.status, 201);
     assert.equal(inHats.status, 201);
     assert.notEqual(inShoes.body.saleId, inHats.body.saleId);
-    const act = await request(app.url, 'POST', '/t/action', { body: { actionCode: 'signup', orderId: 'SHARED-1', campaignId: shoes } });
+    const act = await request(app.url, 'POST', '/t/action', {
+      body: { actionCode: 'signup', orderId: 'SHARED-1', campaignId: shoes },
+    });
     assert.equal(act.status, 201, act.text);
-    const act2 = await request(app.url, 'POST', '/t/action', { body: { actionCode: 'signup', orderId: 'SHARED-1', campaignId: shoes } });
+    const act2 = await request(app.url, 'POST', '/t/action', {
+      body: { actionCode: 'signup', orderId: 'SHARED-1', campaignId: shoes },
+    });
     assert.equal(act2.status, 200);
     assert.equal(act2.body.duplicate, true);
     assert.equal(act2.body.saleId, act.body.saleId);
-    const lead = await request(app.url, 'POST', '/t/action', { body: { actionCode: 'lead', orderId: 'SHARED-1', campaignId: shoes } });
+    const lead = await request(app.url, 'POST', '/t/action', {
+      body: { actionCode: 'lead', orderId: 'SHARED-1', campaignId: shoes },
+    });
     assert.equal(lead.status, 201);
     assert.notEqual(lead.body.saleId, act.body.saleId);
   });
@@ -124,10 +139,14 @@ describe('duplicate orders (SPEC §5.4)', () => {
       assert.match(copy?.decline_reason ?? '', new RegExp(`duplicate of sale ${first.body.saleId}`));
       const listed = await a.get('/sales?orderId=AUDIT-1');
       assert.equal(listed.body.pagination.total, 2);
-      assert.ok((listed.body.data as Array<{ duplicateOf: number | null }>).some((s) => s.duplicateOf === first.body.saleId));
+      assert.ok(
+        (listed.body.data as Array<{ duplicateOf: number | null }>).some((s) => s.duplicateOf === first.body.saleId),
+      );
 
       // Concurrent repeats: still one real sale; each repeat is logged as a declined copy.
-      const burst = await Promise.all(Array.from({ length: 10 }, () => sale({ orderId: 'AUDIT-2', totalCost: 1, campaignId: shoes })));
+      const burst = await Promise.all(
+        Array.from({ length: 10 }, () => sale({ orderId: 'AUDIT-2', totalCost: 1, campaignId: shoes })),
+      );
       assert.equal(new Set(burst.map((r) => r.body.saleId)).size, 1);
       const auditRows = await rowsOf(shoes, 'AUDIT-2');
       assert.equal(auditRows.filter((r) => r.duplicate_of === null).length, 1);
@@ -142,24 +161,37 @@ describe('duplicate orders (SPEC §5.4)', () => {
 
   test('a retry of a stored order is answered with it even when a fraud rule would drop the request', async () => {
     assert.equal((await a.patch('/plugins/fraud-protection', { active: true })).status, 200);
-    assert.equal((await a.patch('/settings', { fraud: { duplicateOrderSeconds: 600, duplicateOrderAction: 'drop' } })).status, 200);
+    assert.equal(
+      (await a.patch('/settings', { fraud: { duplicateOrderSeconds: 600, duplicateOrderAction: 'drop' } })).status,
+      200,
+    );
     const droppedSales = async () =>
-      ((await app.services.db('dropped_counts').where({ kind: 'sale', reason: 'duplicateOrder' })) as Array<{ count: number | string }>).reduce(
-        (n, r) => n + Number(r.count),
-        0,
-      );
+      (
+        (await app.services.db('dropped_counts').where({ kind: 'sale', reason: 'duplicateOrder' })) as Array<{
+          count: number | string;
+        }>
+      ).reduce((n, r) => n + Number(r.count), 0);
     try {
       const ip = { 'x-forwarded-for': '203.0.113.44', 'user-agent': CHROME };
-      const first = await request(app.url, 'POST', '/t/sale', { body: { orderId: 'FRAUD-1', totalCost: 10, campaignId: shoes }, headers: ip });
+      const first = await request(app.url, 'POST', '/t/sale', {
+        body: { orderId: 'FRAUD-1', totalCost: 10, campaignId: shoes },
+        headers: ip,
+      });
       assert.equal(first.status, 201, first.text);
-      const retry = await request(app.url, 'POST', '/t/sale', { body: { orderId: 'FRAUD-1', totalCost: 10, campaignId: shoes }, headers: ip });
+      const retry = await request(app.url, 'POST', '/t/sale', {
+        body: { orderId: 'FRAUD-1', totalCost: 10, campaignId: shoes },
+        headers: ip,
+      });
       assert.equal(retry.status, 200, retry.text);
       assert.equal(retry.body.duplicate, true);
       assert.equal(retry.body.saleId, first.body.saleId);
       assert.equal(retry.body.status, first.body.status);
       // Another order from the same IP within the window is dropped: not stored, counted.
       const before = await droppedSales();
-      const other = await request(app.url, 'POST', '/t/sale', { body: { orderId: 'FRAUD-2', totalCost: 10, campaignId: shoes }, headers: ip });
+      const other = await request(app.url, 'POST', '/t/sale', {
+        body: { orderId: 'FRAUD-2', totalCost: 10, campaignId: shoes },
+        headers: ip,
+      });
       assert.equal(other.status, 200, other.text);
       assert.equal(other.body.saleId, null);
       assert.equal(other.body.status, 'declined');

@@ -5,7 +5,8 @@ import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const STORED_HOSTS = new Set(['shop.example', 'www.shop.example', 'hats.shop.example']);
 
 function created(res: JsonResponse, what: string): number {
@@ -35,24 +36,50 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
   const get = async (path: string, headers: Record<string, string> = {}): Promise<Hit> => {
     const res = await fetch(app.url + path, { headers: { 'user-agent': CHROME, ...headers }, redirect: 'manual' });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('affix_vid=')) ?? null;
-    return { status: res.status, location: res.headers.get('location'), cookie, body: await res.text(), headers: res.headers };
+    return {
+      status: res.status,
+      location: res.headers.get('location'),
+      cookie,
+      body: await res.text(),
+      headers: res.headers,
+    };
   };
   const vidOf = (cookie: string | null) => cookie?.split(';')[0]?.split('=')[1] ?? '';
-  const clicksOf = async (visitorId: string) => (await a.get(`/clicks?visitorId=${encodeURIComponent(visitorId)}`)).body.data as Array<Record<string, any>>;
+  const clicksOf = async (visitorId: string) =>
+    (await a.get(`/clicks?visitorId=${encodeURIComponent(visitorId)}`)).body.data as Array<Record<string, any>>;
 
   before(async () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    shoes = created(await a.post('/campaigns', { name: 'Shoes', destinationUrl: 'https://shop.example/shoes' }), 'campaign');
-    hats = created(await a.post('/campaigns', { name: 'Hats', destinationUrl: 'https://hats.shop.example/' }), 'campaign');
+    shoes = created(
+      await a.post('/campaigns', { name: 'Shoes', destinationUrl: 'https://shop.example/shoes' }),
+      'campaign',
+    );
+    hats = created(
+      await a.post('/campaigns', { name: 'Hats', destinationUrl: 'https://hats.shop.example/' }),
+      'campaign',
+    );
     bare = created(await a.post('/campaigns', { name: 'No destination' }), 'campaign');
     bannerWithUrl = created(
-      await a.post('/banners', { campaignId: shoes, name: 'Sneakers', type: 'link', destinationUrl: 'https://shop.example/sneakers?x=1' }),
+      await a.post('/banners', {
+        campaignId: shoes,
+        name: 'Sneakers',
+        type: 'link',
+        destinationUrl: 'https://shop.example/sneakers?x=1',
+      }),
       'banner',
     );
     bannerNoUrl = created(await a.post('/banners', { campaignId: shoes, name: 'Plain', type: 'link' }), 'banner');
-    hatBanner = created(await a.post('/banners', { campaignId: hats, name: 'Hat', type: 'image', content: 'https://cdn.example/hat.png' }), 'banner');
+    hatBanner = created(
+      await a.post('/banners', {
+        campaignId: hats,
+        name: 'Hat',
+        type: 'image',
+        content: 'https://cdn.example/hat.png',
+      }),
+      'banner',
+    );
     ann = created(await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' }), 'affiliate');
   });
   after(async () => {
@@ -98,7 +125,9 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
   test('a returning visitor keeps its id; a forged affix_vid parameter is replaced', async () => {
     const first = await get(`/r?a_aid=ann&a_bid=${hatBanner}`);
     const vid = vidOf(first.cookie);
-    const again = await get(`/r?a_aid=ann&a_bid=${hatBanner}&affix_vid=forged-visitor-id-000`, { cookie: `affix_vid=${vid}` });
+    const again = await get(`/r?a_aid=ann&a_bid=${hatBanner}&affix_vid=forged-visitor-id-000`, {
+      cookie: `affix_vid=${vid}`,
+    });
     assert.equal(again.status, 302);
     assert.equal(new URL(again.location!).searchParams.get('affix_vid'), vid);
     assert.deepEqual(new URL(again.location!).searchParams.getAll('affix_vid'), [vid]);
@@ -187,7 +216,10 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
       }>;
     const total = async (bannerId: number) => {
       const rows = await counts(bannerId);
-      return { raw: rows.reduce((n, r) => n + Number(r.raw), 0), unique: rows.reduce((n, r) => n + Number(r.unique), 0) };
+      return {
+        raw: rows.reduce((n, r) => n + Number(r.raw), 0),
+        unique: rows.reduce((n, r) => n + Number(r.unique), 0),
+      };
     };
 
     test('a 1×1 GIF; raw and unique counts per visitor per day', async () => {
@@ -197,7 +229,9 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
       assert.equal(hit.status, 200);
       assert.equal(hit.headers.get('content-type'), 'image/gif');
       assert.match(hit.headers.get('cache-control') ?? '', /no-store/);
-      const gif = await (await fetch(`${app.url}/t/impression?a_aid=ann&a_bid=${hatBanner}`, { headers: { cookie: `affix_vid=${v1}` } })).arrayBuffer();
+      const gif = await (
+        await fetch(`${app.url}/t/impression?a_aid=ann&a_bid=${hatBanner}`, { headers: { cookie: `affix_vid=${v1}` } })
+      ).arrayBuffer();
       assert.equal(Buffer.from(gif).subarray(0, 6).toString('latin1'), 'GIF89a');
       await get(`/t/impression?a_aid=ann&a_bid=${hatBanner}`, { cookie: `affix_vid=${v2}` });
       await get(`/t/impression?a_aid=ann&a_bid=${hatBanner}&vid=${v2}`);
@@ -217,18 +251,24 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
 
     test('concurrent impressions of one visitor count once as unique', async () => {
       const v = 'visitorCCCCCCCCCCCCCCCC';
-      await Promise.all(Array.from({ length: 20 }, () => get(`/t/impression?a_bid=${bannerWithUrl}`, { cookie: `affix_vid=${v}` })));
+      await Promise.all(
+        Array.from({ length: 20 }, () => get(`/t/impression?a_bid=${bannerWithUrl}`, { cookie: `affix_vid=${v}` })),
+      );
       assert.deepEqual(await total(bannerWithUrl), { raw: 20, unique: 1 });
     });
 
     test('an unknown or malformed banner still answers the GIF and counts nothing', async () => {
-      const before = (await app.services.db('impression_counts').sum({ n: 'raw' }).first()) as { n: number | string | null };
+      const before = (await app.services.db('impression_counts').sum({ n: 'raw' }).first()) as {
+        n: number | string | null;
+      };
       for (const q of ['a_bid=999999', 'a_bid=abc', "a_bid=1'%20OR%201=1", 'a_bid[x]=1', '']) {
         const hit = await get(`/t/impression?${q}`);
         assert.equal(hit.status, 200, q);
         assert.equal(hit.headers.get('content-type'), 'image/gif');
       }
-      const after = (await app.services.db('impression_counts').sum({ n: 'raw' }).first()) as { n: number | string | null };
+      const after = (await app.services.db('impression_counts').sum({ n: 'raw' }).first()) as {
+        n: number | string | null;
+      };
       assert.equal(Number(after.n), Number(before.n));
     });
   });

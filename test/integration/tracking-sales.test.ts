@@ -6,7 +6,8 @@ import { sign } from '../../server/services/signature.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SHOP = 'https://shop.example/landing';
 
 function created(res: JsonResponse, what: string): number {
@@ -47,11 +48,19 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    defaultCampaign = ((await a.get('/campaigns?perPage=200')).body.data as Array<{ id: number; isDefault: boolean }>).find((c) => c.isDefault)!.id;
+    defaultCampaign = (
+      (await a.get('/campaigns?perPage=200')).body.data as Array<{ id: number; isDefault: boolean }>
+    ).find((c) => c.isDefault)!.id;
     shoes = created(await a.post('/campaigns', { name: 'Shoes', productIds: ['sku-shoe'] }), 'campaign');
     hats = created(await a.post('/campaigns', { name: 'Hats', productIds: ['sku-hat'], approval: 'auto' }), 'campaign');
-    privateShared = created(await a.post('/campaigns', { name: 'VIP', type: 'private', productIds: ['sku-shared'] }), 'campaign');
-    publicShared = created(await a.post('/campaigns', { name: 'Everyone', type: 'public', productIds: ['sku-shared'] }), 'campaign');
+    privateShared = created(
+      await a.post('/campaigns', { name: 'VIP', type: 'private', productIds: ['sku-shared'] }),
+      'campaign',
+    );
+    publicShared = created(
+      await a.post('/campaigns', { name: 'Everyone', type: 'public', productIds: ['sku-shared'] }),
+      'campaign',
+    );
     hatBanner = created(await a.post('/banners', { campaignId: hats, name: 'Hat banner', type: 'link' }), 'banner');
     ann = created(await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' }), 'affiliate');
     bob = created(await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob' }), 'affiliate');
@@ -67,7 +76,14 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
   test('the response is { saleId, matchedBy, campaignId, affiliateId, commissions: [], status }', async () => {
     const res = await sale({ orderId: nextOrder(), totalCost: 50 });
     assert.equal(res.status, 201, res.text);
-    assert.deepEqual(Object.keys(res.body).sort(), ['affiliateId', 'campaignId', 'commissions', 'matchedBy', 'saleId', 'status']);
+    assert.deepEqual(Object.keys(res.body).sort(), [
+      'affiliateId',
+      'campaignId',
+      'commissions',
+      'matchedBy',
+      'saleId',
+      'status',
+    ]);
     assert.equal(typeof res.body.saleId, 'number');
     assert.equal(res.body.matchedBy, 'default');
     assert.equal(res.body.campaignId, defaultCampaign);
@@ -77,7 +93,10 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
   });
 
   test('attributed by the visitor cookie after a click (matchedBy cookie)', async () => {
-    const click = await request(app.url, 'POST', '/t/click', { body: { url: `${SHOP}?a_aid=ann&a_cid=${hats}` }, headers: { 'user-agent': CHROME } });
+    const click = await request(app.url, 'POST', '/t/click', {
+      body: { url: `${SHOP}?a_aid=ann&a_cid=${hats}` },
+      headers: { 'user-agent': CHROME },
+    });
     assert.equal(click.body.status, 'unique', click.text);
     const vid = click.body.visitorId as string;
     const byBody = await sale({ orderId: nextOrder(), totalCost: 20, visitorId: vid });
@@ -112,7 +131,11 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     const one = await sale({ orderId: nextOrder(), totalCost: 10, productId: 'sku-shoe' });
     assert.equal(one.body.matchedBy, 'product');
     assert.equal(one.body.campaignId, shoes);
-    const items = await sale({ orderId: nextOrder(), totalCost: 10, items: [{ productId: 'unknown' }, { productId: 'sku-hat', totalCost: 10 }].map((i) => ({ totalCost: 5, ...i })) });
+    const items = await sale({
+      orderId: nextOrder(),
+      totalCost: 10,
+      items: [{ productId: 'unknown' }, { productId: 'sku-hat', totalCost: 10 }].map((i) => ({ totalCost: 5, ...i })),
+    });
     assert.equal(items.status, 201, items.text);
     assert.equal(items.body.matchedBy, 'product');
     assert.equal(items.body.campaignId, hats);
@@ -124,10 +147,21 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
   });
 
   test('attributed by bannerId, by campaignId, else the default campaign', async () => {
-    const banner = await sale({ orderId: nextOrder(), totalCost: 10, bannerId: hatBanner, campaignId: shoes, productId: 'sku-shoe' });
+    const banner = await sale({
+      orderId: nextOrder(),
+      totalCost: 10,
+      bannerId: hatBanner,
+      campaignId: shoes,
+      productId: 'sku-shoe',
+    });
     assert.equal(banner.body.matchedBy, 'banner');
     assert.equal(banner.body.campaignId, hats);
-    const campaign = await sale({ orderId: nextOrder(), totalCost: 10, campaignId: String(shoes), productId: 'sku-hat' });
+    const campaign = await sale({
+      orderId: nextOrder(),
+      totalCost: 10,
+      campaignId: String(shoes),
+      productId: 'sku-hat',
+    });
     assert.equal(campaign.body.matchedBy, 'campaign');
     assert.equal(campaign.body.campaignId, shoes);
     const fallback = await sale({ orderId: nextOrder(), totalCost: 10, productId: 'nothing-lists-this' });
@@ -201,7 +235,10 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     assert.equal(stored.body.productId, null);
     assert.deepEqual(stored.body.data, { data2: 'kept' });
     assert.equal(stored.body.totalCost, 30);
-    assert.ok((stored.body.trace.notes as string[]).some((n) => n.startsWith('data1 ')), 'the trace notes the dropped field');
+    assert.ok(
+      (stored.body.trace.notes as string[]).some((n) => n.startsWith('data1 ')),
+      'the trace notes the dropped field',
+    );
   });
 
   test('`status` is ignored on /t/sale with a warning', async () => {
@@ -222,12 +259,22 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     const unsigned = await sale({ orderId: nextOrder(), totalCost: 10, affiliateId: 'bob', campaignId: shoes });
     assert.equal(unsigned.status, 201, unsigned.text);
     assert.equal(unsigned.body.affiliateId, null);
-    const signed = await a.post('/sales', { orderId: nextOrder(), totalCost: 10, affiliateId: 'bob', campaignId: shoes });
+    const signed = await a.post('/sales', {
+      orderId: nextOrder(),
+      totalCost: 10,
+      affiliateId: 'bob',
+      campaignId: shoes,
+    });
     assert.equal(signed.status, 201, signed.text);
     assert.equal(signed.body.affiliateId, bob);
     const byId = await a.post('/sales', { orderId: nextOrder(), totalCost: 10, affiliateId: String(ann) });
     assert.equal(byId.body.affiliateId, ann);
-    const unknown = await a.post('/sales', { orderId: nextOrder(), totalCost: 10, affiliateId: 'ghost', campaignId: shoes });
+    const unknown = await a.post('/sales', {
+      orderId: nextOrder(),
+      totalCost: 10,
+      affiliateId: 'ghost',
+      campaignId: shoes,
+    });
     assert.equal(unknown.status, 201, unknown.text);
     assert.equal(unknown.body.status, 'declined');
     assert.match(unknown.body.declineReason, /unknown affiliate/);
@@ -260,7 +307,12 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
       assert.equal(res.body.campaignId, hats);
       const stored = await a.get(`/sales/${res.body.saleId}`);
       assert.equal(stored.body.source, 'api');
-      const act = JSON.stringify({ actionCode: 'signup', orderId: nextOrder('S'), campaignId: hats, status: 'declined' });
+      const act = JSON.stringify({
+        actionCode: 'signup',
+        orderId: nextOrder('S'),
+        campaignId: hats,
+        status: 'declined',
+      });
       const actRes = await signedPost(act, sign(hatsSecret, act, unix()), '/api/v1/actions');
       assert.equal(actRes.status, 201, actRes.text);
       assert.equal(actRes.body.status, 'declined');
@@ -282,7 +334,10 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
         assert.equal(res.body.error.code, 'unauthorized');
       }
       // The signed body must be the one sent: re-serialised JSON does not verify.
-      const tampered = await signedPost(JSON.stringify({ ...JSON.parse(raw), totalCost: 1000 }), sign(hatsSecret, raw, unix()));
+      const tampered = await signedPost(
+        JSON.stringify({ ...JSON.parse(raw), totalCost: 1000 }),
+        sign(hatsSecret, raw, unix()),
+      );
       assert.equal(tampered.status, 401);
       const none = await request(app.url, 'POST', '/api/v1/sales', { body: JSON.parse(raw) });
       assert.equal(none.status, 401);
@@ -290,7 +345,12 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     });
 
     test('an affiliate token may not record sales', async () => {
-      const created = await a.post('/affiliates', { name: 'Cy', email: 'cy@example.com', refId: 'cy', password: 'cy-password-123' });
+      const created = await a.post('/affiliates', {
+        name: 'Cy',
+        email: 'cy@example.com',
+        refId: 'cy',
+        password: 'cy-password-123',
+      });
       assert.equal(created.status, 201, created.text);
       const token = await tokenFor(app.url, 'cy@example.com', 'cy-password-123');
       const res = await api(app.url, token).post('/sales', { orderId: nextOrder(), totalCost: 10, status: 'approved' });
@@ -300,7 +360,12 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
 
   test('POST /api/v1/simulate/sale returns the trace and explanation and saves nothing', async () => {
     const before = await salesTotal();
-    const res = await a.post('/simulate/sale', { orderId: nextOrder(), totalCost: 99, coupon: 'SPRING', campaignId: hats });
+    const res = await a.post('/simulate/sale', {
+      orderId: nextOrder(),
+      totalCost: 99,
+      coupon: 'SPRING',
+      campaignId: hats,
+    });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.saleId, null);
     assert.equal(res.body.matchedBy, 'coupon');
@@ -309,14 +374,42 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     assert.equal(res.body.trace.matchedBy, 'coupon');
     assert.ok(Array.isArray(res.body.trace.candidates) && res.body.trace.candidates.length === 7);
     const lines = res.body.explanation as string[];
-    assert.ok(lines.some((l) => l.includes('coupon SPRING')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.includes('ranks higher')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes('coupon SPRING')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.includes('ranks higher')),
+      lines.join('\n'),
+    );
     assert.equal(await salesTotal(), before);
     // Simulating needs a merchant.
     const anon = await request(app.url, 'POST', '/api/v1/simulate/sale', { body: { orderId: 'x' } });
     assert.equal(anon.status, 401);
     assertFieldError(await a.post('/simulate/sale', { totalCost: 5, currency: 'XYZ', orderId: 'x' }), 'currency');
     assert.equal(await salesTotal(), before);
+  });
+
+  test('a simulation picks what the real event picks, for sales and for actions (product ties)', async () => {
+    const tieA = created(await a.post('/campaigns', { name: 'Tie A', productIds: ['sku-tie'] }), 'campaign');
+    const tieB = created(await a.post('/campaigns', { name: 'Tie B', productIds: ['sku-tie'] }), 'campaign');
+    const seen = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const orderId = nextOrder('TIE');
+      const saleBody = { orderId, totalCost: 10, productId: 'sku-tie' };
+      const simSale = await a.post('/simulate/sale', saleBody);
+      const realSale = await sale(saleBody);
+      assert.equal(realSale.status, 201, realSale.text);
+      assert.equal(simSale.body.campaignId, realSale.body.campaignId, `sale ${orderId}`);
+      const actionBody = { actionCode: 'signup', orderId, productId: 'sku-tie' };
+      const simAction = await a.post('/simulate/sale', actionBody);
+      assert.equal(simAction.status, 200, simAction.text);
+      const realAction = await action(actionBody);
+      assert.equal(realAction.status, 201, realAction.text);
+      assert.equal(simAction.body.campaignId, realAction.body.campaignId, `action ${orderId}`);
+      seen.add(realSale.body.campaignId as number).add(realAction.body.campaignId as number);
+    }
+    for (const id of seen) assert.ok([tieA, tieB].includes(id));
   });
 
   test('GET /api/v1/sales lists with trace, explanation and filters', async () => {

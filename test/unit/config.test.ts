@@ -124,3 +124,9 @@ describe('loadConfig', () => {
     refuses({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
   });
 });
+
+test('TRUST_PROXY is off by default and accepts only true/false', () => {
+  assert.equal(loadConfig({}).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  refuses({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY');
+});

@@ -9,7 +9,8 @@ import type { PluginContext } from '../../server/plugins/types.js';
 type Fraud = Settings['fraud'];
 type Action = 'decline' | 'drop';
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
@@ -19,12 +20,19 @@ const errors: unknown[] = [];
 async function harness() {
   const hooks = new Hooks({ error: (obj: unknown) => errors.push(obj) });
   const plugin = createFraudProtection();
-  const ctx: PluginContext = { settings: () => ({}), log: { debug() {}, info() {}, warn() {}, error: (o) => errors.push(o) } };
+  const ctx: PluginContext = {
+    settings: () => ({}),
+    log: { debug() {}, info() {}, warn() {}, error: (o) => errors.push(o) },
+  };
   await plugin.register(hooks.forOwner(plugin.name), ctx);
   return {
     plugin,
     hooks,
-    run: (kind: 'click' | 'sale', traffic: Partial<TrafficContext>, subject: Omit<Partial<FraudSubject>, 'fraud'> & { fraud?: Partial<Fraud> }) =>
+    run: (
+      kind: 'click' | 'sale',
+      traffic: Partial<TrafficContext>,
+      subject: Omit<Partial<FraudSubject>, 'fraud'> & { fraud?: Partial<Fraud> },
+    ) =>
       hooks.applyFilters<FraudVerdict>(
         `${kind}.fraudCheck`,
         { action: 'allow' },
@@ -75,7 +83,13 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
       'click.fraudCheck',
       earlier,
       { ip: '203.0.113.5', userAgent: GOOGLEBOT, referrer: null, country: null, at: T0 },
-      { kind: 'click', campaignId: 1, affiliateId: null, visitorId: null, fraud: defaultSettings('k'.repeat(32)).fraud },
+      {
+        kind: 'click',
+        campaignId: 1,
+        affiliateId: null,
+        visitorId: null,
+        fraud: defaultSettings('k'.repeat(32)).fraud,
+      },
     );
     assert.deepEqual(v, earlier);
   });
@@ -85,7 +99,12 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
       test('blocked IP address', async () => {
         const { run } = await harness();
         const fraud = { blockedIps: ['198.51.100.7', '2001:db8::1'], blockedIpsAction: action };
-        assertVerdict(await run('click', { ip: '198.51.100.7' }, { fraud }), action, 'blockedIps', /198\.51\.100\.7 is blocked/);
+        assertVerdict(
+          await run('click', { ip: '198.51.100.7' }, { fraud }),
+          action,
+          'blockedIps',
+          /198\.51\.100\.7 is blocked/,
+        );
         assertVerdict(await run('click', { ip: '198.51.100.8' }, { fraud }), 'allow');
         assertVerdict(await run('click', { ip: '2001:db8::1' }, { fraud }), action, 'blockedIps');
         assertVerdict(await run('click', { ip: '2001:db8::2' }, { fraud }), 'allow');
@@ -95,7 +114,14 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
       test('blocked CIDR range, also for an IPv4-mapped IPv6 address', async () => {
         const { run } = await harness();
         const fraud = { blockedIps: ['10.0.0.0/8', '192.168.4.0/24', '2001:db8:abcd::/48'], blockedIpsAction: action };
-        for (const ip of ['10.1.2.3', '10.255.255.255', '192.168.4.200', '::ffff:10.9.8.7', '::FFFF:192.168.4.1', '2001:db8:abcd:12::5']) {
+        for (const ip of [
+          '10.1.2.3',
+          '10.255.255.255',
+          '192.168.4.200',
+          '::ffff:10.9.8.7',
+          '::FFFF:192.168.4.1',
+          '2001:db8:abcd:12::5',
+        ]) {
           assertVerdict(await run('click', { ip }, { fraud }), action, 'blockedIps', undefined);
         }
         for (const ip of ['11.0.0.1', '192.168.5.1', '::ffff:11.0.0.1', '2001:db8:abce::1', '', 'not-an-ip']) {
@@ -118,13 +144,21 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
         assertVerdict(await run('click', { userAgent: GOOGLEBOT }, { fraud }), action, 'bots', /bot/);
         assertVerdict(await run('click', { userAgent: 'curl/8.5.0' }, { fraud }), action, 'bots');
         assertVerdict(await run('click', { userAgent: CHROME }, { fraud }), 'allow');
-        assertVerdict(await run('click', { userAgent: GOOGLEBOT }, { fraud: { bots: false, botsAction: action } }), 'allow');
+        assertVerdict(
+          await run('click', { userAgent: GOOGLEBOT }, { fraud: { bots: false, botsAction: action } }),
+          'allow',
+        );
       });
 
       test('referrer deny list (case-insensitive substring)', async () => {
         const { run } = await harness();
         const fraud = { refererDeny: ['spam-traffic.example', 'CheapClicks'], refererDenyAction: action };
-        assertVerdict(await run('click', { referrer: 'https://www.spam-traffic.example/page' }, { fraud }), action, 'refererDeny', /spam-traffic/);
+        assertVerdict(
+          await run('click', { referrer: 'https://www.spam-traffic.example/page' }, { fraud }),
+          action,
+          'refererDeny',
+          /spam-traffic/,
+        );
         assertVerdict(await run('click', { referrer: 'http://cheapclicks.biz/' }, { fraud }), action, 'refererDeny');
         assertVerdict(await run('click', { referrer: 'https://blog.example/review' }, { fraud }), 'allow');
         assertVerdict(await run('click', { referrer: null }, { fraud }), 'allow');
@@ -141,7 +175,14 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
         assertVerdict(await run('click', { ip, at: T0 + 14_000 }, { fraud }), action, 'duplicateClick');
         assertVerdict(await run('click', { ip, at: T0 + 25_000 }, { fraud }), 'allow');
         // 0 switches the rule off.
-        assertVerdict(await run('click', { ip, at: T0 + 25_001 }, { fraud: { duplicateClickSeconds: 0, duplicateClickAction: action } }), 'allow');
+        assertVerdict(
+          await run(
+            'click',
+            { ip, at: T0 + 25_001 },
+            { fraud: { duplicateClickSeconds: 0, duplicateClickAction: action } },
+          ),
+          'allow',
+        );
       });
 
       test('duplicate clicks per banner', async () => {
@@ -158,11 +199,23 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
         const { run } = await harness();
         const fraud = { selfReferral: true, selfReferralAction: action };
         const sale = { kind: 'sale' as const, affiliateEmail: 'Ann@Example.com', fraud };
-        assertVerdict(await run('sale', {}, { ...sale, customerId: ' ann@example.com ' }), action, 'selfReferral', /referring affiliate/);
+        assertVerdict(
+          await run('sale', {}, { ...sale, customerId: ' ann@example.com ' }),
+          action,
+          'selfReferral',
+          /referring affiliate/,
+        );
         assertVerdict(await run('sale', {}, { ...sale, customerId: 'bob@example.com' }), 'allow');
         assertVerdict(await run('sale', {}, { ...sale, customerId: null }), 'allow');
         assertVerdict(await run('sale', {}, { ...sale, affiliateEmail: null, customerId: 'ann@example.com' }), 'allow');
-        assertVerdict(await run('sale', {}, { ...sale, customerId: 'ann@example.com', fraud: { selfReferral: false, selfReferralAction: action } }), 'allow');
+        assertVerdict(
+          await run(
+            'sale',
+            {},
+            { ...sale, customerId: 'ann@example.com', fraud: { selfReferral: false, selfReferralAction: action } },
+          ),
+          'allow',
+        );
       });
 
       test('duplicate order from one IP within N seconds', async () => {
@@ -170,8 +223,16 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
         const fraud = { duplicateOrderSeconds: 60, duplicateOrderAction: action };
         const ip = '203.0.113.70';
         assertVerdict(await run('sale', { ip, at: T0 }, { kind: 'sale', orderId: 'A-1', fraud }), 'allow');
-        assertVerdict(await run('sale', { ip, at: T0 + 30_000 }, { kind: 'sale', orderId: 'A-2', fraud }), action, 'duplicateOrder', /within 60 s/);
-        assertVerdict(await run('sale', { ip: '203.0.113.71', at: T0 + 30_000 }, { kind: 'sale', orderId: 'A-3', fraud }), 'allow');
+        assertVerdict(
+          await run('sale', { ip, at: T0 + 30_000 }, { kind: 'sale', orderId: 'A-2', fraud }),
+          action,
+          'duplicateOrder',
+          /within 60 s/,
+        );
+        assertVerdict(
+          await run('sale', { ip: '203.0.113.71', at: T0 + 30_000 }, { kind: 'sale', orderId: 'A-3', fraud }),
+          'allow',
+        );
         assertVerdict(await run('sale', { ip, at: T0 + 200_000 }, { kind: 'sale', orderId: 'A-4', fraud }), 'allow');
       });
     });
@@ -180,13 +241,21 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
   test('click-only rules do not apply to sales', async () => {
     const { run } = await harness();
     const fraud = { bots: true, refererDeny: ['bad.example'], duplicateClickSeconds: 10 };
-    assertVerdict(await run('sale', { userAgent: GOOGLEBOT, referrer: 'https://bad.example' }, { kind: 'sale', fraud }), 'allow');
+    assertVerdict(
+      await run('sale', { userAgent: GOOGLEBOT, referrer: 'https://bad.example' }, { kind: 'sale', fraud }),
+      'allow',
+    );
     assertVerdict(await run('sale', { userAgent: GOOGLEBOT }, { kind: 'sale', fraud }), 'allow');
   });
 
   test('each rule has its own action', async () => {
     const { run } = await harness();
-    const fraud: Partial<Fraud> = { blockedIps: ['198.51.100.0/24'], blockedIpsAction: 'drop', bots: true, botsAction: 'decline' };
+    const fraud: Partial<Fraud> = {
+      blockedIps: ['198.51.100.0/24'],
+      blockedIpsAction: 'drop',
+      bots: true,
+      botsAction: 'decline',
+    };
     assertVerdict(await run('click', { ip: '198.51.100.1', userAgent: GOOGLEBOT }, { fraud }), 'drop', 'blockedIps');
     assertVerdict(await run('click', { ip: '203.0.113.1', userAgent: GOOGLEBOT }, { fraud }), 'decline', 'bots');
   });

@@ -25,7 +25,10 @@ describe('GroupWriter (group commit, SPEC §12)', () => {
     });
     const inputs = Array.from({ length: 200 }, (_, i) => i);
     const results = await Promise.all(inputs.map((i) => w.write(i)));
-    assert.deepEqual(results, inputs.map((i) => `done ${i}`));
+    assert.deepEqual(
+      results,
+      inputs.map((i) => `done ${i}`),
+    );
     assert.equal(batches.length, 1, `one batch expected, got ${batches.length}`);
     assert.deepEqual(batches[0], inputs);
     assert.deepEqual(w.stats, { batches: 1, items: 200 });
@@ -48,7 +51,10 @@ describe('GroupWriter (group commit, SPEC §12)', () => {
     assert.equal(batches.length, 1, 'the second group waits for the first batch');
     gate.resolve();
     assert.deepEqual(await Promise.all(first), [10, 20]);
-    assert.deepEqual(await Promise.all(second), Array.from({ length: 50 }, (_, i) => (100 + i) * 10));
+    assert.deepEqual(
+      await Promise.all(second),
+      Array.from({ length: 50 }, (_, i) => (100 + i) * 10),
+    );
     assert.equal(batches.length, 2);
     assert.equal(batches[1]?.length, 50);
     assert.ok(w.stats.batches <= 2);
@@ -82,7 +88,10 @@ describe('GroupWriter (group commit, SPEC §12)', () => {
       { maxBatch: 10 },
     );
     const out = await Promise.all(Array.from({ length: 35 }, (_, i) => w.write(i)));
-    assert.deepEqual(out, Array.from({ length: 35 }, (_, i) => i));
+    assert.deepEqual(
+      out,
+      Array.from({ length: 35 }, (_, i) => i),
+    );
     assert.deepEqual(sizes, [10, 10, 10, 5]);
     assert.deepEqual(w.stats, { batches: 4, items: 35 });
   });
@@ -111,7 +120,11 @@ describe('GroupWriter (group commit, SPEC §12)', () => {
     const bad = results[3] as PromiseRejectedResult;
     assert.match(String((bad.reason as Error).message), /unlucky 13/);
     assert.deepEqual(calls[0], inputs);
-    assert.deepEqual(calls.slice(1), inputs.map((i) => [i]), 'then one call per item, in order');
+    assert.deepEqual(
+      calls.slice(1),
+      inputs.map((i) => [i]),
+      'then one call per item, in order',
+    );
     assert.deepEqual(errors, [{ size: 6 }]);
     // The writer keeps working afterwards.
     assert.equal(await w.write(16), 'ok 16');

@@ -25,7 +25,16 @@ import {
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 function campaign(id: number, over: Partial<CampaignFacts> = {}): CampaignFacts {
-  return { id, name: `C${id}`, type: 'public', status: 'active', isDefault: false, cookieDays: null, overwriteCookie: null, ...over };
+  return {
+    id,
+    name: `C${id}`,
+    type: 'public',
+    status: 'active',
+    isDefault: false,
+    cookieDays: null,
+    overwriteCookie: null,
+    ...over,
+  };
 }
 
 function affiliate(id: number, over: Partial<AffiliateFacts> = {}): AffiliateFacts {
@@ -112,7 +121,11 @@ const cand = (t: MatchTrace, rule: number) => {
 function assertOutranked(t: MatchTrace, loserRule: number, winnerRule: number): void {
   const loser = cand(t, loserRule);
   assert.equal(loser.outcome, 'outranked', `rule ${loserRule} should be outranked: ${JSON.stringify(loser)}`);
-  assert.match(loser.detail, new RegExp(`rule ${winnerRule} \\(`), `the outranked rule names the winner: ${loser.detail}`);
+  assert.match(
+    loser.detail,
+    new RegExp(`rule ${winnerRule} \\(`),
+    `the outranked rule names the winner: ${loser.detail}`,
+  );
   assert.match(loser.detail, /ranks higher/);
 }
 
@@ -140,7 +153,10 @@ describe('matchClick (SPEC §5.1)', () => {
   });
 
   test("rule 3 alone: a_bid → the banner's campaign", () => {
-    const t = matchClick(clickFacts({ bannerParam: '77', banner: banner(77, 5), affiliateParam: 'ref10', affiliate: aff }), w);
+    const t = matchClick(
+      clickFacts({ bannerParam: '77', banner: banner(77, 5), affiliateParam: 'ref10', affiliate: aff }),
+      w,
+    );
     assert.equal(t.matchedBy, 'banner');
     assert.equal(t.campaignId, 5);
     assert.match(cand(t, 3).detail, /banner 77/);
@@ -154,7 +170,14 @@ describe('matchClick (SPEC §5.1)', () => {
     for (const r of [1, 2, 3]) assert.equal(cand(t, r).outcome, 'not_applicable');
   });
 
-  const all = clickFacts({ forcedCampaignId: 2, campaignParam: 3, bannerParam: 9, banner: banner(9, 4), affiliateParam: 'ref10', affiliate: aff });
+  const all = clickFacts({
+    forcedCampaignId: 2,
+    campaignParam: 3,
+    bannerParam: 9,
+    banner: banner(9, 4),
+    affiliateParam: 'ref10',
+    affiliate: aff,
+  });
 
   test('rule 1 beats rule 2 (and 3, 4)', () => {
     const t = matchClick(all, w);
@@ -163,7 +186,10 @@ describe('matchClick (SPEC §5.1)', () => {
     assertOutranked(t, 2, 1);
     assertOutranked(t, 3, 1);
     assertOutranked(t, 4, 1);
-    assert.ok(t.notes.some((n) => /banner 9 belongs to campaign 4/.test(n)), JSON.stringify(t.notes));
+    assert.ok(
+      t.notes.some((n) => /banner 9 belongs to campaign 4/.test(n)),
+      JSON.stringify(t.notes),
+    );
   });
 
   test('rule 2 beats rule 3', () => {
@@ -182,7 +208,16 @@ describe('matchClick (SPEC §5.1)', () => {
 
   test('an unknown campaign parameter falls through as invalid', () => {
     for (const bad of ['999', 'abc', "1' OR '1'='1", { $gt: 1 }, -3, 1.5]) {
-      const t = matchClick(clickFacts({ campaignParam: bad, bannerParam: '9', banner: banner(9, 4), affiliateParam: 'ref10', affiliate: aff }), w);
+      const t = matchClick(
+        clickFacts({
+          campaignParam: bad,
+          bannerParam: '9',
+          banner: banner(9, 4),
+          affiliateParam: 'ref10',
+          affiliate: aff,
+        }),
+        w,
+      );
       assert.equal(cand(t, 2).outcome, 'invalid', JSON.stringify(bad));
       assert.equal(t.matchedBy, 'banner');
       assert.equal(t.campaignId, 4);
@@ -194,7 +229,10 @@ describe('matchClick (SPEC §5.1)', () => {
   });
 
   test('an unknown banner → declineReason', () => {
-    const t = matchClick(clickFacts({ bannerParam: '555', banner: undefined, affiliateParam: 'ref10', affiliate: aff }), w);
+    const t = matchClick(
+      clickFacts({ bannerParam: '555', banner: undefined, affiliateParam: 'ref10', affiliate: aff }),
+      w,
+    );
     assert.equal(cand(t, 3).outcome, 'invalid');
     assert.equal(t.campaignId, 1);
     assert.match(t.declineReason ?? '', /unknown banner/);
@@ -226,7 +264,10 @@ describe('matchClick (SPEC §5.1)', () => {
 
   test('a paused campaign → declineReason', () => {
     const pw = world({ campaigns: [campaign(6, { status: 'paused', name: 'Paused' })] });
-    const t = matchClick(clickFacts({ campaignParam: 6, affiliateParam: 'ref10', affiliate: pw.affiliates.get(10) }), pw);
+    const t = matchClick(
+      clickFacts({ campaignParam: 6, affiliateParam: 'ref10', affiliate: pw.affiliates.get(10) }),
+      pw,
+    );
     assert.equal(t.campaignId, 6);
     assert.match(t.declineReason ?? '', /paused/);
   });
@@ -236,8 +277,17 @@ describe('matchClick (SPEC §5.1)', () => {
 
 describe('matchSale (SPEC §5.2)', () => {
   const w = world({ campaigns: [campaign(7, { type: 'private' }), campaign(8, { type: 'manual' })] });
-  const coupon = (code: string, affiliateId: number, campaignId: number | null): CouponFacts => ({ code, affiliateId, campaignId, payoutId: null });
-  const lifetime = (affiliateId: number, campaignId: number | null) => ({ affiliateId, campaignId, detail: `lifetime customer of affiliate ${affiliateId}` });
+  const coupon = (code: string, affiliateId: number, campaignId: number | null): CouponFacts => ({
+    code,
+    affiliateId,
+    campaignId,
+    payoutId: null,
+  });
+  const lifetime = (affiliateId: number, campaignId: number | null) => ({
+    affiliateId,
+    campaignId,
+    detail: `lifetime customer of affiliate ${affiliateId}`,
+  });
   const recent = NOW - DAY_MS;
 
   // One fact per rule, each pointing at a different campaign / affiliate.
@@ -258,7 +308,8 @@ describe('matchSale (SPEC §5.2)', () => {
     6: { name: 'cookie', campaignId: 9 },
     7: { name: 'default', campaignId: 1 },
   };
-  const run = (...rules: number[]) => matchSale(saleFacts(Object.assign({}, ...rules.map((r) => R[r]))), w, GLOBAL, () => 0);
+  const run = (...rules: number[]) =>
+    matchSale(saleFacts(Object.assign({}, ...rules.map((r) => R[r]))), w, GLOBAL, () => 0);
 
   for (let rule = 1; rule <= 7; rule++) {
     test(`rule ${rule} alone (${EXPECTED[rule]!.name})`, () => {
@@ -267,7 +318,8 @@ describe('matchSale (SPEC §5.2)', () => {
       assert.equal(t.rule, rule);
       assert.equal(t.campaignId, EXPECTED[rule]!.campaignId);
       assert.equal(t.declineReason, null);
-      for (const c of t.candidates) if (c.rule !== rule && c.rule !== 7) assert.equal(c.outcome, 'not_applicable', JSON.stringify(c));
+      for (const c of t.candidates)
+        if (c.rule !== rule && c.rule !== 7) assert.equal(c.outcome, 'not_applicable', JSON.stringify(c));
       if (rule !== 7) assertOutranked(t, 7, rule);
     });
   }
@@ -309,7 +361,17 @@ describe('matchSale (SPEC §5.2)', () => {
   });
 
   test('a coupon without a campaign attributes only the affiliate', () => {
-    const t = matchSale(saleFacts({ couponCode: 'ANN', coupon: coupon('ANN', 12, null), productIds: ['sku-1'], productCampaigns: [campaign(6)] }), w, GLOBAL, () => 0);
+    const t = matchSale(
+      saleFacts({
+        couponCode: 'ANN',
+        coupon: coupon('ANN', 12, null),
+        productIds: ['sku-1'],
+        productCampaigns: [campaign(6)],
+      }),
+      w,
+      GLOBAL,
+      () => 0,
+    );
     assert.equal(cand(t, 2).outcome, 'not_applicable');
     assert.match(cand(t, 2).detail, /attributes affiliate 12 only/);
     assert.equal(t.matchedBy, 'product');
@@ -388,13 +450,19 @@ describe('matchSale (SPEC §5.2)', () => {
     test('a sale with no affiliate → affiliate null with a note', () => {
       const t = affOf({ campaignId: 5 });
       assert.equal(t.affiliate, null);
-      assert.ok(t.notes.some((n) => /no affiliate/.test(n) && /no commission/.test(n)), JSON.stringify(t.notes));
+      assert.ok(
+        t.notes.some((n) => /no affiliate/.test(n) && /no commission/.test(n)),
+        JSON.stringify(t.notes),
+      );
       assert.equal(t.declineReason, null, 'a sale without affiliate is stored, not declined');
     });
     test('a non-approved affiliate gets a note (no commission)', () => {
       const t = affOf({ referrals: [ref(1, [20, recent])] });
       assert.equal(t.affiliate?.affiliateId, 20);
-      assert.ok(t.notes.some((n) => /affiliate 20 is pending/.test(n)), JSON.stringify(t.notes));
+      assert.ok(
+        t.notes.some((n) => /affiliate 20 is pending/.test(n)),
+        JSON.stringify(t.notes),
+      );
     });
   });
 
@@ -425,11 +493,19 @@ describe('pickProductCampaign', () => {
     assert.equal(pickProductCampaign([pub, man], () => 0.99)?.chosen.id, 3);
     assert.equal(pickProductCampaign([man, priv], () => 0.99)?.chosen.id, 4);
     assert.match(pickProductCampaign([pub, man], () => 0.99)?.detail ?? '', /manual approval/);
-    assert.equal(pickProductCampaign([], () => 0.99), null);
+    assert.equal(
+      pickProductCampaign([], () => 0.99),
+      null,
+    );
   });
 
   test('random among equals: random()=0 picks the lowest id, 0.99 the highest', () => {
-    const tied = [campaign(9, { type: 'manual' }), campaign(3, { type: 'manual' }), campaign(6, { type: 'manual' }), campaign(2, { type: 'public' })];
+    const tied = [
+      campaign(9, { type: 'manual' }),
+      campaign(3, { type: 'manual' }),
+      campaign(6, { type: 'manual' }),
+      campaign(2, { type: 'public' }),
+    ];
     assert.equal(pickProductCampaign(tied, () => 0)?.chosen.id, 3);
     assert.equal(pickProductCampaign(tied, () => 0.99)?.chosen.id, 9);
     assert.equal(pickProductCampaign(tied, () => 0.5)?.chosen.id, 6);
@@ -456,7 +532,8 @@ describe('pickProductCampaign', () => {
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     assert.deepEqual([...counts.keys()].sort(), [2, 5, 8]);
-    for (const [id, n] of counts) assert.ok(n > N / 3 - 200 && n < N / 3 + 200, `campaign ${id} chosen ${n} of ${N} times`);
+    for (const [id, n] of counts)
+      assert.ok(n > N / 3 - 200 && n < N / 3 + 200, `campaign ${id} chosen ${n} of ${N} times`);
   });
 
   test('matchSale uses the injected random source for product ties', () => {
@@ -497,9 +574,15 @@ describe('referrals: first vs last click, attribution window', () => {
   });
 
   test('the affiliate setting beats the campaign and the global one', () => {
-    const last = world({ campaigns: [campaign(2, { overwriteCookie: false })], affiliates: [affiliate(11, { overwriteCookie: true })] });
+    const last = world({
+      campaigns: [campaign(2, { overwriteCookie: false })],
+      affiliates: [affiliate(11, { overwriteCookie: true })],
+    });
     assert.equal(referralInWindow(r, last, GLOBAL, NOW)?.affiliateId, 11);
-    const first = world({ campaigns: [campaign(2, { overwriteCookie: true })], affiliates: [affiliate(11, { overwriteCookie: false })] });
+    const first = world({
+      campaigns: [campaign(2, { overwriteCookie: true })],
+      affiliates: [affiliate(11, { overwriteCookie: false })],
+    });
     assert.equal(referralInWindow(r, first, { ...GLOBAL, overwriteCookie: true }, NOW)?.affiliateId, 10);
   });
 
@@ -539,7 +622,11 @@ describe('referrals: first vs last click, attribution window', () => {
     assert.equal(chooseReferral(refs, w, GLOBAL, NOW)?.affiliateId, 10);
     assert.equal(chooseReferral(refs, w, { ...GLOBAL, overwriteCookie: true }, NOW)?.affiliateId, 11);
     assert.equal(chooseReferral(refs, w, GLOBAL, NOW, 3)?.affiliateId, 11, 'the preferred campaign');
-    assert.equal(chooseReferral(refs, w, GLOBAL, NOW, 4)?.affiliateId, 10, 'campaign 4 has expired, so the general choice');
+    assert.equal(
+      chooseReferral(refs, w, GLOBAL, NOW, 4)?.affiliateId,
+      10,
+      'campaign 4 has expired, so the general choice',
+    );
     assert.equal(chooseReferral([], w, GLOBAL, NOW), null);
   });
 });
@@ -565,9 +652,18 @@ describe('explainTrace', () => {
     const lines = explainTrace(t);
     assert.ok(lines.length >= 3);
     assert.match(lines[0] ?? '', /^Matched by coupon \(rule 2\): coupon SPRING → campaign 3 "C3"/);
-    assert.ok(lines.some((l) => /Rule 4 \(campaign\).*ranks higher/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /Affiliate: coupon SPRING belongs to affiliate 12/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /honoured only on signed/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /Rule 4 \(campaign\).*ranks higher/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /Affiliate: coupon SPRING belongs to affiliate 12/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /honoured only on signed/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(!lines.some((l) => /not_applicable|undefined|\[object/.test(l)), lines.join('\n'));
   });
 
@@ -575,10 +671,21 @@ describe('explainTrace', () => {
     const w = world();
     const lines = explainTrace(matchSale(saleFacts({ bannerId: 'x', banner: undefined }), w, GLOBAL, never));
     assert.ok(lines.includes('No affiliate'), lines.join('\n'));
-    assert.ok(lines.some((l) => /^Declined: unknown banner/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /earns no commission/.test(l)), lines.join('\n'));
-    const click = explainTrace(matchClick(clickFacts({ affiliateParam: 'ref10', affiliate: w.affiliates.get(10), campaignParam: '3' }), w));
+    assert.ok(
+      lines.some((l) => /^Declined: unknown banner/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /earns no commission/.test(l)),
+      lines.join('\n'),
+    );
+    const click = explainTrace(
+      matchClick(clickFacts({ affiliateParam: 'ref10', affiliate: w.affiliates.get(10), campaignParam: '3' }), w),
+    );
     assert.match(click[0] ?? '', /^Matched by campaign \(rule 2\)/);
-    assert.ok(click.some((l) => /Rule 4 \(default\).*ranks higher/.test(l)), click.join('\n'));
+    assert.ok(
+      click.some((l) => /Rule 4 \(default\).*ranks higher/.test(l)),
+      click.join('\n'),
+    );
   });
 });

@@ -87,7 +87,8 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
 
   router.post('/simulate/sale', requireRole(...MERCHANT), async (ctx) => {
     const body = jsonBody(ctx) as Record<string, unknown>;
-    const kind = typeof body?.actionCode === 'string' && body.orderId === undefined ? 'action' : 'sale';
+    // A body naming an actionCode is an action (with or without orderId), as on POST /t/action.
+    const kind = typeof body?.actionCode === 'string' ? 'action' : 'sale';
     const result = await ctx.services.sales.simulate({
       kind,
       body,
