@@ -19,6 +19,8 @@ import { systemActor } from './services/actor.js';
 import { ConfigCache } from './services/config-cache.js';
 import { TrackingService } from './services/tracking.js';
 import { SaleService } from './services/sales.js';
+import { CommissionService, type TrafficCommissionDelta } from './services/commissions.js';
+import { Outbox } from './services/outbox.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -44,6 +46,8 @@ export interface Services {
   cache: ConfigCache;
   tracking: TrackingService;
   sales: SaleService;
+  commissions: CommissionService;
+  outbox: Outbox;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -76,9 +80,12 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     store: new PluginStateTable(db),
   });
   await plugins.init();
+  const outbox = new Outbox(hooks, clock);
+  const commissions = new CommissionService(hooks, outbox, clock);
+  const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) => commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
   const writers = {
-    clicks: createClickWriter(db, (err, size) => log.error({ err, size }, 'click batch failed; writing one by one')),
-    impressions: createImpressionWriter(db),
+    clicks: createClickWriter(db, trafficCommissions, (err, size) => log.error({ err, size }, 'click batch failed; writing one by one')),
+    impressions: createImpressionWriter(db, trafficCommissions),
   };
   const tracking = new TrackingService(db, cache, hooks, writers.clicks, writers.impressions, log, clock);
   const services: Services = {
@@ -97,7 +104,9 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     plugins,
     cache,
     tracking,
-    sales: new SaleService(db, cache, hooks, tracking, log, clock, opts.random),
+    sales: new SaleService(db, cache, hooks, tracking, commissions, log, clock, opts.random),
+    commissions,
+    outbox,
     writers,
     async stop() {
       cache?.stop();

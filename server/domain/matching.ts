@@ -446,7 +446,8 @@ export function explainTrace(t: MatchTrace): string[] {
   const winner = t.candidates.find((c) => c.outcome === 'matched');
   const lines = [`Matched by ${t.matchedBy} (rule ${t.rule}): ${winner?.detail ?? ''}`];
   for (const c of t.candidates) {
-    if (c === winner || c.outcome === 'not_applicable') continue;
+    // The default campaign always exists; it is worth a line only when it decided.
+    if (c === winner || c.outcome === 'not_applicable' || (c.name === 'default' && c.outcome === 'outranked')) continue;
     lines.push(`Rule ${c.rule} (${c.name}): ${c.detail}`);
   }
   lines.push(t.affiliate ? `Affiliate: ${t.affiliate.detail}` : 'No affiliate');

@@ -22,7 +22,10 @@ export function snippetRouter(): Router<AppState, AppCustom> {
   router.get('/snippet.js', async (ctx) => {
     const code = await snippetCode();
     // Koa 3's ctx.origin is the Origin request header, not this server's origin: build it here.
-    const config = snippetConfig(ctx.services.settings.get(), ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`);
+    const config = snippetConfig(
+      ctx.services.settings.get(),
+      ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`,
+    );
     const key = JSON.stringify(config);
     let snippet = rendered.get(key);
     if (!snippet) {

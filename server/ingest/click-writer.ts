@@ -3,6 +3,8 @@ import { GroupWriter } from './group-writer.js';
 import { insertClicks, referralsFor, saveReferrals, type ClickRow, type ClickStatus, type Referral } from '../store/clicks.js';
 import { DAY_MS } from '../domain/matching.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
+import type { PayoutDef } from '../domain/payouts.js';
+import type { TrafficCommissionDelta } from '../services/commissions.js';
 
 /** A click ready to store; `status` is decided here unless the click is already declined. */
 export interface PendingClick {
@@ -13,7 +15,12 @@ export interface PendingClick {
   newVisitor: boolean;
   /** The report day of the click in the merchant's time zone. */
   day: string;
+  /** The PPC payout that pays this click, if any (unique clicks only unless `rawClicks`). */
+  ppc: { payout: PayoutDef; status: 'approved' | 'pending' } | null;
 }
+
+/** Writes PPC commissions for a batch, in the batch's transaction. */
+export type TrafficCommissionWriter = (trx: Knex, deltas: TrafficCommissionDelta[]) => Promise<void>;
 
 /** A click is unique when the visitor has not clicked the same affiliate's link in this campaign within a day. */
 const UNIQUE_WINDOW_MS = DAY_MS;
@@ -22,7 +29,11 @@ const UNIQUE_WINDOW_MS = DAY_MS;
  * Writes clicks in groups (SPEC §12): one transaction per batch reads the visitors' referral
  * rows, decides unique / raw, inserts the clicks and upserts the referrals (first and last click).
  */
-export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: number) => void): GroupWriter<PendingClick, ClickStatus> {
+export function createClickWriter(
+  db: Knex,
+  writeCommissions: TrafficCommissionWriter,
+  onBatchError?: (err: unknown, size: number) => void,
+): GroupWriter<PendingClick, ClickStatus> {
   return new GroupWriter<PendingClick, ClickStatus>(
     (items) =>
       db.transaction(async (trx) => {
@@ -37,6 +48,7 @@ export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: 
         const rows: ClickRow[] = [];
         const statuses: ClickStatus[] = [];
         const deltas: StatsDelta[] = [];
+        const paid: TrafficCommissionDelta[] = [];
         for (const item of items) {
           const r = item.row;
           let status: ClickStatus;
@@ -61,6 +73,9 @@ export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: 
             state.set(key, next);
             changed.set(key, next);
           }
+          if (item.ppc && r.affiliate_id !== null && (status === 'unique' || (status === 'raw' && item.ppc.payout.rawClicks))) {
+            paid.push({ kind: 'click', affiliateId: r.affiliate_id, campaignId: r.campaign_id, payout: item.ppc.payout, day: item.day, quantity: 1, status: item.ppc.status });
+          }
           rows.push({ ...r, status });
           statuses.push(status);
           deltas.push({
@@ -75,6 +90,7 @@ export function createClickWriter(db: Knex, onBatchError?: (err: unknown, size: 
         }
         await insertClicks(trx, rows);
         await addDailyStats(trx, deltas);
+        if (paid.length) await writeCommissions(trx, paid);
         await saveReferrals(trx, [...changed.values()]);
         return statuses;
       }),

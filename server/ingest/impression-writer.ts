@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
 import { GroupWriter } from './group-writer.js';
 import { dialectHelper } from '../db/index.js';
+import type { PayoutDef } from '../domain/payouts.js';
+import type { TrafficCommissionWriter } from './click-writer.js';
+import type { TrafficCommissionDelta } from '../services/commissions.js';
+import { addDailyStats } from '../store/daily-stats.js';
 
 export interface PendingImpression {
   day: string;
@@ -9,6 +13,8 @@ export interface PendingImpression {
   affiliateId: number;
   /** The visitor id, or a hash of IP + user agent: unique impressions are counted once per day. */
   visitorKey: string;
+  /** The CPM payout that pays this impression, if any. */
+  cpm: { payout: PayoutDef; status: 'approved' | 'pending' } | null;
 }
 
 /**
@@ -16,7 +22,7 @@ export interface PendingImpression {
  * day's new visitors and adds raw / unique counts per day, campaign, banner and affiliate.
  * Resolves to whether the impression was unique.
  */
-export function createImpressionWriter(db: Knex): GroupWriter<PendingImpression, boolean> {
+export function createImpressionWriter(db: Knex, writeCommissions: TrafficCommissionWriter): GroupWriter<PendingImpression, boolean> {
   const helper = dialectHelper(db);
   return new GroupWriter<PendingImpression, boolean>((items) =>
     db.transaction(async (trx) => {
@@ -29,6 +35,7 @@ export function createImpressionWriter(db: Knex): GroupWriter<PendingImpression,
       const seen = new Set(stored.map((r) => `${r.day}|${r.banner_id}|${r.visitor_key}`));
       const counts = new Map<string, { day: string; campaign_id: number; banner_id: number; affiliate_id: number; raw: number; unique: number }>();
       const fresh: Array<{ day: string; banner_id: number; visitor_key: string }> = [];
+      const paid: TrafficCommissionDelta[] = [];
       const results = items.map((i) => {
         const visitor = `${i.day}|${i.bannerId}|${i.visitorKey}`;
         const unique = !seen.has(visitor);
@@ -40,6 +47,9 @@ export function createImpressionWriter(db: Knex): GroupWriter<PendingImpression,
         const row = counts.get(key) ?? { day: i.day, campaign_id: i.campaignId, banner_id: i.bannerId, affiliate_id: i.affiliateId, raw: 0, unique: 0 };
         row.raw++;
         if (unique) row.unique++;
+        if (i.cpm && i.affiliateId) {
+          paid.push({ kind: 'impression', affiliateId: i.affiliateId, campaignId: i.campaignId, payout: i.cpm.payout, day: i.day, quantity: 1, status: i.cpm.status });
+        }
         counts.set(key, row);
         return unique;
       });
@@ -47,6 +57,11 @@ export function createImpressionWriter(db: Knex): GroupWriter<PendingImpression,
         await trx('impression_visitors').insert(fresh.slice(i, i + 500)).onConflict(['day', 'banner_id', 'visitor_key']).ignore();
       }
       await helper.upsertIncrement(trx, 'impression_counts', ['day', 'campaign_id', 'banner_id', 'affiliate_id'], [...counts.values()], ['raw', 'unique']);
+      await addDailyStats(
+        trx,
+        [...counts.values()].map((c) => ({ day: c.day, campaign_id: c.campaign_id, affiliate_id: c.affiliate_id, banner_id: c.banner_id, impressions: c.raw })),
+      );
+      if (paid.length) await writeCommissions(trx, paid);
       return results;
     }),
   );

@@ -7,6 +7,8 @@ import { getSystemValue, setSystemValue } from '../store/system.js';
 import type { MatchLookups, CampaignFacts, AffiliateFacts, BannerFacts, CouponFacts } from '../domain/matching.js';
 import type { SettingsService } from './settings.js';
 import type { Settings } from '../domain/settings.js';
+import type { PayoutDef, Rate } from '../domain/payouts.js';
+import { parseJson } from '../store/rows.js';
 
 /** Everything the hot paths read, loaded at once from the database. */
 export class ConfigSnapshot implements MatchLookups {
@@ -17,6 +19,8 @@ export class ConfigSnapshot implements MatchLookups {
   readonly coupons = new Map<string, CouponFacts>();
   /** productId → ids of the (non-archived) campaigns listing it. */
   readonly productIndex = new Map<string, number[]>();
+  /** The active (non-archived) payouts of each campaign. */
+  readonly payouts = new Map<number, PayoutDef[]>();
   private defaultId = 0;
 
   constructor(readonly settings: Settings) {}
@@ -42,6 +46,13 @@ export class ConfigSnapshot implements MatchLookups {
   }
   coupon(code: unknown): CouponFacts | undefined {
     return typeof code === 'string' && code.trim() ? this.coupons.get(couponKey(code)) : undefined;
+  }
+  payoutsOf(campaignId: number): PayoutDef[] {
+    return this.payouts.get(campaignId) ?? [];
+  }
+  payoutById(id: number): PayoutDef | undefined {
+    for (const list of this.payouts.values()) for (const p of list) if (p.id === id) return p;
+    return undefined;
   }
   productCampaigns(productIds: string[]): CampaignFacts[] {
     const ids = new Set<number>();
@@ -80,6 +91,46 @@ export class ConfigSnapshot implements MatchLookups {
     }>;
     for (const c of coupons) {
       snap.coupons.set(couponKey(c.code), { code: c.code, affiliateId: c.affiliate_id, campaignId: c.campaign_id, payoutId: c.payout_id });
+    }
+    const payoutRows = (await db('payouts').whereNull('archived_at').orderBy('id')) as Array<{
+      id: number;
+      campaign_id: number;
+      kind: PayoutDef['kind'];
+      title: string;
+      type: PayoutDef['type'];
+      action_code: string | null;
+      raw_clicks: number | boolean;
+      affiliate_value: number | string;
+      affiliate_unit: Rate['unit'];
+      merchant_value: number | string;
+      merchant_unit: Rate['unit'];
+      goal_product_ids: string;
+      goal_categories: string;
+      coupon_code: string | null;
+      tiers: string;
+    }>;
+    const links = (await db('payout_affiliates').select('payout_id', 'affiliate_id')) as Array<{ payout_id: number; affiliate_id: number }>;
+    const affiliatesOf = new Map<number, number[]>();
+    for (const l of links) affiliatesOf.set(l.payout_id, [...(affiliatesOf.get(l.payout_id) ?? []), l.affiliate_id]);
+    for (const r of payoutRows) {
+      const productIds = parseJson<string[]>(r.goal_product_ids, []);
+      const categories = parseJson<string[]>(r.goal_categories, []);
+      const payout: PayoutDef = {
+        id: r.id,
+        campaignId: r.campaign_id,
+        kind: r.kind,
+        title: r.title,
+        type: r.type,
+        actionCode: r.action_code,
+        rawClicks: r.raw_clicks === true || Number(r.raw_clicks) === 1,
+        affiliateCommission: { value: Number(r.affiliate_value), unit: r.affiliate_unit },
+        merchantCommission: { value: Number(r.merchant_value), unit: r.merchant_unit },
+        goal: productIds.length || categories.length ? { productIds, categories } : null,
+        couponCode: r.coupon_code,
+        tiers: parseJson<Rate[]>(r.tiers, []),
+        affiliateIds: affiliatesOf.get(r.id) ?? [],
+      };
+      snap.payouts.set(r.campaign_id, [...(snap.payouts.get(r.campaign_id) ?? []), payout]);
     }
     return snap;
   }

@@ -6,7 +6,7 @@ import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { TrackingService } from './tracking.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
-import { multiplyByRate, toUnits, SCALE } from '../domain/money.js';
+import { fromUnits, multiplyByRate, toUnits, SCALE } from '../domain/money.js';
 import { essentialSaleFields, optionalSaleFields, type SaleInput } from '../schemas/tracking.js';
 import { AppError, fieldError } from '../errors.js';
 import { parse } from '../validation.js';
@@ -14,6 +14,7 @@ import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
 import { countryOf } from './geo.js';
+import type { CommissionService, CommissionPlanResult, CommissionSummary } from './commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
 
@@ -27,15 +28,6 @@ export interface SaleRequest {
   /** The visitor id from the server cookie, used when the body carries none. */
   cookieVisitorId: string | null;
   source: 'snippet' | 'api' | 'postback';
-}
-
-export interface CommissionSummary {
-  id: number;
-  affiliateId: number;
-  tier: number;
-  amount: number;
-  currency: string;
-  status: string;
 }
 
 export interface SaleResult {
@@ -55,6 +47,9 @@ export interface SaleResult {
 export interface SimulationResult extends SaleResult {
   trace: MatchTrace;
   explanation: string[];
+  /** The commissions the sale would create, with the payout chosen and why. */
+  plannedCommissions: Array<{ tier: number; affiliateId: number; amount: number; merchantAmount: number; payoutId: number | null; detail: Record<string, unknown> }>;
+  payoutExplanation: string[];
 }
 
 /** A lifetime binding offered to rule 1 by a plugin through the `sale.matchCandidates` filter. */
@@ -75,6 +70,7 @@ interface Prepared {
   declineReason: string | null;
   dropped: { rule: string } | null;
   at: number;
+  commissions: CommissionPlanResult;
 }
 
 /** A random source seeded by the order, so a retried order picks the same campaign among ties. */
@@ -96,6 +92,7 @@ export class SaleService {
     private readonly cache: ConfigCache,
     private readonly hooks: Hooks,
     private readonly tracking: TrackingService,
+    private readonly commissions: CommissionService,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly random?: () => number,
@@ -123,10 +120,27 @@ export class SaleService {
       const saleId = await this.db.transaction(async (trx) => {
         const id = await insertSale(trx, row);
         await addDailyStats(trx, [this.statsOf(row, p)]);
-        // Commissions are written here, in the sale's transaction, by the payouts engine.
-        return id;
+        const day = dayIn(p.at, p.snap.settings.timezone);
+        const written =
+          row.status === 'declined'
+            ? []
+            : await this.commissions.insertForSale(
+                trx,
+                p.snap,
+                id,
+                { kind: req.kind, campaignId: row.campaign_id, orderId: row.order_id, channel: row.channel, day, status: row.status },
+                p.commissions.commissions,
+              );
+        return { id, written };
       });
-      const result: SaleResult = { ...base, saleId, status: row.status, declineReason: row.decline_reason, duplicate: false };
+      const result: SaleResult = {
+        ...base,
+        saleId: saleId.id,
+        commissions: saleId.written,
+        status: row.status,
+        declineReason: row.decline_reason,
+        duplicate: false,
+      };
       await this.hooks.doAction('sale.recorded', { ...result, kind: req.kind, input: p.input });
       return result;
     } catch (err) {
@@ -165,7 +179,16 @@ export class SaleService {
       duplicate: false,
       warnings: p.warnings,
       trace: p.trace,
-      explanation: explainTrace(p.trace),
+      explanation: [...explainTrace(p.trace), ...p.commissions.explanation],
+      plannedCommissions: p.commissions.commissions.map((c) => ({
+        tier: c.tier,
+        affiliateId: c.affiliateId,
+        amount: fromUnits(c.amount),
+        merchantAmount: fromUnits(c.merchantAmount),
+        payoutId: c.payoutId,
+        detail: c.detail,
+      })),
+      payoutExplanation: p.commissions.explanation,
     };
   }
 
@@ -285,7 +308,23 @@ export class SaleService {
     let status: SaleStatus = approval === 'auto' ? 'approved' : 'pending';
     if (req.signed && input.status) status = input.status;
     if (declineReason) status = 'declined';
-    return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at };
+    const affiliateForCommission = trace.affiliate?.affiliateId ?? null;
+    const commissions =
+      status === 'declined'
+        ? { plan: null, commissions: [], explanation: [`The ${req.kind} is declined: no commission.`] }
+        : await this.commissions.plan(snap, {
+            kind: req.kind,
+            actionCode: input.actionCode ?? null,
+            campaignId: trace.campaignId,
+            affiliateId: affiliateForCommission,
+            couponPayoutId: trace.matchedBy === 'coupon' ? (coupon?.payoutId ?? null) : null,
+            totalCost: input.totalCost ?? null,
+            exchangeRate: rate,
+            productId: input.productId ?? null,
+            items: input.items ?? [],
+            fixedCost: input.fixedCost ?? null,
+          });
+    return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at, commissions };
   }
 
   /** The sale's contribution to the daily rollup: declined sales count apart and earn no revenue. */

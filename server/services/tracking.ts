@@ -12,6 +12,7 @@ import { countryOf } from './geo.js';
 import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
 import { dayIn } from '../domain/time.js';
 import type { Settings } from '../domain/settings.js';
+import { selectTrafficPayout } from '../domain/payouts.js';
 
 /** What the fraud check (plugin `fraud-protection`, filter `click.fraudCheck`) decides. */
 export type FraudVerdict = { action: 'allow' } | { action: 'decline' | 'drop'; rule: string; reason: string };
@@ -141,6 +142,7 @@ export class TrackingService {
       windowDays: cookieDaysFor(snap.campaign(trace.campaignId), snap.settings),
       newVisitor: existingVisitor === null,
       day: dayIn(at, snap.settings.timezone),
+      ppc: declineReason ? null : this.trafficPayout(snap, 'PPC', trace.campaignId, affiliateId),
     });
     const result = { visitorId, clickId, status, campaignId: trace.campaignId, affiliateId, bannerId, dropped: false, trace };
     await this.hooks.doAction('click.recorded', result);
@@ -162,7 +164,17 @@ export class TrackingService {
       bannerId: banner.id,
       affiliateId: affiliate?.id ?? 0,
       visitorKey: input.visitorKey.slice(0, 64),
+      cpm: this.trafficPayout(snap, 'CPM', banner.campaignId, affiliate?.id ?? null),
     });
+  }
+
+  /** The PPC or CPM payout paying an approved affiliate in this campaign, with the commission status. */
+  private trafficPayout(snap: ConfigSnapshot, type: 'PPC' | 'CPM', campaignId: number, affiliateId: number | null) {
+    if (affiliateId === null || snap.affiliates.get(affiliateId)?.status !== 'approved') return null;
+    const payout = selectTrafficPayout(type, affiliateId, snap.payoutsOf(campaignId));
+    if (!payout) return null;
+    const approval = snap.campaigns.get(campaignId)?.approval ?? snap.settings.defaultApproval;
+    return { payout, status: approval === 'auto' ? ('approved' as const) : ('pending' as const) };
   }
 
   /** Runs the `click.fraudCheck` / `sale.fraudCheck` filter; a plugin error never blocks tracking. */

@@ -14,9 +14,13 @@ export interface StatsDelta {
   actions?: number;
   declined_sales?: number;
   revenue?: number;
+  commissions?: number;
+  refunds?: number;
+  chargebacks?: number;
+  impressions?: number;
 }
 
-const COUNTERS = ['clicks', 'unique_clicks', 'declined_clicks', 'sales', 'actions', 'declined_sales', 'revenue'] as const;
+const COUNTERS = ['clicks', 'unique_clicks', 'declined_clicks', 'sales', 'actions', 'declined_sales', 'revenue', 'commissions', 'refunds', 'chargebacks', 'impressions'] as const;
 
 /** Adds deltas to `daily_stats`, merging deltas with the same key first (one row each). */
 export async function addDailyStats(db: Knex, deltas: StatsDelta[]): Promise<void> {

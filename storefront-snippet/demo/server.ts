@@ -21,8 +21,20 @@ export interface Product {
 
 export const PRODUCTS: readonly Product[] = [
   { id: 'shoe-trail', name: 'Trail runner', category: 'shoes', price: 8990, blurb: 'Grippy soles for muddy paths.' },
-  { id: 'shoe-city', name: 'City sneaker', category: 'shoes', price: 6450, blurb: 'Light, white, goes with everything.' },
-  { id: 'book-affiliate', name: 'The Affiliate Handbook', category: 'books', price: 2400, blurb: 'Links, cookies and commissions explained.' },
+  {
+    id: 'shoe-city',
+    name: 'City sneaker',
+    category: 'shoes',
+    price: 6450,
+    blurb: 'Light, white, goes with everything.',
+  },
+  {
+    id: 'book-affiliate',
+    name: 'The Affiliate Handbook',
+    category: 'books',
+    price: 2400,
+    blurb: 'Links, cookies and commissions explained.',
+  },
   { id: 'mug-coffee', name: 'Coffee mug', category: 'kitchen', price: 1200, blurb: 'Holds exactly one large coffee.' },
 ];
 
@@ -59,7 +71,10 @@ const escapeHtml = (s: string) =>
 
 /** JSON that is safe inside an inline <script>. */
 const scriptJson = (value: unknown) =>
-  JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
 
@@ -155,12 +170,21 @@ ${body}
     const cart = cartOf(req, res);
     const p = PRODUCTS.find((x) => x.id === req.params.id);
     if (!p) {
-      res.status(404).type('html').send(page('Not found', cart, '<p>No such product.</p>'));
+      res
+        .status(404)
+        .type('html')
+        .send(page('Not found', cart, '<p>No such product.</p>'));
       return;
     }
     res
       .type('html')
-      .send(page(p.name, cart, `<h2>${escapeHtml(p.name)}</h2><p>${escapeHtml(p.blurb)}</p><p><strong>${money(p.price, currency)}</strong></p>${addForm(p)}`));
+      .send(
+        page(
+          p.name,
+          cart,
+          `<h2>${escapeHtml(p.name)}</h2><p>${escapeHtml(p.blurb)}</p><p><strong>${money(p.price, currency)}</strong></p>${addForm(p)}`,
+        ),
+      );
   });
 
   app.post('/cart/add', (req, res) => {
@@ -179,7 +203,15 @@ ${body}
   app.get('/cart', (req, res) => {
     const cart = cartOf(req, res);
     if (!cart.size) {
-      res.type('html').send(page('Cart', cart, '<h2>Your cart</h2><p class="empty">Your cart is empty. <a href="/">Browse the products</a>.</p>'));
+      res
+        .type('html')
+        .send(
+          page(
+            'Cart',
+            cart,
+            '<h2>Your cart</h2><p class="empty">Your cart is empty. <a href="/">Browse the products</a>.</p>',
+          ),
+        );
       return;
     }
     let total = 0;
@@ -217,7 +249,13 @@ ${body}
       return { product, quantity, total: Math.round((product.price * quantity * (100 - percent)) / 100) };
     });
     const orderId = `D-${++orderNumber}-${randomBytes(3).toString('hex')}`;
-    orders.set(orderId, { orderId, lines, total: lines.reduce((a, l) => a + l.total, 0), coupon: coupon || null, currency });
+    orders.set(orderId, {
+      orderId,
+      lines,
+      total: lines.reduce((a, l) => a + l.total, 0),
+      coupon: coupon || null,
+      currency,
+    });
     cart.clear();
     res.redirect(303, `/thank-you/${encodeURIComponent(orderId)}`);
   });
@@ -226,11 +264,17 @@ ${body}
     const cart = cartOf(req, res);
     const order = orders.get(req.params.orderId);
     if (!order) {
-      res.status(404).type('html').send(page('Not found', cart, '<p>No such order.</p>'));
+      res
+        .status(404)
+        .type('html')
+        .send(page('Not found', cart, '<p>No such order.</p>'));
       return;
     }
     const rows = order.lines
-      .map((l) => `<tr><td>${escapeHtml(l.product.name)}</td><td>${l.quantity}</td><td>${money(l.total, currency)}</td></tr>`)
+      .map(
+        (l) =>
+          `<tr><td>${escapeHtml(l.product.name)}</td><td>${l.quantity}</td><td>${money(l.total, currency)}</td></tr>`,
+      )
       .join('\n');
     res.type('html').send(
       page(

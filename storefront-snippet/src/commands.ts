@@ -17,7 +17,11 @@ export function click(data?: unknown): void {
     heldClick = options;
     return;
   }
-  const body: Json = { url: location.href, referrer: document.referrer || undefined, visitorId: visitorId() || undefined };
+  const body: Json = {
+    url: location.href,
+    referrer: document.referrer || undefined,
+    visitorId: visitorId() || undefined,
+  };
   if (options.campaignId !== undefined) body.campaignId = options.campaignId;
   if (config.gdpr) body.consent = true;
   pending = post('/t/click', JSON.stringify(body)).then((answer) => {

@@ -18,7 +18,13 @@ export function readCookie(name: string): string | null {
 export function writeCookie(name: string, value: string, days: number): void {
   try {
     document.cookie =
-      name + '=' + value + '; path=/; max-age=' + days * 86400 + '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
+      name +
+      '=' +
+      value +
+      '; path=/; max-age=' +
+      days * 86400 +
+      '; SameSite=Lax' +
+      (location.protocol === 'https:' ? '; Secure' : '');
   } catch {
     /* cookies blocked */
   }

@@ -68,11 +68,21 @@ describe('storefront attribution in a browser', { skip }, () => {
     assert.equal(campaign.status, 201, campaign.text);
     campaignId = campaign.body.id;
     for (const name of ['ann', 'cora', 'dan', 'eve', 'finn']) {
-      const res = await owner.post('/affiliates', { name, email: `${name}@example.com`, refId: name, status: 'approved' });
+      const res = await owner.post('/affiliates', {
+        name,
+        email: `${name}@example.com`,
+        refId: name,
+        status: 'approved',
+      });
       assert.equal(res.status, 201, res.text);
       affiliates[name] = res.body.id;
     }
-    const banner = await owner.post('/banners', { campaignId, name: 'Home page link', type: 'link', destinationUrl: `${storeUrl}/` });
+    const banner = await owner.post('/banners', {
+      campaignId,
+      name: 'Home page link',
+      type: 'link',
+      destinationUrl: `${storeUrl}/`,
+    });
     assert.equal(banner.status, 201, banner.text);
     bannerId = banner.body.id;
     const coupon = await owner.post('/coupons', { code: 'SPRING', affiliateId: affiliates.cora, campaignId });
@@ -110,8 +120,10 @@ describe('storefront attribution in a browser', { skip }, () => {
     return { context, page, errors, clicks };
   }
 
-  const snippetLoaded = (page: Page) => page.waitForFunction(() => (window as unknown as { affix?: { v?: number } }).affix?.v === 1);
-  const visitorIdIn = (page: Page) => page.evaluate(() => (window as unknown as { affix: (c: string) => Promise<string | null> }).affix('visitorId'));
+  const snippetLoaded = (page: Page) =>
+    page.waitForFunction(() => (window as unknown as { affix?: { v?: number } }).affix?.v === 1);
+  const visitorIdIn = (page: Page) =>
+    page.evaluate(() => (window as unknown as { affix: (c: string) => Promise<string | null> }).affix('visitorId'));
 
   /** Adds products and checks out; resolves to the order id shown on the thank-you page. */
   async function buy(page: Page, products: string[], coupon = ''): Promise<string> {
@@ -222,7 +234,8 @@ describe('storefront attribution in a browser', { skip }, () => {
       assert.deepEqual(await clicksOf(`affiliateId=${affiliates.eve}`), []);
 
       const vid = await page.evaluate(async () => {
-        const affix = (window as unknown as { affix: (c: string, d?: unknown) => Promise<string | null> | undefined }).affix;
+        const affix = (window as unknown as { affix: (c: string, d?: unknown) => Promise<string | null> | undefined })
+          .affix;
         affix('consent', true);
         return affix('visitorId');
       });
@@ -233,8 +246,16 @@ describe('storefront attribution in a browser', { skip }, () => {
         recorded.map((c) => [c.visitorId, c.source]),
         [[vid, 'snippet']],
       );
-      assert.equal((await cookieNamed(context, storeUrl, 'affix_vid'))?.value, vid, 'the first-party cookie after consent');
-      assert.equal((await cookieNamed(context, trackerUrl, 'affix_vid'))?.value, vid, 'the tracker cookie after consent');
+      assert.equal(
+        (await cookieNamed(context, storeUrl, 'affix_vid'))?.value,
+        vid,
+        'the first-party cookie after consent',
+      );
+      assert.equal(
+        (await cookieNamed(context, trackerUrl, 'affix_vid'))?.value,
+        vid,
+        'the tracker cookie after consent',
+      );
 
       // The consent is remembered on the next pages of the store.
       const orderId = await buy(page, ['shoe-trail']);
@@ -244,7 +265,9 @@ describe('storefront attribution in a browser', { skip }, () => {
       assert.equal(sale.visitorId, vid);
 
       // Withdrawing consent clears the first-party id.
-      await page.evaluate(() => (window as unknown as { affix: (c: string, d?: unknown) => void }).affix('consent', false));
+      await page.evaluate(() =>
+        (window as unknown as { affix: (c: string, d?: unknown) => void }).affix('consent', false),
+      );
       assert.equal(await cookieNamed(context, storeUrl, 'affix_vid'), undefined);
       assert.equal(await page.evaluate(() => localStorage.getItem('affix_vid')), null);
       assert.deepEqual(errors, []);
@@ -267,7 +290,11 @@ describe('storefront attribution in a browser', { skip }, () => {
       await context.clearCookies({ name: 'affix_vid', domain: new URL(storeUrl).hostname });
       await page.evaluate(() => localStorage.clear());
       assert.equal(await cookieNamed(context, storeUrl, 'affix_vid'), undefined);
-      assert.equal((await cookieNamed(context, trackerUrl, 'affix_vid'))?.value, vid, 'the tracker cookie is untouched');
+      assert.equal(
+        (await cookieNamed(context, trackerUrl, 'affix_vid'))?.value,
+        vid,
+        'the tracker cookie is untouched',
+      );
 
       await page.goto(`${storeUrl}/`);
       await snippetLoaded(page);

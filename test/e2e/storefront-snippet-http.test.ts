@@ -12,7 +12,8 @@ type Api = ReturnType<typeof api>;
  * fetch() adds `Cache-Control: no-cache` to a request with If-None-Match (an end-to-end reload,
  * which must not be answered 304); a browser revalidating its cached copy sends max-age=0.
  */
-const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers: { 'Cache-Control': 'max-age=0', ...headers } });
+const get = (url: string, headers: Record<string, string> = {}) =>
+  fetch(url, { headers: { 'Cache-Control': 'max-age=0', ...headers } });
 
 describe('GET /snippet.js', () => {
   let app: TestApp;
@@ -48,7 +49,11 @@ describe('GET /snippet.js', () => {
     assert.equal(again.status, 304);
     assert.equal(await again.text(), '');
     assert.equal(again.headers.get('etag'), etag);
-    assert.equal((await get(`${app.url}/snippet.js`, { 'If-None-Match': `W/${etag}, "other"` })).status, 304, 'weak and listed tags match');
+    assert.equal(
+      (await get(`${app.url}/snippet.js`, { 'If-None-Match': `W/${etag}, "other"` })).status,
+      304,
+      'weak and listed tags match',
+    );
     const stale = await get(`${app.url}/snippet.js`, { 'If-None-Match': '"stale"' });
     assert.equal(stale.status, 200);
     assert.ok((await stale.text()).length > 500);

@@ -11,7 +11,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** `false` when Chromium is there, else the skip reason; throws in CI. */
 export function skipWithoutChromium(): string | false {
   if (fs.existsSync(CHROMIUM)) return false;
-  if (process.env.CI) throw new Error(`Chromium is required in CI but ${CHROMIUM} does not exist (apt-get install -y chromium)`);
+  if (process.env.CI)
+    throw new Error(`Chromium is required in CI but ${CHROMIUM} does not exist (apt-get install -y chromium)`);
   return `Chromium not found at ${CHROMIUM}; install it (apt-get install -y chromium) to run the browser tests`;
 }
 

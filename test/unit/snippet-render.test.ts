@@ -105,7 +105,10 @@ describe('the rendered snippet', () => {
 
   test('the queue is replayed in order and a sale carries the visitor id', async () => {
     const text = renderSnippet(code, config());
-    const r = run(text, { search: '?affix_vid=' + 'R'.repeat(22), queue: [['sale', { orderId: 'A-1', totalCost: 10 }], ['bogus'], ['sale', 'garbage']] });
+    const r = run(text, {
+      search: '?affix_vid=' + 'R'.repeat(22),
+      queue: [['sale', { orderId: 'A-1', totalCost: 10 }], ['bogus'], ['sale', 'garbage']],
+    });
     await settle();
     assert.equal(r.fetched.length, 0, 'a redirect already recorded the click');
     assert.equal(r.beacons.length, 1);

@@ -9,7 +9,10 @@ import { snippetConfig } from '../../server/services/snippet-build.js';
 const BUDGET = 3072;
 
 test(`the snippet is at most ${BUDGET} bytes gzipped`, async () => {
-  const code = renderSnippet(await buildSnippet(), snippetConfig(defaultSettings('x'.repeat(24)), 'https://track.example.com'));
+  const code = renderSnippet(
+    await buildSnippet(),
+    snippetConfig(defaultSettings('x'.repeat(24)), 'https://track.example.com'),
+  );
   const size = gzipSync(code, { level: 9 }).length;
   console.log(`snippet: ${code.length} bytes minified, ${size} bytes gzipped (budget ${BUDGET})`);
   assert.ok(size <= BUDGET, `the snippet is ${size} bytes gzipped, over the ${BUDGET}-byte budget`);

@@ -98,7 +98,13 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
       cookieVisitorId: cookieVisitor(ctx),
       source: 'api',
     });
-    ctx.body = { ...saleResponse(result), trace: result.trace, explanation: result.explanation };
+    ctx.body = {
+      ...saleResponse(result),
+      trace: result.trace,
+      explanation: result.explanation,
+      plannedCommissions: result.plannedCommissions,
+      payoutExplanation: result.payoutExplanation,
+    };
   });
 
   router.get('/sales', requireRole(...MERCHANT), async (ctx) => {

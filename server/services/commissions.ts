@@ -1,0 +1,293 @@
+import type { Knex } from 'knex';
+import type { Hooks } from '../plugins/hooks.js';
+import type { ConfigSnapshot } from './config-cache.js';
+import type { Outbox, OutboxMessage } from './outbox.js';
+import { fillMacros } from './outbox.js';
+import {
+  planCommissions,
+  cpmAmount,
+  type CommissionPlan,
+  type FixedCost,
+  type PayoutDef,
+  type Rate,
+  type SaleLine,
+} from '../domain/payouts.js';
+import { fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
+import { insertCommission, type CommissionRow, type CommissionStatus } from '../store/commissions.js';
+import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
+import type { AffiliateFacts } from '../domain/matching.js';
+
+/** A commission to write: tier 1 is the sale's affiliate; the multi-tier plugin adds the parents. */
+export interface PlannedCommission {
+  tier: number;
+  affiliateId: number;
+  amount: Units;
+  merchantAmount: Units;
+  payoutId: number | null;
+  basis: Units | null;
+  rate: Rate | null;
+  /** Why and how: the payout chosen for each line, with the amounts. */
+  detail: Record<string, unknown>;
+}
+
+/** What the `commission.tiers` filter receives to add tier 2, 3, … commissions. */
+export interface TierContext {
+  plan: CommissionPlan;
+  affiliateId: number;
+  campaignId: number;
+  affiliate(id: number): (AffiliateFacts & { parentId: number | null }) | undefined;
+}
+
+export interface SaleForCommissions {
+  kind: 'sale' | 'action';
+  actionCode: string | null;
+  campaignId: number;
+  affiliateId: number | null;
+  couponPayoutId: number | null;
+  /** In the sale's currency (units); converted here with `exchangeRate` (units of base per unit). */
+  totalCost: Units | null;
+  exchangeRate: Units;
+  productId: string | null;
+  items: Array<{ productId: string; category?: string; totalCost: Units; quantity?: number }>;
+  fixedCost: FixedCost;
+}
+
+export interface CommissionPlanResult {
+  plan: CommissionPlan | null;
+  commissions: PlannedCommission[];
+  /** The payout choice in a merchant's words. */
+  explanation: string[];
+}
+
+export interface CommissionSummary {
+  id: number;
+  affiliateId: number;
+  tier: number;
+  amount: number;
+  currency: string;
+  status: string;
+}
+
+export interface TrafficCommissionDelta {
+  kind: 'click' | 'impression';
+  affiliateId: number;
+  campaignId: number;
+  payout: PayoutDef;
+  day: string;
+  quantity: number;
+  status: 'approved' | 'pending';
+}
+
+const rateText = (r: Rate, currency: string) => (r.unit === 'percent' ? `${unitsToFixed(r.value).replace(/\.?0+$/, '')}%` : `${unitsToFixed(r.value, 2)} ${currency}`);
+
+/** Commissions for sales, actions, clicks and impressions (SPEC §6.1–6.3). */
+export class CommissionService {
+  constructor(
+    private readonly hooks: Hooks,
+    private readonly outbox: Outbox,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Plans the commissions of a sale or action without writing anything (also used by the simulator). */
+  async plan(snap: ConfigSnapshot, sale: SaleForCommissions): Promise<CommissionPlanResult> {
+    const currency = snap.settings.baseCurrency;
+    if (sale.affiliateId === null) return { plan: null, commissions: [], explanation: ['No affiliate: no commission.'] };
+    const affiliate = snap.affiliates.get(sale.affiliateId);
+    if (!affiliate || affiliate.status !== 'approved') {
+      return { plan: null, commissions: [], explanation: [`Affiliate ${sale.affiliateId} is not approved: no commission.`] };
+    }
+    const toBase = (units: Units) => multiplyByRate(units, sale.exchangeRate);
+    const lines: SaleLine[] = sale.items.length
+      ? sale.items.map((i) => ({ productId: i.productId, category: i.category ?? null, totalCost: toBase(i.totalCost), quantity: i.quantity ?? 1 }))
+      : [{ productId: sale.productId, category: null, totalCost: sale.totalCost === null ? null : toBase(sale.totalCost), quantity: 1 }];
+    const fixedCost: FixedCost = sale.fixedCost?.kind === 'amount' ? { kind: 'amount', units: toBase(sale.fixedCost.units) } : sale.fixedCost;
+    const payouts = await this.hooks.applyFilters<PayoutDef[]>('sale.payouts', snap.payoutsOf(sale.campaignId), sale);
+    const plan = planCommissions(lines, { kind: sale.kind, actionCode: sale.actionCode, affiliateId: sale.affiliateId, couponPayoutId: sale.couponPayoutId, payouts }, fixedCost);
+
+    const explanation = plan.selections.map((s) => `Payout: ${s.reason}.`);
+    for (const line of plan.tiers[0]?.lines ?? []) {
+      const basis = line.basis === null ? 'no amount' : `${unitsToFixed(line.basis, 2)} ${currency}`;
+      explanation.push(
+        `${line.productId ?? 'Order'}: ${rateText(line.rate, currency)}${line.rate.unit === 'percent' ? ` of ${basis}` : line.quantity > 1 ? ` × ${line.quantity}` : ''} = ${unitsToFixed(line.amount, 2)} ${currency}`,
+      );
+    }
+    explanation.push(...plan.notes);
+
+    const commissions: PlannedCommission[] = [];
+    const first = plan.tiers[0];
+    if (first) {
+      commissions.push({
+        tier: 1,
+        affiliateId: sale.affiliateId,
+        amount: first.amount,
+        merchantAmount: first.merchantAmount,
+        payoutId: first.payoutId,
+        basis: sumBasis(first.lines),
+        rate: first.lines.length === 1 ? (first.lines[0]?.rate ?? null) : null,
+        detail: {
+          currency,
+          lines: first.lines.map((l) => ({
+            productId: l.productId,
+            category: l.category,
+            payoutId: l.payoutId,
+            basis: l.basis === null ? null : fromUnits(l.basis),
+            quantity: l.quantity,
+            rate: { value: fromUnits(l.rate.value), unit: l.rate.unit },
+            amount: fromUnits(l.amount),
+            merchantAmount: fromUnits(l.merchantAmount),
+          })),
+          reasons: plan.selections.map((sel) => sel.reason),
+          notes: plan.notes,
+        },
+      });
+    }
+    const tiers = await this.hooks.applyFilters<PlannedCommission[]>('commission.tiers', [], {
+      plan,
+      affiliateId: sale.affiliateId,
+      campaignId: sale.campaignId,
+      affiliate: (id: number) => {
+        const a = snap.affiliates.get(id);
+        return a ? { ...a, parentId: a.parentId } : undefined;
+      },
+    } satisfies TierContext);
+    for (const c of [...commissions, ...tiers]) {
+      c.amount = await this.hooks.applyFilters<Units>('commission.amount', c.amount, c, sale);
+    }
+    for (const t of tiers) explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
+    return { plan, commissions: [...commissions, ...tiers], explanation };
+  }
+
+  /** Writes the planned commissions in the sale's transaction, with their notifications. */
+  async insertForSale(
+    trx: Knex,
+    snap: ConfigSnapshot,
+    saleId: number,
+    sale: { kind: 'sale' | 'action'; campaignId: number; orderId: string | null; channel: string | null; day: string; status: CommissionStatus },
+    planned: PlannedCommission[],
+  ): Promise<CommissionSummary[]> {
+    const now = this.clock();
+    const currency = snap.settings.baseCurrency;
+    const out: CommissionSummary[] = [];
+    const deltas: StatsDelta[] = [];
+    for (const c of planned) {
+      const row: CommissionRow = {
+        created_at: now,
+        updated_at: now,
+        kind: sale.kind,
+        sale_id: saleId,
+        campaign_id: sale.campaignId,
+        affiliate_id: c.affiliateId,
+        payout_id: c.payoutId,
+        tier: c.tier,
+        status: sale.status,
+        status_reason: null,
+        amount: c.amount,
+        merchant_amount: c.merchantAmount,
+        currency,
+        basis: c.basis,
+        rate_unit: c.rate?.unit ?? null,
+        rate_value: c.rate?.value ?? null,
+        quantity: 1,
+        day: sale.day,
+        aggregate_key: null,
+        parent_id: null,
+        batch_id: null,
+        detail: JSON.stringify(c.detail),
+      };
+      const id = await insertCommission(trx, row);
+      const summary = { id, affiliateId: c.affiliateId, tier: c.tier, amount: fromUnits(c.amount), currency, status: sale.status };
+      out.push(summary);
+      deltas.push({ day: sale.day, campaign_id: sale.campaignId, affiliate_id: c.affiliateId, banner_id: 0, commissions: c.amount });
+      const affiliate = snap.affiliates.get(c.affiliateId);
+      const messages: OutboxMessage[] = [];
+      if (c.tier === 1 && affiliate?.postbackUrl) {
+        messages.push({
+          channel: 'affiliate_postback',
+          method: 'GET',
+          url: fillMacros(affiliate.postbackUrl, {
+            commission_id: id,
+            sale_id: saleId,
+            order_id: sale.orderId,
+            amount: unitsToFixed(c.amount, 2),
+            commission: unitsToFixed(c.amount, 2),
+            currency,
+            status: sale.status,
+            campaign_id: sale.campaignId,
+            affiliate_id: c.affiliateId,
+            channel: sale.channel,
+            kind: sale.kind,
+          }),
+        });
+      }
+      await this.outbox.emit(trx, 'commission.created', { commission: { ...summary, saleId, campaignId: sale.campaignId, kind: sale.kind } }, messages);
+    }
+    await addDailyStats(trx, deltas);
+    return out;
+  }
+
+  /**
+   * PPC and CPM commissions accumulate per affiliate, campaign, payout and day in one open row
+   * (not a row per click), written by the click and impression writers in their batch.
+   */
+  async addTraffic(trx: Knex, deltas: TrafficCommissionDelta[], currency: string): Promise<void> {
+    const merged = new Map<string, TrafficCommissionDelta>();
+    for (const d of deltas) {
+      const key = `${d.kind}|${d.affiliateId}|${d.campaignId}|${d.payout.id}|${d.day}`;
+      const prev = merged.get(key);
+      merged.set(key, prev ? { ...prev, quantity: prev.quantity + d.quantity } : { ...d });
+    }
+    const now = this.clock();
+    const stats: StatsDelta[] = [];
+    for (const [key, d] of merged) {
+      const rate = d.payout.affiliateCommission.value;
+      const merchantRate = d.payout.merchantCommission.value;
+      const amountFor = (q: number, r: Units) => (d.kind === 'impression' ? cpmAmount(r, q) : scale(r, q, 1));
+      const open = (await trx('commissions').where({ aggregate_key: key }).first('id', 'quantity')) as { id: number; quantity: number } | undefined;
+      if (open) {
+        const quantity = Number(open.quantity) + d.quantity;
+        stats.push({ day: d.day, campaign_id: d.campaignId, affiliate_id: d.affiliateId, banner_id: 0, commissions: amountFor(quantity, rate) - amountFor(Number(open.quantity), rate) });
+        await trx('commissions')
+          .where({ id: open.id })
+          .update({ quantity, amount: amountFor(quantity, rate), merchant_amount: amountFor(quantity, merchantRate), updated_at: now });
+        continue;
+      }
+      const row: CommissionRow = {
+        created_at: now,
+        updated_at: now,
+        kind: d.kind,
+        sale_id: null,
+        campaign_id: d.campaignId,
+        affiliate_id: d.affiliateId,
+        payout_id: d.payout.id,
+        tier: 1,
+        status: d.status,
+        status_reason: null,
+        amount: amountFor(d.quantity, rate),
+        merchant_amount: amountFor(d.quantity, merchantRate),
+        currency,
+        basis: null,
+        rate_unit: 'fixed',
+        rate_value: rate,
+        quantity: d.quantity,
+        day: d.day,
+        aggregate_key: key,
+        parent_id: null,
+        batch_id: null,
+        detail: JSON.stringify({
+          reason: `${d.payout.kind} ${d.payout.type} payout ${d.payout.id} "${d.payout.title}": ${unitsToFixed(rate, 2)} ${currency} per ${d.kind === 'impression' ? '1,000 impressions' : d.payout.rawClicks ? 'click' : 'unique click'}`,
+        }),
+      };
+      const id = await insertCommission(trx, row);
+      stats.push({ day: d.day, campaign_id: d.campaignId, affiliate_id: d.affiliateId, banner_id: 0, commissions: row.amount });
+      await this.outbox.emit(trx, 'commission.created', {
+        commission: { id, affiliateId: d.affiliateId, tier: 1, amount: fromUnits(row.amount), currency, status: d.status, campaignId: d.campaignId, kind: d.kind, day: d.day },
+      });
+    }
+    await addDailyStats(trx, stats.filter((x) => x.commissions !== 0));
+  }
+}
+
+function sumBasis(lines: Array<{ basis: Units | null }>): Units | null {
+  if (lines.some((l) => l.basis === null)) return null;
+  return lines.reduce((s, l) => s + (l.basis as number), 0);
+}

@@ -1,0 +1,59 @@
+import type { Knex } from 'knex';
+import type { Hooks } from '../plugins/hooks.js';
+
+/** One outgoing HTTP notification, stored in the outbox until delivered (SPEC §7.6). */
+export interface OutboxMessage {
+  channel: 'webhook' | 'affiliate_postback' | 'source_postback';
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | null;
+}
+
+export type OutboxEvent =
+  | 'commission.created'
+  | 'commission.approved'
+  | 'commission.declined'
+  | 'commission.reversed'
+  | 'conversion.created';
+
+/**
+ * Writes notifications in the caller's transaction, so an event and its notifications commit
+ * together and a restart loses nothing. Plugins add messages through the `outbox.messages`
+ * filter (the webhooks plugin signs and posts every event); the delivery worker sends them.
+ */
+export class Outbox {
+  constructor(
+    private readonly hooks: Hooks,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async emit(trx: Knex, event: OutboxEvent, payload: Record<string, unknown>, messages: OutboxMessage[] = []): Promise<void> {
+    const all = await this.hooks.applyFilters<OutboxMessage[]>('outbox.messages', messages, event, payload);
+    if (!all.length) return;
+    const now = this.clock();
+    await trx('outbox').insert(
+      all.map((m) => ({
+        created_at: now,
+        event,
+        channel: m.channel,
+        method: m.method,
+        url: m.url.slice(0, 2048),
+        headers: JSON.stringify(m.headers ?? {}),
+        body: m.body ?? null,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        locked_until: 0,
+      })),
+    );
+  }
+}
+
+/** Fills `{macro}` placeholders of a postback URL template with URL-encoded values. */
+export function fillMacros(template: string, values: Record<string, string | number | null | undefined>): string {
+  return template.replace(/\{([a-z0-9_]+)\}/gi, (whole, name: string) => {
+    const v = values[name.toLowerCase()];
+    return v === undefined ? whole : encodeURIComponent(v === null ? '' : String(v));
+  });
+}

@@ -1,0 +1,138 @@
+import type { Knex } from 'knex';
+import { parseJson, toIso, paginate, type Page } from './rows.js';
+import type { PageQuery } from '../validation.js';
+import { fromUnits } from '../domain/money.js';
+
+export type CommissionStatus = 'pending' | 'approved' | 'declined' | 'paid' | 'reversed';
+export type CommissionKind = 'sale' | 'action' | 'click' | 'impression' | 'refund' | 'chargeback';
+
+export interface CommissionRow {
+  created_at: number;
+  updated_at: number;
+  kind: CommissionKind;
+  sale_id: number | null;
+  campaign_id: number;
+  affiliate_id: number;
+  payout_id: number | null;
+  tier: number;
+  status: CommissionStatus;
+  status_reason: string | null;
+  amount: number;
+  merchant_amount: number;
+  currency: string;
+  basis: number | null;
+  rate_unit: string | null;
+  rate_value: number | null;
+  quantity: number;
+  day: string | null;
+  aggregate_key: string | null;
+  parent_id: number | null;
+  batch_id: number | null;
+  detail: string;
+}
+
+export interface Commission {
+  id: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+  kind: CommissionKind;
+  saleId: number | null;
+  campaignId: number;
+  affiliateId: number;
+  payoutId: number | null;
+  tier: number;
+  status: CommissionStatus;
+  statusReason: string | null;
+  amount: number;
+  merchantAmount: number;
+  currency: string;
+  basis: number | null;
+  rate: { value: number; unit: string } | null;
+  quantity: number;
+  day: string | null;
+  parentId: number | null;
+  batchId: number | null;
+  detail: Record<string, unknown>;
+}
+
+export const toCommission = (r: CommissionRow & { id: number | string }): Commission => ({
+  id: Number(r.id),
+  createdAt: toIso(r.created_at),
+  updatedAt: toIso(r.updated_at),
+  kind: r.kind,
+  saleId: r.sale_id === null ? null : Number(r.sale_id),
+  campaignId: r.campaign_id,
+  affiliateId: r.affiliate_id,
+  payoutId: r.payout_id,
+  tier: r.tier,
+  status: r.status,
+  statusReason: r.status_reason,
+  amount: fromUnits(Number(r.amount)),
+  merchantAmount: fromUnits(Number(r.merchant_amount)),
+  currency: r.currency,
+  basis: r.basis === null ? null : fromUnits(Number(r.basis)),
+  rate: r.rate_unit === null || r.rate_value === null ? null : { value: fromUnits(Number(r.rate_value)), unit: r.rate_unit },
+  quantity: Number(r.quantity),
+  day: r.day,
+  parentId: r.parent_id === null ? null : Number(r.parent_id),
+  batchId: r.batch_id === null ? null : Number(r.batch_id),
+  detail: parseJson<Record<string, unknown>>(r.detail, {}),
+});
+
+export async function insertCommission(db: Knex, row: CommissionRow): Promise<number> {
+  const [id] = await db('commissions').insert(row);
+  return Number(id);
+}
+
+export async function getCommission(db: Knex, id: number): Promise<Commission | null> {
+  const row = (await db('commissions').where({ id }).first()) as (CommissionRow & { id: number }) | undefined;
+  return row ? toCommission(row) : null;
+}
+
+export async function commissionsOfSale(db: Knex, saleId: number): Promise<Commission[]> {
+  const rows = (await db('commissions').where({ sale_id: saleId }).orderBy('id')) as Array<CommissionRow & { id: number }>;
+  return rows.map(toCommission);
+}
+
+export interface CommissionFilters {
+  status?: CommissionStatus;
+  kind?: CommissionKind;
+  campaignId?: number;
+  affiliateId?: number;
+  saleId?: number;
+  batchId?: number;
+  from?: number;
+  to?: number;
+}
+
+function filtered(db: Knex, f: CommissionFilters): Knex.QueryBuilder {
+  const q = db('commissions');
+  if (f.status) q.where('status', f.status);
+  if (f.kind) q.where('kind', f.kind);
+  if (f.campaignId) q.where('campaign_id', f.campaignId);
+  if (f.affiliateId) q.where('affiliate_id', f.affiliateId);
+  if (f.saleId) q.where('sale_id', f.saleId);
+  if (f.batchId) q.where('batch_id', f.batchId);
+  if (f.from !== undefined) q.where('created_at', '>=', f.from);
+  if (f.to !== undefined) q.where('created_at', '<', f.to);
+  return q;
+}
+
+export async function listCommissions(db: Knex, f: CommissionFilters, page: PageQuery): Promise<Page<Commission>> {
+  return paginate<CommissionRow & { id: number }, Commission>(filtered(db, f).select('*'), page, toCommission);
+}
+
+/** Totals per status of the filtered commissions, in units. */
+export async function commissionTotals(db: Knex, f: CommissionFilters): Promise<Record<string, { count: number; amount: number }>> {
+  const rows = (await filtered(db, { ...f, status: undefined })
+    .modify((q) => {
+      if (f.status) q.where('status', f.status);
+    })
+    .select('status')
+    .count({ n: '*' })
+    .sum({ total: 'amount' })
+    .groupBy('status')) as Array<{ status: string; n: number | string; total: number | string | null }>;
+  const out: Record<string, { count: number; amount: number }> = {};
+  for (const r of rows) out[r.status] = { count: Number(r.n), amount: fromUnits(Number(r.total ?? 0)) };
+  return out;
+}
