@@ -75,7 +75,7 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   const plugins = new PluginRegistry({
     hooks,
     log,
-    builtins: opts.builtins ?? builtinPlugins(),
+    builtins: opts.builtins ?? builtinPlugins({ db, cache, clock }),
     pluginsDir: config.pluginsDir,
     store: new PluginStateTable(db),
   });

@@ -1,5 +1,14 @@
+import type { Knex } from 'knex';
 import type { AffixPlugin } from './types.js';
+import type { ConfigCache } from '../services/config-cache.js';
 import { createFraudProtection } from './fraud-protection/index.js';
 
-/** The built-in plugins (SPEC §8). Each lives in its own folder and is added here as it lands. */
-export const builtinPlugins = (): AffixPlugin[] => [createFraudProtection()];
+/** What built-in plugins may use besides their hooks: the database and the configuration cache. */
+export interface BuiltinDeps {
+  db: Knex;
+  cache: ConfigCache;
+  clock: () => number;
+}
+
+/** The built-in plugins (SPEC §8), one folder each. */
+export const builtinPlugins = (_deps: BuiltinDeps): AffixPlugin[] => [createFraudProtection()];
