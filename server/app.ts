@@ -8,7 +8,7 @@ import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
 import { adminRouter } from './http/admin/index.js';
 import { staticRouter } from './http/static.js';
-import { trackingRouter } from './http/tracking.js';
+import { trackingRouter, trackingCors } from './http/tracking.js';
 import { redirectRouter } from './http/redirect.js';
 import { snippetRouter } from './http/snippet.js';
 import { Views } from './http/views.js';
@@ -25,6 +25,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
   app.silent = true;
 
   app.use(errorHandler());
+  app.use(trackingCors());
   app.use(
     bodyParser({
       enableTypes: ['json', 'form', 'text'],

@@ -13,13 +13,18 @@ const COOKIE_MAX_AGE_MS = 365 * 86_400_000;
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 /**
- * CORS for the storefront: any origin may call the tracking endpoints, with credentials so
- * the server cookie travels (SPEC §4.2). Preflights are answered here.
+ * CORS for the storefront (SPEC §4.2). Any origin may call the tracking endpoints; credentials
+ * (the tracker's visitor cookie) are allowed for the store's own origin (the `siteUrl` setting),
+ * or for every origin while no site URL is set. Preflights are answered here. Mounted before
+ * the body parser, so its errors (400, 413) reach the storefront with CORS headers too.
  */
 export function trackingCors() {
   return async (ctx: AppContext, next: Next) => {
+    if (!ctx.path.startsWith('/t/')) return next();
     const origin = ctx.get('Origin');
-    if (origin) {
+    const siteUrl = ctx.services.settings.get().siteUrl;
+    const trusted = origin && (!siteUrl || new URL(siteUrl).origin === origin);
+    if (origin && trusted) {
       ctx.set('Access-Control-Allow-Origin', origin);
       ctx.set('Access-Control-Allow-Credentials', 'true');
       ctx.vary('Origin');
@@ -109,9 +114,6 @@ export const saleResponse = (r: SaleResult) => ({
 /** The public tracking endpoints called by the storefront snippet (SPEC §4.2). */
 export function trackingRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
-  router.use('/t', trackingCors());
-  // Router middleware runs only when a route matches the method too, so preflights need their own route.
-  router.options('/t/:endpoint', trackingCors());
 
   router.post('/t/click', async (ctx) => {
     const body = jsonBody(ctx);

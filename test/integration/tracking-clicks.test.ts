@@ -338,3 +338,38 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
     });
   });
 });
+
+describe('CORS on tracking errors and the store origin', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(() => app.close());
+
+  test('a malformed JSON body and an oversized body still carry CORS headers', async () => {
+    const bad = await fetch(`${app.url}/t/sale`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://shop.example' },
+      body: '{"orderId":',
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get('access-control-allow-origin'), 'https://shop.example');
+    const big = await fetch(`${app.url}/t/sale`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://shop.example' },
+      body: JSON.stringify({ orderId: 'x', data1: 'y'.repeat(200_000) }),
+    });
+    assert.equal(big.status, 413);
+    assert.equal(big.headers.get('access-control-allow-origin'), 'https://shop.example');
+  });
+
+  test('with a site URL set, only the store origin gets credentialed CORS', async () => {
+    await app.services.settings.update({ siteUrl: 'https://shop.example/home' }, { userId: null, label: 'test', role: 'system', affiliateId: null });
+    const store = await fetch(`${app.url}/t/click`, { method: 'POST', headers: { origin: 'https://shop.example', 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(store.headers.get('access-control-allow-origin'), 'https://shop.example');
+    assert.equal(store.headers.get('access-control-allow-credentials'), 'true');
+    const other = await fetch(`${app.url}/t/click`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(other.headers.get('access-control-allow-origin'), '*');
+    assert.equal(other.headers.get('access-control-allow-credentials'), null);
+  });
+});
