@@ -7,10 +7,14 @@ import { authenticate, csrf, errorHandler } from './http/middleware.js';
 import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
 import { adminRouter } from './http/admin/index.js';
+import { portalRouter } from './http/portal/index.js';
 import { staticRouter } from './http/static.js';
 import { trackingRouter, trackingCors } from './http/tracking.js';
 import { redirectRouter } from './http/redirect.js';
 import { snippetRouter } from './http/snippet.js';
+import { campaignUrlRouter } from './http/campaign-url.js';
+import { postbackRouter } from './http/postback.js';
+import { clickApiRouter } from './http/click-api.js';
 import { Views } from './http/views.js';
 
 export interface AppOptions {
@@ -36,11 +40,13 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
     }),
   );
   // The hot tracking paths come first: no sessions, CSRF or page headers on them.
-  for (const router of [trackingRouter(), redirectRouter()]) {
+  for (const router of [trackingRouter(), redirectRouter(), postbackRouter(), clickApiRouter()]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
   app.use(snippetRouter().routes());
+  // Campaign URLs are a hot path too; reserved paths (admin, api, …) fall through.
+  app.use(campaignUrlRouter().routes());
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -62,7 +68,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
   app.use(authenticate());
   app.use(csrf());
 
-  for (const router of [healthRouter(), staticRouter(), apiRouter(), adminRouter(views)]) {
+  for (const router of [healthRouter(), staticRouter(), apiRouter(), adminRouter(views), portalRouter(views)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -3,6 +3,10 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.js';
 import { AffiliateService } from './services/affiliates.js';
 import { CampaignService } from './services/campaigns.js';
+import { DomainService } from './services/domains.js';
+import { SourceService } from './services/sources.js';
+import { GroupService } from './services/groups.js';
+import { FlowService } from './services/flows.js';
 import { BannerService } from './services/banners.js';
 import { CouponService } from './services/coupons.js';
 import { PayoutService } from './services/payouts.js';
@@ -11,7 +15,7 @@ import { AuthService } from './services/auth.js';
 import { Hooks } from './plugins/hooks.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { PluginStateTable } from './store/plugins.js';
-import { builtinPlugins } from './plugins/builtins.js';
+import { builtinPlugins, type BuiltinDeps } from './plugins/builtins.js';
 import type { AffixPlugin } from './plugins/types.js';
 import { getOrCreateSystemValue } from './store/system.js';
 import { randomToken } from './services/random.js';
@@ -21,6 +25,13 @@ import { TrackingService } from './services/tracking.js';
 import { SaleService } from './services/sales.js';
 import { CommissionService, type TrafficCommissionDelta } from './services/commissions.js';
 import { Outbox } from './services/outbox.js';
+import { CommissionLifecycle } from './services/commission-lifecycle.js';
+import { RefundService } from './services/refunds.js';
+import { PayoutBatchService } from './services/payout-batches.js';
+import { CampaignRunner } from './services/campaign-runner.js';
+import { LandingOffers } from './services/landing-offers.js';
+import { ConversionService } from './services/conversions.js';
+import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -41,13 +52,26 @@ export interface Services {
   banners: BannerService;
   coupons: CouponService;
   payouts: PayoutService;
+  domains: DomainService;
+  sources: SourceService;
+  groups: GroupService;
+  flows: FlowService;
   hooks: Hooks;
   plugins: PluginRegistry;
   cache: ConfigCache;
   tracking: TrackingService;
   sales: SaleService;
   commissions: CommissionService;
+  /** Approve / decline (SPEC §6.3), refunds and chargebacks (§6.4), payout batches (§6.6). */
+  commissionLifecycle: CommissionLifecycle;
+  refunds: RefundService;
+  payoutBatches: PayoutBatchService;
   outbox: Outbox;
+  runner: CampaignRunner;
+  landingOffers: LandingOffers;
+  conversions: ConversionService;
+  /** Delivers the outbox; started by `startWorkers` (the server) or by tests themselves. */
+  outboxWorker: OutboxWorker;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -55,10 +79,17 @@ export interface Services {
 
 export interface BuildOptions {
   clock?: () => number;
-  /** Replaces the built-in plugin list (tests register their own). */
-  builtins?: AffixPlugin[];
+  /**
+   * Replaces the built-in plugin list (tests register their own); the function form receives what
+   * built-ins are given (the app's database, configuration cache and clock).
+   */
+  builtins?: AffixPlugin[] | ((deps: BuiltinDeps) => AffixPlugin[]);
   /** The random source of matching tie-breaks (tests inject a fixed one). */
   random?: () => number;
+  /** Starts background workers (outbox delivery); the server passes true, tests start them when needed. */
+  startWorkers?: boolean;
+  /** Outbox worker tuning (tests shorten the poll and the back-off). */
+  outbox?: OutboxWorkerTuning;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -72,22 +103,34 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   const settings = new SettingsService(db, onChange);
   await settings.load();
   cache = new ConfigCache(db, settings, log);
+  const builtinDeps: BuiltinDeps = { db, cache, clock };
   const plugins = new PluginRegistry({
     hooks,
     log,
-    builtins: opts.builtins ?? builtinPlugins({ db, cache, clock }),
+    builtins: typeof opts.builtins === 'function' ? opts.builtins(builtinDeps) : (opts.builtins ?? builtinPlugins(builtinDeps)),
     pluginsDir: config.pluginsDir,
     store: new PluginStateTable(db),
   });
   await plugins.init();
   const outbox = new Outbox(hooks, clock);
+  const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock });
+  outbox.onQueued = () => outboxWorker.notify();
   const commissions = new CommissionService(hooks, outbox, clock);
   const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) => commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
   const writers = {
     clicks: createClickWriter(db, trafficCommissions, (err, size) => log.error({ err, size }, 'click batch failed; writing one by one')),
     impressions: createImpressionWriter(db, trafficCommissions),
   };
+  const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
   const tracking = new TrackingService(db, cache, hooks, writers.clicks, writers.impressions, log, clock);
+  const sales = new SaleService(db, cache, hooks, tracking, commissions, log, clock, opts.random);
+  const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
+  // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
+  const reverseSale = async (saleId: number, reason: string): Promise<void> => {
+    const sale = (await db('sales').where({ id: saleId }).first('total_cost', 'refunded')) as { total_cost: number | null; refunded: number } | undefined;
+    if (!sale || (sale.total_cost !== null && Number(sale.refunded) >= Number(sale.total_cost))) return;
+    await refunds.refundSale(saleId, { amount: null, type: 'refund' }, { userId: null, label: `postback: ${reason}`, role: 'system', affiliateId: null });
+  };
   const services: Services = {
     config,
     db,
@@ -100,17 +143,28 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
     payouts: new PayoutService(db, onChange, clock),
+    domains: new DomainService(db, onChange, clock),
+    sources: new SourceService(db, onChange, clock),
+    groups: new GroupService(db, onChange, clock),
+    flows: new FlowService(db, onChange, clock),
     hooks,
     plugins,
     cache,
     tracking,
-    sales: new SaleService(db, cache, hooks, tracking, commissions, log, clock, opts.random),
+    sales,
     commissions,
+    commissionLifecycle,
+    refunds,
+    payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
     outbox,
+    runner: new CampaignRunner(db, cache, writers.clicks, secret, log, clock, opts.random),
+    landingOffers: new LandingOffers(db, cache, clock, opts.random),
+    conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
+    outboxWorker,
     writers,
     async stop() {
       cache?.stop();
-      await Promise.all([writers.clicks.drain(), writers.impressions.drain()]);
+      await Promise.all([writers.clicks.drain(), writers.impressions.drain(), outboxWorker.stop()]);
     },
   };
   await services.campaigns.ensureDefault(systemActor);
@@ -120,5 +174,6 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   }
   await cache.snapshot();
   cache.startPolling();
+  if (opts.startWorkers) outboxWorker.start();
   return services;
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const db = openDatabase(config.database);
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
-  const services = await buildServices(config, db, log);
+  const services = await buildServices(config, db, log, { startWorkers: true });
   const app = createApp(services);
   const server = app.listen(config.port, config.host, () => {
     const where = config.publicUrl ?? `http://localhost:${config.port}`;

@@ -84,7 +84,10 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
   const what = line.productId ? `product ${line.productId}${line.category ? ` (${line.category})` : ''}` : 'the order';
   if (ctx.couponPayoutId !== null) {
     const couponPayout = ctx.payouts.find((p) => p.id === ctx.couponPayoutId);
-    if (couponPayout && paysFor(couponPayout, ctx)) {
+    // A personal coupon payout pays only the affiliate it names: the sale's affiliate may come from
+    // a higher-ranked source (a lifetime binding) than the coupon that decided the campaign.
+    const forAffiliate = couponPayout && (couponPayout.kind === 'general' || couponPayout.affiliateIds.includes(ctx.affiliateId));
+    if (couponPayout && forAffiliate && paysFor(couponPayout, ctx)) {
       return { line, payout: couponPayout, step: 'coupon', reason: `${describe(couponPayout)} of the coupon applies to ${what}` };
     }
   }

@@ -10,7 +10,12 @@ export const FLASH_COOKIE = 'affix_flash';
 
 /** Is this request for a JSON client (API, tracking) rather than a person's browser page? */
 export const wantsJson = (ctx: AppContext) =>
-  ctx.path.startsWith('/api/') || ctx.path.startsWith('/t/') || ctx.path === '/healthz';
+  ctx.path.startsWith('/api/') ||
+  ctx.path.startsWith('/t/') ||
+  ctx.path.startsWith('/postback/') ||
+  ctx.path.startsWith('/click_api/') ||
+  ctx.path === '/lp/offer' ||
+  ctx.path === '/healthz';
 
 /**
  * Turns every error into the SPEC §9 shape for JSON clients and a readable page for people.

@@ -1,14 +1,20 @@
 import type { Knex } from 'knex';
 import { GroupWriter } from './group-writer.js';
-import { insertClicks, referralsFor, saveReferrals, type ClickRow, type ClickStatus, type Referral } from '../store/clicks.js';
+import { insertClicks, referralsFor, saveReferrals, type ClickRow, type ClickStatus, type Referral, type TrafficClickColumns } from '../store/clicks.js';
+import { dialectHelper } from '../db/index.js';
 import { DAY_MS } from '../domain/matching.js';
-import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
+import { addDailyStats, addTrafficStats, type StatsDelta, type TrafficDelta } from '../store/daily-stats.js';
 import type { PayoutDef } from '../domain/payouts.js';
 import type { TrafficCommissionDelta } from '../services/commissions.js';
 
 /** A click ready to store; `status` is decided here unless the click is already declined. */
 export interface PendingClick {
-  row: Omit<ClickRow, 'status'> & { status: 'declined' | null };
+  row: Omit<ClickRow, 'status'> & { status: 'declined' | null } & Partial<TrafficClickColumns>;
+  /** Campaign-URL clicks decide unique / raw by the campaign's uniqueness rule instead. */
+  statusOverride?: 'unique' | 'raw';
+  /** Uniqueness marks to refresh (scope, device, time) and the visitor's flow binding (SPEC §7.3). */
+  marks?: Array<{ scope: string; device_key: string; seen_at: number }>;
+  binding?: { campaign_id: number; visitor_key: string; flow_id: number; landing_index: number | null; offer_index: number | null; updated_at: number } | null;
   /** The attribution window of the click's campaign, for resetting an expired first click. */
   windowDays: number;
   /** The visitor id was created by this request (a visitor without history). */
@@ -45,10 +51,13 @@ export function createClickWriter(
         for (const r of await referralsFor(trx, [...pairs.values()])) state.set(keyOf(r.visitorId, r.campaignId), r);
         const changed = new Map<string, Referral>();
 
-        const rows: ClickRow[] = [];
+        const rows: Array<ClickRow & Partial<TrafficClickColumns>> = [];
+        const marks = new Map<string, { scope: string; device_key: string; seen_at: number }>();
+        const bindings = new Map<string, NonNullable<PendingClick['binding']>>();
         const statuses: ClickStatus[] = [];
         const deltas: StatsDelta[] = [];
         const paid: TrafficCommissionDelta[] = [];
+        const traffic: TrafficDelta[] = [];
         for (const item of items) {
           const r = item.row;
           let status: ClickStatus;
@@ -73,6 +82,9 @@ export function createClickWriter(
             state.set(key, next);
             changed.set(key, next);
           }
+          if (item.statusOverride && status !== 'declined') status = item.statusOverride;
+          for (const m of item.marks ?? []) marks.set(`${m.scope}|${m.device_key}`, m);
+          if (item.binding) bindings.set(`${item.binding.campaign_id}|${item.binding.visitor_key}`, item.binding);
           if (item.ppc && r.affiliate_id !== null && (status === 'unique' || (status === 'raw' && item.ppc.payout.rawClicks))) {
             paid.push({ kind: 'click', affiliateId: r.affiliate_id, campaignId: r.campaign_id, payout: item.ppc.payout, day: item.day, quantity: 1, status: item.ppc.status });
           }
@@ -86,12 +98,31 @@ export function createClickWriter(
             clicks: status === 'declined' ? 0 : 1,
             unique_clicks: status === 'unique' ? 1 : 0,
             declined_clicks: status === 'declined' ? 1 : 0,
+            cost: r.cost ?? 0,
           });
+          if (r.flow_id !== undefined && r.flow_id !== null) {
+            traffic.push({
+              day: item.day,
+              campaign_id: r.campaign_id,
+              flow_id: r.flow_id,
+              landing_index: r.landing_index ?? -1,
+              offer_index: r.offer_index ?? -1,
+              source_id: r.source_id ?? 0,
+              country: r.country ?? '',
+              clicks: 1,
+              unique_clicks: status === 'unique' ? 1 : 0,
+              cost: r.cost ?? 0,
+            });
+          }
         }
         await insertClicks(trx, rows);
         await addDailyStats(trx, deltas);
+        await addTrafficStats(trx, traffic);
         if (paid.length) await writeCommissions(trx, paid);
         await saveReferrals(trx, [...changed.values()]);
+        const helper = dialectHelper(trx);
+        if (marks.size) await helper.insertRows(trx, 'uniqueness_marks', [...marks.values()], ['scope', 'device_key']);
+        if (bindings.size) await helper.insertRows(trx, 'visitor_bindings', [...bindings.values()], ['campaign_id', 'visitor_key']);
         return statuses;
       }),
     { maxBatch: 1000, onBatchError },

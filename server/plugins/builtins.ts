@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { AffixPlugin } from './types.js';
 import type { ConfigCache } from '../services/config-cache.js';
 import { createFraudProtection } from './fraud-protection/index.js';
+import { createWebhooks } from './webhooks/index.js';
 
 /** What built-in plugins may use besides their hooks: the database and the configuration cache. */
 export interface BuiltinDeps {
@@ -11,4 +12,4 @@ export interface BuiltinDeps {
 }
 
 /** The built-in plugins (SPEC §8), one folder each. */
-export const builtinPlugins = (_deps: BuiltinDeps): AffixPlugin[] => [createFraudProtection()];
+export const builtinPlugins = (deps: BuiltinDeps): AffixPlugin[] => [createFraudProtection(), createWebhooks(deps)];

@@ -16,6 +16,11 @@ export const BANNER_TYPES = ['link', 'image', 'html'] as const;
 export const PAYOUT_KINDS = ['general', 'personal'] as const;
 export const PAYOUT_TYPES = ['CPS', 'CPA', 'PPC', 'CPM', 'LIFETIME'] as const;
 export const COMMISSION_UNITS = ['fixed', 'percent'] as const;
+// Traffic campaign settings (SPEC §7.1).
+export const FLOW_ROTATIONS = ['position', 'weight'] as const;
+export const COST_MODELS = ['CPC', 'CPUC', 'CPM', 'CPA', 'CPS', 'REVSHARE'] as const;
+export const BIND_VISITORS = ['none', 'flows', 'flows_landings', 'flows_landings_offers'] as const;
+export const UNIQUENESS_MODES = ['ip_ua', 'ip', 'cookie'] as const;
 
 const code = (label: string) =>
   z
@@ -61,6 +66,40 @@ const productIdList = z
   .max(1000, 'at most 1000 product IDs')
   .refine(fitsText, 'the list is too long to store (at most 64 KB in all)');
 
+/** First path segments the tracker answers itself: a campaign alias cannot take them. */
+export const RESERVED_ALIASES = [
+  'admin',
+  'api',
+  'portal',
+  'r',
+  't',
+  'lp',
+  'postback',
+  'click_api',
+  'static',
+  'healthz',
+];
+
+/** A campaign URL's path (`https://<domain>/<alias>`); empty = not reachable by URL. */
+export const campaignAlias = z
+  .string()
+  .trim()
+  .max(191, 'at most 191 characters')
+  .regex(/^[A-Za-z0-9_-]*$/, 'alias may contain only letters, digits, "-" and "_"')
+  .refine(
+    (v) => !RESERVED_ALIASES.includes(v.toLowerCase()),
+    'this alias is a path of the tracker itself; choose another',
+  )
+  .nullable()
+  .transform((v) => (v ? v : null));
+
+const currencyCode = z
+  .string()
+  .trim()
+  .regex(/^([A-Za-z]{3})?$/, 'must be a 3-letter ISO 4217 currency code')
+  .nullable()
+  .transform((v) => (v ? v.toUpperCase() : null));
+
 export const campaignFields = z.object({
   name: shortText(),
   type: z.enum(CAMPAIGN_TYPES),
@@ -72,6 +111,21 @@ export const campaignFields = z.object({
   approval: z.enum(APPROVALS).nullable(),
   destinationUrl: optionalHttpUrl,
   archived: z.boolean(),
+  // Traffic (SPEC §7.1). Amounts become 1/10,000 units; references are checked by the service.
+  domainId: nullableId,
+  alias: campaignAlias,
+  groupId: nullableId,
+  sourceId: nullableId,
+  flowRotation: z.enum(FLOW_ROTATIONS),
+  costModel: z.enum(COST_MODELS),
+  costValue: amount,
+  costAuto: z.boolean(),
+  costCurrency: currencyCode,
+  trafficLoss: amount.refine((v) => v <= toUnits('99.99'), 'must be a percentage between 0 and 99.99'),
+  bindVisitors: z.enum(BIND_VISITORS),
+  uniqueness: z.enum(UNIQUENESS_MODES),
+  uniquenessTtlHours: z.number().int('must be a whole number of hours').min(1).max(8760),
+  bypassCache: z.boolean(),
 });
 export const campaignCreate = campaignFields.partial().required({ name: true });
 export const campaignPatch = campaignFields.partial();

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
-import { fillMacros } from './outbox.js';
+import { fillMacros } from '../domain/macros.js';
 import {
   planCommissions,
   cpmAmount,

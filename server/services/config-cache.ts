@@ -9,6 +9,28 @@ import type { SettingsService } from './settings.js';
 import type { Settings } from '../domain/settings.js';
 import type { PayoutDef, Rate } from '../domain/payouts.js';
 import { parseJson } from '../store/rows.js';
+import { allDomains } from '../store/domains.js';
+import { allSources } from '../store/sources.js';
+import { activeFlowDefs } from '../store/flows.js';
+import type { FlowDef } from '../domain/flows.js';
+
+/** A campaign-URL domain as the hot path reads it (SPEC §7.1). */
+export interface DomainFacts {
+  id: number;
+  host: string;
+  parkedCampaignId: number | null;
+}
+
+/** A traffic source as the hot path reads it (SPEC §7.4). */
+export interface SourceFacts {
+  id: number;
+  name: string;
+  params: Record<string, string>;
+  postbackUrl: string | null;
+}
+
+/** The key of the alias index: aliases compare without case, per domain (null = the tracker's own host). */
+const aliasKey = (domainId: number | null, alias: string) => `${domainId ?? ''}/${alias.toLowerCase()}`;
 
 /** Everything the hot paths read, loaded at once from the database. */
 export class ConfigSnapshot implements MatchLookups {
@@ -21,6 +43,13 @@ export class ConfigSnapshot implements MatchLookups {
   readonly productIndex = new Map<string, number[]>();
   /** The active (non-archived) payouts of each campaign. */
   readonly payouts = new Map<number, PayoutDef[]>();
+  /** Campaign-URL domains by lower-case host (with its port, when it has one). */
+  readonly domainsByHost = new Map<string, DomainFacts>();
+  /** Every traffic source (archived ones too: campaigns may still name them). */
+  readonly sources = new Map<number, SourceFacts>();
+  /** The non-archived flows of each campaign, by position then id. */
+  readonly flows = new Map<number, FlowDef[]>();
+  private readonly campaignsByAlias = new Map<string, number>();
   private defaultId = 0;
 
   constructor(readonly settings: Settings) {}
@@ -54,6 +83,11 @@ export class ConfigSnapshot implements MatchLookups {
     for (const list of this.payouts.values()) for (const p of list) if (p.id === id) return p;
     return undefined;
   }
+  /** The campaign whose URL is `/<alias>` on a domain (null = the tracker's own host); archived ones included. */
+  campaignByAlias(domainId: number | null, alias: string): Campaign | undefined {
+    const id = this.campaignsByAlias.get(aliasKey(domainId, alias));
+    return id === undefined ? undefined : this.campaigns.get(id);
+  }
   productCampaigns(productIds: string[]): CampaignFacts[] {
     const ids = new Set<number>();
     for (const p of productIds) for (const id of this.productIndex.get(p) ?? []) ids.add(id);
@@ -65,6 +99,10 @@ export class ConfigSnapshot implements MatchLookups {
     for (const c of await allCampaigns(db)) {
       snap.campaigns.set(c.id, c);
       if (c.isDefault) snap.defaultId = c.id;
+      // An archived campaign never shadows a live one with the same alias.
+      if (c.alias && !(c.archived && snap.campaignsByAlias.has(aliasKey(c.domainId, c.alias)))) {
+        snap.campaignsByAlias.set(aliasKey(c.domainId, c.alias), c.id);
+      }
       if (c.archived) continue;
       for (const p of c.productIds) snap.productIndex.set(p, [...(snap.productIndex.get(p) ?? []), c.id]);
     }
@@ -132,6 +170,13 @@ export class ConfigSnapshot implements MatchLookups {
       };
       snap.payouts.set(r.campaign_id, [...(snap.payouts.get(r.campaign_id) ?? []), payout]);
     }
+    for (const d of await allDomains(db)) {
+      snap.domainsByHost.set(d.host.toLowerCase(), { id: d.id, host: d.host, parkedCampaignId: d.parkedCampaignId });
+    }
+    for (const src of await allSources(db)) {
+      snap.sources.set(src.id, { id: src.id, name: src.name, params: src.params, postbackUrl: src.postbackUrl });
+    }
+    for (const [campaignId, list] of await activeFlowDefs(db)) snap.flows.set(campaignId, list);
     return snap;
   }
 }

@@ -23,6 +23,9 @@ export type OutboxEvent =
  * filter (the webhooks plugin signs and posts every event); the delivery worker sends them.
  */
 export class Outbox {
+  /** Called once the transaction that queued messages has committed (the delivery worker's `notify`). */
+  onQueued: (() => void) | null = null;
+
   constructor(
     private readonly hooks: Hooks,
     private readonly clock: () => number = Date.now,
@@ -47,13 +50,15 @@ export class Outbox {
         locked_until: 0,
       })),
     );
+    const onQueued = this.onQueued;
+    if (onQueued) {
+      // Kick the worker after the commit rather than waiting for its next poll; before the
+      // commit it could not see the rows.
+      let outer = trx as unknown as { parentTransaction?: unknown; executionPromise?: Promise<unknown> };
+      while (outer.parentTransaction) outer = outer.parentTransaction as typeof outer;
+      const committed = outer.executionPromise;
+      if (committed) committed.then(onQueued, () => undefined);
+      else queueMicrotask(onQueued);
+    }
   }
-}
-
-/** Fills `{macro}` placeholders of a postback URL template with URL-encoded values. */
-export function fillMacros(template: string, values: Record<string, string | number | null | undefined>): string {
-  return template.replace(/\{([a-z0-9_]+)\}/gi, (whole, name: string) => {
-    const v = values[name.toLowerCase()];
-    return v === undefined ? whole : encodeURIComponent(v === null ? '' : String(v));
-  });
 }

@@ -71,6 +71,8 @@ interface Prepared {
   dropped: { rule: string } | null;
   at: number;
   commissions: CommissionPlanResult;
+  /** `customerId`, else the visitor id (body or cookie): the key of a lifetime binding (rule 1). */
+  customerKey: string | null;
 }
 
 /** A random source seeded by the order, so a retried order picks the same campaign among ties. */
@@ -141,7 +143,7 @@ export class SaleService {
         declineReason: row.decline_reason,
         duplicate: false,
       };
-      await this.hooks.doAction('sale.recorded', { ...result, kind: req.kind, input: p.input });
+      await this.hooks.doAction('sale.recorded', { ...result, kind: req.kind, input: p.input, customerKey: p.customerKey });
       return result;
     } catch (err) {
       if (!row.order_key || !dialect.isUniqueViolation(err)) throw err;
@@ -324,7 +326,7 @@ export class SaleService {
             items: input.items ?? [],
             fixedCost: input.fixedCost ?? null,
           });
-    return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at, commissions };
+    return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at, commissions, customerKey };
   }
 
   /** The sale's contribution to the daily rollup: declined sales count apart and earn no revenue. */

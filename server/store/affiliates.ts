@@ -93,8 +93,7 @@ export async function parentChain(db: Knex, id: number, limit = 50): Promise<num
   let current: number | null = id;
   while (current !== null && chain.length < limit) {
     const row = (await db('affiliates').select('parent_id').where({ id: current }).first()) as
-      | { parent_id: number | null }
-      | undefined;
+      { parent_id: number | null } | undefined;
     const parent = row?.parent_id ?? null;
     if (parent === null || parent === id || chain.includes(parent)) break;
     chain.push(parent);
@@ -104,7 +103,11 @@ export async function parentChain(db: Knex, id: number, limit = 50): Promise<num
 }
 
 export async function countAffiliates(db: Knex): Promise<Record<Affiliate['status'], number>> {
-  const rows = (await db('affiliates').whereNull('archived_at').select('status').count({ n: '*' }).groupBy('status')) as Array<{
+  const rows = (await db('affiliates')
+    .whereNull('archived_at')
+    .select('status')
+    .count({ n: '*' })
+    .groupBy('status')) as Array<{
     status: Affiliate['status'];
     n: number | string;
   }>;

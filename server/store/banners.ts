@@ -75,6 +75,7 @@ export async function deleteBanner(db: Knex, id: number): Promise<void> {
 }
 
 export async function countBanners(db: Knex): Promise<number> {
-  const row = (await db('banners').whereNull('archived_at').count({ n: '*' }).first()) as { n: number | string } | undefined;
+  const row = (await db('banners').whereNull('archived_at').count({ n: '*' }).first()) as
+    { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { toBoolOrNull, toIso, parseJson, paginate, whereContains, type Page } from './rows.js';
+import { toBool, toBoolOrNull, toIso, parseJson, paginate, whereContains, type Page } from './rows.js';
+import { fromUnits } from '../domain/money.js';
 import type { PageQuery } from '../validation.js';
 
 export interface Campaign {
@@ -17,6 +18,28 @@ export interface Campaign {
   archived: boolean;
   createdAt: string | null;
   updatedAt: string | null;
+  // Traffic (SPEC §7.1). costValue and trafficLoss are decimals here (stored as 1/10,000 units).
+  /** null = the tracker's own host. */
+  domainId: number | null;
+  /** null = not reachable by a campaign URL. */
+  alias: string | null;
+  groupId: number | null;
+  sourceId: number | null;
+  flowRotation: 'position' | 'weight';
+  costModel: 'CPC' | 'CPUC' | 'CPM' | 'CPA' | 'CPS' | 'REVSHARE';
+  /** Per click (CPC, CPUC), per 1,000 clicks (CPM), per conversion (CPA, CPS) or a percent (REVSHARE). */
+  costValue: number;
+  costAuto: boolean;
+  /** null = the base currency. */
+  costCurrency: string | null;
+  /** Percent, 0–99.99. */
+  trafficLoss: number;
+  bindVisitors: 'none' | 'flows' | 'flows_landings' | 'flows_landings_offers';
+  uniqueness: 'ip_ua' | 'ip' | 'cookie';
+  uniquenessTtlHours: number;
+  bypassCache: boolean;
+  /** The Click API token (read-only; regenerable). */
+  apiToken: string | null;
 }
 
 export interface CampaignRow {
@@ -34,6 +57,23 @@ export interface CampaignRow {
   archived_at: number | null;
   created_at: number;
   updated_at: number;
+  domain_id: number | null;
+  alias: string | null;
+  group_id: number | null;
+  source_id: number | null;
+  flow_rotation: Campaign['flowRotation'];
+  cost_model: Campaign['costModel'];
+  /** Units (1/10,000). */
+  cost_value: number | string;
+  cost_auto: number | boolean;
+  cost_currency: string | null;
+  /** Percent in units. */
+  traffic_loss: number | string;
+  bind_visitors: Campaign['bindVisitors'];
+  uniqueness: Campaign['uniqueness'];
+  uniqueness_ttl_hours: number;
+  bypass_cache: number | boolean;
+  api_token: string | null;
 }
 
 export type CampaignColumns = Partial<Omit<CampaignRow, 'id'>>;
@@ -53,6 +93,21 @@ export const toCampaign = (r: CampaignRow): Campaign => ({
   archived: r.archived_at !== null,
   createdAt: toIso(r.created_at),
   updatedAt: toIso(r.updated_at),
+  domainId: r.domain_id ?? null,
+  alias: r.alias ?? null,
+  groupId: r.group_id ?? null,
+  sourceId: r.source_id ?? null,
+  flowRotation: r.flow_rotation ?? 'position',
+  costModel: r.cost_model ?? 'CPC',
+  costValue: fromUnits(Number(r.cost_value ?? 0)),
+  costAuto: r.cost_auto === undefined ? true : toBool(r.cost_auto),
+  costCurrency: r.cost_currency ?? null,
+  trafficLoss: fromUnits(Number(r.traffic_loss ?? 0)),
+  bindVisitors: r.bind_visitors ?? 'none',
+  uniqueness: r.uniqueness ?? 'ip_ua',
+  uniquenessTtlHours: r.uniqueness_ttl_hours ?? 24,
+  bypassCache: toBool(r.bypass_cache),
+  apiToken: r.api_token ?? null,
 });
 
 export interface CampaignFilters {
@@ -81,6 +136,36 @@ export async function getCampaign(db: Knex, id: number): Promise<Campaign | null
   return row ? toCampaign(row) : null;
 }
 
+/**
+ * The campaign holding `alias` on a domain (null = the tracker's own host), compared without
+ * case so SQLite and MySQL (case-insensitive collation) agree; `exceptId` skips the campaign itself.
+ */
+export async function findCampaignByAlias(
+  db: Knex,
+  domainId: number | null,
+  alias: string,
+  exceptId?: number,
+): Promise<Campaign | null> {
+  const q = db('campaigns').whereRaw('LOWER(alias) = ?', [alias.toLowerCase()]);
+  if (domainId === null) q.whereNull('domain_id');
+  else q.where('domain_id', domainId);
+  if (exceptId !== undefined) q.whereNot('id', exceptId);
+  const row = (await q.first()) as CampaignRow | undefined;
+  return row ? toCampaign(row) : null;
+}
+
+/** Names of the campaigns that use a domain or a source (the delete of either is refused while any do). */
+export async function campaignsUsing(
+  db: Knex,
+  column: 'domain_id' | 'source_id',
+  id: number,
+): Promise<Array<{ id: number; name: string }>> {
+  return (await db('campaigns').where(column, id).orderBy('id').limit(5).select('id', 'name')) as Array<{
+    id: number;
+    name: string;
+  }>;
+}
+
 export async function getDefaultCampaign(db: Knex): Promise<Campaign | null> {
   const row = (await db('campaigns').where({ default_key: 1 }).first()) as CampaignRow | undefined;
   return row ? toCampaign(row) : null;
@@ -92,7 +177,12 @@ export async function insertCampaign(db: Knex, cols: CampaignColumns, productIds
   return Number(id);
 }
 
-export async function updateCampaign(db: Knex, id: number, cols: CampaignColumns, productIds?: string[]): Promise<void> {
+export async function updateCampaign(
+  db: Knex,
+  id: number,
+  cols: CampaignColumns,
+  productIds?: string[],
+): Promise<void> {
   await db('campaigns')
     .where({ id })
     .update(productIds ? { ...cols, product_ids: JSON.stringify(productIds) } : cols);
@@ -122,7 +212,11 @@ export async function deleteCampaign(db: Knex, id: number): Promise<void> {
 }
 
 export async function countCampaigns(db: Knex): Promise<{ active: number; paused: number }> {
-  const rows = (await db('campaigns').whereNull('archived_at').select('status').count({ n: '*' }).groupBy('status')) as Array<{
+  const rows = (await db('campaigns')
+    .whereNull('archived_at')
+    .select('status')
+    .count({ n: '*' })
+    .groupBy('status')) as Array<{
     status: Campaign['status'];
     n: number | string;
   }>;

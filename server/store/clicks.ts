@@ -28,6 +28,49 @@ export interface ClickRow {
   trace: string;
 }
 
+/** Columns only campaign-URL clicks fill (SPEC §7); affiliate clicks store NULL (cost 0). */
+export interface TrafficClickColumns {
+  flow_id: number | null;
+  source_id: number | null;
+  landing_index: number | null;
+  offer_index: number | null;
+  landing_url: string | null;
+  offer_url: string | null;
+  offer_at: number | null;
+  cost: number;
+  unique_campaign: number | null;
+  unique_flow: number | null;
+  unique_global: number | null;
+  sub_ids: string | null;
+  external_id: string | null;
+  device: string | null;
+  os: string | null;
+  browser: string | null;
+  language: string | null;
+  is_bot: number | null;
+}
+
+const NO_TRAFFIC: TrafficClickColumns = {
+  flow_id: null,
+  source_id: null,
+  landing_index: null,
+  offer_index: null,
+  landing_url: null,
+  offer_url: null,
+  offer_at: null,
+  cost: 0,
+  unique_campaign: null,
+  unique_flow: null,
+  unique_global: null,
+  sub_ids: null,
+  external_id: null,
+  device: null,
+  os: null,
+  browser: null,
+  language: null,
+  is_bot: null,
+};
+
 export interface Click {
   id: number;
   clickId: string;
@@ -134,7 +177,9 @@ export async function referralsFor(db: Knex, pairs: Array<[string, number]>): Pr
   if (!pairs.length) return [];
   // IN on the key's first column uses the primary key on every dialect (row-value IN may not).
   const wanted = new Set(pairs.map(([v, c]) => `${c}|${v}`));
-  const rows = (await db('visitor_referrals').whereIn('visitor_id', [...new Set(pairs.map(([v]) => v))])) as ReferralRow[];
+  const rows = (await db('visitor_referrals').whereIn('visitor_id', [
+    ...new Set(pairs.map(([v]) => v)),
+  ])) as ReferralRow[];
   return rows.filter((r) => wanted.has(`${r.campaign_id}|${r.visitor_id}`)).map(toReferral);
 }
 
@@ -153,6 +198,8 @@ export async function saveReferrals(db: Knex.Transaction, referrals: Referral[])
   await dialectHelper(db).insertRows(db, 'visitor_referrals', rows, ['visitor_id', 'campaign_id']);
 }
 
-export async function insertClicks(db: Knex.Transaction, rows: ClickRow[]): Promise<void> {
-  await dialectHelper(db).insertRows(db, 'clicks', rows as unknown as Array<Record<string, Cell>>);
+/** Inserts clicks; every row gets the full column set (one prepared statement serves the batch). */
+export async function insertClicks(db: Knex.Transaction, rows: Array<ClickRow & Partial<TrafficClickColumns>>): Promise<void> {
+  const full = rows.map((r) => ({ ...NO_TRAFFIC, ...r }));
+  await dialectHelper(db).insertRows(db, 'clicks', full as unknown as Array<Record<string, Cell>>);
 }

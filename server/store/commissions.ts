@@ -71,7 +71,10 @@ export const toCommission = (r: CommissionRow & { id: number | string }): Commis
   merchantAmount: fromUnits(Number(r.merchant_amount)),
   currency: r.currency,
   basis: r.basis === null ? null : fromUnits(Number(r.basis)),
-  rate: r.rate_unit === null || r.rate_value === null ? null : { value: fromUnits(Number(r.rate_value)), unit: r.rate_unit },
+  rate:
+    r.rate_unit === null || r.rate_value === null
+      ? null
+      : { value: fromUnits(Number(r.rate_value)), unit: r.rate_unit },
   quantity: Number(r.quantity),
   day: r.day,
   parentId: r.parent_id === null ? null : Number(r.parent_id),
@@ -90,7 +93,9 @@ export async function getCommission(db: Knex, id: number): Promise<Commission | 
 }
 
 export async function commissionsOfSale(db: Knex, saleId: number): Promise<Commission[]> {
-  const rows = (await db('commissions').where({ sale_id: saleId }).orderBy('id')) as Array<CommissionRow & { id: number }>;
+  const rows = (await db('commissions').where({ sale_id: saleId }).orderBy('id')) as Array<
+    CommissionRow & { id: number }
+  >;
   return rows.map(toCommission);
 }
 
@@ -123,7 +128,10 @@ export async function listCommissions(db: Knex, f: CommissionFilters, page: Page
 }
 
 /** Totals per status of the filtered commissions, in units. */
-export async function commissionTotals(db: Knex, f: CommissionFilters): Promise<Record<string, { count: number; amount: number }>> {
+export async function commissionTotals(
+  db: Knex,
+  f: CommissionFilters,
+): Promise<Record<string, { count: number; amount: number }>> {
   const rows = (await filtered(db, { ...f, status: undefined })
     .modify((q) => {
       if (f.status) q.where('status', f.status);

@@ -63,7 +63,9 @@ export async function getCoupon(db: Knex, id: number): Promise<Coupon | null> {
 }
 
 export async function findCouponByCode(db: Knex, code: string): Promise<Coupon | null> {
-  const row = (await db('coupons').where({ code_key: couponKey(code) }).first()) as CouponRow | undefined;
+  const row = (await db('coupons')
+    .where({ code_key: couponKey(code) })
+    .first()) as CouponRow | undefined;
   return row ? toCoupon(row) : null;
 }
 
@@ -86,6 +88,7 @@ export async function deleteCoupon(db: Knex, id: number): Promise<void> {
 }
 
 export async function countCoupons(db: Knex): Promise<number> {
-  const row = (await db('coupons').whereNull('archived_at').count({ n: '*' }).first()) as { n: number | string } | undefined;
+  const row = (await db('coupons').whereNull('archived_at').count({ n: '*' }).first()) as
+    { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }

@@ -18,9 +18,24 @@ export interface StatsDelta {
   refunds?: number;
   chargebacks?: number;
   impressions?: number;
+  conversions?: number;
+  cost?: number;
+  conversion_revenue?: number;
 }
 
-const COUNTERS = ['clicks', 'unique_clicks', 'declined_clicks', 'sales', 'actions', 'declined_sales', 'revenue', 'commissions', 'refunds', 'chargebacks', 'impressions'] as const;
+const COUNTERS = [
+  'clicks',
+  'unique_clicks',
+  'declined_clicks',
+  'sales',
+  'actions',
+  'declined_sales',
+  'revenue',
+  'commissions',
+  'refunds',
+  'chargebacks',
+  'impressions',
+] as const;
 
 /** Adds deltas to `daily_stats`, merging deltas with the same key first (one row each). */
 export async function addDailyStats(db: Knex, deltas: StatsDelta[]): Promise<void> {
@@ -28,11 +43,23 @@ export async function addDailyStats(db: Knex, deltas: StatsDelta[]): Promise<voi
   const merged = new Map<string, Record<string, string | number>>();
   for (const d of deltas) {
     const key = `${d.day}|${d.campaign_id}|${d.affiliate_id}|${d.banner_id}`;
-    const row = merged.get(key) ?? { day: d.day, campaign_id: d.campaign_id, affiliate_id: d.affiliate_id, banner_id: d.banner_id, ...Object.fromEntries(COUNTERS.map((c) => [c, 0])) };
+    const row = merged.get(key) ?? {
+      day: d.day,
+      campaign_id: d.campaign_id,
+      affiliate_id: d.affiliate_id,
+      banner_id: d.banner_id,
+      ...Object.fromEntries(COUNTERS.map((c) => [c, 0])),
+    };
     for (const c of COUNTERS) row[c] = Number(row[c]) + (d[c] ?? 0);
     merged.set(key, row);
   }
-  await dialectHelper(db).upsertIncrement(db, 'daily_stats', ['day', 'campaign_id', 'affiliate_id', 'banner_id'], [...merged.values()], [...COUNTERS]);
+  await dialectHelper(db).upsertIncrement(
+    db,
+    'daily_stats',
+    ['day', 'campaign_id', 'affiliate_id', 'banner_id'],
+    [...merged.values()],
+    [...COUNTERS],
+  );
 }
 
 export interface StatsTotals {
@@ -49,7 +76,15 @@ export interface StatsTotals {
 export async function statsTotals(db: Knex, from: string, to: string): Promise<StatsTotals> {
   const row = (await db('daily_stats')
     .whereBetween('day', [from, to])
-    .sum({ clicks: 'clicks', uniqueClicks: 'unique_clicks', declinedClicks: 'declined_clicks', sales: 'sales', actions: 'actions', declinedSales: 'declined_sales', revenue: 'revenue' })
+    .sum({
+      clicks: 'clicks',
+      uniqueClicks: 'unique_clicks',
+      declinedClicks: 'declined_clicks',
+      sales: 'sales',
+      actions: 'actions',
+      declinedSales: 'declined_sales',
+      revenue: 'revenue',
+    })
     .first()) as Record<keyof StatsTotals, number | string | null> | undefined;
   const n = (v: number | string | null | undefined) => Number(v ?? 0);
   return {
@@ -64,12 +99,58 @@ export async function statsTotals(db: Knex, from: string, to: string): Promise<S
 }
 
 /** Per-day clicks, sales and revenue for a chart. */
-export async function statsByDay(db: Knex, from: string, to: string): Promise<Array<{ day: string; clicks: number; sales: number; revenue: number }>> {
+export async function statsByDay(
+  db: Knex,
+  from: string,
+  to: string,
+): Promise<Array<{ day: string; clicks: number; sales: number; revenue: number }>> {
   const rows = (await db('daily_stats')
     .whereBetween('day', [from, to])
     .select('day')
     .sum({ clicks: 'clicks', sales: 'sales', revenue: 'revenue' })
     .groupBy('day')
-    .orderBy('day')) as Array<{ day: string; clicks: number | string; sales: number | string; revenue: number | string }>;
-  return rows.map((r) => ({ day: r.day, clicks: Number(r.clicks), sales: Number(r.sales), revenue: Number(r.revenue) }));
+    .orderBy('day')) as Array<{
+    day: string;
+    clicks: number | string;
+    sales: number | string;
+    revenue: number | string;
+  }>;
+  return rows.map((r) => ({
+    day: r.day,
+    clicks: Number(r.clicks),
+    sales: Number(r.sales),
+    revenue: Number(r.revenue),
+  }));
+}
+
+/** A change to the campaign-URL rollup of one day, campaign, flow, landing, offer, source and country. */
+export interface TrafficDelta {
+  day: string;
+  campaign_id: number;
+  flow_id: number;
+  landing_index: number;
+  offer_index: number;
+  source_id: number;
+  country: string;
+  clicks?: number;
+  unique_clicks?: number;
+  conversions?: number;
+  sales?: number;
+  revenue?: number;
+  cost?: number;
+}
+
+const TRAFFIC_KEY = ['day', 'campaign_id', 'flow_id', 'landing_index', 'offer_index', 'source_id', 'country'] as const;
+const TRAFFIC_COUNTERS = ['clicks', 'unique_clicks', 'conversions', 'sales', 'revenue', 'cost'] as const;
+
+export async function addTrafficStats(db: Knex, deltas: TrafficDelta[]): Promise<void> {
+  if (!deltas.length) return;
+  const merged = new Map<string, Record<string, string | number>>();
+  for (const d of deltas) {
+    const key = TRAFFIC_KEY.map((k) => d[k]).join('|');
+    const row = merged.get(key) ?? { ...Object.fromEntries(TRAFFIC_KEY.map((k) => [k, d[k]])), ...Object.fromEntries(TRAFFIC_COUNTERS.map((c) => [c, 0])) };
+    for (const c of TRAFFIC_COUNTERS) row[c] = Number(row[c]) + (d[c] ?? 0);
+    merged.set(key, row);
+  }
+  await dialectHelper(db).upsertIncrement(db, 'traffic_stats', [...TRAFFIC_KEY], [...merged.values()], [...TRAFFIC_COUNTERS]);
 }

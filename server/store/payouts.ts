@@ -141,7 +141,9 @@ async function replacePayoutAffiliates(db: Knex, payoutId: number, affiliateIds:
   await db('payout_affiliates').where({ payout_id: payoutId }).delete();
   const unique = [...new Set(affiliateIds)];
   for (let i = 0; i < unique.length; i += 200) {
-    await db('payout_affiliates').insert(unique.slice(i, i + 200).map((a) => ({ payout_id: payoutId, affiliate_id: a })));
+    await db('payout_affiliates').insert(
+      unique.slice(i, i + 200).map((a) => ({ payout_id: payoutId, affiliate_id: a })),
+    );
   }
 }
 

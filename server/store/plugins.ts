@@ -8,7 +8,11 @@ export class PluginStateTable implements PluginStateStore {
   constructor(private readonly db: Knex) {}
 
   async load(): Promise<PluginState[]> {
-    const rows = (await this.db('plugins').select('*')) as Array<{ name: string; active: number | boolean; settings: string }>;
+    const rows = (await this.db('plugins').select('*')) as Array<{
+      name: string;
+      active: number | boolean;
+      settings: string;
+    }>;
     return rows.map((r) => ({ name: r.name, active: toBool(r.active), settings: parseJson(r.settings, {}) }));
   }
 

@@ -16,7 +16,8 @@ export function parseJson<T>(text: unknown, fallback: T): T {
   }
 }
 
-export const toIso = (ms: unknown): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+export const toIso = (ms: unknown): string | null =>
+  ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
 
 export interface Page<T> {
   data: T[];
@@ -31,8 +32,7 @@ export async function paginate<Row, T>(
   orderBy: Array<{ column: string; order: 'asc' | 'desc' }> = [{ column: 'id', order: 'desc' }],
 ): Promise<Page<T>> {
   const countRow = (await query.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as
-    | { n: number | string }
-    | undefined;
+    { n: number | string } | undefined;
   const total = Number(countRow?.n ?? 0);
   const rows = (await query
     .clone()
@@ -41,7 +41,12 @@ export async function paginate<Row, T>(
     .offset((page.page - 1) * page.perPage)) as Row[];
   return {
     data: rows.map(map),
-    pagination: { page: page.page, perPage: page.perPage, total, totalPages: Math.max(1, Math.ceil(total / page.perPage)) },
+    pagination: {
+      page: page.page,
+      perPage: page.perPage,
+      total,
+      totalPages: Math.max(1, Math.ceil(total / page.perPage)),
+    },
   };
 }
 

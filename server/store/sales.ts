@@ -105,7 +105,8 @@ export async function insertSale(db: Knex, row: SaleRow): Promise<number> {
 }
 
 export async function findSaleByOrderKey(db: Knex, campaignId: number, orderKey: string): Promise<Sale | null> {
-  const row = (await db('sales').where({ campaign_id: campaignId, order_key: orderKey }).first()) as (SaleRow & { id: number }) | undefined;
+  const row = (await db('sales').where({ campaign_id: campaignId, order_key: orderKey }).first()) as
+    (SaleRow & { id: number }) | undefined;
   return row ? toSale(row) : null;
 }
 
@@ -140,6 +141,7 @@ export async function listSales(db: Knex, f: SaleFilters, page: PageQuery): Prom
 
 /** Most recent sale of the same IP within `sinceMs` (the duplicate-order fraud rule). */
 export async function recentSaleFromIp(db: Knex, ip: string, since: number): Promise<number | null> {
-  const row = (await db('sales').where('ip', ip).where('at', '>=', since).orderBy('at', 'desc').first('id')) as { id: number } | undefined;
+  const row = (await db('sales').where('ip', ip).where('at', '>=', since).orderBy('at', 'desc').first('id')) as
+    { id: number } | undefined;
   return row ? Number(row.id) : null;
 }

@@ -11,6 +11,9 @@ export async function loadSettingRows(db: Knex): Promise<Record<string, unknown>
 
 export async function saveSettingRows(db: Knex, values: Record<string, unknown>, now = Date.now()): Promise<void> {
   for (const [key, value] of Object.entries(values)) {
-    await db('settings').insert({ key, value: JSON.stringify(value), updated_at: now }).onConflict('key').merge();
+    await db('settings')
+      .insert({ key, value: JSON.stringify(value), updated_at: now })
+      .onConflict('key')
+      .merge();
   }
 }

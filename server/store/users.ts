@@ -37,7 +37,11 @@ export const toUser = (r: UserRow): User => ({
 export const emailKey = (email: string) => email.trim().toLowerCase();
 
 export async function findUserByEmail(db: Knex, email: string): Promise<UserRow | null> {
-  return ((await db('users').where({ email: emailKey(email) }).first()) as UserRow | undefined) ?? null;
+  return (
+    ((await db('users')
+      .where({ email: emailKey(email) })
+      .first()) as UserRow | undefined) ?? null
+  );
 }
 
 export async function getUserRow(db: Knex, id: number): Promise<UserRow | null> {
@@ -50,7 +54,8 @@ export async function listUsers(db: Knex, roles: Role[]): Promise<User[]> {
 }
 
 export async function countOwners(db: Knex): Promise<number> {
-  const row = (await db('users').where({ role: 'owner' }).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  const row = (await db('users').where({ role: 'owner' }).count({ n: '*' }).first()) as
+    { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
 

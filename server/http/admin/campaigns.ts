@@ -20,6 +20,7 @@ import {
   valuesAt,
 } from './form-values.js';
 import * as s from '../../schemas/programme.js';
+import { TRAFFIC_FIELDS, trafficFormData, trafficInput, trafficValues, trafficValuesFromBody } from './traffic-form.js';
 import { parse } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
@@ -39,11 +40,12 @@ export const CAMPAIGN_TYPE_LABELS: Record<Campaign['type'], string> = {
 
 const TABS = [
   { key: 'settings', label: 'Settings', suffix: '' },
+  { key: 'flows', label: 'Flows', suffix: '/flows' },
   { key: 'payouts', label: 'Payouts', suffix: '/payouts' },
   { key: 'banners', label: 'Banners', suffix: '/banners' },
   { key: 'coupons', label: 'Coupons', suffix: '/coupons' },
 ] as const;
-type Tab = (typeof TABS)[number]['key'];
+export type Tab = (typeof TABS)[number]['key'];
 
 const CAMPAIGN_FIELDS = [
   'name',
@@ -56,6 +58,7 @@ const CAMPAIGN_FIELDS = [
   'approval',
   'destinationUrl',
   'archived',
+  ...TRAFFIC_FIELDS,
 ];
 const PAYOUT_FIELDS = [
   'kind',
@@ -95,6 +98,7 @@ function campaignValues(c: Campaign) {
     approval: c.approval ?? '',
     destinationUrl: c.destinationUrl ?? '',
     archived: c.archived ? 'on' : '',
+    ...trafficValues(c),
   };
 }
 
@@ -110,6 +114,7 @@ function campaignValuesFromBody(body: Body) {
     approval: valueAt(body, 'approval'),
     destinationUrl: valueAt(body, 'destinationUrl'),
     archived: valueAt(body, 'archived'),
+    ...trafficValuesFromBody(body),
   };
 }
 
@@ -126,6 +131,7 @@ function campaignInput(body: Body) {
     approval: form.nullable(valueAt(body, 'approval')),
     destinationUrl: text(body, 'destinationUrl') ?? null,
     archived: form.checkbox(valueAt(body, 'archived')),
+    ...trafficInput(body),
   };
 }
 
@@ -173,7 +179,7 @@ function tabs(campaign: Campaign, active: Tab) {
   }));
 }
 
-function campaignPage(
+export function campaignPage(
   ctx: AppContext,
   views: Views,
   campaign: Campaign,
@@ -392,12 +398,16 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
   });
 
   // ---- settings tab ----
-  const settingsTab = (ctx: AppContext, campaign: Campaign, values: unknown, errors?: Errors) =>
-    campaignPage(ctx, views, campaign, 'settings', 'admin/campaign-settings', { values, errors });
+  const settingsTab = async (ctx: AppContext, campaign: Campaign, values: unknown, errors?: Errors) =>
+    campaignPage(ctx, views, campaign, 'settings', 'admin/campaign-settings', {
+      values,
+      errors,
+      ...(await trafficFormData(ctx, campaign)),
+    });
 
   router.get('/admin/campaigns/:id', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
-    settingsTab(ctx, campaign, campaignValues(campaign));
+    await settingsTab(ctx, campaign, campaignValues(campaign));
   });
   router.post('/admin/campaigns/:id', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));

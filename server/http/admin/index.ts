@@ -14,6 +14,8 @@ import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
 import { pluginPages } from './plugins.js';
 import { trackingPages } from './tracking.js';
+import { trafficPages } from './traffic.js';
+import { commissionPages } from './commissions.js';
 
 const setupBody = z.object({
   name: z.string().trim().max(191).optional(),
@@ -117,5 +119,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   settingsPages(router, views);
   pluginPages(router, views);
   trackingPages(router, views);
+  trafficPages(router, views);
+  commissionPages(router, views);
   return router;
 }

@@ -8,6 +8,7 @@ import { listSales, getSale } from '../../store/sales.js';
 import { notFound } from '../../errors.js';
 import { formatMoney, toUnits } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
+import { saleMoneyView } from './commissions.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
 const SALE_STATUSES = ['approved', 'pending', 'declined'] as const;
@@ -135,6 +136,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       candidates: (sale.trace?.candidates ?? []).map(describe),
       affiliateCandidates: (sale.trace?.affiliateCandidates ?? []).map(describe),
       notes: sale.trace?.notes ?? [],
+      ...(await saleMoneyView(ctx, sale.id)),
     });
   });
 

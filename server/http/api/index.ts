@@ -3,6 +3,10 @@ import type { AppCustom, AppState } from '../context.js';
 import { programmeRoutes } from './programme.js';
 import { systemRoutes } from './system.js';
 import { trackingApiRoutes } from './tracking.js';
+import { commissionApiRoutes } from './commissions.js';
+import { portalApiRoutes } from './portal.js';
+import { outboxRoutes } from './outbox.js';
+import { trafficRoutes } from './traffic.js';
 
 /** The REST API of SPEC §9 under /api/v1. */
 export function apiRouter(): Router<AppState, AppCustom> {
@@ -10,5 +14,9 @@ export function apiRouter(): Router<AppState, AppCustom> {
   systemRoutes(router);
   programmeRoutes(router);
   trackingApiRoutes(router);
+  commissionApiRoutes(router);
+  portalApiRoutes(router);
+  outboxRoutes(router);
+  trafficRoutes(router);
   return router;
 }

@@ -25,7 +25,7 @@ const isoTime = z
  * Server-to-server calls are authenticated by a merchant API token or by the campaign
  * signature (SPEC §4.2); only these may set `status` and `affiliateId`.
  */
-async function authenticateServer(ctx: AppContext): Promise<void> {
+export async function authenticateServer(ctx: AppContext): Promise<void> {
   const user = ctx.state.user;
   if (user) {
     if (user.role === 'affiliate') throw new AppError('forbidden', 'Affiliates cannot record sales');

@@ -1,0 +1,355 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { AppContext, AppCustom, AppState } from '../context.js';
+import type { Views } from '../views.js';
+import { render, flash, form } from './render.js';
+import {
+  allAffiliates,
+  bodyOf,
+  decimalText,
+  idParam,
+  pageLinks,
+  pageOf,
+  queryEnum,
+  safeBack,
+  valueAt,
+  valuesAt,
+} from './form-values.js';
+import { AppError, notFound } from '../../errors.js';
+import { amount as amountSchema, id as idSchema, parse } from '../../validation.js';
+import { formatMoney, toUnits, unitsToFixed } from '../../domain/money.js';
+import type { Actor } from '../../services/actor.js';
+import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
+import { commissionsOfSale, type Commission } from '../../store/commissions.js';
+import { refundableSale, refundsOfSale } from '../../store/refunds.js';
+import type { PayoutItem } from '../../services/payout-batches.js';
+
+const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
+const MAX_BULK = 1000;
+
+const actor = (ctx: AppContext) => ctx.state.user as Actor;
+const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined);
+const dayFilter = (raw: unknown) =>
+  typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
+const money = (value: number, currency: string) => formatMoney(toUnits(value), currency);
+const reasonOf = (ctx: AppContext) => {
+  const text = form.text(valueAt(bodyOf(ctx), 'reason'));
+  return text ? text.slice(0, 255) : null;
+};
+
+/** What a commission was computed from, in a merchant's words: "10% of 108.00 USD". */
+function basisText(c: Commission): string {
+  if (c.kind === 'refund' || c.kind === 'chargeback') {
+    const why = typeof c.detail.reason === 'string' ? c.detail.reason : c.statusReason;
+    return why ?? c.kind;
+  }
+  if (!c.rate) {
+    const lines = Array.isArray(c.detail.lines) ? c.detail.lines.length : 0;
+    return lines > 1 ? `sum of ${lines} items` : '';
+  }
+  if (c.rate.unit === 'percent') {
+    return `${decimalText(toUnits(c.rate.value))}% of ${c.basis === null ? 'no amount' : money(c.basis, c.currency)}`;
+  }
+  const per = money(c.rate.value, c.currency);
+  if (c.kind === 'impression') return `${per} per 1,000 × ${c.quantity.toLocaleString('en-US')} impressions`;
+  if (c.kind === 'click') return `${per} × ${c.quantity} clicks`;
+  return c.quantity > 1 ? `${per} × ${c.quantity}` : per;
+}
+
+async function namer(ctx: AppContext) {
+  const snap = await ctx.services.cache.snapshot();
+  return {
+    snap,
+    campaign: (id: number) => snap.campaigns.get(id)?.name ?? `#${id}`,
+    affiliate: (id: number) => snap.affiliates.get(id)?.name ?? `#${id}`,
+    payout: (campaignId: number, id: number | null) =>
+      id === null ? null : (snap.payoutsOf(campaignId).find((p) => p.id === id)?.title ?? `#${id}`),
+  };
+}
+
+async function commissionRows(ctx: AppContext, list: Commission[]) {
+  const names = await namer(ctx);
+  return list.map((c) => ({
+    ...c,
+    amountText: money(c.amount, c.currency),
+    negative: c.amount < 0,
+    basisText: basisText(c),
+    payoutTitle: names.payout(c.campaignId, c.payoutId),
+    campaignName: names.campaign(c.campaignId),
+    affiliateName: names.affiliate(c.affiliateId),
+    pending: c.status === 'pending',
+  }));
+}
+
+/**
+ * The sale page's commissions and refunds, and what is left to refund (for the refund form on
+ * admin/sale.hbs). The sale page route in tracking.ts adds these to its data.
+ */
+export async function saleMoneyView(ctx: AppContext, saleId: number): Promise<Record<string, unknown>> {
+  const [commissions, refunds, sale] = await Promise.all([
+    commissionsOfSale(ctx.services.db, saleId),
+    refundsOfSale(ctx.services.db, saleId),
+    refundableSale(ctx.services.db, saleId),
+  ]);
+  const refunded = sale?.refunded ?? 0;
+  const total = sale?.totalCost ?? null;
+  const currency = sale?.currency ?? '';
+  return {
+    saleCommissions: await commissionRows(ctx, commissions),
+    saleRefunds: refunds.map((r) => ({ ...r, amountText: money(r.amount, currency) })),
+    refundedText: refunded ? formatMoney(refunded, currency) : null,
+    refundable:
+      sale?.kind === 'sale' &&
+      sale.status !== 'declined' &&
+      (total === null ? refunds.length === 0 : total - refunded > 0),
+    remainingText: total === null ? null : formatMoney(total - refunded, currency),
+    remainingValue: total === null ? '' : unitsToFixed(total - refunded, 2),
+  };
+}
+
+function bulkMessage(action: ReviewAction, updated: number[], skipped: Array<{ id: number; reason: string }>): string {
+  const done = action === 'approve' ? 'Approved' : 'Declined';
+  const parts = [`${done} ${updated.length} commission${updated.length === 1 ? '' : 's'}.`];
+  if (skipped.length) {
+    const shown = skipped.slice(0, 5).map((s) => `#${s.id} ${s.reason}`);
+    parts.push(`Skipped ${skipped.length}: ${shown.join('; ')}${skipped.length > 5 ? '; …' : ''}.`);
+  }
+  return parts.join(' ');
+}
+
+const itemRow = (i: PayoutItem, currency: string) => ({ ...i, amountText: money(i.amount, currency) });
+
+/** The commissions queue, refunds from the sale page, and payout batches (SPEC §6.3, §6.4, §6.6, §9). */
+export function commissionPages(router: Router<AppState, AppCustom>, views: Views): void {
+  router.get('/admin/commissions', async (ctx) => {
+    const names = await namer(ctx);
+    const filters = {
+      status: queryEnum(COMMISSION_STATUSES, ctx.query.status),
+      kind: queryEnum(KINDS, ctx.query.kind),
+      campaignId: numberFilter(ctx.query.campaignId),
+      affiliateId: numberFilter(ctx.query.affiliateId),
+      batchId: numberFilter(ctx.query.batchId),
+      from: dayFilter(ctx.query.from),
+      to: dayFilter(ctx.query.to),
+    };
+    const result = await ctx.services.commissionLifecycle.list(
+      {
+        ...filters,
+        from: filters.from ? Date.parse(filters.from) : undefined,
+        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
+      },
+      pageOf(ctx, 50),
+      actor(ctx),
+    );
+    const linkFilters = Object.fromEntries(
+      Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+    );
+    const currency = names.snap.settings.baseCurrency;
+    const statusLink = (status: string | undefined) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries({ ...linkFilters, status })) if (v) params.set(k, v);
+      const qs = params.toString();
+      return qs ? `/admin/commissions?${qs}` : '/admin/commissions';
+    };
+    const rows = await commissionRows(ctx, result.data);
+    render(ctx, views, 'admin/commissions', {
+      title: 'Commissions',
+      nav: 'commissions',
+      filters,
+      filtered: Object.values(filters).some((v) => v !== undefined),
+      statuses: COMMISSION_STATUSES,
+      kinds: KINDS,
+      campaigns: [...names.snap.campaigns.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      affiliates: await allAffiliates(ctx),
+      totals: COMMISSION_STATUSES.map((s) => ({
+        status: s,
+        count: result.totals[s].count,
+        amountText: money(result.totals[s].amount, currency),
+        url: statusLink(s),
+        current: filters.status === s,
+      })),
+      allUrl: statusLink(undefined),
+      commissions: rows,
+      anyPending: rows.some((r) => r.pending),
+      back: ctx.originalUrl,
+      pagination: result.pagination,
+      ...pageLinks('/admin/commissions', linkFilters, result.pagination),
+    });
+  });
+
+  router.post('/admin/commissions/bulk', async (ctx) => {
+    const body = bodyOf(ctx);
+    const back = safeBack(valueAt(body, 'back'), '/admin/commissions');
+    const action = queryEnum(['approve', 'decline'] as const, form.text(valueAt(body, 'action')));
+    const raw = valuesAt(body, 'ids');
+    if (!action) {
+      flash(ctx, 'error', 'Choose Approve or Decline.');
+      return ctx.redirect(back);
+    }
+    if (!raw.length) {
+      flash(ctx, 'error', 'Tick at least one commission first.');
+      return ctx.redirect(back);
+    }
+    const ids = z.array(idSchema).max(MAX_BULK).safeParse(raw);
+    if (!ids.success) {
+      flash(ctx, 'error', `Select at most ${MAX_BULK} commissions, by their checkboxes.`);
+      return ctx.redirect(back);
+    }
+    const result = await ctx.services.commissionLifecycle.bulk(ids.data, action, reasonOf(ctx), actor(ctx));
+    flash(ctx, result.updated.length ? 'success' : 'error', bulkMessage(action, result.updated, result.skipped));
+    ctx.redirect(back);
+  });
+
+  for (const action of ['approve', 'decline'] as const) {
+    router.post(`/admin/commissions/:id/${action}`, async (ctx) => {
+      const id = idParam(ctx);
+      const back = safeBack(valueAt(bodyOf(ctx), 'back'), '/admin/commissions');
+      try {
+        const c = await ctx.services.commissionLifecycle.review(id, action, reasonOf(ctx), actor(ctx));
+        flash(ctx, 'success', `Commission #${c.id} ${c.status}.`);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        flash(ctx, 'error', err.message);
+      }
+      ctx.redirect(back);
+    });
+  }
+
+  router.post('/admin/sales/:id/refund', async (ctx) => {
+    const id = idParam(ctx);
+    const body = bodyOf(ctx);
+    const back = `/admin/sales/${id}`;
+    try {
+      const text = form.text(valueAt(body, 'amount'));
+      const input = parse(
+        z.object({
+          amount: amountSchema.nullable(),
+          type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
+        }),
+        { amount: text ? text : null, type: form.text(valueAt(body, 'type')) },
+      );
+      const result = await ctx.services.refunds.refundSale(id, input, actor(ctx));
+      const what = result.type === 'chargeback' ? 'Chargeback' : 'Refund';
+      flash(
+        ctx,
+        'success',
+        `${what} of ${money(result.amount, result.currency)} recorded; ${result.commissions.length} commission${result.commissions.length === 1 ? '' : 's'} adjusted.`,
+      );
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      if (err.status === 404) throw notFound('sale');
+      flash(ctx, 'error', `Not recorded: ${err.message}`);
+    }
+    ctx.redirect(back);
+  });
+
+  router.get('/admin/payout-batches', async (ctx) => {
+    const settings = ctx.services.settings.get();
+    const rawMinimum = typeof ctx.query.minimum === 'string' ? ctx.query.minimum.trim() : '';
+    const parsed = rawMinimum ? amountSchema.safeParse(rawMinimum) : null;
+    const minimum = parsed?.success ? parsed.data : undefined;
+    const preview = await ctx.services.payoutBatches.preview(minimum);
+    const batches = await ctx.services.payoutBatches.list({}, pageOf(ctx, 25));
+    render(ctx, views, 'admin/payout-batches', {
+      title: 'Payouts',
+      nav: 'payouts',
+      minimumValue: decimalText(toUnits(preview.minimum)),
+      minimumError: parsed && !parsed.success ? 'must be a non-negative amount, such as 50' : null,
+      settingMinimum: formatMoney(toUnits(settings.payoutMinimum ?? 0), preview.currency),
+      preview: {
+        ...preview,
+        totalText: money(preview.total, preview.currency),
+        data: preview.data.map((i) => itemRow(i, preview.currency)),
+        carriedOver: preview.carriedOver.map((i) => ({ ...itemRow(i, preview.currency), reason: i.reason })),
+      },
+      batches: batches.data.map((b) => ({
+        ...b,
+        totalText: money(b.total, b.currency),
+        minimumText: money(b.minimum, b.currency),
+      })),
+      pagination: batches.pagination,
+      ...pageLinks('/admin/payout-batches', {}, batches.pagination),
+    });
+  });
+
+  router.post('/admin/payout-batches', async (ctx) => {
+    const body = bodyOf(ctx);
+    try {
+      const minimumText = form.text(valueAt(body, 'minimum'));
+      const input = parse(
+        z.object({
+          minimum: amountSchema.optional(),
+          note: z.string().trim().max(255, 'at most 255 characters').optional(),
+        }),
+        { minimum: minimumText ? minimumText : undefined, note: form.text(valueAt(body, 'note')) || undefined },
+      );
+      const batch = await ctx.services.payoutBatches.create(
+        { minimum: input.minimum, note: input.note ?? null },
+        actor(ctx),
+      );
+      flash(
+        ctx,
+        'success',
+        `Payout batch #${batch.id} created: ${batch.affiliates} affiliates, ${money(batch.total, batch.currency)}.`,
+      );
+      ctx.redirect(`/admin/payout-batches/${batch.id}`);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      flash(ctx, 'error', err.message);
+      ctx.redirect('/admin/payout-batches');
+    }
+  });
+
+  router.get('/admin/payout-batches/:id', async (ctx) => {
+    const id = idParam(ctx);
+    const batch = await ctx.services.payoutBatches.get(id).catch((err: unknown) => {
+      if (err instanceof AppError && err.status === 404) throw notFound('page');
+      throw err;
+    });
+    render(ctx, views, 'admin/payout-batch', {
+      title: `Payout batch #${batch.id}`,
+      nav: 'payouts',
+      batch: {
+        ...batch,
+        totalText: money(batch.total, batch.currency),
+        minimumText: money(batch.minimum, batch.currency),
+      },
+      open: batch.status === 'open',
+      items: batch.items.map((i) => itemRow(i, batch.currency)),
+    });
+  });
+
+  router.get('/admin/payout-batches/:id/csv', async (ctx) => {
+    const id = idParam(ctx);
+    const csv = await ctx.services.payoutBatches.csv(id);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment(`payout-batch-${id}.csv`);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = csv;
+  });
+
+  router.post('/admin/payout-batches/:id/mark-paid', async (ctx) => {
+    const id = idParam(ctx);
+    try {
+      const batch = await ctx.services.payoutBatches.markPaid(id, actor(ctx));
+      flash(ctx, 'success', `Payout batch #${batch.id} marked paid: ${batch.commissions} commissions are now paid.`);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      flash(ctx, 'error', err.message);
+    }
+    ctx.redirect(`/admin/payout-batches/${id}`);
+  });
+
+  router.post('/admin/payout-batches/:id/delete', async (ctx) => {
+    const id = idParam(ctx);
+    try {
+      await ctx.services.payoutBatches.remove(id, actor(ctx));
+      flash(ctx, 'success', `Payout batch #${id} deleted; its commissions will be offered in the next batch.`);
+      ctx.redirect('/admin/payout-batches');
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      flash(ctx, 'error', err.message);
+      ctx.redirect(`/admin/payout-batches/${id}`);
+    }
+  });
+}

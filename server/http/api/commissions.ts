@@ -1,0 +1,170 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { AppContext, AppCustom, AppState } from '../context.js';
+import { requireRole } from '../middleware.js';
+import { jsonBody } from '../tracking.js';
+import { authenticateServer } from './tracking.js';
+import { bodyOf, optionalId } from './crud.js';
+import { forbidden } from '../../errors.js';
+import { amount, id as idSchema, pageQuery, parse } from '../../validation.js';
+import { MoneyError, toUnits } from '../../domain/money.js';
+import type { Actor } from '../../services/actor.js';
+import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
+
+const MERCHANT = ['owner', 'manager'] as const;
+const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
+const MAX_BULK = 1000;
+
+/**
+ * `from` / `to` as ISO 8601. A plain date `to` includes that whole day (to=2026-11-30 means
+ * up to the end of the 30th); a date-time is the exclusive end.
+ */
+const isoTime = (end: boolean) =>
+  z
+    .string()
+    .trim()
+    .max(40)
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date such as 2026-11-01')
+    .transform((v) => Date.parse(v) + (end && /^\d{4}-\d{2}-\d{2}$/.test(v) ? 86_400_000 : 0))
+    .optional();
+
+const commissionFilters = z.object({
+  status: z.enum(COMMISSION_STATUSES).optional(),
+  kind: z.enum(KINDS).optional(),
+  campaignId: optionalId,
+  affiliateId: optionalId,
+  saleId: optionalId,
+  batchId: optionalId,
+  from: isoTime(false),
+  to: isoTime(true),
+});
+
+const reason = z
+  .string({ error: 'must be text' })
+  .trim()
+  .max(255, 'at most 255 characters')
+  .nullish()
+  .transform((v) => (v ? v : null));
+
+const reviewBody = z.object({ reason });
+const bulkBody = z.object({
+  ids: z
+    .array(idSchema, { error: 'must be a list of commission ids' })
+    .min(1, 'must name at least one commission')
+    .max(MAX_BULK, `at most ${MAX_BULK} ids`),
+  action: z.enum(['approve', 'decline'], { error: 'must be "approve" or "decline"' }),
+  reason,
+});
+
+/** A refund amount: a JSON number in the sale's currency, more than 0. */
+const refundAmount = z
+  .number({ error: 'must be a number (the amount in the sale currency), or left out for a full refund' })
+  .nullish()
+  .transform((v, ctx) => {
+    if (v === null || v === undefined) return null;
+    try {
+      const units = toUnits(v);
+      if (units < 0) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+      else if (units === 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+      return units;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof MoneyError ? 'must be a decimal number' : String(err) });
+      return z.NEVER;
+    }
+  });
+const refundBody = z.object({
+  amount: refundAmount,
+  type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
+});
+const refundParams = z.object({ orderId: z.string().min(1, 'is required').max(191, 'at most 191 characters') });
+const refundQuery = z.object({ campaignId: optionalId });
+
+const batchBody = z.object({
+  minimum: amount.optional(),
+  note: z.string({ error: 'must be text' }).trim().max(255, 'at most 255 characters').nullish(),
+});
+const minimumQuery = z.object({ minimum: amount.optional() });
+const batchFilters = z.object({ status: z.enum(['open', 'paid']).optional() });
+
+const actorOf = (ctx: AppContext) => ctx.state.user as Actor;
+const page = (ctx: AppContext) => parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
+
+/** Who made a refund: the signed-in merchant, or the store's server by signature. */
+const refundActor = (ctx: AppContext): Actor =>
+  ctx.state.user ?? { userId: null, label: 'store server (X-Affix-Signature)', role: 'system', affiliateId: null };
+
+/** Commissions (SPEC §6.3), refunds and chargebacks (§6.4) and payout batches (§6.6). */
+export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
+  router.get('/commissions', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
+    const actor = actorOf(ctx);
+    const result = await ctx.services.commissionLifecycle.list(parse(commissionFilters, ctx.query), page(ctx), actor);
+    ctx.body = { ...result, data: result.data.map((c) => commissionFor(actor, c)) };
+  });
+  router.get('/commissions/:id', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    const actor = actorOf(ctx);
+    ctx.body = commissionFor(actor, await ctx.services.commissionLifecycle.get(id, actor));
+  });
+  router.post('/commissions/bulk', requireRole(...MERCHANT), async (ctx) => {
+    const body = parse(bulkBody, bodyOf(ctx));
+    ctx.body = await ctx.services.commissionLifecycle.bulk(body.ids, body.action, body.reason, actorOf(ctx));
+  });
+  for (const action of ['approve', 'decline'] as const) {
+    router.post(`/commissions/:id/${action}`, requireRole(...MERCHANT), async (ctx) => {
+      const { id } = parse(z.object({ id: idSchema }), ctx.params);
+      const body = parse(reviewBody, bodyOf(ctx));
+      ctx.body = await ctx.services.commissionLifecycle.review(id, action, body.reason, actorOf(ctx));
+    });
+  }
+
+  router.post('/sales/:orderId/refund', async (ctx) => {
+    if (ctx.state.user?.role === 'affiliate') throw forbidden('Affiliates cannot refund sales');
+    await authenticateServer(ctx);
+    const { orderId } = parse(refundParams, ctx.params);
+    const { campaignId } = parse(refundQuery, ctx.query);
+    const body = parse(refundBody, jsonBody(ctx));
+    const result = await ctx.services.refunds.refundOrder(
+      orderId,
+      campaignId,
+      { amount: body.amount, type: body.type },
+      refundActor(ctx),
+    );
+    ctx.body = result;
+  });
+
+  router.get('/payout-batches/preview', requireRole(...MERCHANT), async (ctx) => {
+    const { minimum } = parse(minimumQuery, ctx.query);
+    ctx.body = await ctx.services.payoutBatches.preview(minimum);
+  });
+  router.get('/payout-batches', requireRole(...MERCHANT), async (ctx) => {
+    ctx.body = await ctx.services.payoutBatches.list(parse(batchFilters, ctx.query), page(ctx));
+  });
+  router.post('/payout-batches', requireRole(...MERCHANT), async (ctx) => {
+    const body = parse(batchBody, bodyOf(ctx));
+    ctx.status = 201;
+    ctx.body = await ctx.services.payoutBatches.create(
+      { minimum: body.minimum, note: body.note ?? null },
+      actorOf(ctx),
+    );
+  });
+  router.get('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    ctx.body = await ctx.services.payoutBatches.get(id);
+  });
+  router.get('/payout-batches/:id/csv', requireRole(...MERCHANT), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    const csv = await ctx.services.payoutBatches.csv(id);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment(`payout-batch-${id}.csv`);
+    ctx.body = csv;
+  });
+  router.post('/payout-batches/:id/mark-paid', requireRole(...MERCHANT), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    ctx.body = await ctx.services.payoutBatches.markPaid(id, actorOf(ctx));
+  });
+  router.delete('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    await ctx.services.payoutBatches.remove(id, actorOf(ctx));
+    ctx.status = 204;
+  });
+}

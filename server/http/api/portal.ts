@@ -1,0 +1,17 @@
+import type Router from '@koa/router';
+import type { AppCustom, AppState } from '../context.js';
+import { requireRole } from '../middleware.js';
+import { bodyOf } from './crud.js';
+import { parse } from '../../validation.js';
+import { ownProfile } from '../portal/settings.js';
+import { portalService } from '../../services/portal.js';
+import type { AuthUser } from '../../services/auth.js';
+
+/** What an affiliate token may change about its own affiliate: name and postback URL. */
+export function portalApiRoutes(router: Router<AppState, AppCustom>): void {
+  router.patch('/me/affiliate', requireRole('affiliate'), async (ctx) => {
+    const user = ctx.state.user as AuthUser;
+    const patch = parse(ownProfile, bodyOf(ctx));
+    ctx.body = await portalService(ctx.services).updateProfile(user.affiliateId, patch, user);
+  });
+}

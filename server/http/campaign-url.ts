@@ -1,0 +1,96 @@
+import Router from '@koa/router';
+import type { AppContext, AppCustom, AppState } from './context.js';
+import { firstValues } from './tracking.js';
+import { UNIQUENESS_COOKIE, type RunResult } from '../services/campaign-runner.js';
+
+/** Paths of Affix itself: never campaign aliases. */
+export const RESERVED_ALIASES = new Set([
+  'admin',
+  'portal',
+  'api',
+  't',
+  'r',
+  'lp',
+  'static',
+  'healthz',
+  'snippet.js',
+  'postback',
+  'click_api',
+  'favicon.ico',
+  'robots.txt',
+]);
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Turns a campaign run into the HTTP answer (redirect, text, empty page or 404) and sets the device cookie. */
+export function answerRun(ctx: AppContext, result: RunResult): void {
+  ctx.set('Cache-Control', 'no-store');
+  if (result.uniquenessCookie) {
+    ctx.cookies.set(UNIQUENESS_COOKIE, result.uniquenessCookie, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      maxAge: 365 * 86_400_000,
+      overwrite: true,
+    });
+  }
+  if (result.status === 302 && result.location) {
+    ctx.status = 302;
+    ctx.set('Location', result.location);
+    ctx.body = '';
+    return;
+  }
+  if (result.status === 200) {
+    ctx.status = 200;
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = result.body ?? '';
+    return;
+  }
+  ctx.status = 404;
+  ctx.type = 'html';
+  ctx.body = `<!doctype html><title>Not found</title><h1>Not found</h1><p>${escapeHtml('There is nothing at this address.')}</p>`;
+}
+
+/**
+ * GET /<alias> — a traffic campaign URL (SPEC §7.1), chosen by the request's Host; and
+ * GET /lp/offer?subid=… — a landing page sending its visitor on to the offer, keeping the click.
+ */
+export function campaignUrlRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+
+  router.get('/lp/offer', async (ctx) => {
+    const subid = typeof ctx.query.subid === 'string' ? ctx.query.subid : '';
+    const result = await ctx.services.landingOffers.offerFor(subid);
+    if (!result) {
+      ctx.status = 404;
+      ctx.body = { error: { code: 'not_found', message: 'Unknown subid: no click to send on to an offer' } };
+      return;
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(result);
+  });
+
+  router.get('/:alias', async (ctx, next) => {
+    const alias = ctx.params.alias ?? '';
+    if (RESERVED_ALIASES.has(alias.toLowerCase())) return next();
+    const services = ctx.services;
+    const snap = await services.cache.snapshot();
+    const { campaign, log } = services.runner.resolve(snap, ctx.hostname, alias);
+    if (!campaign) return next();
+    const result = await services.runner.run(
+      campaign,
+      {
+        ip: ctx.ip,
+        userAgent: ctx.get('User-Agent'),
+        acceptLanguage: ctx.get('Accept-Language'),
+        referrer: ctx.get('Referer') || null,
+        params: firstValues(ctx.query),
+        uniquenessCookie: ctx.cookies.get(UNIQUENESS_COOKIE) ?? null,
+      },
+      snap,
+      log,
+    );
+    answerRun(ctx, result);
+  });
+  return router;
+}

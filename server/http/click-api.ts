@@ -1,0 +1,60 @@
+import Router from '@koa/router';
+import type { AppCustom, AppState } from './context.js';
+import { firstValues } from './tracking.js';
+import { AppError } from '../errors.js';
+
+/** Parameters of the Click API itself; everything else is passed to the campaign as its URL parameters. */
+const OWN = new Set(['token', 'ip', 'user_agent', 'language', 'referrer', 'uniqueness_cookie', 'log']);
+
+/**
+ * GET /click_api/v3 (SPEC §7.7): runs a campaign for a visitor who reached the merchant's own
+ * server and answers what to do with them as JSON, instead of redirecting.
+ */
+export function clickApiRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
+  router.get('/click_api/v3', async (ctx) => {
+    const q = firstValues(ctx.query);
+    const token = q.token ?? '';
+    const snap = await ctx.services.cache.snapshot();
+    const campaign = token ? [...snap.campaigns.values()].find((c) => c.apiToken === token && !c.archived) : undefined;
+    if (!campaign) throw new AppError('unauthorized', 'Unknown or missing campaign API token');
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(q)) if (!OWN.has(k)) params[k] = v;
+    const log: string[] = [];
+    if (campaign.status !== 'active') log.push(`campaign ${campaign.id} "${campaign.name}" is paused`);
+    const result =
+      campaign.status === 'active'
+        ? await ctx.services.runner.run(
+            campaign,
+            {
+              ip: q.ip || ctx.ip,
+              userAgent: q.user_agent ?? '',
+              acceptLanguage: q.language ?? '',
+              referrer: q.referrer ?? null,
+              params,
+              uniquenessCookie: q.uniqueness_cookie ?? null,
+            },
+            snap,
+            log,
+          )
+        : { status: 404 as const, location: null, body: null, type: 'not_found' as const, subid: null, campaignId: campaign.id, flowId: null, uniquenessCookie: null, log };
+    const headers: string[] = [];
+    if (result.status === 302 && result.location) headers.push(`Location: ${result.location}`);
+    if (result.status === 404) headers.push('Status: 404 Not Found');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      info: {
+        campaign_id: result.campaignId,
+        flow_id: result.flowId,
+        sub_id: result.subid,
+        type: result.type,
+        url: result.location,
+        uniqueness_cookie: result.uniquenessCookie,
+      },
+      headers,
+      ...(result.body !== null ? { body: result.body } : {}),
+      ...(q.log === '1' || q.log === 'true' ? { log: result.log } : {}),
+    };
+  });
+  return router;
+}

@@ -1,0 +1,89 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { AppCustom, AppState } from '../context.js';
+import type { Views } from '../views.js';
+import { flash, form, handleForm } from '../admin/render.js';
+import { bodyOf, valueAt } from '../admin/form-values.js';
+import { portalPage, renderPortal } from './session.js';
+import { parse } from '../../validation.js';
+import { fieldError } from '../../errors.js';
+import { affiliateFields } from '../../schemas/programme.js';
+import { POSTBACK_MACROS, portalService } from '../../services/portal.js';
+import type { Affiliate } from '../../store/affiliates.js';
+
+/** What an affiliate may change about itself: its name and postback URL (SPEC §9). */
+export const ownProfile = affiliateFields.pick({ name: true, postbackUrl: true }).partial().strict();
+
+const passwordBody = z.object({
+  currentPassword: z.string().min(1, 'is required').max(200),
+  password: z.string().min(10, 'must be at least 10 characters').max(200, 'at most 200 characters'),
+  passwordConfirm: z.string().max(200),
+});
+
+const macros = POSTBACK_MACROS.map((m) => `{${m}}`);
+
+/** The affiliate's own settings: name, postback URL and password. */
+export function settingsPages(router: Router<AppState, AppCustom>, views: Views): void {
+  const page = (ctx: Parameters<typeof renderPortal>[0], affiliate: Affiliate, data: Record<string, unknown> = {}) =>
+    renderPortal(ctx, views, 'portal/settings', {
+      title: 'Settings',
+      nav: 'settings',
+      affiliate,
+      macros,
+      values: { name: affiliate.name, postbackUrl: affiliate.postbackUrl ?? '' },
+      ...data,
+    });
+
+  router.get(
+    '/portal/settings',
+    portalPage(views, (ctx, affiliate) => page(ctx, affiliate)),
+  );
+
+  router.post(
+    '/portal/settings',
+    portalPage(views, async (ctx, affiliate, user) => {
+      const body = bodyOf(ctx);
+      const values = {
+        name: form.text(valueAt(body, 'name')) ?? '',
+        postbackUrl: form.text(valueAt(body, 'postbackUrl')) ?? '',
+      };
+      await handleForm(
+        ctx,
+        async () => {
+          const patch = parse(ownProfile, { name: values.name, postbackUrl: values.postbackUrl || null });
+          await portalService(ctx.services).updateProfile(affiliate.id, patch, user);
+          flash(ctx, 'success', 'Your settings are saved.');
+          ctx.redirect('/portal/settings');
+        },
+        (errors) => page(ctx, affiliate, { errors, values }),
+      );
+    }),
+  );
+
+  router.post(
+    '/portal/settings/password',
+    portalPage(views, async (ctx, affiliate, user) => {
+      const body = bodyOf(ctx);
+      const raw = (field: string) => {
+        const v = valueAt(body, field);
+        return typeof v === 'string' ? v : undefined;
+      };
+      await handleForm(
+        ctx,
+        async () => {
+          const input = parse(passwordBody, {
+            currentPassword: raw('currentPassword'),
+            password: raw('password'),
+            passwordConfirm: raw('passwordConfirm') ?? '',
+          });
+          if (input.password !== input.passwordConfirm)
+            throw fieldError('passwordConfirm', 'does not match the new password');
+          await portalService(ctx.services).changePassword(user, input.currentPassword, input.password, ctx.ip);
+          flash(ctx, 'success', 'Your password is changed.');
+          ctx.redirect('/portal/settings');
+        },
+        (errors) => page(ctx, affiliate, { passwordErrors: errors, errors }),
+      );
+    }),
+  );
+}

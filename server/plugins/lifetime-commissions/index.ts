@@ -1,0 +1,123 @@
+import type { AffixPlugin, PluginContext } from '../types.js';
+import type { BuiltinDeps } from '../builtins.js';
+import type { LifetimeCandidate, SaleResult } from '../../services/sales.js';
+import type { PayoutDef } from '../../domain/payouts.js';
+import type { SaleInput } from '../../schemas/tracking.js';
+
+/** The `sale.recorded` payload (SPEC §8): the sale's result, its kind, input and customer key. */
+export type RecordedSale = SaleResult & { kind: 'sale' | 'action'; input: SaleInput; customerKey?: string | null };
+
+/** The `sale.matchCandidates` arguments. */
+export interface CandidateArgs {
+  customerId: string | null;
+  visitorId: string | null;
+  customerKey: string | null;
+  input: SaleInput;
+}
+
+interface BindingRow {
+  customer_key: string;
+  affiliate_id: number;
+  campaign_id: number;
+  sale_id: number | string | null;
+  created_at: number | string;
+}
+
+/** The longest key `lifetime_customers.customer_key` holds. */
+const KEY_MAX = 191;
+
+/** A LIFETIME payout that can pay this affiliate: a general one, or a personal one naming them. */
+export const lifetimePayoutFor = (payouts: PayoutDef[], affiliateId: number): PayoutDef | undefined =>
+  payouts.find((p) => p.type === 'LIFETIME' && (p.kind === 'general' || p.affiliateIds.includes(affiliateId)));
+
+/** The customer key of a recorded sale: the payload's, else customerId, else the body's visitorId. */
+function customerKeyOf(sale: RecordedSale): string | null {
+  const key =
+    sale.customerKey !== undefined ? sale.customerKey : (sale.input.customerId ?? sale.input.visitorId ?? null);
+  return key && key.length <= KEY_MAX ? key : null;
+}
+
+/**
+ * Lifetime commissions (SPEC §5.2 rule 1, §6.1 `LIFETIME`). A sale paid in a campaign with a
+ * LIFETIME payout binds its customer (`customerId`, else `visitorId`) to the sale's affiliate,
+ * once: the first binding wins and is never moved. Every later sale of that customer is offered
+ * to rule 1 as a lifetime referral of that affiliate, with or without its campaign
+ * (`recogniseCampaign`).
+ */
+export function createLifetimeCommissions(deps: BuiltinDeps): AffixPlugin {
+  const { db, cache, clock } = deps;
+
+  async function bind(sale: RecordedSale, log: PluginContext['log']): Promise<void> {
+    if (
+      sale.kind !== 'sale' ||
+      sale.duplicate ||
+      sale.saleId === null ||
+      sale.status === 'declined' ||
+      sale.affiliateId === null
+    )
+      return;
+    const key = customerKeyOf(sale);
+    if (!key) return;
+    const snap = await cache.snapshot();
+    if (snap.affiliates.get(sale.affiliateId)?.status !== 'approved') return;
+    const payout = lifetimePayoutFor(snap.payoutsOf(sale.campaignId), sale.affiliateId);
+    if (!payout) return;
+    // First binding wins: a customer already bound (to anyone) keeps their affiliate.
+    await db('lifetime_customers')
+      .insert({
+        customer_key: key,
+        affiliate_id: sale.affiliateId,
+        campaign_id: sale.campaignId,
+        sale_id: sale.saleId,
+        created_at: clock(),
+      })
+      .onConflict('customer_key')
+      .ignore();
+    log.debug(
+      { saleId: sale.saleId, affiliateId: sale.affiliateId, payoutId: payout.id },
+      'lifetime customer bound (unless already bound)',
+    );
+  }
+
+  async function lookup(
+    current: LifetimeCandidate[],
+    args: CandidateArgs,
+    settings: Record<string, unknown>,
+  ): Promise<LifetimeCandidate[]> {
+    const key = args.customerKey;
+    if (!key || key.length > KEY_MAX) return current;
+    const row = (await db('lifetime_customers').where({ customer_key: key }).first()) as BindingRow | undefined;
+    if (!row) return current;
+    const since = new Date(Number(row.created_at)).toISOString().slice(0, 10);
+    const candidate: LifetimeCandidate = {
+      affiliateId: Number(row.affiliate_id),
+      campaignId: settings.recogniseCampaign === false ? null : Number(row.campaign_id),
+      detail: `lifetime customer of affiliate ${row.affiliate_id} since ${since}${row.sale_id !== null ? ` (sale ${row.sale_id})` : ''}`,
+    };
+    // Appended: rule 1 uses the first candidate, so one offered by a filter that ran before this
+    // one (a lower priority number) keeps precedence; a plugin that must win registers before.
+    return [...current, candidate];
+  }
+
+  return {
+    name: 'lifetime-commissions',
+    title: 'Lifetime commissions',
+    description:
+      'A sale in a campaign with a LIFETIME payout binds the customer (customerId, else the visitor id) to the affiliate; every later sale of that customer is credited to the same affiliate, even without a click, cookie or coupon (matching rule 1).',
+    settings: [
+      {
+        key: 'recogniseCampaign',
+        label: 'Recognise the campaign',
+        type: 'boolean',
+        default: true,
+        help: "On: a lifetime customer's sales go to the campaign of the binding. Off: only the affiliate is kept; the campaign comes from the other matching rules.",
+      },
+    ],
+    register(hooks, ctx) {
+      hooks.addFilter<LifetimeCandidate[], [CandidateArgs]>('sale.matchCandidates', (current, args) =>
+        lookup(current, args, ctx.settings()),
+      );
+      hooks.addAction<[RecordedSale]>('sale.recorded', (sale) => bind(sale, ctx.log));
+    },
+  };
+}

@@ -1,0 +1,328 @@
+import type { Knex } from 'knex';
+import jwt from 'jsonwebtoken';
+import type { Logger } from 'pino';
+import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
+import type { GroupWriter } from '../ingest/group-writer.js';
+import type { PendingClick } from '../ingest/click-writer.js';
+import type { ClickStatus } from '../store/clicks.js';
+import type { Campaign } from '../store/campaigns.js';
+import { selectFlow, pickLandingOffer, type FlowDef, type VisitorFacts } from '../domain/flows.js';
+import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
+import { clickCost, type CostModel } from '../domain/costs.js';
+import { clickMacros, fillMacros } from '../domain/macros.js';
+import { multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
+import { dayIn } from '../domain/time.js';
+import { countryOf } from './geo.js';
+import { agentFacts, languagesOf } from './visitor-facts.js';
+import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
+
+/** The signed cookie that identifies a device for uniqueness and bind visitors (SPEC §7.3). */
+export const UNIQUENESS_COOKIE = 'affix_uniq';
+const UNIQUENESS_COOKIE_DAYS = 365;
+
+export interface RunRequest {
+  ip: string;
+  userAgent: string;
+  acceptLanguage: string;
+  referrer: string | null;
+  /** First value of each query parameter of the campaign URL. */
+  params: Record<string, string>;
+  /** The `affix_uniq` cookie (a JWT) or the Click API's `uniqueness_cookie`. */
+  uniquenessCookie: string | null;
+}
+
+export interface RunResult {
+  /** 302 to `location`; 200 with `body` (show_text / do_nothing); 404 when nothing applies. */
+  status: 302 | 200 | 404;
+  location: string | null;
+  body: string | null;
+  type: 'redirect' | 'landing' | 'offer' | 'show_text' | 'do_nothing' | 'not_found';
+  subid: string | null;
+  campaignId: number | null;
+  flowId: number | null;
+  uniquenessCookie: string | null;
+  log: string[];
+}
+
+interface SourceParams {
+  params: Record<string, string>;
+}
+
+const cut = (v: string | null | undefined, max: number) => (v ? v.slice(0, max) : null);
+
+/**
+ * Runs a traffic campaign for one visitor (SPEC §7): uniqueness, bind visitors, flow selection,
+ * landing and offer, macros, cost; the click is stored through the group-commit writer before
+ * the answer is given.
+ */
+export class CampaignRunner {
+  /** Clicks per flow and day, for `clickLimit` (counted here; seeded from the database once per flow and day). */
+  private readonly flowDayClicks = new Map<string, number>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: ConfigCache,
+    private readonly clicks: GroupWriter<PendingClick, ClickStatus>,
+    private readonly secret: string,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** The campaign for a request's Host and path: active → itself; paused → the domain's parked campaign. */
+  resolve(snap: ConfigSnapshot, host: string, alias: string): { campaign: Campaign | null; log: string[] } {
+    const domain = snap.domainsByHost.get(host.toLowerCase()) ?? null;
+    const campaign = snap.campaignByAlias(domain?.id ?? null, alias);
+    const log: string[] = [];
+    if (!campaign || campaign.archived) {
+      log.push(`no campaign "${alias}" on ${domain ? `domain ${domain.host}` : 'this host'}`);
+      return { campaign: null, log };
+    }
+    if (campaign.status === 'active') return { campaign, log };
+    log.push(`campaign ${campaign.id} "${campaign.name}" is paused`);
+    const parked = domain?.parkedCampaignId ? snap.campaigns.get(domain.parkedCampaignId) : undefined;
+    if (parked && parked.status === 'active' && !parked.archived) {
+      log.push(`running campaign ${parked.id} "${parked.name}" parked on ${domain?.host}`);
+      return { campaign: parked, log };
+    }
+    log.push('no active campaign is parked on this domain: 404');
+    return { campaign: null, log };
+  }
+
+  async run(campaign: Campaign, req: RunRequest, snap: ConfigSnapshot, initialLog: string[] = []): Promise<RunResult> {
+    const log = [...initialLog];
+    const now = this.clock();
+    const flows = snap.flows.get(campaign.id) ?? [];
+    const settings = snap.settings;
+    const agent = agentFacts(req.userAgent);
+    const country = countryOf(req.ip);
+
+    // The device: a signed cookie (not in GDPR mode), else IP + user agent.
+    const cookieVisitor = settings.gdprMode ? null : this.readUniquenessCookie(req.uniquenessCookie);
+    const visitorId = cookieVisitor ?? newVisitorId(now);
+    const mode = (campaign.uniqueness as UniquenessMode) ?? 'ip_ua';
+    const effectiveMode: UniquenessMode = mode === 'cookie' && settings.gdprMode ? 'ip_ua' : mode;
+    const device = deviceKey(effectiveMode, cookieVisitor, req.ip, req.userAgent);
+    if (mode === 'cookie' && settings.gdprMode) log.push('uniqueness by cookie is unavailable in GDPR mode: using IP + user agent');
+    const scopeNames = scopes(campaign.id, null);
+    const flowScopes = flows.map((f) => `f${f.id}`);
+    const seen = await this.lastSeen(device, [scopeNames.campaign, scopeNames.global, ...flowScopes]);
+    const ttl = campaign.uniquenessTtlHours ?? 24;
+    const unique = {
+      campaign: isUniqueVisit(seen.get(scopeNames.campaign) ?? null, now, ttl),
+      global: isUniqueVisit(seen.get(scopeNames.global) ?? null, now, ttl),
+      flow: (flowId: number) => isUniqueVisit(seen.get(`f${flowId}`) ?? null, now, ttl),
+    };
+
+    // Bind visitors: the flow (and landing, offer) this device got before.
+    const bindKey = cookieVisitor ?? deviceKey('ip_ua', null, req.ip, req.userAgent);
+    const binding = campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindKey) : null;
+
+    const day = dayIn(now, settings.timezone);
+    const facts: VisitorFacts = {
+      ip: req.ip,
+      country,
+      device: agent.device,
+      os: agent.os,
+      browser: agent.browser,
+      languages: languagesOf(req.acceptLanguage),
+      isBot: agent.isBot,
+      unique,
+      params: req.params,
+      now,
+      timeZone: settings.timezone,
+      flowClicksToday: (flowId) => this.flowDayClicks.get(`${flowId}|${day}`) ?? 0,
+    };
+    await this.seedFlowCounts(flows, day, now, settings.timezone);
+    const choice = selectFlow(flows, campaign.flowRotation === 'weight' ? 'weight' : 'position', facts, this.random, binding?.flowId ?? null);
+    log.push(...choice.log);
+    const flow = choice.flow;
+    if (!flow) {
+      return { status: 404, location: null, body: null, type: 'not_found', subid: null, campaignId: campaign.id, flowId: null, uniquenessCookie: null, log };
+    }
+    const keep =
+      choice.bound && binding
+        ? {
+            landingIndex: campaign.bindVisitors === 'flows_landings' || campaign.bindVisitors === 'flows_landings_offers' ? binding.landingIndex : null,
+            offerIndex: campaign.bindVisitors === 'flows_landings_offers' ? binding.offerIndex : null,
+          }
+        : undefined;
+    const { landingIndex, offerIndex } = pickLandingOffer(flow, this.random, keep);
+
+    // Source parameters → sub ids, external id, cost.
+    const source = campaign.sourceId ? snap.sources.get(campaign.sourceId) : undefined;
+    const subIds = this.subIds(req.params, source);
+    const externalId = req.params[source?.params.external_id ?? 'external_id'] ?? null;
+    const cost = this.cost(campaign, snap, req.params, source, unique.campaign, log);
+
+    const subid = newClickId(now);
+    const names = settings.urlParams;
+    const affiliate = snap.affiliateByRef(req.params[names.affiliate]);
+    const macroValues = clickMacros({
+      subid,
+      campaignId: campaign.id,
+      flowId: flow.id,
+      affiliateId: affiliate?.id ?? null,
+      source: source?.name ?? null,
+      cost: unitsToFixed(cost),
+      country,
+      ip: req.ip,
+      externalId,
+      subIds,
+    });
+
+    let result: RunResult;
+    const base = { subid, campaignId: campaign.id, flowId: flow.id, log };
+    if (flow.schema === 'redirect' && flow.redirectUrl) {
+      result = { ...base, status: 302, location: fillMacros(flow.redirectUrl, macroValues), body: null, type: 'redirect', uniquenessCookie: null };
+    } else if (flow.schema === 'action') {
+      if (flow.action === 'show_text') result = { ...base, status: 200, location: null, body: flow.actionText ?? '', type: 'show_text', uniquenessCookie: null };
+      else if (flow.action === 'do_nothing') result = { ...base, status: 200, location: null, body: '', type: 'do_nothing', uniquenessCookie: null };
+      else result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
+    } else {
+      const landing = landingIndex !== null ? flow.landings[landingIndex] : undefined;
+      const offer = offerIndex !== null ? flow.offers[offerIndex] : undefined;
+      const target = landing ?? offer;
+      if (!target) {
+        log.push(`${flow.name}: no landing or offer with weight > 0: 404`);
+        result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
+      } else {
+        log.push(landing ? `landing ${landingIndex! + 1}: ${landing.url}` : `straight to offer ${offerIndex! + 1}: ${offer!.url}`);
+        result = { ...base, status: 302, location: fillMacros(target.url, macroValues), body: null, type: landing ? 'landing' : 'offer', uniquenessCookie: null };
+      }
+    }
+    if (!settings.gdprMode) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
+
+    if (flow.collectClicks) {
+      const key = `${flow.id}|${day}`;
+      this.flowDayClicks.set(key, (this.flowDayClicks.get(key) ?? 0) + 1);
+      const uniqueFlow = unique.flow(flow.id);
+      await this.clicks.write({
+        row: {
+          click_id: subid,
+          at: now,
+          visitor_id: cookieVisitor ?? visitorId,
+          campaign_id: campaign.id,
+          affiliate_id: affiliate && affiliate.status === 'approved' ? affiliate.id : null,
+          banner_id: null,
+          status: null,
+          decline_reason: null,
+          matched_by: 'campaign_url',
+          channel: cut(req.params[names.channel], 191),
+          data1: cut(req.params[names.data1], 255),
+          data2: cut(req.params[names.data2], 255),
+          ip: cut(req.ip, 45),
+          country,
+          user_agent: cut(req.userAgent, 512),
+          referrer: cut(req.referrer, 2048),
+          url: null,
+          source: 'campaign',
+          trace: JSON.stringify({ flowId: flow.id, rotation: campaign.flowRotation, bound: choice.bound, type: result.type }),
+          flow_id: flow.id,
+          source_id: source?.id ?? null,
+          landing_index: landingIndex,
+          offer_index: offerIndex,
+          landing_url: result.type === 'landing' ? cut(result.location, 2048) : null,
+          offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, 2048) : null,
+          offer_at: result.type === 'offer' || result.type === 'redirect' ? now : null,
+          cost,
+          unique_campaign: unique.campaign ? 1 : 0,
+          unique_flow: uniqueFlow ? 1 : 0,
+          unique_global: unique.global ? 1 : 0,
+          sub_ids: JSON.stringify(subIds),
+          external_id: cut(externalId, 191),
+          device: cut(agent.device, 16),
+          os: cut(agent.os, 64),
+          browser: cut(agent.browser, 64),
+          language: cut(facts.languages[0] ?? null, 16),
+          is_bot: agent.isBot ? 1 : 0,
+        },
+        windowDays: campaign.cookieDays ?? settings.cookieDays,
+        newVisitor: cookieVisitor === null,
+        day,
+        ppc: null,
+        statusOverride: unique.campaign ? 'unique' : 'raw',
+        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].map((scope) => ({ scope, device_key: device, seen_at: now })),
+        binding:
+          campaign.bindVisitors && campaign.bindVisitors !== 'none'
+            ? { campaign_id: campaign.id, visitor_key: bindKey, flow_id: flow.id, landing_index: landingIndex, offer_index: offerIndex, updated_at: now }
+            : null,
+      });
+    }
+    return result;
+  }
+
+  private readUniquenessCookie(token: string | null): string | null {
+    if (!token) return null;
+    try {
+      const payload = jwt.verify(token, this.secret, { algorithms: ['HS256'], issuer: 'affix-uniq' }) as { v?: unknown };
+      return validVisitorId(payload.v);
+    } catch {
+      // A tampered or foreign cookie is ignored: the visitor counts as new.
+      return null;
+    }
+  }
+
+  private signUniquenessCookie(visitorId: string): string {
+    return jwt.sign({ v: visitorId }, this.secret, { algorithm: 'HS256', issuer: 'affix-uniq', expiresIn: `${UNIQUENESS_COOKIE_DAYS}d` });
+  }
+
+  private async lastSeen(device: string, scopeList: string[]): Promise<Map<string, number>> {
+    const rows = (await this.db('uniqueness_marks').where('device_key', device).whereIn('scope', scopeList)) as Array<{ scope: string; seen_at: number | string }>;
+    return new Map(rows.map((r) => [r.scope, Number(r.seen_at)]));
+  }
+
+  private async binding(campaignId: number, visitorKey: string) {
+    const row = (await this.db('visitor_bindings').where({ campaign_id: campaignId, visitor_key: visitorKey }).first()) as
+      | { flow_id: number; landing_index: number | null; offer_index: number | null }
+      | undefined;
+    return row ? { flowId: row.flow_id, landingIndex: row.landing_index, offerIndex: row.offer_index } : null;
+  }
+
+  /** clickLimit counters start from the clicks already stored today (once per flow and day). */
+  private async seedFlowCounts(flows: FlowDef[], day: string, now: number, timeZone: string): Promise<void> {
+    const limited = flows.filter((f) => f.filters.some((x) => x.name === 'clickLimit') && !this.flowDayClicks.has(`${f.id}|${day}`));
+    for (const f of limited) {
+      // Count from the start of the report day (at most 24 h back, refined by the day label).
+      const since = now - 86_400_000;
+      const rows = (await this.db('clicks').where('flow_id', f.id).where('at', '>=', since).select('at')) as Array<{ at: number | string }>;
+      this.flowDayClicks.set(`${f.id}|${day}`, rows.filter((r) => dayIn(Number(r.at), timeZone) === day).length);
+    }
+  }
+
+  private subIds(params: Record<string, string>, source: SourceParams | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let n = 1; n <= 15; n++) {
+      const key = `sub_id_${n}`;
+      const value = params[source?.params[key] ?? key];
+      if (value !== undefined) out[key] = value.slice(0, 255);
+    }
+    return out;
+  }
+
+  /** SPEC §7.4: the model's cost, or (costAuto off) the `cost` parameter converted to the base currency. */
+  private cost(campaign: Campaign, snap: ConfigSnapshot, params: Record<string, string>, source: SourceParams | undefined, uniqueInCampaign: boolean, log: string[]): Units {
+    let paramCost: Units | null = null;
+    if (campaign.costAuto === false) {
+      const raw = params[source?.params.cost ?? 'cost'];
+      const currency = (params[source?.params.currency ?? 'currency'] ?? campaign.costCurrency ?? snap.settings.baseCurrency).toUpperCase();
+      try {
+        const amount = raw === undefined ? 0 : toUnits(raw);
+        const rate = currency === snap.settings.baseCurrency ? SCALE : snap.settings.exchangeRates[currency] !== undefined ? toUnits(snap.settings.exchangeRates[currency] as number) : null;
+        if (rate === null) log.push(`cost currency ${currency} has no exchange rate: cost 0`);
+        paramCost = rate === null || amount < 0 ? 0 : multiplyByRate(amount, rate);
+      } catch {
+        log.push(`cost parameter ${JSON.stringify(raw).slice(0, 40)} is not a number: cost 0`);
+        paramCost = 0;
+      }
+    }
+    return clickCost({
+      model: (campaign.costModel ?? 'CPC') as CostModel,
+      value: toUnits(campaign.costValue ?? 0),
+      auto: campaign.costAuto !== false,
+      paramCost,
+      uniqueInCampaign,
+      trafficLoss: toUnits(campaign.trafficLoss ?? 0),
+    });
+  }
+}

@@ -1,0 +1,313 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ConfigCache } from './config-cache.js';
+import type { Outbox, OutboxMessage } from './outbox.js';
+import type { SaleService } from './sales.js';
+import { AppError, fieldError } from '../errors.js';
+import { parse } from '../validation.js';
+import { fromUnits, multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
+import { conversionCost, type CostModel } from '../domain/costs.js';
+import { fillMacros } from '../domain/macros.js';
+import { dayIn } from '../domain/time.js';
+import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
+import { parseJson } from '../store/rows.js';
+
+export type ConversionStatus = 'lead' | 'sale' | 'rejected' | 'rebill';
+
+/** SPEC §7.5: the status changes a later postback may make. */
+const ALLOWED: Record<ConversionStatus, ConversionStatus[]> = {
+  lead: ['sale', 'rejected'],
+  sale: ['rejected'],
+  rebill: ['rejected'],
+  rejected: [],
+};
+
+export const canChange = (from: ConversionStatus, to: ConversionStatus) => ALLOWED[from].includes(to);
+
+const money = z
+  .string()
+  .trim()
+  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'must be a non-negative decimal number such as 12.50');
+
+const postbackParams = z.object({
+  subid: z.string().trim().min(1, 'is required').max(64, 'at most 64 characters'),
+  status: z.string().trim().max(64).optional(),
+  payout: money.optional(),
+  revenue: money.optional(),
+  currency: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter currency code')
+    .transform((c) => c.toUpperCase())
+    .optional(),
+  tid: z.string().trim().min(1).max(191, 'at most 191 characters').optional(),
+  lead_status: z.string().trim().max(64).optional(),
+  sale_status: z.string().trim().max(64).optional(),
+  rejected_status: z.string().trim().max(64).optional(),
+});
+
+interface ClickRow {
+  click_id: string;
+  campaign_id: number;
+  flow_id: number | null;
+  landing_index: number | null;
+  offer_index: number | null;
+  source_id: number | null;
+  affiliate_id: number | null;
+  visitor_id: string;
+  country: string | null;
+  sub_ids: string | null;
+  external_id: string | null;
+}
+
+interface ConversionRow {
+  id: number;
+  click_id: string;
+  tid: string | null;
+  status: ConversionStatus;
+  previous_status: ConversionStatus | null;
+  revenue: number | string;
+  revenue_base: number | string;
+  cost: number | string;
+  currency: string;
+  sale_id: number | string | null;
+}
+
+export interface ConversionResult {
+  conversionId: number;
+  subid: string;
+  tid: string | null;
+  status: ConversionStatus;
+  previousStatus: ConversionStatus | null;
+  duplicate: boolean;
+  campaignId: number;
+  revenue: number;
+  currency: string;
+  saleId: number | null;
+}
+
+/** Conversions from postbacks (SPEC §7.5). */
+export class ConversionService {
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: ConfigCache,
+    private readonly outbox: Outbox,
+    private readonly sales: SaleService,
+    /** Reverses what a sale paid (a full refund of its commissions), for `rejected`. */
+    private readonly reverseSale: (saleId: number, reason: string) => Promise<void>,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  checkKey(given: string, expected: string): void {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AppError('unauthorized', 'Wrong postback key');
+  }
+
+  /** The network's status word → ours, through `lead_status` / `sale_status` / `rejected_status`. */
+  private statusOf(p: z.infer<typeof postbackParams>): ConversionStatus {
+    const word = (p.status ?? 'sale').toLowerCase();
+    if (p.sale_status && word === p.sale_status.toLowerCase()) return 'sale';
+    if (p.lead_status && word === p.lead_status.toLowerCase()) return 'lead';
+    if (p.rejected_status && word === p.rejected_status.toLowerCase()) return 'rejected';
+    if (word === 'lead' || word === 'sale' || word === 'rejected' || word === 'rebill') return word;
+    throw fieldError('status', `"${word.slice(0, 40)}" is not lead, sale, rejected or rebill (map your network's words with lead_status, sale_status, rejected_status)`);
+  }
+
+  async record(raw: Record<string, string>): Promise<ConversionResult> {
+    const p = parse(postbackParams, raw);
+    const status = this.statusOf(p);
+    const snap = await this.cache.snapshot();
+    const settings = snap.settings;
+    const click = (await this.db('clicks').where({ click_id: p.subid }).first()) as ClickRow | undefined;
+    if (!click) throw new AppError('not_found', `Unknown subid ${JSON.stringify(p.subid).slice(0, 70)}: no click has this subid`, { subid: p.subid });
+    if (status === 'rebill' && !p.tid) throw fieldError('tid', 'a rebill needs its own tid');
+    const currency = p.currency ?? settings.baseCurrency;
+    let rate = SCALE;
+    if (currency !== settings.baseCurrency) {
+      const r = settings.exchangeRates[currency];
+      if (r === undefined) throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
+      rate = toUnits(r);
+    }
+    const amountText = p.payout ?? p.revenue;
+    const revenue: Units | null = amountText === undefined ? null : toUnits(amountText);
+    const dedupeKey = `${click.click_id}|${p.tid ?? ''}`;
+    const now = this.clock();
+    const day = dayIn(now, settings.timezone);
+    const campaign = snap.campaigns.get(click.campaign_id);
+    const dims = {
+      day,
+      campaign_id: click.campaign_id,
+      flow_id: click.flow_id ?? 0,
+      landing_index: click.landing_index ?? -1,
+      offer_index: click.offer_index ?? -1,
+      source_id: click.source_id ?? 0,
+      country: click.country ?? '',
+    };
+    const counts = (s: ConversionStatus) => s === 'sale' || s === 'rebill';
+
+    const outcome = await this.db.transaction(async (trx) => {
+      const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as ConversionRow | undefined;
+      if (existing) {
+        if (existing.status === status) return { row: existing, duplicate: true, changed: false };
+        if (!canChange(existing.status, status)) {
+          throw new AppError('conflict', `A ${existing.status} conversion cannot become ${status} (allowed: ${ALLOWED[existing.status].join(', ') || 'none'})`, {
+            currentStatus: existing.status,
+          });
+        }
+        const newRevenue = revenue ?? Number(existing.revenue);
+        const newBase = multiplyByRate(newRevenue, rate);
+        const before = counts(existing.status) ? Number(existing.revenue_base) : 0;
+        const after = counts(status) ? newBase : 0;
+        await trx('conversions').where({ id: existing.id }).update({
+          status,
+          previous_status: existing.status,
+          revenue: newRevenue,
+          revenue_base: newBase,
+          currency,
+          updated_at: now,
+        });
+        const salesDelta = (counts(status) ? 1 : 0) - (counts(existing.status) ? 1 : 0);
+        await addDailyStats(trx, [{ day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, conversion_revenue: after - before }]);
+        await addTrafficStats(trx, [{ ...dims, revenue: after - before, sales: salesDelta }]);
+        const row = { ...existing, status, previous_status: existing.status, revenue: newRevenue, revenue_base: newBase, currency };
+        await this.notify(trx, snap, click, row, now);
+        return { row, duplicate: false, changed: true };
+      }
+      const base = multiplyByRate(revenue ?? 0, rate);
+      const cost = campaign
+        ? conversionCost((campaign.costModel ?? 'CPC') as CostModel, toUnits(campaign.costValue ?? 0), status, base, toUnits(campaign.trafficLoss ?? 0))
+        : 0;
+      const [id] = await trx('conversions').insert({
+        created_at: now,
+        updated_at: now,
+        click_id: click.click_id,
+        tid: p.tid ?? null,
+        campaign_id: click.campaign_id,
+        flow_id: click.flow_id,
+        landing_index: click.landing_index,
+        offer_index: click.offer_index,
+        source_id: click.source_id,
+        affiliate_id: click.affiliate_id,
+        status,
+        previous_status: null,
+        revenue: revenue ?? 0,
+        currency,
+        revenue_base: base,
+        cost,
+        sale_id: null,
+        params: JSON.stringify(raw).slice(0, 60_000),
+        dedupe_key: dedupeKey,
+      });
+      const counted = counts(status) ? base : 0;
+      await addDailyStats(trx, [
+        { day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, conversions: 1, conversion_revenue: counted, cost },
+      ]);
+      await addTrafficStats(trx, [{ ...dims, conversions: 1, sales: counts(status) ? 1 : 0, revenue: counted, cost }]);
+      const row: ConversionRow = {
+        id: Number(id),
+        click_id: click.click_id,
+        tid: p.tid ?? null,
+        status,
+        previous_status: null,
+        revenue: revenue ?? 0,
+        revenue_base: base,
+        cost,
+        currency,
+        sale_id: null,
+      };
+      await this.notify(trx, snap, click, row, now);
+      return { row, duplicate: false, changed: true };
+    });
+
+    // The click's affiliate is paid by the campaign's payouts (SPEC §7.5), idempotently by order id,
+    // so a retried postback also completes a payment a crash interrupted.
+    const saleId = await this.payAffiliate(click, outcome.row, p.tid ?? null);
+    return {
+      conversionId: Number(outcome.row.id),
+      subid: click.click_id,
+      tid: outcome.row.tid,
+      status: outcome.row.status,
+      previousStatus: outcome.row.previous_status,
+      duplicate: outcome.duplicate,
+      campaignId: click.campaign_id,
+      revenue: fromUnits(Number(outcome.row.revenue)),
+      currency: outcome.row.currency,
+      saleId,
+    };
+  }
+
+  /** Outgoing postbacks: the source's URL with macros, and the `conversion.created` webhook event. */
+  private async notify(trx: Knex, snap: Awaited<ReturnType<ConfigCache['snapshot']>>, click: ClickRow, c: ConversionRow, now: number): Promise<void> {
+    const source = click.source_id ? snap.sources.get(click.source_id) : undefined;
+    const subIds = parseJson<Record<string, string>>(click.sub_ids, {});
+    const messages: OutboxMessage[] = [];
+    if (source?.postbackUrl) {
+      const values: Record<string, string | number | null> = {
+        subid: click.click_id,
+        external_id: click.external_id,
+        status: c.status,
+        payout: unitsToFixed(Number(c.revenue), 2),
+        revenue: unitsToFixed(Number(c.revenue), 2),
+        currency: c.currency,
+        tid: c.tid,
+        campaign_id: click.campaign_id,
+        flow_id: click.flow_id,
+      };
+      for (let n = 1; n <= 15; n++) values[`sub_id_${n}`] = subIds[`sub_id_${n}`] ?? null;
+      messages.push({ channel: 'source_postback', method: 'GET', url: fillMacros(source.postbackUrl, values) });
+    }
+    await this.outbox.emit(
+      trx,
+      'conversion.created',
+      {
+        conversion: {
+          id: Number(c.id),
+          subid: click.click_id,
+          tid: c.tid,
+          status: c.status,
+          previousStatus: c.previous_status,
+          revenue: fromUnits(Number(c.revenue)),
+          currency: c.currency,
+          campaignId: click.campaign_id,
+          flowId: click.flow_id,
+          sourceId: click.source_id,
+          at: new Date(now).toISOString(),
+        },
+      },
+      messages,
+    );
+  }
+
+  private async payAffiliate(click: ClickRow, c: ConversionRow, tid: string | null): Promise<number | null> {
+    if (click.affiliate_id === null) return null;
+    const orderId = tid ?? click.click_id;
+    const pay = async (kind: 'sale' | 'action', body: Record<string, unknown>) => {
+      const result = await this.sales.record({
+        kind,
+        body: { campaignId: click.campaign_id, affiliateId: String(click.affiliate_id), visitorId: click.visitor_id, currency: c.currency, ...body },
+        signed: true,
+        ip: '',
+        userAgent: 'postback',
+        cookieVisitorId: null,
+        source: 'postback',
+      });
+      if (result.saleId !== null) await this.db('conversions').where({ id: c.id }).update({ sale_id: result.saleId });
+      return result.saleId;
+    };
+    try {
+      if (c.status === 'sale' || c.status === 'rebill') return await pay('sale', { orderId, totalCost: fromUnits(Number(c.revenue)) });
+      if (c.status === 'lead') return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(Number(c.revenue)) });
+      if (c.status === 'rejected' && c.sale_id !== null) {
+        await this.reverseSale(Number(c.sale_id), 'the network rejected the conversion');
+        return Number(c.sale_id);
+      }
+    } catch (err) {
+      this.log.error({ err, subid: click.click_id }, 'conversion stored but the affiliate payment failed');
+    }
+    return c.sale_id === null ? null : Number(c.sale_id);
+  }
+}

@@ -1,0 +1,64 @@
+import type { Knex } from 'knex';
+import type { ConfigCache } from './config-cache.js';
+import { clickMacros, fillMacros } from '../domain/macros.js';
+import { pickWeighted } from '../domain/flows.js';
+import { unitsToFixed } from '../domain/money.js';
+import { parseJson } from '../store/rows.js';
+
+/**
+ * The landing → offer step (SPEC §7.2): `GET /lp/offer?subid=…` keeps the click of the landing
+ * page, picks (or keeps, when bound) its offer, records which offer and when, and answers the
+ * offer URL with macros filled.
+ */
+export class LandingOffers {
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: ConfigCache,
+    private readonly clock: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async offerFor(subid: string): Promise<string | null> {
+    if (!/^[A-Za-z0-9_-]{8,32}$/.test(subid)) return null;
+    const click = (await this.db('clicks').where({ click_id: subid }).first()) as
+      | {
+          id: number;
+          campaign_id: number;
+          flow_id: number | null;
+          offer_index: number | null;
+          affiliate_id: number | null;
+          source_id: number | null;
+          cost: number | string;
+          country: string | null;
+          ip: string | null;
+          sub_ids: string | null;
+          external_id: string | null;
+        }
+      | undefined;
+    if (!click || click.flow_id === null) return null;
+    const snap = await this.cache.snapshot();
+    const flow = (snap.flows.get(click.campaign_id) ?? []).find((f) => f.id === click.flow_id);
+    if (!flow || !flow.offers.length) return null;
+    let index = click.offer_index !== null && flow.offers[click.offer_index] ? click.offer_index : null;
+    if (index === null) index = pickWeighted(flow.offers.map((o, i) => ({ ...o, i })), this.random)?.i ?? null;
+    if (index === null) return null;
+    const offer = flow.offers[index]!;
+    const url = fillMacros(
+      offer.url,
+      clickMacros({
+        subid,
+        campaignId: click.campaign_id,
+        flowId: click.flow_id,
+        affiliateId: click.affiliate_id,
+        source: click.source_id ? (snap.sources.get(click.source_id)?.name ?? null) : null,
+        cost: unitsToFixed(Number(click.cost)),
+        country: click.country,
+        ip: click.ip,
+        externalId: click.external_id,
+        subIds: parseJson<Record<string, string>>(click.sub_ids, {}),
+      }),
+    );
+    await this.db('clicks').where({ id: click.id }).update({ offer_index: index, offer_url: url.slice(0, 2048), offer_at: this.clock() });
+    return url;
+  }
+}

@@ -1,0 +1,277 @@
+import type { Knex } from 'knex';
+import { stringify } from 'csv-stringify/sync';
+import type { Actor } from './actor.js';
+import type { Settings } from '../domain/settings.js';
+import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
+import { conflict, notFound } from '../errors.js';
+import { add, fromUnits, toUnits, unitsToFixed, type Units } from '../domain/money.js';
+import { recordAudit } from '../store/audit.js';
+import type { Page } from '../store/rows.js';
+import type { PageQuery } from '../validation.js';
+import { readCommissions } from '../store/commission-changes.js';
+import {
+  affiliateContacts,
+  attachCommissions,
+  batchLines,
+  commissionIdsOfBatch,
+  deleteBatch,
+  getBatch,
+  insertBatch,
+  insertBatchItems,
+  listBatches,
+  payableCommissions,
+  payableTotals,
+  payCommissions,
+  releaseCommissions,
+  setBatchStatus,
+  type PayoutBatch,
+  type PayoutBatchStatus,
+  type PayoutLine,
+} from '../store/payout-batches.js';
+
+/** A line in JSON: amounts as decimals. */
+export interface PayoutItem {
+  affiliateId: number;
+  refId: string;
+  name: string;
+  email: string;
+  amount: number;
+  commissions: number;
+}
+
+export interface PayoutPreview {
+  minimum: number;
+  currency: string;
+  total: number;
+  /** The affiliates a batch would pay now. */
+  data: PayoutItem[];
+  /** Affiliates with approved, unpaid commissions who are not paid this time, and why. */
+  carriedOver: Array<PayoutItem & { reason: string }>;
+}
+
+export interface PayoutBatchDetail extends PayoutBatch {
+  items: Array<PayoutItem & { commissionIds: number[] }>;
+}
+
+const itemJson = (l: PayoutLine): PayoutItem => ({ ...l, amount: fromUnits(l.amount) });
+
+/**
+ * Payout batches (SPEC §6.6): approved commissions not yet in a batch, totalled per affiliate;
+ * affiliates at or above the minimum are put in a batch, exported as CSV and marked paid. A
+ * total below the minimum, or negative after refunds of paid commissions, waits for a later
+ * batch with its commissions.
+ */
+export class PayoutBatchService {
+  constructor(
+    private readonly db: Knex,
+    private readonly lifecycle: CommissionLifecycle,
+    private readonly settings: () => Settings,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** The minimum in units: the one asked for, else the `payoutMinimum` setting. */
+  minimumOf(minimum: Units | undefined): Units {
+    return minimum ?? toUnits(this.settings().payoutMinimum ?? 0);
+  }
+
+  async preview(minimum?: Units): Promise<PayoutPreview> {
+    const min = this.minimumOf(minimum);
+    const totals = await payableTotals(this.db);
+    const contacts = await affiliateContacts(
+      this.db,
+      totals.map((t) => t.affiliateId),
+    );
+    const lines = totals.map((t) => {
+      const c = contacts.get(t.affiliateId) ?? { refId: '', name: `#${t.affiliateId}`, email: '' };
+      return { affiliateId: t.affiliateId, ...c, amount: t.amount, commissions: t.commissions };
+    });
+    const { pay, carry } = split(lines, min);
+    return {
+      minimum: fromUnits(min),
+      currency: this.settings().baseCurrency,
+      total: fromUnits(add(...pay.map((l) => l.amount))),
+      data: pay.map(itemJson),
+      carriedOver: carry.map((l) => ({
+        ...itemJson(l),
+        reason: carryReason(l.amount, min, this.settings().baseCurrency),
+      })),
+    };
+  }
+
+  /** Creates an open batch of every affiliate whose total reaches the minimum; 409 when there is none. */
+  async create(input: { minimum?: Units; note?: string | null }, actor: Actor): Promise<PayoutBatchDetail> {
+    const min = this.minimumOf(input.minimum);
+    const currency = this.settings().baseCurrency;
+    const id = await this.db.transaction(async (trx) => {
+      const rows = await payableCommissions(trx);
+      const byAffiliate = new Map<number, { amount: Units; ids: number[] }>();
+      for (const r of rows) {
+        const entry = byAffiliate.get(r.affiliateId) ?? { amount: 0, ids: [] };
+        entry.amount = add(entry.amount, r.amount);
+        entry.ids.push(r.id);
+        byAffiliate.set(r.affiliateId, entry);
+      }
+      const items = [...byAffiliate]
+        .filter(([, e]) => e.amount > 0 && e.amount >= min)
+        .map(([affiliateId, e]) => ({ affiliateId, amount: e.amount, commissions: e.ids.length, ids: e.ids }));
+      if (!items.length) {
+        throw conflict(
+          `No affiliate has approved, unpaid commissions totalling at least ${unitsToFixed(min, 2)} ${currency}: there is nothing to pay`,
+          { minimum: fromUnits(min) },
+        );
+      }
+      const now = this.clock();
+      const total = add(...items.map((i) => i.amount));
+      const commissions = items.reduce((n, i) => n + i.commissions, 0);
+      const batchId = await insertBatch(trx, {
+        created_at: now,
+        updated_at: now,
+        status: 'open',
+        minimum: min,
+        total,
+        affiliates: items.length,
+        commissions,
+        currency,
+        created_by: actor.label.slice(0, 191),
+        paid_at: null,
+        note: input.note ? input.note.slice(0, 255) : null,
+      });
+      await insertBatchItems(trx, batchId, items);
+      const moved = await attachCommissions(
+        trx,
+        batchId,
+        items.flatMap((i) => i.ids),
+        now,
+      );
+      if (moved !== commissions) throw conflict('Commissions changed while the batch was being made: try again');
+      await recordAudit(
+        trx,
+        actor,
+        'payoutBatch.created',
+        'payoutBatch',
+        batchId,
+        {
+          minimum: fromUnits(min),
+          total: fromUnits(total),
+          affiliates: items.length,
+          commissions,
+          note: input.note ?? null,
+        },
+        now,
+      );
+      return batchId;
+    });
+    return this.get(id);
+  }
+
+  async list(filters: { status?: PayoutBatchStatus }, page: PageQuery): Promise<Page<PayoutBatch>> {
+    return listBatches(this.db, filters, page);
+  }
+
+  async get(id: number): Promise<PayoutBatchDetail> {
+    const batch = await getBatch(this.db, id);
+    if (!batch) throw notFound('payout batch', id);
+    const lines = await batchLines(this.db, id);
+    const ids = new Map<number, number[]>();
+    for (const c of await commissionIdsOfBatch(this.db, id))
+      ids.set(c.affiliateId, [...(ids.get(c.affiliateId) ?? []), c.id]);
+    return { ...batch, items: lines.map((l) => ({ ...itemJson(l), commissionIds: ids.get(l.affiliateId) ?? [] })) };
+  }
+
+  /** The batch for the payment provider: one row per affiliate, amounts with 2 decimals. */
+  async csv(id: number): Promise<string> {
+    const batch = await getBatch(this.db, id);
+    if (!batch) throw notFound('payout batch', id);
+    const lines = await batchLines(this.db, id);
+    return stringify(
+      lines.map((l) => [
+        l.affiliateId,
+        l.refId,
+        l.name,
+        l.email,
+        unitsToFixed(l.amount, 2),
+        batch.currency,
+        l.commissions,
+      ]),
+      {
+        header: true,
+        columns: ['affiliateId', 'refId', 'name', 'email', 'amount', 'currency', 'commissions'],
+        // A name such as "=HYPERLINK(…)" must stay text in a spreadsheet.
+        escape_formulas: true,
+      },
+    );
+  }
+
+  /** Marks the batch and its commissions paid; 409 when it is already paid. */
+  async markPaid(id: number, actor: Actor): Promise<PayoutBatchDetail> {
+    const changes: StatusChange[] = [];
+    await this.db.transaction(async (trx) => {
+      const batch = await getBatch(trx, id, true);
+      if (!batch) throw notFound('payout batch', id);
+      if (batch.status !== 'open')
+        throw conflict(`Payout batch ${id} is ${batch.status}: only an open batch can be marked paid`, {
+          status: batch.status,
+        });
+      const now = this.clock();
+      const before = await readCommissions(
+        trx,
+        (await commissionIdsOfBatch(trx, id, 'approved')).map((c) => c.id),
+      );
+      await payCommissions(trx, id, now);
+      for (const c of before) {
+        changes.push(
+          await this.lifecycle.recordChange(trx, c, 'paid', null, actor, now, {
+            keepReason: true,
+            details: { batchId: id },
+          }),
+        );
+      }
+      await setBatchStatus(trx, id, 'open', { status: 'paid', paid_at: now, updated_at: now });
+      await recordAudit(
+        trx,
+        actor,
+        'payoutBatch.paid',
+        'payoutBatch',
+        id,
+        { total: batch.total, commissions: before.length },
+        now,
+      );
+    });
+    await this.lifecycle.announce(changes);
+    return this.get(id);
+  }
+
+  /** Deletes an open batch and releases its commissions for a later one; a paid batch is history (409). */
+  async remove(id: number, actor: Actor): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const batch = await getBatch(trx, id, true);
+      if (!batch) throw notFound('payout batch', id);
+      if (batch.status !== 'open') {
+        throw conflict(
+          `Payout batch ${id} is ${batch.status}: a paid batch is kept as the record of the payment and cannot be deleted`,
+          {
+            status: batch.status,
+          },
+        );
+      }
+      const now = this.clock();
+      const released = await releaseCommissions(trx, id, now);
+      await deleteBatch(trx, id);
+      await recordAudit(trx, actor, 'payoutBatch.deleted', 'payoutBatch', id, { total: batch.total, released }, now);
+    });
+  }
+}
+
+function split<T extends { amount: Units }>(lines: T[], min: Units): { pay: T[]; carry: T[] } {
+  const pay: T[] = [];
+  const carry: T[] = [];
+  for (const l of lines) (l.amount > 0 && l.amount >= min ? pay : carry).push(l);
+  const byAmount = (a: T, b: T) => b.amount - a.amount;
+  return { pay: pay.sort(byAmount), carry: carry.sort(byAmount) };
+}
+
+function carryReason(amount: Units, min: Units, currency: string): string {
+  if (amount < 0) return 'negative total after refunds: deducted from later commissions';
+  if (amount === 0) return 'nothing to pay';
+  return `below the minimum of ${unitsToFixed(min, 2)} ${currency}`;
+}

@@ -1,0 +1,332 @@
+import type { Knex } from 'knex';
+import type { Hooks } from '../plugins/hooks.js';
+import type { Actor } from './actor.js';
+import type { Settings } from '../domain/settings.js';
+import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
+import { commissionSummary } from './commission-lifecycle.js';
+import type { Outbox } from './outbox.js';
+import { AppError, conflict, fieldError, notFound } from '../errors.js';
+import { add, fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
+import { dayIn } from '../domain/time.js';
+import { recordAudit } from '../store/audit.js';
+import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
+import { insertCommission, toCommission, type Commission, type CommissionRow } from '../store/commissions.js';
+import {
+  lockCommissionsOfSale,
+  readCommissions,
+  setCommissionStatus,
+  type StoredCommission,
+} from '../store/commission-changes.js';
+import {
+  addRefunded,
+  countRefunds,
+  insertRefund,
+  lockSale,
+  salesWithOrderId,
+  type RefundableSale,
+  type RefundType,
+} from '../store/refunds.js';
+
+export interface RefundInput {
+  /** In the sale's currency (units); null refunds everything left. */
+  amount: Units | null;
+  type: RefundType;
+}
+
+export interface RefundResult {
+  refundId: number;
+  saleId: number;
+  orderId: string | null;
+  type: RefundType;
+  /** This refund, in the sale's currency. */
+  amount: number;
+  currency: string;
+  /** Everything refunded on the sale so far, in its currency. */
+  refundedTotal: number;
+  full: boolean;
+  /** The sale's commissions this refund changed, and the linked negative commissions it created. */
+  commissions: Commission[];
+}
+
+const UNPAID = ['pending', 'approved'] as const;
+const isUnpaid = (c: StoredCommission) => (c.status === 'pending' || c.status === 'approved') && c.batch_id === null;
+const isReversal = (c: StoredCommission) => c.kind === 'refund' || c.kind === 'chargeback';
+
+/**
+ * Refunds and chargebacks (SPEC §6.4). The refunded share of the order (amount / totalCost)
+ * is taken back from each commission of the sale: an unpaid commission is `reversed` when the
+ * order is refunded in full, else it gets a linked negative commission with its status; a paid
+ * commission (or one already in a payout batch) always gets a linked negative commission,
+ * approved, which the next payout batch nets. Chargebacks are counted apart in the reports.
+ */
+export class RefundService {
+  constructor(
+    private readonly db: Knex,
+    private readonly hooks: Hooks,
+    private readonly outbox: Outbox,
+    private readonly lifecycle: CommissionLifecycle,
+    private readonly settings: () => Settings,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Refunds the sale recorded with `orderId`; `campaignId` picks one when several campaigns have it. */
+  async refundOrder(
+    orderId: string,
+    campaignId: number | undefined,
+    input: RefundInput,
+    actor: Actor,
+  ): Promise<RefundResult> {
+    const sales = await salesWithOrderId(this.db, orderId, campaignId);
+    const [sale] = sales;
+    if (!sale)
+      throw notFound(`order ${JSON.stringify(orderId)}${campaignId === undefined ? '' : ` in campaign ${campaignId}`}`);
+    if (sales.length > 1) {
+      const campaigns = [...new Set(sales.map((s) => s.campaignId))];
+      throw conflict(
+        `Order ${JSON.stringify(orderId)} was recorded in campaigns ${campaigns.join(', ')}: add ?campaignId= to say which one to refund`,
+        { orderId, campaignIds: campaigns },
+      );
+    }
+    return this.refundSale(sale.id, input, actor);
+  }
+
+  async refundSale(saleId: number, input: RefundInput, actor: Actor): Promise<RefundResult> {
+    const changes: StatusChange[] = [];
+    const result = await this.db.transaction(async (trx) => {
+      const sale = await lockSale(trx, saleId);
+      if (!sale) throw notFound('sale', saleId);
+      return this.apply(trx, sale, input, actor, changes);
+    });
+    await this.lifecycle.announce(changes);
+    await this.hooks.doAction('sale.refunded', result);
+    return result;
+  }
+
+  private async apply(
+    trx: Knex,
+    sale: RefundableSale,
+    input: RefundInput,
+    actor: Actor,
+    changes: StatusChange[],
+  ): Promise<RefundResult> {
+    if (sale.kind !== 'sale') throw conflict(`Sale ${sale.id} is an action: only sales can be refunded`);
+    if (sale.status === 'declined') throw conflict(`Sale ${sale.id} is declined: there is nothing to refund`);
+    const money = (u: Units) => `${unitsToFixed(u, 2)} ${sale.currency}`;
+    const { amount, full } = await refundAmount(trx, sale, input.amount, money);
+
+    const now = this.clock();
+    const settings = this.settings();
+    const today = dayIn(now, settings.timezone);
+    const amountBase = multiplyByRate(amount, sale.exchangeRate);
+    const refundId = await insertRefund(trx, {
+      created_at: now,
+      sale_id: sale.id,
+      type: input.type,
+      amount,
+      amount_base: amountBase,
+      actor: actor.label.slice(0, 191),
+    });
+    if (!(await addRefunded(trx, sale.id, sale.refunded, amount))) {
+      throw conflict(`Sale ${sale.id} was refunded by someone else at the same time: check it and try again`);
+    }
+
+    const all = await lockCommissionsOfSale(trx, sale.id);
+    const children = new Map<number, StoredCommission[]>();
+    for (const c of all) {
+      if (c.parent_id !== null && isReversal(c)) children.set(c.parent_id, [...(children.get(c.parent_id) ?? []), c]);
+    }
+    const originals = all.filter((c) => !isReversal(c) && ['pending', 'approved', 'paid'].includes(c.status));
+    const stats: StatsDelta[] = [
+      {
+        day: today,
+        campaign_id: sale.campaignId,
+        affiliate_id: sale.affiliateId ?? 0,
+        banner_id: sale.bannerId ?? 0,
+        [input.type === 'chargeback' ? 'chargebacks' : 'refunds']: amountBase,
+      },
+    ];
+    const refund = {
+      id: refundId,
+      saleId: sale.id,
+      orderId: sale.orderId,
+      type: input.type,
+      amount: fromUnits(amount),
+      currency: sale.currency,
+    };
+    const why = `${input.type} of ${money(amount)}${full ? ' (the whole order)' : ''}`;
+    const touched: number[] = [];
+    const created: number[] = [];
+
+    for (const original of originals) {
+      const own = children.get(original.id) ?? [];
+      const reversed: StoredCommission[] = [];
+      let negative: StoredCommission | null = null;
+      if (isUnpaid(original) && full) {
+        // Nothing was paid: the commission and its unpaid partial reversals simply stop counting.
+        for (const c of [original, ...own.filter(isUnpaid)]) {
+          if (!(await setCommissionStatus(trx, c.id, [...UNPAID], 'reversed', undefined, now))) continue;
+          reversed.push(c);
+          stats.push({
+            day: today,
+            campaign_id: c.campaign_id,
+            affiliate_id: c.affiliate_id,
+            banner_id: 0,
+            commissions: -c.amount,
+          });
+        }
+      } else {
+        let take: Units;
+        let takeMerchant: Units;
+        if (full) {
+          // The last refund takes back exactly what is left, so rounding never leaves a cent behind.
+          const live = own.filter((c) => c.status !== 'declined' && c.status !== 'reversed');
+          take = add(original.amount, ...live.map((c) => c.amount));
+          takeMerchant = add(original.merchant_amount, ...live.map((c) => c.merchant_amount));
+        } else {
+          take = scale(original.amount, amount, sale.totalCost ?? amount);
+          takeMerchant = scale(original.merchant_amount, amount, sale.totalCost ?? amount);
+        }
+        if (take > 0) {
+          const status = isUnpaid(original) ? original.status : 'approved';
+          const row: CommissionRow = {
+            created_at: now,
+            updated_at: now,
+            kind: input.type,
+            sale_id: sale.id,
+            campaign_id: original.campaign_id,
+            affiliate_id: original.affiliate_id,
+            payout_id: original.payout_id,
+            tier: original.tier,
+            status,
+            status_reason: why.slice(0, 255),
+            amount: -take,
+            merchant_amount: -takeMerchant,
+            currency: original.currency,
+            basis: null,
+            rate_unit: null,
+            rate_value: null,
+            quantity: 1,
+            day: today,
+            aggregate_key: null,
+            parent_id: original.id,
+            batch_id: null,
+            detail: JSON.stringify({
+              refundId,
+              type: input.type,
+              refund: fromUnits(amount),
+              saleCurrency: sale.currency,
+              orderTotal: sale.totalCost === null ? null : fromUnits(sale.totalCost),
+              full,
+              parentId: original.id,
+              parentStatus: original.status,
+              reason: full
+                ? `${why}: what is left of commission ${original.id}`
+                : `${why}: the refunded ${money(amount)} of ${money(sale.totalCost ?? amount)} taken from commission ${original.id}`,
+            }),
+          };
+          const id = await insertCommission(trx, row);
+          negative = { ...row, id };
+          created.push(id);
+          stats.push({
+            day: today,
+            campaign_id: row.campaign_id,
+            affiliate_id: row.affiliate_id,
+            banner_id: 0,
+            commissions: row.amount,
+          });
+          await recordAudit(
+            trx,
+            actor,
+            'commission.created',
+            'commission',
+            id,
+            { parentId: original.id, refundId, status, amount: fromUnits(row.amount) },
+            now,
+          );
+        }
+      }
+      if (!reversed.length && !negative) continue;
+      touched.push(original.id, ...reversed.filter((c) => c.id !== original.id).map((c) => c.id));
+      for (const c of reversed) {
+        // The event is one per commission of the sale, below; reversed partial reversals ride in it.
+        changes.push(
+          await this.lifecycle.recordChange(trx, c, 'reversed', why, actor, now, {
+            keepReason: true,
+            details: { refundId, type: input.type },
+          }),
+        );
+      }
+      // One `commission.reversed` per commission of the sale the refund took from.
+      const after: StoredCommission = reversed.some((c) => c.id === original.id)
+        ? { ...original, status: 'reversed', updated_at: now }
+        : original;
+      await this.outbox.emit(trx, 'commission.reversed', {
+        commission: commissionSummary(after),
+        previousStatus: original.status,
+        reason: why,
+        refund,
+        reversal: negative ? commissionSummary(negative) : null,
+        reversedIds: reversed.map((c) => c.id),
+      });
+    }
+
+    await addDailyStats(trx, stats);
+    await recordAudit(
+      trx,
+      actor,
+      `sale.${input.type}`,
+      'sale',
+      sale.id,
+      { refundId, amount: fromUnits(amount), currency: sale.currency, full, reversed: touched, created },
+      now,
+    );
+    const affected = await readCommissions(trx, [...new Set([...touched, ...created])]);
+    return {
+      refundId,
+      saleId: sale.id,
+      orderId: sale.orderId,
+      type: input.type,
+      amount: fromUnits(amount),
+      currency: sale.currency,
+      refundedTotal: fromUnits(sale.refunded + amount),
+      full,
+      commissions: affected.map(toCommission),
+    };
+  }
+}
+
+/**
+ * The amount of this refund and whether it completes the order's refund. An amount is in the
+ * sale's currency; none means everything left. A sale recorded without an amount can only be
+ * refunded once, in full.
+ */
+async function refundAmount(
+  trx: Knex,
+  sale: RefundableSale,
+  requested: Units | null,
+  money: (u: Units) => string,
+): Promise<{ amount: Units; full: boolean }> {
+  if (requested !== null && requested <= 0) throw fieldError('amount', 'must be greater than 0');
+  if (sale.totalCost === null) {
+    if (requested !== null)
+      throw fieldError(
+        'amount',
+        'cannot be used: the sale was recorded without an amount; leave it out to refund the whole sale',
+      );
+    if ((await countRefunds(trx, sale.id)) > 0) throw conflict(`Sale ${sale.id} is already refunded`);
+    return { amount: 0, full: true };
+  }
+  const remaining = sale.totalCost - sale.refunded;
+  if (requested === null) {
+    if (remaining <= 0) throw conflict(`Sale ${sale.id} is already refunded in full (${money(sale.refunded)})`);
+    return { amount: remaining, full: true };
+  }
+  if (requested > remaining) {
+    throw new AppError(
+      'validation_failed',
+      `amount: ${money(requested)} is more than the ${money(remaining)} left to refund on this sale`,
+      [{ field: 'amount', message: `is more than the ${money(remaining)} left to refund` }],
+    );
+  }
+  return { amount: requested, full: requested === remaining };
+}
