@@ -1,24 +1,10 @@
 import Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from './context.js';
 import { firstValues } from './tracking.js';
+import { RESERVED_ALIASES } from '../schemas/programme.js';
 import { UNIQUENESS_COOKIE, type RunResult } from '../services/campaign-runner.js';
 
-/** Paths of Affix itself: never campaign aliases. */
-export const RESERVED_ALIASES = new Set([
-  'admin',
-  'portal',
-  'api',
-  't',
-  'r',
-  'lp',
-  'static',
-  'healthz',
-  'snippet.js',
-  'postback',
-  'click_api',
-  'favicon.ico',
-  'robots.txt',
-]);
+const RESERVED = new Set(RESERVED_ALIASES);
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -72,7 +58,7 @@ export function campaignUrlRouter(): Router<AppState, AppCustom> {
 
   router.get('/:alias', async (ctx, next) => {
     const alias = ctx.params.alias ?? '';
-    if (RESERVED_ALIASES.has(alias.toLowerCase())) return next();
+    if (RESERVED.has(alias.toLowerCase())) return next();
     const services = ctx.services;
     const snap = await services.cache.snapshot();
     const { campaign, log } = services.runner.resolve(snap, ctx.hostname, alias);

@@ -67,6 +67,7 @@ const productIdList = z
   .refine(fitsText, 'the list is too long to store (at most 64 KB in all)');
 
 /** First path segments the tracker answers itself: a campaign alias cannot take them. */
+/** Paths of the tracker itself: never campaign aliases. */
 export const RESERVED_ALIASES = [
   'admin',
   'api',
@@ -78,6 +79,9 @@ export const RESERVED_ALIASES = [
   'click_api',
   'static',
   'healthz',
+  'snippet.js',
+  'favicon.ico',
+  'robots.txt',
 ];
 
 /** A campaign URL's path (`https://<domain>/<alias>`); empty = not reachable by URL. */
