@@ -31,6 +31,7 @@ import { PayoutBatchService } from './services/payout-batches.js';
 import { CampaignRunner } from './services/campaign-runner.js';
 import { LandingOffers } from './services/landing-offers.js';
 import { ConversionService } from './services/conversions.js';
+import { ReportService } from './services/reports.js';
 import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
@@ -70,6 +71,7 @@ export interface Services {
   runner: CampaignRunner;
   landingOffers: LandingOffers;
   conversions: ConversionService;
+  reports: ReportService;
   /** Delivers the outbox; started by `startWorkers` (the server) or by tests themselves. */
   outboxWorker: OutboxWorker;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
@@ -160,6 +162,7 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     runner: new CampaignRunner(db, cache, writers.clicks, secret, log, clock, opts.random),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
+    reports: new ReportService(db, cache, clock),
     outboxWorker,
     writers,
     async stop() {

@@ -14,6 +14,7 @@ import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
 import { pluginPages } from './plugins.js';
 import { trackingPages } from './tracking.js';
+import { reportPages } from './reports.js';
 import { trafficPages } from './traffic.js';
 import { commissionPages } from './commissions.js';
 
@@ -119,6 +120,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   settingsPages(router, views);
   pluginPages(router, views);
   trackingPages(router, views);
+  reportPages(router, views);
   trafficPages(router, views);
   commissionPages(router, views);
   return router;

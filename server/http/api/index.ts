@@ -3,6 +3,7 @@ import type { AppCustom, AppState } from '../context.js';
 import { programmeRoutes } from './programme.js';
 import { systemRoutes } from './system.js';
 import { trackingApiRoutes } from './tracking.js';
+import { reportRoutes } from './reports.js';
 import { commissionApiRoutes } from './commissions.js';
 import { portalApiRoutes } from './portal.js';
 import { outboxRoutes } from './outbox.js';
@@ -14,6 +15,7 @@ export function apiRouter(): Router<AppState, AppCustom> {
   systemRoutes(router);
   programmeRoutes(router);
   trackingApiRoutes(router);
+  reportRoutes(router);
   commissionApiRoutes(router);
   portalApiRoutes(router);
   outboxRoutes(router);

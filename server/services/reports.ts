@@ -1,0 +1,243 @@
+import type { Knex } from 'knex';
+import type { ConfigCache } from './config-cache.js';
+import { fromUnits } from '../domain/money.js';
+import { dayIn } from '../domain/time.js';
+
+export const GROUP_BY = ['day', 'campaign', 'affiliate', 'banner', 'flow', 'landing', 'offer', 'source', 'country'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface ReportQuery {
+  groupBy: GroupBy;
+  /** Report days "YYYY-MM-DD" in the timezone setting, inclusive. */
+  from: string;
+  to: string;
+  campaignId?: number;
+  affiliateId?: number;
+  bannerId?: number;
+  flowId?: number;
+  sourceId?: number;
+  country?: string;
+}
+
+export interface ReportRow {
+  key: string | number | null;
+  label: string;
+  clicks: number;
+  uniqueClicks: number;
+  impressions: number;
+  conversions: number;
+  sales: number;
+  revenue: number;
+  cost: number;
+  profit: number;
+  roi: number | null;
+  cr: number | null;
+  epc: number | null;
+  commissions: number;
+  commissionsPending: number;
+  commissionsApproved: number;
+}
+
+/** Dimensions read from the campaign-URL rollup; the others from the daily rollup. */
+const TRAFFIC_DIMENSIONS: ReadonlySet<GroupBy> = new Set(['flow', 'landing', 'offer', 'source', 'country']);
+
+interface Raw {
+  key: string | number | null;
+  clicks: number;
+  uniqueClicks: number;
+  impressions: number;
+  conversions: number;
+  sales: number;
+  revenue: number;
+  cost: number;
+  commissions: number;
+  pending: number;
+  approved: number;
+}
+
+const n = (v: unknown) => Number(v ?? 0);
+const round = (v: number, places = 2) => Math.round(v * 10 ** places) / 10 ** places;
+
+/**
+ * Reports (SPEC §9) from the rollups maintained as events are stored (daily_stats,
+ * traffic_stats), never from raw clicks, so they answer in constant time per day and key.
+ * profit = revenue − cost − commissions; roi = profit ÷ (cost + commissions) × 100;
+ * cr = conversions ÷ clicks × 100; epc = revenue ÷ clicks.
+ */
+export class ReportService {
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: ConfigCache,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  defaultRange(days = 30): { from: string; to: string } {
+    const tz = this.cache.peek()?.settings.timezone ?? 'UTC';
+    const now = this.clock();
+    return { from: dayIn(now - (days - 1) * 86_400_000, tz), to: dayIn(now, tz) };
+  }
+
+  async run(q: ReportQuery): Promise<ReportRow[]> {
+    const raws = TRAFFIC_DIMENSIONS.has(q.groupBy) ? await this.fromTraffic(q) : await this.fromDaily(q);
+    const snap = await this.cache.snapshot();
+    const label = (key: Raw['key']): string => {
+      if (key === null || key === '' || key === 0 || key === -1) return '(none)';
+      switch (q.groupBy) {
+        case 'campaign':
+          return snap.campaigns.get(Number(key))?.name ?? `#${key}`;
+        case 'affiliate':
+          return snap.affiliates.get(Number(key))?.name ?? `#${key}`;
+        case 'banner':
+          return snap.banners.get(Number(key))?.name ?? `#${key}`;
+        case 'source':
+          return snap.sources.get(Number(key))?.name ?? `#${key}`;
+        case 'flow':
+          for (const flows of snap.flows.values()) for (const f of flows) if (f.id === Number(key)) return f.name;
+          return `#${key}`;
+        case 'landing':
+        case 'offer':
+          return String(key);
+        default:
+          return String(key);
+      }
+    };
+    return raws.map((r) => {
+      const spend = r.cost + r.commissions;
+      const profit = r.revenue - spend;
+      return {
+        key: r.key,
+        label: label(r.key),
+        clicks: r.clicks,
+        uniqueClicks: r.uniqueClicks,
+        impressions: r.impressions,
+        conversions: r.conversions,
+        sales: r.sales,
+        revenue: fromUnits(r.revenue),
+        cost: fromUnits(r.cost),
+        profit: fromUnits(profit),
+        roi: spend > 0 ? round((profit / spend) * 100) : null,
+        cr: r.clicks > 0 ? round((r.conversions / r.clicks) * 100) : null,
+        epc: r.clicks > 0 ? round(fromUnits(r.revenue) / r.clicks, 4) : null,
+        commissions: fromUnits(r.commissions),
+        commissionsPending: fromUnits(r.pending),
+        commissionsApproved: fromUnits(r.approved),
+      };
+    });
+  }
+
+  private async fromDaily(q: ReportQuery): Promise<Raw[]> {
+    const column = { day: 'day', campaign: 'campaign_id', affiliate: 'affiliate_id', banner: 'banner_id' }[q.groupBy as 'day'];
+    const query = this.db('daily_stats')
+      .whereBetween('day', [q.from, q.to])
+      .select({ key: column })
+      .sum({
+        clicks: 'clicks',
+        unique_clicks: 'unique_clicks',
+        impressions: 'impressions',
+        conversions: 'conversions',
+        sales: 'sales',
+        actions: 'actions',
+        revenue: 'revenue',
+        conversion_revenue: 'conversion_revenue',
+        cost: 'cost',
+        commissions: 'commissions',
+      })
+      .groupBy(column)
+      .orderBy(column);
+    if (q.campaignId) query.where('campaign_id', q.campaignId);
+    if (q.affiliateId) query.where('affiliate_id', q.affiliateId);
+    if (q.bannerId) query.where('banner_id', q.bannerId);
+    const rows = (await query) as Array<Record<string, unknown>>;
+    const statusTotals = await this.commissionStatusTotals(q, column);
+    return rows.map((r) => {
+      const key = r.key as string | number;
+      const t = statusTotals.get(String(key));
+      return {
+        key,
+        clicks: n(r.clicks),
+        uniqueClicks: n(r.unique_clicks),
+        impressions: n(r.impressions),
+        conversions: n(r.conversions) + n(r.sales) + n(r.actions),
+        sales: n(r.sales),
+        revenue: n(r.revenue) + n(r.conversion_revenue),
+        cost: n(r.cost),
+        commissions: n(r.commissions),
+        pending: t?.pending ?? 0,
+        approved: t?.approved ?? 0,
+      };
+    });
+  }
+
+  /** Pending and approved commission totals by the same key (from the commissions table, by its report day). */
+  private async commissionStatusTotals(q: ReportQuery, column: string): Promise<Map<string, { pending: number; approved: number }>> {
+    if (column === 'banner_id') return new Map();
+    const query = this.db('commissions')
+      .whereBetween('day', [q.from, q.to])
+      .whereIn('status', ['pending', 'approved'])
+      .select({ key: column, status: 'status' })
+      .sum({ total: 'amount' })
+      .groupBy(column, 'status');
+    if (q.campaignId) query.where('campaign_id', q.campaignId);
+    if (q.affiliateId) query.where('affiliate_id', q.affiliateId);
+    const out = new Map<string, { pending: number; approved: number }>();
+    for (const r of (await query) as Array<{ key: string | number; status: string; total: unknown }>) {
+      const entry = out.get(String(r.key)) ?? { pending: 0, approved: 0 };
+      if (r.status === 'pending') entry.pending += n(r.total);
+      else entry.approved += n(r.total);
+      out.set(String(r.key), entry);
+    }
+    return out;
+  }
+
+  private async fromTraffic(q: ReportQuery): Promise<Raw[]> {
+    const columns: Record<string, string[]> = {
+      flow: ['flow_id'],
+      landing: ['flow_id', 'landing_index'],
+      offer: ['flow_id', 'offer_index'],
+      source: ['source_id'],
+      country: ['country'],
+    };
+    const cols = columns[q.groupBy] as string[];
+    const query = this.db('traffic_stats')
+      .whereBetween('day', [q.from, q.to])
+      .select(cols)
+      .sum({ clicks: 'clicks', unique_clicks: 'unique_clicks', conversions: 'conversions', sales: 'sales', revenue: 'revenue', cost: 'cost' })
+      .groupBy(cols)
+      .orderBy(cols);
+    if (q.campaignId) query.where('campaign_id', q.campaignId);
+    if (q.flowId) query.where('flow_id', q.flowId);
+    if (q.sourceId) query.where('source_id', q.sourceId);
+    if (q.country) query.where('country', q.country);
+    const rows = (await query) as Array<Record<string, unknown>>;
+    const snap = await this.cache.snapshot();
+    const urlOf = (flowId: number, kind: 'landings' | 'offers', index: number) => {
+      if (index < 0) return null;
+      for (const flows of snap.flows.values()) {
+        const f = flows.find((x) => x.id === flowId);
+        if (f) return f[kind][index]?.url ?? `flow ${flowId} #${index + 1}`;
+      }
+      return `flow ${flowId} #${index + 1}`;
+    };
+    return rows.map((r) => {
+      const key =
+        q.groupBy === 'landing'
+          ? urlOf(n(r.flow_id), 'landings', n(r.landing_index))
+          : q.groupBy === 'offer'
+            ? urlOf(n(r.flow_id), 'offers', n(r.offer_index))
+            : ((r[cols[0] as string] as string | number) ?? null);
+      return {
+        key,
+        clicks: n(r.clicks),
+        uniqueClicks: n(r.unique_clicks),
+        impressions: 0,
+        conversions: n(r.conversions),
+        sales: n(r.sales),
+        revenue: n(r.revenue),
+        cost: n(r.cost),
+        commissions: 0,
+        pending: 0,
+        approved: 0,
+      };
+    });
+  }
+}
