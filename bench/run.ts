@@ -78,6 +78,7 @@ const scenarios = (info: Record<string, unknown>) => ({
     }),
   },
   'GET /r': { method: 'GET' as const, path: `/r?a_aid=${String(info.affiliate)}&a_bid=${String(info.bannerId)}` },
+  'GET /<alias>': { method: 'GET' as const, path: `/${String(info.alias)}?sub_id_1=zone7`, headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36' } },
   'POST /t/sale': {
     method: 'POST' as const,
     path: '/t/sale',

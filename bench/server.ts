@@ -42,11 +42,48 @@ if (mode === 'bare') {
     { kind: 'general', title: 'Bench 10%', type: 'CPS', affiliateCommission: { value: 100_000, unit: 'percent' } },
     systemActor,
   );
+  // A traffic campaign with filters and two weighted flows (SPEC §12: GET /<alias>).
+  const traffic = await services.campaigns.create(
+    { name: 'Bench traffic', alias: 'bench', flowRotation: 'weight', costModel: 'CPC', costValue: 500, trafficLoss: 100_000 },
+    systemActor,
+  );
+  await services.flows.create(
+    traffic.id,
+    {
+      name: 'Mobile DE',
+      type: 'forced',
+      filters: [
+        { name: 'country', mode: 'is', values: ['DE'] },
+        { name: 'device', mode: 'is', values: ['mobile'] },
+      ],
+      schema: 'redirect',
+      url: 'https://offer.example/de?subid={subid}',
+    },
+    systemActor,
+  );
+  for (const [name, weight] of [
+    ['A', 70],
+    ['B', 30],
+  ] as const) {
+    await services.flows.create(
+      traffic.id,
+      {
+        name,
+        type: 'regular',
+        weight,
+        filters: [{ name: 'bot', mode: 'is_not', values: [] }],
+        schema: 'landings_offers',
+        landings: [{ url: `https://lp.example/${name}?subid={subid}&z={sub_id_1}`, weight: 1 }],
+        offers: [{ url: 'https://offer.example/?subid={subid}', weight: 1 }],
+      },
+      systemActor,
+    );
+  }
   const app = createApp(services);
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    console.log(`READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id })}`);
+    console.log(`READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' })}`);
   });
   process.on('SIGTERM', () => {
     server.close();

@@ -15,6 +15,7 @@ import { snippetRouter } from './http/snippet.js';
 import { campaignUrlRouter } from './http/campaign-url.js';
 import { postbackRouter } from './http/postback.js';
 import { clickApiRouter } from './http/click-api.js';
+import { bypassCacheRouter } from './http/bypass-cache.js';
 import { Views } from './http/views.js';
 
 export interface AppOptions {
@@ -40,7 +41,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
     }),
   );
   // The hot tracking paths come first: no sessions, CSRF or page headers on them.
-  for (const router of [trackingRouter(), redirectRouter(), postbackRouter(), clickApiRouter()]) {
+  for (const router of [trackingRouter(), redirectRouter(), postbackRouter(), clickApiRouter(), bypassCacheRouter()]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -167,7 +167,7 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
     writers,
     async stop() {
       cache?.stop();
-      await Promise.all([writers.clicks.drain(), writers.impressions.drain(), outboxWorker.stop()]);
+      await Promise.all([writers.clicks.drain(), writers.impressions.drain(), sales.drain(), outboxWorker.stop()]);
     },
   };
   await services.campaigns.ensureDefault(systemActor);

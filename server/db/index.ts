@@ -33,12 +33,20 @@ export interface DialectHelper {
    * With `upsertKeys`, a conflicting row replaces the stored one's other columns.
    */
   insertRows(trx: Knex.Transaction, table: string, rows: Array<Record<string, Cell>>, upsertKeys?: string[]): Promise<void>;
+  /**
+   * A read on a hot path: plain SQL with `?` placeholders, run as a cached prepared statement on
+   * SQLite (no query building), through knex.raw on MySQL.
+   */
+  select<T>(db: Knex, sql: string, bindings: Cell[]): Promise<T[]>;
+  /** INSERT one row inside a transaction and return its auto-increment id (cached statement on SQLite). */
+  insertOne(db: Knex, table: string, row: Record<string, Cell>): Promise<number>;
 }
 
 export type Cell = string | number | null;
 
 interface SqliteStatement {
-  run(...params: Cell[]): unknown;
+  run(...params: Cell[]): { lastInsertRowid: number | bigint };
+  all(...params: Cell[]): unknown[];
 }
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
@@ -116,6 +124,30 @@ function makeDialectHelper(db: Knex): DialectHelper {
         const chunk = trx(table).insert(rows.slice(i, i + 500));
         await (upsertKeys ? chunk.onConflict(upsertKeys).merge() : chunk);
       }
+    },
+    async insertOne(trx, table, row) {
+      const columns = Object.keys(row);
+      // The cached statement needs the transaction's own connection; outside one, knex inserts.
+      if (dialect === 'sqlite' && (trx as Knex.Transaction).isTransaction) {
+        const conn = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
+        const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+        return Number(sqliteStatement(conn, sql).run(...columns.map((c) => row[c] ?? null)).lastInsertRowid);
+      }
+      const [id] = await trx(table).insert(row);
+      return Number(id);
+    },
+    async select<T>(conn: Knex, sql: string, bindings: Cell[]): Promise<T[]> {
+      if (dialect === 'sqlite') {
+        const client = conn.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
+        const raw = await client.acquireConnection();
+        try {
+          return sqliteStatement(raw, sql).all(...bindings) as T[];
+        } finally {
+          await client.releaseConnection(raw);
+        }
+      }
+      const [rows] = (await conn.raw(sql, bindings)) as [T[]];
+      return rows;
     },
   };
 }

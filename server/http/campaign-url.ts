@@ -61,7 +61,7 @@ export function campaignUrlRouter(): Router<AppState, AppCustom> {
     if (RESERVED.has(alias.toLowerCase())) return next();
     const services = ctx.services;
     const snap = await services.cache.snapshot();
-    const { campaign, log } = services.runner.resolve(snap, ctx.hostname, alias);
+    const { campaign, log } = services.runner.resolve(snap, ctx.host, alias);
     if (!campaign) return next();
     const result = await services.runner.run(
       campaign,

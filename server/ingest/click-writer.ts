@@ -7,6 +7,16 @@ import { addDailyStats, addTrafficStats, type StatsDelta, type TrafficDelta } fr
 import type { PayoutDef } from '../domain/payouts.js';
 import type { TrafficCommissionDelta } from '../services/commissions.js';
 
+/** Where a visitor (by cookie or device key) was sent in a campaign (SPEC §7.3 bind visitors). */
+export interface ClickBinding {
+  campaign_id: number;
+  visitor_key: string;
+  flow_id: number;
+  landing_index: number | null;
+  offer_index: number | null;
+  updated_at: number;
+}
+
 /** A click ready to store; `status` is decided here unless the click is already declined. */
 export interface PendingClick {
   row: Omit<ClickRow, 'status'> & { status: 'declined' | null } & Partial<TrafficClickColumns>;
@@ -14,7 +24,7 @@ export interface PendingClick {
   statusOverride?: 'unique' | 'raw';
   /** Uniqueness marks to refresh (scope, device, time) and the visitor's flow binding (SPEC §7.3). */
   marks?: Array<{ scope: string; device_key: string; seen_at: number }>;
-  binding?: { campaign_id: number; visitor_key: string; flow_id: number; landing_index: number | null; offer_index: number | null; updated_at: number } | null;
+  binding?: ClickBinding | ClickBinding[] | null;
   /** The attribution window of the click's campaign, for resetting an expired first click. */
   windowDays: number;
   /** The visitor id was created by this request (a visitor without history). */
@@ -53,7 +63,7 @@ export function createClickWriter(
 
         const rows: Array<ClickRow & Partial<TrafficClickColumns>> = [];
         const marks = new Map<string, { scope: string; device_key: string; seen_at: number }>();
-        const bindings = new Map<string, NonNullable<PendingClick['binding']>>();
+        const bindings = new Map<string, ClickBinding>();
         const statuses: ClickStatus[] = [];
         const deltas: StatsDelta[] = [];
         const paid: TrafficCommissionDelta[] = [];
@@ -84,7 +94,7 @@ export function createClickWriter(
           }
           if (item.statusOverride && status !== 'declined') status = item.statusOverride;
           for (const m of item.marks ?? []) marks.set(`${m.scope}|${m.device_key}`, m);
-          if (item.binding) bindings.set(`${item.binding.campaign_id}|${item.binding.visitor_key}`, item.binding);
+          for (const b of item.binding ? (Array.isArray(item.binding) ? item.binding : [item.binding]) : []) bindings.set(`${b.campaign_id}|${b.visitor_key}`, b);
           if (item.ppc && r.affiliate_id !== null && (status === 'unique' || (status === 'raw' && item.ppc.payout.rawClicks))) {
             paid.push({ kind: 'click', affiliateId: r.affiliate_id, campaignId: r.campaign_id, payout: item.ppc.payout, day: item.day, quantity: 1, status: item.ppc.status });
           }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Actor, Role } from './actor.js';
@@ -28,13 +29,16 @@ export const API_TOKEN_TTL_SECONDS = 24 * 3600;
 /** Accounts, passwords and the JWTs that carry sessions and API tokens (HS256 only). */
 export class AuthService {
   readonly throttle: LoginThrottle;
+  /** A KeyObject once: jsonwebtoken otherwise tries to parse a string secret as a private key on every call. */
+  private readonly key: KeyObject;
 
   constructor(
     private readonly db: Knex,
-    private readonly secret: string,
+    secret: string,
     private readonly clock: () => number = Date.now,
   ) {
     this.throttle = new LoginThrottle(clock);
+    this.key = createSecretKey(Buffer.from(secret));
   }
 
   async needsSetup(): Promise<boolean> {
@@ -90,7 +94,7 @@ export class AuthService {
   }
 
   sign(user: AuthUser, kind: TokenKind, ttlSeconds = kind === 'session' ? SESSION_TTL_SECONDS : API_TOKEN_TTL_SECONDS): string {
-    return jwt.sign({ role: user.role, typ: kind }, this.secret, {
+    return jwt.sign({ role: user.role, typ: kind }, this.key, {
       algorithm: 'HS256',
       subject: String(user.userId),
       expiresIn: ttlSeconds,
@@ -102,7 +106,7 @@ export class AuthService {
   async verify(token: string, kind: TokenKind): Promise<AuthUser | null> {
     let payload: unknown;
     try {
-      payload = jwt.verify(token, this.secret, { algorithms: ['HS256'], issuer: 'affix', clockTimestamp: Math.floor(this.clock() / 1000) });
+      payload = jwt.verify(token, this.key, { algorithms: ['HS256'], issuer: 'affix', clockTimestamp: Math.floor(this.clock() / 1000) });
     } catch {
       return null;
     }

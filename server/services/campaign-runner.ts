@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
@@ -13,12 +14,31 @@ import { clickMacros, fillMacros } from '../domain/macros.js';
 import { multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
 import { dayIn } from '../domain/time.js';
 import { countryOf } from './geo.js';
+import { dialectHelper } from '../db/index.js';
 import { agentFacts, languagesOf } from './visitor-facts.js';
 import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
 
 /** The signed cookie that identifies a device for uniqueness and bind visitors (SPEC §7.3). */
 export const UNIQUENESS_COOKIE = 'affix_uniq';
 const UNIQUENESS_COOKIE_DAYS = 365;
+
+/**
+ * Bypass cache (SPEC §7.8): the landing URL of a campaign with `bypassCache` on carries the
+ * click's subid and its issue time (the tracker's clock, unix ms). The snippet on the landing page
+ * reports both to `GET /t/fresh-click` (server/http/bypass-cache.ts), which answers a fresh click
+ * when the subid is older than BYPASS_MAX_AGE_MS.
+ */
+export const BYPASS_SUBID_PARAM = '_subid';
+export const BYPASS_TS_PARAM = '_ts';
+export const BYPASS_MAX_AGE_MS = 3 * 60_000;
+
+/** Appends `name=value` pairs to a URL's query, before any `#fragment`. */
+export function appendQuery(url: string, pairs: Array<[string, string]>): string {
+  const hash = url.indexOf('#');
+  const [head, tail] = hash < 0 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
+  const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  return `${head}${head.includes('?') ? (/[?&]$/.test(head) ? '' : '&') : '?'}${query}${tail}`;
+}
 
 export interface RunRequest {
   ip: string;
@@ -42,6 +62,15 @@ export interface RunResult {
   flowId: number | null;
   uniquenessCookie: string | null;
   log: string[];
+  /** When the subid was issued (the runner's clock, unix ms); set when a flow was chosen. */
+  issuedAt?: number;
+  /** The click's cost in money units of the base currency; set when a flow was chosen. */
+  cost?: Units;
+}
+
+export interface RunOptions {
+  /** false: a dry run (the admin's "Test" tab) — no click, counters, marks, bindings or device cookie. Default true. */
+  record?: boolean;
 }
 
 interface SourceParams {
@@ -58,20 +87,27 @@ const cut = (v: string | null | undefined, max: number) => (v ? v.slice(0, max) 
 export class CampaignRunner {
   /** Clicks per flow and day, for `clickLimit` (counted here; seeded from the database once per flow and day). */
   private readonly flowDayClicks = new Map<string, number>();
+  /** A KeyObject once: jsonwebtoken otherwise tries (and fails) to parse the secret as a private key on every call. */
+  private readonly key: KeyObject;
 
   constructor(
     private readonly db: Knex,
     private readonly cache: ConfigCache,
     private readonly clicks: GroupWriter<PendingClick, ClickStatus>,
-    private readonly secret: string,
+    secret: string,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.key = createSecretKey(Buffer.from(secret));
+  }
 
   /** The campaign for a request's Host and path: active → itself; paused → the domain's parked campaign. */
   resolve(snap: ConfigSnapshot, host: string, alias: string): { campaign: Campaign | null; log: string[] } {
-    const domain = snap.domainsByHost.get(host.toLowerCase()) ?? null;
+    // A domain may be stored with its port ("track.example.com:8443"): the Host with its port
+    // first, then without it (a domain stored without a port answers on any port).
+    const fullHost = host.toLowerCase();
+    const domain = snap.domainsByHost.get(fullHost) ?? snap.domainsByHost.get(fullHost.replace(/:\d+$/, '')) ?? null;
     const campaign = snap.campaignByAlias(domain?.id ?? null, alias);
     const log: string[] = [];
     if (!campaign || campaign.archived) {
@@ -89,7 +125,8 @@ export class CampaignRunner {
     return { campaign: null, log };
   }
 
-  async run(campaign: Campaign, req: RunRequest, snap: ConfigSnapshot, initialLog: string[] = []): Promise<RunResult> {
+  async run(campaign: Campaign, req: RunRequest, snap: ConfigSnapshot, initialLog: string[] = [], options: RunOptions = {}): Promise<RunResult> {
+    const record = options.record !== false;
     const log = [...initialLog];
     const now = this.clock();
     const flows = snap.flows.get(campaign.id) ?? [];
@@ -103,6 +140,10 @@ export class CampaignRunner {
     const mode = (campaign.uniqueness as UniquenessMode) ?? 'ip_ua';
     const effectiveMode: UniquenessMode = mode === 'cookie' && settings.gdprMode ? 'ip_ua' : mode;
     const device = deviceKey(effectiveMode, cookieVisitor, req.ip, req.userAgent);
+    const ipUaDevice = deviceKey('ip_ua', null, req.ip, req.userAgent);
+    // Seen-marks go to every key a later visit may be looked up by: with `cookie`, the cookie this
+    // answer sets (a visitor without one gets it now) and the IP + UA device record behind it.
+    const markDevices = effectiveMode === 'cookie' ? [...new Set([device, deviceKey('cookie', visitorId, req.ip, req.userAgent), ipUaDevice])] : [device];
     if (mode === 'cookie' && settings.gdprMode) log.push('uniqueness by cookie is unavailable in GDPR mode: using IP + user agent');
     const scopeNames = scopes(campaign.id, null);
     const flowScopes = flows.map((f) => `f${f.id}`);
@@ -115,8 +156,11 @@ export class CampaignRunner {
     };
 
     // Bind visitors: the flow (and landing, offer) this device got before.
-    const bindKey = cookieVisitor ?? deviceKey('ip_ua', null, req.ip, req.userAgent);
-    const binding = campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindKey) : null;
+    // Looked up by the cookie first, then the IP + UA device record; stored under both (the cookie
+    // this answer sets included), so the first visit's binding is found by the returning cookie.
+    const bindLookup = cookieVisitor ? [cookieVisitor, ipUaDevice] : [ipUaDevice];
+    const bindKeys = settings.gdprMode ? [ipUaDevice] : [...new Set([visitorId, ipUaDevice])];
+    const binding = campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindLookup) : null;
 
     const day = dayIn(now, settings.timezone);
     const facts: VisitorFacts = {
@@ -172,7 +216,7 @@ export class CampaignRunner {
     });
 
     let result: RunResult;
-    const base = { subid, campaignId: campaign.id, flowId: flow.id, log };
+    const base = { subid, campaignId: campaign.id, flowId: flow.id, log, issuedAt: now, cost };
     if (flow.schema === 'redirect' && flow.redirectUrl) {
       result = { ...base, status: 302, location: fillMacros(flow.redirectUrl, macroValues), body: null, type: 'redirect', uniquenessCookie: null };
     } else if (flow.schema === 'action') {
@@ -188,12 +232,18 @@ export class CampaignRunner {
         result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
       } else {
         log.push(landing ? `landing ${landingIndex! + 1}: ${landing.url}` : `straight to offer ${offerIndex! + 1}: ${offer!.url}`);
-        result = { ...base, status: 302, location: fillMacros(target.url, macroValues), body: null, type: landing ? 'landing' : 'offer', uniquenessCookie: null };
+        let location = fillMacros(target.url, macroValues);
+        if (landing && campaign.bypassCache) {
+          location = appendQuery(location, [[BYPASS_SUBID_PARAM, subid], [BYPASS_TS_PARAM, String(now)]]);
+          log.push(`bypass cache: the landing URL carries ${BYPASS_SUBID_PARAM} and ${BYPASS_TS_PARAM}`);
+        }
+        result = { ...base, status: 302, location, body: null, type: landing ? 'landing' : 'offer', uniquenessCookie: null };
       }
     }
-    if (!settings.gdprMode) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
+    if (!settings.gdprMode && record) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
 
-    if (flow.collectClicks) {
+    if (!record) log.push('test run: no click stored');
+    else if (flow.collectClicks) {
       const key = `${flow.id}|${day}`;
       this.flowDayClicks.set(key, (this.flowDayClicks.get(key) ?? 0) + 1);
       const uniqueFlow = unique.flow(flow.id);
@@ -242,10 +292,10 @@ export class CampaignRunner {
         day,
         ppc: null,
         statusOverride: unique.campaign ? 'unique' : 'raw',
-        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].map((scope) => ({ scope, device_key: device, seen_at: now })),
+        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].flatMap((scope) => markDevices.map((d) => ({ scope, device_key: d, seen_at: now }))),
         binding:
           campaign.bindVisitors && campaign.bindVisitors !== 'none'
-            ? { campaign_id: campaign.id, visitor_key: bindKey, flow_id: flow.id, landing_index: landingIndex, offer_index: offerIndex, updated_at: now }
+            ? bindKeys.map((visitor_key) => ({ campaign_id: campaign.id, visitor_key, flow_id: flow.id, landing_index: landingIndex, offer_index: offerIndex, updated_at: now }))
             : null,
       });
     }
@@ -255,7 +305,7 @@ export class CampaignRunner {
   private readUniquenessCookie(token: string | null): string | null {
     if (!token) return null;
     try {
-      const payload = jwt.verify(token, this.secret, { algorithms: ['HS256'], issuer: 'affix-uniq' }) as { v?: unknown };
+      const payload = jwt.verify(token, this.key, { algorithms: ['HS256'], issuer: 'affix-uniq' }) as { v?: unknown };
       return validVisitorId(payload.v);
     } catch {
       // A tampered or foreign cookie is ignored: the visitor counts as new.
@@ -264,19 +314,31 @@ export class CampaignRunner {
   }
 
   private signUniquenessCookie(visitorId: string): string {
-    return jwt.sign({ v: visitorId }, this.secret, { algorithm: 'HS256', issuer: 'affix-uniq', expiresIn: `${UNIQUENESS_COOKIE_DAYS}d` });
+    return jwt.sign({ v: visitorId }, this.key, { algorithm: 'HS256', issuer: 'affix-uniq', expiresIn: `${UNIQUENESS_COOKIE_DAYS}d` });
   }
 
   private async lastSeen(device: string, scopeList: string[]): Promise<Map<string, number>> {
-    const rows = (await this.db('uniqueness_marks').where('device_key', device).whereIn('scope', scopeList)) as Array<{ scope: string; seen_at: number | string }>;
+    const rows = await dialectHelper(this.db).select<{ scope: string; seen_at: number | string }>(
+      this.db,
+      `SELECT scope, seen_at FROM uniqueness_marks WHERE device_key = ? AND scope IN (${scopeList.map(() => '?').join(', ')})`,
+      [device, ...scopeList],
+    );
     return new Map(rows.map((r) => [r.scope, Number(r.seen_at)]));
   }
 
-  private async binding(campaignId: number, visitorKey: string) {
-    const row = (await this.db('visitor_bindings').where({ campaign_id: campaignId, visitor_key: visitorKey }).first()) as
-      | { flow_id: number; landing_index: number | null; offer_index: number | null }
-      | undefined;
-    return row ? { flowId: row.flow_id, landingIndex: row.landing_index, offerIndex: row.offer_index } : null;
+  /** The binding under the first of `visitorKeys` that has one. */
+  private async binding(campaignId: number, visitorKeys: string[]) {
+    const rows = (await this.db('visitor_bindings').where({ campaign_id: campaignId }).whereIn('visitor_key', visitorKeys)) as Array<{
+      visitor_key: string;
+      flow_id: number;
+      landing_index: number | null;
+      offer_index: number | null;
+    }>;
+    for (const key of visitorKeys) {
+      const row = rows.find((r) => r.visitor_key === key);
+      if (row) return { flowId: row.flow_id, landingIndex: row.landing_index, offerIndex: row.offer_index };
+    }
+    return null;
   }
 
   /** clickLimit counters start from the clicks already stored today (once per flow and day). */

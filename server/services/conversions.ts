@@ -13,6 +13,7 @@ import { fillMacros } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
+import { dialectHelper } from '../db/index.js';
 
 export type ConversionStatus = 'lead' | 'sale' | 'rejected' | 'rebill';
 
@@ -149,7 +150,9 @@ export class ConversionService {
     };
     const counts = (s: ConversionStatus) => s === 'sale' || s === 'rebill';
 
-    const outcome = await this.db.transaction(async (trx) => {
+    // The same postback sent twice at once: the loser of the race on dedupe_key (or of a deadlock)
+    // runs again and finds the winner's row, so it is answered as a duplicate instead of a 500.
+    const outcome = await this.raceSafe(() => this.db.transaction(async (trx) => {
       const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as ConversionRow | undefined;
       if (existing) {
         if (existing.status === status) return { row: existing, duplicate: true, changed: false };
@@ -170,17 +173,21 @@ export class ConversionService {
           currency,
           updated_at: now,
         });
+        // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
+        const oldCost = Number(existing.cost);
+        const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
+        if (newCost !== oldCost) await trx('conversions').where({ id: existing.id }).update({ cost: newCost });
         const salesDelta = (counts(status) ? 1 : 0) - (counts(existing.status) ? 1 : 0);
-        await addDailyStats(trx, [{ day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, conversion_revenue: after - before }]);
-        await addTrafficStats(trx, [{ ...dims, revenue: after - before, sales: salesDelta }]);
-        const row = { ...existing, status, previous_status: existing.status, revenue: newRevenue, revenue_base: newBase, currency };
+        await addDailyStats(trx, [
+          { day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, conversion_revenue: after - before, cost: newCost - oldCost },
+        ]);
+        await addTrafficStats(trx, [{ ...dims, revenue: after - before, sales: salesDelta, cost: newCost - oldCost }]);
+        const row = { ...existing, status, previous_status: existing.status, revenue: newRevenue, revenue_base: newBase, currency, cost: newCost };
         await this.notify(trx, snap, click, row, now);
         return { row, duplicate: false, changed: true };
       }
       const base = multiplyByRate(revenue ?? 0, rate);
-      const cost = campaign
-        ? conversionCost((campaign.costModel ?? 'CPC') as CostModel, toUnits(campaign.costValue ?? 0), status, base, toUnits(campaign.trafficLoss ?? 0))
-        : 0;
+      const cost = campaign ? this.costOf(campaign, status, base) : 0;
       const [id] = await trx('conversions').insert({
         created_at: now,
         updated_at: now,
@@ -221,7 +228,7 @@ export class ConversionService {
       };
       await this.notify(trx, snap, click, row, now);
       return { row, duplicate: false, changed: true };
-    });
+    }));
 
     // The click's affiliate is paid by the campaign's payouts (SPEC §7.5), idempotently by order id,
     // so a retried postback also completes a payment a crash interrupted.
@@ -238,6 +245,24 @@ export class ConversionService {
       currency: outcome.row.currency,
       saleId,
     };
+  }
+
+  private async raceSafe<T>(run: () => Promise<T>): Promise<T> {
+    const dialect = dialectHelper(this.db);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const retriable = dialect.isUniqueViolation(err) || code === 'ER_LOCK_DEADLOCK' || code === 'SQLITE_BUSY';
+        if (err instanceof AppError || !retriable || attempt >= 4) throw err;
+      }
+    }
+  }
+
+  /** The campaign's cost of a conversion (SPEC §7.4: CPA, CPS on sales, REVSHARE of the revenue). */
+  private costOf(campaign: { costModel?: string | null; costValue?: number | null; trafficLoss?: number | null }, status: ConversionStatus, revenueBase: Units): Units {
+    return conversionCost((campaign.costModel ?? 'CPC') as CostModel, toUnits(campaign.costValue ?? 0), status, revenueBase, toUnits(campaign.trafficLoss ?? 0));
   }
 
   /** Outgoing postbacks: the source's URL with macros, and the `conversion.created` webhook event. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import { GroupWriter } from '../ingest/group-writer.js';
 import type { z } from 'zod';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
@@ -51,6 +52,17 @@ export interface SimulationResult extends SaleResult {
   plannedCommissions: Array<{ tier: number; affiliateId: number; amount: number; merchantAmount: number; payoutId: number | null; detail: Record<string, unknown> }>;
   payoutExplanation: string[];
 }
+
+interface PendingSale {
+  req: SaleRequest;
+  p: Prepared;
+  row: SaleRow;
+}
+
+type SaleWrite =
+  | { kind: 'created'; id: number; commissions: CommissionSummary[] }
+  | { kind: 'duplicate' }
+  | { kind: 'error'; error: unknown };
 
 /** A lifetime binding offered to rule 1 by a plugin through the `sale.matchCandidates` filter. */
 export interface LifetimeCandidate {
@@ -117,54 +129,82 @@ export class SaleService {
       await this.tracking.countDropped('sale', p.dropped.rule, p.at, p.snap);
       return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
     }
-    const dialect = dialectHelper(this.db);
-    try {
-      const saleId = await this.db.transaction(async (trx) => {
-        const id = await insertSale(trx, row);
-        await addDailyStats(trx, [this.statsOf(row, p)]);
-        const day = dayIn(p.at, p.snap.settings.timezone);
-        const written =
-          row.status === 'declined'
-            ? []
-            : await this.commissions.insertForSale(
-                trx,
-                p.snap,
-                id,
-                { kind: req.kind, campaignId: row.campaign_id, orderId: row.order_id, channel: row.channel, day, status: row.status },
-                p.commissions.commissions,
-              );
-        return { id, written };
-      });
+    const written = await this.writer.write({ req, p, row });
+    if (written.kind === 'error') throw written.error;
+    if (written.kind === 'created') {
       const result: SaleResult = {
         ...base,
-        saleId: saleId.id,
-        commissions: saleId.written,
+        saleId: written.id,
+        commissions: written.commissions,
         status: row.status,
         declineReason: row.decline_reason,
         duplicate: false,
       };
       await this.hooks.doAction('sale.recorded', { ...result, kind: req.kind, input: p.input, customerKey: p.customerKey });
       return result;
-    } catch (err) {
-      if (!row.order_key || !dialect.isUniqueViolation(err)) throw err;
-      // Idempotent: a repeated order is answered with the original result (SPEC §5.4).
-      const original = await findSaleByOrderKey(this.db, row.campaign_id, row.order_key);
-      if (!original) throw err;
-      if (p.snap.settings.duplicateOrders === 'decline') {
-        const copy: SaleRow = {
-          ...row,
-          order_key: null,
-          status: 'declined',
-          decline_reason: `duplicate of sale ${original.id}`,
-          duplicate_of: original.id,
-        };
-        await this.db.transaction(async (trx) => {
-          await insertSale(trx, copy);
-          await addDailyStats(trx, [this.statsOf(copy, p)]);
-        });
-      }
-      return this.resultOf(original, p.warnings);
     }
+    // Idempotent: a repeated order is answered with the original result (SPEC §5.4).
+    const original = await findSaleByOrderKey(this.db, row.campaign_id, row.order_key as string);
+    if (!original) throw new Error(`order ${row.order_id} conflicted but its sale was not found`);
+    if (p.snap.settings.duplicateOrders === 'decline') {
+      const copy: SaleRow = {
+        ...row,
+        order_key: null,
+        status: 'declined',
+        decline_reason: `duplicate of sale ${original.id}`,
+        duplicate_of: original.id,
+      };
+      await this.db.transaction(async (trx) => {
+        await insertSale(trx, copy);
+        await addDailyStats(trx, [this.statsOf(copy, p)]);
+      });
+    }
+    return this.resultOf(original, p.warnings);
+  }
+
+  /**
+   * Sales are written in groups (SPEC §12): one transaction per batch, each sale in its own
+   * savepoint so a duplicate order (unique key) or a bad row affects only itself. Its
+   * commissions are written in the same savepoint as the sale.
+   */
+  private readonly writer = new GroupWriter<PendingSale, SaleWrite>(
+    (items) =>
+      this.db.transaction(async (trx) => {
+        const dialect = dialectHelper(trx);
+        const out: SaleWrite[] = [];
+        for (const item of items) {
+          try {
+            out.push(await trx.transaction((sp) => this.writeOne(sp, item)));
+          } catch (error) {
+            if (item.row.order_key && dialect.isUniqueViolation(error)) out.push({ kind: 'duplicate' });
+            else out.push({ kind: 'error', error });
+          }
+        }
+        return out;
+      }),
+    { maxBatch: 500 },
+  );
+
+  private async writeOne(trx: Knex.Transaction, { req, p, row }: PendingSale): Promise<SaleWrite> {
+    const id = await insertSale(trx, row);
+    await addDailyStats(trx, [this.statsOf(row, p)]);
+    const day = dayIn(p.at, p.snap.settings.timezone);
+    const commissions =
+      row.status === 'declined'
+        ? []
+        : await this.commissions.insertForSale(
+            trx,
+            p.snap,
+            id,
+            { kind: req.kind, campaignId: row.campaign_id, orderId: row.order_id, channel: row.channel, day, status: row.status },
+            p.commissions.commissions,
+          );
+    return { kind: 'created', id, commissions };
+  }
+
+  /** Waits for queued sales (shutdown). */
+  drain(): Promise<void> {
+    return this.writer.drain();
   }
 
   /** Runs matching on a body without saving anything (POST /api/v1/simulate/sale). */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import { fromUnits } from '../domain/money.js';
@@ -83,8 +84,7 @@ export const toCommission = (r: CommissionRow & { id: number | string }): Commis
 });
 
 export async function insertCommission(db: Knex, row: CommissionRow): Promise<number> {
-  const [id] = await db('commissions').insert(row);
-  return Number(id);
+  return dialectHelper(db).insertOne(db, 'commissions', row as unknown as Record<string, Cell>);
 }
 
 export async function getCommission(db: Knex, id: number): Promise<Commission | null> {

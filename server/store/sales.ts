@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import { fromUnits } from '../domain/money.js';
@@ -100,8 +101,7 @@ export const toSale = (r: SaleRow & { id: number }): Sale => {
 };
 
 export async function insertSale(db: Knex, row: SaleRow): Promise<number> {
-  const [id] = await db('sales').insert(row);
-  return Number(id);
+  return dialectHelper(db).insertOne(db, 'sales', row as unknown as Record<string, Cell>);
 }
 
 export async function findSaleByOrderKey(db: Knex, campaignId: number, orderKey: string): Promise<Sale | null> {

@@ -44,6 +44,7 @@ const TABS = [
   { key: 'payouts', label: 'Payouts', suffix: '/payouts' },
   { key: 'banners', label: 'Banners', suffix: '/banners' },
   { key: 'coupons', label: 'Coupons', suffix: '/coupons' },
+  { key: 'test', label: 'Test', suffix: '/test' },
 ] as const;
 export type Tab = (typeof TABS)[number]['key'];
 

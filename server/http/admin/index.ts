@@ -17,6 +17,7 @@ import { trackingPages } from './tracking.js';
 import { reportPages } from './reports.js';
 import { trafficPages } from './traffic.js';
 import { commissionPages } from './commissions.js';
+import { campaignTestPages } from './campaign-test.js';
 
 const setupBody = z.object({
   name: z.string().trim().max(191).optional(),
@@ -123,5 +124,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   reportPages(router, views);
   trafficPages(router, views);
   commissionPages(router, views);
+  campaignTestPages(router, views);
   return router;
 }
