@@ -8,14 +8,14 @@ import type { PayoutDef } from '../domain/payouts.js';
 import type { TrafficCommissionDelta } from '../services/commissions.js';
 
 /** Where a visitor (by cookie or device key) was sent in a campaign (SPEC §7.3 bind visitors). */
-export interface ClickBinding {
+export type ClickBinding = {
   campaign_id: number;
   visitor_key: string;
   flow_id: number;
   landing_index: number | null;
   offer_index: number | null;
   updated_at: number;
-}
+};
 
 /** A click ready to store; `status` is decided here unless the click is already declined. */
 export interface PendingClick {

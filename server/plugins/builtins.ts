@@ -3,6 +3,8 @@ import type { AffixPlugin } from './types.js';
 import type { ConfigCache } from '../services/config-cache.js';
 import { createFraudProtection } from './fraud-protection/index.js';
 import { createWebhooks } from './webhooks/index.js';
+import { createMultiTier } from './multi-tier/index.js';
+import { createLifetimeCommissions } from './lifetime-commissions/index.js';
 
 /** What built-in plugins may use besides their hooks: the database and the configuration cache. */
 export interface BuiltinDeps {
@@ -12,4 +14,9 @@ export interface BuiltinDeps {
 }
 
 /** The built-in plugins (SPEC §8), one folder each. */
-export const builtinPlugins = (deps: BuiltinDeps): AffixPlugin[] => [createFraudProtection(), createWebhooks(deps)];
+export const builtinPlugins = (deps: BuiltinDeps): AffixPlugin[] => [
+  createFraudProtection(),
+  createLifetimeCommissions(deps),
+  createMultiTier(deps),
+  createWebhooks(deps),
+];

@@ -2,6 +2,7 @@
 import { config } from './config.js';
 import { beacon, pixel, post, type Json } from './transport.js';
 import { allowed, remember, setConsent, urlParam, validId, visitorId } from './visitor.js';
+import { pageSubid } from './bypass.js';
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -67,12 +68,22 @@ function consent(value: unknown): void {
   if (!value) heldClick = null;
 }
 
+/**
+ * `affix('offer', { subid? })` on a landing page of a traffic campaign: on to the offer through
+ * GET /lp/offer, keeping the click (SPEC §7.2). The subid is the page's `_subid` or `subid` parameter.
+ */
+function offer(data: unknown): void {
+  const subid = isObject(data) && typeof data.subid === 'string' ? data.subid : pageSubid();
+  if (subid) location.href = config.endpoint + '/lp/offer?subid=' + encodeURIComponent(subid);
+}
+
 /** Runs one command; only `visitorId` answers (a promise of the id, or null). */
 export function run(command: unknown, data: unknown): Promise<string | null> | undefined {
   if (command === 'click') click(data);
   else if (command === 'sale' || command === 'action') conversion(command, data);
   else if (command === 'impression') impression(data);
   else if (command === 'consent') consent(data);
+  else if (command === 'offer') offer(data);
   else if (command === 'visitorId') return pending.then(visitorId);
   return undefined;
 }

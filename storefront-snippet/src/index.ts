@@ -2,6 +2,7 @@
 import { config } from './config.js';
 import { run } from './commands.js';
 import { loadVisitor, urlParam } from './visitor.js';
+import { bypassCache } from './bypass.js';
 
 /*
  * The Affix storefront snippet (SPEC §4.1). Pages call `affix(...)` before this loads through
@@ -43,6 +44,8 @@ try {
       const args = queue[i] || [];
       affix(args[0], args[1]);
     }
+    // A landing page of a campaign with bypass cache reloads with a fresh click when cached.
+    bypassCache();
   }
 } catch {
   /* never into the page */
