@@ -129,9 +129,16 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
   const reverseSale = async (saleId: number, reason: string): Promise<void> => {
-    const sale = (await db('sales').where({ id: saleId }).first('total_cost', 'refunded')) as { total_cost: number | null; refunded: number } | undefined;
-    if (!sale || (sale.total_cost !== null && Number(sale.refunded) >= Number(sale.total_cost))) return;
-    await refunds.refundSale(saleId, { amount: null, type: 'refund' }, { userId: null, label: `postback: ${reason}`, role: 'system', affiliateId: null });
+    const sale = (await db('sales').where({ id: saleId }).first('total_cost', 'refunded')) as
+      | { total_cost: number | null; refunded: number }
+      | undefined;
+    const alreadyFull = sale && sale.total_cost !== null && Number(sale.total_cost) > 0 && Number(sale.refunded) >= Number(sale.total_cost);
+    if (!sale || alreadyFull || (await db('refunds').where({ sale_id: saleId }).first('id'))) return;
+    await refunds.refundSale(
+      saleId,
+      { amount: null, type: 'refund', reversal: true },
+      { userId: null, label: `postback: ${reason}`, role: 'system', affiliateId: null },
+    );
   };
   const services: Services = {
     config,

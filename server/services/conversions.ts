@@ -326,9 +326,14 @@ export class ConversionService {
     try {
       if (c.status === 'sale' || c.status === 'rebill') return await pay('sale', { orderId, totalCost: fromUnits(Number(c.revenue)) });
       if (c.status === 'lead') return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(Number(c.revenue)) });
-      if (c.status === 'rejected' && c.sale_id !== null) {
-        await this.reverseSale(Number(c.sale_id), 'the network rejected the conversion');
-        return Number(c.sale_id);
+      if (c.status === 'rejected') {
+        // Everything this conversion paid: the lead's action and the sale it became (same order id).
+        const paid = (await this.db('sales')
+          .where({ campaign_id: click.campaign_id, order_id: orderId })
+          .whereNot('status', 'declined')
+          .select('id')) as Array<{ id: number | string }>;
+        for (const s of paid) await this.reverseSale(Number(s.id), 'the network rejected the conversion');
+        return c.sale_id === null ? null : Number(c.sale_id);
       }
     } catch (err) {
       this.log.error({ err, subid: click.click_id }, 'conversion stored but the affiliate payment failed');

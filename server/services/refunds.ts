@@ -31,6 +31,11 @@ export interface RefundInput {
   /** In the sale's currency (units); null refunds everything left. */
   amount: Units | null;
   type: RefundType;
+  /**
+   * A full reversal of what the event paid (a conversion the network rejected, SPEC §7.5):
+   * allowed for actions and for sales recorded without an amount or with 0.
+   */
+  reversal?: boolean;
 }
 
 export interface RefundResult {
@@ -109,10 +114,10 @@ export class RefundService {
     actor: Actor,
     changes: StatusChange[],
   ): Promise<RefundResult> {
-    if (sale.kind !== 'sale') throw conflict(`Sale ${sale.id} is an action: only sales can be refunded`);
+    if (sale.kind !== 'sale' && !input.reversal) throw conflict(`Sale ${sale.id} is an action: only sales can be refunded`);
     if (sale.status === 'declined') throw conflict(`Sale ${sale.id} is declined: there is nothing to refund`);
     const money = (u: Units) => `${unitsToFixed(u, 2)} ${sale.currency}`;
-    const { amount, full } = await refundAmount(trx, sale, input.amount, money);
+    const { amount, full } = await refundAmount(trx, input.reversal && !sale.totalCost ? { ...sale, totalCost: null } : sale, input.amount, money);
 
     const now = this.clock();
     const settings = this.settings();

@@ -35,6 +35,9 @@ const COUNTERS = [
   'refunds',
   'chargebacks',
   'impressions',
+  'conversions',
+  'cost',
+  'conversion_revenue',
 ] as const;
 
 /** Adds deltas to `daily_stats`, merging deltas with the same key first (one row each). */
