@@ -63,7 +63,13 @@ async function load(opts: autocannon.Options): Promise<Result> {
   const bad = Object.entries(r.statusCodeStats ?? {})
     .filter(([code]) => !/^[23]/.test(code))
     .reduce((n, [, v]) => n + (v as { count: number }).count, 0);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx3xx: bad };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx3xx: bad,
+  };
 }
 
 let orderCounter = 0;
@@ -74,18 +80,29 @@ const scenarios = (info: Record<string, unknown>) => ({
     headers: { 'content-type': 'text/plain' },
     setupRequest: (req: autocannon.Request) => ({
       ...req,
-      body: JSON.stringify({ url: `https://shop.example/?a_aid=${String(info.affiliate)}&a_bid=${String(info.bannerId)}&n=${orderCounter++}` }),
+      body: JSON.stringify({
+        url: `https://shop.example/?a_aid=${String(info.affiliate)}&a_bid=${String(info.bannerId)}&n=${orderCounter++}`,
+      }),
     }),
   },
   'GET /r': { method: 'GET' as const, path: `/r?a_aid=${String(info.affiliate)}&a_bid=${String(info.bannerId)}` },
-  'GET /<alias>': { method: 'GET' as const, path: `/${String(info.alias)}?sub_id_1=zone7`, headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36' } },
+  'GET /<alias>': {
+    method: 'GET' as const,
+    path: `/${String(info.alias)}?sub_id_1=zone7`,
+    headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36' },
+  },
   'POST /t/sale': {
     method: 'POST' as const,
     path: '/t/sale',
     headers: { 'content-type': 'application/json' },
     setupRequest: (req: autocannon.Request) => ({
       ...req,
-      body: JSON.stringify({ orderId: `B-${process.pid}-${orderCounter++}`, totalCost: 120.5, productId: 'sku-1', coupon: '' }),
+      body: JSON.stringify({
+        orderId: `B-${process.pid}-${orderCounter++}`,
+        totalCost: 120.5,
+        productId: 'sku-1',
+        coupon: '',
+      }),
     }),
   },
 });
@@ -94,18 +111,27 @@ const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const fmt = (n: number) => n.toFixed(0);
 
 async function main(): Promise<void> {
-  console.log(`Affix bench: ${os.cpus().length} cores, ${SECONDS}s per run, ${CONNECTIONS} connections, node ${process.version}`);
+  console.log(
+    `Affix bench: ${os.cpus().length} cores, ${SECONDS}s per run, ${CONNECTIONS} connections, node ${process.version}`,
+  );
   const bareServer = await startServer('bare');
   const bare = await load({ url: `http://127.0.0.1:${bareServer.port}/r` });
-  const half = await load({ url: `http://127.0.0.1:${bareServer.port}/r`, overallRate: Math.max(1, Math.floor(bare.rps / 2)) });
+  const half = await load({
+    url: `http://127.0.0.1:${bareServer.port}/r`,
+    overallRate: Math.max(1, Math.floor(bare.rps / 2)),
+  });
   await stop(bareServer);
   console.log(`\nbaseline: bare Koa fixed 302 → ${fmt(bare.rps)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms\n`);
 
-  const targets: Array<[string, Record<string, string>]> = [['SQLite', { DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `affix-bench-${process.pid}.sqlite`)}` }]];
+  const targets: Array<[string, Record<string, string>]> = [
+    ['SQLite', { DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `affix-bench-${process.pid}.sqlite`)}` }],
+  ];
   if (MYSQL_URL !== 'off') targets.push(['MariaDB', { DATABASE_URL: MYSQL_URL }]);
 
   const rows: string[] = [];
-  rows.push(`${pad('database', 9)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('p99@½bare', 10)} errors`);
+  rows.push(
+    `${pad('database', 9)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('p99@½bare', 10)} errors`,
+  );
   for (const [name, env] of targets) {
     let server: Started;
     try {
@@ -127,7 +153,9 @@ async function main(): Promise<void> {
     if (stored) console.log(`${name}: stored ${stored.clicks} clicks and ${stored.sales} sales`);
   }
   console.log(`\n${rows.join('\n')}`);
-  console.log(`\nratio = req/s ÷ bare Koa req/s (${fmt(bare.rps)}); p99@½bare = p99 latency at ${fmt(half.rps)} req/s (half the bare rate).`);
+  console.log(
+    `\nratio = req/s ÷ bare Koa req/s (${fmt(bare.rps)}); p99@½bare = p99 latency at ${fmt(half.rps)} req/s (half the bare rate).`,
+  );
 }
 
 await main();

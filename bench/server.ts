@@ -25,18 +25,28 @@ if (mode === 'bare') {
     console.log(`READY ${typeof address === 'object' && address ? address.port : 0} {}`);
   });
 } else {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', AFFIX_SECRET: 'bench-secret-0123456789abcdef0123456789' });
+  const config = loadConfig({
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    AFFIX_SECRET: 'bench-secret-0123456789abcdef0123456789',
+  });
   await dropDatabase(config.database);
   await ensureDatabaseExists(config.database);
   const db = openDatabase(config.database);
   await migrateLatest(db);
   const services = await buildServices(config, db, createLogger('warn'));
-  const affiliate = await services.affiliates.create({ name: 'Bench affiliate', email: 'bench@example.com', refId: 'bench' }, systemActor);
+  const affiliate = await services.affiliates.create(
+    { name: 'Bench affiliate', email: 'bench@example.com', refId: 'bench' },
+    systemActor,
+  );
   const campaign = await services.campaigns.create(
     { name: 'Bench campaign', productIds: ['sku-1'], destinationUrl: 'https://shop.example/landing', approval: 'auto' },
     systemActor,
   );
-  const banner = await services.banners.create({ campaignId: campaign.id, name: 'Bench banner', destinationUrl: 'https://shop.example/b' }, systemActor);
+  const banner = await services.banners.create(
+    { campaignId: campaign.id, name: 'Bench banner', destinationUrl: 'https://shop.example/b' },
+    systemActor,
+  );
   await services.payouts.create(
     campaign.id,
     { kind: 'general', title: 'Bench 10%', type: 'CPS', affiliateCommission: { value: 100_000, unit: 'percent' } },
@@ -44,7 +54,14 @@ if (mode === 'bare') {
   );
   // A traffic campaign with filters and two weighted flows (SPEC §12: GET /<alias>).
   const traffic = await services.campaigns.create(
-    { name: 'Bench traffic', alias: 'bench', flowRotation: 'weight', costModel: 'CPC', costValue: 500, trafficLoss: 100_000 },
+    {
+      name: 'Bench traffic',
+      alias: 'bench',
+      flowRotation: 'weight',
+      costModel: 'CPC',
+      costValue: 500,
+      trafficLoss: 100_000,
+    },
     systemActor,
   );
   await services.flows.create(
@@ -83,7 +100,9 @@ if (mode === 'bare') {
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    console.log(`READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' })}`);
+    console.log(
+      `READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' })}`,
+    );
   });
   process.on('SIGTERM', () => {
     server.close();

@@ -132,7 +132,15 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['dropped_counts', 'daily_stats', 'sales', 'impression_visitors', 'impression_counts', 'visitor_referrals', 'clicks']) {
+  for (const table of [
+    'dropped_counts',
+    'daily_stats',
+    'sales',
+    'impression_visitors',
+    'impression_counts',
+    'visitor_referrals',
+    'clicks',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

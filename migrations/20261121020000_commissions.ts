@@ -124,7 +124,14 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('impressions');
   });
   await knex.schema.alterTable('sales', (t) => t.dropColumn('refunded'));
-  for (const table of ['outbox', 'lifetime_customers', 'payout_batch_items', 'payout_batches', 'refunds', 'commissions']) {
+  for (const table of [
+    'outbox',
+    'lifetime_customers',
+    'payout_batch_items',
+    'payout_batches',
+    'refunds',
+    'commissions',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -180,7 +180,26 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('conversions');
   await knex.schema.alterTable('clicks', (t) => {
     t.dropIndex(['flow_id']);
-    for (const c of ['flow_id', 'source_id', 'landing_index', 'offer_index', 'landing_url', 'offer_url', 'offer_at', 'cost', 'unique_campaign', 'unique_flow', 'unique_global', 'sub_ids', 'external_id', 'device', 'os', 'browser', 'language', 'is_bot']) {
+    for (const c of [
+      'flow_id',
+      'source_id',
+      'landing_index',
+      'offer_index',
+      'landing_url',
+      'offer_url',
+      'offer_at',
+      'cost',
+      'unique_campaign',
+      'unique_flow',
+      'unique_global',
+      'sub_ids',
+      'external_id',
+      'device',
+      'os',
+      'browser',
+      'language',
+      'is_bot',
+    ]) {
       t.dropColumn(c);
     }
   });
@@ -189,7 +208,23 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('flows');
   await knex.schema.alterTable('campaigns', (t) => {
     t.dropUnique(['domain_id', 'alias']);
-    for (const c of ['domain_id', 'alias', 'group_id', 'source_id', 'flow_rotation', 'cost_model', 'cost_value', 'cost_auto', 'cost_currency', 'traffic_loss', 'bind_visitors', 'uniqueness', 'uniqueness_ttl_hours', 'bypass_cache', 'api_token']) {
+    for (const c of [
+      'domain_id',
+      'alias',
+      'group_id',
+      'source_id',
+      'flow_rotation',
+      'cost_model',
+      'cost_value',
+      'cost_auto',
+      'cost_currency',
+      'traffic_loss',
+      'bind_visitors',
+      'uniqueness',
+      'uniqueness_ttl_hours',
+      'bypass_cache',
+      'api_token',
+    ]) {
       t.dropColumn(c);
     }
   });

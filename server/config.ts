@@ -42,9 +42,7 @@ const envSchema = z.object({
   DATABASE_URL: z.preprocess(emptyToUndefined, z.string().default('sqlite:data/affix.sqlite')),
   PUBLIC_URL: z.preprocess(
     emptyToUndefined,
-    z
-      .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://track.example.com' })
-      .optional(),
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://track.example.com' }).optional(),
   ),
   AFFIX_SECRET: z.preprocess(
     emptyToUndefined,

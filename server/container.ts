@@ -95,7 +95,12 @@ export interface BuildOptions {
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
-export async function buildServices(config: Config, db: Knex, log: PinoLogger, opts: BuildOptions = {}): Promise<Services> {
+export async function buildServices(
+  config: Config,
+  db: Knex,
+  log: PinoLogger,
+  opts: BuildOptions = {},
+): Promise<Services> {
   const clock = opts.clock ?? Date.now;
   const secret = config.secret ?? (await getOrCreateSystemValue(db, 'secret', () => randomToken(48)));
   const hooks = new Hooks(log);
@@ -109,7 +114,8 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   const plugins = new PluginRegistry({
     hooks,
     log,
-    builtins: typeof opts.builtins === 'function' ? opts.builtins(builtinDeps) : (opts.builtins ?? builtinPlugins(builtinDeps)),
+    builtins:
+      typeof opts.builtins === 'function' ? opts.builtins(builtinDeps) : (opts.builtins ?? builtinPlugins(builtinDeps)),
     pluginsDir: config.pluginsDir,
     store: new PluginStateTable(db),
   });
@@ -118,9 +124,12 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock });
   outbox.onQueued = () => outboxWorker.notify();
   const commissions = new CommissionService(hooks, outbox, clock);
-  const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) => commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
+  const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) =>
+    commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
   const writers = {
-    clicks: createClickWriter(db, trafficCommissions, (err, size) => log.error({ err, size }, 'click batch failed; writing one by one')),
+    clicks: createClickWriter(db, trafficCommissions, (err, size) =>
+      log.error({ err, size }, 'click batch failed; writing one by one'),
+    ),
     impressions: createImpressionWriter(db, trafficCommissions),
   };
   const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
@@ -130,9 +139,12 @@ export async function buildServices(config: Config, db: Knex, log: PinoLogger, o
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
   const reverseSale = async (saleId: number, reason: string): Promise<void> => {
     const sale = (await db('sales').where({ id: saleId }).first('total_cost', 'refunded')) as
-      | { total_cost: number | null; refunded: number }
-      | undefined;
-    const alreadyFull = sale && sale.total_cost !== null && Number(sale.total_cost) > 0 && Number(sale.refunded) >= Number(sale.total_cost);
+      { total_cost: number | null; refunded: number } | undefined;
+    const alreadyFull =
+      sale &&
+      sale.total_cost !== null &&
+      Number(sale.total_cost) > 0 &&
+      Number(sale.refunded) >= Number(sale.total_cost);
     if (!sale || alreadyFull || (await db('refunds').where({ sale_id: saleId }).first('id'))) return;
     await refunds.refundSale(
       saleId,

@@ -31,7 +31,13 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 65_000;
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
-    server.close(() => void services.stop().then(() => db.destroy()).then(() => process.exit(0)));
+    server.close(
+      () =>
+        void services
+          .stop()
+          .then(() => db.destroy())
+          .then(() => process.exit(0)),
+    );
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -28,7 +28,8 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<
 
 // ---- Reusable field schemas -------------------------------------------------------------
 
-export const shortText = (max = 191) => z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
+export const shortText = (max = 191) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
 
 export const optionalText = (max = 191) =>
   z
@@ -74,9 +75,18 @@ export const amount = z.union([z.number(), z.string()]).transform((v, ctx) => {
 
 /** An id: a positive integer, or its digits as text (form fields and URL segments). */
 export const id = z
-  .union([z.number(), z.string().trim().regex(/^\d{1,10}$/, 'must be a positive integer id')], {
-    error: 'must be a positive integer id',
-  })
+  .union(
+    [
+      z.number(),
+      z
+        .string()
+        .trim()
+        .regex(/^\d{1,10}$/, 'must be a positive integer id'),
+    ],
+    {
+      error: 'must be a positive integer id',
+    },
+  )
   .transform(Number)
   .pipe(z.number().int('must be an integer').positive('must be a positive id').max(2_147_483_647, 'is too large'));
 

@@ -32,7 +32,12 @@ export interface DialectHelper {
    * statement run per row (no SQL building per batch), on MySQL multi-row INSERTs.
    * With `upsertKeys`, a conflicting row replaces the stored one's other columns.
    */
-  insertRows(trx: Knex.Transaction, table: string, rows: Array<Record<string, Cell>>, upsertKeys?: string[]): Promise<void>;
+  insertRows(
+    trx: Knex.Transaction,
+    table: string,
+    rows: Array<Record<string, Cell>>,
+    upsertKeys?: string[],
+  ): Promise<void>;
   /**
    * A read on a hot path: plain SQL with `?` placeholders, run as a cached prepared statement on
    * SQLite (no query building), through knex.raw on MySQL.
@@ -110,7 +115,9 @@ function makeDialectHelper(db: Knex): DialectHelper {
       const columns = Object.keys(rows[0] as object);
       if (dialect === 'sqlite') {
         // Inside a transaction knex hands out the transaction's own connection.
-        const conn = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
+        const conn = (await (
+          trx.client as { acquireConnection(): Promise<SqliteConnection> }
+        ).acquireConnection()) as SqliteConnection;
         let sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
         if (upsertKeys) {
           const rest = columns.filter((c) => !upsertKeys.includes(c));
@@ -129,7 +136,9 @@ function makeDialectHelper(db: Knex): DialectHelper {
       const columns = Object.keys(row);
       // The cached statement needs the transaction's own connection; outside one, knex inserts.
       if (dialect === 'sqlite' && (trx as Knex.Transaction).isTransaction) {
-        const conn = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
+        const conn = (await (
+          trx.client as { acquireConnection(): Promise<SqliteConnection> }
+        ).acquireConnection()) as SqliteConnection;
         const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
         return Number(sqliteStatement(conn, sql).run(...columns.map((c) => row[c] ?? null)).lastInsertRowid);
       }
@@ -138,7 +147,10 @@ function makeDialectHelper(db: Knex): DialectHelper {
     },
     async select<T>(conn: Knex, sql: string, bindings: Cell[]): Promise<T[]> {
       if (dialect === 'sqlite') {
-        const client = conn.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
+        const client = conn.client as {
+          acquireConnection(): Promise<SqliteConnection>;
+          releaseConnection(c: SqliteConnection): Promise<void>;
+        };
         const raw = await client.acquireConnection();
         try {
           return sqliteStatement(raw, sql).all(...bindings) as T[];

@@ -37,7 +37,13 @@ export function clickCost(c: ClickCostInput): Units {
 }
 
 /** Cost assigned when a conversion arrives (CPA any conversion, CPS only a sale, REVSHARE % of revenue). */
-export function conversionCost(model: CostModel, value: Units, status: string, revenue: Units, trafficLoss: Units): Units {
+export function conversionCost(
+  model: CostModel,
+  value: Units,
+  status: string,
+  revenue: Units,
+  trafficLoss: Units,
+): Units {
   let cost = 0;
   if (model === 'CPA') cost = value;
   else if (model === 'CPS') cost = status === 'sale' ? value : 0;

@@ -94,9 +94,16 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 export function inSchedule(spec: string, now: number, timeZone: string): boolean {
   const m = /^\s*([a-z*,-]+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$/i.exec(spec);
   if (!m) return false;
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
   const day = DAYS.indexOf(lower(parts.find((p) => p.type === 'weekday')?.value).slice(0, 3));
-  const minutes = Number(parts.find((p) => p.type === 'hour')?.value) * 60 + Number(parts.find((p) => p.type === 'minute')?.value);
+  const minutes =
+    Number(parts.find((p) => p.type === 'hour')?.value) * 60 + Number(parts.find((p) => p.type === 'minute')?.value);
   const daySpec = lower(m[1]);
   const days = new Set<number>();
   if (daySpec === '*') for (let i = 0; i < 7; i++) days.add(i);
@@ -133,12 +140,16 @@ function condition(f: FilterDef, v: VisitorFacts, flowId: number): { holds: bool
     case 'browser':
       return { holds: has(v.browser), seen: v.browser ?? 'unknown' };
     case 'language':
-      return { holds: v.languages.some((l) => values.some((val) => lower(val) === l)), seen: v.languages.join(',') || 'none' };
+      return {
+        holds: v.languages.some((l) => values.some((val) => lower(val) === l)),
+        seen: v.languages.join(',') || 'none',
+      };
     case 'bot':
       return { holds: v.isBot, seen: v.isBot ? 'bot' : 'not a bot' };
     case 'uniqueness': {
       const scope = lower(values[0] ?? 'campaign');
-      const unique = scope === 'flow' ? v.unique.flow(flowId) : scope === 'global' ? v.unique.global : v.unique.campaign;
+      const unique =
+        scope === 'flow' ? v.unique.flow(flowId) : scope === 'global' ? v.unique.global : v.unique.campaign;
       return { holds: unique, seen: `${unique ? 'unique' : 'not unique'} (${scope})` };
     }
     case 'param': {
@@ -163,7 +174,10 @@ export function filtersPass(flow: FlowDef, v: VisitorFacts): { pass: boolean; re
     const c = condition(f, v, flow.id);
     const ok = f.mode === 'is' ? c.holds : !c.holds;
     const label = f.name === 'param' ? `param ${f.param ?? ''}` : f.name;
-    return { ok, text: `${label} ${f.mode === 'is' ? 'is' : 'is not'} [${f.values.join(', ')}]: ${ok ? 'passed' : 'failed'} (${c.seen})` };
+    return {
+      ok,
+      text: `${label} ${f.mode === 'is' ? 'is' : 'is not'} [${f.values.join(', ')}]: ${ok ? 'passed' : 'failed'} (${c.seen})`,
+    };
   });
   const pass = flow.filtersMode === 'or' ? results.some((r) => r.ok) : results.every((r) => r.ok);
   return { pass, reasons: results.map((r) => r.text) };
@@ -214,7 +228,9 @@ export function selectFlow(
         log.push(`${flowLabel(bound)}: the visitor is bound to it and its filters pass — kept`);
         return { flow: bound, log, bound: true };
       }
-      log.push(`${flowLabel(bound)}: the visitor was bound to it but its filters no longer pass (${check.reasons.join('; ')})`);
+      log.push(
+        `${flowLabel(bound)}: the visitor was bound to it but its filters no longer pass (${check.reasons.join('; ')})`,
+      );
     } else {
       log.push(`the visitor was bound to flow ${boundFlowId}, which is no longer active`);
     }

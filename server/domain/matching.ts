@@ -144,10 +144,21 @@ export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
     const id = parseId(raw);
     const campaign = id === null ? undefined : lookups.campaign(id);
     if (!campaign) {
-      candidates.push({ rule, name, outcome: 'invalid', detail: `${label} ${JSON.stringify(String(raw)).slice(0, 80)} is not a known campaign` });
+      candidates.push({
+        rule,
+        name,
+        outcome: 'invalid',
+        detail: `${label} ${JSON.stringify(String(raw)).slice(0, 80)} is not a known campaign`,
+      });
       return;
     }
-    candidates.push({ rule, name, outcome: 'matched', campaignId: campaign.id, detail: `${label} → ${describeCampaign(campaign)}` });
+    candidates.push({
+      rule,
+      name,
+      outcome: 'matched',
+      campaignId: campaign.id,
+      detail: `${label} → ${describeCampaign(campaign)}`,
+    });
   };
   byId(1, 'forced', f.forcedCampaignId, 'forced campaignId');
   byId(2, 'campaign', f.campaignParam, 'campaign parameter');
@@ -169,7 +180,13 @@ export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
     });
   }
   const fallback = lookups.defaultCampaign();
-  candidates.push({ rule: 4, name: 'default', outcome: 'matched', campaignId: fallback.id, detail: `default ${describeCampaign(fallback)}` });
+  candidates.push({
+    rule: 4,
+    name: 'default',
+    outcome: 'matched',
+    campaignId: fallback.id,
+    detail: `default ${describeCampaign(fallback)}`,
+  });
   const winner = settle(candidates) as TraceCandidate;
   const campaign = lookups.campaign(winner.campaignId as number) ?? fallback;
   if (campaign.status === 'paused' && !declineReason) declineReason = `${describeCampaign(campaign)} is paused`;
@@ -181,15 +198,33 @@ export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
     affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'not_applicable', detail: 'no affiliate parameter' });
   } else if (!f.affiliate) {
     const label = JSON.stringify(String(f.affiliateParam)).slice(0, 80);
-    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'invalid', detail: `affiliate ${label} does not exist` });
+    affiliateCandidates.push({
+      rule: 1,
+      name: 'link',
+      outcome: 'invalid',
+      detail: `affiliate ${label} does not exist`,
+    });
     declineReason ??= `unknown affiliate ${label}`;
   } else {
-    affiliate = { affiliateId: f.affiliate.id, source: 'link', detail: `affiliate ${f.affiliate.id} (${f.affiliate.refId}) from the link` };
-    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'matched', affiliateId: f.affiliate.id, detail: affiliate.detail });
-    if (f.affiliate.status !== 'approved') declineReason ??= `affiliate ${f.affiliate.id} is ${f.affiliate.status}, not approved`;
+    affiliate = {
+      affiliateId: f.affiliate.id,
+      source: 'link',
+      detail: `affiliate ${f.affiliate.id} (${f.affiliate.refId}) from the link`,
+    };
+    affiliateCandidates.push({
+      rule: 1,
+      name: 'link',
+      outcome: 'matched',
+      affiliateId: f.affiliate.id,
+      detail: affiliate.detail,
+    });
+    if (f.affiliate.status !== 'approved')
+      declineReason ??= `affiliate ${f.affiliate.id} is ${f.affiliate.status}, not approved`;
   }
   if (f.banner && winner.rule < 3 && f.banner.campaignId !== campaign.id) {
-    notes.push(`banner ${f.banner.id} belongs to campaign ${f.banner.campaignId}, but rule ${winner.rule} chose ${campaign.id}`);
+    notes.push(
+      `banner ${f.banner.id} belongs to campaign ${f.banner.campaignId}, but rule ${winner.rule} chose ${campaign.id}`,
+    );
   }
   return {
     matchedBy: winner.name,
@@ -295,10 +330,17 @@ export interface SaleFacts {
 }
 
 const TYPE_RANK: Record<CampaignFacts['type'], number> = { private: 0, manual: 1, public: 2 };
-const TYPE_LABEL: Record<CampaignFacts['type'], string> = { private: 'private', manual: 'public with manual approval', public: 'public' };
+const TYPE_LABEL: Record<CampaignFacts['type'], string> = {
+  private: 'private',
+  manual: 'public with manual approval',
+  public: 'public',
+};
 
 /** Rule 5's choice among campaigns listing the product: private, then manual, then public; random among equals. */
-export function pickProductCampaign(campaigns: CampaignFacts[], random: () => number): { chosen: CampaignFacts; detail: string } | null {
+export function pickProductCampaign(
+  campaigns: CampaignFacts[],
+  random: () => number,
+): { chosen: CampaignFacts; detail: string } | null {
   if (!campaigns.length) return null;
   const best = Math.min(...campaigns.map((c) => TYPE_RANK[c.type]));
   const tied = campaigns.filter((c) => TYPE_RANK[c.type] === best).sort((a, b) => a.id - b.id);
@@ -313,30 +355,71 @@ export function pickProductCampaign(campaigns: CampaignFacts[], random: () => nu
   return { chosen, detail };
 }
 
-export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCookieSettings, random: () => number): MatchTrace {
+export function matchSale(
+  f: SaleFacts,
+  lookups: MatchLookups,
+  global: GlobalCookieSettings,
+  random: () => number,
+): MatchTrace {
   const candidates: TraceCandidate[] = [];
   const notes: string[] = [];
   let declineReason: string | null = null;
 
   // Rule 1: lifetime referral.
   if (!f.lifetime) {
-    candidates.push({ rule: 1, name: 'lifetime', outcome: 'not_applicable', detail: 'no lifetime referral for this customer' });
+    candidates.push({
+      rule: 1,
+      name: 'lifetime',
+      outcome: 'not_applicable',
+      detail: 'no lifetime referral for this customer',
+    });
   } else if (f.lifetime.campaignId === null || !lookups.campaign(f.lifetime.campaignId)) {
-    candidates.push({ rule: 1, name: 'lifetime', outcome: 'not_applicable', affiliateId: f.lifetime.affiliateId, detail: `${f.lifetime.detail} (campaign not recognised from it)` });
+    candidates.push({
+      rule: 1,
+      name: 'lifetime',
+      outcome: 'not_applicable',
+      affiliateId: f.lifetime.affiliateId,
+      detail: `${f.lifetime.detail} (campaign not recognised from it)`,
+    });
   } else {
-    candidates.push({ rule: 1, name: 'lifetime', outcome: 'matched', campaignId: f.lifetime.campaignId, affiliateId: f.lifetime.affiliateId, detail: f.lifetime.detail });
+    candidates.push({
+      rule: 1,
+      name: 'lifetime',
+      outcome: 'matched',
+      campaignId: f.lifetime.campaignId,
+      affiliateId: f.lifetime.affiliateId,
+      detail: f.lifetime.detail,
+    });
   }
 
   // Rule 2: coupon code.
   if (!f.couponCode) {
     candidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no coupon' });
   } else if (!f.coupon) {
-    candidates.push({ rule: 2, name: 'coupon', outcome: 'invalid', detail: `coupon ${JSON.stringify(f.couponCode).slice(0, 70)} is not an affiliate coupon` });
+    candidates.push({
+      rule: 2,
+      name: 'coupon',
+      outcome: 'invalid',
+      detail: `coupon ${JSON.stringify(f.couponCode).slice(0, 70)} is not an affiliate coupon`,
+    });
   } else if (f.coupon.campaignId === null || !lookups.campaign(f.coupon.campaignId)) {
-    candidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', affiliateId: f.coupon.affiliateId, detail: `coupon ${f.coupon.code} names no campaign (it attributes affiliate ${f.coupon.affiliateId} only)` });
+    candidates.push({
+      rule: 2,
+      name: 'coupon',
+      outcome: 'not_applicable',
+      affiliateId: f.coupon.affiliateId,
+      detail: `coupon ${f.coupon.code} names no campaign (it attributes affiliate ${f.coupon.affiliateId} only)`,
+    });
   } else {
     const c = lookups.campaign(f.coupon.campaignId) as CampaignFacts;
-    candidates.push({ rule: 2, name: 'coupon', outcome: 'matched', campaignId: c.id, affiliateId: f.coupon.affiliateId, detail: `coupon ${f.coupon.code} → ${describeCampaign(c)}` });
+    candidates.push({
+      rule: 2,
+      name: 'coupon',
+      outcome: 'matched',
+      campaignId: c.id,
+      affiliateId: f.coupon.affiliateId,
+      detail: `coupon ${f.coupon.code} → ${describeCampaign(c)}`,
+    });
   }
 
   // Rule 3: banner id.
@@ -348,7 +431,13 @@ export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCoo
     declineReason = `unknown banner ${label}`;
   } else {
     const c = lookups.campaign(f.banner.campaignId);
-    candidates.push({ rule: 3, name: 'banner', outcome: 'matched', campaignId: f.banner.campaignId, detail: `banner ${f.banner.id} "${f.banner.name}" → ${c ? describeCampaign(c) : `campaign ${f.banner.campaignId}`}` });
+    candidates.push({
+      rule: 3,
+      name: 'banner',
+      outcome: 'matched',
+      campaignId: f.banner.campaignId,
+      detail: `banner ${f.banner.id} "${f.banner.name}" → ${c ? describeCampaign(c) : `campaign ${f.banner.campaignId}`}`,
+    });
   }
 
   // Rule 4: campaign id.
@@ -359,10 +448,21 @@ export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCoo
     const c = id === null ? undefined : lookups.campaign(id);
     if (!c) {
       const label = JSON.stringify(String(f.campaignId)).slice(0, 80);
-      candidates.push({ rule: 4, name: 'campaign', outcome: 'invalid', detail: `campaignId ${label} is not a known campaign` });
+      candidates.push({
+        rule: 4,
+        name: 'campaign',
+        outcome: 'invalid',
+        detail: `campaignId ${label} is not a known campaign`,
+      });
       declineReason ??= `unknown campaign ${label}`;
     } else {
-      candidates.push({ rule: 4, name: 'campaign', outcome: 'matched', campaignId: c.id, detail: `campaignId → ${describeCampaign(c)}` });
+      candidates.push({
+        rule: 4,
+        name: 'campaign',
+        outcome: 'matched',
+        campaignId: c.id,
+        detail: `campaignId → ${describeCampaign(c)}`,
+      });
     }
   }
 
@@ -372,9 +472,20 @@ export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCoo
   } else {
     const picked = pickProductCampaign(f.productCampaigns, random);
     if (!picked) {
-      candidates.push({ rule: 5, name: 'product', outcome: 'not_applicable', detail: `no campaign lists product ${f.productIds.slice(0, 5).join(', ')}` });
+      candidates.push({
+        rule: 5,
+        name: 'product',
+        outcome: 'not_applicable',
+        detail: `no campaign lists product ${f.productIds.slice(0, 5).join(', ')}`,
+      });
     } else {
-      candidates.push({ rule: 5, name: 'product', outcome: 'matched', campaignId: picked.chosen.id, detail: picked.detail });
+      candidates.push({
+        rule: 5,
+        name: 'product',
+        outcome: 'matched',
+        campaignId: picked.chosen.id,
+        detail: picked.detail,
+      });
     }
   }
 
@@ -385,15 +496,30 @@ export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCoo
       rule: 6,
       name: 'cookie',
       outcome: 'not_applicable',
-      detail: f.referrals.length ? 'the visitor\'s referrals are outside the attribution window' : 'no referral for this visitor',
+      detail: f.referrals.length
+        ? "the visitor's referrals are outside the attribution window"
+        : 'no referral for this visitor',
     });
   } else {
-    candidates.push({ rule: 6, name: 'cookie', outcome: 'matched', campaignId: referral.campaignId, affiliateId: referral.affiliateId, detail: `cookie referral: ${referral.detail}` });
+    candidates.push({
+      rule: 6,
+      name: 'cookie',
+      outcome: 'matched',
+      campaignId: referral.campaignId,
+      affiliateId: referral.affiliateId,
+      detail: `cookie referral: ${referral.detail}`,
+    });
   }
 
   // Rule 7: default campaign.
   const fallback = lookups.defaultCampaign();
-  candidates.push({ rule: 7, name: 'default', outcome: 'matched', campaignId: fallback.id, detail: `default ${describeCampaign(fallback)}` });
+  candidates.push({
+    rule: 7,
+    name: 'default',
+    outcome: 'matched',
+    campaignId: fallback.id,
+    detail: `default ${describeCampaign(fallback)}`,
+  });
 
   const winner = settle(candidates) as TraceCandidate;
   const campaignId = winner.campaignId as number;
@@ -401,44 +527,97 @@ export function matchSale(f: SaleFacts, lookups: MatchLookups, global: GlobalCoo
   // The affiliate: lifetime binding, the coupon's affiliate, explicit affiliateId (signed), the visitor's referral.
   const affiliateCandidates: TraceCandidate[] = [];
   if (f.lifetime) {
-    affiliateCandidates.push({ rule: 1, name: 'lifetime', outcome: 'matched', affiliateId: f.lifetime.affiliateId, detail: f.lifetime.detail });
+    affiliateCandidates.push({
+      rule: 1,
+      name: 'lifetime',
+      outcome: 'matched',
+      affiliateId: f.lifetime.affiliateId,
+      detail: f.lifetime.detail,
+    });
   } else {
     affiliateCandidates.push({ rule: 1, name: 'lifetime', outcome: 'not_applicable', detail: 'no lifetime referral' });
   }
   if (f.coupon) {
-    affiliateCandidates.push({ rule: 2, name: 'coupon', outcome: 'matched', affiliateId: f.coupon.affiliateId, detail: `coupon ${f.coupon.code} belongs to affiliate ${f.coupon.affiliateId}` });
+    affiliateCandidates.push({
+      rule: 2,
+      name: 'coupon',
+      outcome: 'matched',
+      affiliateId: f.coupon.affiliateId,
+      detail: `coupon ${f.coupon.code} belongs to affiliate ${f.coupon.affiliateId}`,
+    });
   } else {
     affiliateCandidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no affiliate coupon' });
   }
   if (f.explicitAffiliateId === undefined || f.explicitAffiliateId === null || f.explicitAffiliateId === '') {
     affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'not_applicable', detail: 'no affiliateId' });
   } else if (!f.signed) {
-    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'invalid', detail: 'affiliateId is honoured only on signed server-to-server requests' });
+    affiliateCandidates.push({
+      rule: 3,
+      name: 'explicit',
+      outcome: 'invalid',
+      detail: 'affiliateId is honoured only on signed server-to-server requests',
+    });
   } else if (!f.explicitAffiliate) {
     const label = JSON.stringify(String(f.explicitAffiliateId)).slice(0, 80);
-    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'invalid', detail: `affiliate ${label} does not exist` });
+    affiliateCandidates.push({
+      rule: 3,
+      name: 'explicit',
+      outcome: 'invalid',
+      detail: `affiliate ${label} does not exist`,
+    });
     declineReason ??= `unknown affiliate ${label}`;
   } else {
-    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'matched', affiliateId: f.explicitAffiliate.id, detail: `affiliateId ${f.explicitAffiliate.id} sent by the store` });
+    affiliateCandidates.push({
+      rule: 3,
+      name: 'explicit',
+      outcome: 'matched',
+      affiliateId: f.explicitAffiliate.id,
+      detail: `affiliateId ${f.explicitAffiliate.id} sent by the store`,
+    });
   }
   // The referral of the matched campaign is preferred over one in another campaign.
   const sameCampaign = chooseReferral(f.referrals, lookups, global, f.now, campaignId);
   if (sameCampaign) {
-    affiliateCandidates.push({ rule: 4, name: 'cookie', outcome: 'matched', affiliateId: sameCampaign.affiliateId, detail: `cookie referral: ${sameCampaign.detail}` });
+    affiliateCandidates.push({
+      rule: 4,
+      name: 'cookie',
+      outcome: 'matched',
+      affiliateId: sameCampaign.affiliateId,
+      detail: `cookie referral: ${sameCampaign.detail}`,
+    });
   } else {
-    affiliateCandidates.push({ rule: 4, name: 'cookie', outcome: 'not_applicable', detail: 'no referral within the attribution window' });
+    affiliateCandidates.push({
+      rule: 4,
+      name: 'cookie',
+      outcome: 'not_applicable',
+      detail: 'no referral within the attribution window',
+    });
   }
   const affWinner = settle(affiliateCandidates);
   let affiliate: AffiliateDecision | null = null;
   if (affWinner?.affiliateId !== undefined) {
-    affiliate = { affiliateId: affWinner.affiliateId, source: affWinner.name as AffiliateDecision['source'], detail: affWinner.detail };
+    affiliate = {
+      affiliateId: affWinner.affiliateId,
+      source: affWinner.name as AffiliateDecision['source'],
+      detail: affWinner.detail,
+    };
     const facts = lookups.affiliate(affWinner.affiliateId);
     if (!facts) notes.push(`affiliate ${affWinner.affiliateId} no longer exists: no commission`);
-    else if (facts.status !== 'approved') notes.push(`affiliate ${facts.id} is ${facts.status}, not approved: no commission`);
+    else if (facts.status !== 'approved')
+      notes.push(`affiliate ${facts.id} is ${facts.status}, not approved: no commission`);
   } else {
     notes.push('no affiliate: the sale is recorded for reports and earns no commission');
   }
-  return { matchedBy: winner.name, rule: winner.rule, campaignId, candidates, affiliate, affiliateCandidates, declineReason, notes };
+  return {
+    matchedBy: winner.name,
+    rule: winner.rule,
+    campaignId,
+    candidates,
+    affiliate,
+    affiliateCandidates,
+    declineReason,
+    notes,
+  };
 }
 
 /** The trace in a merchant's words: "matched by coupon SPRING → campaign 2 "Shoes"; …". */

@@ -19,25 +19,39 @@ export const PERCENT_TYPES: ReadonlySet<PayoutShape['type']> = new Set(['CPS', '
 export function payoutProblems(p: PayoutShape): FieldError[] {
   const problems: FieldError[] = [];
   const percentAllowed = PERCENT_TYPES.has(p.type);
-  if (p.type === 'CPA' && !p.actionCode) problems.push({ field: 'actionCode', message: 'is required for a CPA payout' });
+  if (p.type === 'CPA' && !p.actionCode)
+    problems.push({ field: 'actionCode', message: 'is required for a CPA payout' });
   if (p.type !== 'CPA' && p.actionCode) problems.push({ field: 'actionCode', message: 'applies only to CPA payouts' });
   if (p.rawClicks && p.type !== 'PPC') problems.push({ field: 'rawClicks', message: 'applies only to PPC payouts' });
   if (!percentAllowed) {
     if (p.affiliateCommission.unit === 'percent') {
-      problems.push({ field: 'affiliateCommission.unit', message: `a ${p.type} payout pays a fixed amount, not a percentage` });
+      problems.push({
+        field: 'affiliateCommission.unit',
+        message: `a ${p.type} payout pays a fixed amount, not a percentage`,
+      });
     }
     if (p.merchantCommission.unit === 'percent') {
-      problems.push({ field: 'merchantCommission.unit', message: `a ${p.type} payout pays a fixed amount, not a percentage` });
+      problems.push({
+        field: 'merchantCommission.unit',
+        message: `a ${p.type} payout pays a fixed amount, not a percentage`,
+      });
     }
     p.tiers.forEach((t, i) => {
-      if (t.unit === 'percent') problems.push({ field: `tiers.${i}.unit`, message: `a ${p.type} payout pays a fixed amount, not a percentage` });
+      if (t.unit === 'percent')
+        problems.push({
+          field: `tiers.${i}.unit`,
+          message: `a ${p.type} payout pays a fixed amount, not a percentage`,
+        });
     });
   }
   if (p.kind === 'personal' && p.affiliateIds.length === 0) {
     problems.push({ field: 'affiliateIds', message: 'a personal payout names at least one affiliate' });
   }
   if (p.kind === 'general' && p.affiliateIds.length > 0) {
-    problems.push({ field: 'affiliateIds', message: 'a general payout applies to every affiliate; use kind "personal" to name affiliates' });
+    problems.push({
+      field: 'affiliateIds',
+      message: 'a general payout applies to every affiliate; use kind "personal" to name affiliates',
+    });
   }
   if (p.couponCode && (p.kind !== 'personal' || p.affiliateIds.length !== 1)) {
     problems.push({ field: 'couponCode', message: 'belongs only to a personal payout naming exactly one affiliate' });

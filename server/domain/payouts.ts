@@ -58,7 +58,9 @@ const describe = (p: PayoutDef) => `payout ${p.id} "${p.title}"`;
 /** Payout types that pay this kind of event. */
 function paysFor(p: PayoutDef, ctx: SelectionContext): boolean {
   if (ctx.kind === 'sale') return p.type === 'CPS' || p.type === 'LIFETIME';
-  return p.type === 'CPA' && p.actionCode !== null && p.actionCode.toLowerCase() === (ctx.actionCode ?? '').toLowerCase();
+  return (
+    p.type === 'CPA' && p.actionCode !== null && p.actionCode.toLowerCase() === (ctx.actionCode ?? '').toLowerCase()
+  );
 }
 
 /** How a goal matches a line: by product (stronger) or by category; null when it does not. */
@@ -86,9 +88,15 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
     const couponPayout = ctx.payouts.find((p) => p.id === ctx.couponPayoutId);
     // A personal coupon payout pays only the affiliate it names: the sale's affiliate may come from
     // a higher-ranked source (a lifetime binding) than the coupon that decided the campaign.
-    const forAffiliate = couponPayout && (couponPayout.kind === 'general' || couponPayout.affiliateIds.includes(ctx.affiliateId));
+    const forAffiliate =
+      couponPayout && (couponPayout.kind === 'general' || couponPayout.affiliateIds.includes(ctx.affiliateId));
     if (couponPayout && forAffiliate && paysFor(couponPayout, ctx)) {
-      return { line, payout: couponPayout, step: 'coupon', reason: `${describe(couponPayout)} of the coupon applies to ${what}` };
+      return {
+        line,
+        payout: couponPayout,
+        step: 'coupon',
+        reason: `${describe(couponPayout)} of the coupon applies to ${what}`,
+      };
     }
   }
   // A payout with a coupon code applies only to sales matched by that coupon.
@@ -102,10 +110,21 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
   for (const [goalStep, plainStep, list, label] of steps) {
     const goal = bestGoal(list, line);
     if (goal) {
-      return { line, payout: goal.payout, step: goalStep, reason: `${label} ${describe(goal.payout)}: its goal names the ${goal.by} of ${what}` };
+      return {
+        line,
+        payout: goal.payout,
+        step: goalStep,
+        reason: `${label} ${describe(goal.payout)}: its goal names the ${goal.by} of ${what}`,
+      };
     }
     const plain = list.filter((p) => p.goal === null).sort((a, b) => a.id - b.id)[0];
-    if (plain) return { line, payout: plain, step: plainStep, reason: `${label} ${describe(plain)} (no goal) applies to ${what}` };
+    if (plain)
+      return {
+        line,
+        payout: plain,
+        step: plainStep,
+        reason: `${label} ${describe(plain)} (no goal) applies to ${what}`,
+      };
   }
   const kindText = ctx.kind === 'sale' ? 'CPS or LIFETIME' : `CPA "${ctx.actionCode ?? ''}"`;
   return {
@@ -172,11 +191,7 @@ export interface CommissionPlan {
  * one commission per tier, the sum over lines (SPEC §6.2). Tier 1 is the affiliate; tiers 2…
  * come from each payout's `tiers` (paid to the parent chain by the multi-tier plugin).
  */
-export function planCommissions(
-  lines: SaleLine[],
-  ctx: SelectionContext,
-  fixedCost: FixedCost,
-): CommissionPlan {
+export function planCommissions(lines: SaleLine[], ctx: SelectionContext, fixedCost: FixedCost): CommissionPlan {
   const orderTotal = lines.every((l) => l.totalCost !== null) ? add(...lines.map((l) => l.totalCost as Units)) : null;
   const selections = lines.map((line) => selectPayout(line, ctx));
   const notes: string[] = [];
@@ -225,7 +240,11 @@ export function planCommissions(
 /** The payout that pays clicks (PPC) or impressions (CPM) for an affiliate: personal first, then general. */
 export function selectTrafficPayout(type: 'PPC' | 'CPM', affiliateId: number, payouts: PayoutDef[]): PayoutDef | null {
   const list = payouts.filter((p) => p.type === type && p.couponCode === null).sort((a, b) => a.id - b.id);
-  return list.find((p) => p.kind === 'personal' && p.affiliateIds.includes(affiliateId)) ?? list.find((p) => p.kind === 'general') ?? null;
+  return (
+    list.find((p) => p.kind === 'personal' && p.affiliateIds.includes(affiliateId)) ??
+    list.find((p) => p.kind === 'general') ??
+    null
+  );
 }
 
 /** A CPM commission for `impressions`: the rate is per 1,000 impressions. */

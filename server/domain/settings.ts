@@ -32,7 +32,15 @@ export const fraudSchema = z.object({
   duplicateClickAction: fraudAction,
   blockedIps: z.array(ipOrCidr).max(10_000),
   blockedIpsAction: fraudAction,
-  blockedCountries: z.array(z.string().trim().regex(/^[A-Za-z]{2}$/, 'must be a 2-letter country code').transform((c) => c.toUpperCase())).max(300),
+  blockedCountries: z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z]{2}$/, 'must be a 2-letter country code')
+        .transform((c) => c.toUpperCase()),
+    )
+    .max(300),
   blockedCountriesAction: fraudAction,
   refererDeny: z.array(z.string().trim().min(1).max(191)).max(10_000),
   refererDenyAction: fraudAction,
@@ -66,10 +74,7 @@ export const settingsSchema = z.object({
   overwriteCookie: z.boolean(),
   gdprMode: z.boolean(),
   baseCurrency: currencyCode,
-  exchangeRates: z.record(
-    currencyCode,
-    z.number().positive('must be a positive rate').max(1_000_000_000),
-  ),
+  exchangeRates: z.record(currencyCode, z.number().positive('must be a positive rate').max(1_000_000_000)),
   timezone: z.string().trim().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
   defaultApproval: z.enum(['auto', 'manual']),
   siteUrl: z.union([
@@ -96,7 +101,14 @@ export type Settings = z.infer<typeof settingsSchema>;
 
 export function defaultSettings(postbackKey: string): Settings {
   return {
-    urlParams: { affiliate: 'a_aid', banner: 'a_bid', campaign: 'a_cid', channel: 'chan', data1: 'data1', data2: 'data2' },
+    urlParams: {
+      affiliate: 'a_aid',
+      banner: 'a_bid',
+      campaign: 'a_cid',
+      channel: 'chan',
+      data1: 'data1',
+      data2: 'data2',
+    },
     cookieDays: 60,
     overwriteCookie: false,
     gdprMode: false,

@@ -86,11 +86,14 @@ async function freshClick(ctx: AppContext): Promise<FreshClickAnswer> {
   const now = services.clock();
   const ts = typeof ctx.query.ts === 'string' && /^\d{1,15}$/.test(ctx.query.ts) ? Number(ctx.query.ts) : null;
   // Young by the issue time the tracker itself put on the URL: no database read needed.
-  if (ts !== null && ts <= now && now - ts <= BYPASS_MAX_AGE_MS) return { cached: false, age: now - ts, subid, url: null };
+  if (ts !== null && ts <= now && now - ts <= BYPASS_MAX_AGE_MS)
+    return { cached: false, age: now - ts, subid, url: null };
 
-  const click = (await services.db('clicks')
+  const click = (await services
+    .db('clicks')
     .where({ click_id: subid, source: 'campaign' })
-    .first('at', 'campaign_id', 'affiliate_id', 'channel', 'data1', 'data2', 'referrer', 'sub_ids', 'external_id')) as ClickRow | undefined;
+    .first('at', 'campaign_id', 'affiliate_id', 'channel', 'data1', 'data2', 'referrer', 'sub_ids', 'external_id')) as
+    ClickRow | undefined;
   if (!click) throw new AppError('not_found', 'Unknown subid: no click of a campaign URL has it');
   const age = now - Number(click.at);
   if (age <= BYPASS_MAX_AGE_MS) return { cached: false, age, subid, url: null };

@@ -37,7 +37,17 @@ export function clickApiRouter(): Router<AppState, AppCustom> {
             snap,
             log,
           )
-        : { status: 404 as const, location: null, body: null, type: 'not_found' as const, subid: null, campaignId: campaign.id, flowId: null, uniquenessCookie: null, log };
+        : {
+            status: 404 as const,
+            location: null,
+            body: null,
+            type: 'not_found' as const,
+            subid: null,
+            campaignId: campaign.id,
+            flowId: null,
+            uniquenessCookie: null,
+            log,
+          };
     const headers: string[] = [];
     if (result.status === 302 && result.location) headers.push(`Location: ${result.location}`);
     if (result.status === 404) headers.push('Status: 404 Not Found');

@@ -11,7 +11,10 @@ export function healthRouter(): Router<AppState, AppCustom> {
     } catch (err) {
       ctx.services.log.error({ err }, 'health check: database unreachable');
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', error: { code: 'database_unavailable', message: 'The database does not answer' } };
+      ctx.body = {
+        status: 'unavailable',
+        error: { code: 'database_unavailable', message: 'The database does not answer' },
+      };
     }
   });
   return router;

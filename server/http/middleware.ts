@@ -25,7 +25,8 @@ export function errorHandler() {
   return async (ctx: AppContext, next: Next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body === undefined)
+        throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
     } catch (raw) {
       const err = normaliseError(raw);
       if (err.status >= 500) ctx.services.log.error({ err: raw, path: ctx.path, method: ctx.method }, 'request failed');
@@ -33,7 +34,9 @@ export function errorHandler() {
       if (err.code === 'too_many_requests' && err.details && 'retryAfterSeconds' in err.details) {
         ctx.set('Retry-After', String(err.details.retryAfterSeconds));
       }
-      const body = { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+      const body = {
+        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+      };
       if (wantsJson(ctx) || ctx.accepts('html', 'json') === 'json') {
         ctx.body = body;
       } else {
@@ -47,7 +50,8 @@ export function errorHandler() {
 function normaliseError(raw: unknown): AppError & { status: number } {
   if (raw instanceof AppError) return raw;
   const e = raw as { status?: number; type?: string; message?: string; expose?: boolean };
-  if (e?.type === 'entity.too.large' || e?.status === 413) return new AppError('payload_too_large', 'The request body is too large');
+  if (e?.type === 'entity.too.large' || e?.status === 413)
+    return new AppError('payload_too_large', 'The request body is too large');
   if (e?.type === 'entity.parse.failed' || (e?.status === 400 && /JSON|parse/i.test(String(e.message)))) {
     return new AppError('invalid_json', 'The request body is not valid JSON');
   }
@@ -135,7 +139,11 @@ export function csrf() {
     if (unsafe && ctx.state.authVia !== 'bearer' && needsCsrf(ctx)) {
       const body = ctx.request.body as Record<string, unknown> | undefined;
       const sent = (typeof body?._csrf === 'string' ? body._csrf : '') || ctx.get('X-CSRF-Token');
-      if (!sent || !sameToken(sent, token)) throw new AppError('csrf_failed', 'The form has expired or did not come from Affix; reload the page and try again');
+      if (!sent || !sameToken(sent, token))
+        throw new AppError(
+          'csrf_failed',
+          'The form has expired or did not come from Affix; reload the page and try again',
+        );
     }
     await next();
   };

@@ -19,7 +19,10 @@ export function postbackRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
   const handle = async (ctx: AppContext) => {
     const services = ctx.services;
-    services.conversions.checkKey(String((ctx as AppContext & { params: Record<string, string> }).params.key ?? ''), services.settings.get().postbackKey);
+    services.conversions.checkKey(
+      String((ctx as AppContext & { params: Record<string, string> }).params.key ?? ''),
+      services.settings.get().postbackKey,
+    );
     const result = await services.conversions.record(postbackParams(ctx));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = result;

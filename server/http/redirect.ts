@@ -33,7 +33,8 @@ export function redirectRouter(): Router<AppState, AppCustom> {
       ctx.body = {
         error: {
           code: 'no_destination',
-          message: 'This link has no destination: set the banner\'s or campaign\'s destination URL, or the site URL setting',
+          message:
+            "This link has no destination: set the banner's or campaign's destination URL, or the site URL setting",
         },
       };
       return;

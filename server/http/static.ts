@@ -6,7 +6,11 @@ import Router from '@koa/router';
 import type { AppCustom, AppState } from './context.js';
 
 const staticDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../admin-views/static');
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml' };
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
 /** The admin's few static assets, read once at start and served with an ETag. */
 export function staticRouter(): Router<AppState, AppCustom> {

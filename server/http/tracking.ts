@@ -71,7 +71,10 @@ export const cookieVisitor = (ctx: AppContext) => validVisitorId(ctx.cookies.get
 
 /** Without a cookie (GDPR mode before consent) a visitor is recognised by IP + user agent (SPEC §2). */
 export const deviceVisitorId = (ctx: AppContext) =>
-  createHash('sha256').update(`${ctx.ip}|${ctx.get('User-Agent')}`).digest('base64url').slice(0, 22);
+  createHash('sha256')
+    .update(`${ctx.ip}|${ctx.get('User-Agent')}`)
+    .digest('base64url')
+    .slice(0, 22);
 
 /** First value of each query parameter, as text (arrays and nested objects are never code). */
 export function firstValues(query: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -117,7 +120,10 @@ export function trackingRouter(): Router<AppState, AppCustom> {
 
   router.post('/t/click', async (ctx) => {
     const body = jsonBody(ctx);
-    const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<
+      string,
+      unknown
+    >;
     const { params, url } = paramsOfUrl(b.url);
     const gdpr = ctx.services.settings.get().gdprMode;
     // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
@@ -148,9 +154,18 @@ export function trackingRouter(): Router<AppState, AppCustom> {
     const q = firstValues(ctx.query);
     const names = ctx.services.settings.get().urlParams;
     const visitor = cookieVisitor(ctx) ?? validVisitorId(q.vid);
-    const visitorKey = visitor ?? createHash('sha256').update(`${ctx.ip}|${ctx.get('User-Agent')}`).digest('base64url').slice(0, 32);
+    const visitorKey =
+      visitor ??
+      createHash('sha256')
+        .update(`${ctx.ip}|${ctx.get('User-Agent')}`)
+        .digest('base64url')
+        .slice(0, 32);
     try {
-      await ctx.services.tracking.impression({ bannerParam: q[names.banner] ?? q.bannerId, affiliateParam: q[names.affiliate], visitorKey });
+      await ctx.services.tracking.impression({
+        bannerParam: q[names.banner] ?? q.bannerId,
+        affiliateParam: q[names.affiliate],
+        visitorKey,
+      });
     } catch (err) {
       // The pixel never fails the page; the problem is logged.
       ctx.services.log.error({ err }, 'impression not counted');

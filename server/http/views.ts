@@ -17,14 +17,20 @@ export class Views {
   constructor(dir = viewsDir) {
     registerHelpers(this.hb);
     for (const file of walk(path.join(dir, 'partials'))) {
-      const name = path.relative(path.join(dir, 'partials'), file).replace(/\\/g, '/').replace(/\.hbs$/, '');
+      const name = path
+        .relative(path.join(dir, 'partials'), file)
+        .replace(/\\/g, '/')
+        .replace(/\.hbs$/, '');
       this.hb.registerPartial(name, fs.readFileSync(file, 'utf8'));
     }
     for (const file of walk(path.join(dir, 'layouts'))) {
       this.layouts.set(path.basename(file, '.hbs'), this.hb.compile(fs.readFileSync(file, 'utf8'), { strict: false }));
     }
     for (const file of walk(path.join(dir, 'pages'))) {
-      const name = path.relative(path.join(dir, 'pages'), file).replace(/\\/g, '/').replace(/\.hbs$/, '');
+      const name = path
+        .relative(path.join(dir, 'pages'), file)
+        .replace(/\\/g, '/')
+        .replace(/\.hbs$/, '');
       this.pages.set(name, this.hb.compile(fs.readFileSync(file, 'utf8')));
     }
   }
@@ -54,10 +60,17 @@ function registerHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
   hb.registerHelper('not', (a: unknown) => !a);
-  hb.registerHelper('includes', (list: unknown, v: unknown) => Array.isArray(list) && list.map(String).includes(String(v)));
+  hb.registerHelper(
+    'includes',
+    (list: unknown, v: unknown) => Array.isArray(list) && list.map(String).includes(String(v)),
+  );
   hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
-  hb.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : ''));
-  hb.registerHelper('date', (iso: unknown) => (typeof iso === 'string' ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : ''));
+  hb.registerHelper('join', (list: unknown, sep: unknown) =>
+    Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : '',
+  );
+  hb.registerHelper('date', (iso: unknown) =>
+    typeof iso === 'string' ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '',
+  );
   /** Field error for `name` from the `errors` map in the page data. */
   hb.registerHelper('fieldError', function (this: unknown, name: string, options: Handlebars.HelperOptions) {
     const errors = (options.data?.root as { errors?: Record<string, string> })?.errors;

@@ -1,6 +1,14 @@
 import type { Knex } from 'knex';
 import { GroupWriter } from './group-writer.js';
-import { insertClicks, referralsFor, saveReferrals, type ClickRow, type ClickStatus, type Referral, type TrafficClickColumns } from '../store/clicks.js';
+import {
+  insertClicks,
+  referralsFor,
+  saveReferrals,
+  type ClickRow,
+  type ClickStatus,
+  type Referral,
+  type TrafficClickColumns,
+} from '../store/clicks.js';
 import { dialectHelper } from '../db/index.js';
 import { DAY_MS } from '../domain/matching.js';
 import { addDailyStats, addTrafficStats, type StatsDelta, type TrafficDelta } from '../store/daily-stats.js';
@@ -56,7 +64,8 @@ export function createClickWriter(
         const referable = items.filter((i) => i.row.status !== 'declined' && i.row.affiliate_id !== null);
         const keyOf = (visitorId: string, campaignId: number) => `${campaignId}\u0000${visitorId}`;
         const pairs = new Map<string, [string, number]>();
-        for (const i of referable) pairs.set(keyOf(i.row.visitor_id, i.row.campaign_id), [i.row.visitor_id, i.row.campaign_id]);
+        for (const i of referable)
+          pairs.set(keyOf(i.row.visitor_id, i.row.campaign_id), [i.row.visitor_id, i.row.campaign_id]);
         const state = new Map<string, Referral>();
         for (const r of await referralsFor(trx, [...pairs.values()])) state.set(keyOf(r.visitorId, r.campaignId), r);
         const changed = new Map<string, Referral>();
@@ -76,7 +85,8 @@ export function createClickWriter(
           else {
             const key = keyOf(r.visitor_id, r.campaign_id);
             const prev = state.get(key);
-            const repeat = prev && prev.lastAffiliateId === r.affiliate_id && r.at - prev.lastClickAt < UNIQUE_WINDOW_MS;
+            const repeat =
+              prev && prev.lastAffiliateId === r.affiliate_id && r.at - prev.lastClickAt < UNIQUE_WINDOW_MS;
             status = repeat ? 'raw' : 'unique';
             const firstExpired = !prev || r.at - prev.firstClickAt > item.windowDays * DAY_MS;
             const next: Referral = {
@@ -94,9 +104,22 @@ export function createClickWriter(
           }
           if (item.statusOverride && status !== 'declined') status = item.statusOverride;
           for (const m of item.marks ?? []) marks.set(`${m.scope}|${m.device_key}`, m);
-          for (const b of item.binding ? (Array.isArray(item.binding) ? item.binding : [item.binding]) : []) bindings.set(`${b.campaign_id}|${b.visitor_key}`, b);
-          if (item.ppc && r.affiliate_id !== null && (status === 'unique' || (status === 'raw' && item.ppc.payout.rawClicks))) {
-            paid.push({ kind: 'click', affiliateId: r.affiliate_id, campaignId: r.campaign_id, payout: item.ppc.payout, day: item.day, quantity: 1, status: item.ppc.status });
+          for (const b of item.binding ? (Array.isArray(item.binding) ? item.binding : [item.binding]) : [])
+            bindings.set(`${b.campaign_id}|${b.visitor_key}`, b);
+          if (
+            item.ppc &&
+            r.affiliate_id !== null &&
+            (status === 'unique' || (status === 'raw' && item.ppc.payout.rawClicks))
+          ) {
+            paid.push({
+              kind: 'click',
+              affiliateId: r.affiliate_id,
+              campaignId: r.campaign_id,
+              payout: item.ppc.payout,
+              day: item.day,
+              quantity: 1,
+              status: item.ppc.status,
+            });
           }
           rows.push({ ...r, status });
           statuses.push(status);
@@ -132,7 +155,8 @@ export function createClickWriter(
         await saveReferrals(trx, [...changed.values()]);
         const helper = dialectHelper(trx);
         if (marks.size) await helper.insertRows(trx, 'uniqueness_marks', [...marks.values()], ['scope', 'device_key']);
-        if (bindings.size) await helper.insertRows(trx, 'visitor_bindings', [...bindings.values()], ['campaign_id', 'visitor_key']);
+        if (bindings.size)
+          await helper.insertRows(trx, 'visitor_bindings', [...bindings.values()], ['campaign_id', 'visitor_key']);
         return statuses;
       }),
     { maxBatch: 1000, onBatchError },

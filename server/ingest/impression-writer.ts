@@ -22,7 +22,10 @@ export interface PendingImpression {
  * day's new visitors and adds raw / unique counts per day, campaign, banner and affiliate.
  * Resolves to whether the impression was unique.
  */
-export function createImpressionWriter(db: Knex, writeCommissions: TrafficCommissionWriter): GroupWriter<PendingImpression, boolean> {
+export function createImpressionWriter(
+  db: Knex,
+  writeCommissions: TrafficCommissionWriter,
+): GroupWriter<PendingImpression, boolean> {
   const helper = dialectHelper(db);
   return new GroupWriter<PendingImpression, boolean>((items) =>
     db.transaction(async (trx) => {
@@ -31,9 +34,16 @@ export function createImpressionWriter(db: Knex, writeCommissions: TrafficCommis
       const stored = (await trx('impression_visitors')
         .whereIn('day', [...new Set(keys.map((i) => i.day))])
         .whereIn('banner_id', [...new Set(keys.map((i) => i.bannerId))])
-        .whereIn('visitor_key', [...new Set(keys.map((i) => i.visitorKey))])) as Array<{ day: string; banner_id: number; visitor_key: string }>;
+        .whereIn('visitor_key', [...new Set(keys.map((i) => i.visitorKey))])) as Array<{
+        day: string;
+        banner_id: number;
+        visitor_key: string;
+      }>;
       const seen = new Set(stored.map((r) => `${r.day}|${r.banner_id}|${r.visitor_key}`));
-      const counts = new Map<string, { day: string; campaign_id: number; banner_id: number; affiliate_id: number; raw: number; unique: number }>();
+      const counts = new Map<
+        string,
+        { day: string; campaign_id: number; banner_id: number; affiliate_id: number; raw: number; unique: number }
+      >();
       const fresh: Array<{ day: string; banner_id: number; visitor_key: string }> = [];
       const paid: TrafficCommissionDelta[] = [];
       const results = items.map((i) => {
@@ -44,22 +54,52 @@ export function createImpressionWriter(db: Knex, writeCommissions: TrafficCommis
           fresh.push({ day: i.day, banner_id: i.bannerId, visitor_key: i.visitorKey });
         }
         const key = `${i.day}|${i.campaignId}|${i.bannerId}|${i.affiliateId}`;
-        const row = counts.get(key) ?? { day: i.day, campaign_id: i.campaignId, banner_id: i.bannerId, affiliate_id: i.affiliateId, raw: 0, unique: 0 };
+        const row = counts.get(key) ?? {
+          day: i.day,
+          campaign_id: i.campaignId,
+          banner_id: i.bannerId,
+          affiliate_id: i.affiliateId,
+          raw: 0,
+          unique: 0,
+        };
         row.raw++;
         if (unique) row.unique++;
         if (i.cpm && i.affiliateId) {
-          paid.push({ kind: 'impression', affiliateId: i.affiliateId, campaignId: i.campaignId, payout: i.cpm.payout, day: i.day, quantity: 1, status: i.cpm.status });
+          paid.push({
+            kind: 'impression',
+            affiliateId: i.affiliateId,
+            campaignId: i.campaignId,
+            payout: i.cpm.payout,
+            day: i.day,
+            quantity: 1,
+            status: i.cpm.status,
+          });
         }
         counts.set(key, row);
         return unique;
       });
       for (let i = 0; i < fresh.length; i += 500) {
-        await trx('impression_visitors').insert(fresh.slice(i, i + 500)).onConflict(['day', 'banner_id', 'visitor_key']).ignore();
+        await trx('impression_visitors')
+          .insert(fresh.slice(i, i + 500))
+          .onConflict(['day', 'banner_id', 'visitor_key'])
+          .ignore();
       }
-      await helper.upsertIncrement(trx, 'impression_counts', ['day', 'campaign_id', 'banner_id', 'affiliate_id'], [...counts.values()], ['raw', 'unique']);
+      await helper.upsertIncrement(
+        trx,
+        'impression_counts',
+        ['day', 'campaign_id', 'banner_id', 'affiliate_id'],
+        [...counts.values()],
+        ['raw', 'unique'],
+      );
       await addDailyStats(
         trx,
-        [...counts.values()].map((c) => ({ day: c.day, campaign_id: c.campaign_id, affiliate_id: c.affiliate_id, banner_id: c.banner_id, impressions: c.raw })),
+        [...counts.values()].map((c) => ({
+          day: c.day,
+          campaign_id: c.campaign_id,
+          affiliate_id: c.affiliate_id,
+          banner_id: c.banner_id,
+          impressions: c.raw,
+        })),
       );
       if (paid.length) await writeCommissions(trx, paid);
       return results;

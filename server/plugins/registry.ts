@@ -73,7 +73,8 @@ export class PluginRegistry {
     this.initialized = true;
     for (const plugin of this.deps.builtins) this.add(plugin, 'builtin', 'builtin');
     if (this.deps.pluginsDir) {
-      for (const { file, plugin } of await this.loadDirectory(this.deps.pluginsDir)) this.add(plugin, 'directory', file);
+      for (const { file, plugin } of await this.loadDirectory(this.deps.pluginsDir))
+        this.add(plugin, 'directory', file);
     }
 
     for (const state of await this.deps.store.load()) {
@@ -247,7 +248,8 @@ function asPlugin(v: unknown): AffixPlugin | null {
 function effectiveSettings(plugin: AffixPlugin, stored: Record<string, unknown>): Readonly<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const def of plugin.settings ?? []) {
-    const value = Object.hasOwn(stored, def.key) && checkSetting(def, stored[def.key]) === null ? stored[def.key] : def.default;
+    const value =
+      Object.hasOwn(stored, def.key) && checkSetting(def, stored[def.key]) === null ? stored[def.key] : def.default;
     out[def.key] = Array.isArray(value) ? Object.freeze([...value]) : value;
   }
   return Object.freeze(out);

@@ -188,7 +188,9 @@ export const payoutFields = z.object({
   affiliateIds: z.array(id).max(10_000),
   archived: z.boolean(),
 });
-export const payoutCreate = payoutFields.partial().required({ kind: true, title: true, type: true, affiliateCommission: true });
+export const payoutCreate = payoutFields
+  .partial()
+  .required({ kind: true, title: true, type: true, affiliateCommission: true });
 export const payoutPatch = payoutFields.partial();
 export type PayoutCreate = z.infer<typeof payoutCreate>;
 export type PayoutPatch = z.infer<typeof payoutPatch>;

@@ -9,7 +9,10 @@ import { toUnits } from '../domain/money.js';
  */
 
 const scalarText = (max: number) =>
-  z.union([z.string(), z.number().finite()], { error: 'must be text or a number' }).transform((v) => String(v).trim()).pipe(z.string().min(1, 'must not be empty').max(max, `at most ${max} characters`));
+  z
+    .union([z.string(), z.number().finite()], { error: 'must be text or a number' })
+    .transform((v) => String(v).trim())
+    .pipe(z.string().min(1, 'must not be empty').max(max, `at most ${max} characters`));
 
 /** `fixedCost`: an amount, or a percentage of totalCost written "N%". */
 export const fixedCostSchema = z.union([
@@ -56,7 +59,15 @@ export const essentialSaleFields = z.object({
   status: z.enum(['approved', 'pending', 'declined']).optional(),
 });
 
-const idValue = z.union([z.number().int().positive().max(2_147_483_647), z.string().trim().regex(/^\d{1,10}$/, 'must be a numeric id')]).transform(Number);
+const idValue = z
+  .union([
+    z.number().int().positive().max(2_147_483_647),
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,10}$/, 'must be a numeric id'),
+  ])
+  .transform(Number);
 
 /** The optional fields, each validated alone. */
 export const optionalSaleFields = {

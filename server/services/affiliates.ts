@@ -27,7 +27,11 @@ export class AffiliateService {
     return affiliate;
   }
 
-  async create(input: AffiliateCreate, actor: Actor, defaultStatus: store.Affiliate['status'] = 'approved'): Promise<store.Affiliate> {
+  async create(
+    input: AffiliateCreate,
+    actor: Actor,
+    defaultStatus: store.Affiliate['status'] = 'approved',
+  ): Promise<store.Affiliate> {
     const now = this.clock();
     const refId = input.refId ?? randomCode(8);
     const passwordHash = input.password ? await hashPassword(input.password) : null;
@@ -91,7 +95,9 @@ export class AffiliateService {
           ...(patch.parentId !== undefined && { parent_id: patch.parentId }),
           ...(patch.overwriteCookie !== undefined && { overwrite_cookie: patch.overwriteCookie }),
           ...(patch.postbackUrl !== undefined && { postback_url: patch.postbackUrl }),
-          ...(patch.archived !== undefined && { archived_at: patch.archived ? (current.archived ? undefined : now) : null }),
+          ...(patch.archived !== undefined && {
+            archived_at: patch.archived ? (current.archived ? undefined : now) : null,
+          }),
           updated_at: now,
         });
         const user = await findUserByAffiliate(trx, id);

@@ -8,7 +8,9 @@ export async function audited<T>(
   actor: Actor,
   action: string,
   objectType: string,
-  change: (trx: Knex.Transaction) => Promise<{ result: T; objectId: number | string | null; details?: Record<string, unknown> }>,
+  change: (
+    trx: Knex.Transaction,
+  ) => Promise<{ result: T; objectId: number | string | null; details?: Record<string, unknown> }>,
 ): Promise<T> {
   return db.transaction(async (trx) => {
     const { result, objectId, details } = await change(trx);

@@ -51,8 +51,22 @@ export class AuthService {
     const id = await this.db.transaction(async (trx) => {
       if ((await countOwners(trx)) > 0) throw new AppError('conflict', 'Affix is already set up; sign in instead');
       const now = this.clock();
-      const newId = await insertUser(trx, { email, name, password_hash: hash, role: 'owner', affiliate_id: null, created_at: now, updated_at: now });
-      await recordAudit(trx, { userId: newId, label: email, role: 'owner', affiliateId: null }, 'user.ownerCreated', 'user', newId);
+      const newId = await insertUser(trx, {
+        email,
+        name,
+        password_hash: hash,
+        role: 'owner',
+        affiliate_id: null,
+        created_at: now,
+        updated_at: now,
+      });
+      await recordAudit(
+        trx,
+        { userId: newId, label: email, role: 'owner', affiliateId: null },
+        'user.ownerCreated',
+        'user',
+        newId,
+      );
       return newId;
     });
     return this.userById(id) as Promise<AuthUser>;
@@ -63,7 +77,15 @@ export class AuthService {
     const hash = await hashPassword(password);
     const now = this.clock();
     const id = await this.db.transaction(async (trx) => {
-      const newId = await insertUser(trx, { email, name, password_hash: hash, role, affiliate_id: null, created_at: now, updated_at: now });
+      const newId = await insertUser(trx, {
+        email,
+        name,
+        password_hash: hash,
+        role,
+        affiliate_id: null,
+        created_at: now,
+        updated_at: now,
+      });
       await recordAudit(trx, actor, 'user.created', 'user', newId, { email, role });
       return newId;
     });
@@ -78,9 +100,13 @@ export class AuthService {
     const keys = [`email:${email.trim().toLowerCase()}`, `ip:${ip}`];
     const wait = this.throttle.retryAfterMs(keys);
     if (wait > 0) {
-      throw new AppError('too_many_requests', `Too many failed sign-ins; try again in ${Math.ceil(wait / 1000)} seconds`, {
-        retryAfterSeconds: Math.ceil(wait / 1000),
-      });
+      throw new AppError(
+        'too_many_requests',
+        `Too many failed sign-ins; try again in ${Math.ceil(wait / 1000)} seconds`,
+        {
+          retryAfterSeconds: Math.ceil(wait / 1000),
+        },
+      );
     }
     const row = await findUserByEmail(this.db, email);
     const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
@@ -93,7 +119,11 @@ export class AuthService {
     return toAuthUser(row);
   }
 
-  sign(user: AuthUser, kind: TokenKind, ttlSeconds = kind === 'session' ? SESSION_TTL_SECONDS : API_TOKEN_TTL_SECONDS): string {
+  sign(
+    user: AuthUser,
+    kind: TokenKind,
+    ttlSeconds = kind === 'session' ? SESSION_TTL_SECONDS : API_TOKEN_TTL_SECONDS,
+  ): string {
     return jwt.sign({ role: user.role, typ: kind }, this.key, {
       algorithm: 'HS256',
       subject: String(user.userId),
@@ -106,7 +136,11 @@ export class AuthService {
   async verify(token: string, kind: TokenKind): Promise<AuthUser | null> {
     let payload: unknown;
     try {
-      payload = jwt.verify(token, this.key, { algorithms: ['HS256'], issuer: 'affix', clockTimestamp: Math.floor(this.clock() / 1000) });
+      payload = jwt.verify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: 'affix',
+        clockTimestamp: Math.floor(this.clock() / 1000),
+      });
     } catch {
       return null;
     }

@@ -30,7 +30,8 @@ export class BannerService {
     const type = input.type ?? 'link';
     checkContent(type, input.content ?? null);
     const id = await audited(this.db, actor, 'banner.created', 'banner', async (trx) => {
-      if (!(await getCampaign(trx, input.campaignId))) throw fieldError('campaignId', `campaign ${input.campaignId} does not exist`);
+      if (!(await getCampaign(trx, input.campaignId)))
+        throw fieldError('campaignId', `campaign ${input.campaignId} does not exist`);
       const newId = await store.insertBanner(trx, {
         campaign_id: input.campaignId,
         name: input.name,
@@ -72,13 +73,17 @@ export class BannerService {
   }
 
   async remove(id: number, actor: Actor): Promise<void> {
-    await withConstraints(this.db, 'banner', () => conflict('banner is referenced'), () =>
-      audited(this.db, actor, 'banner.deleted', 'banner', async (trx) => {
-        const current = await store.getBanner(trx, id);
-        if (!current) throw notFound('banner', id);
-        await store.deleteBanner(trx, id);
-        return { result: null, objectId: id, details: { name: current.name } };
-      }),
+    await withConstraints(
+      this.db,
+      'banner',
+      () => conflict('banner is referenced'),
+      () =>
+        audited(this.db, actor, 'banner.deleted', 'banner', async (trx) => {
+          const current = await store.getBanner(trx, id);
+          if (!current) throw notFound('banner', id);
+          await store.deleteBanner(trx, id);
+          return { result: null, objectId: id, details: { name: current.name } };
+        }),
     );
     this.onChange();
   }

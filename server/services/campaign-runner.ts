@@ -125,7 +125,13 @@ export class CampaignRunner {
     return { campaign: null, log };
   }
 
-  async run(campaign: Campaign, req: RunRequest, snap: ConfigSnapshot, initialLog: string[] = [], options: RunOptions = {}): Promise<RunResult> {
+  async run(
+    campaign: Campaign,
+    req: RunRequest,
+    snap: ConfigSnapshot,
+    initialLog: string[] = [],
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     const record = options.record !== false;
     const log = [...initialLog];
     const now = this.clock();
@@ -143,8 +149,12 @@ export class CampaignRunner {
     const ipUaDevice = deviceKey('ip_ua', null, req.ip, req.userAgent);
     // Seen-marks go to every key a later visit may be looked up by: with `cookie`, the cookie this
     // answer sets (a visitor without one gets it now) and the IP + UA device record behind it.
-    const markDevices = effectiveMode === 'cookie' ? [...new Set([device, deviceKey('cookie', visitorId, req.ip, req.userAgent), ipUaDevice])] : [device];
-    if (mode === 'cookie' && settings.gdprMode) log.push('uniqueness by cookie is unavailable in GDPR mode: using IP + user agent');
+    const markDevices =
+      effectiveMode === 'cookie'
+        ? [...new Set([device, deviceKey('cookie', visitorId, req.ip, req.userAgent), ipUaDevice])]
+        : [device];
+    if (mode === 'cookie' && settings.gdprMode)
+      log.push('uniqueness by cookie is unavailable in GDPR mode: using IP + user agent');
     const scopeNames = scopes(campaign.id, null);
     const flowScopes = flows.map((f) => `f${f.id}`);
     const seen = await this.lastSeen(device, [scopeNames.campaign, scopeNames.global, ...flowScopes]);
@@ -160,7 +170,8 @@ export class CampaignRunner {
     // this answer sets included), so the first visit's binding is found by the returning cookie.
     const bindLookup = cookieVisitor ? [cookieVisitor, ipUaDevice] : [ipUaDevice];
     const bindKeys = settings.gdprMode ? [ipUaDevice] : [...new Set([visitorId, ipUaDevice])];
-    const binding = campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindLookup) : null;
+    const binding =
+      campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindLookup) : null;
 
     const day = dayIn(now, settings.timezone);
     const facts: VisitorFacts = {
@@ -178,16 +189,35 @@ export class CampaignRunner {
       flowClicksToday: (flowId) => this.flowDayClicks.get(`${flowId}|${day}`) ?? 0,
     };
     await this.seedFlowCounts(flows, day, now, settings.timezone);
-    const choice = selectFlow(flows, campaign.flowRotation === 'weight' ? 'weight' : 'position', facts, this.random, binding?.flowId ?? null);
+    const choice = selectFlow(
+      flows,
+      campaign.flowRotation === 'weight' ? 'weight' : 'position',
+      facts,
+      this.random,
+      binding?.flowId ?? null,
+    );
     log.push(...choice.log);
     const flow = choice.flow;
     if (!flow) {
-      return { status: 404, location: null, body: null, type: 'not_found', subid: null, campaignId: campaign.id, flowId: null, uniquenessCookie: null, log };
+      return {
+        status: 404,
+        location: null,
+        body: null,
+        type: 'not_found',
+        subid: null,
+        campaignId: campaign.id,
+        flowId: null,
+        uniquenessCookie: null,
+        log,
+      };
     }
     const keep =
       choice.bound && binding
         ? {
-            landingIndex: campaign.bindVisitors === 'flows_landings' || campaign.bindVisitors === 'flows_landings_offers' ? binding.landingIndex : null,
+            landingIndex:
+              campaign.bindVisitors === 'flows_landings' || campaign.bindVisitors === 'flows_landings_offers'
+                ? binding.landingIndex
+                : null,
             offerIndex: campaign.bindVisitors === 'flows_landings_offers' ? binding.offerIndex : null,
           }
         : undefined;
@@ -218,10 +248,26 @@ export class CampaignRunner {
     let result: RunResult;
     const base = { subid, campaignId: campaign.id, flowId: flow.id, log, issuedAt: now, cost };
     if (flow.schema === 'redirect' && flow.redirectUrl) {
-      result = { ...base, status: 302, location: fillMacros(flow.redirectUrl, macroValues), body: null, type: 'redirect', uniquenessCookie: null };
+      result = {
+        ...base,
+        status: 302,
+        location: fillMacros(flow.redirectUrl, macroValues),
+        body: null,
+        type: 'redirect',
+        uniquenessCookie: null,
+      };
     } else if (flow.schema === 'action') {
-      if (flow.action === 'show_text') result = { ...base, status: 200, location: null, body: flow.actionText ?? '', type: 'show_text', uniquenessCookie: null };
-      else if (flow.action === 'do_nothing') result = { ...base, status: 200, location: null, body: '', type: 'do_nothing', uniquenessCookie: null };
+      if (flow.action === 'show_text')
+        result = {
+          ...base,
+          status: 200,
+          location: null,
+          body: flow.actionText ?? '',
+          type: 'show_text',
+          uniquenessCookie: null,
+        };
+      else if (flow.action === 'do_nothing')
+        result = { ...base, status: 200, location: null, body: '', type: 'do_nothing', uniquenessCookie: null };
       else result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
     } else {
       const landing = landingIndex !== null ? flow.landings[landingIndex] : undefined;
@@ -231,13 +277,27 @@ export class CampaignRunner {
         log.push(`${flow.name}: no landing or offer with weight > 0: 404`);
         result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
       } else {
-        log.push(landing ? `landing ${landingIndex! + 1}: ${landing.url}` : `straight to offer ${offerIndex! + 1}: ${offer!.url}`);
+        log.push(
+          landing
+            ? `landing ${landingIndex! + 1}: ${landing.url}`
+            : `straight to offer ${offerIndex! + 1}: ${offer!.url}`,
+        );
         let location = fillMacros(target.url, macroValues);
         if (landing && campaign.bypassCache) {
-          location = appendQuery(location, [[BYPASS_SUBID_PARAM, subid], [BYPASS_TS_PARAM, String(now)]]);
+          location = appendQuery(location, [
+            [BYPASS_SUBID_PARAM, subid],
+            [BYPASS_TS_PARAM, String(now)],
+          ]);
           log.push(`bypass cache: the landing URL carries ${BYPASS_SUBID_PARAM} and ${BYPASS_TS_PARAM}`);
         }
-        result = { ...base, status: 302, location, body: null, type: landing ? 'landing' : 'offer', uniquenessCookie: null };
+        result = {
+          ...base,
+          status: 302,
+          location,
+          body: null,
+          type: landing ? 'landing' : 'offer',
+          uniquenessCookie: null,
+        };
       }
     }
     if (!settings.gdprMode && record) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
@@ -267,7 +327,12 @@ export class CampaignRunner {
           referrer: cut(req.referrer, 2048),
           url: null,
           source: 'campaign',
-          trace: JSON.stringify({ flowId: flow.id, rotation: campaign.flowRotation, bound: choice.bound, type: result.type }),
+          trace: JSON.stringify({
+            flowId: flow.id,
+            rotation: campaign.flowRotation,
+            bound: choice.bound,
+            type: result.type,
+          }),
           flow_id: flow.id,
           source_id: source?.id ?? null,
           landing_index: landingIndex,
@@ -292,10 +357,19 @@ export class CampaignRunner {
         day,
         ppc: null,
         statusOverride: unique.campaign ? 'unique' : 'raw',
-        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].flatMap((scope) => markDevices.map((d) => ({ scope, device_key: d, seen_at: now }))),
+        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].flatMap((scope) =>
+          markDevices.map((d) => ({ scope, device_key: d, seen_at: now })),
+        ),
         binding:
           campaign.bindVisitors && campaign.bindVisitors !== 'none'
-            ? bindKeys.map((visitor_key) => ({ campaign_id: campaign.id, visitor_key, flow_id: flow.id, landing_index: landingIndex, offer_index: offerIndex, updated_at: now }))
+            ? bindKeys.map((visitor_key) => ({
+                campaign_id: campaign.id,
+                visitor_key,
+                flow_id: flow.id,
+                landing_index: landingIndex,
+                offer_index: offerIndex,
+                updated_at: now,
+              }))
             : null,
       });
     }
@@ -314,7 +388,11 @@ export class CampaignRunner {
   }
 
   private signUniquenessCookie(visitorId: string): string {
-    return jwt.sign({ v: visitorId }, this.key, { algorithm: 'HS256', issuer: 'affix-uniq', expiresIn: `${UNIQUENESS_COOKIE_DAYS}d` });
+    return jwt.sign({ v: visitorId }, this.key, {
+      algorithm: 'HS256',
+      issuer: 'affix-uniq',
+      expiresIn: `${UNIQUENESS_COOKIE_DAYS}d`,
+    });
   }
 
   private async lastSeen(device: string, scopeList: string[]): Promise<Map<string, number>> {
@@ -328,7 +406,9 @@ export class CampaignRunner {
 
   /** The binding under the first of `visitorKeys` that has one. */
   private async binding(campaignId: number, visitorKeys: string[]) {
-    const rows = (await this.db('visitor_bindings').where({ campaign_id: campaignId }).whereIn('visitor_key', visitorKeys)) as Array<{
+    const rows = (await this.db('visitor_bindings')
+      .where({ campaign_id: campaignId })
+      .whereIn('visitor_key', visitorKeys)) as Array<{
       visitor_key: string;
       flow_id: number;
       landing_index: number | null;
@@ -343,11 +423,15 @@ export class CampaignRunner {
 
   /** clickLimit counters start from the clicks already stored today (once per flow and day). */
   private async seedFlowCounts(flows: FlowDef[], day: string, now: number, timeZone: string): Promise<void> {
-    const limited = flows.filter((f) => f.filters.some((x) => x.name === 'clickLimit') && !this.flowDayClicks.has(`${f.id}|${day}`));
+    const limited = flows.filter(
+      (f) => f.filters.some((x) => x.name === 'clickLimit') && !this.flowDayClicks.has(`${f.id}|${day}`),
+    );
     for (const f of limited) {
       // Count from the start of the report day (at most 24 h back, refined by the day label).
       const since = now - 86_400_000;
-      const rows = (await this.db('clicks').where('flow_id', f.id).where('at', '>=', since).select('at')) as Array<{ at: number | string }>;
+      const rows = (await this.db('clicks').where('flow_id', f.id).where('at', '>=', since).select('at')) as Array<{
+        at: number | string;
+      }>;
       this.flowDayClicks.set(`${f.id}|${day}`, rows.filter((r) => dayIn(Number(r.at), timeZone) === day).length);
     }
   }
@@ -363,14 +447,30 @@ export class CampaignRunner {
   }
 
   /** SPEC §7.4: the model's cost, or (costAuto off) the `cost` parameter converted to the base currency. */
-  private cost(campaign: Campaign, snap: ConfigSnapshot, params: Record<string, string>, source: SourceParams | undefined, uniqueInCampaign: boolean, log: string[]): Units {
+  private cost(
+    campaign: Campaign,
+    snap: ConfigSnapshot,
+    params: Record<string, string>,
+    source: SourceParams | undefined,
+    uniqueInCampaign: boolean,
+    log: string[],
+  ): Units {
     let paramCost: Units | null = null;
     if (campaign.costAuto === false) {
       const raw = params[source?.params.cost ?? 'cost'];
-      const currency = (params[source?.params.currency ?? 'currency'] ?? campaign.costCurrency ?? snap.settings.baseCurrency).toUpperCase();
+      const currency = (
+        params[source?.params.currency ?? 'currency'] ??
+        campaign.costCurrency ??
+        snap.settings.baseCurrency
+      ).toUpperCase();
       try {
         const amount = raw === undefined ? 0 : toUnits(raw);
-        const rate = currency === snap.settings.baseCurrency ? SCALE : snap.settings.exchangeRates[currency] !== undefined ? toUnits(snap.settings.exchangeRates[currency] as number) : null;
+        const rate =
+          currency === snap.settings.baseCurrency
+            ? SCALE
+            : snap.settings.exchangeRates[currency] !== undefined
+              ? toUnits(snap.settings.exchangeRates[currency] as number)
+              : null;
         if (rate === null) log.push(`cost currency ${currency} has no exchange rate: cost 0`);
         paramCost = rate === null || amount < 0 ? 0 : multiplyByRate(amount, rate);
       } catch {

@@ -78,7 +78,8 @@ export interface TrafficCommissionDelta {
   status: 'approved' | 'pending';
 }
 
-const rateText = (r: Rate, currency: string) => (r.unit === 'percent' ? `${unitsToFixed(r.value).replace(/\.?0+$/, '')}%` : `${unitsToFixed(r.value, 2)} ${currency}`);
+const rateText = (r: Rate, currency: string) =>
+  r.unit === 'percent' ? `${unitsToFixed(r.value).replace(/\.?0+$/, '')}%` : `${unitsToFixed(r.value, 2)} ${currency}`;
 
 /** Commissions for sales, actions, clicks and impressions (SPEC §6.1–6.3). */
 export class CommissionService {
@@ -91,18 +92,46 @@ export class CommissionService {
   /** Plans the commissions of a sale or action without writing anything (also used by the simulator). */
   async plan(snap: ConfigSnapshot, sale: SaleForCommissions): Promise<CommissionPlanResult> {
     const currency = snap.settings.baseCurrency;
-    if (sale.affiliateId === null) return { plan: null, commissions: [], explanation: ['No affiliate: no commission.'] };
+    if (sale.affiliateId === null)
+      return { plan: null, commissions: [], explanation: ['No affiliate: no commission.'] };
     const affiliate = snap.affiliates.get(sale.affiliateId);
     if (!affiliate || affiliate.status !== 'approved') {
-      return { plan: null, commissions: [], explanation: [`Affiliate ${sale.affiliateId} is not approved: no commission.`] };
+      return {
+        plan: null,
+        commissions: [],
+        explanation: [`Affiliate ${sale.affiliateId} is not approved: no commission.`],
+      };
     }
     const toBase = (units: Units) => multiplyByRate(units, sale.exchangeRate);
     const lines: SaleLine[] = sale.items.length
-      ? sale.items.map((i) => ({ productId: i.productId, category: i.category ?? null, totalCost: toBase(i.totalCost), quantity: i.quantity ?? 1 }))
-      : [{ productId: sale.productId, category: null, totalCost: sale.totalCost === null ? null : toBase(sale.totalCost), quantity: 1 }];
-    const fixedCost: FixedCost = sale.fixedCost?.kind === 'amount' ? { kind: 'amount', units: toBase(sale.fixedCost.units) } : sale.fixedCost;
+      ? sale.items.map((i) => ({
+          productId: i.productId,
+          category: i.category ?? null,
+          totalCost: toBase(i.totalCost),
+          quantity: i.quantity ?? 1,
+        }))
+      : [
+          {
+            productId: sale.productId,
+            category: null,
+            totalCost: sale.totalCost === null ? null : toBase(sale.totalCost),
+            quantity: 1,
+          },
+        ];
+    const fixedCost: FixedCost =
+      sale.fixedCost?.kind === 'amount' ? { kind: 'amount', units: toBase(sale.fixedCost.units) } : sale.fixedCost;
     const payouts = await this.hooks.applyFilters<PayoutDef[]>('sale.payouts', snap.payoutsOf(sale.campaignId), sale);
-    const plan = planCommissions(lines, { kind: sale.kind, actionCode: sale.actionCode, affiliateId: sale.affiliateId, couponPayoutId: sale.couponPayoutId, payouts }, fixedCost);
+    const plan = planCommissions(
+      lines,
+      {
+        kind: sale.kind,
+        actionCode: sale.actionCode,
+        affiliateId: sale.affiliateId,
+        couponPayoutId: sale.couponPayoutId,
+        payouts,
+      },
+      fixedCost,
+    );
 
     const explanation = plan.selections.map((s) => `Payout: ${s.reason}.`);
     for (const line of plan.tiers[0]?.lines ?? []) {
@@ -153,7 +182,8 @@ export class CommissionService {
     for (const c of [...commissions, ...tiers]) {
       c.amount = await this.hooks.applyFilters<Units>('commission.amount', c.amount, c, sale);
     }
-    for (const t of tiers) explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
+    for (const t of tiers)
+      explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
     return { plan, commissions: [...commissions, ...tiers], explanation };
   }
 
@@ -162,7 +192,14 @@ export class CommissionService {
     trx: Knex,
     snap: ConfigSnapshot,
     saleId: number,
-    sale: { kind: 'sale' | 'action'; campaignId: number; orderId: string | null; channel: string | null; day: string; status: CommissionStatus },
+    sale: {
+      kind: 'sale' | 'action';
+      campaignId: number;
+      orderId: string | null;
+      channel: string | null;
+      day: string;
+      status: CommissionStatus;
+    },
     planned: PlannedCommission[],
   ): Promise<CommissionSummary[]> {
     const now = this.clock();
@@ -195,9 +232,22 @@ export class CommissionService {
         detail: JSON.stringify(c.detail),
       };
       const id = await insertCommission(trx, row);
-      const summary = { id, affiliateId: c.affiliateId, tier: c.tier, amount: fromUnits(c.amount), currency, status: sale.status };
+      const summary = {
+        id,
+        affiliateId: c.affiliateId,
+        tier: c.tier,
+        amount: fromUnits(c.amount),
+        currency,
+        status: sale.status,
+      };
       out.push(summary);
-      deltas.push({ day: sale.day, campaign_id: sale.campaignId, affiliate_id: c.affiliateId, banner_id: 0, commissions: c.amount });
+      deltas.push({
+        day: sale.day,
+        campaign_id: sale.campaignId,
+        affiliate_id: c.affiliateId,
+        banner_id: 0,
+        commissions: c.amount,
+      });
       const affiliate = snap.affiliates.get(c.affiliateId);
       const messages: OutboxMessage[] = [];
       if (c.tier === 1 && affiliate?.postbackUrl) {
@@ -219,7 +269,12 @@ export class CommissionService {
           }),
         });
       }
-      await this.outbox.emit(trx, 'commission.created', { commission: { ...summary, saleId, campaignId: sale.campaignId, kind: sale.kind } }, messages);
+      await this.outbox.emit(
+        trx,
+        'commission.created',
+        { commission: { ...summary, saleId, campaignId: sale.campaignId, kind: sale.kind } },
+        messages,
+      );
     }
     await addDailyStats(trx, deltas);
     return out;
@@ -242,13 +297,25 @@ export class CommissionService {
       const rate = d.payout.affiliateCommission.value;
       const merchantRate = d.payout.merchantCommission.value;
       const amountFor = (q: number, r: Units) => (d.kind === 'impression' ? cpmAmount(r, q) : scale(r, q, 1));
-      const open = (await trx('commissions').where({ aggregate_key: key }).first('id', 'quantity')) as { id: number; quantity: number } | undefined;
+      const open = (await trx('commissions').where({ aggregate_key: key }).first('id', 'quantity')) as
+        { id: number; quantity: number } | undefined;
       if (open) {
         const quantity = Number(open.quantity) + d.quantity;
-        stats.push({ day: d.day, campaign_id: d.campaignId, affiliate_id: d.affiliateId, banner_id: 0, commissions: amountFor(quantity, rate) - amountFor(Number(open.quantity), rate) });
+        stats.push({
+          day: d.day,
+          campaign_id: d.campaignId,
+          affiliate_id: d.affiliateId,
+          banner_id: 0,
+          commissions: amountFor(quantity, rate) - amountFor(Number(open.quantity), rate),
+        });
         await trx('commissions')
           .where({ id: open.id })
-          .update({ quantity, amount: amountFor(quantity, rate), merchant_amount: amountFor(quantity, merchantRate), updated_at: now });
+          .update({
+            quantity,
+            amount: amountFor(quantity, rate),
+            merchant_amount: amountFor(quantity, merchantRate),
+            updated_at: now,
+          });
         continue;
       }
       const row: CommissionRow = {
@@ -278,12 +345,31 @@ export class CommissionService {
         }),
       };
       const id = await insertCommission(trx, row);
-      stats.push({ day: d.day, campaign_id: d.campaignId, affiliate_id: d.affiliateId, banner_id: 0, commissions: row.amount });
+      stats.push({
+        day: d.day,
+        campaign_id: d.campaignId,
+        affiliate_id: d.affiliateId,
+        banner_id: 0,
+        commissions: row.amount,
+      });
       await this.outbox.emit(trx, 'commission.created', {
-        commission: { id, affiliateId: d.affiliateId, tier: 1, amount: fromUnits(row.amount), currency, status: d.status, campaignId: d.campaignId, kind: d.kind, day: d.day },
+        commission: {
+          id,
+          affiliateId: d.affiliateId,
+          tier: 1,
+          amount: fromUnits(row.amount),
+          currency,
+          status: d.status,
+          campaignId: d.campaignId,
+          kind: d.kind,
+          day: d.day,
+        },
       });
     }
-    await addDailyStats(trx, stats.filter((x) => x.commissions !== 0));
+    await addDailyStats(
+      trx,
+      stats.filter((x) => x.commissions !== 0),
+    );
   }
 }
 

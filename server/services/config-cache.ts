@@ -119,16 +119,29 @@ export class ConfigSnapshot implements MatchLookups {
       type: string;
     }>;
     for (const b of banners) {
-      snap.banners.set(b.id, { id: b.id, campaignId: b.campaign_id, name: b.name, destinationUrl: b.destination_url, type: b.type });
+      snap.banners.set(b.id, {
+        id: b.id,
+        campaignId: b.campaign_id,
+        name: b.name,
+        destinationUrl: b.destination_url,
+        type: b.type,
+      });
     }
-    const coupons = (await db('coupons').whereNull('archived_at').select('code', 'affiliate_id', 'campaign_id', 'payout_id')) as Array<{
+    const coupons = (await db('coupons')
+      .whereNull('archived_at')
+      .select('code', 'affiliate_id', 'campaign_id', 'payout_id')) as Array<{
       code: string;
       affiliate_id: number;
       campaign_id: number | null;
       payout_id: number | null;
     }>;
     for (const c of coupons) {
-      snap.coupons.set(couponKey(c.code), { code: c.code, affiliateId: c.affiliate_id, campaignId: c.campaign_id, payoutId: c.payout_id });
+      snap.coupons.set(couponKey(c.code), {
+        code: c.code,
+        affiliateId: c.affiliate_id,
+        campaignId: c.campaign_id,
+        payoutId: c.payout_id,
+      });
     }
     const payoutRows = (await db('payouts').whereNull('archived_at').orderBy('id')) as Array<{
       id: number;
@@ -147,7 +160,10 @@ export class ConfigSnapshot implements MatchLookups {
       coupon_code: string | null;
       tiers: string;
     }>;
-    const links = (await db('payout_affiliates').select('payout_id', 'affiliate_id')) as Array<{ payout_id: number; affiliate_id: number }>;
+    const links = (await db('payout_affiliates').select('payout_id', 'affiliate_id')) as Array<{
+      payout_id: number;
+      affiliate_id: number;
+    }>;
     const affiliatesOf = new Map<number, number[]>();
     for (const l of links) affiliatesOf.set(l.payout_id, [...(affiliatesOf.get(l.payout_id) ?? []), l.affiliate_id]);
     for (const r of payoutRows) {

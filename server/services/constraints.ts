@@ -20,7 +20,9 @@ export async function withConstraints<T>(
     if (err instanceof AppError) throw err;
     if (dialect.isUniqueViolation(err)) throw onUnique(String((err as Error).message));
     if (dialect.isForeignKeyViolation(err)) {
-      throw conflict(`The ${what} is still referenced by recorded history; archive it instead (PATCH { "archived": true })`);
+      throw conflict(
+        `The ${what} is still referenced by recorded history; archive it instead (PATCH { "archived": true })`,
+      );
     }
     throw err;
   }

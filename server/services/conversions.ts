@@ -115,7 +115,10 @@ export class ConversionService {
     if (p.lead_status && word === p.lead_status.toLowerCase()) return 'lead';
     if (p.rejected_status && word === p.rejected_status.toLowerCase()) return 'rejected';
     if (word === 'lead' || word === 'sale' || word === 'rejected' || word === 'rebill') return word;
-    throw fieldError('status', `"${word.slice(0, 40)}" is not lead, sale, rejected or rebill (map your network's words with lead_status, sale_status, rejected_status)`);
+    throw fieldError(
+      'status',
+      `"${word.slice(0, 40)}" is not lead, sale, rejected or rebill (map your network's words with lead_status, sale_status, rejected_status)`,
+    );
   }
 
   async record(raw: Record<string, string>): Promise<ConversionResult> {
@@ -124,13 +127,19 @@ export class ConversionService {
     const snap = await this.cache.snapshot();
     const settings = snap.settings;
     const click = (await this.db('clicks').where({ click_id: p.subid }).first()) as ClickRow | undefined;
-    if (!click) throw new AppError('not_found', `Unknown subid ${JSON.stringify(p.subid).slice(0, 70)}: no click has this subid`, { subid: p.subid });
+    if (!click)
+      throw new AppError(
+        'not_found',
+        `Unknown subid ${JSON.stringify(p.subid).slice(0, 70)}: no click has this subid`,
+        { subid: p.subid },
+      );
     if (status === 'rebill' && !p.tid) throw fieldError('tid', 'a rebill needs its own tid');
     const currency = p.currency ?? settings.baseCurrency;
     let rate = SCALE;
     if (currency !== settings.baseCurrency) {
       const r = settings.exchangeRates[currency];
-      if (r === undefined) throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
+      if (r === undefined)
+        throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
       rate = toUnits(r);
     }
     const amountText = p.payout ?? p.revenue;
@@ -152,83 +161,117 @@ export class ConversionService {
 
     // The same postback sent twice at once: the loser of the race on dedupe_key (or of a deadlock)
     // runs again and finds the winner's row, so it is answered as a duplicate instead of a 500.
-    const outcome = await this.raceSafe(() => this.db.transaction(async (trx) => {
-      const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as ConversionRow | undefined;
-      if (existing) {
-        if (existing.status === status) return { row: existing, duplicate: true, changed: false };
-        if (!canChange(existing.status, status)) {
-          throw new AppError('conflict', `A ${existing.status} conversion cannot become ${status} (allowed: ${ALLOWED[existing.status].join(', ') || 'none'})`, {
-            currentStatus: existing.status,
+    const outcome = await this.raceSafe(() =>
+      this.db.transaction(async (trx) => {
+        const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as
+          ConversionRow | undefined;
+        if (existing) {
+          if (existing.status === status) return { row: existing, duplicate: true, changed: false };
+          if (!canChange(existing.status, status)) {
+            throw new AppError(
+              'conflict',
+              `A ${existing.status} conversion cannot become ${status} (allowed: ${ALLOWED[existing.status].join(', ') || 'none'})`,
+              {
+                currentStatus: existing.status,
+              },
+            );
+          }
+          const newRevenue = revenue ?? Number(existing.revenue);
+          const newBase = multiplyByRate(newRevenue, rate);
+          const before = counts(existing.status) ? Number(existing.revenue_base) : 0;
+          const after = counts(status) ? newBase : 0;
+          await trx('conversions').where({ id: existing.id }).update({
+            status,
+            previous_status: existing.status,
+            revenue: newRevenue,
+            revenue_base: newBase,
+            currency,
+            updated_at: now,
           });
+          // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
+          const oldCost = Number(existing.cost);
+          const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
+          if (newCost !== oldCost) await trx('conversions').where({ id: existing.id }).update({ cost: newCost });
+          const salesDelta = (counts(status) ? 1 : 0) - (counts(existing.status) ? 1 : 0);
+          await addDailyStats(trx, [
+            {
+              day,
+              campaign_id: click.campaign_id,
+              affiliate_id: click.affiliate_id ?? 0,
+              banner_id: 0,
+              conversion_revenue: after - before,
+              cost: newCost - oldCost,
+            },
+          ]);
+          await addTrafficStats(trx, [
+            { ...dims, revenue: after - before, sales: salesDelta, cost: newCost - oldCost },
+          ]);
+          const row = {
+            ...existing,
+            status,
+            previous_status: existing.status,
+            revenue: newRevenue,
+            revenue_base: newBase,
+            currency,
+            cost: newCost,
+          };
+          await this.notify(trx, snap, click, row, now);
+          return { row, duplicate: false, changed: true };
         }
-        const newRevenue = revenue ?? Number(existing.revenue);
-        const newBase = multiplyByRate(newRevenue, rate);
-        const before = counts(existing.status) ? Number(existing.revenue_base) : 0;
-        const after = counts(status) ? newBase : 0;
-        await trx('conversions').where({ id: existing.id }).update({
-          status,
-          previous_status: existing.status,
-          revenue: newRevenue,
-          revenue_base: newBase,
-          currency,
+        const base = multiplyByRate(revenue ?? 0, rate);
+        const cost = campaign ? this.costOf(campaign, status, base) : 0;
+        const [id] = await trx('conversions').insert({
+          created_at: now,
           updated_at: now,
+          click_id: click.click_id,
+          tid: p.tid ?? null,
+          campaign_id: click.campaign_id,
+          flow_id: click.flow_id,
+          landing_index: click.landing_index,
+          offer_index: click.offer_index,
+          source_id: click.source_id,
+          affiliate_id: click.affiliate_id,
+          status,
+          previous_status: null,
+          revenue: revenue ?? 0,
+          currency,
+          revenue_base: base,
+          cost,
+          sale_id: null,
+          params: JSON.stringify(raw).slice(0, 60_000),
+          dedupe_key: dedupeKey,
         });
-        // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
-        const oldCost = Number(existing.cost);
-        const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
-        if (newCost !== oldCost) await trx('conversions').where({ id: existing.id }).update({ cost: newCost });
-        const salesDelta = (counts(status) ? 1 : 0) - (counts(existing.status) ? 1 : 0);
+        const counted = counts(status) ? base : 0;
         await addDailyStats(trx, [
-          { day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, conversion_revenue: after - before, cost: newCost - oldCost },
+          {
+            day,
+            campaign_id: click.campaign_id,
+            affiliate_id: click.affiliate_id ?? 0,
+            banner_id: 0,
+            conversions: 1,
+            conversion_revenue: counted,
+            cost,
+          },
         ]);
-        await addTrafficStats(trx, [{ ...dims, revenue: after - before, sales: salesDelta, cost: newCost - oldCost }]);
-        const row = { ...existing, status, previous_status: existing.status, revenue: newRevenue, revenue_base: newBase, currency, cost: newCost };
+        await addTrafficStats(trx, [
+          { ...dims, conversions: 1, sales: counts(status) ? 1 : 0, revenue: counted, cost },
+        ]);
+        const row: ConversionRow = {
+          id: Number(id),
+          click_id: click.click_id,
+          tid: p.tid ?? null,
+          status,
+          previous_status: null,
+          revenue: revenue ?? 0,
+          revenue_base: base,
+          cost,
+          currency,
+          sale_id: null,
+        };
         await this.notify(trx, snap, click, row, now);
         return { row, duplicate: false, changed: true };
-      }
-      const base = multiplyByRate(revenue ?? 0, rate);
-      const cost = campaign ? this.costOf(campaign, status, base) : 0;
-      const [id] = await trx('conversions').insert({
-        created_at: now,
-        updated_at: now,
-        click_id: click.click_id,
-        tid: p.tid ?? null,
-        campaign_id: click.campaign_id,
-        flow_id: click.flow_id,
-        landing_index: click.landing_index,
-        offer_index: click.offer_index,
-        source_id: click.source_id,
-        affiliate_id: click.affiliate_id,
-        status,
-        previous_status: null,
-        revenue: revenue ?? 0,
-        currency,
-        revenue_base: base,
-        cost,
-        sale_id: null,
-        params: JSON.stringify(raw).slice(0, 60_000),
-        dedupe_key: dedupeKey,
-      });
-      const counted = counts(status) ? base : 0;
-      await addDailyStats(trx, [
-        { day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, conversions: 1, conversion_revenue: counted, cost },
-      ]);
-      await addTrafficStats(trx, [{ ...dims, conversions: 1, sales: counts(status) ? 1 : 0, revenue: counted, cost }]);
-      const row: ConversionRow = {
-        id: Number(id),
-        click_id: click.click_id,
-        tid: p.tid ?? null,
-        status,
-        previous_status: null,
-        revenue: revenue ?? 0,
-        revenue_base: base,
-        cost,
-        currency,
-        sale_id: null,
-      };
-      await this.notify(trx, snap, click, row, now);
-      return { row, duplicate: false, changed: true };
-    }));
+      }),
+    );
 
     // The click's affiliate is paid by the campaign's payouts (SPEC §7.5), idempotently by order id,
     // so a retried postback also completes a payment a crash interrupted.
@@ -261,12 +304,28 @@ export class ConversionService {
   }
 
   /** The campaign's cost of a conversion (SPEC §7.4: CPA, CPS on sales, REVSHARE of the revenue). */
-  private costOf(campaign: { costModel?: string | null; costValue?: number | null; trafficLoss?: number | null }, status: ConversionStatus, revenueBase: Units): Units {
-    return conversionCost((campaign.costModel ?? 'CPC') as CostModel, toUnits(campaign.costValue ?? 0), status, revenueBase, toUnits(campaign.trafficLoss ?? 0));
+  private costOf(
+    campaign: { costModel?: string | null; costValue?: number | null; trafficLoss?: number | null },
+    status: ConversionStatus,
+    revenueBase: Units,
+  ): Units {
+    return conversionCost(
+      (campaign.costModel ?? 'CPC') as CostModel,
+      toUnits(campaign.costValue ?? 0),
+      status,
+      revenueBase,
+      toUnits(campaign.trafficLoss ?? 0),
+    );
   }
 
   /** Outgoing postbacks: the source's URL with macros, and the `conversion.created` webhook event. */
-  private async notify(trx: Knex, snap: Awaited<ReturnType<ConfigCache['snapshot']>>, click: ClickRow, c: ConversionRow, now: number): Promise<void> {
+  private async notify(
+    trx: Knex,
+    snap: Awaited<ReturnType<ConfigCache['snapshot']>>,
+    click: ClickRow,
+    c: ConversionRow,
+    now: number,
+  ): Promise<void> {
     const source = click.source_id ? snap.sources.get(click.source_id) : undefined;
     const subIds = parseJson<Record<string, string>>(click.sub_ids, {});
     const messages: OutboxMessage[] = [];
@@ -313,7 +372,13 @@ export class ConversionService {
     const pay = async (kind: 'sale' | 'action', body: Record<string, unknown>) => {
       const result = await this.sales.record({
         kind,
-        body: { campaignId: click.campaign_id, affiliateId: String(click.affiliate_id), visitorId: click.visitor_id, currency: c.currency, ...body },
+        body: {
+          campaignId: click.campaign_id,
+          affiliateId: String(click.affiliate_id),
+          visitorId: click.visitor_id,
+          currency: c.currency,
+          ...body,
+        },
         signed: true,
         ip: '',
         userAgent: 'postback',
@@ -324,8 +389,10 @@ export class ConversionService {
       return result.saleId;
     };
     try {
-      if (c.status === 'sale' || c.status === 'rebill') return await pay('sale', { orderId, totalCost: fromUnits(Number(c.revenue)) });
-      if (c.status === 'lead') return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(Number(c.revenue)) });
+      if (c.status === 'sale' || c.status === 'rebill')
+        return await pay('sale', { orderId, totalCost: fromUnits(Number(c.revenue)) });
+      if (c.status === 'lead')
+        return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(Number(c.revenue)) });
       if (c.status === 'rejected') {
         // Everything this conversion paid: the lead's action and the sale it became (same order id).
         const paid = (await this.db('sales')

@@ -31,7 +31,12 @@ export class CouponService {
     const now = this.clock();
     const id = await this.guard(() =>
       audited(this.db, actor, 'coupon.created', 'coupon', async (trx) => {
-        const campaignId = await checkReferences(trx, input.affiliateId, input.campaignId ?? null, input.payoutId ?? null);
+        const campaignId = await checkReferences(
+          trx,
+          input.affiliateId,
+          input.campaignId ?? null,
+          input.payoutId ?? null,
+        );
         const newId = await store.insertCoupon(trx, {
           code: input.code,
           code_key: store.couponKey(input.code),
@@ -89,7 +94,12 @@ export class CouponService {
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
-    return withConstraints(this.db, 'coupon', () => fieldError('code', 'is already used by another coupon (codes ignore case)'), fn);
+    return withConstraints(
+      this.db,
+      'coupon',
+      () => fieldError('code', 'is already used by another coupon (codes ignore case)'),
+      fn,
+    );
   }
 }
 
@@ -97,9 +107,16 @@ export class CouponService {
  * The affiliate, campaign and payout must exist; a coupon payout must belong to the coupon's
  * campaign (a coupon without a campaign takes its payout's). Returns the campaign id to store.
  */
-async function checkReferences(db: Knex, affiliateId: number, campaignId: number | null, payoutId: number | null): Promise<number | null> {
-  if (!(await getAffiliate(db, affiliateId))) throw fieldError('affiliateId', `affiliate ${affiliateId} does not exist`);
-  if (campaignId !== null && !(await getCampaign(db, campaignId))) throw fieldError('campaignId', `campaign ${campaignId} does not exist`);
+async function checkReferences(
+  db: Knex,
+  affiliateId: number,
+  campaignId: number | null,
+  payoutId: number | null,
+): Promise<number | null> {
+  if (!(await getAffiliate(db, affiliateId)))
+    throw fieldError('affiliateId', `affiliate ${affiliateId} does not exist`);
+  if (campaignId !== null && !(await getCampaign(db, campaignId)))
+    throw fieldError('campaignId', `campaign ${campaignId} does not exist`);
   if (payoutId === null) return campaignId;
   const payout = await getPayout(db, payoutId);
   if (!payout) throw fieldError('payoutId', `payout ${payoutId} does not exist`);

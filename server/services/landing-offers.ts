@@ -40,7 +40,12 @@ export class LandingOffers {
     const flow = (snap.flows.get(click.campaign_id) ?? []).find((f) => f.id === click.flow_id);
     if (!flow || !flow.offers.length) return null;
     let index = click.offer_index !== null && flow.offers[click.offer_index] ? click.offer_index : null;
-    if (index === null) index = pickWeighted(flow.offers.map((o, i) => ({ ...o, i })), this.random)?.i ?? null;
+    if (index === null)
+      index =
+        pickWeighted(
+          flow.offers.map((o, i) => ({ ...o, i })),
+          this.random,
+        )?.i ?? null;
     if (index === null) return null;
     const offer = flow.offers[index]!;
     const url = fillMacros(
@@ -58,7 +63,9 @@ export class LandingOffers {
         subIds: parseJson<Record<string, string>>(click.sub_ids, {}),
       }),
     );
-    await this.db('clicks').where({ id: click.id }).update({ offer_index: index, offer_url: url.slice(0, 2048), offer_at: this.clock() });
+    await this.db('clicks')
+      .where({ id: click.id })
+      .update({ offer_index: index, offer_url: url.slice(0, 2048), offer_at: this.clock() });
     return url;
   }
 }

@@ -11,11 +11,7 @@ export interface OutboxMessage {
 }
 
 export type OutboxEvent =
-  | 'commission.created'
-  | 'commission.approved'
-  | 'commission.declined'
-  | 'commission.reversed'
-  | 'conversion.created';
+  'commission.created' | 'commission.approved' | 'commission.declined' | 'commission.reversed' | 'conversion.created';
 
 /**
  * Writes notifications in the caller's transaction, so an event and its notifications commit
@@ -31,7 +27,12 @@ export class Outbox {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async emit(trx: Knex, event: OutboxEvent, payload: Record<string, unknown>, messages: OutboxMessage[] = []): Promise<void> {
+  async emit(
+    trx: Knex,
+    event: OutboxEvent,
+    payload: Record<string, unknown>,
+    messages: OutboxMessage[] = [],
+  ): Promise<void> {
     const all = await this.hooks.applyFilters<OutboxMessage[]>('outbox.messages', messages, event, payload);
     if (!all.length) return;
     const now = this.clock();

@@ -5,7 +5,14 @@ import { withConstraints } from './constraints.js';
 import { AppError, fieldError, notFound } from '../errors.js';
 import * as store from '../store/payouts.js';
 import { getCampaign } from '../store/campaigns.js';
-import { findCouponByCode, findCouponByPayout, insertCoupon, updateCoupon, deleteCoupon, couponKey } from '../store/coupons.js';
+import {
+  findCouponByCode,
+  findCouponByPayout,
+  insertCoupon,
+  updateCoupon,
+  deleteCoupon,
+  couponKey,
+} from '../store/coupons.js';
 import { payoutProblems } from '../domain/payout-rules.js';
 import type { PayoutCreate, PayoutPatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
@@ -50,7 +57,17 @@ export class PayoutService {
       audited(this.db, actor, 'payout.created', 'payout', async (trx) => {
         if (!(await getCampaign(trx, campaignId))) throw notFound('campaign', campaignId);
         await checkAffiliates(trx, merged.affiliateIds);
-        const newId = await store.insertPayout(trx, { ...columns(merged), campaign_id: campaignId, archived_at: input.archived ? now : null, created_at: now, updated_at: now }, merged.affiliateIds);
+        const newId = await store.insertPayout(
+          trx,
+          {
+            ...columns(merged),
+            campaign_id: campaignId,
+            archived_at: input.archived ? now : null,
+            created_at: now,
+            updated_at: now,
+          },
+          merged.affiliateIds,
+        );
         await syncCoupon(trx, newId, campaignId, merged, now);
         return { result: newId, objectId: newId, details: { campaignId, ...changedFields(input) } };
       }),
@@ -104,7 +121,8 @@ export class PayoutService {
         const current = await store.getPayout(trx, id);
         if (!current || current.campaignId !== campaignId) throw notFound('payout', id);
         const coupon = await findCouponByPayout(trx, id);
-        if (coupon && current.couponCode && couponKey(coupon.code) === couponKey(current.couponCode)) await deleteCoupon(trx, coupon.id);
+        if (coupon && current.couponCode && couponKey(coupon.code) === couponKey(current.couponCode))
+          await deleteCoupon(trx, coupon.id);
         await store.deletePayout(trx, id);
         return { result: null, objectId: id, details: { title: current.title } };
       }),
@@ -151,7 +169,9 @@ function columns(p: Merged): store.PayoutColumns {
 
 async function checkAffiliates(db: Knex, ids: number[]): Promise<void> {
   if (!ids.length) return;
-  const found = new Set(((await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => r.id));
+  const found = new Set(
+    ((await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => r.id),
+  );
   const missing = ids.filter((i) => !found.has(i));
   if (missing.length) throw fieldError('affiliateIds', `affiliate ${missing.join(', ')} does not exist`);
 }
@@ -166,13 +186,22 @@ async function syncCoupon(db: Knex, payoutId: number, campaignId: number, p: Mer
   const affiliateId = p.affiliateIds[0] as number;
   const sameCode = await findCouponByCode(db, p.couponCode);
   if (sameCode && sameCode.id !== linked?.id) {
-    if (sameCode.payoutId !== null && sameCode.payoutId !== payoutId) throw fieldError('couponCode', 'is already used by another coupon');
-    if (sameCode.affiliateId !== affiliateId) throw fieldError('couponCode', `is already a coupon of affiliate ${sameCode.affiliateId}`);
+    if (sameCode.payoutId !== null && sameCode.payoutId !== payoutId)
+      throw fieldError('couponCode', 'is already used by another coupon');
+    if (sameCode.affiliateId !== affiliateId)
+      throw fieldError('couponCode', `is already a coupon of affiliate ${sameCode.affiliateId}`);
     if (linked) await deleteCoupon(db, linked.id);
     await updateCoupon(db, sameCode.id, { payout_id: payoutId, campaign_id: campaignId, updated_at: now });
     return;
   }
-  const cols = { code: p.couponCode, code_key: couponKey(p.couponCode), affiliate_id: affiliateId, campaign_id: campaignId, payout_id: payoutId, updated_at: now };
+  const cols = {
+    code: p.couponCode,
+    code_key: couponKey(p.couponCode),
+    affiliate_id: affiliateId,
+    campaign_id: campaignId,
+    payout_id: payoutId,
+    updated_at: now,
+  };
   if (linked) await updateCoupon(db, linked.id, cols);
   else await insertCoupon(db, { ...cols, archived_at: null, created_at: now });
 }

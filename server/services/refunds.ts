@@ -114,10 +114,16 @@ export class RefundService {
     actor: Actor,
     changes: StatusChange[],
   ): Promise<RefundResult> {
-    if (sale.kind !== 'sale' && !input.reversal) throw conflict(`Sale ${sale.id} is an action: only sales can be refunded`);
+    if (sale.kind !== 'sale' && !input.reversal)
+      throw conflict(`Sale ${sale.id} is an action: only sales can be refunded`);
     if (sale.status === 'declined') throw conflict(`Sale ${sale.id} is declined: there is nothing to refund`);
     const money = (u: Units) => `${unitsToFixed(u, 2)} ${sale.currency}`;
-    const { amount, full } = await refundAmount(trx, input.reversal && !sale.totalCost ? { ...sale, totalCost: null } : sale, input.amount, money);
+    const { amount, full } = await refundAmount(
+      trx,
+      input.reversal && !sale.totalCost ? { ...sale, totalCost: null } : sale,
+      input.amount,
+      money,
+    );
 
     const now = this.clock();
     const settings = this.settings();

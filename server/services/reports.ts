@@ -3,7 +3,17 @@ import type { ConfigCache } from './config-cache.js';
 import { fromUnits } from '../domain/money.js';
 import { dayIn } from '../domain/time.js';
 
-export const GROUP_BY = ['day', 'campaign', 'affiliate', 'banner', 'flow', 'landing', 'offer', 'source', 'country'] as const;
+export const GROUP_BY = [
+  'day',
+  'campaign',
+  'affiliate',
+  'banner',
+  'flow',
+  'landing',
+  'offer',
+  'source',
+  'country',
+] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface ReportQuery {
@@ -126,7 +136,9 @@ export class ReportService {
   }
 
   private async fromDaily(q: ReportQuery): Promise<Raw[]> {
-    const column = { day: 'day', campaign: 'campaign_id', affiliate: 'affiliate_id', banner: 'banner_id' }[q.groupBy as 'day'];
+    const column = { day: 'day', campaign: 'campaign_id', affiliate: 'affiliate_id', banner: 'banner_id' }[
+      q.groupBy as 'day'
+    ];
     const query = this.db('daily_stats')
       .whereBetween('day', [q.from, q.to])
       .select({ key: column })
@@ -169,7 +181,10 @@ export class ReportService {
   }
 
   /** Pending and approved commission totals by the same key (from the commissions table, by its report day). */
-  private async commissionStatusTotals(q: ReportQuery, column: string): Promise<Map<string, { pending: number; approved: number }>> {
+  private async commissionStatusTotals(
+    q: ReportQuery,
+    column: string,
+  ): Promise<Map<string, { pending: number; approved: number }>> {
     if (column === 'banner_id') return new Map();
     const query = this.db('commissions')
       .whereBetween('day', [q.from, q.to])
@@ -201,7 +216,14 @@ export class ReportService {
     const query = this.db('traffic_stats')
       .whereBetween('day', [q.from, q.to])
       .select(cols)
-      .sum({ clicks: 'clicks', unique_clicks: 'unique_clicks', conversions: 'conversions', sales: 'sales', revenue: 'revenue', cost: 'cost' })
+      .sum({
+        clicks: 'clicks',
+        unique_clicks: 'unique_clicks',
+        conversions: 'conversions',
+        sales: 'sales',
+        revenue: 'revenue',
+        cost: 'cost',
+      })
       .groupBy(cols)
       .orderBy(cols);
     if (q.campaignId) query.where('campaign_id', q.campaignId);

@@ -49,7 +49,14 @@ export interface SimulationResult extends SaleResult {
   trace: MatchTrace;
   explanation: string[];
   /** The commissions the sale would create, with the payout chosen and why. */
-  plannedCommissions: Array<{ tier: number; affiliateId: number; amount: number; merchantAmount: number; payoutId: number | null; detail: Record<string, unknown> }>;
+  plannedCommissions: Array<{
+    tier: number;
+    affiliateId: number;
+    amount: number;
+    merchantAmount: number;
+    payoutId: number | null;
+    detail: Record<string, unknown>;
+  }>;
   payoutExplanation: string[];
 }
 
@@ -140,7 +147,12 @@ export class SaleService {
         declineReason: row.decline_reason,
         duplicate: false,
       };
-      await this.hooks.doAction('sale.recorded', { ...result, kind: req.kind, input: p.input, customerKey: p.customerKey });
+      await this.hooks.doAction('sale.recorded', {
+        ...result,
+        kind: req.kind,
+        input: p.input,
+        customerKey: p.customerKey,
+      });
       return result;
     }
     // Idempotent: a repeated order is answered with the original result (SPEC §5.4).
@@ -196,7 +208,14 @@ export class SaleService {
             trx,
             p.snap,
             id,
-            { kind: req.kind, campaignId: row.campaign_id, orderId: row.order_id, channel: row.channel, day, status: row.status },
+            {
+              kind: req.kind,
+              campaignId: row.campaign_id,
+              orderId: row.order_id,
+              channel: row.channel,
+              day,
+              status: row.status,
+            },
             p.commissions.commissions,
           );
     return { kind: 'created', id, commissions };
@@ -249,9 +268,15 @@ export class SaleService {
   }
 
   /** Validates the body: essential fields reject with 422; optional ones are dropped with a warning. */
-  parseBody(kind: 'sale' | 'action', body: unknown, signed: boolean): { input: SaleInput; warnings: SaleResult['warnings'] } {
+  parseBody(
+    kind: 'sale' | 'action',
+    body: unknown,
+    signed: boolean,
+  ): { input: SaleInput; warnings: SaleResult['warnings'] } {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new AppError('validation_failed', '(body): must be a JSON object', [{ field: '(body)', message: 'must be a JSON object' }]);
+      throw new AppError('validation_failed', '(body): must be a JSON object', [
+        { field: '(body)', message: 'must be a JSON object' },
+      ]);
     }
     const raw = body as Record<string, unknown>;
     // `status` is honoured only on signed requests; elsewhere it is ignored, so a bad value must not reject the event.
@@ -260,7 +285,9 @@ export class SaleService {
     if (kind === 'action' && essential.actionCode === undefined) throw fieldError('actionCode', 'is required');
     const warnings: SaleResult['warnings'] = [];
     const input: SaleInput = { ...essential };
-    for (const [field, schema] of Object.entries(optionalSaleFields) as Array<[keyof typeof optionalSaleFields, z.ZodType]>) {
+    for (const [field, schema] of Object.entries(optionalSaleFields) as Array<
+      [keyof typeof optionalSaleFields, z.ZodType]
+    >) {
       const value = raw[field];
       if (value === undefined || value === null || value === '') continue;
       const result = schema.safeParse(value);
@@ -282,15 +309,21 @@ export class SaleService {
     if (currency !== settings.baseCurrency) {
       const r = settings.exchangeRates[currency];
       if (r === undefined) {
-        throw fieldError('currency', `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`);
+        throw fieldError(
+          'currency',
+          `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`,
+        );
       }
       rate = toUnits(r);
     }
-    if (warnings.length) this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');
+    if (warnings.length)
+      this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');
 
     const at = this.clock();
     const visitorId = input.visitorId ?? req.cookieVisitorId ?? null;
-    const productIds = [...new Set([input.productId, ...(input.items ?? []).map((i) => i.productId)].filter((x): x is string => !!x))];
+    const productIds = [
+      ...new Set([input.productId, ...(input.items ?? []).map((i) => i.productId)].filter((x): x is string => !!x)),
+    ];
     const customerKey = input.customerId ?? visitorId;
     const lifetimeCandidates = await this.hooks.applyFilters<LifetimeCandidate[]>('sale.matchCandidates', [], {
       customerId: input.customerId ?? null,
@@ -366,7 +399,20 @@ export class SaleService {
             items: input.items ?? [],
             fixedCost: input.fixedCost ?? null,
           });
-    return { input, warnings, snap, trace, currency, rate, status, declineReason, dropped, at, commissions, customerKey };
+    return {
+      input,
+      warnings,
+      snap,
+      trace,
+      currency,
+      rate,
+      status,
+      declineReason,
+      dropped,
+      at,
+      commissions,
+      customerKey,
+    };
   }
 
   /** The sale's contribution to the daily rollup: declined sales count apart and earn no revenue. */
@@ -387,16 +433,30 @@ export class SaleService {
   private toRow(req: SaleRequest, p: Prepared): SaleRow {
     const i = p.input;
     const orderKey =
-      i.orderId === undefined ? null : req.kind === 'sale' ? `sale:${i.orderId}` : `action:${i.actionCode ?? ''}:${i.orderId}`;
+      i.orderId === undefined
+        ? null
+        : req.kind === 'sale'
+          ? `sale:${i.orderId}`
+          : `action:${i.actionCode ?? ''}:${i.orderId}`;
     const data: Record<string, string> = {};
-    for (const k of ['data1', 'data2', 'data3', 'data4', 'data5'] as const) if (i[k] !== undefined) data[k] = i[k] as string;
-    const fixedCost = i.fixedCost ? (i.fixedCost.kind === 'percent' ? `${i.fixedCost.units / SCALE}%` : String(i.fixedCost.units / SCALE)) : null;
+    for (const k of ['data1', 'data2', 'data3', 'data4', 'data5'] as const)
+      if (i[k] !== undefined) data[k] = i[k] as string;
+    const fixedCost = i.fixedCost
+      ? i.fixedCost.kind === 'percent'
+        ? `${i.fixedCost.units / SCALE}%`
+        : String(i.fixedCost.units / SCALE)
+      : null;
     return {
       at: p.at,
       kind: req.kind,
       action_code: i.actionCode ?? null,
       order_id: i.orderId ?? null,
-      order_key: orderKey && orderKey.length <= 191 ? orderKey : orderKey ? createHash('sha256').update(orderKey).digest('hex') : null,
+      order_key:
+        orderKey && orderKey.length <= 191
+          ? orderKey
+          : orderKey
+            ? createHash('sha256').update(orderKey).digest('hex')
+            : null,
       campaign_id: p.trace.campaignId,
       affiliate_id: p.trace.affiliate?.affiliateId ?? null,
       banner_id: i.bannerId !== undefined && p.snap.banner(i.bannerId) ? i.bannerId : null,

@@ -4,7 +4,14 @@ import { audited } from './audit.js';
 import { randomToken } from './random.js';
 import { fieldError } from '../errors.js';
 import { loadSettingRows, saveSettingRows } from '../store/settings.js';
-import { defaultSettings, duplicateUrlParam, mergeSettings, settingsSchema, type Settings, type SettingsPatch } from '../domain/settings.js';
+import {
+  defaultSettings,
+  duplicateUrlParam,
+  mergeSettings,
+  settingsSchema,
+  type Settings,
+  type SettingsPatch,
+} from '../domain/settings.js';
 import { validationError } from '../validation.js';
 
 /**

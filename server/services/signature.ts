@@ -24,7 +24,8 @@ export function verifySignature(header: string, rawBody: string, secrets: string
   }
   const t = parts.get('t')?.[0];
   const macs = (parts.get('v1') ?? []).filter((m) => /^[0-9a-f]{64}$/i.test(m));
-  if (!t || !/^\d{1,12}$/.test(t) || !macs.length) return { ok: false, reason: 'X-Affix-Signature must be "t=<unix seconds>,v1=<hex HMAC-SHA256>"' };
+  if (!t || !/^\d{1,12}$/.test(t) || !macs.length)
+    return { ok: false, reason: 'X-Affix-Signature must be "t=<unix seconds>,v1=<hex HMAC-SHA256>"' };
   if (Math.abs(nowMs / 1000 - Number(t)) > SIGNATURE_TOLERANCE_SECONDS) {
     return { ok: false, reason: 'the signature timestamp is more than 5 minutes away from the server clock' };
   }

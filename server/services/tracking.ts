@@ -102,17 +102,29 @@ export class TrackingService {
     const bannerId = banner ? banner.id : null;
 
     let declineReason = trace.declineReason;
-    const verdict = await this.fraudCheck({ ip: req.ip, userAgent: req.userAgent, referrer: req.referrer, country, at }, {
-      kind: 'click',
-      campaignId: trace.campaignId,
-      affiliateId,
-      bannerId,
-      visitorId,
-      fraud: snap.settings.fraud,
-    });
+    const verdict = await this.fraudCheck(
+      { ip: req.ip, userAgent: req.userAgent, referrer: req.referrer, country, at },
+      {
+        kind: 'click',
+        campaignId: trace.campaignId,
+        affiliateId,
+        bannerId,
+        visitorId,
+        fraud: snap.settings.fraud,
+      },
+    );
     if (verdict.action === 'drop') {
       await this.countDropped('click', verdict.rule, at, snap);
-      return { visitorId, clickId: null, status: 'declined', campaignId: trace.campaignId, affiliateId, bannerId, dropped: true, trace };
+      return {
+        visitorId,
+        clickId: null,
+        status: 'declined',
+        campaignId: trace.campaignId,
+        affiliateId,
+        bannerId,
+        dropped: true,
+        trace,
+      };
     }
     if (verdict.action === 'decline') declineReason ??= verdict.reason;
 
@@ -144,7 +156,16 @@ export class TrackingService {
       day: dayIn(at, snap.settings.timezone),
       ppc: declineReason ? null : this.trafficPayout(snap, 'PPC', trace.campaignId, affiliateId),
     });
-    const result = { visitorId, clickId, status, campaignId: trace.campaignId, affiliateId, bannerId, dropped: false, trace };
+    const result = {
+      visitorId,
+      clickId,
+      status,
+      campaignId: trace.campaignId,
+      affiliateId,
+      bannerId,
+      dropped: false,
+      trace,
+    };
     await this.hooks.doAction('click.recorded', result);
     return result;
   }

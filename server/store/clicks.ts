@@ -199,7 +199,10 @@ export async function saveReferrals(db: Knex.Transaction, referrals: Referral[])
 }
 
 /** Inserts clicks; every row gets the full column set (one prepared statement serves the batch). */
-export async function insertClicks(db: Knex.Transaction, rows: Array<ClickRow & Partial<TrafficClickColumns>>): Promise<void> {
+export async function insertClicks(
+  db: Knex.Transaction,
+  rows: Array<ClickRow & Partial<TrafficClickColumns>>,
+): Promise<void> {
   const full = rows.map((r) => ({ ...NO_TRAFFIC, ...r }));
   await dialectHelper(db).insertRows(db, 'clicks', full as unknown as Array<Record<string, Cell>>);
 }

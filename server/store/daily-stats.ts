@@ -151,9 +151,18 @@ export async function addTrafficStats(db: Knex, deltas: TrafficDelta[]): Promise
   const merged = new Map<string, Record<string, string | number>>();
   for (const d of deltas) {
     const key = TRAFFIC_KEY.map((k) => d[k]).join('|');
-    const row = merged.get(key) ?? { ...Object.fromEntries(TRAFFIC_KEY.map((k) => [k, d[k]])), ...Object.fromEntries(TRAFFIC_COUNTERS.map((c) => [c, 0])) };
+    const row = merged.get(key) ?? {
+      ...Object.fromEntries(TRAFFIC_KEY.map((k) => [k, d[k]])),
+      ...Object.fromEntries(TRAFFIC_COUNTERS.map((c) => [c, 0])),
+    };
     for (const c of TRAFFIC_COUNTERS) row[c] = Number(row[c]) + (d[c] ?? 0);
     merged.set(key, row);
   }
-  await dialectHelper(db).upsertIncrement(db, 'traffic_stats', [...TRAFFIC_KEY], [...merged.values()], [...TRAFFIC_COUNTERS]);
+  await dialectHelper(db).upsertIncrement(
+    db,
+    'traffic_stats',
+    [...TRAFFIC_KEY],
+    [...merged.values()],
+    [...TRAFFIC_COUNTERS],
+  );
 }

@@ -17,9 +17,16 @@ export const pageSubid = (): string | null => urlParam('_subid') || urlParam('su
 export function bypassCache(): void {
   const subid = urlParam('_subid');
   if (!subid || urlParam('_rl')) return;
-  fetch(config.endpoint + '/t/fresh-click?subid=' + encodeURIComponent(subid) + '&ts=' + encodeURIComponent(urlParam('_ts') || ''), {
-    cache: 'no-store',
-  })
+  fetch(
+    config.endpoint +
+      '/t/fresh-click?subid=' +
+      encodeURIComponent(subid) +
+      '&ts=' +
+      encodeURIComponent(urlParam('_ts') || ''),
+    {
+      cache: 'no-store',
+    },
+  )
     .then((r) => (r.ok ? r.json() : null))
     .then((a) => {
       if (a && a.subid !== subid && typeof a.url === 'string' && /^https?:\/\//.test(a.url)) location.replace(a.url);

@@ -64,7 +64,10 @@ describe('bypass cache: a cached landing page reloads once with a fresh click', 
     await new Promise<void>((r) => landing.listen(0, '127.0.0.1', r));
     landingUrl = `http://lp.affix.localhost:${(landing.address() as AddressInfo).port}`;
 
-    const source = await owner.post('/sources', { name: 'Native', params: { sub_id_1: 'zone', external_id: 'clickid' } });
+    const source = await owner.post('/sources', {
+      name: 'Native',
+      params: { sub_id_1: 'zone', external_id: 'clickid' },
+    });
     assert.equal(source.status, 201, source.text);
     const make = async (alias: string, bypassCache: boolean) => {
       const campaign = await owner.post('/campaigns', { name: alias, alias, bypassCache, sourceId: source.body.id });
@@ -133,7 +136,8 @@ describe('bypass cache: a cached landing page reloads once with a fresh click', 
     return { context, page, errors, checks };
   }
 
-  const snippetLoaded = (page: Page) => page.waitForFunction(() => (window as unknown as { affix?: { v?: number } }).affix?.v === 1);
+  const snippetLoaded = (page: Page) =>
+    page.waitForFunction(() => (window as unknown as { affix?: { v?: number } }).affix?.v === 1);
   const landings = () => served.filter((u) => u.startsWith('/landing'));
   const waitFor = async (what: string, fn: () => boolean, ms = 10_000) => {
     const end = Date.now() + ms;
@@ -173,7 +177,10 @@ describe('bypass cache: a cached landing page reloads once with a fresh click', 
       assert.equal(landings().length, 1, 'the landing page was served once');
       assert.equal(checks.length, 1);
       const clicks = await clicksOf(bypassId);
-      assert.deepEqual(clicks.map((c) => c.click_id), [firstSubid]);
+      assert.deepEqual(
+        clicks.map((c) => c.click_id),
+        [firstSubid],
+      );
       assert.ok(clicks[0]?.landing_url?.includes(`_subid=${firstSubid}`));
       assert.deepEqual(errors, []);
     } finally {
@@ -208,7 +215,11 @@ describe('bypass cache: a cached landing page reloads once with a fresh click', 
       assert.ok(landings()[1]?.includes(`_subid=${fresh}`));
 
       const clicks = await clicksOf(bypassId);
-      assert.deepEqual(clicks.map((c) => c.click_id), [firstSubid, fresh], 'a new click row exists');
+      assert.deepEqual(
+        clicks.map((c) => c.click_id),
+        [firstSubid, fresh],
+        'a new click row exists',
+      );
       const row = clicks[1]!;
       assert.deepEqual(JSON.parse(row.sub_ids ?? '{}'), { sub_id_1: '42' });
       assert.equal(row.external_id, 'ext-1');

@@ -42,7 +42,12 @@ export interface TestAppOptions extends BuildOptions {
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const target = freshDatabaseTarget();
   const config: Config = {
-    ...loadConfig({ LOG_LEVEL: 'silent', TRUST_PROXY: 'true', AFFIX_SECRET: 'test-secret-0123456789abcdef0123456789abcdef', ...opts.env }),
+    ...loadConfig({
+      LOG_LEVEL: 'silent',
+      TRUST_PROXY: 'true',
+      AFFIX_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
+      ...opts.env,
+    }),
     database: target,
   };
   await ensureDatabaseExists(target);

@@ -17,7 +17,12 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export async function request<T = any>(base: string, method: string, path: string, opts: RequestOptions = {}): Promise<JsonResponse<T>> {
+export async function request<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -41,8 +46,12 @@ export async function request<T = any>(base: string, method: string, path: strin
 
 /** An API client bound to one base URL and token. */
 export function api(base: string, token?: string) {
-  const call = <T = any>(method: string, path: string, body?: unknown, extra: Omit<RequestOptions, 'body' | 'token'> = {}) =>
-    request<T>(base, method, `/api/v1${path}`, { ...extra, body, token });
+  const call = <T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Omit<RequestOptions, 'body' | 'token'> = {},
+  ) => request<T>(base, method, `/api/v1${path}`, { ...extra, body, token });
   return {
     get: <T = any>(path: string) => call<T>('GET', path),
     post: <T = any>(path: string, body?: unknown) => call<T>('POST', path, body ?? {}),
@@ -80,7 +89,10 @@ export class Agent {
   }
 
   async get(path: string): Promise<{ status: number; text: string; location: string | null }> {
-    const res = await fetch(this.base + path, { headers: { cookie: this.cookieHeader(), accept: 'text/html' }, redirect: 'manual' });
+    const res = await fetch(this.base + path, {
+      headers: { cookie: this.cookieHeader(), accept: 'text/html' },
+      redirect: 'manual',
+    });
     this.store(res);
     return { status: res.status, text: await res.text(), location: res.headers.get('location') };
   }
@@ -89,10 +101,15 @@ export class Agent {
   async post(path: string, fields: Record<string, string | string[]>, opts: { csrf?: boolean | string } = {}) {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(fields)) for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
-    if (opts.csrf !== false) params.set('_csrf', typeof opts.csrf === 'string' ? opts.csrf : (this.cookies.get('affix_csrf') ?? ''));
+    if (opts.csrf !== false)
+      params.set('_csrf', typeof opts.csrf === 'string' ? opts.csrf : (this.cookies.get('affix_csrf') ?? ''));
     const res = await fetch(this.base + path, {
       method: 'POST',
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      headers: {
+        cookie: this.cookieHeader(),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'text/html',
+      },
       body: params.toString(),
       redirect: 'manual',
     });

@@ -10,7 +10,8 @@ import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
  * with the source's parameter template.
  */
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const US_IP = '8.8.8.8';
 const GB_IP = '81.2.69.160';
 
@@ -41,7 +42,8 @@ describe('admin: test a traffic campaign (dry run)', () => {
 
   const counts = async () => {
     const db = app.services.db;
-    const one = async (table: string) => Number(((await db(table).count({ n: '*' }).first()) as { n: number | string }).n);
+    const one = async (table: string) =>
+      Number(((await db(table).count({ n: '*' }).first()) as { n: number | string }).n);
     return {
       clicks: await one('clicks'),
       marks: await one('uniqueness_marks'),
@@ -93,7 +95,8 @@ describe('admin: test a traffic campaign (dry run)', () => {
     assert.equal(res.status, 200, res.text.slice(0, 500));
     assert.match(res.text, new RegExp(`<a href="/admin/campaigns/${campaignId}/test" aria-current="page">Test</a>`));
     assert.match(res.text, new RegExp(`<form method="post" action="/admin/campaigns/${campaignId}/test"`));
-    for (const name of ['ip', 'userAgent', 'acceptLanguage', 'referrer']) assert.match(res.text, new RegExp(`<input name="${name}"`));
+    for (const name of ['ip', 'userAgent', 'acceptLanguage', 'referrer'])
+      assert.match(res.text, new RegExp(`<input name="${name}"`));
     assert.match(res.text, /<textarea name="params"/);
     assert.match(res.text, /name="_csrf"/);
     assert.match(res.text, /<input name="ip" [^>]*value="127\.0\.0\.1"/);
@@ -178,9 +181,17 @@ describe('admin: test a traffic campaign (dry run)', () => {
   });
 
   test('the form needs the CSRF token and a signed-in merchant', async () => {
-    const noCsrf = await owner.post(`/admin/campaigns/${campaignId}/test`, { ip: US_IP, userAgent: CHROME, params: '' }, { csrf: false });
+    const noCsrf = await owner.post(
+      `/admin/campaigns/${campaignId}/test`,
+      { ip: US_IP, userAgent: CHROME, params: '' },
+      { csrf: false },
+    );
     assert.equal(noCsrf.status, 403);
-    const wrong = await owner.post(`/admin/campaigns/${campaignId}/test`, { ip: US_IP, userAgent: CHROME, params: '' }, { csrf: 'x'.repeat(32) });
+    const wrong = await owner.post(
+      `/admin/campaigns/${campaignId}/test`,
+      { ip: US_IP, userAgent: CHROME, params: '' },
+      { csrf: 'x'.repeat(32) },
+    );
     assert.equal(wrong.status, 403);
     const stranger = new Agent(app.url);
     const page = await stranger.get(`/admin/campaigns/${campaignId}/test`);

@@ -13,11 +13,15 @@ describe('admin: clicks, sales with their trace, integration page', () => {
     agent = await setupOwner(app.url);
     const owner = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     const shoes = (await owner.post('/campaigns', { name: 'Shoes', productIds: ['sku-1'] })).body;
-    const aff = (await owner.post('/affiliates', { name: 'Ann Affiliate', email: 'ann@example.com', refId: 'ann' })).body;
-    const other = (await owner.post('/affiliates', { name: 'Bob Blogger', email: 'bob@example.com', refId: 'bob' })).body;
+    const aff = (await owner.post('/affiliates', { name: 'Ann Affiliate', email: 'ann@example.com', refId: 'ann' }))
+      .body;
+    const other = (await owner.post('/affiliates', { name: 'Bob Blogger', email: 'bob@example.com', refId: 'bob' }))
+      .body;
     await owner.post('/coupons', { code: 'SPRING', affiliateId: aff.id, campaignId: shoes.id });
     // Bob's link first, then a coupon of Ann's: the coupon ranks higher than the cookie.
-    const click = await request(app.url, 'POST', '/t/click', { body: { url: `https://shop.example/?a_aid=${other.refId}` } });
+    const click = await request(app.url, 'POST', '/t/click', {
+      body: { url: `https://shop.example/?a_aid=${other.refId}` },
+    });
     assert.equal(click.status, 200);
     const sale = await request(app.url, 'POST', '/t/sale', {
       body: { orderId: 'A-1001', totalCost: 80, coupon: 'spring', visitorId: click.body.visitorId },
@@ -84,7 +88,8 @@ describe('admin: the dashboard counts clicks and sales from the daily rollups', 
     assert.match(before.text, /data-period="Today"><th>Today<\/th><td data-stat="clicks">0<\/td>/);
     const owner = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     await owner.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' });
-    for (let i = 0; i < 3; i++) await request(app.url, 'POST', '/t/click', { body: { url: 'https://shop.example/?a_aid=ann' } });
+    for (let i = 0; i < 3; i++)
+      await request(app.url, 'POST', '/t/click', { body: { url: 'https://shop.example/?a_aid=ann' } });
     await request(app.url, 'POST', '/t/sale', { body: { orderId: 'D-1', totalCost: 10 } });
     const after = await agent.get('/admin');
     assert.match(after.text, /data-period="Today"><th>Today<\/th><td data-stat="clicks">3<\/td>/);

@@ -13,12 +13,31 @@ describe('reports (SPEC §9) from the rollups', () => {
     app = await startTestApp();
     await setupOwner(app.url);
     owner = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    ann = (await owner.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', password: 'ann-password-1' })).body;
+    ann = (
+      await owner.post('/affiliates', {
+        name: 'Ann',
+        email: 'ann@example.com',
+        refId: 'ann',
+        password: 'ann-password-1',
+      })
+    ).body;
     shoes = (await owner.post('/campaigns', { name: 'Shoes', productIds: ['sku-1'], approval: 'auto' })).body;
-    await owner.post(`/campaigns/${shoes.id}/payouts`, { kind: 'general', title: '10%', type: 'CPS', affiliateCommission: { value: 10, unit: 'percent' } });
+    await owner.post(`/campaigns/${shoes.id}/payouts`, {
+      kind: 'general',
+      title: '10%',
+      type: 'CPS',
+      affiliateCommission: { value: 10, unit: 'percent' },
+    });
     const clicks = [];
-    for (let i = 0; i < 4; i++) clicks.push(await request(app.url, 'POST', '/t/click', { body: { url: `https://shop.example/?a_aid=ann&a_cid=${shoes.id}` } }));
-    await request(app.url, 'POST', '/t/sale', { body: { orderId: 'R-1', totalCost: 200, productId: 'sku-1', visitorId: clicks[0]!.body.visitorId } });
+    for (let i = 0; i < 4; i++)
+      clicks.push(
+        await request(app.url, 'POST', '/t/click', {
+          body: { url: `https://shop.example/?a_aid=ann&a_cid=${shoes.id}` },
+        }),
+      );
+    await request(app.url, 'POST', '/t/sale', {
+      body: { orderId: 'R-1', totalCost: 200, productId: 'sku-1', visitorId: clicks[0]!.body.visitorId },
+    });
   });
   after(() => app.close());
 
@@ -60,8 +79,14 @@ describe('reports (SPEC §9) from the rollups', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/csv/);
     const lines = (await res.text()).trim().split('\n');
-    assert.equal(lines[0], 'key,label,clicks,uniqueClicks,impressions,conversions,sales,revenue,cost,profit,roi,cr,epc,commissions,commissionsPending,commissionsApproved');
-    assert.ok(lines.some((l) => l.startsWith(`${shoes.id},Shoes,4,4,`)), lines.join('\n'));
+    assert.equal(
+      lines[0],
+      'key,label,clicks,uniqueClicks,impressions,conversions,sales,revenue,cost,profit,roi,cr,epc,commissions,commissionsPending,commissionsApproved',
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith(`${shoes.id},Shoes,4,4,`)),
+      lines.join('\n'),
+    );
   });
 
   test('bad input is a 422 naming the field; affiliates may not read reports', async () => {

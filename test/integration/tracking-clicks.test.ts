@@ -364,11 +364,22 @@ describe('CORS on tracking errors and the store origin', () => {
   });
 
   test('with a site URL set, only the store origin gets credentialed CORS', async () => {
-    await app.services.settings.update({ siteUrl: 'https://shop.example/home' }, { userId: null, label: 'test', role: 'system', affiliateId: null });
-    const store = await fetch(`${app.url}/t/click`, { method: 'POST', headers: { origin: 'https://shop.example', 'content-type': 'text/plain' }, body: '{}' });
+    await app.services.settings.update(
+      { siteUrl: 'https://shop.example/home' },
+      { userId: null, label: 'test', role: 'system', affiliateId: null },
+    );
+    const store = await fetch(`${app.url}/t/click`, {
+      method: 'POST',
+      headers: { origin: 'https://shop.example', 'content-type': 'text/plain' },
+      body: '{}',
+    });
     assert.equal(store.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.equal(store.headers.get('access-control-allow-credentials'), 'true');
-    const other = await fetch(`${app.url}/t/click`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'text/plain' }, body: '{}' });
+    const other = await fetch(`${app.url}/t/click`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
+      body: '{}',
+    });
     assert.equal(other.headers.get('access-control-allow-origin'), '*');
     assert.equal(other.headers.get('access-control-allow-credentials'), null);
   });

@@ -637,24 +637,20 @@ describe(`conversions by postback (SPEC §7.5) on ${dialectName()}`, () => {
       assert.equal((await commissionsOf(leadSaleId))[0]!.status, 'reversed');
     });
 
-    test(
-      'a lead that became a sale and is then rejected reverses both payments',
-
-      async () => {
-        const subid = await click('pb-aff', '?a_aid=ada');
-        const lead = await GET({ subid, status: 'lead', tid: 'LS-1' });
-        const leadSaleId = lead.body.saleId as number;
-        const sale = await GET({ subid, status: 'sale', payout: '40', tid: 'LS-1' });
-        assert.equal(sale.status, 200, sale.text);
-        const saleId = sale.body.saleId as number;
-        assert.notEqual(saleId, leadSaleId);
-        assert.equal(Number((await commissionsOf(saleId))[0]!.amount), 40_000);
-        const rejected = await POST({ subid, status: 'rejected', tid: 'LS-1' });
-        assert.equal(rejected.status, 200, rejected.text);
-        assert.equal((await commissionsOf(saleId))[0]!.status, 'reversed', 'the sale’s commission');
-        assert.equal((await commissionsOf(leadSaleId))[0]!.status, 'reversed', 'the lead’s commission');
-      },
-    );
+    test('a lead that became a sale and is then rejected reverses both payments', async () => {
+      const subid = await click('pb-aff', '?a_aid=ada');
+      const lead = await GET({ subid, status: 'lead', tid: 'LS-1' });
+      const leadSaleId = lead.body.saleId as number;
+      const sale = await GET({ subid, status: 'sale', payout: '40', tid: 'LS-1' });
+      assert.equal(sale.status, 200, sale.text);
+      const saleId = sale.body.saleId as number;
+      assert.notEqual(saleId, leadSaleId);
+      assert.equal(Number((await commissionsOf(saleId))[0]!.amount), 40_000);
+      const rejected = await POST({ subid, status: 'rejected', tid: 'LS-1' });
+      assert.equal(rejected.status, 200, rejected.text);
+      assert.equal((await commissionsOf(saleId))[0]!.status, 'reversed', 'the sale’s commission');
+      assert.equal((await commissionsOf(leadSaleId))[0]!.status, 'reversed', 'the lead’s commission');
+    });
 
     test('a click without an affiliate pays nobody', async () => {
       const subid = await click('pb-aff');

@@ -39,13 +39,23 @@ describe('Hooks actions', () => {
     const log = recordingLog();
     const hooks = new Hooks(log);
     const ran: string[] = [];
-    hooks.addAction('commission.created', () => {
-      throw new Error('sync boom');
-    }, 5, 'bad-sync');
-    hooks.addAction('commission.created', async () => {
-      await tick();
-      throw new Error('async boom');
-    }, 6, 'bad-async');
+    hooks.addAction(
+      'commission.created',
+      () => {
+        throw new Error('sync boom');
+      },
+      5,
+      'bad-sync',
+    );
+    hooks.addAction(
+      'commission.created',
+      async () => {
+        await tick();
+        throw new Error('async boom');
+      },
+      6,
+      'bad-async',
+    );
     hooks.addAction('commission.created', () => void ran.push('good'), 7, 'good');
     await hooks.doAction('commission.created');
     assert.deepEqual(ran, ['good']);
@@ -80,10 +90,14 @@ describe('Hooks filters', () => {
   test('chain the value through the filters in priority order with extra arguments', async () => {
     const hooks = new Hooks(recordingLog());
     hooks.addFilter('commission.amount', (v: number, rate: number) => v * rate, 20);
-    hooks.addFilter('commission.amount', async (v: number) => {
-      await tick();
-      return v + 100;
-    }, 10);
+    hooks.addFilter(
+      'commission.amount',
+      async (v: number) => {
+        await tick();
+        return v + 100;
+      },
+      10,
+    );
     assert.equal(await hooks.applyFilters('commission.amount', 1000, 2), 2200);
   });
 
@@ -91,9 +105,14 @@ describe('Hooks filters', () => {
     const log = recordingLog();
     const hooks = new Hooks(log);
     hooks.addFilter('sale.payouts', (v: string[]) => [...v, 'a'], 1, 'p1');
-    hooks.addFilter('sale.payouts', () => {
-      throw new Error('filter boom');
-    }, 2, 'p2');
+    hooks.addFilter(
+      'sale.payouts',
+      () => {
+        throw new Error('filter boom');
+      },
+      2,
+      'p2',
+    );
     hooks.addFilter('sale.payouts', async () => Promise.reject(new Error('async filter boom')), 3, 'p3');
     hooks.addFilter('sale.payouts', (v: string[]) => [...v, 'b'], 4, 'p4');
     assert.deepEqual(await hooks.applyFilters('sale.payouts', ['start']), ['start', 'a', 'b']);

@@ -96,7 +96,9 @@ async function runTest(ctx: AppContext, campaign: Campaign, values: TestValues, 
   const ip = values.ip.replace(/^::ffff:/, '');
   const log: string[] = [];
   if (current.status !== 'active')
-    log.push(`campaign ${current.id} "${current.name}" is paused: its URL runs the campaign parked on its domain; testing its own flows`);
+    log.push(
+      `campaign ${current.id} "${current.name}" is paused: its URL runs the campaign parked on its domain; testing its own flows`,
+    );
   const result: RunResult = await services.runner.run(
     current,
     {
@@ -111,13 +113,18 @@ async function runTest(ctx: AppContext, campaign: Campaign, values: TestValues, 
     log,
     { record: false },
   );
-  const flow = result.flowId === null ? undefined : (snap.flows.get(current.id) ?? []).find((f) => f.id === result.flowId);
+  const flow =
+    result.flowId === null ? undefined : (snap.flows.get(current.id) ?? []).find((f) => f.id === result.flowId);
   const agent = agentFacts(values.userAgent);
   const currency = snap.settings.baseCurrency;
   return {
     status: result.status,
     type: result.type,
-    flow: flow ? { id: flow.id, name: flow.name, type: flow.type } : result.flowId === null ? null : { id: result.flowId, name: `#${result.flowId}`, type: '' },
+    flow: flow
+      ? { id: flow.id, name: flow.name, type: flow.type }
+      : result.flowId === null
+        ? null
+        : { id: result.flowId, name: `#${result.flowId}`, type: '' },
     url: result.location,
     body: result.body,
     subid: result.subid,

@@ -53,18 +53,30 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
     render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: {} }, 'plain');
   });
   router.post('/admin/setup', async (ctx) => {
-    if (!(await ctx.services.auth.needsSetup())) throw new AppError('conflict', 'Affix is already set up; sign in instead');
+    if (!(await ctx.services.auth.needsSetup()))
+      throw new AppError('conflict', 'Affix is already set up; sign in instead');
     const body = form.body(ctx);
     await handleForm(
       ctx,
       async () => {
-        const input = parse(setupBody, { name: form.text(body.name), email: form.text(body.email), password: body.password });
+        const input = parse(setupBody, {
+          name: form.text(body.name),
+          email: form.text(body.email),
+          password: body.password,
+        });
         const user = await ctx.services.auth.createOwner(input.email, input.password, input.name ?? '');
         startSession(ctx, user);
         flash(ctx, 'success', 'Welcome to Affix. Your owner account is ready.');
         ctx.redirect('/admin');
       },
-      (errors) => render(ctx, views, 'admin/setup', { title: 'Set up Affix', errors, values: { name: body.name, email: body.email } }, 'plain'),
+      (errors) =>
+        render(
+          ctx,
+          views,
+          'admin/setup',
+          { title: 'Set up Affix', errors, values: { name: body.name, email: body.email } },
+          'plain',
+        ),
     );
   });
 
@@ -77,11 +89,18 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
     const body = form.body(ctx);
     const next = safeNext(form.text(body.next));
     const again = (message: string) =>
-      render(ctx, views, 'admin/login', { title: 'Sign in', next, errors: { _form: message }, values: { email: body.email } }, 'plain');
+      render(
+        ctx,
+        views,
+        'admin/login',
+        { title: 'Sign in', next, errors: { _form: message }, values: { email: body.email } },
+        'plain',
+      );
     try {
       const input = parse(loginBody, { email: form.text(body.email), password: body.password });
       const user = await ctx.services.auth.login(input.email, input.password, ctx.ip);
-      if (user.role === 'affiliate') throw new AppError('forbidden', 'This is the merchant sign-in; affiliates sign in to the affiliate portal');
+      if (user.role === 'affiliate')
+        throw new AppError('forbidden', 'This is the merchant sign-in; affiliates sign in to the affiliate portal');
       startSession(ctx, user);
       ctx.redirect(next);
     } catch (err) {

@@ -26,7 +26,13 @@ function takeFlash(ctx: AppContext): Flash | null {
 }
 
 /** Renders a page inside the layout with what every page needs: user, CSRF token, flash, nav. */
-export function render(ctx: AppContext, views: Views, page: string, data: Record<string, unknown> = {}, layout = 'main'): void {
+export function render(
+  ctx: AppContext,
+  views: Views,
+  page: string,
+  data: Record<string, unknown> = {},
+  layout = 'main',
+): void {
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
   ctx.body = views.render(

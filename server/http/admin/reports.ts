@@ -14,7 +14,11 @@ export function reportPages(router: Router<AppState, AppCustom>, views: Views): 
     const query = { ...q, from: q.from ?? range.from, to: q.to ?? range.to };
     const rows = await ctx.services.reports.run(query);
     const snap = await ctx.services.cache.snapshot();
-    const csv = new URLSearchParams(Object.entries({ ...query, format: 'csv' }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    const csv = new URLSearchParams(
+      Object.entries({ ...query, format: 'csv' })
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
     const max = Math.max(1, ...rows.map((r) => r.clicks));
     render(ctx, views, 'admin/reports', {
       title: 'Reports',
@@ -24,7 +28,11 @@ export function reportPages(router: Router<AppState, AppCustom>, views: Views): 
       groupBys: GROUP_BY,
       campaigns: [...snap.campaigns.values()].filter((c) => !c.archived).sort((a, b) => a.name.localeCompare(b.name)),
       columns: REPORT_COLUMNS.filter((c) => c !== 'key'),
-      rows: rows.map((r) => ({ ...r, cells: REPORT_COLUMNS.filter((c) => c !== 'key').map((c) => r[c] ?? '—'), bar: Math.round((r.clicks / max) * 100) })),
+      rows: rows.map((r) => ({
+        ...r,
+        cells: REPORT_COLUMNS.filter((c) => c !== 'key').map((c) => r[c] ?? '—'),
+        bar: Math.round((r.clicks / max) * 100),
+      })),
       currency: snap.settings.baseCurrency,
       csvUrl: `/api/v1/reports?${csv.toString()}`,
     });

@@ -16,7 +16,8 @@ const KINDS = ['sale', 'action'] as const;
 const MATCHED_BY = ['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default'] as const;
 
 const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined);
-const dayFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined);
+const dayFilter = (raw: unknown) =>
+  typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
 
 /** Names for ids in the lists, from the configuration cache. */
 async function namer(ctx: AppContext) {
@@ -59,7 +60,9 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       },
       pageOf(ctx, 50),
     );
-    const linkFilters = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+    const linkFilters = Object.fromEntries(
+      Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+    );
     render(ctx, views, 'admin/clicks', {
       title: 'Clicks',
       nav: 'clicks',
@@ -99,7 +102,9 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       },
       pageOf(ctx, 50),
     );
-    const linkFilters = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+    const linkFilters = Object.fromEntries(
+      Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+    );
     render(ctx, views, 'admin/sales', {
       title: 'Sales and actions',
       nav: 'sales',
@@ -132,7 +137,10 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       campaignName: names.campaign(sale.campaignId),
       affiliateName: names.affiliate(sale.affiliateId),
       amount: sale.totalCost === null ? null : formatMoney(toUnits(sale.totalCost), sale.currency),
-      amountBase: sale.totalCostBase === null || sale.currency === names.currency ? null : formatMoney(toUnits(sale.totalCostBase), names.currency),
+      amountBase:
+        sale.totalCostBase === null || sale.currency === names.currency
+          ? null
+          : formatMoney(toUnits(sale.totalCostBase), names.currency),
       candidates: (sale.trace?.candidates ?? []).map(describe),
       affiliateCandidates: (sale.trace?.affiliateCandidates ?? []).map(describe),
       notes: sale.trace?.notes ?? [],
@@ -145,7 +153,13 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
     const tracker = ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
     const campaigns = [...snap.campaigns.values()].filter((c) => !c.archived);
     const example = campaigns.find((c) => !c.isDefault) ?? campaigns[0];
-    const body = JSON.stringify({ orderId: 'A-1001', totalCost: 120.5, currency: snap.settings.baseCurrency, productId: 'sku-1', customerId: 'customer-42' });
+    const body = JSON.stringify({
+      orderId: 'A-1001',
+      totalCost: 120.5,
+      currency: snap.settings.baseCurrency,
+      productId: 'sku-1',
+      customerId: 'customer-42',
+    });
     const unix = Math.floor(ctx.services.clock() / 1000);
     render(ctx, views, 'admin/integration', {
       title: 'Integration',

@@ -25,7 +25,12 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/affiliates',
     roles: [...MERCHANT],
-    filters: z.object({ status: z.enum(s.AFFILIATE_STATUSES).optional(), q: searchTerm, archived: optionalBool, parentId: optionalId }),
+    filters: z.object({
+      status: z.enum(s.AFFILIATE_STATUSES).optional(),
+      q: searchTerm,
+      archived: optionalBool,
+      parentId: optionalId,
+    }),
     create: s.affiliateCreate,
     patch: s.affiliatePatch,
     service: (sv) => sv.affiliates,
@@ -61,7 +66,12 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/banners',
     roles: [...MERCHANT],
-    filters: z.object({ campaignId: optionalId, type: z.enum(s.BANNER_TYPES).optional(), q: searchTerm, archived: optionalBool }),
+    filters: z.object({
+      campaignId: optionalId,
+      type: z.enum(s.BANNER_TYPES).optional(),
+      q: searchTerm,
+      archived: optionalBool,
+    }),
     create: s.bannerCreate,
     patch: s.bannerPatch,
     service: (sv) => sv.banners,

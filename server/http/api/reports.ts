@@ -65,10 +65,19 @@ export function reportRoutes(router: Router<AppState, AppCustom>): void {
     const rows = await ctx.services.reports.run(query);
     if (q.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
-      ctx.set('Content-Disposition', `attachment; filename="affix-report-${query.groupBy}-${query.from}-${query.to}.csv"`);
+      ctx.set(
+        'Content-Disposition',
+        `attachment; filename="affix-report-${query.groupBy}-${query.from}-${query.to}.csv"`,
+      );
       ctx.body = reportCsv(rows);
       return;
     }
-    ctx.body = { groupBy: query.groupBy, from: query.from, to: query.to, currency: ctx.services.settings.get().baseCurrency, rows };
+    ctx.body = {
+      groupBy: query.groupBy,
+      from: query.from,
+      to: query.to,
+      currency: ctx.services.settings.get().baseCurrency,
+      rows,
+    };
   });
 }

@@ -15,7 +15,12 @@ import { pageQuery } from '../../validation.js';
 const tokenBody = z.object({
   email: z.string().trim().min(1, 'is required').max(191),
   password: z.string().min(1, 'is required').max(200),
-  expiresInHours: z.number().int().min(1).max(24 * 365).optional(),
+  expiresInHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .optional(),
 });
 
 /** Tokens, settings, plugins, staff accounts and the audit log. */
@@ -25,7 +30,13 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     const user = await ctx.services.auth.login(body.email, body.password, ctx.ip);
     const ttl = body.expiresInHours ? body.expiresInHours * 3600 : undefined;
     const token = ctx.services.auth.sign(user, 'api', ttl);
-    ctx.body = { token, tokenType: 'Bearer', expiresIn: ttl ?? 24 * 3600, role: user.role, affiliateId: user.affiliateId };
+    ctx.body = {
+      token,
+      tokenType: 'Bearer',
+      expiresIn: ttl ?? 24 * 3600,
+      role: user.role,
+      affiliateId: user.affiliateId,
+    };
   });
 
   router.get('/me', requireRole('owner', 'manager', 'affiliate'), (ctx) => {
@@ -45,7 +56,10 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   const pluginName = z.object({ name: z.string().max(100) });
-  const pluginPatch = z.object({ active: z.boolean().optional(), settings: z.record(z.string(), z.unknown()).optional() });
+  const pluginPatch = z.object({
+    active: z.boolean().optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+  });
   router.get('/plugins', requireRole('owner', 'manager'), (ctx) => {
     const data = ctx.services.plugins.list();
     ctx.body = { data, pagination: { page: 1, perPage: data.length, total: data.length, totalPages: 1 } };
@@ -74,7 +88,13 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.post('/users', requireRole('owner'), async (ctx) => {
     const body = parse(userBody, bodyOf(ctx));
-    const user = await ctx.services.auth.createUser(body.email, body.password, 'manager', ctx.state.user as Actor, body.name);
+    const user = await ctx.services.auth.createUser(
+      body.email,
+      body.password,
+      'manager',
+      ctx.state.user as Actor,
+      body.name,
+    );
     ctx.status = 201;
     ctx.body = { id: user.userId, email: user.email, role: user.role };
   });

@@ -32,11 +32,15 @@ export async function authenticateServer(ctx: AppContext): Promise<void> {
     return;
   }
   const header = ctx.get('X-Affix-Signature');
-  if (!header) throw new AppError('unauthorized', 'Send an API token (Authorization: Bearer …) or an X-Affix-Signature header');
+  if (!header)
+    throw new AppError('unauthorized', 'Send an API token (Authorization: Bearer …) or an X-Affix-Signature header');
   const raw = (ctx.request as { rawBody?: string }).rawBody ?? '';
   const snap = await ctx.services.cache.snapshot();
   const body = jsonBody(ctx) as { campaignId?: unknown } | null;
-  const hinted = typeof body?.campaignId === 'number' || typeof body?.campaignId === 'string' ? snap.campaigns.get(Number(body.campaignId)) : undefined;
+  const hinted =
+    typeof body?.campaignId === 'number' || typeof body?.campaignId === 'string'
+      ? snap.campaigns.get(Number(body.campaignId))
+      : undefined;
   const secrets = [...(hinted ? [hinted.secretKey] : []), ...[...snap.campaigns.values()].map((c) => c.secretKey)];
   const check = verifySignature(header, raw, secrets, ctx.services.clock());
   if (!check.ok) throw new AppError('unauthorized', `Invalid X-Affix-Signature: ${check.reason}`);

@@ -58,8 +58,13 @@ export function createFraudProtection(): AffixPlugin {
 
   const check = (t: TrafficContext, s: FraudSubject): FraudVerdict => {
     const f = s.fraud;
-    const verdict = (rule: string, action: FraudSettings['botsAction'], reason: string): FraudVerdict => ({ action, rule, reason });
-    if (f.blockedIps.length && blocked(f, t.ip)) return verdict('blockedIps', f.blockedIpsAction, `IP ${t.ip} is blocked`);
+    const verdict = (rule: string, action: FraudSettings['botsAction'], reason: string): FraudVerdict => ({
+      action,
+      rule,
+      reason,
+    });
+    if (f.blockedIps.length && blocked(f, t.ip))
+      return verdict('blockedIps', f.blockedIpsAction, `IP ${t.ip} is blocked`);
     if (f.blockedCountries.length && t.country && f.blockedCountries.includes(t.country)) {
       return verdict('blockedCountries', f.blockedCountriesAction, `country ${t.country} is blocked`);
     }
@@ -74,17 +79,30 @@ export function createFraudProtection(): AffixPlugin {
         const key = f.duplicateClickPerBanner ? `${t.ip}|${s.bannerId ?? ''}` : t.ip;
         const previous = clicks.touch(key, t.at, f.duplicateClickSeconds * 1000);
         if (previous !== undefined && t.at - previous < f.duplicateClickSeconds * 1000) {
-          return verdict('duplicateClick', f.duplicateClickAction, `repeated click from ${t.ip} within ${f.duplicateClickSeconds} s`);
+          return verdict(
+            'duplicateClick',
+            f.duplicateClickAction,
+            `repeated click from ${t.ip} within ${f.duplicateClickSeconds} s`,
+          );
         }
       }
     } else {
-      if (f.selfReferral && s.affiliateEmail && s.customerId && s.customerId.trim().toLowerCase() === s.affiliateEmail.toLowerCase()) {
+      if (
+        f.selfReferral &&
+        s.affiliateEmail &&
+        s.customerId &&
+        s.customerId.trim().toLowerCase() === s.affiliateEmail.toLowerCase()
+      ) {
         return verdict('selfReferral', f.selfReferralAction, 'the customer is the referring affiliate');
       }
       if (f.duplicateOrderSeconds > 0) {
         const previous = orders.touch(t.ip, t.at, f.duplicateOrderSeconds * 1000);
         if (previous !== undefined && t.at - previous < f.duplicateOrderSeconds * 1000) {
-          return verdict('duplicateOrder', f.duplicateOrderAction, `another order from ${t.ip} within ${f.duplicateOrderSeconds} s`);
+          return verdict(
+            'duplicateOrder',
+            f.duplicateOrderAction,
+            `another order from ${t.ip} within ${f.duplicateOrderSeconds} s`,
+          );
         }
       }
     }
@@ -98,8 +116,9 @@ export function createFraudProtection(): AffixPlugin {
       'Declines or drops clicks and sales from blocked IPs and countries, bots, denied referrers, repeated clicks, self-referrals and repeated orders. Configure the rules under Settings → Fraud protection.',
     register(hooks) {
       for (const kind of ['click', 'sale'] as const) {
-        hooks.addFilter<FraudVerdict, [TrafficContext, FraudSubject]>(`${kind}.fraudCheck`, (current, traffic, subject) =>
-          current.action === 'allow' ? check(traffic, subject) : current,
+        hooks.addFilter<FraudVerdict, [TrafficContext, FraudSubject]>(
+          `${kind}.fraudCheck`,
+          (current, traffic, subject) => (current.action === 'allow' ? check(traffic, subject) : current),
         );
       }
     },
