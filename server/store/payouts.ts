@@ -1,30 +1,14 @@
 import type { Knex } from 'knex';
 import { toBool, toIso, parseJson, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { fromUnits, type Units } from '../domain/money.js';
+import { fromUnits } from '../domain/money.js';
+import type { PayoutDef, Rate, RateUnit } from '../domain/payouts.js';
 
-export type CommissionUnit = 'fixed' | 'percent';
+export type { Rate };
+export type CommissionUnit = RateUnit;
 
-/** A commission rate as stored: value in 1/10,000 units (of money, or of a percent point). */
-export interface Rate {
-  value: Units;
-  unit: CommissionUnit;
-}
-
-export interface PayoutRecord {
-  id: number;
-  campaignId: number;
-  kind: 'general' | 'personal';
-  title: string;
-  type: 'CPS' | 'CPA' | 'PPC' | 'CPM' | 'LIFETIME';
-  actionCode: string | null;
-  rawClicks: boolean;
-  affiliateCommission: Rate;
-  merchantCommission: Rate;
-  goal: { productIds: string[]; categories: string[] } | null;
-  couponCode: string | null;
-  tiers: Rate[];
-  affiliateIds: number[];
+/** A stored payout: the rules' shape plus its bookkeeping. */
+export interface PayoutRecord extends PayoutDef {
   archived: boolean;
   createdAt: string | null;
   updatedAt: string | null;

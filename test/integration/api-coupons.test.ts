@@ -1,32 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { assertError, assertFieldError, assertPage, ids } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
-
-function assertError(res: JsonResponse, status: number, code: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.equal(res.body?.error?.code, code, res.text.slice(0, 300));
-  assert.equal(typeof res.body.error.message, 'string');
-}
-
-function assertFieldError(res: JsonResponse, field: string): void {
-  assertError(res, 422, 'validation_failed');
-  const fields = (res.body.error.details as Array<{ field: string }>).map((d) => d.field);
-  assert.ok(fields.includes(field), `expected a detail for "${field}", got ${JSON.stringify(fields)}`);
-}
-
-function assertPage(res: JsonResponse, expected: { page: number; perPage: number; total: number }): void {
-  assert.equal(res.status, 200, res.text.slice(0, 300));
-  assert.ok(Array.isArray(res.body.data));
-  assert.deepEqual(res.body.pagination, {
-    ...expected,
-    totalPages: Math.max(1, Math.ceil(expected.total / expected.perPage)),
-  });
-}
-
-const ids = (res: JsonResponse) => (res.body.data as Array<{ id: number }>).map((x) => x.id).sort((a, b) => a - b);
 
 describe('/api/v1/coupons', () => {
   let app: TestApp;

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { assertFieldError } from '../helpers/assert.js';
 
 /*
  * SPEC §7.2 through the REST API: a campaign's flows (/api/v1/campaigns/:id/flows), their
@@ -9,13 +10,6 @@ import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/
  */
 
 type Api = ReturnType<typeof api>;
-
-function assertFieldError(res: JsonResponse, field: string): void {
-  assert.equal(res.status, 422, `expected 422, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.equal(res.body.error.code, 'validation_failed');
-  const fields = (res.body.error.details as Array<{ field: string }>).map((d) => d.field);
-  assert.ok(fields.includes(field), `expected a detail for "${field}", got ${JSON.stringify(res.body.error.details)}`);
-}
 
 const OFFER = { url: 'https://offer.example/?sub={subid}&c={campaign_id}', weight: 100 };
 

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { assertFieldError } from '../helpers/assert.js';
 
 /*
  * SPEC §7.1 and §7.4 through the REST API: domains, sources, groups and the traffic fields of a
@@ -22,13 +23,6 @@ async function insertClick(app: TestApp, cols: Record<string, unknown>): Promise
     trace: '{}',
     ...cols,
   });
-}
-
-function assertFieldError(res: JsonResponse, field: string): void {
-  assert.equal(res.status, 422, `expected 422, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.equal(res.body.error.code, 'validation_failed');
-  const fields = (res.body.error.details as Array<{ field: string }>).map((d) => d.field);
-  assert.ok(fields.includes(field), `expected a detail for "${field}", got ${JSON.stringify(res.body.error.details)}`);
 }
 
 describe('/api/v1 traffic objects: domains, sources, groups, campaign traffic fields', () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { assertError } from '../helpers/assert.js';
 
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -12,13 +13,6 @@ function handToken(header: object, payload: object, key?: string): string {
   const data = `${b64url(header)}.${b64url(payload)}`;
   const signature = key ? createHmac('sha256', key).update(data).digest('base64url') : '';
   return `${data}.${signature}`;
-}
-
-function assertError(res: JsonResponse, status: number, code: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.equal(res.body?.error?.code, code, res.text.slice(0, 300));
-  assert.equal(typeof res.body.error.message, 'string');
-  assert.ok(res.body.error.message.length > 0);
 }
 
 /** The Set-Cookie line for `name` in a response, or undefined. */

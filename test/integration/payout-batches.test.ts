@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { assertError, assertFieldError } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -11,17 +12,6 @@ const CHROME =
 function created(res: JsonResponse, what: string): number {
   assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
   return res.body.id as number;
-}
-
-function assertError(res: JsonResponse, status: number, code: string): void {
-  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.equal(res.body.error.code, code);
-}
-
-function assertFieldError(res: JsonResponse, field: string): void {
-  assert.equal(res.status, 422, `expected 422 naming ${field}, got ${res.status}: ${res.text.slice(0, 300)}`);
-  const fields = (res.body.error.details as Array<{ field: string }>).map((d) => d.field);
-  assert.ok(fields.includes(field), `expected a detail for "${field}", got ${JSON.stringify(fields)}`);
 }
 
 /** RFC 4180 CSV back into rows: quoted fields, doubled quotes, commas and newlines inside quotes. */

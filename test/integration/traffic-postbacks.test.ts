@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { assertFieldError } from '../helpers/assert.js';
 
 /*
  * SPEC §7.5 conversions by postback (`GET|POST /postback/<postbackKey>`): validation, status words,
@@ -29,13 +30,6 @@ const GB_IP = '81.2.69.160';
 function created(res: JsonResponse, what: string): number {
   assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
   return res.body.id as number;
-}
-
-function assertFieldError(res: JsonResponse, field: string): void {
-  assert.equal(res.status, 422, `expected 422, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.equal(res.body.error.code, 'validation_failed');
-  const fields = (res.body.error.details as Array<{ field: string }>).map((d) => d.field);
-  assert.ok(fields.includes(field), `expected a detail for "${field}", got ${JSON.stringify(res.body.error.details)}`);
 }
 
 type Params = Record<string, string>;
