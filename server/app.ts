@@ -2,17 +2,18 @@ import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import helmet from 'koa-helmet';
 import type { Services } from './container.js';
-import type { AppCustom, AppState } from './http/context.js';
+import type { Next } from 'koa';
+import type { AppContext, AppCustom, AppState } from './http/context.js';
 import { authenticate, csrf, errorHandler } from './http/middleware.js';
 import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
 import { adminRouter } from './http/admin/index.js';
 import { portalRouter } from './http/portal/index.js';
 import { staticRouter } from './http/static.js';
-import { trackingRouter, trackingCors } from './http/tracking.js';
+import { trackingRouter, trackingCors, trackingBody } from './http/tracking.js';
 import { redirectRouter } from './http/redirect.js';
 import { snippetRouter } from './http/snippet.js';
-import { campaignUrlRouter } from './http/campaign-url.js';
+import { campaignUrlRouter, landingOfferRouter } from './http/campaign-url.js';
 import { postbackRouter } from './http/postback.js';
 import { clickApiRouter } from './http/click-api.js';
 import { bypassCacheRouter } from './http/bypass-cache.js';
@@ -31,6 +32,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
 
   app.use(errorHandler());
   app.use(trackingCors());
+  app.use(trackingBody());
   app.use(
     bodyParser({
       enableTypes: ['json', 'form', 'text'],
@@ -41,13 +43,25 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
     }),
   );
   // The hot tracking paths come first: no sessions, CSRF or page headers on them.
-  for (const router of [trackingRouter(), redirectRouter(), postbackRouter(), clickApiRouter(), bypassCacheRouter()]) {
+  // The hottest paths go straight to their router instead of being matched against every router
+  // in turn; whatever a router does not answer falls through to the rest of the chain.
+  type Handler = (ctx: AppContext, next: Next) => unknown;
+  const tracking = trackingRouter().routes() as unknown as Handler;
+  const redirect = redirectRouter().routes() as unknown as Handler;
+  const campaignUrls = campaignUrlRouter().routes() as unknown as Handler;
+  app.use((ctx, next) => {
+    const path = ctx.path;
+    if (path.startsWith('/t/')) return tracking(ctx, next);
+    if (path === '/r') return redirect(ctx, next);
+    // One path segment: a campaign alias (reserved paths such as /admin fall through).
+    if (path.length > 1 && path.indexOf('/', 1) === -1) return campaignUrls(ctx, next);
+    return next();
+  });
+  for (const router of [postbackRouter(), clickApiRouter(), bypassCacheRouter(), landingOfferRouter()]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
   app.use(snippetRouter().routes());
-  // Campaign URLs are a hot path too; reserved paths (admin, api, …) fall through.
-  app.use(campaignUrlRouter().routes());
   app.use(
     helmet({
       contentSecurityPolicy: {

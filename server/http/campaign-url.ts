@@ -37,13 +37,9 @@ export function answerRun(ctx: AppContext, result: RunResult): void {
   ctx.body = `<!doctype html><title>Not found</title><h1>Not found</h1><p>${escapeHtml('There is nothing at this address.')}</p>`;
 }
 
-/**
- * GET /<alias> — a traffic campaign URL (SPEC §7.1), chosen by the request's Host; and
- * GET /lp/offer?subid=… — a landing page sending its visitor on to the offer, keeping the click.
- */
-export function campaignUrlRouter(): Router<AppState, AppCustom> {
+/** GET /lp/offer?subid=… — a landing page sends its visitor on to the offer, keeping the click (SPEC §7.2). */
+export function landingOfferRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
-
   router.get('/lp/offer', async (ctx) => {
     const subid = typeof ctx.query.subid === 'string' ? ctx.query.subid : '';
     const result = await ctx.services.landingOffers.offerFor(subid);
@@ -55,7 +51,12 @@ export function campaignUrlRouter(): Router<AppState, AppCustom> {
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(result);
   });
+  return router;
+}
 
+/** GET /<alias> — a traffic campaign URL (SPEC §7.1), chosen by the request's Host. */
+export function campaignUrlRouter(): Router<AppState, AppCustom> {
+  const router = new Router<AppState, AppCustom>();
   router.get('/:alias', async (ctx, next) => {
     const alias = ctx.params.alias ?? '';
     if (RESERVED.has(alias.toLowerCase())) return next();

@@ -19,11 +19,21 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
  * the body parser, so its errors (400, 413) reach the storefront with CORS headers too.
  */
 export function trackingCors() {
+  // The site URL's origin, parsed once per settings value (this runs on every tracking request).
+  let cachedSiteUrl: string | null = null;
+  let cachedOrigin: string | null = null;
+  const storeOrigin = (siteUrl: string | null) => {
+    if (siteUrl !== cachedSiteUrl) {
+      cachedSiteUrl = siteUrl;
+      cachedOrigin = siteUrl ? new URL(siteUrl).origin : null;
+    }
+    return cachedOrigin;
+  };
   return async (ctx: AppContext, next: Next) => {
     if (!ctx.path.startsWith('/t/')) return next();
     const origin = ctx.get('Origin');
-    const siteUrl = ctx.services.settings.get().siteUrl;
-    const trusted = origin && (!siteUrl || new URL(siteUrl).origin === origin);
+    const siteOrigin = storeOrigin(ctx.services.settings.get().siteUrl);
+    const trusted = origin && (!siteOrigin || siteOrigin === origin);
     if (origin && trusted) {
       ctx.set('Access-Control-Allow-Origin', origin);
       ctx.set('Access-Control-Allow-Credentials', 'true');
@@ -38,6 +48,38 @@ export function trackingCors() {
       ctx.status = 204;
       return;
     }
+    await next();
+  };
+}
+
+export const TRACKING_BODY_LIMIT = 100 * 1024;
+
+/**
+ * Reads the raw body of tracking POSTs as text (JSON is parsed by the handler), instead of the
+ * general body parser: beacons come as text/plain, and this is the hottest path there is. A body
+ * over the limit is drained and answered 413.
+ */
+export function trackingBody() {
+  return async (ctx: AppContext & { disableBodyParser?: boolean }, next: Next) => {
+    if (ctx.method !== 'POST' || !ctx.path.startsWith('/t/')) return next();
+    const declared = Number(ctx.get('Content-Length') || 0);
+    if (declared > TRACKING_BODY_LIMIT) {
+      ctx.req.resume();
+      throw new AppError('payload_too_large', 'The request body is too large');
+    }
+    const text = await new Promise<string | null>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      ctx.req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= TRACKING_BODY_LIMIT) chunks.push(chunk);
+      });
+      ctx.req.on('end', () => resolve(size > TRACKING_BODY_LIMIT ? null : Buffer.concat(chunks).toString('utf8')));
+      ctx.req.on('error', reject);
+    });
+    if (text === null) throw new AppError('payload_too_large', 'The request body is too large');
+    ctx.request.body = text;
+    ctx.disableBodyParser = true;
     await next();
   };
 }
@@ -58,6 +100,8 @@ export function jsonBody(ctx: AppContext): unknown {
 
 /** The visitor cookie (SPEC §4.2): HttpOnly; SameSite=None + Secure over https, Lax over plain http. */
 export function setVisitorCookie(ctx: AppContext, visitorId: string): void {
+  // A browser that already holds this id keeps its cookie (a year long): no header to write.
+  if (ctx.cookies.get(VISITOR_COOKIE) === visitorId) return;
   ctx.cookies.set(VISITOR_COOKIE, visitorId, {
     httpOnly: true,
     secure: ctx.secure,
