@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { createRequire } from 'node:module';
 import type { DatabaseTarget } from '../config.js';
 
 export type Db = Knex;
@@ -36,6 +37,14 @@ export interface DialectHelper {
     trx: Knex.Transaction,
     table: string,
     rows: Array<Record<string, Cell>>,
+    upsertKeys?: string[],
+  ): Promise<void>;
+  /** insertRows with the values already laid out per `columns` (no object per row). */
+  insertValues(
+    trx: Knex.Transaction,
+    table: string,
+    columns: readonly string[],
+    values: Cell[][],
     upsertKeys?: string[],
   ): Promise<void>;
   /**
@@ -110,9 +119,19 @@ function makeDialectHelper(db: Knex): DialectHelper {
       }
       await conn(table).insert(rows).onConflict(keys).merge(merge);
     },
-    async insertRows(trx, table, rows, upsertKeys) {
-      if (!rows.length) return;
+    insertRows(trx, table, rows, upsertKeys) {
+      if (!rows.length) return Promise.resolve();
       const columns = Object.keys(rows[0] as object);
+      return this.insertValues(
+        trx,
+        table,
+        columns,
+        rows.map((row) => columns.map((c) => row[c] ?? null)),
+        upsertKeys,
+      );
+    },
+    async insertValues(trx, table, columns, values, upsertKeys) {
+      if (!values.length) return;
       if (dialect === 'sqlite') {
         // Inside a transaction knex hands out the transaction's own connection.
         const conn = (await (
@@ -124,9 +143,10 @@ function makeDialectHelper(db: Knex): DialectHelper {
           sql += ` ON CONFLICT (${upsertKeys.map(quote).join(', ')}) DO UPDATE SET ${rest.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
         }
         const stmt = sqliteStatement(conn, sql);
-        for (const row of rows) stmt.run(...columns.map((c) => row[c] ?? null));
+        for (const row of values) stmt.run(...row);
         return;
       }
+      const rows = values.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i] ?? null])));
       for (let i = 0; i < rows.length; i += 500) {
         const chunk = trx(table).insert(rows.slice(i, i + 500));
         await (upsertKeys ? chunk.onConflict(upsertKeys).merge() : chunk);
@@ -147,6 +167,10 @@ function makeDialectHelper(db: Knex): DialectHelper {
     },
     async select<T>(conn: Knex, sql: string, bindings: Cell[]): Promise<T[]> {
       if (dialect === 'sqlite') {
+        // A separate read connection: WAL lets it read committed data while the writer's
+        // transaction holds the pool's one connection, so hot reads never queue behind a batch.
+        const reader = sqliteReader(conn);
+        if (reader) return sqliteStatement(reader, sql).all(...bindings) as T[];
         const client = conn.client as {
           acquireConnection(): Promise<SqliteConnection>;
           releaseConnection(c: SqliteConnection): Promise<void>;
@@ -164,10 +188,29 @@ function makeDialectHelper(db: Knex): DialectHelper {
   };
 }
 
+type SqliteDatabase = SqliteConnection & { close(): void; pragma(s: string): unknown };
+const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as new (
+  filename: string,
+  options: { readonly: boolean; fileMustExist: boolean },
+) => SqliteDatabase;
+
+const readers = new WeakMap<object, { filename: string; conn: SqliteDatabase | null }>();
+
+/** The read-only connection of an SQLite database file, opened on first use (none for :memory:). */
+function sqliteReader(db: Knex): SqliteConnection | null {
+  const entry = readers.get(db.client.config as object);
+  if (!entry) return null;
+  if (!entry.conn) {
+    entry.conn = new BetterSqlite3(entry.filename, { readonly: true, fileMustExist: true });
+    entry.conn.pragma('busy_timeout = 5000');
+  }
+  return entry.conn;
+}
+
 export function openDatabase(target: DatabaseTarget): Knex {
   if (target.client === 'sqlite') {
     if (target.filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(target.filename)), { recursive: true });
-    return knexFactory({
+    const db = knexFactory({
       client: 'better-sqlite3',
       connection: { filename: target.filename },
       useNullAsDefault: true,
@@ -184,6 +227,19 @@ export function openDatabase(target: DatabaseTarget): Knex {
         },
       },
     });
+    if (target.filename !== ':memory:') {
+      const entry = { filename: target.filename, conn: null as SqliteDatabase | null };
+      readers.set(db.client.config as object, entry);
+      // Closing the database closes its reader too (knex.destroy calls client.destroy).
+      const client = db.client as { destroy(callback?: unknown): Promise<void> };
+      const destroy = client.destroy.bind(client);
+      client.destroy = (callback?: unknown) => {
+        entry.conn?.close();
+        entry.conn = null;
+        return destroy(callback);
+      };
+    }
+    return db;
   }
   return knexFactory({
     client: 'mysql2',
