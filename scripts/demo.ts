@@ -4,12 +4,10 @@
  * sqlite:data/demo.sqlite unless DATABASE_URL is set. Re-running reuses the sample data.
  */
 import type { Server } from 'node:http';
-import { loadConfig, ConfigError, type Config } from '../server/config.js';
-import { ensureDatabaseExists, openDatabase } from '../server/db/index.js';
-import { migrateLatest } from '../server/db/migrate.js';
-import { buildServices, type Services } from '../server/container.js';
+import { loadConfig, type Config } from '../server/config.js';
+import type { Services } from '../server/container.js';
+import { bootServices, configOrExit } from '../server/boot.js';
 import { createApp } from '../server/app.js';
-import { createLogger } from '../server/logger.js';
 import { systemActor } from '../server/services/actor.js';
 import * as schemas from '../server/schemas/programme.js';
 import { findAffiliateByRef } from '../server/store/affiliates.js';
@@ -107,21 +105,8 @@ const listening = (server: Server) =>
   });
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = demoConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const log = createLogger(config.logLevel);
-  await ensureDatabaseExists(config.database);
-  const db = openDatabase(config.database);
-  await migrateLatest(db);
-  const services = await buildServices(config, db, log);
+  const config = configOrExit(demoConfig);
+  const { db, log, services } = await bootServices(config);
   const server = createApp(services).listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   await listening(server);

@@ -1,28 +1,12 @@
-import { loadConfig, ConfigError } from './config.js';
-import { ensureDatabaseExists, openDatabase } from './db/index.js';
-import { migrateLatest } from './db/migrate.js';
-import { buildServices } from './container.js';
+import { loadConfig } from './config.js';
 import { createApp } from './app.js';
-import { createLogger } from './logger.js';
+import { bootServices, configOrExit } from './boot.js';
 
 /** Boot: load config, open the database, migrate, start plugins, listen. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const log = createLogger(config.logLevel);
-  await ensureDatabaseExists(config.database);
-  const db = openDatabase(config.database);
-  const applied = await migrateLatest(db);
+  const config = configOrExit(loadConfig);
+  const { db, log, services, applied } = await bootServices(config, { startWorkers: true });
   if (applied.length) log.info({ applied }, 'migrations applied');
-  const services = await buildServices(config, db, log, { startWorkers: true });
   const app = createApp(services);
   const server = app.listen(config.port, config.host, () => {
     const where = config.publicUrl ?? `http://localhost:${config.port}`;
