@@ -98,9 +98,3 @@ export const pageQuery = z.object({
   perPage: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type PageQuery = z.infer<typeof pageQuery>;
-
-/** Boolean query/form values: "true"/"1"/"on" and "false"/"0"/"off". */
-export const boolish = z.union([
-  z.boolean(),
-  z.enum(['true', '1', 'on', 'false', '0', 'off']).transform((v) => v === 'true' || v === '1' || v === 'on'),
-]);

@@ -129,8 +129,6 @@ export interface ClickFacts {
   affiliate: AffiliateFacts | undefined;
 }
 
-export const CLICK_RULES = ['forced', 'campaign', 'banner', 'default'] as const;
-
 export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
   const candidates: TraceCandidate[] = [];
   const notes: string[] = [];

@@ -74,6 +74,11 @@ export function unitsToFixed(units: Units, places = 4): string {
   return (negative && rounded !== 0n ? '-' : '') + whole.toString() + fracText;
 }
 
+/** A decimal as people write it: 2.5 → "2.5", 10 → "10" (no trailing zeros). */
+export function decimalText(units: Units): string {
+  return unitsToFixed(units).replace(/\.?0+$/, '');
+}
+
 /** Display text for people: "1,234.50 USD". */
 export function formatMoney(units: Units, currency?: string): string {
   const fixed = unitsToFixed(units, 2);

@@ -2,12 +2,17 @@
  * Choosing the payout and computing commissions (SPEC §6.1, §6.2), as pure functions. Every
  * amount is in 1/10,000 units of the base currency; every choice is explained in words.
  */
-import { add, percentOf, scale, subtract, type Units } from './money.js';
+import { add, decimalText, formatMoney, percentOf, scale, subtract, type Units } from './money.js';
 
 export type RateUnit = 'fixed' | 'percent';
 export interface Rate {
   value: Units;
   unit: RateUnit;
+}
+
+/** A rate for people: "10%" or "5.00 USD". */
+export function rateText(rate: Rate, currency: string): string {
+  return rate.unit === 'percent' ? `${decimalText(rate.value)}%` : formatMoney(rate.value, currency);
 }
 
 export interface PayoutDef {

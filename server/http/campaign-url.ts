@@ -6,8 +6,6 @@ import { UNIQUENESS_COOKIE, type RunResult } from '../services/campaign-runner.j
 
 const RESERVED = new Set(RESERVED_ALIASES);
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 /** Turns a campaign run into the HTTP answer (redirect, text, empty page or 404) and sets the device cookie. */
 export function answerRun(ctx: AppContext, result: RunResult): void {
   ctx.set('Cache-Control', 'no-store');
@@ -34,7 +32,7 @@ export function answerRun(ctx: AppContext, result: RunResult): void {
   }
   ctx.status = 404;
   ctx.type = 'html';
-  ctx.body = `<!doctype html><title>Not found</title><h1>Not found</h1><p>${escapeHtml('There is nothing at this address.')}</p>`;
+  ctx.body = `<!doctype html><title>Not found</title><h1>Not found</h1><p>There is nothing at this address.</p>`;
 }
 
 /** GET /lp/offer?subid=… — a landing page sends its visitor on to the offer, keeping the click (SPEC §7.2). */

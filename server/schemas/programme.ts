@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { shortText, optionalText, optionalHttpUrl, httpUrl, amount, id } from '../validation.js';
+import { shortText, optionalText, optionalHttpUrl, amount, id } from '../validation.js';
 import { toUnits } from '../domain/money.js';
 
 /*
@@ -194,5 +194,3 @@ export const payoutCreate = payoutFields
 export const payoutPatch = payoutFields.partial();
 export type PayoutCreate = z.infer<typeof payoutCreate>;
 export type PayoutPatch = z.infer<typeof payoutPatch>;
-
-export const urlHttp = httpUrl;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { cut } from '../store/rows.js';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
@@ -76,8 +77,6 @@ export interface RunOptions {
 interface SourceParams {
   params: Record<string, string>;
 }
-
-const cut = (v: string | null | undefined, max: number) => (v ? v.slice(0, max) : null);
 
 /**
  * Runs a traffic campaign for one visitor (SPEC §7): uniqueness, bind visitors, flow selection,

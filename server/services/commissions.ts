@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
@@ -77,9 +78,6 @@ export interface TrafficCommissionDelta {
   quantity: number;
   status: 'approved' | 'pending';
 }
-
-const rateText = (r: Rate, currency: string) =>
-  r.unit === 'percent' ? `${unitsToFixed(r.value).replace(/\.?0+$/, '')}%` : `${unitsToFixed(r.value, 2)} ${currency}`;
 
 /** Commissions for sales, actions, clicks and impressions (SPEC §6.1–6.3). */
 export class CommissionService {

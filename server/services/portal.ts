@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { rateText } from '../domain/payouts.js';
 import type { Services } from '../container.js';
 import type { Actor } from './actor.js';
 import type { AuthUser } from './auth.js';
@@ -6,7 +7,7 @@ import type { ConfigSnapshot } from './config-cache.js';
 import type { Settings } from '../domain/settings.js';
 import type { PayoutDef } from '../domain/payouts.js';
 import { dayIn } from '../domain/time.js';
-import { formatMoney, toUnits, unitsToFixed, type Units } from '../domain/money.js';
+import { formatMoney, toUnits } from '../domain/money.js';
 import { AppError, fieldError, forbidden } from '../errors.js';
 import type { Affiliate } from '../store/affiliates.js';
 import type { Campaign } from '../store/campaigns.js';
@@ -73,13 +74,6 @@ const own = (affiliateId: number | null | undefined): number => {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeAttr = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
-
-/** A commission rate for people: "10%" or "5.00 USD". */
-export function rateText(rate: { value: Units; unit: 'fixed' | 'percent' }, currency: string): string {
-  return rate.unit === 'percent'
-    ? `${unitsToFixed(rate.value).replace(/\.?0+$/, '')}%`
-    : formatMoney(rate.value, currency);
-}
 
 /** A payout as an affiliate may see it: no merchant commission, no list of other affiliates. */
 export interface PayoutView {

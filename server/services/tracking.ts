@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { cut } from '../store/rows.js';
 import type { Logger } from 'pino';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
@@ -60,8 +61,6 @@ export interface ClickResult {
   dropped: boolean;
   trace: MatchTrace;
 }
-
-const cut = (v: string | null | undefined, max: number) => (v ? v.slice(0, max) : null);
 
 /** Recording clicks and impressions (SPEC §4.2, §5.1). */
 export class TrackingService {

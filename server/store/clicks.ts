@@ -139,11 +139,6 @@ export async function listClicks(db: Knex, f: ClickFilters, page: PageQuery): Pr
   return paginate<ClickRow & { id: number }, Click>(q, page, toClick);
 }
 
-export async function getClickByClickId(db: Knex, clickId: string): Promise<Click | null> {
-  const row = (await db('clicks').where({ click_id: clickId }).first()) as (ClickRow & { id: number }) | undefined;
-  return row ? toClick(row) : null;
-}
-
 interface ReferralRow {
   visitor_id: string;
   campaign_id: number;

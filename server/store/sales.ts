@@ -138,10 +138,3 @@ export async function listSales(db: Knex, f: SaleFilters, page: PageQuery): Prom
   if (f.to !== undefined) q.where('at', '<', f.to);
   return paginate<SaleRow & { id: number }, Sale>(q, page, toSale);
 }
-
-/** Most recent sale of the same IP within `sinceMs` (the duplicate-order fraud rule). */
-export async function recentSaleFromIp(db: Knex, ip: string, since: number): Promise<number | null> {
-  const row = (await db('sales').where('ip', ip).where('at', '>=', since).orderBy('at', 'desc').first('id')) as
-    { id: number } | undefined;
-  return row ? Number(row.id) : null;
-}

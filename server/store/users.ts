@@ -68,10 +68,6 @@ export async function updateUser(db: Knex, id: number, cols: Partial<Omit<UserRo
   await db('users').where({ id }).update(cols);
 }
 
-export async function deleteUser(db: Knex, id: number): Promise<void> {
-  await db('users').where({ id }).delete();
-}
-
 export async function findUserByAffiliate(db: Knex, affiliateId: number): Promise<UserRow | null> {
   return ((await db('users').where({ affiliate_id: affiliateId }).first()) as UserRow | undefined) ?? null;
 }

@@ -1,4 +1,6 @@
 import type Router from '@koa/router';
+import { rateText } from '../../domain/payouts.js';
+import { decimalText } from '../../domain/money.js';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
@@ -7,14 +9,12 @@ import {
   attachListErrors,
   conflictMessage,
   bodyOf,
-  decimalText,
   idParam,
   lines,
   pageLinks,
   pageOf,
   queryEnum,
   queryText,
-  rateText,
   summarise,
   valueAt,
   valuesAt,

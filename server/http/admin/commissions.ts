@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { decimalText } from '../../domain/money.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
@@ -6,7 +7,6 @@ import { render, flash, form } from './render.js';
 import {
   allAffiliates,
   bodyOf,
-  decimalText,
   idParam,
   pageLinks,
   pageOf,

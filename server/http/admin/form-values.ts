@@ -3,7 +3,6 @@ import type { AppContext } from '../context.js';
 import { notFound, type AppError } from '../../errors.js';
 import type { Affiliate } from '../../store/affiliates.js';
 import { pageQuery, type PageQuery } from '../../validation.js';
-import { unitsToFixed, formatMoney, type Units } from '../../domain/money.js';
 
 /*
  * Helpers the admin pages share to read posted forms and shape list pages. The body parser
@@ -137,16 +136,6 @@ export function pageLinks(
 export function safeBack(raw: FormValue, fallback: string): string {
   const s = Array.isArray(raw) ? raw[0] : raw;
   return typeof s === 'string' && /^\/(?![/\\])/.test(s) ? s : fallback;
-}
-
-/** A decimal in 1/10,000 units as people write it: 2.5 → "2.5", 10 → "10". */
-export function decimalText(units: Units): string {
-  return unitsToFixed(units).replace(/\.?0+$/, '');
-}
-
-/** A commission rate for people: "10%" or "5.00 USD". */
-export function rateText(rate: { value: Units; unit: 'fixed' | 'percent' }, currency: string): string {
-  return rate.unit === 'percent' ? `${decimalText(rate.value)}%` : formatMoney(rate.value, currency);
 }
 
 /** A 409 in people's words: history that depends on an object means archive, not delete. */

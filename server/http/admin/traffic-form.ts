@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js';
 import { form } from './render.js';
-import { decimalText, valueAt } from './form-values.js';
+import { valueAt } from './form-values.js';
+import { decimalText } from '../../domain/money.js';
 import { toUnits } from '../../domain/money.js';
 import type { Campaign } from '../../store/campaigns.js';
 import type { Domain } from '../../store/domains.js';
