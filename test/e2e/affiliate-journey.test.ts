@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
-import { launchBrowser, personUserAgent, skipWithoutChromium } from '../helpers/browser.js';
+import { launchBrowser, personUserAgent, skipWithoutChromium, poll } from '../helpers/browser.js';
 import { createDemoStore, storePort } from '../../storefront-snippet/demo/server.js';
 
 /*
@@ -19,18 +19,6 @@ const SCREENSHOT = '/tmp/affix-portal.png';
 const AFFILIATE = { name: 'Jane Linker', email: 'jane@affiliates.example', password: 'jane links everything' };
 
 type Api = ReturnType<typeof api>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function poll<T>(what: string, fn: () => Promise<T | null | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('an affiliate’s journey: sign-up, approval, link, sale, approved commission', { skip }, () => {
   let app: TestApp;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { launchBrowser, personUserAgent, skipWithoutChromium } from '../helpers/browser.js';
+import { launchBrowser, personUserAgent, skipWithoutChromium, sleep } from '../helpers/browser.js';
 
 /*
  * Bypass cache (SPEC §7.8) in a real browser. A campaign with bypass cache sends visitors to a
@@ -17,8 +17,6 @@ import { launchBrowser, personUserAgent, skipWithoutChromium } from '../helpers/
 
 const skip = skipWithoutChromium();
 const MINUTE = 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface ClickRow {
   click_id: string;
   campaign_id: number;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
-import { launchBrowser, personUserAgent, skipWithoutChromium } from '../helpers/browser.js';
+import { launchBrowser, personUserAgent, skipWithoutChromium, sleep, poll } from '../helpers/browser.js';
 import { createDemoStore, storePort } from '../../storefront-snippet/demo/server.js';
 
 /*
@@ -28,18 +28,6 @@ interface Sale {
   coupon: string | null;
   totalCost: number | null;
   items: Array<{ productId: string; quantity?: number }>;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function poll<T>(what: string, fn: () => Promise<T | null | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe('storefront attribution in a browser', { skip }, () => {
