@@ -83,7 +83,7 @@ export function looseSpots(schema: Schema): string[] {
     const at = path || '(root)';
     switch (d.type) {
       case 'object':
-        if (defOf(d.catchall ?? s).type !== 'never' || !d.catchall) out.push(at);
+        if (!d.catchall || defOf(d.catchall).type !== 'never') out.push(at);
         for (const [k, v] of Object.entries(d.shape ?? {})) walk(v, path ? `${path}.${k}` : k);
         return;
       case 'unknown':
