@@ -2,16 +2,239 @@ import { z } from 'zod';
 import { AppError, type FieldError } from './errors.js';
 import { toUnits, MoneyError } from './domain/money.js';
 
-/** Turns zod issues into field errors whose `field` is the dotted path of the offending value. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length ? issue.path.map(String).join('.') : '(body)',
-    message: issue.message,
-  }));
+type Path = ReadonlyArray<PropertyKey>;
+type Schema = z.core.$ZodType;
+/** The parts of a zod 4 schema definition that lead to the schemas inside it. */
+interface Def {
+  type: string;
+  shape?: Record<string, Schema>;
+  catchall?: Schema;
+  innerType?: Schema;
+  in?: Schema;
+  out?: Schema;
+  element?: Schema;
+  valueType?: Schema;
+  keyType?: Schema;
+  options?: Schema[];
+  left?: Schema;
+  right?: Schema;
+  items?: Schema[];
+  rest?: Schema | null;
+  getter?: () => Schema;
+}
+const defOf = (s: Schema) => s._zod.def as unknown as Def;
+const WRAPPERS = new Set([
+  'optional',
+  'nullable',
+  'default',
+  'prefault',
+  'nonoptional',
+  'readonly',
+  'catch',
+  'success',
+]);
+
+/** The schemas a value may meet at the top of `s`: wrappers, pipes and unions opened. */
+function opened(s: Schema, seen = new Set<Schema>()): Schema[] {
+  if (seen.has(s)) return [];
+  seen.add(s);
+  const d = defOf(s);
+  if (WRAPPERS.has(d.type) && d.innerType) return opened(d.innerType, seen);
+  if (d.type === 'pipe') return [...opened(d.in!, seen), ...opened(d.out!, seen)];
+  if (d.type === 'lazy' && d.getter) return opened(d.getter(), seen);
+  if (d.type === 'union') return (d.options ?? []).flatMap((o) => opened(o, seen));
+  if (d.type === 'intersection') return [...opened(d.left!, seen), ...opened(d.right!, seen)];
+  return [s];
 }
 
-export function validationError(error: z.ZodError): AppError {
-  const details = fieldErrors(error);
+/** The field names an object at `path` inside `schema` accepts (empty when unknown). */
+export function knownKeysAt(schema: Schema, path: Path): string[] {
+  let here = opened(schema);
+  for (const segment of path) {
+    here = here.flatMap((s) => {
+      const d = defOf(s);
+      if (d.type === 'object') {
+        const inner = d.shape?.[String(segment)];
+        return inner ? opened(inner) : [];
+      }
+      if (d.type === 'array' && typeof segment === 'number') return opened(d.element!);
+      if (d.type === 'tuple' && typeof segment === 'number') {
+        const item = d.items?.[segment] ?? d.rest;
+        return item ? opened(item) : [];
+      }
+      if (d.type === 'record') return opened(d.valueType!);
+      return [];
+    });
+  }
+  return [...new Set(here.flatMap((s) => (defOf(s).type === 'object' ? Object.keys(defOf(s).shape ?? {}) : [])))];
+}
+
+/**
+ * Where `schema` would accept keys nobody declared: objects that are not strict, and `unknown` /
+ * `any` values (which let any nested object through). Empty for a strict schema (SPEC §10a).
+ */
+export function looseSpots(schema: Schema): string[] {
+  const out: string[] = [];
+  const seen = new Set<Schema>();
+  const walk = (s: Schema, path: string) => {
+    if (seen.has(s)) return;
+    seen.add(s);
+    const d = defOf(s);
+    const at = path || '(root)';
+    switch (d.type) {
+      case 'object':
+        if (!d.catchall || defOf(d.catchall).type !== 'never') out.push(at);
+        for (const [k, v] of Object.entries(d.shape ?? {})) walk(v, path ? `${path}.${k}` : k);
+        return;
+      case 'unknown':
+      case 'any':
+        out.push(at);
+        return;
+      case 'array':
+        return walk(d.element!, `${path}[]`);
+      case 'record':
+        walk(d.keyType!, `${path}{key}`);
+        return walk(d.valueType!, `${path}{}`);
+      case 'tuple':
+        (d.items ?? []).forEach((item, i) => walk(item, `${path}[${i}]`));
+        if (d.rest) walk(d.rest, `${path}[]`);
+        return;
+      case 'pipe':
+        walk(d.in!, path);
+        return walk(d.out!, path);
+      case 'union':
+        return (d.options ?? []).forEach((o) => walk(o, path));
+      case 'intersection':
+        walk(d.left!, path);
+        return walk(d.right!, path);
+      case 'lazy':
+        return walk(d.getter!(), path);
+      default:
+        if (WRAPPERS.has(d.type) && d.innerType) walk(d.innerType, path);
+    }
+  };
+  walk(schema, '');
+  return out;
+}
+
+const checkedStrict = new WeakSet<Schema>();
+
+/**
+ * Throws (a programming error, not bad input) when an API schema would silently drop keys: every
+ * API body and query is parsed with a strict schema (SPEC §10a). Checked once per schema.
+ */
+export function requireStrict<S extends Schema>(schema: S): S {
+  if (checkedStrict.has(schema)) return schema;
+  const loose = looseSpots(schema);
+  if (loose.length) throw new Error(`API schema is not strict at ${loose.join(', ')}: use z.strictObject`);
+  checkedStrict.add(schema);
+  return schema;
+}
+
+/** Edit distance, for "did you mean" on a misspelled key. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The known key `key` most likely meant (same letters in another case, or one or two typos), or null. */
+export function nearestKey(key: string, known: readonly string[]): string | null {
+  const lower = key.toLowerCase();
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = k.toLowerCase() === lower ? 0 : distance(lower, k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  const allowed = Math.min(2, Math.floor(key.length / 3));
+  if (best !== null && bestDistance <= allowed) return best;
+  // A shortened name: expiresIn for expiresInHours.
+  return (lower.length >= 4 && known.find((k) => k.toLowerCase().startsWith(lower))) || null;
+}
+
+/** A key the schema does not know, by its path in the input. */
+export interface UnknownKey {
+  path: PropertyKey[];
+  field: string;
+  /** The key it was probably meant to be, or null. */
+  suggestion: string | null;
+}
+
+const dotted = (path: Path) => (path.length ? path.map(String).join('.') : '(body)');
+
+function unknownKeysOf(issues: readonly z.core.$ZodIssue[], schema?: Schema): UnknownKey[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => {
+          const path = [...issue.path, key];
+          return {
+            path,
+            field: dotted(path),
+            suggestion: schema ? nearestKey(key, knownKeysAt(schema, issue.path)) : null,
+          };
+        })
+      : [],
+  );
+}
+
+/** The keys of `input` that `schema` does not declare, at any depth (other problems are not reported). */
+export function unknownKeys(schema: Schema, input: unknown): UnknownKey[] {
+  const result = z.safeParse(schema, input);
+  return result.success ? [] : unknownKeysOf(result.error.issues, schema);
+}
+
+/** A copy of `input` without the keys at `paths` (tracking bodies drop what they do not know). */
+export function withoutKeys<T>(input: T, paths: ReadonlyArray<ReadonlyArray<PropertyKey>>): T {
+  if (!paths.length) return input;
+  const copy = structuredClone(input);
+  for (const path of paths) {
+    let node: unknown = copy;
+    for (const segment of path.slice(0, -1)) node = (node as Record<PropertyKey, unknown> | null)?.[segment];
+    if (node && typeof node === 'object') delete (node as Record<PropertyKey, unknown>)[path[path.length - 1]!];
+  }
+  return copy;
+}
+
+/**
+ * "unknown field; did you mean productIds?" — `noun` is "field" for bodies, "parameter" for
+ * queries; `ignored` for the lenient tracking endpoints, which drop the field and go on.
+ */
+export function unknownKeyMessage(k: UnknownKey, noun = 'field', ignored = false): string {
+  return `unknown ${noun}${ignored ? ', ignored' : ''}${k.suggestion ? `; did you mean ${k.suggestion}?` : ''}`;
+}
+
+/** Turns zod issues into field errors whose `field` is the dotted path of the offending value. */
+export function fieldErrors(error: z.ZodError, schema?: Schema, noun = 'field'): FieldError[] {
+  // Unknown keys first: a misspelled key is usually why its right name is reported missing.
+  const unknown = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? unknownKeysOf([issue], schema).map((k) => ({ field: k.field, message: unknownKeyMessage(k, noun) }))
+      : [],
+  );
+  const others = error.issues.flatMap((issue): FieldError[] => {
+    if (issue.code === 'unrecognized_keys') return [];
+    let message = issue.message;
+    // A record key that fails its key schema (an exchange rate keyed "EURO"): say what the key must be.
+    if (issue.code === 'invalid_key' && issue.issues[0]) message = `the key ${issue.issues[0].message}`;
+    // zod's wording for a required field left out.
+    else if (issue.code === 'invalid_type' && /received undefined$/.test(message)) message = 'is required';
+    return [{ field: dotted(issue.path), message }];
+  });
+  return [...unknown, ...others];
+}
+
+export function validationError(error: z.ZodError, schema?: Schema, noun?: string): AppError {
+  return validationFailed(fieldErrors(error, schema, noun));
+}
+
+/** A 422 listing `details`, its message the first few of them. */
+export function validationFailed(details: FieldError[]): AppError {
   const summary = details
     .slice(0, 3)
     .map((d) => `${d.field}: ${d.message}`)
@@ -20,9 +243,9 @@ export function validationError(error: z.ZodError): AppError {
 }
 
 /** Parses `input` with `schema` or throws a 422 AppError naming each bad field. */
-export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+export function parse<S extends z.ZodType>(schema: S, input: unknown, noun?: string): z.output<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw validationError(result.error);
+  if (!result.success) throw validationError(result.error, schema, noun);
   return result.data;
 }
 
@@ -93,7 +316,7 @@ export const id = z
 export const idParam = z.object({ id });
 
 /** Page pagination shared by every list: ?page=1&perPage=50 (perPage ≤ 200). */
-export const pageQuery = z.object({
+export const pageQuery = z.strictObject({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   perPage: z.coerce.number().int().min(1).max(200).default(50),
 });

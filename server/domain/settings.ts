@@ -141,11 +141,17 @@ export function defaultSettings(postbackKey: string): Settings {
   };
 }
 
-/** A PATCH body: any subset, nested objects partial too (exchangeRates is replaced whole). */
-export const settingsPatchSchema = settingsSchema
-  .extend({
-    urlParams: settingsSchema.shape.urlParams.partial(),
-    fraud: fraudSchema.partial(),
+/**
+ * A PATCH body: any subset, nested objects partial too (exchangeRates is replaced whole). Strict
+ * at every depth, so a misspelled setting is a 422 naming it (SPEC §10a); `settingsSchema` itself
+ * stays lenient because it also reads stored rows, where a setting an older version kept must not
+ * throw the others away.
+ */
+export const settingsPatchSchema = z
+  .strictObject({
+    ...settingsSchema.shape,
+    urlParams: z.strictObject(settingsSchema.shape.urlParams.shape).partial(),
+    fraud: z.strictObject(fraudSchema.shape).partial(),
   })
   .partial();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;

@@ -5,6 +5,8 @@ import type { AppContext, AppCustom, AppState } from './context.js';
 import { AppError } from '../errors.js';
 import { validVisitorId } from '../services/visitors.js';
 import type { SaleResult } from '../services/sales.js';
+import { clickBodyFields } from '../schemas/tracking.js';
+import { unknownKeyMessage, unknownKeys } from '../validation.js';
 
 export const VISITOR_COOKIE = 'affix_vid';
 const COOKIE_MAX_AGE_MS = 365 * 86_400_000;
@@ -168,6 +170,12 @@ export function trackingRouter(): Router<AppState, AppCustom> {
       string,
       unknown
     >;
+    // Lenient (SPEC §10a): unknown fields do not stop the click; they are answered in `warnings`.
+    const warnings = unknownKeys(clickBodyFields, b).map((k) => ({
+      field: k.field,
+      message: unknownKeyMessage(k, 'field', true),
+    }));
+    if (warnings.length) ctx.services.log.warn({ warnings, kind: 'click' }, 'click stored without its unknown fields');
     const { params, url } = paramsOfUrl(b.url);
     const gdpr = ctx.services.settings.get().gdprMode;
     // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
@@ -191,6 +199,7 @@ export function trackingRouter(): Router<AppState, AppCustom> {
       campaignId: result.campaignId,
       affiliateId: result.affiliateId,
       bannerId: result.bannerId,
+      ...(warnings.length ? { warnings } : {}),
     };
   });
 

@@ -260,7 +260,7 @@ function pickKnown(stored: Record<string, unknown>, defs: Map<string, PluginSett
 }
 
 /** Null when `value` fits `def`, otherwise what is wrong with it. */
-function checkSetting(def: PluginSettingDef, value: unknown): string | null {
+export function checkSetting(def: PluginSettingDef, value: unknown): string | null {
   switch (def.type) {
     case 'boolean':
       return typeof value === 'boolean' ? null : 'must be true or false';

@@ -32,7 +32,7 @@ export const fixedCostSchema = z.union([
 ]);
 export type FixedCost = z.infer<typeof fixedCostSchema>;
 
-export const itemSchema = z.object({
+export const itemSchema = z.strictObject({
   productId: scalarText(191),
   category: scalarText(191).optional(),
   totalCost: amount,
@@ -85,6 +85,21 @@ export const optionalSaleFields = {
   data4: scalarText(255),
   data5: scalarText(255),
 } as const;
+
+/**
+ * Every field a sale or action body may carry: what it does not name is an unknown field (SPEC
+ * §10a), a 422 on the API and a warning on /t/sale and /t/action. Values are judged above.
+ */
+export const saleBodyFields = z.strictObject({ ...essentialSaleFields.shape, ...optionalSaleFields }).partial();
+
+/** The fields of POST /t/click (SPEC §4.2); the handler reads their values leniently. */
+export const clickBodyFields = z.strictObject({
+  url: z.unknown(),
+  referrer: z.unknown(),
+  visitorId: z.unknown(),
+  campaignId: z.unknown(),
+  consent: z.unknown(),
+});
 
 export type OptionalSaleFields = { [K in keyof typeof optionalSaleFields]?: z.output<(typeof optionalSaleFields)[K]> };
 export type SaleInput = z.output<typeof essentialSaleFields> & OptionalSaleFields;

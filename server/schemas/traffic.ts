@@ -4,10 +4,10 @@ import { FILTER_NAMES } from '../domain/flows.js';
 import { httpUrl, id, optionalHttpUrl, optionalText, shortText } from '../validation.js';
 
 /*
- * Request bodies for the traffic objects of SPEC §7: domains, sources, groups and flows. As in
- * programme.ts, top-level fields carry no defaults so one shape serves create and PATCH; rules
- * that join several fields (a flow's schema and its URLs) are checked by the service on the
- * merged object, so a PATCH is judged by what the flow will be.
+ * Request bodies for the traffic objects of SPEC §7: domains, sources, groups and flows, strict
+ * at every depth (SPEC §10a). As in programme.ts, top-level fields carry no defaults so one
+ * shape serves create and PATCH; rules that join several fields (a flow's schema and its URLs)
+ * are checked by the service on the merged object, so a PATCH is judged by what the flow will be.
  */
 
 export const SOURCE_PARAM_KEYS = [
@@ -63,7 +63,7 @@ export const hostName = z
       ),
   );
 
-export const domainFields = z.object({
+export const domainFields = z.strictObject({
   host: hostName,
   parkedCampaignId: id.nullable(),
 });
@@ -105,7 +105,7 @@ export const sourceParams = z
     return out;
   });
 
-export const sourceFields = z.object({
+export const sourceFields = z.strictObject({
   name: shortText(),
   params: sourceParams,
   postbackUrl: optionalHttpUrl,
@@ -118,7 +118,7 @@ export type SourcePatch = z.infer<typeof sourcePatch>;
 
 // ---- groups -------------------------------------------------------------------------------
 
-export const groupFields = z.object({ name: shortText() });
+export const groupFields = z.strictObject({ name: shortText() });
 export const groupCreate = groupFields;
 export const groupPatch = groupFields.partial();
 export type GroupCreate = z.infer<typeof groupCreate>;
@@ -171,7 +171,7 @@ const NEEDS_VALUES = new Set([
 ]);
 
 export const filterSchema = z
-  .object({
+  .strictObject({
     name: z.enum(FILTER_NAMES),
     mode: z.enum(FILTER_MODES).default('is'),
     values: z
@@ -237,7 +237,7 @@ export const filterSchema = z
     ...(f.name === 'param' && f.param ? { param: f.param } : {}),
   }));
 
-export const weightedUrl = z.object({
+export const weightedUrl = z.strictObject({
   url: httpUrl,
   weight: z
     .number()
@@ -252,7 +252,7 @@ const urlList = z
   .max(50, 'at most 50 entries')
   .refine(fitsText, 'the list is too long to store (at most 64 KB in all)');
 
-export const flowFields = z.object({
+export const flowFields = z.strictObject({
   name: shortText(),
   type: z.enum(FLOW_TYPES),
   position: z.number().int('must be a whole number').min(0, 'must not be negative').max(1_000_000, 'at most 1000000'),

@@ -1,12 +1,37 @@
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import type { Actor } from './actor.js';
 import { recordAudit } from '../store/audit.js';
 import { notFound } from '../errors.js';
-import type { PluginInfo, PluginRegistry } from '../plugins/registry.js';
+import { checkSetting, type PluginInfo, type PluginRegistry } from '../plugins/registry.js';
+import type { PluginSettingDef } from '../plugins/types.js';
 
 export interface PluginChange {
   active?: boolean;
   settings?: Record<string, unknown>;
+}
+
+const patchSchemas = new WeakMap<PluginSettingDef[], z.ZodType<PluginChange>>();
+
+/**
+ * The body of PATCH /api/v1/plugins/:name: `active`, and `settings` holding only the keys the
+ * plugin declares, each checked against its definition (SPEC §10a: unknown keys are named).
+ */
+export function pluginPatchSchema(defs: PluginSettingDef[]): z.ZodType<PluginChange> {
+  let schema = patchSchemas.get(defs);
+  if (!schema) {
+    const settings = Object.fromEntries(
+      defs.map((def) => [
+        def.key,
+        z
+          .custom<unknown>((v) => checkSetting(def, v) === null, { error: (iss) => checkSetting(def, iss.input) })
+          .optional(),
+      ]),
+    );
+    schema = z.strictObject({ active: z.boolean().optional(), settings: z.strictObject(settings).optional() });
+    patchSchemas.set(defs, schema);
+  }
+  return schema;
 }
 
 /**

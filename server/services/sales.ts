@@ -8,9 +8,9 @@ import type { Hooks } from '../plugins/hooks.js';
 import type { TrackingService } from './tracking.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
 import { fromUnits, multiplyByRate, toUnits, SCALE } from '../domain/money.js';
-import { essentialSaleFields, optionalSaleFields, type SaleInput } from '../schemas/tracking.js';
+import { essentialSaleFields, optionalSaleFields, saleBodyFields, type SaleInput } from '../schemas/tracking.js';
 import { AppError, fieldError } from '../errors.js';
-import { parse } from '../validation.js';
+import { parse, unknownKeyMessage, unknownKeys, validationFailed, withoutKeys } from '../validation.js';
 import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
@@ -28,6 +28,7 @@ export interface SaleRequest {
   userAgent: string;
   /** The visitor id from the server cookie, used when the body carries none. */
   cookieVisitorId: string | null;
+  /** `api` bodies are strict: an unknown field is a 422; elsewhere it is dropped with a warning (SPEC §10a). */
   source: 'snippet' | 'api' | 'postback';
 }
 
@@ -267,23 +268,36 @@ export class SaleService {
     };
   }
 
-  /** Validates the body: essential fields reject with 422; optional ones are dropped with a warning. */
+  /**
+   * Validates the body: essential fields reject with 422; optional ones are dropped with a warning.
+   * Unknown fields are a 422 when `strict` (the API), else dropped with a warning (/t/*).
+   */
   parseBody(
     kind: 'sale' | 'action',
     body: unknown,
     signed: boolean,
+    strict = false,
   ): { input: SaleInput; warnings: SaleResult['warnings'] } {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new AppError('validation_failed', '(body): must be a JSON object', [
         { field: '(body)', message: 'must be a JSON object' },
       ]);
     }
-    const raw = body as Record<string, unknown>;
+    let raw = body as Record<string, unknown>;
+    const warnings: SaleResult['warnings'] = [];
+    const unknown = unknownKeys(saleBodyFields, raw);
+    if (unknown.length) {
+      if (strict) throw validationFailed(unknown.map((k) => ({ field: k.field, message: unknownKeyMessage(k) })));
+      for (const k of unknown) warnings.push({ field: k.field, message: unknownKeyMessage(k, 'field', true) });
+      raw = withoutKeys(
+        raw,
+        unknown.map((k) => k.path),
+      );
+    }
     // `status` is honoured only on signed requests; elsewhere it is ignored, so a bad value must not reject the event.
     const essential = parse(essentialSaleFields, signed ? raw : { ...raw, status: undefined });
     if (kind === 'sale' && essential.orderId === undefined) throw fieldError('orderId', 'is required');
     if (kind === 'action' && essential.actionCode === undefined) throw fieldError('actionCode', 'is required');
-    const warnings: SaleResult['warnings'] = [];
     const input: SaleInput = { ...essential };
     for (const [field, schema] of Object.entries(optionalSaleFields) as Array<
       [keyof typeof optionalSaleFields, z.ZodType]
@@ -301,7 +315,7 @@ export class SaleService {
   }
 
   private async prepare(req: SaleRequest): Promise<Prepared> {
-    const { input, warnings } = this.parseBody(req.kind, req.body, req.signed);
+    const { input, warnings } = this.parseBody(req.kind, req.body, req.signed, req.source === 'api');
     const snap = await this.cache.snapshot();
     const settings = snap.settings;
     const currency = input.currency ?? settings.baseCurrency;

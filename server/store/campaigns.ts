@@ -113,6 +113,7 @@ export const toCampaign = (r: CampaignRow): Campaign => ({
 export interface CampaignFilters {
   status?: Campaign['status'];
   type?: Campaign['type'];
+  groupId?: number;
   q?: string;
   archived?: boolean;
 }
@@ -121,6 +122,7 @@ export async function listCampaigns(db: Knex, f: CampaignFilters, page: PageQuer
   const q = db('campaigns').select('*');
   if (f.status) q.where('status', f.status);
   if (f.type) q.where('type', f.type);
+  if (f.groupId !== undefined) q.where('group_id', f.groupId);
   if (f.archived !== undefined) q[f.archived ? 'whereNotNull' : 'whereNull']('archived_at');
   if (f.q) whereContains(q, ['name'], f.q);
   return paginate<CampaignRow, Campaign>(q, page, toCampaign);

@@ -223,17 +223,20 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
       assert.equal((await a.get('/plugins/greeter')).body.settings.greeting, 'hey', 'settings survive deactivation');
     });
 
-    test('bad settings are 422 naming the key, and nothing is saved', async () => {
-      assertFieldError(await a.patch('/plugins/greeter', { settings: { times: 'many' } }), 'times');
-      assertFieldError(await a.patch('/plugins/greeter', { settings: { mode: 'shouting' } }), 'mode');
-      assertFieldError(await a.patch('/plugins/greeter', { settings: { names: [1, 2] } }), 'names');
+    test('bad settings are 422 naming the key by its dotted path, and nothing is saved', async () => {
+      assertFieldError(await a.patch('/plugins/greeter', { settings: { times: 'many' } }), 'settings.times');
+      assertFieldError(await a.patch('/plugins/greeter', { settings: { mode: 'shouting' } }), 'settings.mode');
+      assertFieldError(await a.patch('/plugins/greeter', { settings: { names: [1, 2] } }), 'settings.names');
       assertFieldError(
         await a.patch('/plugins/greeter', { settings: { greeting: 'ok', unknownKey: 1 } }),
-        'unknownKey',
+        'settings.unknownKey',
       );
       assertFieldError(await a.patch('/plugins/greeter', { active: 'yes' }), 'active');
       assertFieldError(await a.patch('/plugins/greeter', { settings: 'greeting=x' }), 'settings');
-      assertFieldError(await a.patch('/plugins/greeter', { active: true, settings: { times: 'many' } }), 'times');
+      assertFieldError(
+        await a.patch('/plugins/greeter', { active: true, settings: { times: 'many' } }),
+        'settings.times',
+      );
       assertFieldError(await a.patch('/plugins/greeter', { settings: { greeting: 'g'.repeat(70_000) } }), 'settings');
       const now = (await a.get('/plugins/greeter')).body;
       assert.equal(now.settings.greeting, 'hey', 'a refused batch saves none of its values');

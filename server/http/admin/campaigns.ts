@@ -257,6 +257,10 @@ function parseTier(line: string): { value: string; unit: 'fixed' | 'percent' } {
   return m ? { value: m[1] ?? '', unit: 'percent' } : { value: line, unit: 'fixed' };
 }
 
+/** Both goal boxes left empty mean "every product": no goal (the API refuses an empty one). */
+const goalInput = (productIds: string[], categories: string[]) =>
+  productIds.length || categories.length ? { productIds, categories } : null;
+
 function payoutInput(body: Body) {
   const rate = (prefix: string, emptyValue: string) => ({
     value: text(body, `${prefix}.value`) || emptyValue,
@@ -271,7 +275,7 @@ function payoutInput(body: Body) {
     affiliateCommission: rate('affiliateCommission', ''),
     // No merchant cut typed means none.
     merchantCommission: rate('merchantCommission', '0'),
-    goal: { productIds: lines(valueAt(body, 'goal.productIds')), categories: lines(valueAt(body, 'goal.categories')) },
+    goal: goalInput(lines(valueAt(body, 'goal.productIds')), lines(valueAt(body, 'goal.categories'))),
     couponCode: form.nullable(valueAt(body, 'couponCode')),
     tiers: lines(valueAt(body, 'tiers')).map(parseTier),
     affiliateIds: valuesAt(body, 'affiliateIds'),

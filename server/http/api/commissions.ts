@@ -4,9 +4,9 @@ import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { jsonBody } from '../tracking.js';
 import { authenticateServer } from './tracking.js';
-import { bodyOf, optionalId } from './crud.js';
+import { nothing, optionalId, parseBody, parseList, parseQuery } from './crud.js';
 import { forbidden } from '../../errors.js';
-import { amount, id as idSchema, pageQuery, parse } from '../../validation.js';
+import { amount, id as idSchema, parse } from '../../validation.js';
 import { MoneyError, toUnits } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
@@ -28,7 +28,7 @@ const isoTime = (end: boolean) =>
     .transform((v) => Date.parse(v) + (end && /^\d{4}-\d{2}-\d{2}$/.test(v) ? 86_400_000 : 0))
     .optional();
 
-const commissionFilters = z.object({
+const commissionFilters = z.strictObject({
   status: z.enum(COMMISSION_STATUSES).optional(),
   kind: z.enum(KINDS).optional(),
   campaignId: optionalId,
@@ -46,8 +46,8 @@ const reason = z
   .nullish()
   .transform((v) => (v ? v : null));
 
-const reviewBody = z.object({ reason });
-const bulkBody = z.object({
+const reviewBody = z.strictObject({ reason });
+const bulkBody = z.strictObject({
   ids: z
     .array(idSchema, { error: 'must be a list of commission ids' })
     .min(1, 'must name at least one commission')
@@ -72,22 +72,21 @@ const refundAmount = z
       return z.NEVER;
     }
   });
-const refundBody = z.object({
+const refundBody = z.strictObject({
   amount: refundAmount,
   type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
 });
 const refundParams = z.object({ orderId: z.string().min(1, 'is required').max(191, 'at most 191 characters') });
-const refundQuery = z.object({ campaignId: optionalId });
+const refundQuery = z.strictObject({ campaignId: optionalId });
 
-const batchBody = z.object({
+const batchBody = z.strictObject({
   minimum: amount.optional(),
   note: z.string({ error: 'must be text' }).trim().max(255, 'at most 255 characters').nullish(),
 });
-const minimumQuery = z.object({ minimum: amount.optional() });
-const batchFilters = z.object({ status: z.enum(['open', 'paid']).optional() });
+const minimumQuery = z.strictObject({ minimum: amount.optional() });
+const batchFilters = z.strictObject({ status: z.enum(['open', 'paid']).optional() });
 
 const actorOf = (ctx: AppContext) => ctx.state.user as Actor;
-const page = (ctx: AppContext) => parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
 
 /** Who made a refund: the signed-in merchant, or the store's server by signature. */
 const refundActor = (ctx: AppContext): Actor =>
@@ -97,22 +96,24 @@ const refundActor = (ctx: AppContext): Actor =>
 export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/commissions', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
     const actor = actorOf(ctx);
-    const result = await ctx.services.commissionLifecycle.list(parse(commissionFilters, ctx.query), page(ctx), actor);
+    const { page, filters } = parseList(ctx, commissionFilters);
+    const result = await ctx.services.commissionLifecycle.list(filters, page, actor);
     ctx.body = { ...result, data: result.data.map((c) => commissionFor(actor, c)) };
   });
   router.get('/commissions/:id', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    parseQuery(ctx, nothing);
     const actor = actorOf(ctx);
     ctx.body = commissionFor(actor, await ctx.services.commissionLifecycle.get(id, actor));
   });
   router.post('/commissions/bulk', requireRole(...MERCHANT), async (ctx) => {
-    const body = parse(bulkBody, bodyOf(ctx));
+    const body = parseBody(ctx, bulkBody);
     ctx.body = await ctx.services.commissionLifecycle.bulk(body.ids, body.action, body.reason, actorOf(ctx));
   });
   for (const action of ['approve', 'decline'] as const) {
     router.post(`/commissions/:id/${action}`, requireRole(...MERCHANT), async (ctx) => {
       const { id } = parse(z.object({ id: idSchema }), ctx.params);
-      const body = parse(reviewBody, bodyOf(ctx));
+      const body = parseBody(ctx, reviewBody);
       ctx.body = await ctx.services.commissionLifecycle.review(id, action, body.reason, actorOf(ctx));
     });
   }
@@ -121,8 +122,8 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
     if (ctx.state.user?.role === 'affiliate') throw forbidden('Affiliates cannot refund sales');
     await authenticateServer(ctx);
     const { orderId } = parse(refundParams, ctx.params);
-    const { campaignId } = parse(refundQuery, ctx.query);
-    const body = parse(refundBody, jsonBody(ctx));
+    const { campaignId } = parseQuery(ctx, refundQuery);
+    const body = parseBody(ctx, refundBody, jsonBody(ctx));
     const result = await ctx.services.refunds.refundOrder(
       orderId,
       campaignId,
@@ -133,14 +134,15 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   router.get('/payout-batches/preview', requireRole(...MERCHANT), async (ctx) => {
-    const { minimum } = parse(minimumQuery, ctx.query);
+    const { minimum } = parseQuery(ctx, minimumQuery);
     ctx.body = await ctx.services.payoutBatches.preview(minimum);
   });
   router.get('/payout-batches', requireRole(...MERCHANT), async (ctx) => {
-    ctx.body = await ctx.services.payoutBatches.list(parse(batchFilters, ctx.query), page(ctx));
+    const { page, filters } = parseList(ctx, batchFilters);
+    ctx.body = await ctx.services.payoutBatches.list(filters, page);
   });
   router.post('/payout-batches', requireRole(...MERCHANT), async (ctx) => {
-    const body = parse(batchBody, bodyOf(ctx));
+    const body = parseBody(ctx, batchBody);
     ctx.status = 201;
     ctx.body = await ctx.services.payoutBatches.create(
       { minimum: body.minimum, note: body.note ?? null },
@@ -149,10 +151,12 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.get('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    parseQuery(ctx, nothing);
     ctx.body = await ctx.services.payoutBatches.get(id);
   });
   router.get('/payout-batches/:id/csv', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    parseQuery(ctx, nothing);
     const csv = await ctx.services.payoutBatches.csv(id);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment(`payout-batch-${id}.csv`);
@@ -160,6 +164,7 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.post('/payout-batches/:id/mark-paid', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    parseBody(ctx, nothing);
     ctx.body = await ctx.services.payoutBatches.markPaid(id, actorOf(ctx));
   });
   router.delete('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {

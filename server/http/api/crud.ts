@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
-import { idParam, pageQuery, parse, type PageQuery } from '../../validation.js';
+import { idParam, pageQuery, parse, requireStrict, type PageQuery } from '../../validation.js';
 import type { Services } from '../../container.js';
 import type { Actor, Role } from '../../services/actor.js';
 import type { Page } from '../../store/rows.js';
@@ -16,13 +16,13 @@ export interface CrudService<T, C, P, F> {
   remove(id: number, actor: Actor): Promise<void>;
 }
 
-export interface CrudOptions<T, C, P, F> {
+export interface CrudOptions<T, C, P, FS extends z.ZodObject> {
   path: string;
   roles: Role[];
-  filters: z.ZodType<F>;
+  filters: FS;
   create: z.ZodType<C>;
   patch: z.ZodType<P>;
-  service: (s: Services) => CrudService<T, C, P, F>;
+  service: (s: Services) => CrudService<T, C, P, z.output<FS>>;
   toJson?: (item: T) => unknown;
 }
 
@@ -31,31 +31,70 @@ export const bodyOf = (ctx: { request: { body?: unknown } }): unknown => {
   return body === undefined ? {} : body;
 };
 
+/*
+ * Every API route reads its input through these three (SPEC §10a): the schema must be strict at
+ * every depth (checked once per schema), so an unknown or misspelled key is a 422 naming it by its
+ * dotted path instead of being dropped.
+ */
+
+/** A request body (an empty one is `{}`); routes that take none pass `nothing`. */
+export function parseBody<S extends z.ZodType>(
+  ctx: { request: { body?: unknown } },
+  schema: S,
+  input: unknown = bodyOf(ctx),
+): z.output<S> {
+  return parse(requireStrict(schema), input);
+}
+
+/** A query string; routes that read none pass `nothing`, so even a stray parameter is refused. */
+export function parseQuery<S extends z.ZodType>(ctx: { query: unknown }, schema: S): z.output<S> {
+  return parse(requireStrict(schema), ctx.query, 'parameter');
+}
+
+/** Neither body fields nor query parameters. */
+export const nothing = z.strictObject({});
+
+const listSchemas = new WeakMap<z.ZodObject, z.ZodObject>();
+
+/** A list's query: `page`, `perPage` and the list's own filters, nothing else. */
+export function parseList<FS extends z.ZodObject>(
+  ctx: { query: unknown },
+  filters: FS,
+): { page: PageQuery; filters: z.output<FS> } {
+  let schema = listSchemas.get(filters);
+  if (!schema) listSchemas.set(filters, (schema = pageQuery.extend(filters.shape)));
+  const { page, perPage, ...rest } = parseQuery(ctx, schema) as PageQuery & Record<string, unknown>;
+  return { page: { page, perPage }, filters: rest as z.output<FS> };
+}
+
 /**
  * The five routes of a SPEC §9 collection: list (page pagination and filters), create (201),
  * read, PATCH, DELETE (204, or 409 when history depends on the object).
  */
-export function crudRoutes<T, C, P, F>(router: Router<AppState, AppCustom>, o: CrudOptions<T, C, P, F>): void {
+export function crudRoutes<T, C, P, FS extends z.ZodObject>(
+  router: Router<AppState, AppCustom>,
+  o: CrudOptions<T, C, P, FS>,
+): void {
   const json = o.toJson ?? ((x: T) => x);
   const guard = requireRole(...o.roles);
   router.get(o.path, guard, async (ctx) => {
-    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
-    const filters = parse(o.filters, ctx.query);
+    const { page, filters } = parseList(ctx, o.filters);
     const result = await o.service(ctx.services).list(filters, page);
     ctx.body = { ...result, data: result.data.map(json) };
   });
   router.post(o.path, guard, async (ctx) => {
-    const input = parse(o.create, bodyOf(ctx));
+    const input = parseBody(ctx, o.create);
     ctx.status = 201;
     ctx.body = json(await o.service(ctx.services).create(input, ctx.state.user as Actor));
   });
   router.get(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
+    parseQuery(ctx, nothing);
     ctx.body = json(await o.service(ctx.services).get(id));
   });
   router.patch(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
-    const patch = parse(o.patch, bodyOf(ctx));
+    const patch = parseBody(ctx, o.patch);
     ctx.body = json(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
   });
   router.delete(`${o.path}/:id`, guard, async (ctx) => {
@@ -65,7 +104,7 @@ export function crudRoutes<T, C, P, F>(router: Router<AppState, AppCustom>, o: C
   });
 }
 
-/** Query filters: optional, typed, unknown enum values refused with 422. */
+/** Query filters: optional, typed, unknown enum values refused with 422 (filter schemas are z.strictObject). */
 export const optionalId = z.coerce.number().int().positive().max(2_147_483_647).optional();
 export const optionalBool = z
   .enum(['true', 'false', '1', '0'])

@@ -1,8 +1,7 @@
 import type Router from '@koa/router';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
-import { bodyOf } from './crud.js';
-import { parse } from '../../validation.js';
+import { parseBody } from './crud.js';
 import { ownProfile } from '../portal/settings.js';
 import { portalService } from '../../services/portal.js';
 import type { AuthUser } from '../../services/auth.js';
@@ -11,7 +10,7 @@ import type { AuthUser } from '../../services/auth.js';
 export function portalApiRoutes(router: Router<AppState, AppCustom>): void {
   router.patch('/me/affiliate', requireRole('affiliate'), async (ctx) => {
     const user = ctx.state.user as AuthUser;
-    const patch = parse(ownProfile, bodyOf(ctx));
+    const patch = parseBody(ctx, ownProfile);
     ctx.body = await portalService(ctx.services).updateProfile(user.affiliateId, patch, user);
   });
 }

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
-import { crudRoutes, bodyOf, optionalBool, optionalId, searchTerm } from './crud.js';
+import { crudRoutes, nothing, optionalBool, optionalId, parseBody, parseList, parseQuery, searchTerm } from './crud.js';
 import { requireRole } from '../middleware.js';
 import { forbidden } from '../../errors.js';
-import { id as idSchema, pageQuery, parse } from '../../validation.js';
+import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import * as s from '../../schemas/programme.js';
 import { payoutJson } from '../../store/payouts.js';
@@ -18,6 +18,7 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     const user = ctx.state.user;
     if (user?.role !== 'affiliate') return next();
     const id = parse(z.object({ id: idSchema }), ctx.params).id;
+    parseQuery(ctx, nothing);
     if (id !== user.affiliateId) throw forbidden('An affiliate can read only its own record');
     ctx.body = await ctx.services.affiliates.get(id);
   });
@@ -25,7 +26,7 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/affiliates',
     roles: [...MERCHANT],
-    filters: z.object({
+    filters: z.strictObject({
       status: z.enum(s.AFFILIATE_STATUSES).optional(),
       q: searchTerm,
       archived: optionalBool,
@@ -41,6 +42,7 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   ] as const) {
     router.post(`/affiliates/:id/${action}`, requireRole(...MERCHANT), async (ctx) => {
       const id = parse(z.object({ id: idSchema }), ctx.params).id;
+      parseBody(ctx, nothing);
       ctx.body = await ctx.services.affiliates.setStatus(id, status, ctx.state.user as Actor);
     });
   }
@@ -48,9 +50,10 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/campaigns',
     roles: [...MERCHANT],
-    filters: z.object({
+    filters: z.strictObject({
       status: z.enum(s.CAMPAIGN_STATUSES).optional(),
       type: z.enum(s.CAMPAIGN_TYPES).optional(),
+      groupId: optionalId,
       q: searchTerm,
       archived: optionalBool,
     }),
@@ -60,13 +63,14 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.post('/campaigns/:id/regenerate-secret-key', requireRole(...MERCHANT), async (ctx) => {
     const id = parse(z.object({ id: idSchema }), ctx.params).id;
+    parseBody(ctx, nothing);
     ctx.body = await ctx.services.campaigns.regenerateSecretKey(id, ctx.state.user as Actor);
   });
 
   crudRoutes(router, {
     path: '/banners',
     roles: [...MERCHANT],
-    filters: z.object({
+    filters: z.strictObject({
       campaignId: optionalId,
       type: z.enum(s.BANNER_TYPES).optional(),
       q: searchTerm,
@@ -80,14 +84,14 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/coupons',
     roles: [...MERCHANT],
-    filters: z.object({ campaignId: optionalId, affiliateId: optionalId, q: searchTerm, archived: optionalBool }),
+    filters: z.strictObject({ campaignId: optionalId, affiliateId: optionalId, q: searchTerm, archived: optionalBool }),
     create: s.couponCreate,
     patch: s.couponPatch,
     service: (sv) => sv.coupons,
   });
 
   // Payouts live under their campaign: /campaigns/:id/payouts[/:payoutId].
-  const payoutFilters = z.object({
+  const payoutFilters = z.strictObject({
     kind: z.enum(s.PAYOUT_KINDS).optional(),
     type: z.enum(s.PAYOUT_TYPES).optional(),
     affiliateId: optionalId,
@@ -98,24 +102,25 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   const merchant = requireRole(...MERCHANT);
   router.get('/campaigns/:id/payouts', merchant, async (ctx) => {
     const { id } = parse(campaignParam, ctx.params);
+    const { page, filters } = parseList(ctx, payoutFilters);
     await ctx.services.campaigns.get(id);
-    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
-    const result = await ctx.services.payouts.list({ ...parse(payoutFilters, ctx.query), campaignId: id }, page);
+    const result = await ctx.services.payouts.list({ ...filters, campaignId: id }, page);
     ctx.body = { ...result, data: result.data.map(payoutJson) };
   });
   router.post('/campaigns/:id/payouts', merchant, async (ctx) => {
     const { id } = parse(campaignParam, ctx.params);
-    const input = parse(s.payoutCreate, bodyOf(ctx));
+    const input = parseBody(ctx, s.payoutCreate);
     ctx.status = 201;
     ctx.body = payoutJson(await ctx.services.payouts.create(id, input, ctx.state.user as Actor));
   });
   router.get('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {
     const p = parse(payoutParams, ctx.params);
+    parseQuery(ctx, nothing);
     ctx.body = payoutJson(await ctx.services.payouts.get(p.payoutId, p.id));
   });
   router.patch('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {
     const p = parse(payoutParams, ctx.params);
-    const patch = parse(s.payoutPatch, bodyOf(ctx));
+    const patch = parseBody(ctx, s.payoutPatch);
     ctx.body = payoutJson(await ctx.services.payouts.update(p.id, p.payoutId, patch, ctx.state.user as Actor));
   });
   router.delete('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {

@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { stringify } from 'csv-stringify/sync';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
-import { parse } from '../../validation.js';
 import { GROUP_BY, type ReportQuery, type ReportRow } from '../../services/reports.js';
-import { optionalId } from './crud.js';
+import { optionalId, parseQuery } from './crud.js';
 
 const day = z
   .string()
@@ -13,7 +12,7 @@ const day = z
   .refine((v) => !Number.isNaN(Date.parse(v)), 'is not a real date');
 
 export const reportQuery = z
-  .object({
+  .strictObject({
     groupBy: z.enum(GROUP_BY).default('day'),
     from: day.optional(),
     to: day.optional(),
@@ -59,7 +58,7 @@ export const reportCsv = (rows: ReportRow[]) =>
 /** GET /api/v1/reports (SPEC §9): rows per day, campaign, affiliate, banner, flow, landing, offer, source or country. */
 export function reportRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/reports', requireRole('owner', 'manager'), async (ctx) => {
-    const q = parse(reportQuery, ctx.query);
+    const q = parseQuery(ctx, reportQuery);
     const range = ctx.services.reports.defaultRange();
     const query: ReportQuery = { ...q, from: q.from ?? range.from, to: q.to ?? range.to };
     const rows = await ctx.services.reports.run(query);

@@ -2,17 +2,16 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
-import { bodyOf } from './crud.js';
+import { nothing, parseBody, parseList, parseQuery } from './crud.js';
 import { parse } from '../../validation.js';
 import { settingsPatchSchema } from '../../domain/settings.js';
 import { notFound } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
 import { listUsers } from '../../store/users.js';
 import { listAudit } from '../../store/audit.js';
-import { changePlugin } from '../../services/plugins.js';
-import { pageQuery } from '../../validation.js';
+import { changePlugin, pluginPatchSchema } from '../../services/plugins.js';
 
-const tokenBody = z.object({
+const tokenBody = z.strictObject({
   email: z.string().trim().min(1, 'is required').max(191),
   password: z.string().min(1, 'is required').max(200),
   expiresInHours: z
@@ -26,7 +25,7 @@ const tokenBody = z.object({
 /** Tokens, settings, plugins, staff accounts and the audit log. */
 export function systemRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/auth/token', async (ctx) => {
-    const body = parse(tokenBody, bodyOf(ctx));
+    const body = parseBody(ctx, tokenBody);
     const user = await ctx.services.auth.login(body.email, body.password, ctx.ip);
     const ttl = body.expiresInHours ? body.expiresInHours * 3600 : undefined;
     const token = ctx.services.auth.sign(user, 'api', ttl);
@@ -40,54 +39,60 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   router.get('/me', requireRole('owner', 'manager', 'affiliate'), (ctx) => {
+    parseQuery(ctx, nothing);
     const u = ctx.state.user!;
     ctx.body = { id: u.userId, email: u.email, role: u.role, affiliateId: u.affiliateId };
   });
 
   router.get('/settings', requireRole('owner', 'manager'), (ctx) => {
+    parseQuery(ctx, nothing);
     ctx.body = ctx.services.settings.get();
   });
   router.patch('/settings', requireRole('owner'), async (ctx) => {
-    const patch = parse(settingsPatchSchema, bodyOf(ctx));
+    const patch = parseBody(ctx, settingsPatchSchema);
     ctx.body = await ctx.services.settings.update(patch, ctx.state.user as Actor);
   });
   router.post('/settings/regenerate-postback-key', requireRole('owner'), async (ctx) => {
+    parseBody(ctx, nothing);
     ctx.body = await ctx.services.settings.regeneratePostbackKey(ctx.state.user as Actor);
   });
 
   const pluginName = z.object({ name: z.string().max(100) });
-  const pluginPatch = z.object({
-    active: z.boolean().optional(),
-    settings: z.record(z.string(), z.unknown()).optional(),
-  });
+  // A short, complete list: no pagination to ask for.
   router.get('/plugins', requireRole('owner', 'manager'), (ctx) => {
+    parseQuery(ctx, nothing);
     const data = ctx.services.plugins.list();
     ctx.body = { data, pagination: { page: 1, perPage: data.length, total: data.length, totalPages: 1 } };
   });
   router.get('/plugins/:name', requireRole('owner', 'manager'), (ctx) => {
     const { name } = parse(pluginName, ctx.params);
+    parseQuery(ctx, nothing);
     const plugin = ctx.services.plugins.get(name);
     if (!plugin) throw notFound('plugin', name);
     ctx.body = plugin;
   });
   router.patch('/plugins/:name', requireRole('owner'), async (ctx) => {
     const { name } = parse(pluginName, ctx.params);
-    const patch = parse(pluginPatch, bodyOf(ctx));
+    const plugin = ctx.services.plugins.get(name);
+    if (!plugin) throw notFound('plugin', name);
+    // The body is checked against the settings this plugin declares.
+    const patch = parseBody(ctx, pluginPatchSchema(plugin.settingDefs));
     ctx.body = await changePlugin(ctx.services.db, ctx.services.plugins, name, patch, ctx.state.user as Actor);
   });
 
-  const userBody = z.object({
+  const userBody = z.strictObject({
     email: z.email('must be an email address').max(191),
     password: z.string().min(10, 'must be at least 10 characters').max(200),
     name: z.string().trim().max(191).optional(),
     role: z.literal('manager', { message: 'must be "manager" (the owner is created at setup)' }).optional(),
   });
   router.get('/users', requireRole('owner'), async (ctx) => {
+    parseQuery(ctx, nothing);
     const data = await listUsers(ctx.services.db, ['owner', 'manager']);
     ctx.body = { data, pagination: { page: 1, perPage: data.length, total: data.length, totalPages: 1 } };
   });
   router.post('/users', requireRole('owner'), async (ctx) => {
-    const body = parse(userBody, bodyOf(ctx));
+    const body = parseBody(ctx, userBody);
     const user = await ctx.services.auth.createUser(
       body.email,
       body.password,
@@ -99,9 +104,12 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     ctx.body = { id: user.userId, email: user.email, role: user.role };
   });
 
-  const auditFilters = z.object({ objectType: z.string().max(32).optional(), objectId: z.string().max(64).optional() });
+  const auditFilters = z.strictObject({
+    objectType: z.string().max(32).optional(),
+    objectId: z.string().max(64).optional(),
+  });
   router.get('/audit-log', requireRole('owner', 'manager'), async (ctx) => {
-    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
-    ctx.body = await listAudit(ctx.services.db, parse(auditFilters, ctx.query), page);
+    const { page, filters } = parseList(ctx, auditFilters);
+    ctx.body = await listAudit(ctx.services.db, filters, page);
   });
 }

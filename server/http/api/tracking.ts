@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { jsonBody, cookieVisitor, saleResponse } from '../tracking.js';
-import { AppError, notFound } from '../../errors.js';
-import { id as idSchema, pageQuery, parse } from '../../validation.js';
+import { AppError, fieldError, notFound } from '../../errors.js';
+import { id as idSchema, parse } from '../../validation.js';
 import { verifySignature } from '../../services/signature.js';
 import { listSales, getSale } from '../../store/sales.js';
 import { listClicks } from '../../store/clicks.js';
-import { optionalId } from './crud.js';
+import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -46,7 +46,7 @@ export async function authenticateServer(ctx: AppContext): Promise<void> {
   if (!check.ok) throw new AppError('unauthorized', `Invalid X-Affix-Signature: ${check.reason}`);
 }
 
-const saleFilters = z.object({
+const saleFilters = z.strictObject({
   campaignId: optionalId,
   affiliateId: optionalId,
   status: z.enum(['approved', 'pending', 'declined']).optional(),
@@ -57,7 +57,7 @@ const saleFilters = z.object({
   to: isoTime,
 });
 
-const clickFilters = z.object({
+const clickFilters = z.strictObject({
   campaignId: optionalId,
   affiliateId: optionalId,
   bannerId: optionalId,
@@ -90,14 +90,19 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
   }
 
   router.post('/simulate/sale', requireRole(...MERCHANT), async (ctx) => {
-    const body = jsonBody(ctx) as Record<string, unknown>;
+    const raw = jsonBody(ctx);
+    const isObject = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+    // A sale body plus `ip`, the visitor address to simulate; the rest is checked as on POST /api/v1/sales.
+    const { ip, ...rest } = (isObject ? raw : {}) as Record<string, unknown>;
+    const visitorIp = ip === undefined ? ctx.ip : typeof ip === 'string' && ip.length <= 64 ? ip : null;
+    if (visitorIp === null) throw fieldError('ip', 'must be an IP address');
     // A body naming an actionCode is an action (with or without orderId), as on POST /t/action.
-    const kind = typeof body?.actionCode === 'string' ? 'action' : 'sale';
+    const kind = typeof rest.actionCode === 'string' ? 'action' : 'sale';
     const result = await ctx.services.sales.simulate({
       kind,
-      body,
+      body: isObject ? rest : raw,
       signed: true,
-      ip: typeof body?.ip === 'string' ? body.ip : ctx.ip,
+      ip: visitorIp,
       userAgent: ctx.get('User-Agent'),
       cookieVisitorId: cookieVisitor(ctx),
       source: 'api',
@@ -112,17 +117,18 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   router.get('/sales', requireRole(...MERCHANT), async (ctx) => {
-    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
-    ctx.body = await listSales(ctx.services.db, parse(saleFilters, ctx.query), page);
+    const { page, filters } = parseList(ctx, saleFilters);
+    ctx.body = await listSales(ctx.services.db, filters, page);
   });
   router.get('/sales/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    parseQuery(ctx, nothing);
     const sale = await getSale(ctx.services.db, id);
     if (!sale) throw notFound('sale', id);
     ctx.body = sale;
   });
   router.get('/clicks', requireRole(...MERCHANT), async (ctx) => {
-    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
-    ctx.body = await listClicks(ctx.services.db, parse(clickFilters, ctx.query), page);
+    const { page, filters } = parseList(ctx, clickFilters);
+    ctx.body = await listClicks(ctx.services.db, filters, page);
   });
 }

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
-import { crudRoutes, bodyOf, optionalBool, searchTerm } from './crud.js';
+import { crudRoutes, nothing, optionalBool, parseBody, parseList, parseQuery, searchTerm } from './crud.js';
 import { requireRole } from '../middleware.js';
-import { id as idSchema, pageQuery, parse } from '../../validation.js';
+import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import * as t from '../../schemas/traffic.js';
 
@@ -16,7 +16,7 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/domains',
     roles: [...MERCHANT],
-    filters: z.object({ q: searchTerm }),
+    filters: z.strictObject({ q: searchTerm }),
     create: t.domainCreate,
     patch: t.domainPatch,
     service: (sv) => sv.domains,
@@ -25,7 +25,7 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/sources',
     roles: [...MERCHANT],
-    filters: z.object({ q: searchTerm, archived: optionalBool }),
+    filters: z.strictObject({ q: searchTerm, archived: optionalBool }),
     create: t.sourceCreate,
     patch: t.sourcePatch,
     service: (sv) => sv.sources,
@@ -34,7 +34,7 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/groups',
     roles: [...MERCHANT],
-    filters: z.object({ q: searchTerm }),
+    filters: z.strictObject({ q: searchTerm }),
     create: t.groupCreate,
     patch: t.groupPatch,
     service: (sv) => sv.groups,
@@ -42,11 +42,12 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
 
   router.post('/campaigns/:id/regenerate-api-token', merchant, async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    parseBody(ctx, nothing);
     ctx.body = await ctx.services.campaigns.regenerateApiToken(id, ctx.state.user as Actor);
   });
 
   // Flows live under their campaign: /campaigns/:id/flows[/:flowId].
-  const flowFilters = z.object({
+  const flowFilters = z.strictObject({
     type: z.enum(t.FLOW_TYPES).optional(),
     status: z.enum(t.FLOW_STATUSES).optional(),
     archived: optionalBool,
@@ -55,22 +56,23 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
   const flowParams = z.object({ id: idSchema, flowId: idSchema });
   router.get('/campaigns/:id/flows', merchant, async (ctx) => {
     const { id } = parse(campaignParam, ctx.params);
-    const page = parse(pageQuery, { page: ctx.query.page, perPage: ctx.query.perPage });
-    ctx.body = await ctx.services.flows.list(id, parse(flowFilters, ctx.query), page);
+    const { page, filters } = parseList(ctx, flowFilters);
+    ctx.body = await ctx.services.flows.list(id, filters, page);
   });
   router.post('/campaigns/:id/flows', merchant, async (ctx) => {
     const { id } = parse(campaignParam, ctx.params);
-    const input = parse(t.flowCreate, bodyOf(ctx));
+    const input = parseBody(ctx, t.flowCreate);
     ctx.status = 201;
     ctx.body = await ctx.services.flows.create(id, input, ctx.state.user as Actor);
   });
   router.get('/campaigns/:id/flows/:flowId', merchant, async (ctx) => {
     const p = parse(flowParams, ctx.params);
+    parseQuery(ctx, nothing);
     ctx.body = await ctx.services.flows.get(p.id, p.flowId);
   });
   router.patch('/campaigns/:id/flows/:flowId', merchant, async (ctx) => {
     const p = parse(flowParams, ctx.params);
-    const patch = parse(t.flowPatch, bodyOf(ctx));
+    const patch = parseBody(ctx, t.flowPatch);
     ctx.body = await ctx.services.flows.update(p.id, p.flowId, patch, ctx.state.user as Actor);
   });
   router.delete('/campaigns/:id/flows/:flowId', merchant, async (ctx) => {
