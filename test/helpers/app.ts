@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, parseDatabaseUrl, type Config, type DatabaseTarget } from '../../server/config.js';
-import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../server/db/index.js';
-import { migrateLatest } from '../../server/db/migrate.js';
+import { dropDatabase, openDatabase } from '../../server/db/index.js';
+import { prepareDatabase } from './template-db.js';
 import { buildServices, type BuildOptions, type Services } from '../../server/container.js';
 import { createApp } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
@@ -38,7 +38,7 @@ export interface TestAppOptions extends BuildOptions {
   env?: Record<string, string>;
 }
 
-/** Migrates a fresh database, wires the services and serves the app on a random local port. */
+/** Creates a fresh database (a copy of the run's template, see template-db.ts), wires the services and serves the app on a random local port. */
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const target = freshDatabaseTarget();
   const config: Config = {
@@ -50,9 +50,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     }),
     database: target,
   };
-  await ensureDatabaseExists(target);
+  await prepareDatabase(target);
   const db = openDatabase(target);
-  await migrateLatest(db);
   const log = createLogger(config.logLevel);
   const services = await buildServices(config, db, log, opts);
   const app = createApp(services);
