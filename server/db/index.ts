@@ -98,6 +98,7 @@ function makeDialectHelper(db: Knex): DialectHelper {
     if (err && typeof err === 'object' && 'code' in err) return String((err as { code: unknown }).code);
     return '';
   };
+  const message = (err: unknown): string => (err instanceof Error ? err.message : '');
   return {
     dialect,
     isUniqueViolation: (err) =>
@@ -106,7 +107,9 @@ function makeDialectHelper(db: Knex): DialectHelper {
         : code(err) === 'ER_DUP_ENTRY',
     isForeignKeyViolation: (err) =>
       dialect === 'sqlite'
-        ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY'
+        ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY' ||
+          // ON DELETE RESTRICT is enforced by SQLite as a trigger and reported with the trigger code.
+          (code(err) === 'SQLITE_CONSTRAINT_TRIGGER' && /FOREIGN KEY constraint failed/.test(message(err)))
         : code(err) === 'ER_NO_REFERENCED_ROW_2' || code(err) === 'ER_ROW_IS_REFERENCED_2',
     async upsertIncrement(conn, table, keys, rows, increment) {
       if (!rows.length) return;
