@@ -56,6 +56,8 @@ export interface PluginRegistryDeps {
   builtins: AffixPlugin[];
   pluginsDir?: string | null;
   store: PluginStateStore;
+  /** Why Affix may not call a URL (null: it may), for settings marked `outgoingUrl`. */
+  checkUrl?: (url: string) => Promise<string | null>;
 }
 
 /**
@@ -125,6 +127,12 @@ export class PluginRegistry {
       if (!def) throw new PluginSettingsError(key, 'is not a setting of this plugin');
       const problem = checkSetting(def, value);
       if (problem) throw new PluginSettingsError(key, problem);
+      if (def.outgoingUrl && this.deps.checkUrl) {
+        for (const url of typeof value === 'string' ? [value] : (value as string[])) {
+          const refused = url.trim() ? await this.deps.checkUrl(url.trim()) : null;
+          if (refused) throw new PluginSettingsError(key, `${url.trim()} ${refused}`);
+        }
+      }
     }
     const stored = { ...pickKnown(entry.stored, defs), ...partial };
     await this.deps.store.save({ name, active: entry.active, settings: stored });
