@@ -123,8 +123,11 @@ export async function buildServices(
     pluginsDir: config.pluginsDir,
     store: new PluginStateTable(db),
     checkUrl: (url) => outgoing.problem(url),
+    onChange,
   });
   await plugins.init();
+  // Plugin activation and settings are configuration: another process's change reaches this one.
+  cache.onRemoteChange(() => plugins.reload());
   const outbox = new Outbox(hooks, clock);
   const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock, http: outgoing });
   outbox.onQueued = () => outboxWorker.notify();
