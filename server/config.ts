@@ -14,6 +14,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Read the client IP from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy: boolean;
+  /** Let postbacks and webhooks reach loopback, private and link-local addresses (a closed network; SPEC §10a). */
+  allowPrivateTargets: boolean;
 }
 
 export type DatabaseTarget =
@@ -64,6 +66,13 @@ const envSchema = z.object({
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  AFFIX_ALLOW_PRIVATE_TARGETS: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
   ),
 });
 
@@ -118,5 +127,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pluginsDir: e.PLUGINS_DIR ?? null,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    allowPrivateTargets: e.AFFIX_ALLOW_PRIVATE_TARGETS,
   };
 }

@@ -33,6 +33,7 @@ import { LandingOffers } from './services/landing-offers.js';
 import { ConversionService } from './services/conversions.js';
 import { ReportService } from './services/reports.js';
 import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.js';
+import { OutgoingHttp } from './services/outgoing-http.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -74,6 +75,8 @@ export interface Services {
   reports: ReportService;
   /** Delivers the outbox; started by `startWorkers` (the server) or by tests themselves. */
   outboxWorker: OutboxWorker;
+  /** Every HTTP request Affix sends, and the check of URLs it will call (SPEC §10a). */
+  outgoing: OutgoingHttp;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -111,6 +114,7 @@ export async function buildServices(
   await settings.load();
   cache = new ConfigCache(db, settings, log);
   const builtinDeps: BuiltinDeps = { db, cache, clock };
+  const outgoing = new OutgoingHttp({ allowPrivate: config.allowPrivateTargets });
   const plugins = new PluginRegistry({
     hooks,
     log,
@@ -118,10 +122,14 @@ export async function buildServices(
       typeof opts.builtins === 'function' ? opts.builtins(builtinDeps) : (opts.builtins ?? builtinPlugins(builtinDeps)),
     pluginsDir: config.pluginsDir,
     store: new PluginStateTable(db),
+    checkUrl: (url) => outgoing.problem(url),
+    onChange,
   });
   await plugins.init();
+  // Plugin activation and settings are configuration: another process's change reaches this one.
+  cache.onRemoteChange(() => plugins.reload());
   const outbox = new Outbox(hooks, clock);
-  const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock });
+  const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock, http: outgoing });
   outbox.onQueued = () => outboxWorker.notify();
   const commissions = new CommissionService(hooks, outbox, clock);
   const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) =>
@@ -159,13 +167,13 @@ export async function buildServices(
     clock,
     settings,
     auth: new AuthService(db, secret, clock),
-    affiliates: new AffiliateService(db, onChange, clock),
+    affiliates: new AffiliateService(db, outgoing, onChange, clock),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
     payouts: new PayoutService(db, onChange, clock),
     domains: new DomainService(db, onChange, clock),
-    sources: new SourceService(db, onChange, clock),
+    sources: new SourceService(db, outgoing, onChange, clock),
     groups: new GroupService(db, onChange, clock),
     flows: new FlowService(db, onChange, clock),
     hooks,
@@ -183,6 +191,7 @@ export async function buildServices(
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),
     outboxWorker,
+    outgoing,
     writers,
     async stop() {
       cache?.stop();

@@ -18,6 +18,12 @@ export interface DialectHelper {
   /** True when the error is a foreign-key violation. */
   isForeignKeyViolation(err: unknown): boolean;
   /**
+   * True when the database aborted the transaction for reasons of concurrency, not of its
+   * content, so running it again can succeed: a deadlock victim, a lock wait that timed out, a
+   * Galera certification conflict, a busy SQLite file.
+   */
+  isRetriable(err: unknown): boolean;
+  /**
    * INSERT rows; on a key conflict add the `increment` columns to the stored row instead
    * (counters such as impressions per day). `keys` are the conflict columns.
    */
@@ -98,6 +104,7 @@ function makeDialectHelper(db: Knex): DialectHelper {
     if (err && typeof err === 'object' && 'code' in err) return String((err as { code: unknown }).code);
     return '';
   };
+  const message = (err: unknown): string => (err instanceof Error ? err.message : '');
   return {
     dialect,
     isUniqueViolation: (err) =>
@@ -106,8 +113,15 @@ function makeDialectHelper(db: Knex): DialectHelper {
         : code(err) === 'ER_DUP_ENTRY',
     isForeignKeyViolation: (err) =>
       dialect === 'sqlite'
-        ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY'
+        ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY' ||
+          // ON DELETE RESTRICT is enforced by SQLite as a trigger and reported with the trigger code.
+          (code(err) === 'SQLITE_CONSTRAINT_TRIGGER' && /FOREIGN KEY constraint failed/.test(message(err)))
         : code(err) === 'ER_NO_REFERENCED_ROW_2' || code(err) === 'ER_ROW_IS_REFERENCED_2',
+    isRetriable: (err) =>
+      dialect === 'sqlite'
+        ? code(err).startsWith('SQLITE_BUSY')
+        : // 1213 ER_LOCK_DEADLOCK (Galera reports its certification failures so too), 1205 ER_LOCK_WAIT_TIMEOUT.
+          code(err) === 'ER_LOCK_DEADLOCK' || code(err) === 'ER_LOCK_WAIT_TIMEOUT',
     async upsertIncrement(conn, table, keys, rows, increment) {
       if (!rows.length) return;
       const merge: Record<string, Knex.Raw> = {};

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { transaction } from '../db/transaction.js';
 import { GroupWriter } from './group-writer.js';
 import {
   insertClicks,
@@ -60,7 +61,7 @@ export function createClickWriter(
 ): GroupWriter<PendingClick, ClickStatus> {
   return new GroupWriter<PendingClick, ClickStatus>(
     (items) =>
-      db.transaction(async (trx) => {
+      transaction(db, async (trx) => {
         const referable = items.filter((i) => i.row.status !== 'declined' && i.row.affiliate_id !== null);
         const keyOf = (visitorId: string, campaignId: number) => `${campaignId}\u0000${visitorId}`;
         const pairs = new Map<string, [string, number]>();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { transaction } from '../db/transaction.js';
 import { GroupWriter } from './group-writer.js';
 import { dialectHelper } from '../db/index.js';
 import type { PayoutDef } from '../domain/payouts.js';
@@ -28,7 +29,7 @@ export function createImpressionWriter(
 ): GroupWriter<PendingImpression, boolean> {
   const helper = dialectHelper(db);
   return new GroupWriter<PendingImpression, boolean>((items) =>
-    db.transaction(async (trx) => {
+    transaction(db, async (trx) => {
       const keys = [...new Map(items.map((i) => [`${i.day}|${i.bannerId}|${i.visitorKey}`, i])).values()];
       // Filter on the key's leading columns (index-friendly everywhere), then match exactly here.
       const stored = (await trx('impression_visitors')

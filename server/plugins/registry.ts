@@ -44,6 +44,8 @@ interface Loaded {
   plugin: AffixPlugin;
   source: PluginInfo['source'];
   active: boolean;
+  /** Its hooks were registered (or registering failed) for the current activation. */
+  registered: boolean;
   stored: Record<string, unknown>;
   // Cached and frozen: plugins read settings() on hot paths and must not mutate them.
   settings: Readonly<Record<string, unknown>>;
@@ -56,6 +58,10 @@ export interface PluginRegistryDeps {
   builtins: AffixPlugin[];
   pluginsDir?: string | null;
   store: PluginStateStore;
+  /** Why Affix may not call a URL (null: it may), for settings marked `outgoingUrl`. */
+  checkUrl?: (url: string) => Promise<string | null>;
+  /** Called after a change is saved, so other processes on the database apply it too (`reload`). */
+  onChange?: () => void;
 }
 
 /**
@@ -65,6 +71,8 @@ export interface PluginRegistryDeps {
 export class PluginRegistry {
   private readonly plugins = new Map<string, Loaded>();
   private initialized = false;
+  /** Changes and reloads run one at a time, so a reload never interleaves with a local change. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: PluginRegistryDeps) {}
 
@@ -76,17 +84,45 @@ export class PluginRegistry {
       for (const { file, plugin } of await this.loadDirectory(this.deps.pluginsDir))
         this.add(plugin, 'directory', file);
     }
+    await this.apply(await this.deps.store.load());
+  }
 
-    for (const state of await this.deps.store.load()) {
-      const entry = this.plugins.get(state.name);
-      if (!entry) continue; // a plugin that was removed from disk
-      entry.active = Boolean(state.active); // tolerate 0/1 from SQLite
-      entry.stored = isRecord(state.settings) ? state.settings : {};
-      entry.settings = effectiveSettings(entry.plugin, entry.stored);
-    }
+  /**
+   * Applies the stored state again (another process changed it): plugins switched on register
+   * their hooks, plugins switched off lose them, and settings take their stored values.
+   */
+  reload(): Promise<void> {
+    return this.serial(async () => this.apply(await this.deps.store.load()));
+  }
+
+  private async apply(states: PluginState[]): Promise<void> {
+    const stored = new Map(states.map((s) => [s.name, s]));
     for (const entry of this.plugins.values()) {
-      if (entry.active) await this.register(entry);
+      const state = stored.get(entry.plugin.name);
+      // A plugin without a row is inactive with its defaults; a row for a plugin not on disk is ignored.
+      const active = state ? Boolean(state.active) : false; // tolerate 0/1 from SQLite
+      const settings = state && isRecord(state.settings) ? state.settings : {};
+      if (JSON.stringify(settings) !== JSON.stringify(entry.stored)) {
+        entry.stored = settings;
+        entry.settings = effectiveSettings(entry.plugin, settings);
+      }
+      if (active !== entry.active || entry.registered !== active) await this.switchTo(entry, active);
     }
+  }
+
+  /** Drops the plugin's hooks and, when `active`, registers it again (which also retries a failed one). */
+  private async switchTo(entry: Loaded, active: boolean): Promise<void> {
+    entry.active = active;
+    this.deps.hooks.removeOwner(entry.plugin.name);
+    entry.registered = false;
+    delete entry.error;
+    if (active) await this.register(entry);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   list(): PluginInfo[] {
@@ -107,29 +143,41 @@ export class PluginRegistry {
   /** Saves first, so a database failure leaves the running hooks unchanged. Returns the new state. */
   async setActive(name: string, active: boolean): Promise<PluginInfo> {
     const entry = this.mustGet(name);
-    await this.deps.store.save({ name, active, settings: entry.stored });
-    entry.active = active;
-    // Re-activating also retries a plugin that failed to register.
-    this.deps.hooks.removeOwner(name);
-    delete entry.error;
-    if (active) await this.register(entry);
-    return info(entry);
+    return this.serial(async () => {
+      await this.deps.store.save({ name, active, settings: entry.stored });
+      // Re-activating also retries a plugin that failed to register.
+      await this.switchTo(entry, active);
+      this.deps.onChange?.();
+      return info(entry);
+    });
   }
 
   /** Validates every value before saving any; returns the plugin's settings merged over defaults. */
   async updateSettings(name: string, partial: Record<string, unknown>): Promise<Record<string, unknown>> {
     const entry = this.mustGet(name);
+    return this.serial(() => this.saveSettings(entry, partial));
+  }
+
+  private async saveSettings(entry: Loaded, partial: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const { name } = entry.plugin;
     const defs = new Map((entry.plugin.settings ?? []).map((d) => [d.key, d]));
     for (const [key, value] of Object.entries(partial)) {
       const def = defs.get(key);
       if (!def) throw new PluginSettingsError(key, 'is not a setting of this plugin');
       const problem = checkSetting(def, value);
       if (problem) throw new PluginSettingsError(key, problem);
+      if (def.outgoingUrl && this.deps.checkUrl) {
+        for (const url of typeof value === 'string' ? [value] : (value as string[])) {
+          const refused = url.trim() ? await this.deps.checkUrl(url.trim()) : null;
+          if (refused) throw new PluginSettingsError(key, `${url.trim()} ${refused}`);
+        }
+      }
     }
     const stored = { ...pickKnown(entry.stored, defs), ...partial };
     await this.deps.store.save({ name, active: entry.active, settings: stored });
     entry.stored = stored;
     entry.settings = effectiveSettings(entry.plugin, stored);
+    this.deps.onChange?.();
     return entry.settings;
   }
 
@@ -148,6 +196,7 @@ export class PluginRegistry {
       plugin,
       source,
       active: false,
+      registered: false,
       stored: {},
       settings: effectiveSettings(plugin, {}),
     });
@@ -156,6 +205,7 @@ export class PluginRegistry {
   private async register(entry: Loaded): Promise<void> {
     const { name } = entry.plugin;
     const ctx: PluginContext = { settings: () => entry.settings, log: tagged(this.deps.log, name) };
+    entry.registered = true;
     try {
       await entry.plugin.register(this.deps.hooks.forOwner(name), ctx);
     } catch (err) {

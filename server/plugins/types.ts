@@ -30,6 +30,11 @@ export interface PluginSettingDef {
   /** The allowed values when `type` is 'enum'. */
   options?: string[];
   help?: string;
+  /**
+   * The value ('string') or each value ('string[]') is a URL that Affix will call: when saved it
+   * must pass the outgoing-address rule (SPEC §10a: public addresses only).
+   */
+  outgoingUrl?: boolean;
 }
 
 export interface PluginContext {

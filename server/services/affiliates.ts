@@ -9,10 +9,12 @@ import * as store from '../store/affiliates.js';
 import { findUserByEmail, findUserByAffiliate, insertUser, updateUser } from '../store/users.js';
 import type { AffiliateCreate, AffiliatePatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
+import type { OutgoingHttp } from './outgoing-http.js';
 
 export class AffiliateService {
   constructor(
     private readonly db: Knex,
+    private readonly outgoing: OutgoingHttp,
     private readonly onChange: () => void = () => {},
     private readonly clock: () => number = Date.now,
   ) {}
@@ -34,6 +36,7 @@ export class AffiliateService {
   ): Promise<store.Affiliate> {
     const now = this.clock();
     const refId = input.refId ?? randomCode(8);
+    await this.outgoing.check('postbackUrl', input.postbackUrl);
     const passwordHash = input.password ? await hashPassword(input.password) : null;
     const id = await this.guard(() =>
       audited(this.db, actor, 'affiliate.created', 'affiliate', async (trx) => {
@@ -74,6 +77,7 @@ export class AffiliateService {
 
   async update(id: number, patch: AffiliatePatch, actor: Actor): Promise<store.Affiliate> {
     const now = this.clock();
+    await this.outgoing.check('postbackUrl', patch.postbackUrl);
     const passwordHash = patch.password ? await hashPassword(patch.password) : null;
     await this.guard(() =>
       audited(this.db, actor, 'affiliate.updated', 'affiliate', async (trx) => {

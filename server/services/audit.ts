@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from './actor.js';
 import { recordAudit } from '../store/audit.js';
+import { transaction } from '../db/transaction.js';
 
 /** Runs a change and its audit entry in one transaction: no change without its log line. */
 export async function audited<T>(
@@ -12,7 +13,7 @@ export async function audited<T>(
     trx: Knex.Transaction,
   ) => Promise<{ result: T; objectId: number | string | null; details?: Record<string, unknown> }>,
 ): Promise<T> {
-  return db.transaction(async (trx) => {
+  return transaction(db, async (trx) => {
     const { result, objectId, details } = await change(trx);
     await recordAudit(trx, actor, action, objectType, objectId, details);
     return result;

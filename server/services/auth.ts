@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { transaction } from '../db/transaction.js';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
@@ -48,7 +49,7 @@ export class AuthService {
   /** Creates the owner account; refused once an owner exists (the setup page is first-run only). */
   async createOwner(email: string, password: string, name = ''): Promise<AuthUser> {
     const hash = await hashPassword(password);
-    const id = await this.db.transaction(async (trx) => {
+    const id = await transaction(this.db, async (trx) => {
       if ((await countOwners(trx)) > 0) throw new AppError('conflict', 'Affix is already set up; sign in instead');
       const now = this.clock();
       const newId = await insertUser(trx, {
@@ -76,7 +77,7 @@ export class AuthService {
     if (await findUserByEmail(this.db, email)) throw fieldError('email', 'an account with this email already exists');
     const hash = await hashPassword(password);
     const now = this.clock();
-    const id = await this.db.transaction(async (trx) => {
+    const id = await transaction(this.db, async (trx) => {
       const newId = await insertUser(trx, {
         email,
         name,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { transaction } from '../db/transaction.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { Outbox } from './outbox.js';
 import type { Actor } from './actor.js';
@@ -119,18 +120,21 @@ export class CommissionLifecycle {
 
   /** Approves or declines one pending commission; 409 naming its status otherwise. */
   async review(id: number, action: ReviewAction, reason: string | null, actor: Actor): Promise<Commission> {
-    const changes: StatusChange[] = [];
-    await this.db.transaction(async (trx) => {
+    const changes = await transaction(this.db, async (trx) => {
+      const changes: StatusChange[] = [];
+      const stats: StatsDelta[] = [];
       const [row] = await lockCommissions(trx, [id]);
       if (!row) throw notFound('commission', id);
       const children = await childrenOf(trx, [id], ['pending']);
-      const outcome = await this.applyReview(trx, row, children, action, reason, actor, changes);
+      const outcome = await this.applyReview(trx, row, children, action, reason, actor, changes, stats);
       if (outcome !== null) {
         throw conflict(`Commission ${id} is ${outcome}: only pending commissions can be ${TARGET[action]}`, {
           id,
           status: outcome,
         });
       }
+      await addDailyStats(trx, stats);
+      return changes;
     });
     await this.announce(changes);
     const after = await getCommission(this.db, id);
@@ -141,9 +145,10 @@ export class CommissionLifecycle {
   /** Approves or declines many; ids that cannot change are skipped with the reason. */
   async bulk(ids: number[], action: ReviewAction, reason: string | null, actor: Actor): Promise<BulkResult> {
     const unique = [...new Set(ids)];
-    const result: BulkResult = { updated: [], skipped: [] };
-    const changes: StatusChange[] = [];
-    await this.db.transaction(async (trx) => {
+    const { result, changes } = await transaction(this.db, async (trx) => {
+      const result: BulkResult = { updated: [], skipped: [] };
+      const changes: StatusChange[] = [];
+      const stats: StatsDelta[] = [];
       const rows = new Map((await lockCommissions(trx, unique)).map((r) => [r.id, r]));
       const pending = [...rows.values()].filter((r) => r.status === 'pending').map((r) => r.id);
       const children = new Map<number, StoredCommission[]>();
@@ -165,7 +170,7 @@ export class CommissionLifecycle {
           continue;
         }
         const before = changes.length;
-        const outcome = await this.applyReview(trx, row, children.get(id) ?? [], action, reason, actor, changes);
+        const outcome = await this.applyReview(trx, row, children.get(id) ?? [], action, reason, actor, changes, stats);
         for (const c of changes.slice(before)) moved.add(c.commission.id);
         if (outcome === null) result.updated.push(id);
         else
@@ -174,6 +179,9 @@ export class CommissionLifecycle {
             reason: `status is ${outcome}; only pending commissions can be ${TARGET[action]}`,
           });
       }
+      // The rollup rows last and at once, so the bulk holds their locks for the shortest time.
+      await addDailyStats(trx, stats);
+      return { result, changes };
     });
     await this.announce(changes);
     return result;
@@ -230,7 +238,10 @@ export class CommissionLifecycle {
     return { commission: toCommission(after), from: row.status, to, reason, actor: actor.label };
   }
 
-  /** Answers null when the commission changed, else the status that prevented it. */
+  /**
+   * Answers null when the commission changed, else the status that prevented it. The changes
+   * and the rollup deltas are added to `changes` and `stats`; the caller writes the deltas.
+   */
   private async applyReview(
     trx: Knex,
     row: StoredCommission,
@@ -239,6 +250,7 @@ export class CommissionLifecycle {
     reason: string | null,
     actor: Actor,
     changes: StatusChange[],
+    stats: StatsDelta[],
   ): Promise<CommissionStatus | null> {
     const to = TARGET[action];
     if (row.status !== 'pending') return row.status;
@@ -248,7 +260,6 @@ export class CommissionLifecycle {
       return fresh?.status ?? row.status;
     }
     changes.push(await this.recordChange(trx, row, to, reason, actor, now, { event: EVENT[action] }));
-    const stats: StatsDelta[] = [];
     if (to === 'declined') stats.push(this.declinedStats(row));
     // A pending reversal of a partial refund follows its commission: approved or declined with it.
     for (const child of children) {
@@ -261,7 +272,6 @@ export class CommissionLifecycle {
       );
       if (to === 'declined') stats.push(this.declinedStats(child));
     }
-    await addDailyStats(trx, stats);
     return null;
   }
 

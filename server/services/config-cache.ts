@@ -202,7 +202,8 @@ const VERSION_KEY = 'config_version';
 /**
  * The in-memory configuration of SPEC §12. `invalidate()` (called by every service after a
  * change commits) makes the next `snapshot()` reload; a version number in the database tells
- * other processes sharing it to reload too (checked every `pollMs`).
+ * other processes sharing it to reload too (checked every `pollMs`): the settings, the snapshot,
+ * and whatever else registered with `onRemoteChange` (the plugins' activation and settings).
  */
 export class ConfigCache {
   private current: ConfigSnapshot | null = null;
@@ -212,6 +213,7 @@ export class ConfigCache {
   private loading: { generation: number; promise: Promise<ConfigSnapshot> } | null = null;
   private version = '0';
   private timer: NodeJS.Timeout | null = null;
+  private readonly reloaders: Array<() => Promise<void>> = [];
 
   constructor(
     private readonly db: Knex,
@@ -260,19 +262,31 @@ export class ConfigCache {
     if (this.loading?.promise === promise) this.loading = null;
   }
 
+  /** Also reload this when another process changed the configuration. */
+  onRemoteChange(reload: () => Promise<void>): void {
+    this.reloaders.push(reload);
+  }
+
   /** Watches the shared version so a change made by another process reaches this one. */
   startPolling(pollMs = 1000): void {
     if (this.timer) return;
+    let checking = false;
     this.timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
       getSystemValue(this.db, VERSION_KEY)
         .then(async (v) => {
-          if (v !== null && v !== this.version) {
-            this.version = v;
-            await this.settings.load();
-            this.generation++;
-          }
+          if (v === null || v === this.version) return;
+          await this.settings.load();
+          this.generation++;
+          for (const reload of this.reloaders) await reload();
+          // Only once everything is loaded: after a failure the next check tries again.
+          this.version = v;
         })
-        .catch((err: unknown) => this.log?.warn({ err }, 'configuration version check failed'));
+        .catch((err: unknown) => this.log?.warn({ err }, 'configuration version check failed'))
+        .finally(() => {
+          checking = false;
+        });
     }, pollMs);
     this.timer.unref();
   }

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { transaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -159,10 +160,11 @@ export class ConversionService {
     };
     const counts = (s: ConversionStatus) => s === 'sale' || s === 'rebill';
 
-    // The same postback sent twice at once: the loser of the race on dedupe_key (or of a deadlock)
-    // runs again and finds the winner's row, so it is answered as a duplicate instead of a 500.
-    const outcome = await this.raceSafe(() =>
-      this.db.transaction(async (trx) => {
+    // The same postback sent twice at once: the loser of the race on dedupe_key runs again and
+    // finds the winner's row, so it is answered as a duplicate instead of a 500.
+    const outcome = await transaction(
+      this.db,
+      async (trx) => {
         const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as
           ConversionRow | undefined;
         if (existing) {
@@ -270,7 +272,8 @@ export class ConversionService {
         };
         await this.notify(trx, snap, click, row, now);
         return { row, duplicate: false, changed: true };
-      }),
+      },
+      { retryIf: (err) => dialectHelper(this.db).isUniqueViolation(err) },
     );
 
     // The click's affiliate is paid by the campaign's payouts (SPEC §7.5), idempotently by order id,
@@ -288,19 +291,6 @@ export class ConversionService {
       currency: outcome.row.currency,
       saleId,
     };
-  }
-
-  private async raceSafe<T>(run: () => Promise<T>): Promise<T> {
-    const dialect = dialectHelper(this.db);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run();
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        const retriable = dialect.isUniqueViolation(err) || code === 'ER_LOCK_DEADLOCK' || code === 'SQLITE_BUSY';
-        if (err instanceof AppError || !retriable || attempt >= 4) throw err;
-      }
-    }
   }
 
   /** The campaign's cost of a conversion (SPEC §7.4: CPA, CPS on sales, REVSHARE of the revenue). */

@@ -6,6 +6,7 @@ import { conflict, notFound } from '../errors.js';
 import { recordAudit } from '../store/audit.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
+import { ForbiddenTarget, type OutgoingHttp } from './outgoing-http.js';
 import {
   claimOutboxRow,
   dueOutboxRows,
@@ -74,7 +75,8 @@ export interface OutboxWorkerDeps extends OutboxWorkerTuning {
   hooks: Hooks;
   log: Logger;
   clock?: () => number;
-  fetch?: typeof fetch;
+  /** Sends the requests, under the outgoing-address rule (SPEC §10a). */
+  http: OutgoingHttp;
 }
 
 export interface CycleResult {
@@ -106,7 +108,7 @@ export class OutboxWorker {
   private readonly hooks: Hooks;
   private readonly log: Logger;
   private readonly clock: () => number;
-  private readonly fetch: typeof fetch;
+  private readonly http: OutgoingHttp;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly concurrency: number;
@@ -127,7 +129,7 @@ export class OutboxWorker {
     this.hooks = deps.hooks;
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
-    this.fetch = deps.fetch ?? fetch;
+    this.http = deps.http;
     this.pollMs = deps.pollMs ?? 500;
     this.batchSize = deps.batchSize ?? 50;
     this.concurrency = Math.max(1, deps.concurrency ?? 4);
@@ -317,18 +319,25 @@ export class OutboxWorker {
         delivery,
       );
       const bodyless = req.method === 'GET' || req.method === 'HEAD';
-      const res = await this.fetch(req.url, {
+      // Sent to the filtered URL: the address rule applies to whatever a filter made of it.
+      const res = await this.http.send({
         method: req.method,
+        url: req.url,
         // Set last, so no filter can drop the id receivers de-duplicate by.
         headers: { ...req.headers, 'X-Affix-Delivery': String(row.id) },
-        body: bodyless ? undefined : (req.body ?? undefined),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        body: bodyless ? null : req.body,
+        timeoutMs: this.timeoutMs,
       });
-      // The answer's body is not needed; release the connection.
-      await res.body?.cancel().catch(() => undefined);
+      const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
       if (res.status >= 200 && res.status < 300) return { error: null, permanent: false };
-      return { error: `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, permanent: false };
+      if (res.status >= 300 && res.status < 400) {
+        // A redirect could lead anywhere, internal addresses included: the URL must be fixed instead.
+        const to = res.location ? ` (Location: ${res.location.slice(0, 300)})` : '';
+        return { error: `${status}: redirects are not followed${to}; store the final URL`, permanent: true };
+      }
+      return { error: status, permanent: false };
     } catch (err) {
+      if (err instanceof ForbiddenTarget) return { error: `refused: ${err.message}`, permanent: true };
       return { error: this.describe(err), permanent: false };
     }
   }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { transaction } from '../db/transaction.js';
 import { stringify } from 'csv-stringify/sync';
 import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
@@ -102,7 +103,7 @@ export class PayoutBatchService {
   async create(input: { minimum?: Units; note?: string | null }, actor: Actor): Promise<PayoutBatchDetail> {
     const min = this.minimumOf(input.minimum);
     const currency = this.settings().baseCurrency;
-    const id = await this.db.transaction(async (trx) => {
+    const id = await transaction(this.db, async (trx) => {
       const rows = await payableCommissions(trx);
       const byAffiliate = new Map<number, { amount: Units; ids: number[] }>();
       for (const r of rows) {
@@ -204,8 +205,8 @@ export class PayoutBatchService {
 
   /** Marks the batch and its commissions paid; 409 when it is already paid. */
   async markPaid(id: number, actor: Actor): Promise<PayoutBatchDetail> {
-    const changes: StatusChange[] = [];
-    await this.db.transaction(async (trx) => {
+    const changes = await transaction(this.db, async (trx) => {
+      const changes: StatusChange[] = [];
       const batch = await getBatch(trx, id, true);
       if (!batch) throw notFound('payout batch', id);
       if (batch.status !== 'open')
@@ -236,6 +237,7 @@ export class PayoutBatchService {
         { total: batch.total, commissions: before.length },
         now,
       );
+      return changes;
     });
     await this.lifecycle.announce(changes);
     return this.get(id);
@@ -243,7 +245,7 @@ export class PayoutBatchService {
 
   /** Deletes an open batch and releases its commissions for a later one; a paid batch is history (409). */
   async remove(id: number, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await transaction(this.db, async (trx) => {
       const batch = await getBatch(trx, id, true);
       if (!batch) throw notFound('payout batch', id);
       if (batch.status !== 'open') {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { transaction } from '../db/transaction.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
@@ -96,11 +97,11 @@ export class RefundService {
   }
 
   async refundSale(saleId: number, input: RefundInput, actor: Actor): Promise<RefundResult> {
-    const changes: StatusChange[] = [];
-    const result = await this.db.transaction(async (trx) => {
+    const { result, changes } = await transaction(this.db, async (trx) => {
+      const changes: StatusChange[] = [];
       const sale = await lockSale(trx, saleId);
       if (!sale) throw notFound('sale', saleId);
-      return this.apply(trx, sale, input, actor, changes);
+      return { result: await this.apply(trx, sale, input, actor, changes), changes };
     });
     await this.lifecycle.announce(changes);
     await this.hooks.doAction('sale.refunded', result);

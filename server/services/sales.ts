@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { transaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { GroupWriter } from '../ingest/group-writer.js';
@@ -167,7 +168,7 @@ export class SaleService {
         decline_reason: `duplicate of sale ${original.id}`,
         duplicate_of: original.id,
       };
-      await this.db.transaction(async (trx) => {
+      await transaction(this.db, async (trx) => {
         await insertSale(trx, copy);
         await addDailyStats(trx, [this.statsOf(copy, p)]);
       });
@@ -182,13 +183,15 @@ export class SaleService {
    */
   private readonly writer = new GroupWriter<PendingSale, SaleWrite>(
     (items) =>
-      this.db.transaction(async (trx) => {
+      transaction(this.db, async (trx) => {
         const dialect = dialectHelper(trx);
         const out: SaleWrite[] = [];
         for (const item of items) {
           try {
             out.push(await trx.transaction((sp) => this.writeOne(sp, item)));
           } catch (error) {
+            // The database rolled back the whole batch, not just this savepoint: run the batch again.
+            if (dialect.isRetriable(error)) throw error;
             if (item.row.order_key && dialect.isUniqueViolation(error)) out.push({ kind: 'duplicate' });
             else out.push({ kind: 'error', error });
           }

@@ -7,11 +7,13 @@ import * as store from '../store/sources.js';
 import { campaignsUsing } from '../store/campaigns.js';
 import type { SourceCreate, SourcePatch } from '../schemas/traffic.js';
 import type { PageQuery } from '../validation.js';
+import type { OutgoingHttp } from './outgoing-http.js';
 
 /** Traffic sources: parameter templates and postback URLs (SPEC §7.4). */
 export class SourceService {
   constructor(
     private readonly db: Knex,
+    private readonly outgoing: OutgoingHttp,
     private readonly onChange: () => void = () => {},
     private readonly clock: () => number = Date.now,
   ) {}
@@ -31,6 +33,7 @@ export class SourceService {
   }
 
   async create(input: SourceCreate, actor: Actor): Promise<store.Source> {
+    await this.outgoing.check('postbackUrl', input.postbackUrl);
     const now = this.clock();
     const id = await audited(this.db, actor, 'source.created', 'source', async (trx) => {
       const newId = await store.insertSource(trx, {
@@ -48,6 +51,7 @@ export class SourceService {
   }
 
   async update(id: number, patch: SourcePatch, actor: Actor): Promise<store.Source> {
+    await this.outgoing.check('postbackUrl', patch.postbackUrl);
     const now = this.clock();
     await audited(this.db, actor, 'source.updated', 'source', async (trx) => {
       const current = await store.getSource(trx, id);

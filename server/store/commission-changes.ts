@@ -15,12 +15,18 @@ const normalise = (r: StoredCommission): StoredCommission => ({
   merchant_amount: Number(r.merchant_amount),
 });
 
-/** The rows of `ids`, locked for the transaction (FOR UPDATE on MySQL; SQLite has one writer). */
+/**
+ * The rows of `ids`, locked for the transaction (FOR UPDATE on MySQL; SQLite has one writer),
+ * in ascending id order: every transaction takes its commission locks in that one order, so
+ * two of them never wait for each other in a circle.
+ */
 export async function lockCommissions(trx: Knex, ids: number[]): Promise<StoredCommission[]> {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
   const out: StoredCommission[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
+  for (let i = 0; i < sorted.length; i += 500) {
     const rows = (await trx('commissions')
-      .whereIn('id', ids.slice(i, i + 500))
+      .whereIn('id', sorted.slice(i, i + 500))
+      .orderBy('id')
       .forUpdate()) as StoredCommission[];
     out.push(...rows.map(normalise));
   }
@@ -32,19 +38,29 @@ export async function lockCommissionsOfSale(trx: Knex, saleId: number): Promise<
   return rows.map(normalise);
 }
 
-/** Linked commissions (refund and chargeback reversals) of `parentIds` in `statuses`. */
+/**
+ * Linked commissions (refund and chargeback reversals) of `parentIds` in `statuses`, locked.
+ * Call it with the parents locked (a reversal is written under its parent's lock, so none can
+ * appear meanwhile). Found by a plain read, then locked by primary key: a locking read by
+ * `parent_id` would also lock index gaps, or other commissions when the plan goes through
+ * another index, and parallel reviews of different commissions would deadlock on those.
+ */
 export async function childrenOf(
   trx: Knex,
   parentIds: number[],
   statuses: CommissionStatus[],
 ): Promise<StoredCommission[]> {
   if (!parentIds.length) return [];
-  const rows = (await trx('commissions')
-    .whereIn('parent_id', parentIds)
-    .whereIn('status', statuses)
-    .orderBy('id')
-    .forUpdate()) as StoredCommission[];
-  return rows.map(normalise);
+  const ids: number[] = [];
+  for (let i = 0; i < parentIds.length; i += 500) {
+    const found = (await trx('commissions')
+      .whereIn('parent_id', parentIds.slice(i, i + 500))
+      .whereIn('status', statuses)
+      .pluck('id')) as Array<number | string>;
+    ids.push(...found.map(Number));
+  }
+  // The status is checked again under the lock.
+  return (await lockCommissions(trx, ids)).filter((r) => statuses.includes(r.status));
 }
 
 export async function readCommissions(db: Knex, ids: number[]): Promise<StoredCommission[]> {

@@ -60,7 +60,8 @@ export async function addDailyStats(db: Knex, deltas: StatsDelta[]): Promise<voi
     db,
     'daily_stats',
     ['day', 'campaign_id', 'affiliate_id', 'banner_id'],
-    [...merged.values()],
+    // In key order: concurrent writers then lock the rollup rows in one order and cannot deadlock on them.
+    [...merged.keys()].sort().map((k) => merged.get(k)!),
     [...COUNTERS],
   );
 }

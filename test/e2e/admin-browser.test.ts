@@ -1,26 +1,20 @@
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { CHROMIUM, describeInBrowser } from '../helpers/browser.js';
 
 /*
  * The admin in a real browser: first-run setup, a campaign with a banner, an affiliate who is
  * approved, and the dashboard counting them. Needs Chromium at /usr/bin/chromium; CI must have it.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/affix-campaign.png';
-const missing = !fs.existsSync(CHROMIUM);
-if (missing && process.env.CI)
-  throw new Error(`Chromium is required in CI but ${CHROMIUM} does not exist (apt-get install -y chromium)`);
-const skip = missing
-  ? `Chromium not found at ${CHROMIUM}; install it (apt-get install -y chromium) to run the browser test`
-  : false;
 
 const count = async (page: Page, name: string) => Number(await page.locator(`[data-count="${name}"]`).innerText());
 
-describe('admin in a browser', { skip }, () => {
+describeInBrowser('admin in a browser', () => {
   let app: TestApp;
   let browser: Browser;
   let page: Page;

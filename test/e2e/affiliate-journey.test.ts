@@ -1,10 +1,10 @@
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
-import { launchBrowser, personUserAgent, skipWithoutChromium, poll } from '../helpers/browser.js';
+import { launchBrowser, personUserAgent, describeInBrowser, poll } from '../helpers/browser.js';
 import { createDemoStore, storePort } from '../../storefront-snippet/demo/server.js';
 
 /*
@@ -14,13 +14,12 @@ import { createDemoStore, storePort } from '../../storefront-snippet/demo/server
  * The store and the tracker are two hosts of one site (shop./track.affix.localhost).
  */
 
-const skip = skipWithoutChromium();
 const SCREENSHOT = '/tmp/affix-portal.png';
 const AFFILIATE = { name: 'Jane Linker', email: 'jane@affiliates.example', password: 'jane links everything' };
 
 type Api = ReturnType<typeof api>;
 
-describe('an affiliate’s journey: sign-up, approval, link, sale, approved commission', { skip }, () => {
+describeInBrowser('an affiliate’s journey: sign-up, approval, link, sale, approved commission', () => {
   let app: TestApp;
   let store: Server;
   let browser: Browser;

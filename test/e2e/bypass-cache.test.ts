@@ -1,11 +1,11 @@
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { launchBrowser, personUserAgent, skipWithoutChromium, sleep } from '../helpers/browser.js';
+import { launchBrowser, personUserAgent, describeInBrowser, sleep } from '../helpers/browser.js';
 
 /*
  * Bypass cache (SPEC §7.8) in a real browser. A campaign with bypass cache sends visitors to a
@@ -15,7 +15,6 @@ import { launchBrowser, personUserAgent, skipWithoutChromium, sleep } from '../h
  * injected so the test can move it forward instead of waiting.
  */
 
-const skip = skipWithoutChromium();
 const MINUTE = 60_000;
 interface ClickRow {
   click_id: string;
@@ -27,7 +26,7 @@ interface ClickRow {
   external_id: string | null;
 }
 
-describe('bypass cache: a cached landing page reloads once with a fresh click', { skip }, () => {
+describeInBrowser('bypass cache: a cached landing page reloads once with a fresh click', () => {
   /** Added to the real time by the tracker's clock. */
   let offset = 0;
   let app: TestApp;

@@ -1,11 +1,11 @@
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
-import { launchBrowser, personUserAgent, skipWithoutChromium, sleep, poll } from '../helpers/browser.js';
+import { launchBrowser, personUserAgent, describeInBrowser, sleep, poll } from '../helpers/browser.js';
 import { createDemoStore, storePort } from '../../storefront-snippet/demo/server.js';
 
 /*
@@ -14,8 +14,6 @@ import { createDemoStore, storePort } from '../../storefront-snippet/demo/server
  * The store and the tracker are two hosts of one site (shop./track.affix.localhost, both on
  * 127.0.0.1), like shop.example.com and track.example.com.
  */
-
-const skip = skipWithoutChromium();
 
 type Api = ReturnType<typeof api>;
 
@@ -30,7 +28,7 @@ interface Sale {
   items: Array<{ productId: string; quantity?: number }>;
 }
 
-describe('storefront attribution in a browser', { skip }, () => {
+describeInBrowser('storefront attribution in a browser', () => {
   let app: TestApp;
   let store: Server;
   let browser: Browser;

@@ -29,6 +29,8 @@ export const dialectName = () => freshDatabaseTarget().client;
 export interface TestApp {
   services: Services;
   config: Config;
+  /** The database it runs on (pass it as `database` to start a second process on it). */
+  target: DatabaseTarget;
   url: string;
   server: Server;
   close(): Promise<void>;
@@ -36,11 +38,17 @@ export interface TestApp {
 
 export interface TestAppOptions extends BuildOptions {
   env?: Record<string, string>;
+  /**
+   * Another server process on the database of an app already started: it is not created nor
+   * dropped here (close this one first).
+   */
+  database?: DatabaseTarget;
 }
 
 /** Creates a fresh database (a copy of the run's template, see template-db.ts), wires the services and serves the app on a random local port. */
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
-  const target = freshDatabaseTarget();
+  const target = opts.database ?? freshDatabaseTarget();
+  const own = !opts.database;
   const config: Config = {
     ...loadConfig({
       LOG_LEVEL: 'silent',
@@ -50,7 +58,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     }),
     database: target,
   };
-  await prepareDatabase(target);
+  if (own) await prepareDatabase(target);
   const db = openDatabase(target);
   const log = createLogger(config.logLevel);
   const services = await buildServices(config, db, log, opts);
@@ -61,6 +69,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   return {
     services,
     config,
+    target,
     url: `http://127.0.0.1:${port}`,
     server,
     async close() {
@@ -68,7 +77,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.stop();
       await db.destroy();
-      await dropDatabase(target);
+      if (own) await dropDatabase(target);
     },
   };
 }

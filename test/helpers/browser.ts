@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 
 /*
@@ -8,12 +9,28 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** `false` when Chromium is there, else the skip reason; throws in CI. */
-export function skipWithoutChromium(): string | false {
-  if (fs.existsSync(CHROMIUM)) return false;
-  if (process.env.CI)
-    throw new Error(`Chromium is required in CI but ${CHROMIUM} does not exist (apt-get install -y chromium)`);
-  return `Chromium not found at ${CHROMIUM}; install it (apt-get install -y chromium) to run the browser tests`;
+const inCi = () => Boolean(process.env.CI) && !/^(false|0)$/i.test(process.env.CI ?? '');
+
+/**
+ * `describe` for a suite that runs in Chromium. Without Chromium the suite is replaced by one
+ * test that gives the reason: skipped (the runner counts skipped tests, not skipped suites),
+ * or failed under CI.
+ */
+export function describeInBrowser(name: string, body: () => void): void {
+  if (fs.existsSync(CHROMIUM)) {
+    describe(name, body);
+    return;
+  }
+  const reason = `Chromium not found at ${CHROMIUM}; install it (apt-get install -y chromium) to run the browser tests`;
+  describe(name, () => {
+    if (inCi()) {
+      test('Chromium is installed', () => {
+        throw new Error(`Chromium is required in CI but ${CHROMIUM} does not exist (apt-get install -y chromium)`);
+      });
+    } else {
+      test('runs in Chromium', { skip: reason }, () => {});
+    }
+  });
 }
 
 /**

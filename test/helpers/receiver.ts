@@ -22,6 +22,8 @@ export interface Receiver {
   answerAlways(status: number | null): void;
   /** Hold every answer this long (for timeouts and in-flight stops). */
   delay(ms: number): void;
+  /** Answer every request with a 302 to `location` (null: stop redirecting). */
+  redirect(location: string | null): void;
   /** Requests answered 2xx. */
   ok(): Receipt[];
   /** How many 2xx answers each X-Affix-Delivery id got. */
@@ -37,6 +39,7 @@ export async function startReceiver(opts: { failFirst?: number; clock?: () => nu
   let failing = opts.failFirst ?? 0;
   let always: number | null = null;
   let delayMs = 0;
+  let location: string | null = null;
   const clock = opts.clock ?? Date.now;
   const receipts: Receipt[] = [];
   const server: Server = createServer((req, res) => {
@@ -45,7 +48,8 @@ export async function startReceiver(opts: { failFirst?: number; clock?: () => nu
     req.on('end', () => {
       const at = clock();
       let status = 200;
-      if (always !== null) status = always;
+      if (location !== null) status = 302;
+      else if (always !== null) status = always;
       else if (failing > 0) {
         failing--;
         status = 500;
@@ -61,7 +65,7 @@ export async function startReceiver(opts: { failFirst?: number; clock?: () => nu
       });
       const answer = () => {
         if (res.destroyed) return;
-        res.writeHead(status, { 'content-type': 'text/plain' });
+        res.writeHead(status, { 'content-type': 'text/plain', ...(status === 302 && location ? { location } : {}) });
         res.end(status === 200 ? 'ok' : 'try again');
       };
       if (delayMs > 0) setTimeout(answer, delayMs);
@@ -82,6 +86,9 @@ export async function startReceiver(opts: { failFirst?: number; clock?: () => nu
     },
     delay: (ms) => {
       delayMs = ms;
+    },
+    redirect: (to) => {
+      location = to;
     },
     ok: () => receipts.filter((r) => r.status >= 200 && r.status < 300),
     okPerDelivery() {

@@ -30,7 +30,7 @@ function startServer(url: string, port: number): Promise<ChildProcess> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     const poll = async () => {
       try {
         const res = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -77,13 +77,18 @@ describe('durability under kill -9', () => {
       }
     };
     const workers = Array.from({ length: 20 }, (_, n) => worker(n));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed under load once it has acknowledged something, however fast this machine is.
+    const deadline = Date.now() + 120_000;
+    while (!(ackedClicks.length && ackedSales.length) && Date.now() < deadline && server.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const killed = exited(server);
     server.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);
     await killed;
-    assert.ok(ackedClicks.length > 50, `only ${ackedClicks.length} clicks were acknowledged`);
+    assert.ok(ackedClicks.length >= 1, 'the server acknowledged no click before it was killed');
+    assert.ok(ackedSales.length >= 1, 'the server acknowledged no sale before it was killed');
 
     // A restart on the same database finds every acknowledged event.
     server = await startServer(url, port);

@@ -39,7 +39,11 @@ describe(`affiliate postbacks through the outbox (SPEC §3, §7.6) on ${dialectN
 
   before(async () => {
     // Fast polling and back-off so the real worker retries within the test.
-    app = await startTestApp({ outbox: { pollMs: 20, backoff: () => 50 } });
+    // The receiver listens on 127.0.0.1.
+    app = await startTestApp({
+      env: { AFFIX_ALLOW_PRIVATE_TARGETS: 'true' },
+      outbox: { pollMs: 20, backoff: () => 50 },
+    });
     app.services.outboxWorker.start();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));

@@ -51,7 +51,12 @@ describe(`webhooks plugin (SPEC §7.6, §4.2, §8) on ${dialectName()}`, () => {
     }>;
 
   before(async () => {
-    app = await startTestApp({ clock, builtins: (deps) => [...builtinPlugins(deps), createWebhooks(deps)] });
+    // The receivers listen on 127.0.0.1.
+    app = await startTestApp({
+      env: { AFFIX_ALLOW_PRIVATE_TARGETS: 'true' },
+      clock,
+      builtins: (deps) => [...builtinPlugins(deps), createWebhooks(deps)],
+    });
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     one = await startReceiver({ clock });

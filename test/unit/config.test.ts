@@ -130,3 +130,10 @@ test('TRUST_PROXY is off by default and accepts only true/false', () => {
   assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
   refuses({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY');
 });
+
+test('AFFIX_ALLOW_PRIVATE_TARGETS is off by default and accepts only true/false', () => {
+  assert.equal(loadConfig({}).allowPrivateTargets, false);
+  assert.equal(loadConfig({ AFFIX_ALLOW_PRIVATE_TARGETS: 'true' }).allowPrivateTargets, true);
+  assert.equal(loadConfig({ AFFIX_ALLOW_PRIVATE_TARGETS: '0' }).allowPrivateTargets, false);
+  refuses({ AFFIX_ALLOW_PRIVATE_TARGETS: 'yes please' }, 'AFFIX_ALLOW_PRIVATE_TARGETS');
+});

@@ -64,6 +64,36 @@ const counter: AffixPlugin = {
 };
 
 describe('PluginRegistry with built-in plugins', () => {
+  test('reload applies what another process saved: activation, settings, deactivation', async () => {
+    const store = new MemoryStore();
+    const theirs = setup([counter], store);
+    let changes = 0;
+    const log = recordingLog();
+    const changed = new PluginRegistry({
+      hooks: new Hooks(log),
+      log,
+      builtins: [counter],
+      store,
+      onChange: () => void changes++,
+    });
+    await Promise.all([theirs.registry.init(), changed.init()]);
+
+    await changed.setActive('counter', true);
+    await changed.updateSettings('counter', { step: 5 });
+    assert.equal(changes, 2, 'each saved change is announced');
+    assert.equal(theirs.hooks.has('count'), false, 'nothing applies before the reload');
+    await theirs.registry.reload();
+    assert.equal(theirs.registry.isActive('counter'), true);
+    assert.equal(await theirs.hooks.applyFilters('count', 10), 15);
+    await theirs.registry.reload();
+    assert.equal(await theirs.hooks.applyFilters('count', 10), 15, 'a reload without a change registers nothing twice');
+
+    await changed.setActive('counter', false);
+    await theirs.registry.reload();
+    assert.equal(theirs.registry.isActive('counter'), false);
+    assert.equal(theirs.hooks.has('count'), false);
+  });
+
   test('plugins start inactive; activation adds their hooks and deactivation removes them', async () => {
     const { hooks, registry, store } = setup([counter]);
     await registry.init();

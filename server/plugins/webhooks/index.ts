@@ -76,7 +76,8 @@ export function createWebhooks(deps: Pick<BuiltinDeps, 'clock'>): AffixPlugin {
         label: 'Endpoint URLs',
         type: 'string[]',
         default: [],
-        help: 'Each event is POSTed to every http(s) URL here.',
+        help: 'Each event is POSTed to every http(s) URL here. Only public addresses: no loopback, private or link-local ones.',
+        outgoingUrl: true,
       },
       {
         key: 'secret',
