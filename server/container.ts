@@ -22,6 +22,8 @@ import { randomToken } from './services/random.js';
 import { systemActor } from './services/actor.js';
 import { ConfigCache } from './services/config-cache.js';
 import { TrackingService } from './services/tracking.js';
+import { FraudGate } from './services/fraud.js';
+import { ClickPipeline } from './services/click-pipeline.js';
 import { SaleService } from './services/sales.js';
 import { CommissionService, type TrafficCommissionDelta } from './services/commissions.js';
 import { Outbox } from './services/outbox.js';
@@ -133,8 +135,11 @@ export async function buildServices(
     impressions: createImpressionWriter(db, trafficCommissions),
   };
   const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
-  const tracking = new TrackingService(db, cache, hooks, writers.clicks, writers.impressions, log, clock);
-  const sales = new SaleService(db, cache, hooks, tracking, commissions, log, clock, opts.random);
+  const fraud = new FraudGate(db, hooks, log);
+  // The one click pipeline every click entry point goes through (issue 9.4).
+  const clickPipeline = new ClickPipeline(hooks, fraud, writers.clicks);
+  const tracking = new TrackingService(cache, clickPipeline, writers.impressions, clock);
+  const sales = new SaleService(db, cache, hooks, fraud, commissions, log, clock, opts.random);
   const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
   const reverseSale = async (saleId: number, reason: string): Promise<void> => {
@@ -178,7 +183,7 @@ export async function buildServices(
     refunds,
     payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
     outbox,
-    runner: new CampaignRunner(db, cache, writers.clicks, secret, log, clock, opts.random),
+    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),

@@ -5,7 +5,7 @@ import { GroupWriter } from '../ingest/group-writer.js';
 import type { z } from 'zod';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
-import type { TrackingService } from './tracking.js';
+import type { FraudGate } from './fraud.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
 import { fromUnits, multiplyByRate, toUnits, SCALE } from '../domain/money.js';
 import { essentialSaleFields, optionalSaleFields, type SaleInput } from '../schemas/tracking.js';
@@ -112,7 +112,7 @@ export class SaleService {
     private readonly db: Knex,
     private readonly cache: ConfigCache,
     private readonly hooks: Hooks,
-    private readonly tracking: TrackingService,
+    private readonly fraud: FraudGate,
     private readonly commissions: CommissionService,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
@@ -133,7 +133,7 @@ export class SaleService {
       // A retry of an order already stored is answered with it (SPEC §5.4), not dropped as a new one.
       const original = row.order_key ? await findSaleByOrderKey(this.db, row.campaign_id, row.order_key) : null;
       if (original) return this.resultOf(original, p.warnings);
-      await this.tracking.countDropped('sale', p.dropped.rule, p.at, p.snap);
+      await this.fraud.countDropped('sale', p.dropped.rule, p.at, p.snap.settings.timezone);
       return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
     }
     const written = await this.writer.write({ req, p, row });
@@ -358,10 +358,11 @@ export class SaleService {
     let declineReason = trace.declineReason;
     let dropped: Prepared['dropped'] = null;
     const affiliateId = trace.affiliate?.affiliateId ?? null;
-    const verdict = await this.tracking.fraudCheck(
+    const verdict = await this.fraud.check(
       { ip: req.ip, userAgent: req.userAgent, referrer: null, country: countryOf(req.ip), at },
       {
         kind: 'sale',
+        source: req.source,
         campaignId: trace.campaignId,
         affiliateId,
         affiliateEmail: affiliateId === null ? null : (snap.affiliates.get(affiliateId)?.email ?? null),
