@@ -14,6 +14,7 @@ import { SettingsService } from './services/settings.js';
 import { AuthService } from './services/auth.js';
 import { Hooks } from './plugins/hooks.js';
 import { PluginRegistry } from './plugins/registry.js';
+import { changePlugin } from './services/plugins.js';
 import { PluginStateTable } from './store/plugins.js';
 import { builtinPlugins, type BuiltinDeps } from './plugins/builtins.js';
 import type { AffixPlugin } from './plugins/types.js';
@@ -168,7 +169,14 @@ export async function buildServices(
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
-    payouts: new PayoutService(db, onChange, clock),
+    payouts: new PayoutService(db, onChange, clock, {
+      // A LIFETIME payout turns on the plugin it needs (issue 9.7), as the admin would.
+      async ensureActive(name, actor) {
+        if (plugins.isActive(name)) return false;
+        await changePlugin(db, plugins, name, { active: true }, actor);
+        return true;
+      },
+    }),
     domains: new DomainService(db, onChange, clock),
     sources: new SourceService(db, onChange, clock),
     groups: new GroupService(db, onChange, clock),
