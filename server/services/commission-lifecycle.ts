@@ -24,6 +24,7 @@ import {
   type StoredCommission,
 } from '../store/commission-changes.js';
 import type { Page } from '../store/rows.js';
+import { lockSalesOfCommissions, refreshSaleStatuses } from '../store/sales.js';
 import type { PageQuery } from '../validation.js';
 
 export type ReviewAction = 'approve' | 'decline';
@@ -121,6 +122,7 @@ export class CommissionLifecycle {
   async review(id: number, action: ReviewAction, reason: string | null, actor: Actor): Promise<Commission> {
     const changes: StatusChange[] = [];
     await this.db.transaction(async (trx) => {
+      const saleIds = await lockSalesOfCommissions(trx, [id]);
       const [row] = await lockCommissions(trx, [id]);
       if (!row) throw notFound('commission', id);
       const children = await childrenOf(trx, [id], ['pending']);
@@ -131,6 +133,7 @@ export class CommissionLifecycle {
           status: outcome,
         });
       }
+      await refreshSaleStatuses(trx, saleIds);
     });
     await this.announce(changes);
     const after = await getCommission(this.db, id);
@@ -144,6 +147,7 @@ export class CommissionLifecycle {
     const result: BulkResult = { updated: [], skipped: [] };
     const changes: StatusChange[] = [];
     await this.db.transaction(async (trx) => {
+      const saleIds = await lockSalesOfCommissions(trx, unique);
       const rows = new Map((await lockCommissions(trx, unique)).map((r) => [r.id, r]));
       const pending = [...rows.values()].filter((r) => r.status === 'pending').map((r) => r.id);
       const children = new Map<number, StoredCommission[]>();
@@ -174,6 +178,7 @@ export class CommissionLifecycle {
             reason: `status is ${outcome}; only pending commissions can be ${TARGET[action]}`,
           });
       }
+      await refreshSaleStatuses(trx, saleIds);
     });
     await this.announce(changes);
     return result;

@@ -18,6 +18,7 @@ import { countryOf } from './geo.js';
 import type { CommissionService, CommissionPlanResult, CommissionSummary } from './commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
+import type { CurrentSaleStatus } from '../domain/sale-status.js';
 
 export interface SaleRequest {
   kind: 'sale' | 'action';
@@ -36,7 +37,8 @@ export interface SaleResult {
   matchedBy: string;
   campaignId: number;
   affiliateId: number | null;
-  status: SaleStatus;
+  /** As recorded; for a repeated order, the original sale's status now (from its commissions). */
+  status: CurrentSaleStatus;
   declineReason: string | null;
   commissions: CommissionSummary[];
   /** True when this order was already recorded: the original result is answered. */
@@ -163,6 +165,7 @@ export class SaleService {
         ...row,
         order_key: null,
         status: 'declined',
+        current_status: 'declined',
         decline_reason: `duplicate of sale ${original.id}`,
         duplicate_of: original.id,
       };
@@ -462,6 +465,8 @@ export class SaleService {
       affiliate_id: p.trace.affiliate?.affiliateId ?? null,
       banner_id: i.bannerId !== undefined && p.snap.banner(i.bannerId) ? i.bannerId : null,
       status: p.status,
+      // Its commissions are written with the sale's status, so they agree with it at first.
+      current_status: p.status,
       decline_reason: p.declineReason ? p.declineReason.slice(0, 255) : null,
       matched_by: p.trace.matchedBy,
       total_cost: i.totalCost ?? null,
