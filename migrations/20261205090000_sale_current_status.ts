@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { saleStatusOf, type RecordedSaleStatus, type SaleCommissionFacts } from '../server/domain/sale-status.js';
 
 /*
- * The sale's status from its commissions (issue 9.8): `current_status` is kept up to date on
+ * The sale's status from its commissions: `current_status` is kept up to date on
  * every commission change and shown as the sale's `status`; `status` stays what was decided when
  * the sale was recorded (the reports count its revenue by it).
  */

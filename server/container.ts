@@ -137,7 +137,7 @@ export async function buildServices(
   };
   const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
   const fraud = new FraudGate(db, hooks, log);
-  // The one click pipeline every click entry point goes through (issue 9.4).
+  // The one click pipeline every click entry point goes through.
   const clickPipeline = new ClickPipeline(hooks, fraud, writers.clicks);
   const tracking = new TrackingService(cache, clickPipeline, writers.impressions, clock);
   const sales = new SaleService(db, cache, hooks, fraud, commissions, log, clock, opts.random);
@@ -170,7 +170,7 @@ export async function buildServices(
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
     payouts: new PayoutService(db, onChange, clock, {
-      // A LIFETIME payout turns on the plugin it needs (issue 9.7), as the admin would.
+      // A LIFETIME payout turns on the plugin it needs, as the admin would.
       async ensureActive(name, actor) {
         if (plugins.isActive(name)) return false;
         await changePlugin(db, plugins, name, { active: true }, actor);

@@ -410,7 +410,7 @@ export function matchSale(
   const candidates: TraceCandidate[] = [];
   const notes: string[] = [];
   let declineReason: string | null = null;
-  // A paused campaign takes no part in matching (SPEC §5.2, issue 9.5): a rule that would pick
+  // A paused campaign takes no part in matching (SPEC §5.2): a rule that would pick
   // it does not apply, and the next rule decides. The affiliate it names still counts.
   const paused = (id: number | null | undefined): CampaignFacts | undefined => {
     const c = id === null || id === undefined ? undefined : lookups.campaign(id);

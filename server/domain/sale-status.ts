@@ -1,5 +1,5 @@
 /**
- * A sale's status from its commissions (issue 9.8, README "Sale status"). The sale's own
+ * A sale's status from its commissions (README "Sale status"). The sale's own
  * commissions (one per tier) decide; refund and chargeback reversals count against the
  * commission they take from. A commission counts as reversed when it is reversed, or when its
  * reversals take back all of it (a paid commission clawed back by a full refund).

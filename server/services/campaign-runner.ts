@@ -116,7 +116,7 @@ export class CampaignRunner {
     return this.runnable(snap, campaign, domain);
   }
 
-  /** The campaign of a Click API token, resolved as its campaign URL would be (issue 9.6). */
+  /** The campaign of a Click API token, resolved as its campaign URL would be. */
   resolveToken(
     snap: ConfigSnapshot,
     token: string,
@@ -165,9 +165,9 @@ export class CampaignRunner {
     const visitorId = cookieVisitor ?? newVisitorId(now);
     const names = settings.urlParams;
 
-    // The click rules of every entry point (issue 9.4): affiliate, fraud check. A declined or
-    // dropped click is still routed like any other (README, "Campaign URLs"); only what is
-    // stored differs.
+    // The click rules of every entry point: affiliate, fraud check. A declined or
+    // dropped click is still routed like any other (README, "The same click rules everywhere");
+    // only what is stored differs.
     const affiliateRef = req.params[names.affiliate];
     const trace = matchCampaignUrlClick(campaign, affiliateRef, snap.affiliateByRef(affiliateRef), snap);
     let screened: ScreenedClick | null = null;

@@ -91,7 +91,7 @@ export function trafficPayout(
 }
 
 /**
- * The one way a click is stored (issue 9.4; umami's `saveEvent`): the snippet, redirect links,
+ * The one way a click is stored (umami's `saveEvent`): the snippet, redirect links,
  * campaign URLs, the Click API and bypass-cache fresh clicks all `screen` their click (the
  * `click.fraudCheck` filter: decline or drop) and `record` it (one row builder, PPC payout,
  * the group-commit click writer, `click.recorded`). A campaign URL screens before it routes,

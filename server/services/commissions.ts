@@ -103,7 +103,7 @@ export class CommissionService {
     }
     const campaign = snap.campaigns.get(sale.campaignId);
     const none = (why: string): CommissionPlanResult => ({ plan: null, commissions: [], explanation: [why] });
-    // A paused campaign pays nothing (issue 9.5); a private one pays only invited affiliates (8.13).
+    // A paused campaign pays nothing; a private one pays only invited affiliates.
     if (campaign?.status === 'paused')
       return none(`Campaign ${campaign.id} "${campaign.name}" is paused: no commission.`);
     if (campaign && !isInvited(campaign, affiliate.id, snap.invitations))

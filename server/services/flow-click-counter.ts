@@ -1,6 +1,6 @@
 /**
  * Clicks per flow and report day, for the `clickLimit` filter (SPEC §7.2), exact within one
- * process (issue 8.9). A flow's count is seeded from the stored clicks once per day, and only
+ * process. A flow's count is seeded from the stored clicks once per day, and only
  * once: every request that needs it waits for the same seed, and the seed first waits for this
  * process's clicks of that flow that are still being written, so none is counted twice or missed.
  * Clicks are counted from the moment a flow is chosen, before the click is committed. Across

@@ -129,7 +129,7 @@ export class PayoutService {
 
   /**
    * A live LIFETIME payout needs the lifetime-commissions plugin, which starts inactive: without
-   * it the payout would silently pay only once (issue 9.7). Saving one turns the plugin on.
+   * it the payout would silently pay only once. Saving one turns the plugin on.
    */
   private async withNotices(payout: store.PayoutRecord, actor: Actor): Promise<SavedPayout> {
     const notices: string[] = [];

@@ -97,7 +97,7 @@ export function createFraudProtection(): AffixPlugin {
       }
       // Repeated orders are a storefront pattern: one shopper (IP plus customer, else visitor)
       // ordering again. Server-to-server sales come from the store's own address and postback
-      // sales carry none, so they are never compared (issue 8.10).
+      // sales carry none, so they are never compared.
       if (f.duplicateOrderSeconds > 0 && s.source === 'snippet') {
         const shopper = s.customerId ?? s.visitorId ?? '';
         const previous = orders.touch(`${t.ip}|${shopper}`, t.at, f.duplicateOrderSeconds * 1000);
