@@ -14,6 +14,7 @@ import { SettingsService } from './services/settings.js';
 import { AuthService } from './services/auth.js';
 import { Hooks } from './plugins/hooks.js';
 import { PluginRegistry } from './plugins/registry.js';
+import { changePlugin } from './services/plugins.js';
 import { PluginStateTable } from './store/plugins.js';
 import { builtinPlugins, type BuiltinDeps } from './plugins/builtins.js';
 import type { AffixPlugin } from './plugins/types.js';
@@ -22,6 +23,8 @@ import { randomToken } from './services/random.js';
 import { systemActor } from './services/actor.js';
 import { ConfigCache } from './services/config-cache.js';
 import { TrackingService } from './services/tracking.js';
+import { FraudGate } from './services/fraud.js';
+import { ClickPipeline } from './services/click-pipeline.js';
 import { SaleService } from './services/sales.js';
 import { CommissionService, type TrafficCommissionDelta } from './services/commissions.js';
 import { Outbox } from './services/outbox.js';
@@ -141,8 +144,11 @@ export async function buildServices(
     impressions: createImpressionWriter(db, trafficCommissions),
   };
   const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
-  const tracking = new TrackingService(db, cache, hooks, writers.clicks, writers.impressions, log, clock);
-  const sales = new SaleService(db, cache, hooks, tracking, commissions, log, clock, opts.random);
+  const fraud = new FraudGate(db, hooks, log);
+  // The one click pipeline every click entry point goes through.
+  const clickPipeline = new ClickPipeline(hooks, fraud, writers.clicks);
+  const tracking = new TrackingService(cache, clickPipeline, writers.impressions, clock);
+  const sales = new SaleService(db, cache, hooks, fraud, commissions, log, clock, opts.random);
   const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
   const reverseSale = async (saleId: number, reason: string): Promise<void> => {
@@ -171,7 +177,14 @@ export async function buildServices(
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
-    payouts: new PayoutService(db, onChange, clock),
+    payouts: new PayoutService(db, onChange, clock, {
+      // A LIFETIME payout turns on the plugin it needs, as the admin would.
+      async ensureActive(name, actor) {
+        if (plugins.isActive(name)) return false;
+        await changePlugin(db, plugins, name, { active: true }, actor);
+        return true;
+      },
+    }),
     domains: new DomainService(db, onChange, clock),
     sources: new SourceService(db, outgoing, onChange, clock),
     groups: new GroupService(db, onChange, clock),
@@ -186,7 +199,7 @@ export async function buildServices(
     refunds,
     payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
     outbox,
-    runner: new CampaignRunner(db, cache, writers.clicks, secret, log, clock, opts.random),
+    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),

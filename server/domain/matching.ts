@@ -4,6 +4,8 @@
  * merchant can see not only which rule decided but why each other candidate did not.
  */
 
+import { isInvited, type Invitations } from './invitations.js';
+
 export const DAY_MS = 86_400_000;
 
 export interface CampaignFacts {
@@ -51,6 +53,8 @@ export interface MatchLookups {
   campaign(id: number): CampaignFacts | undefined;
   affiliate(id: number): AffiliateFacts | undefined;
   defaultCampaign(): CampaignFacts;
+  /** Who is invited to which private campaign (domain/invitations.ts). */
+  readonly invitations: Invitations;
 }
 
 export interface GlobalCookieSettings {
@@ -187,38 +191,8 @@ export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
   });
   const winner = settle(candidates) as TraceCandidate;
   const campaign = lookups.campaign(winner.campaignId as number) ?? fallback;
-  if (campaign.status === 'paused' && !declineReason) declineReason = `${describeCampaign(campaign)} is paused`;
-
-  // The affiliate comes from the affiliate parameter only (SPEC §5.1).
-  const affiliateCandidates: TraceCandidate[] = [];
-  let affiliate: AffiliateDecision | null = null;
-  if (f.affiliateParam === undefined || f.affiliateParam === null || f.affiliateParam === '') {
-    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'not_applicable', detail: 'no affiliate parameter' });
-  } else if (!f.affiliate) {
-    const label = JSON.stringify(String(f.affiliateParam)).slice(0, 80);
-    affiliateCandidates.push({
-      rule: 1,
-      name: 'link',
-      outcome: 'invalid',
-      detail: `affiliate ${label} does not exist`,
-    });
-    declineReason ??= `unknown affiliate ${label}`;
-  } else {
-    affiliate = {
-      affiliateId: f.affiliate.id,
-      source: 'link',
-      detail: `affiliate ${f.affiliate.id} (${f.affiliate.refId}) from the link`,
-    };
-    affiliateCandidates.push({
-      rule: 1,
-      name: 'link',
-      outcome: 'matched',
-      affiliateId: f.affiliate.id,
-      detail: affiliate.detail,
-    });
-    if (f.affiliate.status !== 'approved')
-      declineReason ??= `affiliate ${f.affiliate.id} is ${f.affiliate.status}, not approved`;
-  }
+  const judged = judgeClick(campaign, f.affiliateParam, f.affiliate, lookups);
+  declineReason ??= judged.declineReason;
   if (f.banner && winner.rule < 3 && f.banner.campaignId !== campaign.id) {
     notes.push(
       `banner ${f.banner.id} belongs to campaign ${f.banner.campaignId}, but rule ${winner.rule} chose ${campaign.id}`,
@@ -229,10 +203,84 @@ export function matchClick(f: ClickFacts, lookups: MatchLookups): MatchTrace {
     rule: winner.rule,
     campaignId: campaign.id,
     candidates,
-    affiliate,
-    affiliateCandidates,
+    affiliate: judged.affiliate,
+    affiliateCandidates: judged.affiliateCandidates,
     declineReason,
     notes,
+  };
+}
+
+/**
+ * The rules every click obeys, whichever way it arrived (affiliate link, snippet, campaign URL,
+ * Click API): the affiliate comes from the affiliate parameter only (SPEC §5.1); a click into a
+ * paused campaign, or with an unknown, non-approved or (private campaign) uninvited affiliate is
+ * stored as declined with the reason, never dropped.
+ */
+export function judgeClick(
+  campaign: CampaignFacts,
+  affiliateParam: unknown,
+  found: AffiliateFacts | undefined,
+  lookups: MatchLookups,
+): { affiliate: AffiliateDecision | null; affiliateCandidates: TraceCandidate[]; declineReason: string | null } {
+  let declineReason: string | null = campaign.status === 'paused' ? `${describeCampaign(campaign)} is paused` : null;
+  const affiliateCandidates: TraceCandidate[] = [];
+  let affiliate: AffiliateDecision | null = null;
+  if (affiliateParam === undefined || affiliateParam === null || affiliateParam === '') {
+    affiliateCandidates.push({ rule: 1, name: 'link', outcome: 'not_applicable', detail: 'no affiliate parameter' });
+  } else if (!found) {
+    const label = JSON.stringify(String(affiliateParam)).slice(0, 80);
+    affiliateCandidates.push({
+      rule: 1,
+      name: 'link',
+      outcome: 'invalid',
+      detail: `affiliate ${label} does not exist`,
+    });
+    declineReason ??= `unknown affiliate ${label}`;
+  } else {
+    affiliate = {
+      affiliateId: found.id,
+      source: 'link',
+      detail: `affiliate ${found.id} (${found.refId}) from the link`,
+    };
+    affiliateCandidates.push({
+      rule: 1,
+      name: 'link',
+      outcome: 'matched',
+      affiliateId: found.id,
+      detail: affiliate.detail,
+    });
+    if (found.status !== 'approved') declineReason ??= `affiliate ${found.id} is ${found.status}, not approved`;
+    else if (!isInvited(campaign, found.id, lookups.invitations))
+      declineReason ??= `affiliate ${found.id} is not invited to the private ${describeCampaign(campaign)}`;
+  }
+  return { affiliate, affiliateCandidates, declineReason };
+}
+
+/** The match of a campaign-URL or Click API click: the URL names the campaign; the rest is `judgeClick`. */
+export function matchCampaignUrlClick(
+  campaign: CampaignFacts,
+  affiliateParam: unknown,
+  found: AffiliateFacts | undefined,
+  lookups: MatchLookups,
+): MatchTrace {
+  const judged = judgeClick(campaign, affiliateParam, found, lookups);
+  return {
+    matchedBy: 'campaign_url',
+    rule: 0,
+    campaignId: campaign.id,
+    candidates: [
+      {
+        rule: 0,
+        name: 'campaign_url',
+        outcome: 'matched',
+        campaignId: campaign.id,
+        detail: `campaign URL → ${describeCampaign(campaign)}`,
+      },
+    ],
+    affiliate: judged.affiliate,
+    affiliateCandidates: judged.affiliateCandidates,
+    declineReason: judged.declineReason,
+    notes: [],
   };
 }
 
@@ -362,6 +410,17 @@ export function matchSale(
   const candidates: TraceCandidate[] = [];
   const notes: string[] = [];
   let declineReason: string | null = null;
+  // A paused campaign takes no part in matching (SPEC §5.2): a rule that would pick
+  // it does not apply, and the next rule decides. The affiliate it names still counts.
+  const paused = (id: number | null | undefined): CampaignFacts | undefined => {
+    const c = id === null || id === undefined ? undefined : lookups.campaign(id);
+    return c?.status === 'paused' ? c : undefined;
+  };
+  const pausedNote = (c: CampaignFacts) => {
+    const text = `${describeCampaign(c)} is paused: it takes no part in matching`;
+    if (!notes.includes(text)) notes.push(text);
+    return `${describeCampaign(c)} is paused`;
+  };
 
   // Rule 1: lifetime referral.
   if (!f.lifetime) {
@@ -378,6 +437,14 @@ export function matchSale(
       outcome: 'not_applicable',
       affiliateId: f.lifetime.affiliateId,
       detail: `${f.lifetime.detail} (campaign not recognised from it)`,
+    });
+  } else if (paused(f.lifetime.campaignId)) {
+    candidates.push({
+      rule: 1,
+      name: 'lifetime',
+      outcome: 'not_applicable',
+      affiliateId: f.lifetime.affiliateId,
+      detail: `${f.lifetime.detail} (${pausedNote(paused(f.lifetime.campaignId)!)})`,
     });
   } else {
     candidates.push({
@@ -408,6 +475,14 @@ export function matchSale(
       affiliateId: f.coupon.affiliateId,
       detail: `coupon ${f.coupon.code} names no campaign (it attributes affiliate ${f.coupon.affiliateId} only)`,
     });
+  } else if (paused(f.coupon.campaignId)) {
+    candidates.push({
+      rule: 2,
+      name: 'coupon',
+      outcome: 'not_applicable',
+      affiliateId: f.coupon.affiliateId,
+      detail: `coupon ${f.coupon.code} → ${pausedNote(paused(f.coupon.campaignId)!)} (it attributes affiliate ${f.coupon.affiliateId} only)`,
+    });
   } else {
     const c = lookups.campaign(f.coupon.campaignId) as CampaignFacts;
     candidates.push({
@@ -427,6 +502,13 @@ export function matchSale(
     const label = JSON.stringify(String(f.bannerId)).slice(0, 80);
     candidates.push({ rule: 3, name: 'banner', outcome: 'invalid', detail: `banner ${label} does not exist` });
     declineReason = `unknown banner ${label}`;
+  } else if (paused(f.banner.campaignId)) {
+    candidates.push({
+      rule: 3,
+      name: 'banner',
+      outcome: 'not_applicable',
+      detail: `banner ${f.banner.id} "${f.banner.name}" → ${pausedNote(paused(f.banner.campaignId)!)}`,
+    });
   } else {
     const c = lookups.campaign(f.banner.campaignId);
     candidates.push({
@@ -453,6 +535,13 @@ export function matchSale(
         detail: `campaignId ${label} is not a known campaign`,
       });
       declineReason ??= `unknown campaign ${label}`;
+    } else if (c.status === 'paused') {
+      candidates.push({
+        rule: 4,
+        name: 'campaign',
+        outcome: 'not_applicable',
+        detail: `campaignId → ${pausedNote(c)}`,
+      });
     } else {
       candidates.push({
         rule: 4,
@@ -468,13 +557,17 @@ export function matchSale(
   if (!f.productIds.length) {
     candidates.push({ rule: 5, name: 'product', outcome: 'not_applicable', detail: 'no productId' });
   } else {
-    const picked = pickProductCampaign(f.productCampaigns, random);
+    const live = f.productCampaigns.filter((c) => c.status !== 'paused');
+    for (const c of f.productCampaigns) if (c.status === 'paused') pausedNote(c);
+    const picked = pickProductCampaign(live, random);
     if (!picked) {
       candidates.push({
         rule: 5,
         name: 'product',
         outcome: 'not_applicable',
-        detail: `no campaign lists product ${f.productIds.slice(0, 5).join(', ')}`,
+        detail: f.productCampaigns.length
+          ? `every campaign listing product ${f.productIds.slice(0, 5).join(', ')} is paused`
+          : `no campaign lists product ${f.productIds.slice(0, 5).join(', ')}`,
       });
     } else {
       candidates.push({
@@ -487,16 +580,22 @@ export function matchSale(
     }
   }
 
-  // Rule 6: the visitor's referral.
-  const referral = chooseReferral(f.referrals, lookups, global, f.now);
+  // Rule 6: the visitor's referral (in a campaign that is not paused).
+  const liveReferrals = f.referrals.filter((r) => !paused(r.campaignId));
+  const referral = chooseReferral(liveReferrals, lookups, global, f.now);
   if (!referral) {
+    const inPaused = f.referrals.filter((r) => paused(r.campaignId));
+    const pausedOnly = chooseReferral(inPaused, lookups, global, f.now) !== null;
+    if (pausedOnly) for (const r of inPaused) pausedNote(paused(r.campaignId)!);
     candidates.push({
       rule: 6,
       name: 'cookie',
       outcome: 'not_applicable',
-      detail: f.referrals.length
-        ? "the visitor's referrals are outside the attribution window"
-        : 'no referral for this visitor',
+      detail: pausedOnly
+        ? "the visitor's referrals in the attribution window are in paused campaigns"
+        : f.referrals.length
+          ? "the visitor's referrals are outside the attribution window"
+          : 'no referral for this visitor',
     });
   } else {
     candidates.push({
@@ -521,6 +620,8 @@ export function matchSale(
 
   const winner = settle(candidates) as TraceCandidate;
   const campaignId = winner.campaignId as number;
+  const chosen = lookups.campaign(campaignId) ?? fallback;
+  if (chosen.status === 'paused') notes.push(`${describeCampaign(chosen)} is paused: no commission`);
 
   // The affiliate: lifetime binding, the coupon's affiliate, explicit affiliateId (signed), the visitor's referral.
   const affiliateCandidates: TraceCandidate[] = [];
@@ -603,6 +704,8 @@ export function matchSale(
     if (!facts) notes.push(`affiliate ${affWinner.affiliateId} no longer exists: no commission`);
     else if (facts.status !== 'approved')
       notes.push(`affiliate ${facts.id} is ${facts.status}, not approved: no commission`);
+    else if (!isInvited(chosen, facts.id, lookups.invitations))
+      notes.push(`affiliate ${facts.id} is not invited to the private ${describeCampaign(chosen)}: no commission`);
   } else {
     notes.push('no affiliate: the sale is recorded for reports and earns no commission');
   }

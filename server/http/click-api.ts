@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppCustom, AppState } from './context.js';
 import { firstValues } from './tracking.js';
 import { AppError } from '../errors.js';
+import type { RunResult } from '../services/campaign-runner.js';
 
 /** Parameters of the Click API itself; everything else is passed to the campaign as its URL parameters. */
 const OWN = new Set(['token', 'ip', 'user_agent', 'language', 'referrer', 'uniqueness_cookie', 'log']);
@@ -16,38 +17,36 @@ export function clickApiRouter(): Router<AppState, AppCustom> {
     const q = firstValues(ctx.query);
     const token = q.token ?? '';
     const snap = await ctx.services.cache.snapshot();
-    const campaign = token ? [...snap.campaigns.values()].find((c) => c.apiToken === token && !c.archived) : undefined;
-    if (!campaign) throw new AppError('unauthorized', 'Unknown or missing campaign API token');
+    // Resolved as its campaign URL is: a paused campaign runs the one parked on its domain (SPEC §7.1).
+    const resolved = ctx.services.runner.resolveToken(snap, token);
+    if (!resolved) throw new AppError('unauthorized', 'Unknown or missing campaign API token');
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) if (!OWN.has(k)) params[k] = v;
-    const log: string[] = [];
-    if (campaign.status !== 'active') log.push(`campaign ${campaign.id} "${campaign.name}" is paused`);
-    const result =
-      campaign.status === 'active'
-        ? await ctx.services.runner.run(
-            campaign,
-            {
-              ip: q.ip || ctx.ip,
-              userAgent: q.user_agent ?? '',
-              acceptLanguage: q.language ?? '',
-              referrer: q.referrer ?? null,
-              params,
-              uniquenessCookie: q.uniqueness_cookie ?? null,
-            },
-            snap,
-            log,
-          )
-        : {
-            status: 404 as const,
-            location: null,
-            body: null,
-            type: 'not_found' as const,
-            subid: null,
-            campaignId: campaign.id,
-            flowId: null,
-            uniquenessCookie: null,
-            log,
-          };
+    const result: RunResult = resolved.campaign
+      ? await ctx.services.runner.run(
+          resolved.campaign,
+          {
+            ip: q.ip || ctx.ip,
+            userAgent: q.user_agent ?? '',
+            acceptLanguage: q.language ?? '',
+            referrer: q.referrer ?? null,
+            params,
+            uniquenessCookie: q.uniqueness_cookie ?? null,
+          },
+          snap,
+          resolved.log,
+        )
+      : {
+          status: 404,
+          location: null,
+          body: null,
+          type: 'not_found',
+          subid: null,
+          campaignId: resolved.named.id,
+          flowId: null,
+          uniquenessCookie: null,
+          log: resolved.log,
+        };
     const headers: string[] = [];
     if (result.status === 302 && result.location) headers.push(`Location: ${result.location}`);
     if (result.status === 404) headers.push('Status: 404 Not Found');

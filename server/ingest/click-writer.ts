@@ -145,7 +145,8 @@ export function createClickWriter(
               offer_index: r.offer_index ?? -1,
               source_id: r.source_id ?? 0,
               country: r.country ?? '',
-              clicks: 1,
+              // As in daily_stats: a declined click is routed and costs, but is not counted as a click.
+              clicks: status === 'declined' ? 0 : 1,
               unique_clicks: status === 'unique' ? 1 : 0,
               cost: r.cost ?? 0,
             });

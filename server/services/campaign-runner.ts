@@ -3,12 +3,13 @@ import { cut } from '../store/rows.js';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
-import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
-import type { GroupWriter } from '../ingest/group-writer.js';
-import type { PendingClick } from '../ingest/click-writer.js';
-import type { ClickStatus } from '../store/clicks.js';
+import type { ConfigSnapshot, DomainFacts } from './config-cache.js';
+import { flowClickTimes, type ClickStatus } from '../store/clicks.js';
 import type { Campaign } from '../store/campaigns.js';
-import { selectFlow, pickLandingOffer, type FlowDef, type VisitorFacts } from '../domain/flows.js';
+import { selectFlow, pickLandingOffer, type VisitorFacts } from '../domain/flows.js';
+import { matchCampaignUrlClick } from '../domain/matching.js';
+import type { ClickPipeline, ScreenedClick } from './click-pipeline.js';
+import { FlowClickCounter } from './flow-click-counter.js';
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
@@ -67,6 +68,8 @@ export interface RunResult {
   issuedAt?: number;
   /** The click's cost in money units of the base currency; set when a flow was chosen. */
   cost?: Units;
+  /** What the click rules decided (null on a test run or when no click was to be stored). */
+  click?: { status: ClickStatus | 'dropped'; declineReason: string | null } | null;
 }
 
 export interface RunOptions {
@@ -84,15 +87,14 @@ interface SourceParams {
  * the answer is given.
  */
 export class CampaignRunner {
-  /** Clicks per flow and day, for `clickLimit` (counted here; seeded from the database once per flow and day). */
-  private readonly flowDayClicks = new Map<string, number>();
+  /** Clicks per flow and day, for `clickLimit`. */
+  private readonly flowClicks = new FlowClickCounter();
   /** A KeyObject once: jsonwebtoken otherwise tries (and fails) to parse the secret as a private key on every call. */
   private readonly key: KeyObject;
 
   constructor(
     private readonly db: Knex,
-    private readonly cache: ConfigCache,
-    private readonly clicks: GroupWriter<PendingClick, ClickStatus>,
+    private readonly pipeline: ClickPipeline,
     secret: string,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
@@ -108,11 +110,30 @@ export class CampaignRunner {
     const fullHost = host.toLowerCase();
     const domain = snap.domainsByHost.get(fullHost) ?? snap.domainsByHost.get(fullHost.replace(/:\d+$/, '')) ?? null;
     const campaign = snap.campaignByAlias(domain?.id ?? null, alias);
-    const log: string[] = [];
     if (!campaign || campaign.archived) {
-      log.push(`no campaign "${alias}" on ${domain ? `domain ${domain.host}` : 'this host'}`);
-      return { campaign: null, log };
+      return { campaign: null, log: [`no campaign "${alias}" on ${domain ? `domain ${domain.host}` : 'this host'}`] };
     }
+    return this.runnable(snap, campaign, domain);
+  }
+
+  /** The campaign of a Click API token, resolved as its campaign URL would be. */
+  resolveToken(
+    snap: ConfigSnapshot,
+    token: string,
+  ): { named: Campaign; campaign: Campaign | null; log: string[] } | null {
+    const named = token ? snap.campaignByToken(token) : undefined;
+    if (!named || named.archived) return null;
+    const domain = named.domainId ? (snap.domains.get(named.domainId) ?? null) : null;
+    return { named, ...this.runnable(snap, named, domain) };
+  }
+
+  /** SPEC §7.1: a paused campaign runs the campaign parked on its domain; with none parked, nothing runs. */
+  private runnable(
+    snap: ConfigSnapshot,
+    campaign: Campaign,
+    domain: DomainFacts | null,
+  ): { campaign: Campaign | null; log: string[] } {
+    const log: string[] = [];
     if (campaign.status === 'active') return { campaign, log };
     log.push(`campaign ${campaign.id} "${campaign.name}" is paused`);
     const parked = domain?.parkedCampaignId ? snap.campaigns.get(domain.parkedCampaignId) : undefined;
@@ -120,7 +141,7 @@ export class CampaignRunner {
       log.push(`running campaign ${parked.id} "${parked.name}" parked on ${domain?.host}`);
       return { campaign: parked, log };
     }
-    log.push('no active campaign is parked on this domain: 404');
+    log.push(`no active campaign is parked on ${domain ? `domain ${domain.host}` : 'this host'}: 404`);
     return { campaign: null, log };
   }
 
@@ -142,6 +163,36 @@ export class CampaignRunner {
     // The device: a signed cookie (not in GDPR mode), else IP + user agent.
     const cookieVisitor = settings.gdprMode ? null : this.readUniquenessCookie(req.uniquenessCookie);
     const visitorId = cookieVisitor ?? newVisitorId(now);
+    const names = settings.urlParams;
+
+    // The click rules of every entry point: affiliate, fraud check. A declined or
+    // dropped click is still routed like any other (README, "The same click rules everywhere");
+    // only what is stored differs.
+    const affiliateRef = req.params[names.affiliate];
+    const trace = matchCampaignUrlClick(campaign, affiliateRef, snap.affiliateByRef(affiliateRef), snap);
+    let screened: ScreenedClick | null = null;
+    if (record) {
+      screened = await this.pipeline.screen({
+        source: 'campaign',
+        snap,
+        at: now,
+        ip: req.ip,
+        userAgent: req.userAgent,
+        referrer: req.referrer,
+        country,
+        visitorId,
+        newVisitor: cookieVisitor === null,
+        trace,
+        bannerId: null,
+        params: req.params,
+        url: null,
+      });
+      if (screened.dropped)
+        log.push(`click dropped by the fraud rule ${screened.dropped.rule} (${screened.dropped.reason}): not stored`);
+      else if (screened.declineReason) log.push(`click declined: ${screened.declineReason}`);
+    } else if (trace.declineReason) log.push(`the click would be declined: ${trace.declineReason}`);
+    const dropped = Boolean(screened?.dropped);
+
     const mode = (campaign.uniqueness as UniquenessMode) ?? 'ip_ua';
     const effectiveMode: UniquenessMode = mode === 'cookie' && settings.gdprMode ? 'ip_ua' : mode;
     const device = deviceKey(effectiveMode, cookieVisitor, req.ip, req.userAgent);
@@ -185,9 +236,20 @@ export class CampaignRunner {
       params: req.params,
       now,
       timeZone: settings.timezone,
-      flowClicksToday: (flowId) => this.flowDayClicks.get(`${flowId}|${day}`) ?? 0,
+      flowClicksToday: (flowId) => this.flowClicks.count(flowId, day),
     };
-    await this.seedFlowCounts(flows, day, now, settings.timezone);
+    // clickLimit counts: seeded once per flow and day; no await once they are (the hot path).
+    const limited = flows.filter((f) => f.filters.some((x) => x.name === 'clickLimit')).map((f) => f.id);
+    const seeding = limited.length
+      ? this.flowClicks.ready(limited, day, async (flowId) => {
+          // From the start of the report day: at most 24 h back, refined by the day label.
+          const times = await flowClickTimes(this.db, flowId, now - 86_400_000);
+          return times.filter((at) => dayIn(at, settings.timezone) === day).length;
+        })
+      : null;
+    if (seeding) await seeding;
+    // Nothing may come between reading the counts (selectFlow) and counting this click (below):
+    // no await, so concurrent requests cannot all take the last place of a limited flow.
     const choice = selectFlow(
       flows,
       campaign.flowRotation === 'weight' ? 'weight' : 'position',
@@ -208,6 +270,7 @@ export class CampaignRunner {
         flowId: null,
         uniquenessCookie: null,
         log,
+        click: null,
       };
     }
     const keep =
@@ -228,14 +291,12 @@ export class CampaignRunner {
     const externalId = req.params[source?.params.external_id ?? 'external_id'] ?? null;
     const cost = this.cost(campaign, snap, req.params, source, unique.campaign, log);
 
-    const subid = newClickId(now);
-    const names = settings.urlParams;
-    const affiliate = snap.affiliateByRef(req.params[names.affiliate]);
+    const subid = screened?.clickId ?? newClickId(now);
     const macroValues = clickMacros({
       subid,
       campaignId: campaign.id,
       flowId: flow.id,
-      affiliateId: affiliate?.id ?? null,
+      affiliateId: trace.affiliate?.affiliateId ?? null,
       source: source?.name ?? null,
       cost: unitsToFixed(cost),
       country,
@@ -245,7 +306,7 @@ export class CampaignRunner {
     });
 
     let result: RunResult;
-    const base = { subid, campaignId: campaign.id, flowId: flow.id, log, issuedAt: now, cost };
+    const base = { subid, campaignId: campaign.id, flowId: flow.id, log, issuedAt: now, cost, click: null };
     if (flow.schema === 'redirect' && flow.redirectUrl) {
       result = {
         ...base,
@@ -299,39 +360,15 @@ export class CampaignRunner {
         };
       }
     }
-    if (!settings.gdprMode && record) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
+    if (!settings.gdprMode && record && !dropped) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
 
-    if (!record) log.push('test run: no click stored');
-    else if (flow.collectClicks) {
-      const key = `${flow.id}|${day}`;
-      this.flowDayClicks.set(key, (this.flowDayClicks.get(key) ?? 0) + 1);
+    if (!screened) log.push('test run: no click stored');
+    else if (!flow.collectClicks) log.push(`${flow.name} does not collect clicks: no click stored`);
+    else if (dropped) result.click = { status: 'dropped', declineReason: screened.declineReason };
+    else {
       const uniqueFlow = unique.flow(flow.id);
-      await this.clicks.write({
-        row: {
-          click_id: subid,
-          at: now,
-          visitor_id: cookieVisitor ?? visitorId,
-          campaign_id: campaign.id,
-          affiliate_id: affiliate && affiliate.status === 'approved' ? affiliate.id : null,
-          banner_id: null,
-          status: null,
-          decline_reason: null,
-          matched_by: 'campaign_url',
-          channel: cut(req.params[names.channel], 191),
-          data1: cut(req.params[names.data1], 255),
-          data2: cut(req.params[names.data2], 255),
-          ip: cut(req.ip, 45),
-          country,
-          user_agent: cut(req.userAgent, 512),
-          referrer: cut(req.referrer, 2048),
-          url: null,
-          source: 'campaign',
-          trace: JSON.stringify({
-            flowId: flow.id,
-            rotation: campaign.flowRotation,
-            bound: choice.bound,
-            type: result.type,
-          }),
+      const stored = this.pipeline.record(screened, {
+        columns: {
           flow_id: flow.id,
           source_id: source?.id ?? null,
           landing_index: landingIndex,
@@ -351,10 +388,7 @@ export class CampaignRunner {
           language: cut(facts.languages[0] ?? null, 16),
           is_bot: agent.isBot ? 1 : 0,
         },
-        windowDays: campaign.cookieDays ?? settings.cookieDays,
-        newVisitor: cookieVisitor === null,
-        day,
-        ppc: null,
+        flow: { flowId: flow.id, rotation: campaign.flowRotation, bound: choice.bound, type: result.type },
         statusOverride: unique.campaign ? 'unique' : 'raw',
         marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].flatMap((scope) =>
           markDevices.map((d) => ({ scope, device_key: d, seen_at: now })),
@@ -371,6 +405,10 @@ export class CampaignRunner {
               }))
             : null,
       });
+      // Counted in the same turn as selectFlow read the count (see above).
+      this.flowClicks.add(flow.id, day, stored);
+      const recorded = await stored;
+      result.click = { status: recorded.status, declineReason: recorded.declineReason };
     }
     return result;
   }
@@ -418,21 +456,6 @@ export class CampaignRunner {
       if (row) return { flowId: row.flow_id, landingIndex: row.landing_index, offerIndex: row.offer_index };
     }
     return null;
-  }
-
-  /** clickLimit counters start from the clicks already stored today (once per flow and day). */
-  private async seedFlowCounts(flows: FlowDef[], day: string, now: number, timeZone: string): Promise<void> {
-    const limited = flows.filter(
-      (f) => f.filters.some((x) => x.name === 'clickLimit') && !this.flowDayClicks.has(`${f.id}|${day}`),
-    );
-    for (const f of limited) {
-      // Count from the start of the report day (at most 24 h back, refined by the day label).
-      const since = now - 86_400_000;
-      const rows = (await this.db('clicks').where('flow_id', f.id).where('at', '>=', since).select('at')) as Array<{
-        at: number | string;
-      }>;
-      this.flowDayClicks.set(`${f.id}|${day}`, rows.filter((r) => dayIn(Number(r.at), timeZone) === day).length);
-    }
   }
 
   private subIds(params: Record<string, string>, source: SourceParams | undefined): Record<string, string> {

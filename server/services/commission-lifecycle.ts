@@ -25,6 +25,7 @@ import {
   type StoredCommission,
 } from '../store/commission-changes.js';
 import type { Page } from '../store/rows.js';
+import { lockSalesOfCommissions, refreshSaleStatuses } from '../store/sales.js';
 import type { PageQuery } from '../validation.js';
 
 export type ReviewAction = 'approve' | 'decline';
@@ -123,6 +124,7 @@ export class CommissionLifecycle {
     const changes = await transaction(this.db, async (trx) => {
       const changes: StatusChange[] = [];
       const stats: StatsDelta[] = [];
+      const saleIds = await lockSalesOfCommissions(trx, [id]);
       const [row] = await lockCommissions(trx, [id]);
       if (!row) throw notFound('commission', id);
       const children = await childrenOf(trx, [id], ['pending']);
@@ -133,6 +135,7 @@ export class CommissionLifecycle {
           status: outcome,
         });
       }
+      await refreshSaleStatuses(trx, saleIds);
       await addDailyStats(trx, stats);
       return changes;
     });
@@ -149,6 +152,7 @@ export class CommissionLifecycle {
       const result: BulkResult = { updated: [], skipped: [] };
       const changes: StatusChange[] = [];
       const stats: StatsDelta[] = [];
+      const saleIds = await lockSalesOfCommissions(trx, unique);
       const rows = new Map((await lockCommissions(trx, unique)).map((r) => [r.id, r]));
       const pending = [...rows.values()].filter((r) => r.status === 'pending').map((r) => r.id);
       const children = new Map<number, StoredCommission[]>();
@@ -179,6 +183,7 @@ export class CommissionLifecycle {
             reason: `status is ${outcome}; only pending commissions can be ${TARGET[action]}`,
           });
       }
+      await refreshSaleStatuses(trx, saleIds);
       // The rollup rows last and at once, so the bulk holds their locks for the shortest time.
       await addDailyStats(trx, stats);
       return { result, changes };

@@ -17,6 +17,7 @@ import { fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../d
 import { insertCommission, type CommissionRow, type CommissionStatus } from '../store/commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import type { AffiliateFacts } from '../domain/matching.js';
+import { isInvited } from '../domain/invitations.js';
 
 /** A commission to write: tier 1 is the sale's affiliate; the multi-tier plugin adds the parents. */
 export interface PlannedCommission {
@@ -100,6 +101,15 @@ export class CommissionService {
         explanation: [`Affiliate ${sale.affiliateId} is not approved: no commission.`],
       };
     }
+    const campaign = snap.campaigns.get(sale.campaignId);
+    const none = (why: string): CommissionPlanResult => ({ plan: null, commissions: [], explanation: [why] });
+    // A paused campaign pays nothing; a private one pays only invited affiliates.
+    if (campaign?.status === 'paused')
+      return none(`Campaign ${campaign.id} "${campaign.name}" is paused: no commission.`);
+    if (campaign && !isInvited(campaign, affiliate.id, snap.invitations))
+      return none(
+        `Affiliate ${affiliate.id} is not invited to the private campaign ${campaign.id} "${campaign.name}": no commission.`,
+      );
     const toBase = (units: Units) => multiplyByRate(units, sale.exchangeRate);
     const lines: SaleLine[] = sale.items.length
       ? sale.items.map((i) => ({

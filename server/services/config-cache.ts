@@ -13,6 +13,7 @@ import { allDomains } from '../store/domains.js';
 import { allSources } from '../store/sources.js';
 import { activeFlowDefs } from '../store/flows.js';
 import type { FlowDef } from '../domain/flows.js';
+import { invitationsOf, type Invitations } from '../domain/invitations.js';
 
 /** A campaign-URL domain as the hot path reads it (SPEC §7.1). */
 export interface DomainFacts {
@@ -45,11 +46,15 @@ export class ConfigSnapshot implements MatchLookups {
   readonly payouts = new Map<number, PayoutDef[]>();
   /** Campaign-URL domains by lower-case host (with its port, when it has one). */
   readonly domainsByHost = new Map<string, DomainFacts>();
+  readonly domains = new Map<number, DomainFacts>();
   /** Every traffic source (archived ones too: campaigns may still name them). */
   readonly sources = new Map<number, SourceFacts>();
   /** The non-archived flows of each campaign, by position then id. */
   readonly flows = new Map<number, FlowDef[]>();
+  /** Who is invited to which private campaign (SPEC §3, domain/invitations.ts). */
+  invitations: Invitations = new Map();
   private readonly campaignsByAlias = new Map<string, number>();
+  private readonly campaignsByToken = new Map<string, number>();
   private defaultId = 0;
 
   constructor(readonly settings: Settings) {}
@@ -88,6 +93,11 @@ export class ConfigSnapshot implements MatchLookups {
     const id = this.campaignsByAlias.get(aliasKey(domainId, alias));
     return id === undefined ? undefined : this.campaigns.get(id);
   }
+  /** The campaign whose Click API token this is (archived ones included). */
+  campaignByToken(token: string): Campaign | undefined {
+    const id = this.campaignsByToken.get(token);
+    return id === undefined ? undefined : this.campaigns.get(id);
+  }
   productCampaigns(productIds: string[]): CampaignFacts[] {
     const ids = new Set<number>();
     for (const p of productIds) for (const id of this.productIndex.get(p) ?? []) ids.add(id);
@@ -99,6 +109,7 @@ export class ConfigSnapshot implements MatchLookups {
     for (const c of await allCampaigns(db)) {
       snap.campaigns.set(c.id, c);
       if (c.isDefault) snap.defaultId = c.id;
+      if (c.apiToken) snap.campaignsByToken.set(c.apiToken, c.id);
       // An archived campaign never shadows a live one with the same alias.
       if (c.alias && !(c.archived && snap.campaignsByAlias.has(aliasKey(c.domainId, c.alias)))) {
         snap.campaignsByAlias.set(aliasKey(c.domainId, c.alias), c.id);
@@ -186,8 +197,11 @@ export class ConfigSnapshot implements MatchLookups {
       };
       snap.payouts.set(r.campaign_id, [...(snap.payouts.get(r.campaign_id) ?? []), payout]);
     }
+    snap.invitations = invitationsOf([...snap.payouts.values()].flat(), snap.coupons.values());
     for (const d of await allDomains(db)) {
-      snap.domainsByHost.set(d.host.toLowerCase(), { id: d.id, host: d.host, parkedCampaignId: d.parkedCampaignId });
+      const facts = { id: d.id, host: d.host, parkedCampaignId: d.parkedCampaignId };
+      snap.domainsByHost.set(d.host.toLowerCase(), facts);
+      snap.domains.set(d.id, facts);
     }
     for (const src of await allSources(db)) {
       snap.sources.set(src.id, { id: src.id, name: src.name, params: src.params, postbackUrl: src.postbackUrl });

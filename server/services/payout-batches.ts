@@ -10,6 +10,7 @@ import { recordAudit } from '../store/audit.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
 import { readCommissions } from '../store/commission-changes.js';
+import { lockSalesOfCommissions, refreshSaleStatuses } from '../store/sales.js';
 import {
   affiliateContacts,
   attachCommissions,
@@ -214,11 +215,11 @@ export class PayoutBatchService {
           status: batch.status,
         });
       const now = this.clock();
-      const before = await readCommissions(
-        trx,
-        (await commissionIdsOfBatch(trx, id, 'approved')).map((c) => c.id),
-      );
+      const ids = (await commissionIdsOfBatch(trx, id, 'approved')).map((c) => c.id);
+      const saleIds = await lockSalesOfCommissions(trx, ids);
+      const before = await readCommissions(trx, ids);
       await payCommissions(trx, id, now);
+      await refreshSaleStatuses(trx, saleIds);
       for (const c of before) {
         changes.push(
           await this.lifecycle.recordChange(trx, c, 'paid', null, actor, now, {

@@ -19,12 +19,24 @@ import type { PageQuery } from '../validation.js';
 
 type Merged = Omit<store.PayoutRecord, 'id' | 'campaignId' | 'createdAt' | 'updatedAt' | 'archived'>;
 
+/** A saved payout, with what saving it also did (e.g. a plugin it needs was activated). */
+export type SavedPayout = store.PayoutRecord & { notices?: string[] };
+
+/** Turns on a plugin a payout type needs; answers true when it was off and is now on. */
+export interface PluginActivator {
+  ensureActive(name: string, actor: Actor): Promise<boolean>;
+}
+
+export const LIFETIME_PLUGIN_NOTICE =
+  'The lifetime-commissions plugin was activated: a LIFETIME payout binds each customer to the affiliate of their first sale and pays on every later sale.';
+
 /** Payouts of a campaign (SPEC §6.1): stored and validated here; computing commissions is the payouts engine's. */
 export class PayoutService {
   constructor(
     private readonly db: Knex,
     private readonly onChange: () => void = () => {},
     private readonly clock: () => number = Date.now,
+    private readonly plugins: PluginActivator | null = null,
   ) {}
 
   list(filters: store.PayoutFilters, page: PageQuery) {
@@ -37,7 +49,7 @@ export class PayoutService {
     return payout;
   }
 
-  async create(campaignId: number, input: PayoutCreate, actor: Actor): Promise<store.PayoutRecord> {
+  async create(campaignId: number, input: PayoutCreate, actor: Actor): Promise<SavedPayout> {
     const now = this.clock();
     const merged: Merged = {
       kind: input.kind,
@@ -73,10 +85,10 @@ export class PayoutService {
       }),
     );
     this.onChange();
-    return this.get(id);
+    return this.withNotices(await this.get(id), actor);
   }
 
-  async update(campaignId: number, id: number, patch: PayoutPatch, actor: Actor): Promise<store.PayoutRecord> {
+  async update(campaignId: number, id: number, patch: PayoutPatch, actor: Actor): Promise<SavedPayout> {
     const now = this.clock();
     await this.guard(() =>
       audited(this.db, actor, 'payout.updated', 'payout', async (trx) => {
@@ -112,7 +124,22 @@ export class PayoutService {
       }),
     );
     this.onChange();
-    return this.get(id);
+    return this.withNotices(await this.get(id), actor);
+  }
+
+  /**
+   * A live LIFETIME payout needs the lifetime-commissions plugin, which starts inactive: without
+   * it the payout would silently pay only once. Saving one turns the plugin on.
+   */
+  private async withNotices(payout: store.PayoutRecord, actor: Actor): Promise<SavedPayout> {
+    const notices: string[] = [];
+    if (
+      payout.type === 'LIFETIME' &&
+      !payout.archived &&
+      (await this.plugins?.ensureActive('lifetime-commissions', actor))
+    )
+      notices.push(LIFETIME_PLUGIN_NOTICE);
+    return notices.length ? { ...payout, notices } : payout;
   }
 
   async remove(campaignId: number, id: number, actor: Actor): Promise<void> {

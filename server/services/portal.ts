@@ -7,6 +7,7 @@ import type { ConfigSnapshot } from './config-cache.js';
 import type { Settings } from '../domain/settings.js';
 import type { PayoutDef } from '../domain/payouts.js';
 import { dayIn } from '../domain/time.js';
+import { isInvited } from '../domain/invitations.js';
 import { formatMoney, toUnits } from '../domain/money.js';
 import { AppError, fieldError, forbidden } from '../errors.js';
 import type { Affiliate } from '../store/affiliates.js';
@@ -238,7 +239,7 @@ export class PortalService {
 
   /**
    * The campaigns an affiliate may promote: active and not archived; public and manual ones,
-   * and private ones only where it has a personal payout or a coupon.
+   * and private ones it is invited to (the rule matching enforces, domain/invitations.ts).
    */
   async campaignsFor(
     affiliateId: number,
@@ -249,12 +250,8 @@ export class PortalService {
     for (const list of snap.payouts.values())
       for (const p of list) if (p.kind === 'personal' && p.affiliateIds.includes(id)) personal.push(p);
     const coupons = await this.ownCoupons(id);
-    const invited = new Set<number>([
-      ...personal.map((p) => p.campaignId),
-      ...coupons.flatMap((c) => (c.campaignId ? [c.campaignId] : [])),
-    ]);
     const campaigns = [...snap.campaigns.values()]
-      .filter((c) => !c.archived && c.status === 'active' && (c.type !== 'private' || invited.has(c.id)))
+      .filter((c) => !c.archived && c.status === 'active' && isInvited(c, id, snap.invitations))
       .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.name.localeCompare(b.name));
     return { snap, campaigns, personal, coupons };
   }

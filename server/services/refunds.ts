@@ -10,6 +10,7 @@ import { AppError, conflict, fieldError, notFound } from '../errors.js';
 import { add, fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
+import { refreshSaleStatuses } from '../store/sales.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { insertCommission, toCommission, type Commission, type CommissionRow } from '../store/commissions.js';
 import {
@@ -283,6 +284,8 @@ export class RefundService {
     }
 
     await addDailyStats(trx, stats);
+    // The sale's status follows its commissions (reversed, or taken back in full).
+    await refreshSaleStatuses(trx, [sale.id]);
     await recordAudit(
       trx,
       actor,

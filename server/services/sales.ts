@@ -6,7 +6,7 @@ import { GroupWriter } from '../ingest/group-writer.js';
 import type { z } from 'zod';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
-import type { TrackingService } from './tracking.js';
+import type { FraudGate } from './fraud.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
 import { fromUnits, multiplyByRate, toUnits, SCALE } from '../domain/money.js';
 import { essentialSaleFields, optionalSaleFields, saleBodyFields, type SaleInput } from '../schemas/tracking.js';
@@ -19,6 +19,7 @@ import { countryOf } from './geo.js';
 import type { CommissionService, CommissionPlanResult, CommissionSummary } from './commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
+import type { CurrentSaleStatus } from '../domain/sale-status.js';
 
 export interface SaleRequest {
   kind: 'sale' | 'action';
@@ -38,7 +39,8 @@ export interface SaleResult {
   matchedBy: string;
   campaignId: number;
   affiliateId: number | null;
-  status: SaleStatus;
+  /** As recorded; for a repeated order, the original sale's status now (from its commissions). */
+  status: CurrentSaleStatus;
   declineReason: string | null;
   commissions: CommissionSummary[];
   /** True when this order was already recorded: the original result is answered. */
@@ -114,7 +116,7 @@ export class SaleService {
     private readonly db: Knex,
     private readonly cache: ConfigCache,
     private readonly hooks: Hooks,
-    private readonly tracking: TrackingService,
+    private readonly fraud: FraudGate,
     private readonly commissions: CommissionService,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
@@ -135,7 +137,7 @@ export class SaleService {
       // A retry of an order already stored is answered with it (SPEC §5.4), not dropped as a new one.
       const original = row.order_key ? await findSaleByOrderKey(this.db, row.campaign_id, row.order_key) : null;
       if (original) return this.resultOf(original, p.warnings);
-      await this.tracking.countDropped('sale', p.dropped.rule, p.at, p.snap);
+      await this.fraud.countDropped('sale', p.dropped.rule, p.at, p.snap.settings.timezone);
       return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
     }
     const written = await this.writer.write({ req, p, row });
@@ -165,6 +167,7 @@ export class SaleService {
         ...row,
         order_key: null,
         status: 'declined',
+        current_status: 'declined',
         decline_reason: `duplicate of sale ${original.id}`,
         duplicate_of: original.id,
       };
@@ -375,10 +378,11 @@ export class SaleService {
     let declineReason = trace.declineReason;
     let dropped: Prepared['dropped'] = null;
     const affiliateId = trace.affiliate?.affiliateId ?? null;
-    const verdict = await this.tracking.fraudCheck(
+    const verdict = await this.fraud.check(
       { ip: req.ip, userAgent: req.userAgent, referrer: null, country: countryOf(req.ip), at },
       {
         kind: 'sale',
+        source: req.source,
         campaignId: trace.campaignId,
         affiliateId,
         affiliateEmail: affiliateId === null ? null : (snap.affiliates.get(affiliateId)?.email ?? null),
@@ -478,6 +482,8 @@ export class SaleService {
       affiliate_id: p.trace.affiliate?.affiliateId ?? null,
       banner_id: i.bannerId !== undefined && p.snap.banner(i.bannerId) ? i.bannerId : null,
       status: p.status,
+      // Its commissions are written with the sale's status, so they agree with it at first.
+      current_status: p.status,
       decline_reason: p.declineReason ? p.declineReason.slice(0, 255) : null,
       matched_by: p.trace.matchedBy,
       total_cost: i.totalCost ?? null,

@@ -1,45 +1,19 @@
-import type { Knex } from 'knex';
-import { cut } from '../store/rows.js';
-import type { Logger } from 'pino';
-import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
-import type { Hooks } from '../plugins/hooks.js';
-import { matchClick, cookieDaysFor, type MatchTrace } from '../domain/matching.js';
+import type { ConfigCache } from './config-cache.js';
+import { matchClick, type MatchTrace } from '../domain/matching.js';
 import type { GroupWriter } from '../ingest/group-writer.js';
-import type { PendingClick } from '../ingest/click-writer.js';
 import type { PendingImpression } from '../ingest/impression-writer.js';
 import type { ClickStatus } from '../store/clicks.js';
-import { dialectHelper } from '../db/index.js';
 import { countryOf } from './geo.js';
-import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
+import { newVisitorId, validVisitorId } from './visitors.js';
 import { dayIn } from '../domain/time.js';
-import type { Settings } from '../domain/settings.js';
-import { selectTrafficPayout } from '../domain/payouts.js';
+import { trafficPayout, type ClickPipeline } from './click-pipeline.js';
 
-/** What the fraud check (plugin `fraud-protection`, filter `click.fraudCheck`) decides. */
-export type FraudVerdict = { action: 'allow' } | { action: 'decline' | 'drop'; rule: string; reason: string };
+export type { FraudSubject, FraudVerdict, TrafficContext } from './fraud.js';
 
-/** What a fraud rule looks at besides the traffic: the event and the `fraud.*` settings. */
-export interface FraudSubject {
-  kind: 'click' | 'sale';
-  campaignId: number;
-  affiliateId: number | null;
-  affiliateEmail?: string | null;
-  bannerId?: number | null;
-  visitorId: string | null;
-  customerId?: string | null;
-  orderId?: string | null;
-  fraud: Settings['fraud'];
-}
-
-export interface TrafficContext {
+export interface ClickRequest {
   ip: string;
   userAgent: string;
   referrer: string | null;
-  country: string | null;
-  at: number;
-}
-
-export interface ClickRequest extends Omit<TrafficContext, 'country' | 'at'> {
   /** Query parameters of the landing URL (or of the redirect link), first value of each. */
   params: Record<string, string>;
   forcedCampaignId?: unknown;
@@ -62,15 +36,12 @@ export interface ClickResult {
   trace: MatchTrace;
 }
 
-/** Recording clicks and impressions (SPEC §4.2, §5.1). */
+/** Recording affiliate clicks (SPEC §4.2, §5.1) through the click pipeline, and impressions. */
 export class TrackingService {
   constructor(
-    private readonly db: Knex,
     private readonly cache: ConfigCache,
-    private readonly hooks: Hooks,
-    private readonly clicks: GroupWriter<PendingClick, ClickStatus>,
+    private readonly pipeline: ClickPipeline,
     private readonly impressions: GroupWriter<PendingImpression, boolean>,
-    private readonly log: Logger,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -81,7 +52,6 @@ export class TrackingService {
     const bannerParam = p[names.banner];
     const affiliateParam = p[names.affiliate];
     const banner = snap.banner(bannerParam);
-    const affiliate = snap.affiliateByRef(affiliateParam);
     const trace = matchClick(
       {
         forcedCampaignId: req.forcedCampaignId,
@@ -89,84 +59,38 @@ export class TrackingService {
         bannerParam,
         banner,
         affiliateParam,
-        affiliate,
+        affiliate: snap.affiliateByRef(affiliateParam),
       },
       snap,
     );
     const at = this.clock();
     const existingVisitor = validVisitorId(req.visitorId);
-    const visitorId = existingVisitor ?? validVisitorId(req.fallbackVisitorId) ?? newVisitorId(at);
-    const country = countryOf(req.ip);
-    const affiliateId = trace.affiliate?.affiliateId ?? null;
-    const bannerId = banner ? banner.id : null;
-
-    let declineReason = trace.declineReason;
-    const verdict = await this.fraudCheck(
-      { ip: req.ip, userAgent: req.userAgent, referrer: req.referrer, country, at },
-      {
-        kind: 'click',
-        campaignId: trace.campaignId,
-        affiliateId,
-        bannerId,
-        visitorId,
-        fraud: snap.settings.fraud,
-      },
-    );
-    if (verdict.action === 'drop') {
-      await this.countDropped('click', verdict.rule, at, snap);
-      return {
-        visitorId,
-        clickId: null,
-        status: 'declined',
-        campaignId: trace.campaignId,
-        affiliateId,
-        bannerId,
-        dropped: true,
-        trace,
-      };
-    }
-    if (verdict.action === 'decline') declineReason ??= verdict.reason;
-
-    const clickId = newClickId(at);
-    const status = await this.clicks.write({
-      row: {
-        click_id: clickId,
-        at,
-        visitor_id: visitorId,
-        campaign_id: trace.campaignId,
-        affiliate_id: affiliateId,
-        banner_id: bannerId,
-        status: declineReason ? 'declined' : null,
-        decline_reason: cut(declineReason, 255),
-        matched_by: trace.matchedBy,
-        channel: cut(p[names.channel], 191),
-        data1: cut(p[names.data1], 255),
-        data2: cut(p[names.data2], 255),
-        ip: cut(req.ip, 45),
-        country,
-        user_agent: cut(req.userAgent, 512),
-        referrer: cut(req.referrer, 2048),
-        url: cut(req.url, 2048),
-        source: req.source,
-        trace: JSON.stringify(trace),
-      },
-      windowDays: cookieDaysFor(snap.campaign(trace.campaignId), snap.settings),
+    const screened = await this.pipeline.screen({
+      source: req.source,
+      snap,
+      at,
+      ip: req.ip,
+      userAgent: req.userAgent,
+      referrer: req.referrer,
+      country: countryOf(req.ip),
+      visitorId: existingVisitor ?? validVisitorId(req.fallbackVisitorId) ?? newVisitorId(at),
       newVisitor: existingVisitor === null,
-      day: dayIn(at, snap.settings.timezone),
-      ppc: declineReason ? null : this.trafficPayout(snap, 'PPC', trace.campaignId, affiliateId),
+      trace,
+      bannerId: banner ? banner.id : null,
+      params: p,
+      url: req.url,
     });
-    const result = {
-      visitorId,
-      clickId,
-      status,
-      campaignId: trace.campaignId,
-      affiliateId,
-      bannerId,
-      dropped: false,
+    const r = await this.pipeline.record(screened);
+    return {
+      visitorId: r.visitorId,
+      clickId: r.clickId,
+      status: r.status,
+      campaignId: r.campaignId,
+      affiliateId: r.affiliateId,
+      bannerId: r.bannerId,
+      dropped: r.dropped,
       trace,
     };
-    await this.hooks.doAction('click.recorded', result);
-    return result;
   }
 
   /**
@@ -184,32 +108,7 @@ export class TrackingService {
       bannerId: banner.id,
       affiliateId: affiliate?.id ?? 0,
       visitorKey: input.visitorKey.slice(0, 64),
-      cpm: this.trafficPayout(snap, 'CPM', banner.campaignId, affiliate?.id ?? null),
+      cpm: trafficPayout(snap, 'CPM', banner.campaignId, affiliate?.id ?? null),
     });
-  }
-
-  /** The PPC or CPM payout paying an approved affiliate in this campaign, with the commission status. */
-  private trafficPayout(snap: ConfigSnapshot, type: 'PPC' | 'CPM', campaignId: number, affiliateId: number | null) {
-    if (affiliateId === null || snap.affiliates.get(affiliateId)?.status !== 'approved') return null;
-    const payout = selectTrafficPayout(type, affiliateId, snap.payoutsOf(campaignId));
-    if (!payout) return null;
-    const approval = snap.campaigns.get(campaignId)?.approval ?? snap.settings.defaultApproval;
-    return { payout, status: approval === 'auto' ? ('approved' as const) : ('pending' as const) };
-  }
-
-  /** Runs the `click.fraudCheck` / `sale.fraudCheck` filter; a plugin error never blocks tracking. */
-  fraudCheck(traffic: TrafficContext, subject: FraudSubject): Promise<FraudVerdict> {
-    return this.hooks.applyFilters<FraudVerdict>(`${subject.kind}.fraudCheck`, { action: 'allow' }, traffic, subject);
-  }
-
-  async countDropped(kind: 'click' | 'sale', reason: string, at: number, snap: ConfigSnapshot): Promise<void> {
-    await dialectHelper(this.db).upsertIncrement(
-      this.db,
-      'dropped_counts',
-      ['day', 'kind', 'reason'],
-      [{ day: dayIn(at, snap.settings.timezone), kind, reason: reason.slice(0, 64), count: 1 }],
-      ['count'],
-    );
-    this.log.info({ kind, reason }, 'event dropped by a fraud rule');
   }
 }

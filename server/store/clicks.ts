@@ -231,3 +231,11 @@ export async function insertClicks(
   });
   await dialectHelper(db).insertValues(db, 'clicks', CLICK_COLUMNS, values);
 }
+
+/** When each click a flow collected since `since` (unix ms) happened: seeds its `clickLimit` count. */
+export async function flowClickTimes(db: Knex, flowId: number, since: number): Promise<number[]> {
+  const rows = (await db('clicks').where('flow_id', flowId).where('at', '>=', since).select('at')) as Array<{
+    at: number | string;
+  }>;
+  return rows.map((r) => Number(r.at));
+}

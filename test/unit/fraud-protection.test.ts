@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Hooks } from '../../server/plugins/hooks.js';
 import { createFraudProtection } from '../../server/plugins/fraud-protection/index.js';
 import { defaultSettings, type Settings } from '../../server/domain/settings.js';
-import type { FraudSubject, FraudVerdict, TrafficContext } from '../../server/services/tracking.js';
+import type { FraudSubject, FraudVerdict, TrafficContext } from '../../server/services/fraud.js';
 import type { PluginContext } from '../../server/plugins/types.js';
 
 type Fraud = Settings['fraud'];
@@ -39,6 +39,7 @@ async function harness() {
         { ip: '203.0.113.5', userAgent: CHROME, referrer: null, country: null, at: T0, ...traffic },
         {
           kind,
+          source: 'snippet',
           campaignId: 1,
           affiliateId: 10,
           bannerId: null,
@@ -170,7 +171,7 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
         const ip = '203.0.113.50';
         assertVerdict(await run('click', { ip, at: T0 }, { fraud }), 'allow');
         assertVerdict(await run('click', { ip, at: T0 + 5_000 }, { fraud }), action, 'duplicateClick', /within 10 s/);
-        assertVerdict(await run('click', { ip: '203.0.113.51', at: T0 + 5_000 }, { fraud }), 'allow', undefined);
+        assertVerdict(await run('click', { ip: '203.0.113.51', at: T0 + 5_000 }, { fraud }), 'allow');
         // The window runs from the last click seen.
         assertVerdict(await run('click', { ip, at: T0 + 14_000 }, { fraud }), action, 'duplicateClick');
         assertVerdict(await run('click', { ip, at: T0 + 25_000 }, { fraud }), 'allow');
@@ -190,7 +191,7 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
         const fraud = { duplicateClickSeconds: 10, duplicateClickPerBanner: true, duplicateClickAction: action };
         const ip = '203.0.113.60';
         assertVerdict(await run('click', { ip, at: T0 }, { bannerId: 1, fraud }), 'allow');
-        assertVerdict(await run('click', { ip, at: T0 + 1000 }, { bannerId: 2, fraud }), 'allow', undefined);
+        assertVerdict(await run('click', { ip, at: T0 + 1000 }, { bannerId: 2, fraud }), 'allow');
         assertVerdict(await run('click', { ip, at: T0 + 2000 }, { bannerId: 1, fraud }), action, 'duplicateClick');
         assertVerdict(await run('click', { ip, at: T0 + 3000 }, { bannerId: 2, fraud }), action, 'duplicateClick');
       });
@@ -234,6 +235,23 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
           'allow',
         );
         assertVerdict(await run('sale', { ip, at: T0 + 200_000 }, { kind: 'sale', orderId: 'A-4', fraud }), 'allow');
+      });
+
+      test('duplicate order: storefront orders only, one shopper (IP plus customer, else visitor)', async () => {
+        const { run } = await harness();
+        const fraud = { duplicateOrderSeconds: 60, duplicateOrderAction: action };
+        const ip = '203.0.113.80';
+        const order = (at: number, extra: Partial<FraudSubject>) =>
+          run('sale', { ip, at }, { kind: 'sale', orderId: `B-${at}`, fraud, ...extra });
+        assertVerdict(await order(T0, { visitorId: 'visitor-one-0000000000' }), 'allow');
+        assertVerdict(await order(T0 + 1, { visitorId: 'visitor-two-0000000000' }), 'allow');
+        assertVerdict(await order(T0 + 2, { visitorId: 'visitor-one-0000000000' }), action, 'duplicateOrder');
+        assertVerdict(await order(T0 + 3, { visitorId: 'visitor-one-0000000000', customerId: 'c-9' }), 'allow');
+        assertVerdict(await order(T0 + 4, { visitorId: null, customerId: 'c-9' }), action, 'duplicateOrder');
+        for (const source of ['api', 'postback'] as const) {
+          assertVerdict(await order(T0 + 5, { source, visitorId: null }), 'allow');
+          assertVerdict(await order(T0 + 6, { source, visitorId: null }), 'allow');
+        }
       });
     });
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   DAY_MS,
   matchClick,
+  matchCampaignUrlClick,
   matchSale,
   chooseReferral,
   referralInWindow,
@@ -44,7 +45,9 @@ function affiliate(id: number, over: Partial<AffiliateFacts> = {}): AffiliateFac
 /**
  * Campaigns 1 (default), 2..9; affiliates 10..19 (approved), 20 pending, 21 declined.
  */
-function world(extra: { campaigns?: CampaignFacts[]; affiliates?: AffiliateFacts[] } = {}): MatchLookups & {
+function world(
+  extra: { campaigns?: CampaignFacts[]; affiliates?: AffiliateFacts[]; invitations?: Map<number, Set<number>> } = {},
+): MatchLookups & {
   campaigns: Map<number, CampaignFacts>;
   affiliates: Map<number, AffiliateFacts>;
 } {
@@ -63,6 +66,7 @@ function world(extra: { campaigns?: CampaignFacts[]; affiliates?: AffiliateFacts
     campaign: (id) => campaigns.get(id),
     affiliate: (id) => affiliates.get(id),
     defaultCampaign: () => campaigns.get(1) as CampaignFacts,
+    invitations: extra.invitations ?? new Map(),
   };
 }
 
@@ -685,5 +689,86 @@ describe('explainTrace', () => {
     assert.match(click[0] ?? '', /^Matched by campaign \(rule 2\)/);
     // The default campaign is mentioned only when it decided: it always exists, so it is noise otherwise.
     assert.ok(!click.some((l) => /\(default\)/.test(l)), click.join('\n'));
+  });
+});
+
+describe('paused and private campaigns (issues 9.5, 8.13)', () => {
+  const paused = (id: number) => campaign(id, { status: 'paused', name: `P${id}` });
+
+  test('every sale rule skips a paused campaign; the next rule decides and the affiliate still counts', () => {
+    const w = world({ campaigns: [paused(5)] });
+    const t = matchSale(
+      saleFacts({
+        lifetime: { affiliateId: 11, campaignId: 5, detail: 'lifetime customer of affiliate 11' },
+        couponCode: 'SUN',
+        coupon: { code: 'SUN', affiliateId: 12, campaignId: 5, payoutId: null },
+        bannerId: 7,
+        banner: banner(7, 5),
+        campaignId: 5,
+        productIds: ['sku'],
+        productCampaigns: [w.campaigns.get(5)!, w.campaigns.get(3)!],
+        referrals: [ref(5, [13, NOW - 1000])],
+      }),
+      w,
+      GLOBAL,
+      () => 0,
+    );
+    for (const rule of [1, 2, 3, 4]) {
+      assert.equal(cand(t, rule).outcome, 'not_applicable', JSON.stringify(cand(t, rule)));
+      assert.match(cand(t, rule).detail, /campaign 5 "P5" is paused/);
+    }
+    assert.deepEqual([t.matchedBy, t.campaignId], ['product', 3]);
+    assert.equal(t.affiliate?.affiliateId, 11, 'the lifetime binding still names the affiliate');
+    assert.ok(t.notes.includes('campaign 5 "P5" is paused: it takes no part in matching'));
+  });
+
+  test('a referral in a paused campaign does not pick it; only live referrals do', () => {
+    const w = world({ campaigns: [paused(5)] });
+    const only = matchSale(saleFacts({ referrals: [ref(5, [13, NOW - 1000])] }), w, GLOBAL, never);
+    assert.deepEqual([only.matchedBy, only.campaignId, only.affiliate?.affiliateId], ['default', 1, 13]);
+    const live = matchSale(
+      saleFacts({ referrals: [ref(5, [13, NOW - 5000]), ref(4, [14, NOW - 1000])] }),
+      w,
+      GLOBAL,
+      never,
+    );
+    assert.deepEqual([live.matchedBy, live.campaignId, live.affiliate?.affiliateId], ['cookie', 4, 14]);
+  });
+
+  test('a private campaign declines the clicks of uninvited affiliates and pays none of their sales', () => {
+    const w = world({
+      campaigns: [campaign(6, { type: 'private', name: 'VIP' })],
+      invitations: new Map([[6, new Set([10])]]),
+    });
+    const uninvited = matchClick(
+      clickFacts({ campaignParam: '6', affiliateParam: 'ref11', affiliate: w.affiliates.get(11) }),
+      w,
+    );
+    assert.equal(uninvited.declineReason, 'affiliate 11 is not invited to the private campaign 6 "VIP"');
+    const invited = matchClick(
+      clickFacts({ campaignParam: '6', affiliateParam: 'ref10', affiliate: w.affiliates.get(10) }),
+      w,
+    );
+    assert.equal(invited.declineReason, null);
+    const sale = matchSale(
+      saleFacts({ campaignId: 6, explicitAffiliateId: 11, explicitAffiliate: w.affiliates.get(11), signed: true }),
+      w,
+      GLOBAL,
+      never,
+    );
+    assert.equal(sale.campaignId, 6);
+    assert.ok(sale.notes.includes('affiliate 11 is not invited to the private campaign 6 "VIP": no commission'));
+  });
+
+  test('a campaign-URL click: the URL names the campaign, the affiliate rules are the same', () => {
+    const w = world();
+    const t = matchCampaignUrlClick(w.campaigns.get(3)!, 'ref20', w.affiliates.get(20), w);
+    assert.deepEqual([t.matchedBy, t.campaignId, t.affiliate?.affiliateId], ['campaign_url', 3, 20]);
+    assert.equal(t.declineReason, 'affiliate 20 is pending, not approved');
+    assert.equal(
+      matchCampaignUrlClick(w.campaigns.get(3)!, 'nobody', undefined, w).declineReason,
+      'unknown affiliate "nobody"',
+    );
+    assert.equal(matchCampaignUrlClick(w.campaigns.get(3)!, undefined, undefined, w).declineReason, null);
   });
 });

@@ -489,7 +489,11 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         flash(
           ctx,
           'success',
-          `Payout “${payout.title}” created.${payout.couponCode ? ` Coupon ${payout.couponCode} now applies it.` : ''}`,
+          [
+            `Payout “${payout.title}” created.`,
+            ...(payout.couponCode ? [`Coupon ${payout.couponCode} now applies it.`] : []),
+            ...(payout.notices ?? []),
+          ].join(' '),
         );
         ctx.redirect(`/admin/campaigns/${campaign.id}/payouts`);
       },
@@ -539,8 +543,8 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       ctx,
       async () => {
         const patch = parse(s.payoutPatch, payoutInput(body));
-        await ctx.services.payouts.update(campaign.id, payout.id, patch, actor(ctx));
-        flash(ctx, 'success', 'Payout saved.');
+        const saved = await ctx.services.payouts.update(campaign.id, payout.id, patch, actor(ctx));
+        flash(ctx, 'success', ['Payout saved.', ...(saved.notices ?? [])].join(' '));
         ctx.redirect(`/admin/campaigns/${campaign.id}/payouts`);
       },
       (errors) =>

@@ -9,9 +9,9 @@ import { notFound } from '../../errors.js';
 import { formatMoney, toUnits } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
 import { saleMoneyView } from './commissions.js';
+import { SALE_STATUSES } from '../../domain/sale-status.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
-const SALE_STATUSES = ['approved', 'pending', 'declined'] as const;
 const KINDS = ['sale', 'action'] as const;
 const MATCHED_BY = ['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default'] as const;
 

@@ -9,6 +9,7 @@ import { verifySignature } from '../../services/signature.js';
 import { listSales, getSale } from '../../store/sales.js';
 import { listClicks } from '../../store/clicks.js';
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
+import { SALE_STATUSES } from '../../domain/sale-status.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -49,7 +50,7 @@ export async function authenticateServer(ctx: AppContext): Promise<void> {
 const saleFilters = z.strictObject({
   campaignId: optionalId,
   affiliateId: optionalId,
-  status: z.enum(['approved', 'pending', 'declined']).optional(),
+  status: z.enum(SALE_STATUSES).optional(),
   kind: z.enum(['sale', 'action']).optional(),
   orderId: z.string().max(191).optional(),
   matchedBy: z.enum(['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default']).optional(),

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { isbot } from 'isbot';
 import type { AffixPlugin } from '../types.js';
-import type { FraudSubject, FraudVerdict, TrafficContext } from '../../services/tracking.js';
+import type { FraudSubject, FraudVerdict, TrafficContext } from '../../services/fraud.js';
 import type { Settings } from '../../domain/settings.js';
 
 type FraudSettings = Settings['fraud'];
@@ -95,8 +95,12 @@ export function createFraudProtection(): AffixPlugin {
       ) {
         return verdict('selfReferral', f.selfReferralAction, 'the customer is the referring affiliate');
       }
-      if (f.duplicateOrderSeconds > 0) {
-        const previous = orders.touch(t.ip, t.at, f.duplicateOrderSeconds * 1000);
+      // Repeated orders are a storefront pattern: one shopper (IP plus customer, else visitor)
+      // ordering again. Server-to-server sales come from the store's own address and postback
+      // sales carry none, so they are never compared.
+      if (f.duplicateOrderSeconds > 0 && s.source === 'snippet') {
+        const shopper = s.customerId ?? s.visitorId ?? '';
+        const previous = orders.touch(`${t.ip}|${shopper}`, t.at, f.duplicateOrderSeconds * 1000);
         if (previous !== undefined && t.at - previous < f.duplicateOrderSeconds * 1000) {
           return verdict(
             'duplicateOrder',
