@@ -18,6 +18,7 @@ import { postbackRouter } from './http/postback.js';
 import { clickApiRouter } from './http/click-api.js';
 import { bypassCacheRouter } from './http/bypass-cache.js';
 import { Views } from './http/views.js';
+import { clientIp } from './http/client-ip.js';
 
 export interface AppOptions {
   views?: Views;
@@ -25,11 +26,13 @@ export interface AppOptions {
 
 /** Builds the Koa app around wired services; no listen, so tests drive it in-process. */
 export function createApp(services: Services, opts: AppOptions = {}): Koa<AppState, AppCustom> {
-  const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy });
+  // Koa reads X-Forwarded-Proto/Host only when a proxy is trusted; clientIp() drops them from other peers.
+  const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy.kind !== 'none' });
   app.context.services = services;
   const views = opts.views ?? new Views();
   app.silent = true;
 
+  app.use(clientIp(services.config.trustProxy));
   app.use(errorHandler());
   app.use(trackingCors());
   app.use(trackingBody());

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** The environment of SPEC §11 as one typed, validated object. Defaults give a working SQLite setup. */
@@ -12,9 +13,15 @@ export interface Config {
   ownerPassword: string | null;
   pluginsDir: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Read the client IP from X-Forwarded-For (only behind a reverse proxy you run). */
-  trustProxy: boolean;
+  /** Which reverse proxies in front of Affix may say who the client is (X-Forwarded-For). */
+  trustProxy: ProxyTrust;
 }
+
+/**
+ * `none`: the socket peer is the client. `hops`: that many proxies of yours stand in front (the
+ * peer is the nearest). `proxies`: only peers and hops in these addresses / CIDR ranges are proxies.
+ */
+export type ProxyTrust = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'proxies'; proxies: string[] };
 
 export type DatabaseTarget =
   | { client: 'sqlite'; filename: string }
@@ -54,18 +61,39 @@ const envSchema = z.object({
     z.string().min(10, 'must be at least 10 characters').max(200).optional(),
   ),
   PLUGINS_DIR: z.preprocess(emptyToUndefined, z.string().optional()),
-  TRUST_PROXY: z.preprocess(
-    emptyToUndefined,
-    z
-      .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
-      .default('false')
-      .transform((v) => v === 'true' || v === '1'),
-  ),
+  TRUST_PROXY: z.preprocess(emptyToUndefined, z.string().default('false').transform(parseProxyTrust)),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
 });
+
+const PROXY_TRUST_HELP =
+  'must be false, true (one proxy), a number of proxy hops (1-10), or a comma-separated list of proxy addresses / CIDR ranges';
+
+function validCidr(value: string): boolean {
+  const [base = '', bits, extra] = value.split('/');
+  const family = isIP(base);
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
+
+function parseProxyTrust(raw: string, ctx: z.RefinementCtx): ProxyTrust {
+  const v = raw.trim().toLowerCase();
+  if (v === 'false' || v === '0') return { kind: 'none' };
+  if (v === 'true') return { kind: 'hops', hops: 1 };
+  if (/^\d+$/.test(v)) {
+    if (Number(v) <= 10) return { kind: 'hops', hops: Number(v) };
+  } else {
+    const proxies = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (proxies.length && proxies.every(validCidr)) return { kind: 'proxies', proxies };
+  }
+  ctx.addIssue({ code: 'custom', message: PROXY_TRUST_HELP });
+  return z.NEVER;
+}
 
 export function parseDatabaseUrl(url: string): DatabaseTarget {
   if (url.startsWith('sqlite:')) {

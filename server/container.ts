@@ -92,6 +92,8 @@ export interface BuildOptions {
   startWorkers?: boolean;
   /** Outbox worker tuning (tests shorten the poll and the back-off). */
   outbox?: OutboxWorkerTuning;
+  /** Replaces the password check (tests count how many passwords are really checked). */
+  verifyPassword?: (password: string, hash: string) => Promise<boolean>;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -158,7 +160,7 @@ export async function buildServices(
     log,
     clock,
     settings,
-    auth: new AuthService(db, secret, clock),
+    auth: new AuthService(db, secret, clock, opts.verifyPassword),
     affiliates: new AffiliateService(db, onChange, clock),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),

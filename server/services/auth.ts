@@ -36,6 +36,8 @@ export class AuthService {
     private readonly db: Knex,
     secret: string,
     private readonly clock: () => number = Date.now,
+    /** The password check (tests count its calls). */
+    private readonly checkPassword: (password: string, hash: string) => Promise<boolean> = verifyPassword,
   ) {
     this.throttle = new LoginThrottle(clock);
     this.key = createSecretKey(Buffer.from(secret));
@@ -97,8 +99,10 @@ export class AuthService {
    * email or password (one message for both, so accounts are not revealed).
    */
   async login(email: string, password: string, ip: string): Promise<AuthUser> {
-    const keys = [`email:${email.trim().toLowerCase()}`, `ip:${ip}`];
-    const wait = this.throttle.retryAfterMs(keys);
+    const emailKey = `email:${email.trim().toLowerCase()}`;
+    const ipKey = `ip:${ip}`;
+    // Counted before the password is checked: parallel guesses cannot outrun the brake.
+    const wait = this.throttle.reserve([emailKey, ipKey]);
     if (wait > 0) {
       throw new AppError(
         'too_many_requests',
@@ -109,12 +113,12 @@ export class AuthService {
       );
     }
     const row = await findUserByEmail(this.db, email);
-    const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
-    if (!row || !ok) {
-      this.throttle.fail(keys);
-      throw unauthorized('Wrong email or password');
-    }
-    this.throttle.succeed(keys);
+    const ok = await this.checkPassword(password, row?.password_hash ?? (await decoyHash()));
+    if (!row || !ok) throw unauthorized('Wrong email or password');
+    // The address keeps its earlier failures: a successful sign-in of one's own account must not
+    // reset the brake on guesses at others.
+    this.throttle.forget(emailKey);
+    this.throttle.release(ipKey);
     await updateUser(this.db, row.id, { last_login_at: this.clock() });
     return toAuthUser(row);
   }

@@ -125,8 +125,17 @@ describe('loadConfig', () => {
   });
 });
 
-test('TRUST_PROXY is off by default and accepts only true/false', () => {
-  assert.equal(loadConfig({}).trustProxy, false);
-  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
-  refuses({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY');
+test('TRUST_PROXY: off by default; true = one proxy hop; a hop count; a list of proxy addresses or ranges', () => {
+  assert.deepEqual(loadConfig({}).trustProxy, { kind: 'none' });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, { kind: 'none' });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '0' }).trustProxy, { kind: 'none' });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, { kind: 'hops', hops: 1 });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '1' }).trustProxy, { kind: 'hops', hops: 1 });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '2' }).trustProxy, { kind: 'hops', hops: 2 });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,::1' }).trustProxy, {
+    kind: 'proxies',
+    proxies: ['10.0.0.0/8', '192.0.2.7', '::1'],
+  });
+  for (const bad of ['maybe', '11', '10.0.0.0/33', '10.0.0.1,nope', '-1', ','])
+    refuses({ TRUST_PROXY: bad }, 'TRUST_PROXY');
 });
