@@ -75,21 +75,23 @@ export function authenticate() {
   return async (ctx: AppContext, next: Next) => {
     ctx.state.user = null;
     ctx.state.authVia = null;
+    ctx.state.sessionId = null;
     const header = ctx.get('Authorization');
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match?.[1]) throw unauthorized('Authorization header must be "Bearer <token>"');
-      const user = await ctx.services.auth.verify(match[1], 'api');
-      if (!user) throw unauthorized('Invalid or expired token');
-      ctx.state.user = user;
+      const verified = await ctx.services.auth.verify(match[1], 'api');
+      if (!verified) throw unauthorized('Invalid or expired token');
+      ctx.state.user = verified.user;
       ctx.state.authVia = 'bearer';
     } else {
       const cookie = ctx.cookies.get(SESSION_COOKIE);
       if (cookie) {
-        const user = await ctx.services.auth.verify(cookie, 'session');
-        if (user) {
-          ctx.state.user = user;
+        const verified = await ctx.services.auth.verify(cookie, 'session');
+        if (verified) {
+          ctx.state.user = verified.user;
           ctx.state.authVia = 'session';
+          ctx.state.sessionId = verified.sessionId;
         } else {
           ctx.cookies.set(SESSION_COOKIE, null);
         }

@@ -11,16 +11,12 @@ import { listUsers } from '../../store/users.js';
 import { listAudit } from '../../store/audit.js';
 import { changePlugin } from '../../services/plugins.js';
 import { pageQuery } from '../../validation.js';
+import { MAX_API_TOKEN_HOURS, type AuthUser } from '../../services/auth.js';
 
 const tokenBody = z.object({
   email: z.string().trim().min(1, 'is required').max(191),
   password: z.string().min(1, 'is required').max(200),
-  expiresInHours: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 365)
-    .optional(),
+  expiresInHours: z.number().int().min(1).max(MAX_API_TOKEN_HOURS.staff).optional(),
 });
 
 /** Tokens, settings, plugins, staff accounts and the audit log. */
@@ -28,12 +24,12 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/auth/token', async (ctx) => {
     const body = parse(tokenBody, bodyOf(ctx));
     const user = await ctx.services.auth.login(body.email, body.password, ctx.ip);
-    const ttl = body.expiresInHours ? body.expiresInHours * 3600 : undefined;
+    const ttl = ctx.services.auth.apiTokenTtlSeconds(user, body.expiresInHours);
     const token = ctx.services.auth.sign(user, 'api', ttl);
     ctx.body = {
       token,
       tokenType: 'Bearer',
-      expiresIn: ttl ?? 24 * 3600,
+      expiresIn: ttl,
       role: user.role,
       affiliateId: user.affiliateId,
     };
@@ -42,6 +38,11 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/me', requireRole('owner', 'manager', 'affiliate'), (ctx) => {
     const u = ctx.state.user!;
     ctx.body = { id: u.userId, email: u.email, role: u.role, affiliateId: u.affiliateId };
+  });
+  // Ends every session and token of the calling account, this one included (SPEC §13).
+  router.post('/me/sign-out-everywhere', requireRole('owner', 'manager', 'affiliate'), async (ctx) => {
+    await ctx.services.auth.signOutEverywhere(ctx.state.user as AuthUser);
+    ctx.status = 204;
   });
 
   router.get('/settings', requireRole('owner', 'manager'), (ctx) => {
