@@ -4,7 +4,7 @@ import helmet from 'koa-helmet';
 import type { Services } from './container.js';
 import type { Next } from 'koa';
 import type { AppContext, AppCustom, AppState } from './http/context.js';
-import { authenticate, csrf, errorHandler } from './http/middleware.js';
+import { authenticate, csrf, errorHandler, hsts } from './http/middleware.js';
 import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
 import { adminRouter } from './http/admin/index.js';
@@ -80,9 +80,11 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
       },
       // Tracking endpoints are called from the merchant's storefront on another origin.
       crossOriginResourcePolicy: { policy: 'cross-origin' },
+      // Sent by hsts() below, and only over https: helmet would send it over plain http too.
       hsts: false,
     }),
   );
+  app.use(hsts());
   app.use(authenticate());
   app.use(csrf());
 

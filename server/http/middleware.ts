@@ -123,31 +123,58 @@ const sameToken = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
+/** The pre-session cookie's name: `__Host-` under https, so no sibling subdomain can set it. */
+export const csrfCookieName = (ctx: AppContext) => (ctx.secure ? `__Host-${CSRF_COOKIE}` : CSRF_COOKIE);
+
+const csrfFailed = () =>
+  new AppError('csrf_failed', 'The form has expired or did not come from Affix; reload the page and try again');
+
 /**
- * CSRF protection by double submit: a random token in an HttpOnly SameSite=Lax cookie that
- * every form repeats in `_csrf` (and cookie-authenticated API writes in `X-CSRF-Token`).
- * A cross-site page can neither read the cookie nor set it, so it cannot forge the pair.
- * Bearer-token API calls carry no ambient credentials and are exempt.
+ * The CSRF token this request's forms must repeat in `_csrf` (cookie-authenticated API writes in
+ * `X-CSRF-Token`). Signed in, it is an HMAC of the session's id; signed out (sign-in, setup,
+ * sign-up) an HMAC of a random HttpOnly pre-session cookie. Either way the token is not a value a
+ * cookie carries, so a cookie planted from a sibling subdomain or over plain http forges nothing.
+ */
+function expectedCsrfToken(ctx: AppContext): string {
+  if (ctx.state.sessionId) return ctx.services.auth.csrfToken(`session:${ctx.state.sessionId}`);
+  const name = csrfCookieName(ctx);
+  let id = ctx.cookies.get(name);
+  if (!id || !/^[A-Za-z0-9_-]{32,64}$/.test(id)) {
+    id = randomBytes(24).toString('base64url');
+    ctx.cookies.set(name, id, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', overwrite: true });
+  }
+  return ctx.services.auth.csrfToken(`visitor:${id}`);
+}
+
+/**
+ * CSRF protection for cookie-authenticated writes: the token bound to the session (above), and a
+ * browser's `Sec-Fetch-Site: cross-site` is refused outright. Bearer-token API calls carry no
+ * ambient credentials and are exempt.
  */
 export function csrf() {
   return async (ctx: AppContext, next: Next) => {
-    let token = ctx.cookies.get(CSRF_COOKIE);
-    if (!token || !/^[A-Za-z0-9_-]{32,64}$/.test(token)) {
-      token = randomBytes(24).toString('base64url');
-      ctx.cookies.set(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true });
+    if (ctx.state.authVia === 'bearer') {
+      ctx.state.csrfToken = '';
+      return next();
     }
+    const token = expectedCsrfToken(ctx);
     ctx.state.csrfToken = token;
     const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method);
-    if (unsafe && ctx.state.authVia !== 'bearer' && needsCsrf(ctx)) {
+    if (unsafe && needsCsrf(ctx)) {
+      if (ctx.get('Sec-Fetch-Site') === 'cross-site') throw csrfFailed();
       const body = ctx.request.body as Record<string, unknown> | undefined;
       const sent = (typeof body?._csrf === 'string' ? body._csrf : '') || ctx.get('X-CSRF-Token');
-      if (!sent || !sameToken(sent, token))
-        throw new AppError(
-          'csrf_failed',
-          'The form has expired or did not come from Affix; reload the page and try again',
-        );
+      if (!sent || !sameToken(sent, token)) throw csrfFailed();
     }
     await next();
+  };
+}
+
+/** Strict-Transport-Security on answers served over https (directly or via a trusted proxy), never over http. */
+export function hsts() {
+  return (ctx: AppContext, next: Next) => {
+    if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    return next();
   };
 }
 

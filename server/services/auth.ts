@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Actor, Role } from './actor.js';
@@ -227,6 +227,14 @@ export class AuthService {
       await updateUser(trx, userId, { password_hash: hash, updated_at: this.clock() });
       await raiseTokenVersion(trx, userId, this.clock());
     });
+  }
+
+  /**
+   * The CSRF token of a session (`session:<sid>`) or of a signed-out browser (`visitor:<cookie>`):
+   * an HMAC, so a cookie someone else planted cannot be repeated as its own token.
+   */
+  csrfToken(binding: string): string {
+    return createHmac('sha256', this.key).update(`csrf\0${binding}`).digest('base64url');
   }
 
   /** "Sign out everywhere": ends every session and token of the account at once. */
