@@ -27,6 +27,7 @@ import { CommissionService, type TrafficCommissionDelta } from './services/commi
 import { Outbox } from './services/outbox.js';
 import { CommissionLifecycle } from './services/commission-lifecycle.js';
 import { RefundService } from './services/refunds.js';
+import { IdempotencyService } from './services/idempotency.js';
 import { PayoutBatchService } from './services/payout-batches.js';
 import { CampaignRunner } from './services/campaign-runner.js';
 import { LandingOffers } from './services/landing-offers.js';
@@ -66,6 +67,8 @@ export interface Services {
   /** Approve / decline (SPEC §6.3), refunds and chargebacks (§6.4), payout batches (§6.6). */
   commissionLifecycle: CommissionLifecycle;
   refunds: RefundService;
+  /** Signed and keyed server-to-server requests answered once (SPEC §10a). */
+  idempotency: IdempotencyService;
   payoutBatches: PayoutBatchService;
   outbox: Outbox;
   runner: CampaignRunner;
@@ -178,6 +181,7 @@ export async function buildServices(
     commissions,
     commissionLifecycle,
     refunds,
+    idempotency: new IdempotencyService(db, clock),
     payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
     outbox,
     runner: new CampaignRunner(db, cache, writers.clicks, secret, log, clock, opts.random),
