@@ -15,6 +15,19 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Which reverse proxies in front of Affix may say who the client is (X-Forwarded-For). */
   trustProxy: ProxyTrust;
+  /** Limits of the HTTP server: held connections must not exhaust it. */
+  http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Open connections at most; more are refused at once (and idle keep-alive ones give way near it). */
+  maxConnections: number;
+  /** Time for a client to send the request headers. */
+  headersTimeoutMs: number;
+  /** Time for a client to send the whole request, body included. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open after an answer. */
+  keepAliveTimeoutMs: number;
 }
 
 /**
@@ -32,6 +45,19 @@ export class ConfigError extends Error {
 }
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+/** A whole number in [min, max] written in digits, with a default. */
+const wholeNumber = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,10}$/, `must be a whole number from ${min} to ${max}`)
+      .transform(Number)
+      .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+      .default(fallback),
+  );
 
 const envSchema = z.object({
   // Digits only: Number() would also read "0x50" or "1e3" as a port.
@@ -62,6 +88,10 @@ const envSchema = z.object({
   ),
   PLUGINS_DIR: z.preprocess(emptyToUndefined, z.string().optional()),
   TRUST_PROXY: z.preprocess(emptyToUndefined, z.string().default('false').transform(parseProxyTrust)),
+  HTTP_MAX_CONNECTIONS: wholeNumber(2000, 1, 1_000_000),
+  HTTP_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 100, 3_600_000),
+  HTTP_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 100, 3_600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 3_600_000),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -134,6 +164,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.AFFIX_OWNER_EMAIL === undefined) !== (e.AFFIX_OWNER_PASSWORD === undefined)) {
     throw new ConfigError('Invalid configuration:\n  AFFIX_OWNER_EMAIL and AFFIX_OWNER_PASSWORD must be set together');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -146,5 +181,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pluginsDir: e.PLUGINS_DIR ?? null,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    http: {
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

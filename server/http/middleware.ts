@@ -28,6 +28,15 @@ export function errorHandler() {
       if (ctx.status === 404 && ctx.body === undefined)
         throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
     } catch (raw) {
+      if (clientWentAway(ctx, raw)) {
+        // Nobody is left to answer, and nothing is wrong with the server: a debug line, no stack.
+        const e = raw as { code?: unknown; message?: unknown };
+        ctx.services.log.debug(
+          { path: ctx.path, method: ctx.method, code: e?.code, reason: String(e?.message ?? '') },
+          'client went away before the request was read',
+        );
+        return;
+      }
       const err = normaliseError(raw);
       if (err.status >= 500) ctx.services.log.error({ err: raw, path: ctx.path, method: ctx.method }, 'request failed');
       ctx.status = err.status;
@@ -45,6 +54,15 @@ export function errorHandler() {
       }
     }
   };
+}
+
+/**
+ * A client that aborted or reset its request before sending all of it: not a server error. Only
+ * while the request is incomplete, so a database ECONNRESET during a whole request still counts.
+ */
+function clientWentAway(ctx: AppContext, raw: unknown): boolean {
+  if ((raw as { type?: unknown } | null)?.type === 'request.aborted') return true;
+  return !(raw instanceof AppError) && !ctx.req.complete && (ctx.req.destroyed || ctx.req.socket.destroyed);
 }
 
 function normaliseError(raw: unknown): AppError & { status: number } {
