@@ -30,6 +30,8 @@ export interface PluginSettingDef {
   /** The allowed values when `type` is 'enum'. */
   options?: string[];
   help?: string;
+  /** A secret (a signing key, a password): shown to the owner only, masked to others, never audited. */
+  secret?: boolean;
 }
 
 export interface PluginContext {

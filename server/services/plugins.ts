@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from './actor.js';
 import { recordAudit } from '../store/audit.js';
 import { notFound } from '../errors.js';
+import { auditablePluginSettings } from './secrets.js';
 import type { PluginInfo, PluginRegistry } from '../plugins/registry.js';
 
 export interface PluginChange {
@@ -26,7 +27,7 @@ export async function changePlugin(
   if (change.active !== undefined) await registry.setActive(name, change.active);
   const details: Record<string, unknown> = {};
   if (change.active !== undefined) details.active = change.active;
-  if (change.settings) details.settings = change.settings;
+  if (change.settings) details.settings = auditablePluginSettings(before.settingDefs, change.settings);
   await recordAudit(db, actor, 'plugin.updated', 'plugin', name, details);
   return registry.get(name) as PluginInfo;
 }

@@ -12,6 +12,7 @@ import { listAudit } from '../../store/audit.js';
 import { changePlugin } from '../../services/plugins.js';
 import { pageQuery } from '../../validation.js';
 import { MAX_API_TOKEN_HOURS, type AuthUser } from '../../services/auth.js';
+import { pluginFor, settingsFor } from '../../services/secrets.js';
 
 const tokenBody = z.object({
   email: z.string().trim().min(1, 'is required').max(191),
@@ -46,7 +47,7 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   router.get('/settings', requireRole('owner', 'manager'), (ctx) => {
-    ctx.body = ctx.services.settings.get();
+    ctx.body = settingsFor(ctx.state.user, ctx.services.settings.get());
   });
   router.patch('/settings', requireRole('owner'), async (ctx) => {
     const patch = parse(settingsPatchSchema, bodyOf(ctx));
@@ -62,14 +63,14 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     settings: z.record(z.string(), z.unknown()).optional(),
   });
   router.get('/plugins', requireRole('owner', 'manager'), (ctx) => {
-    const data = ctx.services.plugins.list();
+    const data = ctx.services.plugins.list().map((p) => pluginFor(ctx.state.user, p));
     ctx.body = { data, pagination: { page: 1, perPage: data.length, total: data.length, totalPages: 1 } };
   });
   router.get('/plugins/:name', requireRole('owner', 'manager'), (ctx) => {
     const { name } = parse(pluginName, ctx.params);
     const plugin = ctx.services.plugins.get(name);
     if (!plugin) throw notFound('plugin', name);
-    ctx.body = plugin;
+    ctx.body = pluginFor(ctx.state.user, plugin);
   });
   router.patch('/plugins/:name', requireRole('owner'), async (ctx) => {
     const { name } = parse(pluginName, ctx.params);
