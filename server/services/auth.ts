@@ -130,7 +130,8 @@ export class AuthService {
 
   /**
    * Checks a password. Throws 429 while the email or IP is throttled, 401 for a wrong
-   * email or password (one message for both, so accounts are not revealed).
+   * email or password (one message for both, so accounts are not revealed), 403 for an account
+   * that may not sign in (a declined or archived affiliate).
    */
   async login(email: string, password: string, ip: string): Promise<AuthUser> {
     const emailKey = `email:${email.trim().toLowerCase()}`;

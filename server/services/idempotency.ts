@@ -45,7 +45,13 @@ export class IdempotencyService {
     await this.prune(now);
     const claim = { key_hash: keyHash, request_hash: requestHash, created_at: now, expires_at: null as number | null };
     if (k.keepMs !== null) claim.expires_at = now + k.keepMs;
-    while (!(await claimKey(this.db, claim))) {
+    const busy = () =>
+      conflict(`A request with this ${k.label} is still being answered; retry in a moment`, {
+        [k.label]: k.key,
+        retry: true,
+      });
+    for (let attempt = 0; !(await claimKey(this.db, claim)); attempt++) {
+      if (attempt >= 2) throw busy();
       const first = await findKey(this.db, keyHash);
       if (!first) continue; // released meanwhile: claim it
       if (first.expires_at !== null && first.expires_at < now) {
@@ -54,11 +60,7 @@ export class IdempotencyService {
       }
       if (first.request_hash !== requestHash)
         throw conflict(`This ${k.label} was already used for a different request`, { [k.label]: k.key });
-      if (first.status === null)
-        throw conflict(`A request with this ${k.label} is still being answered; retry in a moment`, {
-          [k.label]: k.key,
-          retry: true,
-        });
+      if (first.status === null) throw busy();
       return { status: first.status, body: JSON.parse(first.body ?? 'null') as unknown, replayed: true };
     }
     let answer: Answer;
