@@ -9,6 +9,7 @@ import { ensureDatabaseExists, openDatabase, dropDatabase } from '../server/db/i
 import { migrateLatest } from '../server/db/migrate.js';
 import { buildServices } from '../server/container.js';
 import { createApp } from '../server/app.js';
+import { listen } from '../server/http/listen.js';
 import { createLogger } from '../server/logger.js';
 import { systemActor } from '../server/services/actor.js';
 
@@ -96,14 +97,13 @@ if (mode === 'bare') {
       systemActor,
     );
   }
-  const app = createApp(services);
-  const server = app.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    console.log(
-      `READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' })}`,
-    );
-  });
+  // The server's own listen: the bench measures Affix with its real connection limits.
+  const server = await listen(createApp(services), 0, '127.0.0.1', config.http);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  console.log(
+    `READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' })}`,
+  );
   process.on('SIGTERM', () => {
     server.close();
     void services

@@ -3,11 +3,11 @@
  * loop (affiliate link → store → sale → admin). Boots like server/index.ts; the database is
  * sqlite:data/demo.sqlite unless DATABASE_URL is set. Re-running reuses the sample data.
  */
-import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../server/config.js';
 import type { Services } from '../server/container.js';
 import { bootServices, configOrExit } from '../server/boot.js';
 import { createApp } from '../server/app.js';
+import { listen } from '../server/http/listen.js';
 import { systemActor } from '../server/services/actor.js';
 import * as schemas from '../server/schemas/programme.js';
 import { findAffiliateByRef } from '../server/store/affiliates.js';
@@ -98,18 +98,10 @@ async function seed(s: Services, storeUrl: string) {
   return { alice, bob, shoesBanner, booksBanner, coupon };
 }
 
-const listening = (server: Server) =>
-  new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-
 async function main(): Promise<void> {
   const config = configOrExit(demoConfig);
   const { db, log, services } = await bootServices(config);
-  const server = createApp(services).listen(config.port, config.host);
-  server.keepAliveTimeout = 65_000;
-  await listening(server);
+  const server = await listen(createApp(services), config.port, config.host, config.http);
 
   const trackerUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const storeUrl = `http://localhost:${STORE_PORT}`;

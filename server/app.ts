@@ -4,7 +4,7 @@ import helmet from 'koa-helmet';
 import type { Services } from './container.js';
 import type { Next } from 'koa';
 import type { AppContext, AppCustom, AppState } from './http/context.js';
-import { authenticate, csrf, errorHandler } from './http/middleware.js';
+import { authenticate, csrf, errorHandler, hsts } from './http/middleware.js';
 import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
 import { adminRouter } from './http/admin/index.js';
@@ -18,6 +18,7 @@ import { postbackRouter } from './http/postback.js';
 import { clickApiRouter } from './http/click-api.js';
 import { bypassCacheRouter } from './http/bypass-cache.js';
 import { Views } from './http/views.js';
+import { clientIp } from './http/client-ip.js';
 
 export interface AppOptions {
   views?: Views;
@@ -25,11 +26,13 @@ export interface AppOptions {
 
 /** Builds the Koa app around wired services; no listen, so tests drive it in-process. */
 export function createApp(services: Services, opts: AppOptions = {}): Koa<AppState, AppCustom> {
-  const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy });
+  // Koa reads X-Forwarded-Proto/Host only when a proxy is trusted; clientIp() drops them from other peers.
+  const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy.kind !== 'none' });
   app.context.services = services;
   const views = opts.views ?? new Views();
   app.silent = true;
 
+  app.use(clientIp(services.config.trustProxy));
   app.use(errorHandler());
   app.use(trackingCors());
   app.use(trackingBody());
@@ -77,9 +80,11 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
       },
       // Tracking endpoints are called from the merchant's storefront on another origin.
       crossOriginResourcePolicy: { policy: 'cross-origin' },
+      // Sent by hsts() below, and only over https: helmet would send it over plain http too.
       hsts: false,
     }),
   );
+  app.use(hsts());
   app.use(authenticate());
   app.use(csrf());
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** The environment of SPEC §11 as one typed, validated object. Defaults give a working SQLite setup. */
@@ -12,11 +13,30 @@ export interface Config {
   ownerPassword: string | null;
   pluginsDir: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Read the client IP from X-Forwarded-For (only behind a reverse proxy you run). */
-  trustProxy: boolean;
   /** Let postbacks and webhooks reach loopback, private and link-local addresses (a closed network; SPEC §10a). */
   allowPrivateTargets: boolean;
+  /** Which reverse proxies in front of Affix may say who the client is (X-Forwarded-For). */
+  trustProxy: ProxyTrust;
+  /** Limits of the HTTP server: held connections must not exhaust it. */
+  http: HttpLimits;
 }
+
+export interface HttpLimits {
+  /** Open connections at most; more are refused at once (and idle keep-alive ones give way near it). */
+  maxConnections: number;
+  /** Time for a client to send the request headers. */
+  headersTimeoutMs: number;
+  /** Time for a client to send the whole request, body included. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open after an answer. */
+  keepAliveTimeoutMs: number;
+}
+
+/**
+ * `none`: the socket peer is the client. `hops`: that many proxies of yours stand in front (the
+ * peer is the nearest). `proxies`: only peers and hops in these addresses / CIDR ranges are proxies.
+ */
+export type ProxyTrust = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'proxies'; proxies: string[] };
 
 export type DatabaseTarget =
   | { client: 'sqlite'; filename: string }
@@ -27,6 +47,19 @@ export class ConfigError extends Error {
 }
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+/** A whole number in [min, max] written in digits, with a default. */
+const wholeNumber = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,10}$/, `must be a whole number from ${min} to ${max}`)
+      .transform(Number)
+      .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+      .default(fallback),
+  );
 
 const envSchema = z.object({
   // Digits only: Number() would also read "0x50" or "1e3" as a port.
@@ -56,13 +89,11 @@ const envSchema = z.object({
     z.string().min(10, 'must be at least 10 characters').max(200).optional(),
   ),
   PLUGINS_DIR: z.preprocess(emptyToUndefined, z.string().optional()),
-  TRUST_PROXY: z.preprocess(
-    emptyToUndefined,
-    z
-      .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
-      .default('false')
-      .transform((v) => v === 'true' || v === '1'),
-  ),
+  TRUST_PROXY: z.preprocess(emptyToUndefined, z.string().default('false').transform(parseProxyTrust)),
+  HTTP_MAX_CONNECTIONS: wholeNumber(2000, 1, 1_000_000),
+  HTTP_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 100, 3_600_000),
+  HTTP_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 100, 3_600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 3_600_000),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -75,6 +106,33 @@ const envSchema = z.object({
       .transform((v) => v === 'true' || v === '1'),
   ),
 });
+
+const PROXY_TRUST_HELP =
+  'must be false, true (one proxy), a number of proxy hops (1-10), or a comma-separated list of proxy addresses / CIDR ranges';
+
+function validCidr(value: string): boolean {
+  const [base = '', bits, extra] = value.split('/');
+  const family = isIP(base);
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
+
+function parseProxyTrust(raw: string, ctx: z.RefinementCtx): ProxyTrust {
+  const v = raw.trim().toLowerCase();
+  if (v === 'false' || v === '0') return { kind: 'none' };
+  if (v === 'true') return { kind: 'hops', hops: 1 };
+  if (/^\d+$/.test(v)) {
+    if (Number(v) <= 10) return { kind: 'hops', hops: Number(v) };
+  } else {
+    const proxies = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (proxies.length && proxies.every(validCidr)) return { kind: 'proxies', proxies };
+  }
+  ctx.addIssue({ code: 'custom', message: PROXY_TRUST_HELP });
+  return z.NEVER;
+}
 
 export function parseDatabaseUrl(url: string): DatabaseTarget {
   if (url.startsWith('sqlite:')) {
@@ -115,6 +173,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.AFFIX_OWNER_EMAIL === undefined) !== (e.AFFIX_OWNER_PASSWORD === undefined)) {
     throw new ConfigError('Invalid configuration:\n  AFFIX_OWNER_EMAIL and AFFIX_OWNER_PASSWORD must be set together');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -128,5 +191,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     allowPrivateTargets: e.AFFIX_ALLOW_PRIVATE_TARGETS,
+    http: {
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

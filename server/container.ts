@@ -30,6 +30,7 @@ import { CommissionService, type TrafficCommissionDelta } from './services/commi
 import { Outbox } from './services/outbox.js';
 import { CommissionLifecycle } from './services/commission-lifecycle.js';
 import { RefundService } from './services/refunds.js';
+import { IdempotencyService } from './services/idempotency.js';
 import { PayoutBatchService } from './services/payout-batches.js';
 import { CampaignRunner } from './services/campaign-runner.js';
 import { LandingOffers } from './services/landing-offers.js';
@@ -70,6 +71,8 @@ export interface Services {
   /** Approve / decline (SPEC §6.3), refunds and chargebacks (§6.4), payout batches (§6.6). */
   commissionLifecycle: CommissionLifecycle;
   refunds: RefundService;
+  /** Signed and keyed server-to-server requests answered once (SPEC §10a). */
+  idempotency: IdempotencyService;
   payoutBatches: PayoutBatchService;
   outbox: Outbox;
   runner: CampaignRunner;
@@ -98,6 +101,8 @@ export interface BuildOptions {
   startWorkers?: boolean;
   /** Outbox worker tuning (tests shorten the poll and the back-off). */
   outbox?: OutboxWorkerTuning;
+  /** Replaces the password check (tests count how many passwords are really checked). */
+  verifyPassword?: (password: string, hash: string) => Promise<boolean>;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -172,7 +177,7 @@ export async function buildServices(
     log,
     clock,
     settings,
-    auth: new AuthService(db, secret, clock),
+    auth: new AuthService(db, secret, clock, opts.verifyPassword),
     affiliates: new AffiliateService(db, outgoing, onChange, clock),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
@@ -197,6 +202,7 @@ export async function buildServices(
     commissions,
     commissionLifecycle,
     refunds,
+    idempotency: new IdempotencyService(db, clock),
     payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
     outbox,
     runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),

@@ -1,6 +1,7 @@
 import { loadConfig } from './config.js';
 import { createApp } from './app.js';
 import { bootServices, configOrExit } from './boot.js';
+import { listen } from './http/listen.js';
 
 /** Boot: load config, open the database, migrate, start plugins, listen. */
 async function main(): Promise<void> {
@@ -8,11 +9,12 @@ async function main(): Promise<void> {
   const { db, log, services, applied } = await bootServices(config, { startWorkers: true });
   if (applied.length) log.info({ applied }, 'migrations applied');
   const app = createApp(services);
-  const server = app.listen(config.port, config.host, () => {
-    const where = config.publicUrl ?? `http://localhost:${config.port}`;
-    log.info({ port: config.port, database: config.database.client }, `Affix is listening on ${where}`);
-  });
-  server.keepAliveTimeout = 65_000;
+  const server = await listen(app, config.port, config.host, config.http);
+  const where = config.publicUrl ?? `http://localhost:${config.port}`;
+  log.info(
+    { port: config.port, database: config.database.client, http: config.http },
+    `Affix is listening on ${where}`,
+  );
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
     server.close(

@@ -372,6 +372,11 @@ export interface SaleFacts {
   explicitAffiliateId: unknown;
   explicitAffiliate: AffiliateFacts | undefined;
   signed: boolean;
+  /**
+   * The campaign whose secret key signed the request: its privileges hold only when the sale
+   * lands in that campaign. Unset for a merchant token (trusted for every campaign).
+   */
+  signedCampaignId?: number;
   now: number;
 }
 
@@ -655,6 +660,13 @@ export function matchSale(
       name: 'explicit',
       outcome: 'invalid',
       detail: 'affiliateId is honoured only on signed server-to-server requests',
+    });
+  } else if (f.signedCampaignId !== undefined && f.signedCampaignId !== campaignId) {
+    affiliateCandidates.push({
+      rule: 3,
+      name: 'explicit',
+      outcome: 'invalid',
+      detail: `affiliateId is honoured only in campaign ${f.signedCampaignId}, whose key signed the request; the sale matched campaign ${campaignId}`,
     });
   } else if (!f.explicitAffiliate) {
     const label = JSON.stringify(String(f.explicitAffiliateId)).slice(0, 80);

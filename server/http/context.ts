@@ -7,6 +7,8 @@ export interface AppState {
   user: AuthUser | null;
   /** How the user was authenticated: a bearer token or the session cookie. */
   authVia: 'bearer' | 'session' | null;
+  /** The id of the signed-in session (the CSRF token is bound to it); null without one. */
+  sessionId: string | null;
   csrfToken: string;
   flash: Flash | null;
 }

@@ -28,6 +28,15 @@ export function errorHandler() {
       if (ctx.status === 404 && ctx.body === undefined)
         throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
     } catch (raw) {
+      if (clientWentAway(ctx, raw)) {
+        // Nobody is left to answer, and nothing is wrong with the server: a debug line, no stack.
+        const e = raw as { code?: unknown; message?: unknown };
+        ctx.services.log.debug(
+          { path: ctx.path, method: ctx.method, code: e?.code, reason: String(e?.message ?? '') },
+          'client went away before the request was read',
+        );
+        return;
+      }
       const err = normaliseError(raw);
       if (err.status >= 500) ctx.services.log.error({ err: raw, path: ctx.path, method: ctx.method }, 'request failed');
       ctx.status = err.status;
@@ -45,6 +54,15 @@ export function errorHandler() {
       }
     }
   };
+}
+
+/**
+ * A client that aborted or reset its request before sending all of it: not a server error. Only
+ * while the request is incomplete, so a database ECONNRESET during a whole request still counts.
+ */
+function clientWentAway(ctx: AppContext, raw: unknown): boolean {
+  if ((raw as { type?: unknown } | null)?.type === 'request.aborted') return true;
+  return !(raw instanceof AppError) && !ctx.req.complete && (ctx.req.destroyed || ctx.req.socket.destroyed);
 }
 
 function normaliseError(raw: unknown): AppError & { status: number } {
@@ -75,21 +93,23 @@ export function authenticate() {
   return async (ctx: AppContext, next: Next) => {
     ctx.state.user = null;
     ctx.state.authVia = null;
+    ctx.state.sessionId = null;
     const header = ctx.get('Authorization');
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match?.[1]) throw unauthorized('Authorization header must be "Bearer <token>"');
-      const user = await ctx.services.auth.verify(match[1], 'api');
-      if (!user) throw unauthorized('Invalid or expired token');
-      ctx.state.user = user;
+      const verified = await ctx.services.auth.verify(match[1], 'api');
+      if (!verified) throw unauthorized('Invalid or expired token');
+      ctx.state.user = verified.user;
       ctx.state.authVia = 'bearer';
     } else {
       const cookie = ctx.cookies.get(SESSION_COOKIE);
       if (cookie) {
-        const user = await ctx.services.auth.verify(cookie, 'session');
-        if (user) {
-          ctx.state.user = user;
+        const verified = await ctx.services.auth.verify(cookie, 'session');
+        if (verified) {
+          ctx.state.user = verified.user;
           ctx.state.authVia = 'session';
+          ctx.state.sessionId = verified.sessionId;
         } else {
           ctx.cookies.set(SESSION_COOKIE, null);
         }
@@ -121,31 +141,58 @@ const sameToken = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
+/** The pre-session cookie's name: `__Host-` under https, so no sibling subdomain can set it. */
+export const csrfCookieName = (ctx: AppContext) => (ctx.secure ? `__Host-${CSRF_COOKIE}` : CSRF_COOKIE);
+
+const csrfFailed = () =>
+  new AppError('csrf_failed', 'The form has expired or did not come from Affix; reload the page and try again');
+
 /**
- * CSRF protection by double submit: a random token in an HttpOnly SameSite=Lax cookie that
- * every form repeats in `_csrf` (and cookie-authenticated API writes in `X-CSRF-Token`).
- * A cross-site page can neither read the cookie nor set it, so it cannot forge the pair.
- * Bearer-token API calls carry no ambient credentials and are exempt.
+ * The CSRF token this request's forms must repeat in `_csrf` (cookie-authenticated API writes in
+ * `X-CSRF-Token`). Signed in, it is an HMAC of the session's id; signed out (sign-in, setup,
+ * sign-up) an HMAC of a random HttpOnly pre-session cookie. Either way the token is not a value a
+ * cookie carries, so a cookie planted from a sibling subdomain or over plain http forges nothing.
+ */
+function expectedCsrfToken(ctx: AppContext): string {
+  if (ctx.state.sessionId) return ctx.services.auth.csrfToken(`session:${ctx.state.sessionId}`);
+  const name = csrfCookieName(ctx);
+  let id = ctx.cookies.get(name);
+  if (!id || !/^[A-Za-z0-9_-]{32,64}$/.test(id)) {
+    id = randomBytes(24).toString('base64url');
+    ctx.cookies.set(name, id, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', overwrite: true });
+  }
+  return ctx.services.auth.csrfToken(`visitor:${id}`);
+}
+
+/**
+ * CSRF protection for cookie-authenticated writes: the token bound to the session (above), and a
+ * browser's `Sec-Fetch-Site: cross-site` is refused outright. Bearer-token API calls carry no
+ * ambient credentials and are exempt.
  */
 export function csrf() {
   return async (ctx: AppContext, next: Next) => {
-    let token = ctx.cookies.get(CSRF_COOKIE);
-    if (!token || !/^[A-Za-z0-9_-]{32,64}$/.test(token)) {
-      token = randomBytes(24).toString('base64url');
-      ctx.cookies.set(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true });
+    if (ctx.state.authVia === 'bearer') {
+      ctx.state.csrfToken = '';
+      return next();
     }
+    const token = expectedCsrfToken(ctx);
     ctx.state.csrfToken = token;
     const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method);
-    if (unsafe && ctx.state.authVia !== 'bearer' && needsCsrf(ctx)) {
+    if (unsafe && needsCsrf(ctx)) {
+      if (ctx.get('Sec-Fetch-Site') === 'cross-site') throw csrfFailed();
       const body = ctx.request.body as Record<string, unknown> | undefined;
       const sent = (typeof body?._csrf === 'string' ? body._csrf : '') || ctx.get('X-CSRF-Token');
-      if (!sent || !sameToken(sent, token))
-        throw new AppError(
-          'csrf_failed',
-          'The form has expired or did not come from Affix; reload the page and try again',
-        );
+      if (!sent || !sameToken(sent, token)) throw csrfFailed();
     }
     await next();
+  };
+}
+
+/** Strict-Transport-Security on answers served over https (directly or via a trusted proxy), never over http. */
+export function hsts() {
+  return (ctx: AppContext, next: Next) => {
+    if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    return next();
   };
 }
 

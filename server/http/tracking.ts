@@ -78,6 +78,11 @@ export function trackingBody() {
       });
       ctx.req.on('end', () => resolve(size > TRACKING_BODY_LIMIT ? null : Buffer.concat(chunks).toString('utf8')));
       ctx.req.on('error', reject);
+      // A client that goes away mid-body: no 'end' will come.
+      ctx.req.on('close', () => {
+        if (!ctx.req.complete)
+          reject(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', type: 'request.aborted' }));
+      });
     });
     if (text === null) throw new AppError('payload_too_large', 'The request body is too large');
     ctx.request.body = text;

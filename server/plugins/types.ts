@@ -35,6 +35,8 @@ export interface PluginSettingDef {
    * must pass the outgoing-address rule (SPEC §10a: public addresses only).
    */
   outgoingUrl?: boolean;
+  /** A secret (a signing key, a password): shown to the owner only, masked to others, never audited. */
+  secret?: boolean;
 }
 
 export interface PluginContext {

@@ -6,7 +6,7 @@ import { hashPassword } from './passwords.js';
 import { withConstraints } from './constraints.js';
 import { fieldError, notFound } from '../errors.js';
 import * as store from '../store/affiliates.js';
-import { findUserByEmail, findUserByAffiliate, insertUser, updateUser } from '../store/users.js';
+import { findUserByEmail, findUserByAffiliate, insertUser, raiseTokenVersion, updateUser } from '../store/users.js';
 import type { AffiliateCreate, AffiliatePatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
 import type { OutgoingHttp } from './outgoing-http.js';
@@ -111,7 +111,12 @@ export class AffiliateService {
             ...(patch.email && { email: patch.email.toLowerCase() }),
             updated_at: now,
           });
-        } else if (!user && passwordHash) {
+        }
+        // A declined or archived account, or one with a new password, keeps no session or token.
+        if (user && (passwordHash || patch.status === 'declined' || patch.archived === true)) {
+          await raiseTokenVersion(trx, user.id, now);
+        }
+        if (!user && passwordHash) {
           await insertUser(trx, {
             email: patch.email ?? current.email,
             name: patch.name ?? current.name,

@@ -1,14 +1,23 @@
 import type { Knex } from 'knex';
 import { transaction } from '../db/transaction.js';
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Actor, Role } from './actor.js';
 import { recordAudit } from '../store/audit.js';
 import { hashPassword, verifyPassword, decoyHash } from './passwords.js';
 import { LoginThrottle } from './login-throttle.js';
-import { AppError, fieldError, unauthorized } from '../errors.js';
-import { countOwners, findUserByEmail, getUserRow, insertUser, updateUser, type UserRow } from '../store/users.js';
+import { AppError, fieldError, forbidden, unauthorized } from '../errors.js';
+import {
+  countOwners,
+  findUserByEmail,
+  getAccount,
+  insertUser,
+  raiseTokenVersion,
+  updateUser,
+  type AccountRow,
+  type UserRow,
+} from '../store/users.js';
 
 export type TokenKind = 'session' | 'api';
 
@@ -16,16 +25,41 @@ const claimsSchema = z.object({
   sub: z.string().regex(/^\d+$/),
   role: z.enum(['owner', 'manager', 'affiliate']),
   typ: z.enum(['session', 'api']),
+  // A token that never expires is refused (SPEC §13).
+  exp: z.number(),
+  // The account's token version when the token was issued; tokens from before versions were
+  // carried count as version 0 and end with the first raise.
+  ver: z.number().int().nonnegative().default(0),
+  // Sessions carry an id: the CSRF token is bound to it.
+  sid: z.string().min(16).max(64).optional(),
 });
 
 export interface AuthUser extends Actor {
   userId: number;
   role: Role;
   email: string;
+  tokenVersion: number;
+}
+
+/** A verified token: its account and, for a session, the session's id. */
+export interface Verified {
+  user: AuthUser;
+  sessionId: string | null;
 }
 
 export const SESSION_TTL_SECONDS = 12 * 3600;
 export const API_TOKEN_TTL_SECONDS = 24 * 3600;
+/** The longest API token: staff may take a year, affiliates a month. */
+export const MAX_API_TOKEN_HOURS = { staff: 24 * 365, affiliate: 24 * 30 } as const;
+
+/** Why an account may not be signed in (an affiliate that is declined, archived or gone), or null. */
+function inactiveReason(row: AccountRow): string | null {
+  if (row.role !== 'affiliate') return null;
+  if (row.affiliate_status === null) return 'its affiliate no longer exists';
+  if (row.affiliate_archived_at !== null) return 'its affiliate is archived';
+  if (row.affiliate_status === 'declined') return 'its affiliate is declined';
+  return null;
+}
 
 /** Accounts, passwords and the JWTs that carry sessions and API tokens (HS256 only). */
 export class AuthService {
@@ -37,6 +71,8 @@ export class AuthService {
     private readonly db: Knex,
     secret: string,
     private readonly clock: () => number = Date.now,
+    /** The password check (tests count its calls). */
+    private readonly checkPassword: (password: string, hash: string) => Promise<boolean> = verifyPassword,
   ) {
     this.throttle = new LoginThrottle(clock);
     this.key = createSecretKey(Buffer.from(secret));
@@ -95,11 +131,14 @@ export class AuthService {
 
   /**
    * Checks a password. Throws 429 while the email or IP is throttled, 401 for a wrong
-   * email or password (one message for both, so accounts are not revealed).
+   * email or password (one message for both, so accounts are not revealed), 403 for an account
+   * that may not sign in (a declined or archived affiliate).
    */
   async login(email: string, password: string, ip: string): Promise<AuthUser> {
-    const keys = [`email:${email.trim().toLowerCase()}`, `ip:${ip}`];
-    const wait = this.throttle.retryAfterMs(keys);
+    const emailKey = `email:${email.trim().toLowerCase()}`;
+    const ipKey = `ip:${ip}`;
+    // Counted before the password is checked: parallel guesses cannot outrun the brake.
+    const wait = this.throttle.reserve([emailKey, ipKey]);
     if (wait > 0) {
       throw new AppError(
         'too_many_requests',
@@ -110,14 +149,29 @@ export class AuthService {
       );
     }
     const row = await findUserByEmail(this.db, email);
-    const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
-    if (!row || !ok) {
-      this.throttle.fail(keys);
-      throw unauthorized('Wrong email or password');
-    }
-    this.throttle.succeed(keys);
+    const ok = await this.checkPassword(password, row?.password_hash ?? (await decoyHash()));
+    if (!row || !ok) throw unauthorized('Wrong email or password');
+    // The address keeps its earlier failures: a successful sign-in of one's own account must not
+    // reset the brake on guesses at others.
+    this.throttle.forget(emailKey);
+    this.throttle.release(ipKey);
+    const account = await getAccount(this.db, row.id);
+    const inactive = account ? inactiveReason(account) : 'it no longer exists';
+    if (inactive) throw forbidden(`This account cannot sign in: ${inactive}`);
     await updateUser(this.db, row.id, { last_login_at: this.clock() });
-    return toAuthUser(row);
+    return toAuthUser(account as AccountRow);
+  }
+
+  /** The lifetime of a new API token: `hours` if allowed for the account (affiliates: 30 days at most). */
+  apiTokenTtlSeconds(user: AuthUser, hours: number | undefined): number {
+    if (hours === undefined) return API_TOKEN_TTL_SECONDS;
+    const max = user.role === 'affiliate' ? MAX_API_TOKEN_HOURS.affiliate : MAX_API_TOKEN_HOURS.staff;
+    if (hours > max)
+      throw fieldError(
+        'expiresInHours',
+        `must be at most ${max} (${user.role === 'affiliate' ? 'affiliate tokens last 30 days at most' : 'one year'})`,
+      );
+    return hours * 3600;
   }
 
   sign(
@@ -125,7 +179,13 @@ export class AuthService {
     kind: TokenKind,
     ttlSeconds = kind === 'session' ? SESSION_TTL_SECONDS : API_TOKEN_TTL_SECONDS,
   ): string {
-    return jwt.sign({ role: user.role, typ: kind }, this.key, {
+    const claims = {
+      role: user.role,
+      typ: kind,
+      ver: user.tokenVersion,
+      ...(kind === 'session' ? { sid: randomBytes(18).toString('base64url') } : {}),
+    };
+    return jwt.sign(claims, this.key, {
       algorithm: 'HS256',
       subject: String(user.userId),
       expiresIn: ttlSeconds,
@@ -133,8 +193,11 @@ export class AuthService {
     });
   }
 
-  /** Verifies a token (HS256 pinned, expiry, issuer) and that its account still exists with that role. */
-  async verify(token: string, kind: TokenKind): Promise<AuthUser | null> {
+  /**
+   * Verifies a token (HS256 pinned, expiry required, issuer) and that its account still exists
+   * with that role and token version and may be signed in. One primary-key read, as before.
+   */
+  async verify(token: string, kind: TokenKind): Promise<Verified | null> {
     let payload: unknown;
     try {
       payload = jwt.verify(token, this.key, {
@@ -147,17 +210,41 @@ export class AuthService {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success || claims.data.typ !== kind) return null;
-    const user = await this.userById(Number(claims.data.sub));
-    return user && user.role === claims.data.role ? user : null;
+    if (kind === 'session' && !claims.data.sid) return null;
+    const row = await getAccount(this.db, Number(claims.data.sub));
+    if (!row || row.role !== claims.data.role || row.token_version !== claims.data.ver || inactiveReason(row))
+      return null;
+    return { user: toAuthUser(row), sessionId: claims.data.sid ?? null };
   }
 
   async userById(id: number): Promise<AuthUser | null> {
-    const row = await getUserRow(this.db, id);
+    const row = await getAccount(this.db, id);
     return row ? toAuthUser(row) : null;
   }
 
+  /** Sets a new password; every earlier session and token of the account ends. */
   async changePassword(userId: number, password: string): Promise<void> {
-    await updateUser(this.db, userId, { password_hash: await hashPassword(password), updated_at: this.clock() });
+    const hash = await hashPassword(password);
+    await transaction(this.db, async (trx) => {
+      await updateUser(trx, userId, { password_hash: hash, updated_at: this.clock() });
+      await raiseTokenVersion(trx, userId, this.clock());
+    });
+  }
+
+  /**
+   * The CSRF token of a session (`session:<sid>`) or of a signed-out browser (`visitor:<cookie>`):
+   * an HMAC, so a cookie someone else planted cannot be repeated as its own token.
+   */
+  csrfToken(binding: string): string {
+    return createHmac('sha256', this.key).update(`csrf\0${binding}`).digest('base64url');
+  }
+
+  /** "Sign out everywhere": ends every session and token of the account at once. */
+  async signOutEverywhere(user: AuthUser): Promise<void> {
+    await transaction(this.db, async (trx) => {
+      await raiseTokenVersion(trx, user.userId, this.clock());
+      await recordAudit(trx, user, 'user.signedOutEverywhere', 'user', user.userId);
+    });
   }
 }
 
@@ -167,4 +254,5 @@ const toAuthUser = (row: UserRow): AuthUser => ({
   email: row.email,
   role: row.role,
   affiliateId: row.affiliate_id,
+  tokenVersion: Number(row.token_version),
 });

@@ -5,6 +5,7 @@ import { recordAudit } from '../store/audit.js';
 import { notFound } from '../errors.js';
 import { checkSetting, type PluginInfo, type PluginRegistry } from '../plugins/registry.js';
 import type { PluginSettingDef } from '../plugins/types.js';
+import { auditablePluginSettings } from './secrets.js';
 
 export interface PluginChange {
   active?: boolean;
@@ -51,7 +52,7 @@ export async function changePlugin(
   if (change.active !== undefined) await registry.setActive(name, change.active);
   const details: Record<string, unknown> = {};
   if (change.active !== undefined) details.active = change.active;
-  if (change.settings) details.settings = change.settings;
+  if (change.settings) details.settings = auditablePluginSettings(before.settingDefs, change.settings);
   await recordAudit(db, actor, 'plugin.updated', 'plugin', name, details);
   return registry.get(name) as PluginInfo;
 }

@@ -55,6 +55,25 @@ export interface RefundResult {
   commissions: Commission[];
 }
 
+/** The one sale of an order to refund: 404 without one, 409 when several campaigns recorded the order. */
+export function pickOrderSale(
+  orderId: string,
+  campaignId: number | undefined,
+  sales: RefundableSale[],
+): RefundableSale {
+  const [sale] = sales;
+  if (!sale)
+    throw notFound(`order ${JSON.stringify(orderId)}${campaignId === undefined ? '' : ` in campaign ${campaignId}`}`);
+  if (sales.length > 1) {
+    const campaigns = [...new Set(sales.map((s) => s.campaignId))];
+    throw conflict(
+      `Order ${JSON.stringify(orderId)} was recorded in campaigns ${campaigns.join(', ')}: add ?campaignId= to say which one to refund`,
+      { orderId, campaignIds: campaigns },
+    );
+  }
+  return sale;
+}
+
 const UNPAID = ['pending', 'approved'] as const;
 const isUnpaid = (c: StoredCommission) => (c.status === 'pending' || c.status === 'approved') && c.batch_id === null;
 const isReversal = (c: StoredCommission) => c.kind === 'refund' || c.kind === 'chargeback';
@@ -83,18 +102,13 @@ export class RefundService {
     input: RefundInput,
     actor: Actor,
   ): Promise<RefundResult> {
-    const sales = await salesWithOrderId(this.db, orderId, campaignId);
-    const [sale] = sales;
-    if (!sale)
-      throw notFound(`order ${JSON.stringify(orderId)}${campaignId === undefined ? '' : ` in campaign ${campaignId}`}`);
-    if (sales.length > 1) {
-      const campaigns = [...new Set(sales.map((s) => s.campaignId))];
-      throw conflict(
-        `Order ${JSON.stringify(orderId)} was recorded in campaigns ${campaigns.join(', ')}: add ?campaignId= to say which one to refund`,
-        { orderId, campaignIds: campaigns },
-      );
-    }
+    const sale = pickOrderSale(orderId, campaignId, await this.salesOfOrder(orderId, campaignId));
     return this.refundSale(sale.id, input, actor);
+  }
+
+  /** The sales recorded with `orderId` (in `campaignId` when given). */
+  salesOfOrder(orderId: string, campaignId: number | undefined): Promise<RefundableSale[]> {
+    return salesWithOrderId(this.db, orderId, campaignId);
   }
 
   async refundSale(saleId: number, input: RefundInput, actor: Actor): Promise<RefundResult> {

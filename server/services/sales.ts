@@ -26,6 +26,11 @@ export interface SaleRequest {
   body: unknown;
   /** Authenticated by signature or API token: may set `status` and `affiliateId` (SPEC §4.2). */
   signed: boolean;
+  /**
+   * The campaign whose secret key signed the request (unset: a merchant token). `status` and
+   * `affiliateId` are honoured only when the sale lands in that campaign (SPEC §10a).
+   */
+  signedCampaignId?: number;
   ip: string;
   userAgent: string;
   /** The visitor id from the server cookie, used when the body carries none. */
@@ -367,6 +372,7 @@ export class SaleService {
         explicitAffiliateId: input.affiliateId,
         explicitAffiliate,
         signed: req.signed,
+        ...(req.signedCampaignId === undefined ? {} : { signedCampaignId: req.signedCampaignId }),
         now: at,
       },
       snap,
@@ -402,7 +408,16 @@ export class SaleService {
     const campaign = snap.campaigns.get(trace.campaignId);
     const approval = campaign?.approval ?? settings.defaultApproval;
     let status: SaleStatus = approval === 'auto' ? 'approved' : 'pending';
-    if (req.signed && input.status) status = input.status;
+    const vouched = req.signed && (req.signedCampaignId === undefined || req.signedCampaignId === trace.campaignId);
+    if (vouched && input.status) status = input.status;
+    else if (req.signed && input.status) {
+      const warning = {
+        field: 'status',
+        message: `is honoured only in campaign ${req.signedCampaignId}, whose key signed the request; ignored`,
+      };
+      warnings.push(warning);
+      trace.notes.push(`${warning.field} ${warning.message}`);
+    }
     if (declineReason) status = 'declined';
     const affiliateForCommission = trace.affiliate?.affiliateId ?? null;
     const commissions =

@@ -60,7 +60,9 @@ export class SettingsService {
     }
     await audited(this.db, actor, 'settings.updated', 'settings', async (trx) => {
       await saveSettingRows(trx, changed);
-      return { result: null, objectId: null, details: changed };
+      // The audit log keeps that the postback key changed, never the key.
+      const details = 'postbackKey' in changed ? { ...changed, postbackKey: '***' } : changed;
+      return { result: null, objectId: null, details };
     });
     this.cached = parsed.data;
     this.onChange();

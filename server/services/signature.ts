@@ -11,9 +11,13 @@ export function sign(secret: string, rawBody: string, unixSeconds: number): stri
   return `t=${unixSeconds},v1=${mac}`;
 }
 
-export type SignatureCheck = { ok: true; secret: string } | { ok: false; reason: string };
+/** On success: which secret matched (`index` into the list) and the matching MAC (a replay has the same). */
+export type SignatureCheck = { ok: true; secret: string; index: number; mac: string } | { ok: false; reason: string };
 
-/** Checks the header against each candidate secret; says why it failed. */
+/**
+ * Checks the header against the candidate secrets (callers pass the one key that may sign, or the
+ * few a refund's order allows); says why it failed.
+ */
 export function verifySignature(header: string, rawBody: string, secrets: string[], nowMs: number): SignatureCheck {
   const parts = new Map<string, string[]>();
   for (const piece of header.split(',')) {
@@ -29,12 +33,13 @@ export function verifySignature(header: string, rawBody: string, secrets: string
   if (Math.abs(nowMs / 1000 - Number(t)) > SIGNATURE_TOLERANCE_SECONDS) {
     return { ok: false, reason: 'the signature timestamp is more than 5 minutes away from the server clock' };
   }
-  for (const secret of secrets) {
+  for (const [index, secret] of secrets.entries()) {
     const expected = Buffer.from(createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex'), 'hex');
     for (const mac of macs) {
       const given = Buffer.from(mac, 'hex');
-      if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true, secret };
+      if (given.length === expected.length && timingSafeEqual(given, expected))
+        return { ok: true, secret, index, mac: mac.toLowerCase() };
     }
   }
-  return { ok: false, reason: 'the signature does not match any campaign secret key' };
+  return { ok: false, reason: 'the signature does not match the secret key' };
 }

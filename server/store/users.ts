@@ -20,8 +20,16 @@ export interface UserRow {
   role: Role;
   affiliate_id: number | null;
   last_login_at: number | null;
+  /** Raised to end every session and token of the account at once. */
+  token_version: number;
   created_at: number;
   updated_at: number;
+}
+
+/** A user with what decides whether it may be signed in: its affiliate's status (affiliates only). */
+export interface AccountRow extends UserRow {
+  affiliate_status: string | null;
+  affiliate_archived_at: number | null;
 }
 
 export const toUser = (r: UserRow): User => ({
@@ -44,8 +52,21 @@ export async function findUserByEmail(db: Knex, email: string): Promise<UserRow 
   );
 }
 
-export async function getUserRow(db: Knex, id: number): Promise<UserRow | null> {
-  return ((await db('users').where({ id }).first()) as UserRow | undefined) ?? null;
+/** One primary-key read per authenticated request: the user and its affiliate's status. */
+export async function getAccount(db: Knex, id: number): Promise<AccountRow | null> {
+  const row = (await db('users')
+    .leftJoin('affiliates', 'affiliates.id', 'users.affiliate_id')
+    .where('users.id', id)
+    .first('users.*', 'affiliates.status as affiliate_status', 'affiliates.archived_at as affiliate_archived_at')) as
+    AccountRow | undefined;
+  return row ? { ...row, token_version: Number(row.token_version) } : null;
+}
+
+/** Ends every session and token of the account (they carry the old version). */
+export async function raiseTokenVersion(db: Knex, id: number, now: number): Promise<void> {
+  await db('users')
+    .where({ id })
+    .update({ token_version: db.raw('token_version + 1'), updated_at: now });
 }
 
 export async function listUsers(db: Knex, roles: Role[]): Promise<User[]> {
@@ -59,7 +80,10 @@ export async function countOwners(db: Knex): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-export async function insertUser(db: Knex, cols: Omit<UserRow, 'id' | 'last_login_at'>): Promise<number> {
+export async function insertUser(
+  db: Knex,
+  cols: Omit<UserRow, 'id' | 'last_login_at' | 'token_version'>,
+): Promise<number> {
   const [id] = await db('users').insert({ ...cols, email: emailKey(cols.email) });
   return Number(id);
 }

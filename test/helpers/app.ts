@@ -9,6 +9,7 @@ import { prepareDatabase } from './template-db.js';
 import { buildServices, type BuildOptions, type Services } from '../../server/container.js';
 import { createApp } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
+import { listen } from '../../server/http/listen.js';
 
 /**
  * A fresh database for one test file: a temp SQLite file, or (when DATABASE_URL is mysql://)
@@ -62,9 +63,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const db = openDatabase(target);
   const log = createLogger(config.logLevel);
   const services = await buildServices(config, db, log, opts);
-  const app = createApp(services);
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  // The server's own listen, so tests run with the real connection limits (or the env's).
+  const server = await listen(createApp(services), 0, '127.0.0.1', config.http);
   const { port } = server.address() as AddressInfo;
   return {
     services,

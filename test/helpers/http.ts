@@ -68,12 +68,21 @@ export async function tokenFor(base: string, email: string, password: string): P
   return res.body.token;
 }
 
-/** A cookie-keeping client that behaves like a browser without JavaScript. */
+/** The `_csrf` value of the first form in a page, or null. */
+const pageCsrfToken = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? null;
+
+/**
+ * A cookie-keeping client that behaves like a browser without JavaScript. Like a browser it
+ * repeats the CSRF token of the last page it was shown (a new session means a new token).
+ */
 export class Agent {
   readonly cookies = new Map<string, string>();
+  /** The CSRF token of the last page seen in the current session (null: fetch a page first). */
+  csrfToken: string | null = null;
   constructor(private readonly base: string) {}
 
-  private store(res: Response): void {
+  private store(res: Response, text: string): void {
+    const session = this.cookies.get('affix_session');
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');
@@ -82,6 +91,10 @@ export class Agent {
       if (!value || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
+    if (this.cookies.get('affix_session') !== session) this.csrfToken = null;
+    const token = pageCsrfToken(text);
+    // A page rendered before the session changed carries the old session's token.
+    if (token && this.cookies.get('affix_session') === session) this.csrfToken = token;
   }
 
   private cookieHeader(): string {
@@ -93,16 +106,25 @@ export class Agent {
       headers: { cookie: this.cookieHeader(), accept: 'text/html' },
       redirect: 'manual',
     });
-    this.store(res);
-    return { status: res.status, text: await res.text(), location: res.headers.get('location') };
+    const text = await res.text();
+    this.store(res, text);
+    return { status: res.status, text, location: res.headers.get('location') };
   }
 
-  /** Posts a urlencoded form; the CSRF token from the cookie is added unless `csrf: false`. */
+  /** The current CSRF token: from the last page, else from the area's start page (following its redirects). */
+  async currentCsrfToken(path: string): Promise<string> {
+    if (this.csrfToken) return this.csrfToken;
+    let next: string | null = path.startsWith('/portal') ? '/portal' : '/admin';
+    for (let hops = 0; next && hops < 4 && !this.csrfToken; hops++) next = (await this.get(next)).location;
+    return this.csrfToken ?? '';
+  }
+
+  /** Posts a urlencoded form; the page's CSRF token is added unless `csrf: false` (or a given string). */
   async post(path: string, fields: Record<string, string | string[]>, opts: { csrf?: boolean | string } = {}) {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(fields)) for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
     if (opts.csrf !== false)
-      params.set('_csrf', typeof opts.csrf === 'string' ? opts.csrf : (this.cookies.get('affix_csrf') ?? ''));
+      params.set('_csrf', typeof opts.csrf === 'string' ? opts.csrf : await this.currentCsrfToken(path));
     const res = await fetch(this.base + path, {
       method: 'POST',
       headers: {
@@ -113,8 +135,9 @@ export class Agent {
       body: params.toString(),
       redirect: 'manual',
     });
-    this.store(res);
-    return { status: res.status, text: await res.text(), location: res.headers.get('location') };
+    const text = await res.text();
+    this.store(res, text);
+    return { status: res.status, text, location: res.headers.get('location') };
   }
 }
 

@@ -150,13 +150,14 @@ describe('authentication and authorisation', () => {
       const page = await fetch(`${app.url}/admin/login`, { headers: { accept: 'text/html' }, redirect: 'manual' });
       assert.equal(page.status, 200);
       const csrfLine = setCookie(page, 'affix_csrf');
-      assert.ok(csrfLine, 'the login page sets the CSRF cookie');
-      const csrfToken = csrfLine.split(';')[0]!.split('=')[1]!;
+      assert.ok(csrfLine, 'the login page sets the pre-session CSRF cookie');
+      const csrfCookie = csrfLine.split(';')[0]!.split('=')[1]!;
+      const csrfToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
       const res = await fetch(`${app.url}/admin/login`, {
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          cookie: `affix_csrf=${csrfToken}`,
+          cookie: `affix_csrf=${csrfCookie}`,
           accept: 'text/html',
         },
         body: new URLSearchParams({
@@ -335,7 +336,9 @@ describe('authentication and authorisation', () => {
     });
 
     test('an API write riding on the session cookie needs X-CSRF-Token', async () => {
-      const cookie = `affix_session=${owner.cookies.get('affix_session')}; affix_csrf=${owner.cookies.get('affix_csrf')}`;
+      const cookie = `affix_session=${owner.cookies.get('affix_session')}`;
+      // The token of the session, as its pages show it.
+      const csrfToken = /name="_csrf" value="([^"]+)"/.exec((await owner.get('/admin')).text)![1]!;
       const without = await request(app.url, 'PATCH', '/api/v1/settings', {
         body: { cookieDays: 45 },
         headers: { cookie },
@@ -354,7 +357,7 @@ describe('authentication and authorisation', () => {
 
       const withToken = await request(app.url, 'PATCH', '/api/v1/settings', {
         body: { cookieDays: 45 },
-        headers: { cookie, 'x-csrf-token': owner.cookies.get('affix_csrf')! },
+        headers: { cookie, 'x-csrf-token': csrfToken },
       });
       assert.equal(withToken.status, 200, withToken.text);
       assert.equal(withToken.body.cookieDays, 45);

@@ -125,10 +125,48 @@ describe('loadConfig', () => {
   });
 });
 
-test('TRUST_PROXY is off by default and accepts only true/false', () => {
-  assert.equal(loadConfig({}).trustProxy, false);
-  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
-  refuses({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY');
+test('TRUST_PROXY: off by default; true = one proxy hop; a hop count; a list of proxy addresses or ranges', () => {
+  assert.deepEqual(loadConfig({}).trustProxy, { kind: 'none' });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, { kind: 'none' });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '0' }).trustProxy, { kind: 'none' });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, { kind: 'hops', hops: 1 });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '1' }).trustProxy, { kind: 'hops', hops: 1 });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '2' }).trustProxy, { kind: 'hops', hops: 2 });
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,::1' }).trustProxy, {
+    kind: 'proxies',
+    proxies: ['10.0.0.0/8', '192.0.2.7', '::1'],
+  });
+  for (const bad of ['maybe', '11', '10.0.0.0/33', '10.0.0.1,nope', '-1', ','])
+    refuses({ TRUST_PROXY: bad }, 'TRUST_PROXY');
+});
+
+test('HTTP limits: defaults suited to a tracker, whole numbers in range, headers within the request time', () => {
+  assert.deepEqual(loadConfig({}).http, {
+    maxConnections: 2000,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+  });
+  const set = loadConfig({
+    HTTP_MAX_CONNECTIONS: '500',
+    HTTP_HEADERS_TIMEOUT_MS: '2000',
+    HTTP_REQUEST_TIMEOUT_MS: '4000',
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+  }).http;
+  assert.deepEqual(set, {
+    maxConnections: 500,
+    headersTimeoutMs: 2000,
+    requestTimeoutMs: 4000,
+    keepAliveTimeoutMs: 65000,
+  });
+  for (const name of [
+    'HTTP_MAX_CONNECTIONS',
+    'HTTP_HEADERS_TIMEOUT_MS',
+    'HTTP_REQUEST_TIMEOUT_MS',
+    'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  ])
+    for (const bad of ['0', '-5', 'lots', '1e3', '1.5', '99999999999']) refuses({ [name]: bad }, name);
+  refuses({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '30000' }, 'HTTP_HEADERS_TIMEOUT_MS');
 });
 
 test('AFFIX_ALLOW_PRIVATE_TARGETS is off by default and accepts only true/false', () => {

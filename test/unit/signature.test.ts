@@ -17,8 +17,9 @@ describe('X-Affix-Signature (SPEC §4.2)', () => {
   });
 
   test('sign / verify round trip, naming the matching secret', () => {
-    const check = verifySignature(sign(SECRET, BODY, NOW), BODY, [OTHER, SECRET], NOW_MS);
-    assert.deepEqual(check, { ok: true, secret: SECRET });
+    const header = sign(SECRET, BODY, NOW);
+    const check = verifySignature(header, BODY, [OTHER, SECRET], NOW_MS);
+    assert.deepEqual(check, { ok: true, secret: SECRET, index: 1, mac: header.split('v1=')[1] });
     // Within the tolerance on both sides.
     assert.equal(verifySignature(sign(SECRET, BODY, NOW - 299), BODY, [SECRET], NOW_MS).ok, true);
     assert.equal(verifySignature(sign(SECRET, BODY, NOW + 299), BODY, [SECRET], NOW_MS).ok, true);

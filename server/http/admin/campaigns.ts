@@ -24,6 +24,8 @@ import { TRAFFIC_FIELDS, trafficFormData, trafficInput, trafficValues, trafficVa
 import { parse } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
+import { campaignFor } from '../../services/secrets.js';
+import { requireRole } from '../middleware.js';
 import type { Campaign } from '../../store/campaigns.js';
 import type { Affiliate } from '../../store/affiliates.js';
 import type { Banner } from '../../store/banners.js';
@@ -403,8 +405,9 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
   });
 
   // ---- settings tab ----
+  // The secret key and API token shown here are masked for anyone but the owner.
   const settingsTab = async (ctx: AppContext, campaign: Campaign, values: unknown, errors?: Errors) =>
-    campaignPage(ctx, views, campaign, 'settings', 'admin/campaign-settings', {
+    campaignPage(ctx, views, campaignFor(ctx.state.user, campaign), 'settings', 'admin/campaign-settings', {
       values,
       errors,
       ...(await trafficFormData(ctx, campaign)),
@@ -434,7 +437,7 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
-  router.post('/admin/campaigns/:id/regenerate-secret-key', async (ctx) => {
+  router.post('/admin/campaigns/:id/regenerate-secret-key', requireRole('owner'), async (ctx) => {
     const id = idParam(ctx);
     await ctx.services.campaigns.regenerateSecretKey(id, actor(ctx));
     flash(ctx, 'success', 'A new secret key was generated. Update the servers that sign sales for this campaign.');

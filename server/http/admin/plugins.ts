@@ -5,6 +5,7 @@ import { render, flash, handleForm, form } from './render.js';
 import { bodyOf, lines, valueAt } from './form-values.js';
 import { requireRole } from '../middleware.js';
 import { notFound } from '../../errors.js';
+import { pluginFor } from '../../services/secrets.js';
 import type { PluginInfo } from '../../plugins/registry.js';
 import type { PluginSettingDef } from '../../plugins/types.js';
 
@@ -68,7 +69,7 @@ export function pluginPages(router: Router<AppState, AppCustom>, views: Views): 
       title: 'Plugins',
       nav: 'plugins',
       readOnly: ctx.state.user?.role !== 'owner',
-      plugins: plugins.map((p) => pluginView(p, submitted)),
+      plugins: plugins.map((p) => pluginView(pluginFor(ctx.state.user, p), submitted)),
       errors,
     });
   };

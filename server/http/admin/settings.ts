@@ -4,6 +4,7 @@ import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
 import { attachListErrors, bodyOf, lines, summarise, valueAt } from './form-values.js';
 import { requireRole } from '../middleware.js';
+import { settingsFor } from '../../services/secrets.js';
 import { parse } from '../../validation.js';
 import { fieldError } from '../../errors.js';
 import { FRAUD_ACTIONS, settingsPatchSchema, type Settings } from '../../domain/settings.js';
@@ -150,8 +151,9 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
       readOnly: ctx.state.user?.role !== 'owner',
       values,
       errors,
-      postbackKey: current.postbackKey,
-      postbackUrl: `${origin}/postback/${current.postbackKey}`,
+      // The postback key is the owner's: masked for managers.
+      postbackKey: settingsFor(ctx.state.user, current).postbackKey,
+      postbackUrl: `${origin}/postback/${settingsFor(ctx.state.user, current).postbackKey}`,
       timeZones: timeZones(),
       actionOptions,
       fraudPlugin: fraudPlugin ? { exists: true, active: fraudPlugin.active } : null,

@@ -153,7 +153,9 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
     const tracker = ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
     const campaigns = [...snap.campaigns.values()].filter((c) => !c.archived);
     const example = campaigns.find((c) => !c.isDefault) ?? campaigns[0];
+    // The key that signs is the key of the campaign the body names (SPEC §10a).
     const body = JSON.stringify({
+      ...(example ? { campaignId: example.id } : {}),
       orderId: 'A-1001',
       totalCost: 120.5,
       currency: snap.settings.baseCurrency,

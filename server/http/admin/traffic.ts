@@ -21,6 +21,7 @@ import { FILTER_NAMES, type FilterDef } from '../../domain/flows.js';
 import { parse } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
+import { requireRole } from '../middleware.js';
 import type { Campaign } from '../../store/campaigns.js';
 import type { Domain } from '../../store/domains.js';
 import type { Source } from '../../store/sources.js';
@@ -548,7 +549,7 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
   });
 
   // ---- campaign: API token ----
-  router.post('/admin/campaigns/:id/regenerate-api-token', async (ctx) => {
+  router.post('/admin/campaigns/:id/regenerate-api-token', requireRole('owner'), async (ctx) => {
     const id = idParam(ctx);
     await ctx.services.campaigns.regenerateApiToken(id, actor(ctx));
     flash(ctx, 'success', 'A new API token was generated. Update the Click API integrations of this campaign.');

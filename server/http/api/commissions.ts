@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { jsonBody } from '../tracking.js';
-import { authenticateServer } from './tracking.js';
+import { answerOnce, authenticateServer } from './server-calls.js';
+import { pickOrderSale } from '../../services/refunds.js';
 import { nothing, optionalId, parseBody, parseList, parseQuery } from './crud.js';
 import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, parse } from '../../validation.js';
@@ -75,6 +76,13 @@ const refundAmount = z
 const refundBody = z.strictObject({
   amount: refundAmount,
   type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
+  /** The store's own id of this refund: a replay under it answers the first answer (SPEC §10a). */
+  refundId: z
+    .string({ error: 'must be text' })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(191, 'at most 191 characters')
+    .optional(),
 });
 const refundParams = z.object({ orderId: z.string().min(1, 'is required').max(191, 'at most 191 characters') });
 const refundQuery = z.strictObject({ campaignId: optionalId });
@@ -120,17 +128,27 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
 
   router.post('/sales/:orderId/refund', async (ctx) => {
     if (ctx.state.user?.role === 'affiliate') throw forbidden('Affiliates cannot refund sales');
-    await authenticateServer(ctx);
     const { orderId } = parse(refundParams, ctx.params);
     const { campaignId } = parseQuery(ctx, refundQuery);
+    const refunds = ctx.services.refunds;
+    let sales: Awaited<ReturnType<typeof refunds.salesOfOrder>> | undefined;
+    const salesOfOrder = async () => (sales ??= await refunds.salesOfOrder(orderId, campaignId));
+    // A signature must be made with the key of the sale's campaign; an unknown order has none.
+    const caller = await authenticateServer(ctx, async () => {
+      const found = await salesOfOrder();
+      if (!found.length) pickOrderSale(orderId, campaignId, found);
+      return found.map((s) => s.campaignId);
+    });
     const body = parseBody(ctx, refundBody, jsonBody(ctx));
-    const result = await ctx.services.refunds.refundOrder(
-      orderId,
-      campaignId,
-      { amount: body.amount, type: body.type },
-      refundActor(ctx),
+    // A signature speaks for its own campaign: the sale is the order's sale there.
+    const candidates = (await salesOfOrder()).filter(
+      (s) => caller.kind !== 'signature' || s.campaignId === caller.campaignId,
     );
-    ctx.body = result;
+    const sale = pickOrderSale(orderId, caller.kind === 'signature' ? caller.campaignId : campaignId, candidates);
+    await answerOnce(ctx, caller, body.refundId ? { saleId: sale.id, refundId: body.refundId } : null, async () => ({
+      status: 200,
+      body: await refunds.refundSale(sale.id, { amount: body.amount, type: body.type }, refundActor(ctx)),
+    }));
   });
 
   router.get('/payout-batches/preview', requireRole(...MERCHANT), async (ctx) => {

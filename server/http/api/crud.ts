@@ -23,7 +23,8 @@ export interface CrudOptions<T, C, P, FS extends z.ZodObject> {
   create: z.ZodType<C>;
   patch: z.ZodType<P>;
   service: (s: Services) => CrudService<T, C, P, z.output<FS>>;
-  toJson?: (item: T) => unknown;
+  /** The object as this actor may see it (e.g. secrets masked for managers). */
+  toJson?: (item: T, actor: Actor) => unknown;
 }
 
 export const bodyOf = (ctx: { request: { body?: unknown } }): unknown => {
@@ -75,27 +76,28 @@ export function crudRoutes<T, C, P, FS extends z.ZodObject>(
   router: Router<AppState, AppCustom>,
   o: CrudOptions<T, C, P, FS>,
 ): void {
-  const json = o.toJson ?? ((x: T) => x);
+  const toJson = o.toJson ?? ((x: T) => x);
+  const json = (ctx: { state: AppState }) => (x: T) => toJson(x, ctx.state.user as Actor);
   const guard = requireRole(...o.roles);
   router.get(o.path, guard, async (ctx) => {
     const { page, filters } = parseList(ctx, o.filters);
     const result = await o.service(ctx.services).list(filters, page);
-    ctx.body = { ...result, data: result.data.map(json) };
+    ctx.body = { ...result, data: result.data.map(json(ctx)) };
   });
   router.post(o.path, guard, async (ctx) => {
     const input = parseBody(ctx, o.create);
     ctx.status = 201;
-    ctx.body = json(await o.service(ctx.services).create(input, ctx.state.user as Actor));
+    ctx.body = json(ctx)(await o.service(ctx.services).create(input, ctx.state.user as Actor));
   });
   router.get(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
     parseQuery(ctx, nothing);
-    ctx.body = json(await o.service(ctx.services).get(id));
+    ctx.body = json(ctx)(await o.service(ctx.services).get(id));
   });
   router.patch(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
     const patch = parseBody(ctx, o.patch);
-    ctx.body = json(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
+    ctx.body = json(ctx)(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
   });
   router.delete(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);

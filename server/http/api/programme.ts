@@ -8,6 +8,7 @@ import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import * as s from '../../schemas/programme.js';
 import { payoutJson } from '../../store/payouts.js';
+import { campaignFor } from '../../services/secrets.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -60,8 +61,10 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     create: s.campaignCreate,
     patch: s.campaignPatch,
     service: (sv) => sv.campaigns,
+    toJson: (campaign, actor) => campaignFor(actor, campaign),
   });
-  router.post('/campaigns/:id/regenerate-secret-key', requireRole(...MERCHANT), async (ctx) => {
+  // Secrets are the owner's: managers see them masked and cannot regenerate them.
+  router.post('/campaigns/:id/regenerate-secret-key', requireRole('owner'), async (ctx) => {
     const id = parse(z.object({ id: idSchema }), ctx.params).id;
     parseBody(ctx, nothing);
     ctx.body = await ctx.services.campaigns.regenerateSecretKey(id, ctx.state.user as Actor);

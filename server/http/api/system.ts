@@ -10,16 +10,13 @@ import type { Actor } from '../../services/actor.js';
 import { listUsers } from '../../store/users.js';
 import { listAudit } from '../../store/audit.js';
 import { changePlugin, pluginPatchSchema } from '../../services/plugins.js';
+import { MAX_API_TOKEN_HOURS, type AuthUser } from '../../services/auth.js';
+import { pluginFor, settingsFor } from '../../services/secrets.js';
 
 const tokenBody = z.strictObject({
   email: z.string().trim().min(1, 'is required').max(191),
   password: z.string().min(1, 'is required').max(200),
-  expiresInHours: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 365)
-    .optional(),
+  expiresInHours: z.number().int().min(1).max(MAX_API_TOKEN_HOURS.staff).optional(),
 });
 
 /** Tokens, settings, plugins, staff accounts and the audit log. */
@@ -27,12 +24,12 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/auth/token', async (ctx) => {
     const body = parseBody(ctx, tokenBody);
     const user = await ctx.services.auth.login(body.email, body.password, ctx.ip);
-    const ttl = body.expiresInHours ? body.expiresInHours * 3600 : undefined;
+    const ttl = ctx.services.auth.apiTokenTtlSeconds(user, body.expiresInHours);
     const token = ctx.services.auth.sign(user, 'api', ttl);
     ctx.body = {
       token,
       tokenType: 'Bearer',
-      expiresIn: ttl ?? 24 * 3600,
+      expiresIn: ttl,
       role: user.role,
       affiliateId: user.affiliateId,
     };
@@ -43,10 +40,16 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     const u = ctx.state.user!;
     ctx.body = { id: u.userId, email: u.email, role: u.role, affiliateId: u.affiliateId };
   });
+  // Ends every session and token of the calling account, this one included (SPEC §13).
+  router.post('/me/sign-out-everywhere', requireRole('owner', 'manager', 'affiliate'), async (ctx) => {
+    parseBody(ctx, nothing);
+    await ctx.services.auth.signOutEverywhere(ctx.state.user as AuthUser);
+    ctx.status = 204;
+  });
 
   router.get('/settings', requireRole('owner', 'manager'), (ctx) => {
     parseQuery(ctx, nothing);
-    ctx.body = ctx.services.settings.get();
+    ctx.body = settingsFor(ctx.state.user, ctx.services.settings.get());
   });
   router.patch('/settings', requireRole('owner'), async (ctx) => {
     const patch = parseBody(ctx, settingsPatchSchema);
@@ -61,7 +64,7 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   // A short, complete list: no pagination to ask for.
   router.get('/plugins', requireRole('owner', 'manager'), (ctx) => {
     parseQuery(ctx, nothing);
-    const data = ctx.services.plugins.list();
+    const data = ctx.services.plugins.list().map((p) => pluginFor(ctx.state.user, p));
     ctx.body = { data, pagination: { page: 1, perPage: data.length, total: data.length, totalPages: 1 } };
   });
   router.get('/plugins/:name', requireRole('owner', 'manager'), (ctx) => {
@@ -69,7 +72,7 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     parseQuery(ctx, nothing);
     const plugin = ctx.services.plugins.get(name);
     if (!plugin) throw notFound('plugin', name);
-    ctx.body = plugin;
+    ctx.body = pluginFor(ctx.state.user, plugin);
   });
   router.patch('/plugins/:name', requireRole('owner'), async (ctx) => {
     const { name } = parse(pluginName, ctx.params);

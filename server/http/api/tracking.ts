@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import type { AppContext, AppCustom, AppState } from '../context.js';
+import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { jsonBody, cookieVisitor, saleResponse } from '../tracking.js';
-import { AppError, fieldError, notFound } from '../../errors.js';
+import { fieldError, notFound } from '../../errors.js';
 import { id as idSchema, parse } from '../../validation.js';
-import { verifySignature } from '../../services/signature.js';
+import { answerOnce, authenticateServer, signerOfSale } from './server-calls.js';
 import { listSales, getSale } from '../../store/sales.js';
 import { listClicks } from '../../store/clicks.js';
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
@@ -21,31 +21,6 @@ const isoTime = z
   .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date such as 2026-11-01')
   .transform((v) => Date.parse(v))
   .optional();
-
-/**
- * Server-to-server calls are authenticated by a merchant API token or by the campaign
- * signature (SPEC §4.2); only these may set `status` and `affiliateId`.
- */
-export async function authenticateServer(ctx: AppContext): Promise<void> {
-  const user = ctx.state.user;
-  if (user) {
-    if (user.role === 'affiliate') throw new AppError('forbidden', 'Affiliates cannot record sales');
-    return;
-  }
-  const header = ctx.get('X-Affix-Signature');
-  if (!header)
-    throw new AppError('unauthorized', 'Send an API token (Authorization: Bearer …) or an X-Affix-Signature header');
-  const raw = (ctx.request as { rawBody?: string }).rawBody ?? '';
-  const snap = await ctx.services.cache.snapshot();
-  const body = jsonBody(ctx) as { campaignId?: unknown } | null;
-  const hinted =
-    typeof body?.campaignId === 'number' || typeof body?.campaignId === 'string'
-      ? snap.campaigns.get(Number(body.campaignId))
-      : undefined;
-  const secrets = [...(hinted ? [hinted.secretKey] : []), ...[...snap.campaigns.values()].map((c) => c.secretKey)];
-  const check = verifySignature(header, raw, secrets, ctx.services.clock());
-  if (!check.ok) throw new AppError('unauthorized', `Invalid X-Affix-Signature: ${check.reason}`);
-}
 
 const saleFilters = z.strictObject({
   campaignId: optionalId,
@@ -75,18 +50,20 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
     ['/actions', 'action'],
   ] as const) {
     router.post(path, async (ctx) => {
-      await authenticateServer(ctx);
-      const result = await ctx.services.sales.record({
-        kind,
-        body: jsonBody(ctx),
-        signed: true,
-        ip: ctx.ip,
-        userAgent: ctx.get('User-Agent'),
-        cookieVisitorId: null,
-        source: 'api',
+      const caller = await authenticateServer(ctx, () => signerOfSale(ctx));
+      await answerOnce(ctx, caller, null, async () => {
+        const result = await ctx.services.sales.record({
+          kind,
+          body: jsonBody(ctx),
+          signed: true,
+          ...(caller.kind === 'signature' ? { signedCampaignId: caller.campaignId } : {}),
+          ip: ctx.ip,
+          userAgent: ctx.get('User-Agent'),
+          cookieVisitorId: null,
+          source: 'api',
+        });
+        return { status: result.duplicate || result.saleId === null ? 200 : 201, body: saleResponse(result) };
       });
-      ctx.status = result.duplicate || result.saleId === null ? 200 : 201;
-      ctx.body = saleResponse(result);
     });
   }
 

@@ -40,7 +40,7 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
     service: (sv) => sv.groups,
   });
 
-  router.post('/campaigns/:id/regenerate-api-token', merchant, async (ctx) => {
+  router.post('/campaigns/:id/regenerate-api-token', requireRole('owner'), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     parseBody(ctx, nothing);
     ctx.body = await ctx.services.campaigns.regenerateApiToken(id, ctx.state.user as Actor);

@@ -4,7 +4,7 @@ import type { AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { flash, form, handleForm } from '../admin/render.js';
 import { bodyOf, valueAt } from '../admin/form-values.js';
-import { portalPage, renderPortal } from './session.js';
+import { portalPage, renderPortal, startSession } from './session.js';
 import { parse } from '../../validation.js';
 import { fieldError } from '../../errors.js';
 import { affiliateFields } from '../../schemas/programme.js';
@@ -79,6 +79,9 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
           if (input.password !== input.passwordConfirm)
             throw fieldError('passwordConfirm', 'does not match the new password');
           await portalService(ctx.services).changePassword(user, input.currentPassword, input.password, ctx.ip);
+          // Every other session and token ended with the change; this browser gets a new session.
+          const fresh = await ctx.services.auth.userById(user.userId);
+          if (fresh) startSession(ctx, fresh);
           flash(ctx, 'success', 'Your password is changed.');
           ctx.redirect('/portal/settings');
         },

@@ -84,6 +84,7 @@ export function createWebhooks(deps: Pick<BuiltinDeps, 'clock'>): AffixPlugin {
         label: 'Signing secret',
         type: 'string',
         default: '',
+        secret: true,
         help: 'Signs every request: X-Affix-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>. Without a secret requests go out unsigned.',
       },
       {
