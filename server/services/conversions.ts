@@ -11,6 +11,7 @@ import { fromUnits, multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } f
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
+import { conversionFigures, figuresChange } from '../domain/report-figures.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
 import { dialectHelper } from '../db/index.js';
@@ -157,7 +158,6 @@ export class ConversionService {
       source_id: click.source_id ?? 0,
       country: click.country ?? '',
     };
-    const counts = (s: ConversionStatus) => s === 'sale' || s === 'rebill';
 
     // The same postback sent twice at once: the loser of the race on dedupe_key (or of a deadlock)
     // runs again and finds the winner's row, so it is answered as a duplicate instead of a 500.
@@ -178,8 +178,6 @@ export class ConversionService {
           }
           const newRevenue = revenue ?? Number(existing.revenue);
           const newBase = multiplyByRate(newRevenue, rate);
-          const before = counts(existing.status) ? Number(existing.revenue_base) : 0;
-          const after = counts(status) ? newBase : 0;
           await trx('conversions').where({ id: existing.id }).update({
             status,
             previous_status: existing.status,
@@ -192,19 +190,28 @@ export class ConversionService {
           const oldCost = Number(existing.cost);
           const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
           if (newCost !== oldCost) await trx('conversions').where({ id: existing.id }).update({ cost: newCost });
-          const salesDelta = (counts(status) ? 1 : 0) - (counts(existing.status) ? 1 : 0);
+          const change = figuresChange(
+            conversionFigures(existing.status, Number(existing.revenue_base)),
+            conversionFigures(status, newBase),
+          );
           await addDailyStats(trx, [
             {
               day,
               campaign_id: click.campaign_id,
               affiliate_id: click.affiliate_id ?? 0,
               banner_id: 0,
-              conversion_revenue: after - before,
+              ...change,
               cost: newCost - oldCost,
             },
           ]);
           await addTrafficStats(trx, [
-            { ...dims, revenue: after - before, sales: salesDelta, cost: newCost - oldCost },
+            {
+              ...dims,
+              conversions: change.conversions,
+              sales: change.sales,
+              revenue: change.revenue,
+              cost: newCost - oldCost,
+            },
           ]);
           const row = {
             ...existing,
@@ -241,20 +248,19 @@ export class ConversionService {
           params: JSON.stringify(raw).slice(0, 60_000),
           dedupe_key: dedupeKey,
         });
-        const counted = counts(status) ? base : 0;
+        const figures = conversionFigures(status, base);
         await addDailyStats(trx, [
           {
             day,
             campaign_id: click.campaign_id,
             affiliate_id: click.affiliate_id ?? 0,
             banner_id: 0,
-            conversions: 1,
-            conversion_revenue: counted,
+            ...figures,
             cost,
           },
         ]);
         await addTrafficStats(trx, [
-          { ...dims, conversions: 1, sales: counts(status) ? 1 : 0, revenue: counted, cost },
+          { ...dims, conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
         ]);
         const row: ConversionRow = {
           id: Number(id),
