@@ -1,15 +1,17 @@
 import type { Knex } from 'knex';
 
 /*
- * Every conversion once in the daily rollup (SPEC §15, server/domain/report-figures.ts).
+ * Every conversion once in the rollups (SPEC §15, server/domain/report-figures.ts).
  * Before, daily_stats counted postback conversions in `conversions` / `conversion_revenue` and,
  * beside them, the sales and actions recorded to pay the click's affiliate in `sales` / `actions` /
- * `revenue`; snippet and API sales were in `sales` / `actions` only. Now `conversions`, `sales`,
- * `actions` and `revenue` hold every conversion once, whoever recorded it, and a rejected postback
- * conversion stops counting (as a declined sale never counts). This rewrites the stored rows to
- * that meaning from the raw sales and conversions and folds `conversion_revenue` into `revenue`.
- * A conversion that went lead → sale → rejected is booked as sale → rejected (only one earlier
- * status is stored): the totals of any period holding all three days are exact.
+ * `revenue`; a rejected conversion kept counting; status changes and refund reversals were booked
+ * on the day they happened. Now `conversions`, `sales`, `actions` and `revenue` hold every
+ * conversion once, whoever recorded it, on the day it arrived (with its current status), and a
+ * commission counts on its own report day while it is pending, approved or paid.
+ * This rebuilds those columns (and `commissions`, `declined_sales`, and traffic_stats'
+ * `conversions`, `sales`, `revenue`) from the stored sales, conversions and commissions, and drops
+ * `conversion_revenue`. Clicks, impressions, refunds and costs are kept as they are: the cost of a
+ * conversion that changed on a later day stays split over both days (the totals are exact).
  */
 
 type Key = string;
@@ -19,6 +21,7 @@ interface DailyDelta {
   actions: number;
   revenue: number;
   declined_sales: number;
+  commissions: number;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -74,11 +77,12 @@ export async function up(knex: Knex): Promise<void> {
     const id = `${key.day}|${key.campaign_id}|${key.affiliate_id}|${key.banner_id}`;
     const entry = daily.get(id) ?? {
       key,
-      delta: { conversions: 0, sales: 0, actions: 0, revenue: 0, declined_sales: 0 },
+      delta: { conversions: 0, sales: 0, actions: 0, revenue: 0, declined_sales: 0, commissions: 0 },
     };
     for (const [k, v] of Object.entries(d)) entry.delta[k as keyof DailyDelta] += v;
     daily.set(id, entry);
   };
+  const traffic = new Map<Key, { key: Record<string, string | number>; delta: Record<string, number> }>();
 
   const sales = (await knex('sales').select(
     'at',
@@ -100,87 +104,95 @@ export async function up(knex: Knex): Promise<void> {
     total_cost_base: number | string | null;
   }>;
   for (const s of sales) {
+    // The payment of a postback conversion is that conversion: it adds nothing here.
+    if (s.source === 'postback') continue;
     const day = dayIn(Number(s.at), tz);
-    const declined = s.status === 'declined';
-    const revenue = Number(s.total_cost_base ?? 0);
-    if (s.source === 'postback') {
-      // The payment of a postback conversion: take out what it added.
-      if (declined) add(day, s.campaign_id, s.affiliate_id, s.banner_id, { declined_sales: -1 });
-      else
-        add(day, s.campaign_id, s.affiliate_id, s.banner_id, {
-          sales: s.kind === 'sale' ? -1 : 0,
-          actions: s.kind === 'action' ? -1 : 0,
-          revenue: -revenue,
-        });
-    } else if (!declined) {
-      add(day, s.campaign_id, s.affiliate_id, s.banner_id, { conversions: 1 });
-    }
+    if (s.status === 'declined') add(day, s.campaign_id, s.affiliate_id, s.banner_id, { declined_sales: 1 });
+    else
+      add(day, s.campaign_id, s.affiliate_id, s.banner_id, {
+        conversions: 1,
+        sales: s.kind === 'sale' ? 1 : 0,
+        actions: s.kind === 'action' ? 1 : 0,
+        revenue: Number(s.total_cost_base ?? 0),
+      });
   }
 
   const conversions = (await knex('conversions as v')
     .leftJoin('clicks as c', 'c.click_id', 'v.click_id')
     .select(
       'v.created_at',
-      'v.updated_at',
       'v.status',
-      'v.previous_status',
       'v.campaign_id',
       'v.affiliate_id',
       'v.flow_id',
       'v.landing_index',
       'v.offer_index',
       'v.source_id',
+      'v.revenue_base',
       'c.country',
     )) as Array<{
     created_at: number | string;
-    updated_at: number | string;
     status: string;
-    previous_status: string | null;
     campaign_id: number;
     affiliate_id: number | null;
     flow_id: number | null;
     landing_index: number | null;
     offer_index: number | null;
     source_id: number | null;
+    revenue_base: number | string;
     country: string | null;
   }>;
-  const isSale = (s: string | null) => s === 'sale' || s === 'rebill';
   for (const v of conversions) {
-    // Before: +1 conversion on the day it was stored, whatever became of it; revenue already followed it.
-    const created = dayIn(Number(v.created_at), tz);
-    const changed = dayIn(Number(v.updated_at), tz);
-    const at = (day: string, d: Partial<DailyDelta>) => add(day, v.campaign_id, v.affiliate_id, 0, d);
-    const first = v.previous_status ?? v.status;
-    if (first === 'rejected') at(created, { conversions: -1 });
-    else at(created, isSale(first) ? { sales: 1 } : { actions: 1 });
-    if (v.previous_status !== null) {
-      if (v.status === 'rejected')
-        at(changed, isSale(v.previous_status) ? { conversions: -1, sales: -1 } : { conversions: -1, actions: -1 });
-      else if (isSale(v.status) && !isSale(v.previous_status)) at(changed, { actions: -1, sales: 1 });
-    }
-    // A rejected conversion leaves the campaign-URL rollup too, on the day it was rejected.
-    if (v.status === 'rejected') {
-      await addTo(
-        knex,
-        'traffic_stats',
-        {
-          day: v.previous_status === null ? created : changed,
-          campaign_id: v.campaign_id,
-          flow_id: v.flow_id ?? 0,
-          landing_index: v.landing_index ?? -1,
-          offer_index: v.offer_index ?? -1,
-          source_id: v.source_id ?? 0,
-          country: v.country ?? '',
-        },
-        { conversions: -1 },
-      );
-    }
+    if (v.status === 'rejected') continue;
+    const sale = v.status === 'sale' || v.status === 'rebill';
+    const figures = {
+      conversions: 1,
+      sales: sale ? 1 : 0,
+      actions: sale ? 0 : 1,
+      revenue: sale ? Number(v.revenue_base) : 0,
+    };
+    const day = dayIn(Number(v.created_at), tz);
+    add(day, v.campaign_id, v.affiliate_id, 0, figures);
+    const key = {
+      day,
+      campaign_id: v.campaign_id,
+      flow_id: v.flow_id ?? 0,
+      landing_index: v.landing_index ?? -1,
+      offer_index: v.offer_index ?? -1,
+      source_id: v.source_id ?? 0,
+      country: v.country ?? '',
+    };
+    const id = Object.values(key).join('|');
+    const entry = traffic.get(id) ?? { key, delta: { conversions: 0, sales: 0, revenue: 0 } };
+    entry.delta.conversions! += figures.conversions;
+    entry.delta.sales! += figures.sales;
+    entry.delta.revenue! += figures.revenue;
+    traffic.set(id, entry);
   }
 
+  const commissions = (await knex('commissions')
+    .whereIn('status', ['pending', 'approved', 'paid'])
+    .select('day', 'created_at', 'campaign_id', 'affiliate_id', 'amount')) as Array<{
+    day: string | null;
+    created_at: number | string;
+    campaign_id: number;
+    affiliate_id: number;
+    amount: number | string;
+  }>;
+  for (const c of commissions)
+    add(c.day ?? dayIn(Number(c.created_at), tz), c.campaign_id, c.affiliate_id, 0, { commissions: Number(c.amount) });
+
+  await knex('daily_stats').update({
+    conversions: 0,
+    sales: 0,
+    actions: 0,
+    revenue: 0,
+    declined_sales: 0,
+    commissions: 0,
+  });
+  await knex('traffic_stats').update({ conversions: 0, sales: 0, revenue: 0 });
   for (const { key, delta } of daily.values()) await addTo(knex, 'daily_stats', key, { ...delta });
-  await knex('daily_stats')
-    .whereNot('conversion_revenue', 0)
-    .update({ revenue: knex.raw('?? + ??', ['revenue', 'conversion_revenue']) });
+  for (const { key, delta } of traffic.values()) await addTo(knex, 'traffic_stats', key, delta);
   await knex.schema.alterTable('daily_stats', (t) => t.dropColumn('conversion_revenue'));
 }
 

@@ -66,6 +66,7 @@ interface ClickRow {
 
 interface ConversionRow {
   id: number;
+  created_at: number | string;
   click_id: string;
   tid: string | null;
   status: ConversionStatus;
@@ -194,9 +195,11 @@ export class ConversionService {
             conversionFigures(existing.status, Number(existing.revenue_base)),
             conversionFigures(status, newBase),
           );
+          // A conversion's figures stay on the day it arrived: a later status changes that day's.
+          const arrived = dayIn(Number(existing.created_at), settings.timezone);
           await addDailyStats(trx, [
             {
-              day,
+              day: arrived,
               campaign_id: click.campaign_id,
               affiliate_id: click.affiliate_id ?? 0,
               banner_id: 0,
@@ -207,6 +210,7 @@ export class ConversionService {
           await addTrafficStats(trx, [
             {
               ...dims,
+              day: arrived,
               conversions: change.conversions,
               sales: change.sales,
               revenue: change.revenue,
@@ -264,6 +268,7 @@ export class ConversionService {
         ]);
         const row: ConversionRow = {
           id: Number(id),
+          created_at: now,
           click_id: click.click_id,
           tid: p.tid ?? null,
           status,
