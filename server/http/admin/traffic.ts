@@ -15,7 +15,7 @@ import {
   valueAt,
 } from './form-values.js';
 import { campaignPage } from './campaigns.js';
-import { campaignUrl } from './traffic-form.js';
+import { campaignUrl, domainOrigin } from './traffic-form.js';
 import * as t from '../../schemas/traffic.js';
 import { FILTER_NAMES, type FilterDef } from '../../domain/flows.js';
 import { parse } from '../../validation.js';
@@ -395,7 +395,7 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       title: `${domain.host} · Domains`,
       nav: 'domains',
       domain,
-      campaigns: campaigns.map((c) => ({ ...c, url: c.alias ? `https://${domain.host}/${c.alias}` : null })),
+      campaigns: campaigns.map((c) => ({ ...c, url: c.alias ? `${domainOrigin(ctx, domain.host)}/${c.alias}` : null })),
       campaignChoices: await campaignChoices(ctx, values.parkedCampaignId),
       values,
       errors,
