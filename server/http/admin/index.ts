@@ -5,6 +5,7 @@ import { requireRole, SESSION_COOKIE } from '../middleware.js';
 import { render, flash, handleForm, form } from './render.js';
 import type { Views } from '../views.js';
 import { parse } from '../../validation.js';
+import { settingsSchema } from '../../domain/settings.js';
 import { AppError } from '../../errors.js';
 import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
@@ -25,6 +26,8 @@ const setupBody = z.object({
   email: z.email('must be an email address').max(191),
   password: z.string().min(10, 'must be at least 10 characters').max(200),
 });
+/** The store's URL (where links with nowhere else to go lead) and the base currency (SPEC §13 onboarding). */
+const setupStore = settingsSchema.pick({ siteUrl: true, baseCurrency: true }).partial();
 const loginBody = z.object({
   email: z.string().trim().min(1, 'is required').max(191),
   password: z.string().min(1, 'is required').max(200),
@@ -51,7 +54,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
 
   router.get('/admin/setup', async (ctx) => {
     if (!(await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/login');
-    render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: {} }, 'plain');
+    render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: { baseCurrency: 'USD' } }, 'plain');
   });
   router.post('/admin/setup', async (ctx) => {
     if (!(await ctx.services.auth.needsSetup()))
@@ -65,7 +68,17 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
           email: form.text(body.email),
           password: body.password,
         });
+        // Checked before the owner is created, so a typo leaves nothing half set up.
+        const store = Object.fromEntries(
+          Object.entries(
+            parse(setupStore, {
+              siteUrl: form.text(body.siteUrl) || undefined,
+              baseCurrency: form.text(body.baseCurrency) || undefined,
+            }),
+          ).filter(([, v]) => v !== undefined),
+        );
         const user = await ctx.services.auth.createOwner(input.email, input.password, input.name ?? '');
+        if (Object.keys(store).length) await ctx.services.settings.update(store, user);
         startSession(ctx, user);
         flash(ctx, 'success', 'Welcome to Affix. Your owner account is ready.');
         ctx.redirect('/admin');
@@ -75,7 +88,11 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
           ctx,
           views,
           'admin/setup',
-          { title: 'Set up Affix', errors, values: { name: body.name, email: body.email } },
+          {
+            title: 'Set up Affix',
+            errors,
+            values: { name: body.name, email: body.email, siteUrl: body.siteUrl, baseCurrency: body.baseCurrency },
+          },
           'plain',
         ),
     );
