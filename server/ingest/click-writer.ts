@@ -144,7 +144,8 @@ export function createClickWriter(
               offer_index: r.offer_index ?? -1,
               source_id: r.source_id ?? 0,
               country: r.country ?? '',
-              clicks: 1,
+              // As in the daily rollup: a declined click is no click, but its cost was paid.
+              clicks: status === 'declined' ? 0 : 1,
               unique_clicks: status === 'unique' ? 1 : 0,
               cost: r.cost ?? 0,
             });

@@ -116,4 +116,61 @@ describe(`report groupings that disagreed on ${dialectName()}`, () => {
     assert.equal(on(rejectDay).conversions ?? 0, 0);
     assert.equal(on(rejectDay).commissions ?? 0, 0);
   });
+
+  test('a declined campaign-URL click is a declined click in both rollups', async () => {
+    // Every click entry point writes through the click writer; a campaign-URL click it is given
+    // as declined (a fraud rule, an affiliate who may not send traffic) counts in neither
+    // rollup's clicks, while its cost (paid to the source all the same) counts in both.
+    const campaignId = created(await owner.post('/campaigns', { name: 'Declined traffic' }), 'campaign');
+    const flowId = created(
+      await owner.post(`/campaigns/${campaignId}/flows`, {
+        name: 'Default',
+        type: 'default',
+        offers: [{ url: 'https://offer.example/', weight: 100 }],
+      }),
+      'flow',
+    );
+    const day = dayOf(now);
+    const status = await app.services.writers.clicks.write({
+      row: {
+        click_id: 'declined-campaign-url-1',
+        at: now,
+        visitor_id: 'visitor-declined-1',
+        campaign_id: campaignId,
+        affiliate_id: null,
+        banner_id: null,
+        status: 'declined',
+        decline_reason: 'blocked IP',
+        matched_by: 'campaign_url',
+        channel: null,
+        data1: null,
+        data2: null,
+        ip: '81.2.69.160',
+        country: 'GB',
+        user_agent: null,
+        referrer: null,
+        url: null,
+        source: 'campaign',
+        trace: JSON.stringify({ flowId, rotation: 'position', bound: false, type: 'offer' }),
+        flow_id: flowId,
+        source_id: null,
+        landing_index: null,
+        offer_index: 0,
+        cost: 500,
+      },
+      windowDays: 30,
+      newVisitor: true,
+      day,
+      ppc: null,
+      statusOverride: 'unique',
+    });
+    assert.equal(status, 'declined');
+    for (const groupBy of ['day', 'flow', 'country']) {
+      const rows = (await owner.get(`/reports?groupBy=${groupBy}&campaignId=${campaignId}&from=${day}&to=${day}`)).body
+        .rows as Row[];
+      assert.equal(total(rows, 'clicks'), 0, `${groupBy}: ${JSON.stringify(rows)}`);
+      assert.equal(total(rows, 'uniqueClicks'), 0, groupBy);
+      assert.equal(total(rows, 'cost'), 0.05, groupBy);
+    }
+  });
 });
