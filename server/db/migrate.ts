@@ -30,3 +30,12 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource: new MigrationSource() })) as [number, string[]];
   return applied;
 }
+
+/** Runs the migrations older than `name` (tests of a migration against the data it finds). */
+export async function migrateBefore(db: Knex, name: string): Promise<void> {
+  const source = new MigrationSource();
+  for (const file of await source.getMigrations()) {
+    if (source.getMigrationName(file) >= name) return;
+    await db.migrate.up({ migrationSource: source, name: source.getMigrationName(file) });
+  }
+}

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from './context.js';
 import { firstValues } from './tracking.js';
+import { answerNowhere, visitorWords } from './visitor-page.js';
 import { RESERVED_ALIASES } from '../schemas/programme.js';
 import { UNIQUENESS_COOKIE, type RunResult } from '../services/campaign-runner.js';
 
@@ -42,8 +43,12 @@ export function landingOfferRouter(): Router<AppState, AppCustom> {
     const subid = typeof ctx.query.subid === 'string' ? ctx.query.subid : '';
     const result = await ctx.services.landingOffers.offerFor(subid);
     if (!result) {
-      ctx.status = 404;
-      ctx.body = { error: { code: 'not_found', message: 'Unknown subid: no click to send on to an offer' } };
+      answerNowhere(
+        ctx,
+        404,
+        { code: 'not_found', message: 'Unknown subid: no click to send on to an offer' },
+        visitorWords(404),
+      );
       return;
     }
     ctx.set('Cache-Control', 'no-store');

@@ -3,6 +3,7 @@ import type { Next } from 'koa';
 import type { AppContext } from './context.js';
 import { AppError, forbidden, unauthorized } from '../errors.js';
 import type { Role } from '../services/actor.js';
+import { isStaffPath, prefersJson, visitorPageHtml, visitorWords } from './visitor-page.js';
 
 export const SESSION_COOKIE = 'affix_session';
 export const CSRF_COOKIE = 'affix_csrf';
@@ -14,7 +15,6 @@ export const wantsJson = (ctx: AppContext) =>
   ctx.path.startsWith('/t/') ||
   ctx.path.startsWith('/postback/') ||
   ctx.path.startsWith('/click_api/') ||
-  ctx.path === '/lp/offer' ||
   ctx.path === '/healthz';
 
 /**
@@ -46,11 +46,17 @@ export function errorHandler() {
       const body = {
         error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
       };
-      if (wantsJson(ctx) || ctx.accepts('html', 'json') === 'json') {
+      if (wantsJson(ctx) || prefersJson(ctx)) {
         ctx.body = body;
-      } else {
+      } else if (isStaffPath(ctx.path)) {
         ctx.type = 'html';
         ctx.body = errorPage(err.status, err.message);
+      } else {
+        // Everything else is what shoppers reach (links, campaign URLs, landing → offer): no
+        // internals, a way on to the store (SPEC §13).
+        const words = visitorWords(err.status);
+        ctx.type = 'html';
+        ctx.body = visitorPageHtml(ctx, words.heading, words.message);
       }
     }
   };

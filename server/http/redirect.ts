@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { AppCustom, AppState } from './context.js';
 import { cookieVisitor, deviceVisitorId, firstValues, setVisitorCookie } from './tracking.js';
+import { answerNowhere } from './visitor-page.js';
 
 /**
  * GET /r — the affiliate redirect link (SPEC §4.2). The destination is always one the merchant
@@ -29,14 +30,16 @@ export function redirectRouter(): Router<AppState, AppCustom> {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer-when-downgrade');
     if (!destination) {
-      ctx.status = 404;
-      ctx.body = {
-        error: {
+      answerNowhere(
+        ctx,
+        404,
+        {
           code: 'no_destination',
           message:
             "This link has no destination: set the banner's or campaign's destination URL, or the site URL setting",
         },
-      };
+        { heading: 'This link has nowhere to go yet', message: 'The shop has not set where this link leads.' },
+      );
       return;
     }
     const target = new URL(destination);

@@ -12,6 +12,7 @@ import { fromUnits, multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } f
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
+import { conversionFigures, figuresChange } from '../domain/report-figures.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
 import { dialectHelper } from '../db/index.js';
@@ -66,6 +67,7 @@ interface ClickRow {
 
 interface ConversionRow {
   id: number;
+  created_at: number | string;
   click_id: string;
   tid: string | null;
   status: ConversionStatus;
@@ -158,7 +160,6 @@ export class ConversionService {
       source_id: click.source_id ?? 0,
       country: click.country ?? '',
     };
-    const counts = (s: ConversionStatus) => s === 'sale' || s === 'rebill';
 
     // The same postback sent twice at once: the loser of the race on dedupe_key runs again and
     // finds the winner's row, so it is answered as a duplicate instead of a 500.
@@ -180,8 +181,6 @@ export class ConversionService {
           }
           const newRevenue = revenue ?? Number(existing.revenue);
           const newBase = multiplyByRate(newRevenue, rate);
-          const before = counts(existing.status) ? Number(existing.revenue_base) : 0;
-          const after = counts(status) ? newBase : 0;
           await trx('conversions').where({ id: existing.id }).update({
             status,
             previous_status: existing.status,
@@ -194,19 +193,31 @@ export class ConversionService {
           const oldCost = Number(existing.cost);
           const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
           if (newCost !== oldCost) await trx('conversions').where({ id: existing.id }).update({ cost: newCost });
-          const salesDelta = (counts(status) ? 1 : 0) - (counts(existing.status) ? 1 : 0);
+          const change = figuresChange(
+            conversionFigures(existing.status, Number(existing.revenue_base)),
+            conversionFigures(status, newBase),
+          );
+          // A conversion's figures stay on the day it arrived: a later status changes that day's.
+          const arrived = dayIn(Number(existing.created_at), settings.timezone);
           await addDailyStats(trx, [
             {
-              day,
+              day: arrived,
               campaign_id: click.campaign_id,
               affiliate_id: click.affiliate_id ?? 0,
               banner_id: 0,
-              conversion_revenue: after - before,
+              ...change,
               cost: newCost - oldCost,
             },
           ]);
           await addTrafficStats(trx, [
-            { ...dims, revenue: after - before, sales: salesDelta, cost: newCost - oldCost },
+            {
+              ...dims,
+              day: arrived,
+              conversions: change.conversions,
+              sales: change.sales,
+              revenue: change.revenue,
+              cost: newCost - oldCost,
+            },
           ]);
           const row = {
             ...existing,
@@ -243,23 +254,23 @@ export class ConversionService {
           params: JSON.stringify(raw).slice(0, 60_000),
           dedupe_key: dedupeKey,
         });
-        const counted = counts(status) ? base : 0;
+        const figures = conversionFigures(status, base);
         await addDailyStats(trx, [
           {
             day,
             campaign_id: click.campaign_id,
             affiliate_id: click.affiliate_id ?? 0,
             banner_id: 0,
-            conversions: 1,
-            conversion_revenue: counted,
+            ...figures,
             cost,
           },
         ]);
         await addTrafficStats(trx, [
-          { ...dims, conversions: 1, sales: counts(status) ? 1 : 0, revenue: counted, cost },
+          { ...dims, conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
         ]);
         const row: ConversionRow = {
           id: Number(id),
+          created_at: now,
           click_id: click.click_id,
           tid: p.tid ?? null,
           status,

@@ -29,7 +29,7 @@ export async function dashboardCounts(db: Knex) {
 
 const DAY = 86_400_000;
 
-/** Clicks, sales and revenue for today, 7 and 30 days (from the daily rollups), and a 30-day chart. */
+/** Clicks, sales and revenue for today, 7 and 30 days (from the daily rollups), and the last 30 days day by day. */
 export async function dashboardStats(db: Knex, now: number, timeZone: string, currency: string) {
   const today = dayIn(now, timeZone);
   const since = (days: number) => dayIn(now - (days - 1) * DAY, timeZone);
@@ -46,34 +46,5 @@ export async function dashboardStats(db: Knex, now: number, timeZone: string, cu
   const rows = new Map((await statsByDay(db, since(30), today)).map((r) => [r.day, r]));
   const days = Array.from({ length: 30 }, (_, i) => dayIn(now - (29 - i) * DAY, timeZone));
   const series = days.map((day) => ({ day, clicks: rows.get(day)?.clicks ?? 0, sales: rows.get(day)?.sales ?? 0 }));
-  return { periods, chart: barChart(series) };
-}
-
-/** A small SVG bar chart (clicks as bars, sales as dots) rendered on the server: no script needed. */
-function barChart(series: Array<{ day: string; clicks: number; sales: number }>) {
-  const width = 600;
-  const height = 140;
-  const maxClicks = Math.max(1, ...series.map((d) => d.clicks));
-  const maxSales = Math.max(1, ...series.map((d) => d.sales));
-  const step = width / series.length;
-  return {
-    width,
-    height,
-    bars: series.map((d, i) => {
-      const h = Math.round((d.clicks / maxClicks) * (height - 20));
-      return {
-        x: Math.round(i * step + 2),
-        y: height - h,
-        w: Math.max(1, Math.round(step - 4)),
-        h,
-        cx: Math.round(i * step + step / 2),
-        cy: height - Math.round((d.sales / maxSales) * (height - 20)),
-        title: `${d.day}: ${d.clicks} clicks, ${d.sales} sales`,
-        sales: d.sales,
-      };
-    }),
-    first: series[0]?.day,
-    last: series[series.length - 1]?.day,
-    maxClicks,
-  };
+  return { periods, series };
 }

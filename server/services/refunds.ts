@@ -193,8 +193,9 @@ export class RefundService {
         for (const c of [original, ...own.filter(isUnpaid)]) {
           if (!(await setCommissionStatus(trx, c.id, [...UNPAID], 'reversed', undefined, now))) continue;
           reversed.push(c);
+          // It leaves the day it was counted on (as a declined commission does).
           stats.push({
-            day: today,
+            day: c.day ?? today,
             campaign_id: c.campaign_id,
             affiliate_id: c.affiliate_id,
             banner_id: 0,

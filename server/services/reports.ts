@@ -148,9 +148,7 @@ export class ReportService {
         impressions: 'impressions',
         conversions: 'conversions',
         sales: 'sales',
-        actions: 'actions',
         revenue: 'revenue',
-        conversion_revenue: 'conversion_revenue',
         cost: 'cost',
         commissions: 'commissions',
       })
@@ -169,9 +167,9 @@ export class ReportService {
         clicks: n(r.clicks),
         uniqueClicks: n(r.unique_clicks),
         impressions: n(r.impressions),
-        conversions: n(r.conversions) + n(r.sales) + n(r.actions),
+        conversions: n(r.conversions),
         sales: n(r.sales),
-        revenue: n(r.revenue) + n(r.conversion_revenue),
+        revenue: n(r.revenue),
         cost: n(r.cost),
         commissions: n(r.commissions),
         pending: t?.pending ?? 0,
@@ -180,18 +178,23 @@ export class ReportService {
     });
   }
 
-  /** Pending and approved commission totals by the same key (from the commissions table, by its report day). */
+  /**
+   * Pending and approved commission totals by the same key (from the commissions table, by its
+   * report day). Commissions are not per banner: like their `commissions` in the daily rollup,
+   * they stand under banner 0 ("(none)"), and a banner filter leaves none.
+   */
   private async commissionStatusTotals(
     q: ReportQuery,
     column: string,
   ): Promise<Map<string, { pending: number; approved: number }>> {
-    if (column === 'banner_id') return new Map();
+    if (q.bannerId) return new Map();
+    const key = column === 'banner_id' ? this.db.raw('0') : column;
     const query = this.db('commissions')
       .whereBetween('day', [q.from, q.to])
       .whereIn('status', ['pending', 'approved'])
-      .select({ key: column, status: 'status' })
+      .select({ key, status: 'status' })
       .sum({ total: 'amount' })
-      .groupBy(column, 'status');
+      .groupBy(...(column === 'banner_id' ? [] : [column]), 'status');
     if (q.campaignId) query.where('campaign_id', q.campaignId);
     if (q.affiliateId) query.where('affiliate_id', q.affiliateId);
     const out = new Map<string, { pending: number; approved: number }>();

@@ -20,6 +20,7 @@ import type { CommissionService, CommissionPlanResult, CommissionSummary } from 
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
 import type { CurrentSaleStatus } from '../domain/sale-status.js';
+import { saleFigures } from '../domain/report-figures.js';
 
 export interface SaleRequest {
   kind: 'sale' | 'action';
@@ -451,18 +452,24 @@ export class SaleService {
     };
   }
 
-  /** The sale's contribution to the daily rollup: declined sales count apart and earn no revenue. */
+  /**
+   * The sale's contribution to the daily rollup (domain/report-figures.ts): a declined sale counts
+   * apart and earns no revenue; the payment of a postback conversion adds only its commissions.
+   */
   private statsOf(row: SaleRow, p: Prepared): StatsDelta {
-    const counted = row.status !== 'declined';
+    const figures = saleFigures({
+      kind: row.kind,
+      status: row.status,
+      source: row.source,
+      totalCostBase: row.total_cost_base,
+    });
     return {
       day: dayIn(p.at, p.snap.settings.timezone),
       campaign_id: row.campaign_id,
       affiliate_id: row.affiliate_id ?? 0,
       banner_id: row.banner_id ?? 0,
-      sales: counted && row.kind === 'sale' ? 1 : 0,
-      actions: counted && row.kind === 'action' ? 1 : 0,
-      declined_sales: counted ? 0 : 1,
-      revenue: counted ? (row.total_cost_base ?? 0) : 0,
+      ...figures,
+      declined_sales: row.status === 'declined' && row.source !== 'postback' ? 1 : 0,
     };
   }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import type { MatchTrace, ReferralFacts } from '../domain/matching.js';
+import type { ReferralFacts } from '../domain/matching.js';
 
 export type ClickStatus = 'unique' | 'raw' | 'declined';
 
@@ -91,7 +91,11 @@ export interface Click {
   referrer: string | null;
   url: string | null;
   source: string;
-  trace: MatchTrace | null;
+  /**
+   * Why the click went where it did, as stored: a MatchTrace for affiliate links (/t/click, /r), a
+   * `{ flowId, rotation, bound, type }` for campaign-URL clicks; readers must expect either (or none).
+   */
+  trace: unknown;
 }
 
 const toClick = (r: ClickRow & { id: number }): Click => ({
@@ -114,7 +118,7 @@ const toClick = (r: ClickRow & { id: number }): Click => ({
   referrer: r.referrer,
   url: r.url,
   source: r.source,
-  trace: parseJson<MatchTrace | null>(r.trace, null),
+  trace: parseJson<unknown>(r.trace, null),
 });
 
 export interface ClickFilters {

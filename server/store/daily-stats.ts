@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import { dialectHelper } from '../db/index.js';
 
-/** Counters of one day, campaign, affiliate and banner (0 = none), added to the rollup. */
+/**
+ * Counters of one day, campaign, affiliate and banner (0 = none), added to the rollup.
+ * `conversions`, `sales`, `actions` and `revenue` follow domain/report-figures.ts (every conversion
+ * once, whoever recorded it: `conversions` = `sales` + `actions`); `declined_sales` counts declined
+ * snippet and API sales and actions.
+ */
 export interface StatsDelta {
   day: string;
   campaign_id: number;
@@ -20,7 +25,6 @@ export interface StatsDelta {
   impressions?: number;
   conversions?: number;
   cost?: number;
-  conversion_revenue?: number;
 }
 
 const COUNTERS = [
@@ -37,7 +41,6 @@ const COUNTERS = [
   'impressions',
   'conversions',
   'cost',
-  'conversion_revenue',
 ] as const;
 
 /** Adds deltas to `daily_stats`, merging deltas with the same key first (one row each). */

@@ -228,7 +228,9 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
 
     const before = campaign.secretKey;
     assert.match(page, new RegExp(before));
-    const regenerated = await postAndFollow(owner, `/admin/campaigns/${campaignId}/regenerate-secret-key`, {});
+    const regenerated = await postAndFollow(owner, `/admin/campaigns/${campaignId}/regenerate-secret-key`, {
+      confirm: 'yes',
+    });
     assert.match(regenerated.text, /new secret key/);
     const after = (await app.services.campaigns.get(campaignId)).secretKey;
     assert.notEqual(after, before);
@@ -285,7 +287,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     assert.match(approved.text, /Nobody is waiting for approval/);
     assert.equal((await app.services.affiliates.get(affiliateId)).status, 'approved');
 
-    const declined = await postAndFollow(owner, `/admin/affiliates/${affiliateId}/decline`, {});
+    const declined = await postAndFollow(owner, `/admin/affiliates/${affiliateId}/decline`, { confirm: 'yes' });
     assert.equal(declined.location, `/admin/affiliates/${affiliateId}`);
     assert.equal((await app.services.affiliates.get(affiliateId)).status, 'declined');
     await postAndFollow(owner, `/admin/affiliates/${affiliateId}/approve`, { back: 'https://evil.example/' });
@@ -443,7 +445,9 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     const coupon = (await app.services.coupons.list({ campaignId, q: 'SUMMER' }, { page: 1, perPage: 10 })).data.find(
       (c) => c.code === 'SUMMER',
     )!;
-    const deleted = await postAndFollow(owner, `/admin/campaigns/${campaignId}/coupons/${coupon.id}/delete`, {});
+    const deleted = await postAndFollow(owner, `/admin/campaigns/${campaignId}/coupons/${coupon.id}/delete`, {
+      confirm: 'yes',
+    });
     assert.match(deleted.text, /Coupon SUMMER deleted/);
     assert.doesNotMatch(deleted.text, /<code>SUMMER<\/code>/);
   });
@@ -476,7 +480,9 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     assert.match(decode(html.text), /<option value="html" selected>/);
 
     const other = await app.services.banners.create({ campaignId, name: 'Temporary', type: 'link' }, systemActor);
-    const deleted = await postAndFollow(owner, `/admin/campaigns/${campaignId}/banners/${other.id}/delete`, {});
+    const deleted = await postAndFollow(owner, `/admin/campaigns/${campaignId}/banners/${other.id}/delete`, {
+      confirm: 'yes',
+    });
     assert.match(deleted.text, /Banner “Temporary” deleted/);
     // A banner is reached only through its own campaign.
     const defaultCampaign = (await app.services.campaigns.list({ q: 'Default campaign' }, { page: 1, perPage: 1 }))
@@ -487,13 +493,13 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   test('deleting: the default campaign is refused with an error flash; others and affiliates go', async () => {
     const defaultCampaign = (await app.services.campaigns.list({ q: 'Default campaign' }, { page: 1, perPage: 1 }))
       .data[0]!;
-    const refused = await postAndFollow(owner, `/admin/campaigns/${defaultCampaign.id}/delete`, {});
+    const refused = await postAndFollow(owner, `/admin/campaigns/${defaultCampaign.id}/delete`, { confirm: 'yes' });
     assert.equal(refused.location, `/admin/campaigns/${defaultCampaign.id}`);
     assert.match(refused.text, /class="flash flash-error" role="status">The default campaign cannot be deleted/);
     await app.services.campaigns.get(defaultCampaign.id);
 
     const doomed = await app.services.campaigns.create({ name: 'Doomed' }, systemActor);
-    const gone = await postAndFollow(owner, `/admin/campaigns/${doomed.id}/delete`, {});
+    const gone = await postAndFollow(owner, `/admin/campaigns/${doomed.id}/delete`, { confirm: 'yes' });
     assert.equal(gone.location, '/admin/campaigns');
     assert.match(gone.text, /Campaign “Doomed” deleted/);
     await assert.rejects(app.services.campaigns.get(doomed.id), { status: 404 });
@@ -502,7 +508,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
       { name: 'Temp Affiliate', email: 'temp@example.com' },
       systemActor,
     );
-    const res = await owner.post(`/admin/affiliates/${temp.id}/delete`, {});
+    const res = await owner.post(`/admin/affiliates/${temp.id}/delete`, { confirm: 'yes' });
     assert.equal(res.status, 302);
     const after = decode((await owner.get(res.location!)).text);
     if (res.location === '/admin/affiliates') {
@@ -573,7 +579,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     assert.match(decode(clash.text), /role="alert">is the same parameter name as another URL parameter</);
 
     const key = s.postbackKey;
-    const regenerated = await postAndFollow(owner, '/admin/settings/regenerate-postback-key', {});
+    const regenerated = await postAndFollow(owner, '/admin/settings/regenerate-postback-key', { confirm: 'yes' });
     assert.match(regenerated.text, /new postback key/);
     assert.notEqual(app.services.settings.get().postbackKey, key);
     assert.ok(

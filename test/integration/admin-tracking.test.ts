@@ -58,6 +58,36 @@ describe('admin: clicks, sales with their trace, integration page', () => {
     assert.doesNotMatch(declined.text, /Bob Blogger/);
   });
 
+  test('the clicks list shows campaign-URL clicks with their flow beside affiliate clicks, whatever their trace', async () => {
+    const owner = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+    const campaign = (await owner.post('/campaigns', { name: 'Push traffic', alias: 'push-now' })).body;
+    const flow = await owner.post(`/campaigns/${campaign.id}/flows`, {
+      name: 'Everyone',
+      type: 'default',
+      offers: [{ url: 'https://offer.example/?s={subid}', weight: 100 }],
+    });
+    assert.equal(flow.status, 201, flow.text);
+    const visit = await request(app.url, 'GET', '/push-now', {
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0', 'x-forwarded-for': '81.2.69.160' },
+    });
+    assert.equal(visit.status, 302, visit.text);
+    // Traces no writer produces today (an older or damaged row) must not break the page either.
+    const base = (await app.services.db('clicks').where({ campaign_id: campaign.id }).first()) as Record<
+      string,
+      unknown
+    >;
+    const { id: _id, ...row } = base;
+    for (const [n, trace] of ['{}', 'not json', '{"candidates":"none"}', 'null', '[1,2]'].entries())
+      await app.services.db('clicks').insert({ ...row, click_id: `odd-trace-${n}`, trace });
+
+    const list = await agent.get('/admin/clicks');
+    assert.equal(list.status, 200, list.text.slice(0, 300));
+    assert.match(list.text, /Push traffic/);
+    assert.match(list.text, /flow “Everyone”/);
+    assert.match(list.text, /Bob Blogger/, 'the affiliate click is still listed');
+    assert.match(list.text, /data-click="odd-trace-4"/);
+  });
+
   test('the integration page shows the snippet, a sale call and a signed server call for this tracker', async () => {
     const page = await agent.get('/admin/integration');
     assert.equal(page.status, 200);

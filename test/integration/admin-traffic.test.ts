@@ -170,10 +170,10 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
 
     const spare = await app.services.domains.create({ host: 'spare.example' }, systemActor);
     await app.services.campaigns.update(campaignId, { domainId: spare.id }, systemActor);
-    const refused = await postAndFollow(owner, `/admin/domains/${spare.id}/delete`, {});
+    const refused = await postAndFollow(owner, `/admin/domains/${spare.id}/delete`, { confirm: 'yes' });
     assert.match(refused.text, /used by campaign \d+ “Push campaign”/);
     await app.services.campaigns.update(campaignId, { domainId: null }, systemActor);
-    const deleted = await postAndFollow(owner, `/admin/domains/${spare.id}/delete`, {});
+    const deleted = await postAndFollow(owner, `/admin/domains/${spare.id}/delete`, { confirm: 'yes' });
     assert.match(deleted.text, /Domain spare\.example deleted/);
   });
 
@@ -236,7 +236,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     const group = (await app.services.groups.all()).find((g) => g.name === 'Push traffic')!;
     await app.services.groups.create({ name: 'Spare group' }, systemActor);
     const spare = (await app.services.groups.all()).find((g) => g.name === 'Spare group')!;
-    const deleted = await postAndFollow(owner, `/admin/groups/${spare.id}/delete`, {});
+    const deleted = await postAndFollow(owner, `/admin/groups/${spare.id}/delete`, { confirm: 'yes' });
     assert.match(deleted.text, /Group “Spare group” deleted/);
     assert.ok(group);
   });
@@ -305,7 +305,9 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     assert.deepEqual([after.bypassCache, after.costAuto, after.domainId], [false, false, null]);
     assert.match(own.text, /https:\/\/tracker\.example\/spring-push\?zoneid=/);
 
-    const regenerated = await postAndFollow(owner, `/admin/campaigns/${campaignId}/regenerate-api-token`, {});
+    const regenerated = await postAndFollow(owner, `/admin/campaigns/${campaignId}/regenerate-api-token`, {
+      confirm: 'yes',
+    });
     assert.match(regenerated.text, /new API token/);
     const token = (await app.services.campaigns.get(campaignId)).apiToken!;
     assert.notEqual(token, after.apiToken);
@@ -488,7 +490,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     assert.equal(bad.status, 422);
     assert.match(decode(bad.text), /is not a schedule such as "mon-fri 09:00-18:00"/);
 
-    const deleted = await postAndFollow(owner, `${path}/delete`, {});
+    const deleted = await postAndFollow(owner, `${path}/delete`, { confirm: 'yes' });
     assert.match(deleted.text, /Flow “DACH” deleted/);
     assert.equal((await owner.get(path)).status, 404);
     assert.equal(

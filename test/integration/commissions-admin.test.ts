@@ -146,6 +146,7 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
   test('one row: decline with the reason typed in the form', async () => {
     const s = await saleBy('ann', 10);
     const res = await agent.post(`/admin/commissions/${s.commissionId}/decline`, {
+      confirm: 'yes',
       reason: 'test order',
       back: '/admin/commissions',
     });
@@ -170,7 +171,11 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
     const text = await agent.post(`/admin/sales/${s.saleId}/refund`, { amount: 'lots', type: 'refund' });
     assert.match(await flashAfter(agent, text), /amount/);
 
-    const res = await agent.post(`/admin/sales/${s.saleId}/refund`, { amount: '50', type: 'chargeback' });
+    const res = await agent.post(`/admin/sales/${s.saleId}/refund`, {
+      amount: '50',
+      type: 'chargeback',
+      confirm: 'yes',
+    });
     assert.equal(res.location, `/admin/sales/${s.saleId}`);
     assert.match(await flashAfter(agent, res), /Chargeback of 50\.00 USD recorded/);
     const after = await agent.get(`/admin/sales/${s.saleId}`);
@@ -209,9 +214,9 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
     assert.match(csv.text, /^affiliateId,refId,name,email,amount,currency,commissions\n/);
     assert.match(csv.text, new RegExp(`\n${ann},ann,Ann Admin,ann@example.com,\\d+\\.\\d{2},USD,\\d+\n`));
 
-    const paid = await agent.post(`${batchUrl}/mark-paid`, {});
+    const paid = await agent.post(`${batchUrl}/mark-paid`, { confirm: 'yes' });
     assert.match(await flashAfter(agent, paid), /marked paid/);
-    const del = await agent.post(`${batchUrl}/delete`, {});
+    const del = await agent.post(`${batchUrl}/delete`, { confirm: 'yes' });
     assert.match(await flashAfter(agent, del), /cannot be deleted/);
     const list = await agent.get('/admin/payout-batches');
     assert.match(list.text, /data-batches/);

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { api, tokenFor, setupOwner, OWNER, request } from '../helpers/http.js';
+import { api, tokenFor, setupOwner, OWNER, request, Agent } from '../helpers/http.js';
 
 describe('reports (SPEC §9) from the rollups', () => {
   let app: TestApp;
@@ -112,7 +112,77 @@ describe('reports (SPEC §9) from the rollups', () => {
     })();
     const page = await agent.get('/admin/reports?groupBy=campaign');
     assert.equal(page.status, 200);
-    assert.match(page.text, /<td>Shoes<\/td><td>4<\/td>/);
+    assert.match(page.text, /<td title="Shoes">Shoes<\/td><td>4<\/td>/);
     assert.match(page.text, /format(=|&#x3D;)csv/);
+  });
+
+  describe('the admin reports page', () => {
+    let agent: Agent;
+    before(async () => {
+      agent = new Agent(app.url);
+      await agent.get('/admin/login');
+      await agent.post('/admin/login', { email: OWNER.email, password: OWNER.password });
+    });
+
+    test('the form as a browser sends it: empty filters mean all, for every grouping', async () => {
+      for (const groupBy of [
+        'day',
+        'campaign',
+        'affiliate',
+        'banner',
+        'flow',
+        'landing',
+        'offer',
+        'source',
+        'country',
+      ]) {
+        const page = await agent.get(`/admin/reports?groupBy=${groupBy}&from=&to=&campaignId=`);
+        assert.equal(page.status, 200);
+        assert.doesNotMatch(page.text, /flash-error/, `${groupBy}: ${page.text.match(/flash-error[^<]*<[^<]*/)?.[0]}`);
+        assert.match(page.text, new RegExp(`<option value="${groupBy}" selected`), `${groupBy} stays chosen`);
+      }
+      const byCampaign = await agent.get('/admin/reports?groupBy=campaign&from=&to=&campaignId=');
+      assert.match(byCampaign.text, /<td title="Shoes">Shoes<\/td>/, 'grouped by campaign, not by day');
+    });
+
+    test('a bad filter is shown, not silently replaced', async () => {
+      const page = await agent.get('/admin/reports?groupBy=campaign&from=yesterday');
+      assert.equal(page.status, 200);
+      assert.match(page.text, /flash-error[^>]*>[^<]*from/);
+      assert.match(page.text, /<option value="campaign" selected/, 'the rest of the form still applies');
+    });
+
+    test('the table headers are words, not field names', async () => {
+      const page = await agent.get('/admin/reports?groupBy=campaign');
+      const headers = [...page.text.matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+      assert.ok(headers.includes('Campaign'), headers.join(' | '));
+      for (const word of ['Clicks', 'Unique clicks', 'Conversions', 'Revenue', 'Pending commissions'])
+        assert.ok(headers.includes(word), `${word} in ${headers.join(' | ')}`);
+      for (const field of ['uniqueClicks', 'commissionsPending', 'label', 'epc'])
+        assert.ok(!headers.includes(field), `${field} in ${headers.join(' | ')}`);
+    });
+
+    test('the chart is server-rendered SVG with axes, labels and a title per point', async () => {
+      const page = await agent.get('/admin/reports?groupBy=day');
+      const svg = /<svg[^>]*class="chart[^"]*"[\s\S]*?<\/svg>/.exec(page.text)?.[0];
+      assert.ok(svg, 'a chart');
+      assert.match(svg, /class="axis x"/);
+      assert.match(svg, /class="axis y"/);
+      assert.match(svg, /<text[^>]*>Clicks<\/text>/, 'the y axis is labelled');
+      const today = new Date().toISOString().slice(0, 10);
+      assert.match(svg, new RegExp(`<title>${today}: 4 clicks, 1 conversion`), 'a title per point');
+      assert.match(svg, new RegExp(`<text[^>]*>${today}</text>`), 'the x axis names the day');
+      assert.doesNotMatch(page.text, /<script/, 'no client script');
+    });
+
+    test('the dashboard chart has the same axes and labels', async () => {
+      const page = await agent.get('/admin');
+      const svg = /<svg[^>]*class="chart[^"]*"[\s\S]*?<\/svg>/.exec(page.text)?.[0];
+      assert.ok(svg, 'a chart');
+      assert.match(svg, /class="axis x"/);
+      assert.match(svg, /class="axis y"/);
+      const today = new Date().toISOString().slice(0, 10);
+      assert.match(svg, new RegExp(`<title>${today}: 4 clicks, 1 sale`));
+    });
   });
 });

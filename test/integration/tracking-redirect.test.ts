@@ -135,8 +135,9 @@ describe('GET /r and GET /t/impression (SPEC §4.2)', () => {
     assert.deepEqual(clicks.map((c) => c.status).sort(), ['raw', 'unique']);
   });
 
-  test('no destination at all → 404 JSON, the click still stored; the site URL then serves', async () => {
-    const hit = await get(`/r?a_aid=ann&a_cid=${bare}`);
+  test('no destination at all → 404 (JSON to a JSON client), the click still stored; the site URL then serves', async () => {
+    // A shopper's browser gets a page instead (test/integration/visitor-pages.test.ts).
+    const hit = await get(`/r?a_aid=ann&a_cid=${bare}`, { accept: 'application/json' });
     assert.equal(hit.status, 404, hit.body);
     const body = JSON.parse(hit.body) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'no_destination');

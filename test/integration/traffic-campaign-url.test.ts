@@ -23,11 +23,6 @@ const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.co
 const US_IP = '8.8.8.8';
 const GB_IP = '81.2.69.160';
 
-/**
- * server/store/daily-stats.ts (not ours to change) adds only its COUNTERS list to daily_stats,
- * which lacks `cost`, `conversions` and `conversion_revenue`: the traffic columns stay 0.
- */
-
 let ipCounter = 0;
 /** A private address no other test used (no country). */
 const freshIp = () => {

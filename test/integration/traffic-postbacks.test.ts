@@ -16,17 +16,6 @@ const CHROME =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const GB_IP = '81.2.69.160';
 
-/**
- * server/store/daily-stats.ts (not ours to change) adds only its COUNTERS list to daily_stats,
- * which lacks `cost`, `conversions` and `conversion_revenue`: the traffic columns stay 0.
- */
-
-/**
- * `rejected` reverses through the container's reverseSale (server/container.ts, not ours), a full
- * refund: RefundService refuses actions ("only sales can be refunded", logged and swallowed), and
- * skips a sale whose total is 0 — so the `lead` action's commission is never reversed.
- */
-
 function created(res: JsonResponse, what: string): number {
   assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
   return res.body.id as number;
@@ -119,7 +108,7 @@ describe(`conversions by postback (SPEC §7.5) on ${dialectName()}`, () => {
       (await app.services
         .db('daily_stats')
         .where({ campaign_id: campaignId })
-        .sum({ conversions: 'conversions', revenue: 'conversion_revenue', cost: 'cost', clicks: 'clicks' })) as Array<
+        .sum({ conversions: 'conversions', revenue: 'revenue', cost: 'cost', clicks: 'clicks' })) as Array<
         Record<string, unknown>
       >
     )[0]!;

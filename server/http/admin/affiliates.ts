@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
+import { confirmFirst } from './confirm.js';
 import {
   allAffiliates,
   bodyOf,
@@ -186,6 +187,23 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
     );
   });
 
+  router.post(
+    '/admin/affiliates/:id/decline',
+    confirmFirst(views, async (ctx) => {
+      const affiliate = await ctx.services.affiliates.get(idParam(ctx));
+      return {
+        question: `Decline the affiliate “${affiliate.name}”?`,
+        consequences: [
+          `${affiliate.name} can no longer sign in to the affiliate portal.`,
+          'Their links stop earning: new clicks and sales are declined.',
+          'Commissions already earned keep their status; you can approve the affiliate again later.',
+        ],
+        action: 'Decline the affiliate',
+        back: `/admin/affiliates/${affiliate.id}`,
+        nav: 'affiliates',
+      };
+    }),
+  );
   for (const [action, status, done] of [
     ['approve', 'approved', 'approved'],
     ['decline', 'declined', 'declined'],
@@ -198,6 +216,22 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
     });
   }
 
+  router.post(
+    '/admin/affiliates/:id/delete',
+    confirmFirst(views, async (ctx) => {
+      const affiliate = await ctx.services.affiliates.get(idParam(ctx));
+      return {
+        question: `Delete the affiliate “${affiliate.name}”?`,
+        consequences: [
+          `The affiliate ${affiliate.refId}, their portal account, personal payouts and coupons are deleted. This cannot be undone.`,
+          'An affiliate with clicks, sales or commissions cannot be deleted: decline or archive them instead.',
+        ],
+        action: 'Delete the affiliate',
+        back: `/admin/affiliates/${affiliate.id}`,
+        nav: 'affiliates',
+      };
+    }),
+  );
   router.post('/admin/affiliates/:id/delete', async (ctx) => {
     const affiliate = await ctx.services.affiliates.get(idParam(ctx));
     try {

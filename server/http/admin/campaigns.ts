@@ -4,6 +4,7 @@ import { decimalText } from '../../domain/money.js';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
+import { confirmFirst } from './confirm.js';
 import {
   allAffiliates,
   attachListErrors,
@@ -437,12 +438,45 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
+  router.post(
+    '/admin/campaigns/:id/regenerate-secret-key',
+    requireRole('owner'),
+    confirmFirst(views, async (ctx) => {
+      const campaign = await ctx.services.campaigns.get(idParam(ctx));
+      return {
+        question: `Generate a new secret key for “${campaign.name}”?`,
+        consequences: [
+          'The current secret key stops working at once: signed sales and refunds from your store’s server are refused until it uses the new key.',
+          'This cannot be undone.',
+        ],
+        action: 'Generate a new secret key',
+        back: `/admin/campaigns/${campaign.id}`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/regenerate-secret-key', requireRole('owner'), async (ctx) => {
     const id = idParam(ctx);
     await ctx.services.campaigns.regenerateSecretKey(id, actor(ctx));
     flash(ctx, 'success', 'A new secret key was generated. Update the servers that sign sales for this campaign.');
     ctx.redirect(`/admin/campaigns/${id}`);
   });
+  router.post(
+    '/admin/campaigns/:id/delete',
+    confirmFirst(views, async (ctx) => {
+      const campaign = await ctx.services.campaigns.get(idParam(ctx));
+      return {
+        question: `Delete the campaign “${campaign.name}”?`,
+        consequences: [
+          'Its flows, payouts, banners and coupons are deleted with it, and its links and campaign URL stop working. This cannot be undone.',
+          'A campaign with clicks, sales or commissions cannot be deleted: archive or pause it instead.',
+        ],
+        action: 'Delete the campaign',
+        back: `/admin/campaigns/${campaign.id}`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/delete', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
     try {
@@ -563,6 +597,23 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
+  router.post(
+    '/admin/campaigns/:id/payouts/:payoutId/delete',
+    confirmFirst(views, async (ctx) => {
+      const { campaign, payout } = await loadPayout(ctx);
+      return {
+        question: `Delete the payout “${payout.title}”?`,
+        consequences: [
+          `Sales and actions in “${campaign.name}” no longer earn it; commissions it already created stay as they are.`,
+          ...(payout.couponCode ? [`Its coupon code ${payout.couponCode} is deleted with it.`] : []),
+          'This cannot be undone.',
+        ],
+        action: 'Delete the payout',
+        back: `/admin/campaigns/${campaign.id}/payouts/${payout.id}`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/payouts/:payoutId/delete', async (ctx) => {
     const { campaign, payout } = await loadPayout(ctx);
     try {
@@ -641,6 +692,22 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       (errors) => bannerPage(ctx, campaign, banner, bannerValuesFromBody(body), summarise(errors, BANNER_FIELDS)),
     );
   });
+  router.post(
+    '/admin/campaigns/:id/banners/:bannerId/delete',
+    confirmFirst(views, async (ctx) => {
+      const { campaign, banner } = await loadBanner(ctx);
+      return {
+        question: `Delete the banner “${banner.name}”?`,
+        consequences: [
+          'Affiliate links and images that use this banner stop working. This cannot be undone.',
+          'A banner with clicks or sales cannot be deleted: archive it instead.',
+        ],
+        action: 'Delete the banner',
+        back: `/admin/campaigns/${campaign.id}/banners/${banner.id}`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/banners/:bannerId/delete', async (ctx) => {
     const { campaign, banner } = await loadBanner(ctx);
     try {
@@ -716,6 +783,20 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       },
     );
   });
+  router.post(
+    '/admin/campaigns/:id/coupons/:couponId/delete',
+    confirmFirst(views, async (ctx) => {
+      const campaign = await ctx.services.campaigns.get(idParam(ctx));
+      const coupon = await ctx.services.coupons.get(idParam(ctx, 'couponId'));
+      return {
+        question: `Delete the coupon ${coupon.code}?`,
+        consequences: [`Orders with ${coupon.code} are no longer attributed to its affiliate. This cannot be undone.`],
+        action: 'Delete the coupon',
+        back: `/admin/campaigns/${campaign.id}/coupons`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/coupons/:couponId/delete', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
     const coupon = await ctx.services.coupons.get(idParam(ctx, 'couponId'));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, form } from './render.js';
+import { confirmFirst } from './confirm.js';
 import {
   allAffiliates,
   bodyOf,
@@ -28,6 +29,15 @@ const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] 
 const MAX_BULK = 1000;
 
 const actor = (ctx: AppContext) => ctx.state.user as Actor;
+const refundForm = z.object({
+  amount: amountSchema.nullable(),
+  type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
+});
+const refundInput = (body: Record<string, unknown>) => {
+  const text = form.text(valueAt(body, 'amount'));
+  return { amount: text ? text : null, type: form.text(valueAt(body, 'type')) };
+};
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined);
 const dayFilter = (raw: unknown) =>
   typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
@@ -177,6 +187,25 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     });
   });
 
+  router.post(
+    '/admin/commissions/bulk',
+    confirmFirst(views, async (ctx) => {
+      const body = bodyOf(ctx);
+      const ids = valuesAt(body, 'ids');
+      // Approving needs no confirmation; nothing ticked is answered by the action itself.
+      if (form.text(valueAt(body, 'action')) !== 'decline' || !ids.length || ids.length > MAX_BULK) return null;
+      return {
+        question: `Decline ${plural(ids.length, 'commission', 'commissions')}?`,
+        consequences: [
+          `The ${plural(ids.length, 'ticked pending commission is', 'ticked pending commissions are')} declined and will not be paid; the affiliates see the reason you gave.`,
+          'A declined commission cannot be approved again.',
+        ],
+        action: `Decline ${plural(ids.length, 'commission', 'commissions')}`,
+        back: safeBack(valueAt(body, 'back'), '/admin/commissions'),
+        nav: 'commissions',
+      };
+    }),
+  );
   router.post('/admin/commissions/bulk', async (ctx) => {
     const body = bodyOf(ctx);
     const back = safeBack(valueAt(body, 'back'), '/admin/commissions');
@@ -200,6 +229,24 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     ctx.redirect(back);
   });
 
+  router.post(
+    '/admin/commissions/:id/decline',
+    confirmFirst(views, async (ctx) => {
+      const c = await ctx.services.commissionLifecycle.get(idParam(ctx), actor(ctx));
+      const snap = await ctx.services.cache.snapshot();
+      const who = snap.affiliates.get(c.affiliateId)?.name ?? `affiliate #${c.affiliateId}`;
+      return {
+        question: `Decline commission #${c.id}?`,
+        consequences: [
+          `${money(c.amount, c.currency)} for ${who} is declined and will not be paid.`,
+          'A declined commission cannot be approved again.',
+        ],
+        action: 'Decline the commission',
+        back: safeBack(valueAt(bodyOf(ctx), 'back'), '/admin/commissions'),
+        nav: 'commissions',
+      };
+    }),
+  );
   for (const action of ['approve', 'decline'] as const) {
     router.post(`/admin/commissions/:id/${action}`, async (ctx) => {
       const id = idParam(ctx);
@@ -215,19 +262,41 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     });
   }
 
+  router.post(
+    '/admin/sales/:id/refund',
+    confirmFirst(views, async (ctx) => {
+      const input = refundForm.safeParse(refundInput(bodyOf(ctx)));
+      const sale = await refundableSale(ctx.services.db, idParam(ctx));
+      // What the refund would refuse (a bad amount, more than is left, a declined sale or an
+      // action) is answered by the action itself, without asking first.
+      if (!input.success || !sale || sale.kind !== 'sale' || sale.status === 'declined') return null;
+      const left = sale.totalCost === null ? null : sale.totalCost - sale.refunded;
+      if (left !== null && (left <= 0 || (input.data.amount ?? 0) > left)) return null;
+      const amount =
+        input.data.amount !== null
+          ? formatMoney(input.data.amount, sale.currency)
+          : left === null
+            ? 'the whole sale'
+            : formatMoney(left, sale.currency);
+      const chargeback = input.data.type === 'chargeback';
+      return {
+        question: `${chargeback ? 'Record a chargeback of' : 'Refund'} ${amount} of sale ${sale.orderId ? `order ${sale.orderId}` : `#${sale.id}`}?`,
+        consequences: [
+          'Its commissions are reduced by the refunded share (or reversed when nothing is left); paid ones get a negative commission that the next payout batch nets.',
+          `This records ${chargeback ? 'a chargeback' : 'a refund'} and cannot be undone.`,
+        ],
+        action: chargeback ? 'Record the chargeback' : 'Refund',
+        back: `/admin/sales/${sale.id}`,
+        nav: 'sales',
+      };
+    }),
+  );
   router.post('/admin/sales/:id/refund', async (ctx) => {
     const id = idParam(ctx);
     const body = bodyOf(ctx);
     const back = `/admin/sales/${id}`;
     try {
-      const text = form.text(valueAt(body, 'amount'));
-      const input = parse(
-        z.object({
-          amount: amountSchema.nullable(),
-          type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
-        }),
-        { amount: text ? text : null, type: form.text(valueAt(body, 'type')) },
-      );
+      const input = parse(refundForm, refundInput(body));
       const result = await ctx.services.refunds.refundSale(id, input, actor(ctx));
       const what = result.type === 'chargeback' ? 'Chargeback' : 'Refund';
       flash(
@@ -328,6 +397,22 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     ctx.body = csv;
   });
 
+  router.post(
+    '/admin/payout-batches/:id/mark-paid',
+    confirmFirst(views, async (ctx) => {
+      const batch = await ctx.services.payoutBatches.get(idParam(ctx));
+      return {
+        question: `Mark payout batch #${batch.id} paid?`,
+        consequences: [
+          `Its ${plural(batch.commissions, 'commission', 'commissions')} for ${plural(batch.affiliates, 'affiliate', 'affiliates')} (${money(batch.total, batch.currency)}) become paid, and the affiliates are told.`,
+          'Do this once you have sent the money; it cannot be undone.',
+        ],
+        action: 'Mark the batch paid',
+        back: `/admin/payout-batches/${batch.id}`,
+        nav: 'payouts',
+      };
+    }),
+  );
   router.post('/admin/payout-batches/:id/mark-paid', async (ctx) => {
     const id = idParam(ctx);
     try {
@@ -340,6 +425,22 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     ctx.redirect(`/admin/payout-batches/${id}`);
   });
 
+  router.post(
+    '/admin/payout-batches/:id/delete',
+    confirmFirst(views, async (ctx) => {
+      const batch = await ctx.services.payoutBatches.get(idParam(ctx));
+      return {
+        question: `Delete payout batch #${batch.id}?`,
+        consequences: [
+          `Its ${plural(batch.commissions, 'commission', 'commissions')} (${money(batch.total, batch.currency)}) leave the batch and are offered again in the next one.`,
+          'This cannot be undone.',
+        ],
+        action: 'Delete the batch',
+        back: `/admin/payout-batches/${batch.id}`,
+        nav: 'payouts',
+      };
+    }),
+  );
   router.post('/admin/payout-batches/:id/delete', async (ctx) => {
     const id = idParam(ctx);
     try {

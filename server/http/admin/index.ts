@@ -5,10 +5,12 @@ import { requireRole, SESSION_COOKIE } from '../middleware.js';
 import { render, flash, handleForm, form } from './render.js';
 import type { Views } from '../views.js';
 import { parse } from '../../validation.js';
+import { settingsSchema } from '../../domain/settings.js';
 import { AppError } from '../../errors.js';
 import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
 import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
+import { barChart } from './chart.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -24,6 +26,8 @@ const setupBody = z.object({
   email: z.email('must be an email address').max(191),
   password: z.string().min(10, 'must be at least 10 characters').max(200),
 });
+/** The store's URL (where links with nowhere else to go lead) and the base currency (SPEC §13 onboarding). */
+const setupStore = settingsSchema.pick({ siteUrl: true, baseCurrency: true }).partial();
 const loginBody = z.object({
   email: z.string().trim().min(1, 'is required').max(191),
   password: z.string().min(1, 'is required').max(200),
@@ -50,7 +54,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
 
   router.get('/admin/setup', async (ctx) => {
     if (!(await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/login');
-    render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: {} }, 'plain');
+    render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: { baseCurrency: 'USD' } }, 'plain');
   });
   router.post('/admin/setup', async (ctx) => {
     if (!(await ctx.services.auth.needsSetup()))
@@ -64,7 +68,17 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
           email: form.text(body.email),
           password: body.password,
         });
+        // Checked before the owner is created, so a typo leaves nothing half set up.
+        const store = Object.fromEntries(
+          Object.entries(
+            parse(setupStore, {
+              siteUrl: form.text(body.siteUrl) || undefined,
+              baseCurrency: form.text(body.baseCurrency) || undefined,
+            }),
+          ).filter(([, v]) => v !== undefined),
+        );
         const user = await ctx.services.auth.createOwner(input.email, input.password, input.name ?? '');
+        if (Object.keys(store).length) await ctx.services.settings.update(store, user);
         startSession(ctx, user);
         flash(ctx, 'success', 'Welcome to Affix. Your owner account is ready.');
         ctx.redirect('/admin');
@@ -74,7 +88,11 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
           ctx,
           views,
           'admin/setup',
-          { title: 'Set up Affix', errors, values: { name: body.name, email: body.email } },
+          {
+            title: 'Set up Affix',
+            errors,
+            values: { name: body.name, email: body.email, siteUrl: body.siteUrl, baseCurrency: body.baseCurrency },
+          },
           'plain',
         ),
     );
@@ -127,11 +145,26 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
 
   router.get('/admin', async (ctx) => {
     const settings = ctx.services.settings.get();
+    const stats = await dashboardStats(ctx.services.db, ctx.services.clock(), settings.timezone, settings.baseCurrency);
+    const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
     render(ctx, views, 'admin/dashboard', {
       title: 'Dashboard',
       nav: 'dashboard',
       counts: await dashboardCounts(ctx.services.db),
-      stats: await dashboardStats(ctx.services.db, ctx.services.clock(), settings.timezone, settings.baseCurrency),
+      stats,
+      chart: barChart({
+        points: stats.series.map((d) => ({
+          label: d.day.slice(5),
+          bar: d.clicks,
+          dot: d.sales,
+          title: `${d.day}: ${plural(d.clicks, 'click')}, ${plural(d.sales, 'sale')}`,
+        })),
+        xLabel: 'Day',
+        barLabel: 'Clicks',
+        dotLabel: 'Sales',
+        description: `Clicks (bars) and sales (dots) per day, ${stats.series[0]?.day} to ${stats.series.at(-1)?.day}`,
+      }),
+      chartRange: { first: stats.series[0]?.day, last: stats.series.at(-1)?.day },
     });
   });
 

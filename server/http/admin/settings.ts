@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
+import { confirmFirst } from './confirm.js';
 import { attachListErrors, bodyOf, lines, summarise, valueAt } from './form-values.js';
 import { requireRole } from '../middleware.js';
 import { settingsFor } from '../../services/secrets.js';
@@ -179,6 +180,20 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
     );
   });
 
+  router.post(
+    '/admin/settings/regenerate-postback-key',
+    requireRole('owner'),
+    confirmFirst(views, () => ({
+      question: 'Generate a new postback key?',
+      consequences: [
+        'The current postback URL stops working at once: networks and sources that call it get 401 until they use the new key.',
+        'This cannot be undone.',
+      ],
+      action: 'Generate a new postback key',
+      back: '/admin/settings',
+      nav: 'settings',
+    })),
+  );
   router.post('/admin/settings/regenerate-postback-key', requireRole('owner'), async (ctx) => {
     await ctx.services.settings.regeneratePostbackKey(ctx.state.user as Actor);
     flash(

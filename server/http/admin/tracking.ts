@@ -27,8 +27,37 @@ async function namer(ctx: AppContext) {
     campaign: (id: number | null) => (id === null ? null : (snap.campaigns.get(id)?.name ?? `#${id}`)),
     affiliate: (id: number | null) => (id === null ? null : (snap.affiliates.get(id)?.name ?? `#${id}`)),
     banner: (id: number | null) => (id === null ? null : (snap.banners.get(id)?.name ?? `#${id}`)),
+    flow: (id: number) => {
+      for (const flows of snap.flows.values()) for (const f of flows) if (f.id === id) return f.name;
+      return null;
+    },
     currency: snap.settings.baseCurrency,
   };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * How a click's campaign (or flow) was chosen, in words, from whichever trace it stored: the
+ * matched rule of an affiliate link, the flow of a campaign-URL click, else nothing more than
+ * its `matchedBy`.
+ */
+function howChosen(trace: unknown, flowName: (id: number) => string | null): string | null {
+  if (!isObject(trace)) return null;
+  if (Array.isArray(trace.candidates)) {
+    const matched = trace.candidates.find((c) => isObject(c) && c.outcome === 'matched') as
+      Record<string, unknown> | undefined;
+    if (typeof matched?.detail === 'string') return matched.detail;
+  }
+  if (typeof trace.flowId === 'number') {
+    const name = flowName(trace.flowId) ?? `#${trace.flowId}`;
+    const how = [
+      typeof trace.rotation === 'string' ? `${trace.rotation} rotation` : null,
+      trace.bound === true ? 'a returning visitor kept on it' : null,
+    ].filter(Boolean);
+    return `flow “${name}”${how.length ? ` (${how.join(', ')})` : ''}`;
+  }
+  return null;
 }
 
 const OUTCOME_WORDS: Record<TraceCandidate['outcome'], string> = {
@@ -74,7 +103,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
         campaignName: names.campaign(c.campaignId),
         affiliateName: names.affiliate(c.affiliateId),
         bannerName: names.banner(c.bannerId),
-        rule: c.trace?.candidates.find((x) => x.outcome === 'matched')?.detail ?? c.matchedBy,
+        rule: howChosen(c.trace, names.flow) ?? c.matchedBy,
       })),
       pagination: result.pagination,
       ...pageLinks('/admin/clicks', linkFilters, result.pagination),

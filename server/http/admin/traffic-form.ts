@@ -111,7 +111,17 @@ export function trackerOrigin(ctx: AppContext): string {
   return (ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`).replace(/\/+$/, '');
 }
 
-/** `https://<domain host or tracker host>/<alias>` followed by the source's parameters, or null without an alias. */
+/**
+ * The origin of a domain's campaign URLs. Domains are served by this tracker, so they share its
+ * scheme: PUBLIC_URL's, else the one this page was asked over (X-Forwarded-Proto behind a trusted
+ * proxy). A domain on plain http is not shown as https://.
+ */
+export function domainOrigin(ctx: AppContext, host: string): string {
+  const scheme = ctx.services.config.publicUrl ? new URL(ctx.services.config.publicUrl).protocol : `${ctx.protocol}:`;
+  return `${scheme}//${host}`;
+}
+
+/** `<scheme>://<domain host or tracker host>/<alias>` followed by the source's parameters, or null without an alias. */
 export function campaignUrl(
   ctx: AppContext,
   campaign: Campaign,
@@ -119,7 +129,7 @@ export function campaignUrl(
   source: Source | undefined,
 ): string | null {
   if (!campaign.alias) return null;
-  const origin = domain ? `https://${domain.host}` : trackerOrigin(ctx);
+  const origin = domain ? domainOrigin(ctx, domain.host) : trackerOrigin(ctx);
   return `${origin}/${campaign.alias}${source?.urlTemplate ?? ''}`;
 }
 

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
+import { confirmFirst } from './confirm.js';
 import {
   attachListErrors,
   bodyOf,
@@ -15,7 +16,7 @@ import {
   valueAt,
 } from './form-values.js';
 import { campaignPage } from './campaigns.js';
-import { campaignUrl } from './traffic-form.js';
+import { campaignUrl, domainOrigin } from './traffic-form.js';
 import * as t from '../../schemas/traffic.js';
 import { FILTER_NAMES, type FilterDef } from '../../domain/flows.js';
 import { parse } from '../../validation.js';
@@ -396,7 +397,7 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       title: `${domain.host} · Domains`,
       nav: 'domains',
       domain,
-      campaigns: campaigns.map((c) => ({ ...c, url: c.alias ? `https://${domain.host}/${c.alias}` : null })),
+      campaigns: campaigns.map((c) => ({ ...c, url: c.alias ? `${domainOrigin(ctx, domain.host)}/${c.alias}` : null })),
       campaignChoices: await campaignChoices(ctx, values.parkedCampaignId),
       values,
       errors,
@@ -419,6 +420,22 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) => domainPage(ctx, domain, domainValuesFromBody(body), summarise(errors, DOMAIN_FIELDS)),
     );
   });
+  router.post(
+    '/admin/domains/:id/delete',
+    confirmFirst(views, async (ctx) => {
+      const domain = await ctx.services.domains.get(idParam(ctx));
+      return {
+        question: `Delete the domain ${domain.host}?`,
+        consequences: [
+          `Campaign URLs on ${domain.host} stop working. This cannot be undone.`,
+          'A domain that campaigns still use cannot be deleted: move them to another domain first.',
+        ],
+        action: 'Delete the domain',
+        back: `/admin/domains/${domain.id}`,
+        nav: 'domains',
+      };
+    }),
+  );
   router.post('/admin/domains/:id/delete', async (ctx) => {
     const domain = await ctx.services.domains.get(idParam(ctx));
     if (
@@ -495,6 +512,22 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) => sourcePage(ctx, source, sourceValuesFromBody(body), summarise(errors, SOURCE_FIELDS)),
     );
   });
+  router.post(
+    '/admin/sources/:id/delete',
+    confirmFirst(views, async (ctx) => {
+      const source = await ctx.services.sources.get(idParam(ctx));
+      return {
+        question: `Delete the source “${source.name}”?`,
+        consequences: [
+          'Its parameter template and postback URL are deleted; reports keep its past traffic under its number. This cannot be undone.',
+          'A source that campaigns still use cannot be deleted: choose another source on them first.',
+        ],
+        action: 'Delete the source',
+        back: `/admin/sources/${source.id}`,
+        nav: 'sources',
+      };
+    }),
+  );
   router.post('/admin/sources/:id/delete', async (ctx) => {
     const source = await ctx.services.sources.get(idParam(ctx));
     if (
@@ -541,6 +574,19 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) => groupsPage(ctx, { name: valueAt(body, 'name') }, summarise(errors, ['name'])),
     );
   });
+  router.post(
+    '/admin/groups/:id/delete',
+    confirmFirst(views, async (ctx) => {
+      const group = await ctx.services.groups.get(idParam(ctx));
+      return {
+        question: `Delete the group “${group.name}”?`,
+        consequences: ['Its campaigns keep running, without a group. This cannot be undone.'],
+        action: 'Delete the group',
+        back: '/admin/groups',
+        nav: 'sources',
+      };
+    }),
+  );
   router.post('/admin/groups/:id/delete', async (ctx) => {
     const group = await ctx.services.groups.get(idParam(ctx));
     await ctx.services.groups.remove(group.id, actor(ctx));
@@ -549,6 +595,23 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
   });
 
   // ---- campaign: API token ----
+  router.post(
+    '/admin/campaigns/:id/regenerate-api-token',
+    requireRole('owner'),
+    confirmFirst(views, async (ctx) => {
+      const campaign = await ctx.services.campaigns.get(idParam(ctx));
+      return {
+        question: `Generate a new Click API token for “${campaign.name}”?`,
+        consequences: [
+          'The current token stops working at once: Click API calls with it are refused (401) until they use the new one.',
+          'This cannot be undone.',
+        ],
+        action: 'Generate a new token',
+        back: `/admin/campaigns/${campaign.id}`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/regenerate-api-token', requireRole('owner'), async (ctx) => {
     const id = idParam(ctx);
     await ctx.services.campaigns.regenerateApiToken(id, actor(ctx));
@@ -652,6 +715,21 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
         ),
     );
   });
+  router.post(
+    '/admin/campaigns/:id/flows/:flowId/delete',
+    confirmFirst(views, async (ctx) => {
+      const { campaign, flow } = await loadFlow(ctx);
+      return {
+        question: `Delete the flow “${flow.name}”?`,
+        consequences: [
+          `Visitors of “${campaign.name}” go to the next flow whose filters pass (or get a 404 without one). This cannot be undone.`,
+        ],
+        action: 'Delete the flow',
+        back: `/admin/campaigns/${campaign.id}/flows/${flow.id}`,
+        nav: 'campaigns',
+      };
+    }),
+  );
   router.post('/admin/campaigns/:id/flows/:flowId/delete', async (ctx) => {
     const { campaign, flow } = await loadFlow(ctx);
     const back = `/admin/campaigns/${campaign.id}/flows/${flow.id}`;
