@@ -44,18 +44,20 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 function howChosen(trace: unknown, flowName: (id: number) => string | null): string | null {
   if (!isObject(trace)) return null;
+  // A campaign-URL click keeps its flow facts under `flow` (older rows: at the top level).
+  const flow = isObject(trace.flow) ? trace.flow : trace;
+  if (typeof flow.flowId === 'number') {
+    const name = flowName(flow.flowId) ?? `#${flow.flowId}`;
+    const how = [
+      typeof flow.rotation === 'string' ? `${flow.rotation} rotation` : null,
+      flow.bound === true ? 'a returning visitor kept on it' : null,
+    ].filter(Boolean);
+    return `flow “${name}”${how.length ? ` (${how.join(', ')})` : ''}`;
+  }
   if (Array.isArray(trace.candidates)) {
     const matched = trace.candidates.find((c) => isObject(c) && c.outcome === 'matched') as
       Record<string, unknown> | undefined;
     if (typeof matched?.detail === 'string') return matched.detail;
-  }
-  if (typeof trace.flowId === 'number') {
-    const name = flowName(trace.flowId) ?? `#${trace.flowId}`;
-    const how = [
-      typeof trace.rotation === 'string' ? `${trace.rotation} rotation` : null,
-      trace.bound === true ? 'a returning visitor kept on it' : null,
-    ].filter(Boolean);
-    return `flow “${name}”${how.length ? ` (${how.join(', ')})` : ''}`;
   }
   return null;
 }
