@@ -18,6 +18,7 @@ import { postbackRouter } from './http/postback.js';
 import { clickApiRouter } from './http/click-api.js';
 import { bypassCacheRouter } from './http/bypass-cache.js';
 import { Views } from './http/views.js';
+import { pluginRoutes } from './http/plugin-routes.js';
 
 export interface AppOptions {
   views?: Views;
@@ -31,6 +32,8 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
   app.silent = true;
 
   app.use(errorHandler());
+  // Before any body parser: plugin endpoints (store webhooks) verify signatures on the raw body.
+  app.use(pluginRoutes());
   app.use(trackingCors());
   app.use(trackingBody());
   app.use(
