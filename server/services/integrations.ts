@@ -230,6 +230,8 @@ export class IntegrationService implements StoreWebhookReceiver {
       dedupe_key: null,
       outcome: 'duplicate',
       status: still ? 409 : first.status,
+      sale_id: first.saleId,
+      refund_id: first.refundId,
       message,
       duplicate_of: first.id,
     });

@@ -56,6 +56,8 @@ export interface Delivery {
 export interface StoredAnswer {
   id: number;
   outcome: DeliveryOutcome;
+  saleId: number | null;
+  refundId: number | null;
   receivedAt: number;
   status: number | null;
   body: unknown;
@@ -118,6 +120,8 @@ export async function claimDelivery(
       first: {
         id: Number(first.id),
         outcome: first.outcome,
+        saleId: num(first.sale_id),
+        refundId: num(first.refund_id),
         receivedAt: Number(first.received_at),
         status: num(first.status),
         body: parseJson<unknown>(first.answer, null),

@@ -9,6 +9,7 @@ import { notFound } from '../../errors.js';
 import { formatMoney, toUnits } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
 import { saleMoneyView } from './commissions.js';
+import { storeSetup } from '../../plugins/integrations/platforms.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
 const SALE_STATUSES = ['approved', 'pending', 'declined'] as const;
@@ -172,6 +173,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       campaign: example,
       serverBody: body,
       unix,
+      stores: storeSetup(ctx.services.plugins.get('integrations'), tracker),
     });
   });
 }
