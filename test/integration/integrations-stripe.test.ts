@@ -135,6 +135,25 @@ describe('Stripe webhooks', () => {
     assert.equal(replay?.event_id, event.id);
   });
 
+  test('the same event delivered several times at once is acted on once', async () => {
+    const event = checkout({ visitorId: await annVisitor() });
+    const payload = JSON.stringify(event);
+    const before = await counts(app.services.db);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => sendStripe(app.url, payload)));
+    for (const a of answers) assert.ok(a.status === 200 || a.status === 409, `${a.status} ${a.text}`);
+    const ok = answers.filter((a) => a.status === 200);
+    assert.ok(ok.length >= 1);
+    for (const a of ok) assert.deepEqual(a.body, ok[0]!.body);
+    // A delivery that came while the first was still being handled is told to retry: it gets the answer then.
+    const retried = await sendStripe(app.url, payload);
+    assert.deepEqual(retried.body, ok[0]!.body);
+    assert.equal((await counts(app.services.db)).sales, before.sales + 1);
+    assert.equal((await saleOf(event.data.object.payment_intent)).length, 1);
+    const rows = (await deliveries(app.services.db, 'stripe')).filter((d) => d.event_id === event.id);
+    assert.equal(rows.filter((d) => d.outcome === 'sale').length, 1);
+    assert.equal(rows.filter((d) => d.outcome === 'duplicate').length, 6);
+  });
+
   test('a wrong, stale or missing signature is 401 and stores nothing', async () => {
     const event = checkout({ visitorId: await annVisitor() });
     const orderId = event.data.object.payment_intent as string;

@@ -57,7 +57,7 @@ export const PLATFORM_GUIDES: PlatformGuide[] = [
     secretKey: 'woocommerceSecret',
     secretLabel: 'Webhook secret',
     secretSource: 'the “Secret” you enter when you create the webhook in WooCommerce',
-    where: 'WooCommerce → Settings → Advanced → Webhooks → Add webhook (API version WP REST API v3)',
+    where: 'WooCommerce → Settings → Advanced → Webhooks → Add webhook (API version WP REST API Integration v3)',
     events: ['Order created (order.created)', 'Order updated (order.updated)'],
     visitor:
       'Save the visitor id as the order meta affix_vid at checkout (for example from the affix_vid cookie, with update_meta_data on the order).',
