@@ -19,6 +19,7 @@ import { clickApiRouter } from './http/click-api.js';
 import { bypassCacheRouter } from './http/bypass-cache.js';
 import { Views } from './http/views.js';
 import { clientIp } from './http/client-ip.js';
+import { pluginRoutes } from './http/plugin-routes.js';
 
 export interface AppOptions {
   views?: Views;
@@ -34,6 +35,8 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
 
   app.use(clientIp(services.config.trustProxy));
   app.use(errorHandler());
+  // Before any body parser: plugin endpoints (store webhooks) verify signatures on the raw body.
+  app.use(pluginRoutes());
   app.use(trackingCors());
   app.use(trackingBody());
   app.use(

@@ -38,6 +38,7 @@ import { ConversionService } from './services/conversions.js';
 import { ReportService } from './services/reports.js';
 import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.js';
 import { OutgoingHttp } from './services/outgoing-http.js';
+import { IntegrationService } from './services/integrations.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -83,6 +84,8 @@ export interface Services {
   outboxWorker: OutboxWorker;
   /** Every HTTP request Affix sends, and the check of URLs it will call (SPEC §10a). */
   outgoing: OutgoingHttp;
+  /** Store platform webhooks and their delivery log (SPEC §14). */
+  integrations: IntegrationService;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -211,6 +214,7 @@ export async function buildServices(
     reports: new ReportService(db, cache, clock),
     outboxWorker,
     outgoing,
+    integrations: new IntegrationService(db, sales, refunds, commissionLifecycle, log, clock),
     writers,
     async stop() {
       cache?.stop();

@@ -5,6 +5,7 @@ import { createFraudProtection } from './fraud-protection/index.js';
 import { createWebhooks } from './webhooks/index.js';
 import { createMultiTier } from './multi-tier/index.js';
 import { createLifetimeCommissions } from './lifetime-commissions/index.js';
+import { createIntegrations } from './integrations/index.js';
 
 /** What built-in plugins may use besides their hooks: the database and the configuration cache. */
 export interface BuiltinDeps {
@@ -19,4 +20,5 @@ export const builtinPlugins = (deps: BuiltinDeps): AffixPlugin[] => [
   createLifetimeCommissions(deps),
   createMultiTier(deps),
   createWebhooks(deps),
+  createIntegrations(),
 ];

@@ -3,7 +3,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError, notFound } from '../errors.js';
 import type { Hooks } from './hooks.js';
-import type { AffixPlugin, Logger, PluginContext, PluginSettingDef } from './types.js';
+import type {
+  AffixPlugin,
+  Logger,
+  PluginContext,
+  PluginRequest,
+  PluginResponse,
+  PluginRoute,
+  PluginServices,
+  PluginSettingDef,
+} from './types.js';
 
 /** One plugin's row as kept in the database; `settings` holds only the values an admin set. */
 export interface PluginState {
@@ -26,8 +35,35 @@ export interface PluginInfo {
   source: 'builtin' | 'directory';
   settings: Record<string, unknown>;
   settingDefs: PluginSettingDef[];
+  /** The endpoints it owns (answered while it is active). */
+  routes: Array<{ method: PluginRoute['method']; path: string }>;
   error?: string;
 }
+
+/**
+ * What a request to `/<plugin name>/<path>` reaches: a route of an active plugin, an inactive
+ * plugin, or nothing at that path (`allowed`: the methods the path has).
+ */
+export type RouteResolution =
+  | { kind: 'route'; plugin: string; handle(req: PluginRequest, services: PluginServices): Promise<PluginResponse> }
+  | { kind: 'inactive'; plugin: string; title: string }
+  | { kind: 'none'; plugin: string; allowed: string[] };
+
+/** First path segments of the core's own endpoints: no plugin may own routes there. */
+const CORE_PATHS = new Set([
+  'admin',
+  'api',
+  'api.php',
+  'click_api',
+  'healthz',
+  'lp',
+  'portal',
+  'postback',
+  'r',
+  'snippet.js',
+  'static',
+  't',
+]);
 
 /** A settings value that does not fit its definition; a validation_failed error naming the key. */
 export class PluginSettingsError extends AppError {
@@ -47,6 +83,7 @@ interface Loaded {
   /** Its hooks were registered (or registering failed) for the current activation. */
   registered: boolean;
   stored: Record<string, unknown>;
+  routes: PluginRoute[];
   // Cached and frozen: plugins read settings() on hot paths and must not mutate them.
   settings: Readonly<Record<string, unknown>>;
   error?: string;
@@ -140,6 +177,25 @@ export class PluginRegistry {
     return entry !== undefined && entry.active && entry.error === undefined;
   }
 
+  /** The plugin endpoint `path` reaches, or null when the path is not under a plugin's prefix (the core's). */
+  resolveRoute(method: string, path: string): RouteResolution | null {
+    const match = /^\/([^/]+)\/(.+)$/.exec(path);
+    if (!match) return null;
+    const [, name = '', rest = ''] = match;
+    const entry = this.plugins.get(name);
+    if (!entry || !entry.routes.length) return null;
+    if (!this.isActive(name)) return { kind: 'inactive', plugin: name, title: entry.plugin.title };
+    const atPath = entry.routes.filter((r) => r.path === rest);
+    const route = atPath.find((r) => r.method === method.toUpperCase());
+    if (!route) return { kind: 'none', plugin: name, allowed: atPath.map((r) => r.method) };
+    const log = tagged(this.deps.log, name);
+    return {
+      kind: 'route',
+      plugin: name,
+      handle: (req, services) => route.handle(req, { settings: () => entry.settings, log, services }),
+    };
+  }
+
   /** Saves first, so a database failure leaves the running hooks unchanged. Returns the new state. */
   async setActive(name: string, active: boolean): Promise<PluginInfo> {
     const entry = this.mustGet(name);
@@ -192,12 +248,21 @@ export class PluginRegistry {
       this.deps.log.error({ plugin: plugin.name, from }, 'duplicate plugin name; skipped');
       return;
     }
+    let routes = plugin.routes ?? [];
+    if (routes.length && CORE_PATHS.has(plugin.name)) {
+      this.deps.log.error(
+        { plugin: plugin.name, from },
+        `a plugin named like a core path (/${plugin.name}/) cannot own routes; its routes are ignored`,
+      );
+      routes = [];
+    }
     this.plugins.set(plugin.name, {
       plugin,
       source,
       active: false,
       registered: false,
       stored: {},
+      routes,
       settings: effectiveSettings(plugin, {}),
     });
   }
@@ -253,6 +318,7 @@ function info(entry: Loaded): PluginInfo {
     source: entry.source,
     settings: { ...entry.settings },
     settingDefs: plugin.settings ?? [],
+    routes: entry.routes.map((r) => ({ method: r.method, path: `/${plugin.name}/${r.path}` })),
   };
   if (entry.error !== undefined) out.error = entry.error;
   return out;
@@ -284,15 +350,24 @@ function pluginExport(mod: unknown): AffixPlugin | null {
 function asPlugin(v: unknown): AffixPlugin | null {
   if (!isRecord(v) || typeof v.name !== 'string' || v.name === '' || typeof v.register !== 'function') return null;
   if (v.settings !== undefined && !Array.isArray(v.settings)) return null;
+  if (v.routes !== undefined && !(Array.isArray(v.routes) && v.routes.every(isRoute))) return null;
   const plugin = v as unknown as AffixPlugin;
   return {
     name: plugin.name,
     title: typeof v.title === 'string' ? v.title : plugin.name,
     description: typeof v.description === 'string' ? v.description : '',
     ...(plugin.settings ? { settings: plugin.settings } : {}),
+    ...(plugin.routes ? { routes: plugin.routes } : {}),
     register: (hooks, ctx) => plugin.register(hooks, ctx),
   };
 }
+
+const isRoute = (r: unknown): boolean =>
+  isRecord(r) &&
+  (r.method === 'GET' || r.method === 'POST') &&
+  typeof r.path === 'string' &&
+  /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(r.path) &&
+  typeof r.handle === 'function';
 
 /** Defaults, overridden by stored values that still fit their definition (a plugin update may change them). */
 function effectiveSettings(plugin: AffixPlugin, stored: Record<string, unknown>): Readonly<Record<string, unknown>> {

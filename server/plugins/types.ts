@@ -1,3 +1,5 @@
+import type { StoreWebhookReceiver } from '../services/integrations.js';
+
 /**
  * The plugin contract (SPEC §8). A plugin is a plain object; built-ins live in one folder each
  * under server/plugins/, extra ones are loaded from PLUGINS_DIR by the registry.
@@ -37,6 +39,8 @@ export interface PluginSettingDef {
   outgoingUrl?: boolean;
   /** A secret (a signing key, a password): shown to the owner only, masked to others, never audited. */
   secret?: boolean;
+  /** The heading this setting is shown under; consecutive settings with the same one form a section. */
+  section?: string;
 }
 
 export interface PluginContext {
@@ -45,10 +49,51 @@ export interface PluginContext {
   log: Logger;
 }
 
+/** A request to a plugin's endpoint. Nothing has read its body: signatures can be checked on it. */
+export interface PluginRequest {
+  method: string;
+  /** The path below the plugin's prefix: `stripe/webhook` for `/integrations/stripe/webhook`. */
+  path: string;
+  header(name: string): string | undefined;
+  /** The body's bytes exactly as sent. */
+  rawBody: Buffer;
+  ip: string;
+}
+
+/** The answer: a status and a JSON body. */
+export interface PluginResponse {
+  status: number;
+  body: unknown;
+}
+
+/** The services a plugin's endpoint may call: use cases, never the database. */
+export interface PluginServices {
+  integrations: StoreWebhookReceiver;
+}
+
+export interface PluginRouteContext {
+  /** The plugin's current settings merged over the defaults. */
+  settings: () => Readonly<Record<string, unknown>>;
+  log: Logger;
+  services: PluginServices;
+}
+
+/**
+ * An HTTP endpoint a plugin owns, at `/<plugin name>/<path>`. The registry mounts it while the
+ * plugin is active; inactive, the path answers 404.
+ */
+export interface PluginRoute {
+  method: 'GET' | 'POST';
+  /** Below the plugin's prefix, without a leading slash: `stripe/webhook`. */
+  path: string;
+  handle(req: PluginRequest, ctx: PluginRouteContext): Promise<PluginResponse>;
+}
+
 export interface AffixPlugin {
   name: string;
   title: string;
   description: string;
   settings?: PluginSettingDef[];
+  routes?: PluginRoute[];
   register(hooks: ScopedHooks, ctx: PluginContext): void | Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.j
 import { commissionSummary } from './commission-lifecycle.js';
 import type { Outbox } from './outbox.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
-import { add, fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
+import { add, fromUnits, multiplyByRate, scale, subtract, unitsToFixed, type Units } from '../domain/money.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
 import { refreshSaleStatuses } from '../store/sales.js';
@@ -38,6 +38,12 @@ export interface RefundInput {
    * allowed for actions and for sales recorded without an amount or with 0.
    */
   reversal?: boolean;
+  /**
+   * Instead of `amount`: refund what brings the sale's refunded total up to this (units), read
+   * under the sale's lock. Platforms that report a cumulative refunded amount (Stripe's
+   * `amount_refunded`) refund the difference, in whatever order their events arrive.
+   */
+  refundedTotal?: Units;
 }
 
 export interface RefundResult {
@@ -137,7 +143,9 @@ export class RefundService {
     const { amount, full } = await refundAmount(
       trx,
       input.reversal && !sale.totalCost ? { ...sale, totalCost: null } : sale,
-      input.amount,
+      input.refundedTotal !== undefined && sale.totalCost !== null
+        ? missingUpTo(sale, input.refundedTotal, money)
+        : input.amount,
       money,
     );
 
@@ -323,6 +331,13 @@ export class RefundService {
       commissions: affected.map(toCommission),
     };
   }
+}
+
+/** What is missing for the sale's refunded total to reach `total`, capped at what is left. */
+function missingUpTo(sale: RefundableSale, total: Units, money: (u: Units) => string): Units {
+  const missing = subtract(Math.min(total, sale.totalCost ?? total), sale.refunded);
+  if (missing <= 0) throw conflict(`Sale ${sale.id} is already refunded up to ${money(sale.refunded)}`);
+  return missing;
 }
 
 /**

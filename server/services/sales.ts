@@ -21,6 +21,7 @@ import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
 import type { CurrentSaleStatus } from '../domain/sale-status.js';
 import { saleFigures } from '../domain/report-figures.js';
+import type { Platform } from '../domain/integrations/types.js';
 
 export interface SaleRequest {
   kind: 'sale' | 'action';
@@ -36,8 +37,11 @@ export interface SaleRequest {
   userAgent: string;
   /** The visitor id from the server cookie, used when the body carries none. */
   cookieVisitorId: string | null;
-  /** `api` bodies are strict: an unknown field is a 422; elsewhere it is dropped with a warning (SPEC §10a). */
-  source: 'snippet' | 'api' | 'postback';
+  /**
+   * `api` bodies are strict: an unknown field is a 422; elsewhere it is dropped with a warning
+   * (SPEC §10a). A store platform's name: the sale came from its webhook (SPEC §14).
+   */
+  source: 'snippet' | 'api' | 'postback' | Platform;
 }
 
 export interface SaleResult {

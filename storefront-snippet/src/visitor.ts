@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { config } from './config.js';
 import { readCookie, readStore, writeCookie, writeStore } from './storage.js';
+import { tagShopifyCart } from './shopify.js';
 
 /*
  * The visitor id (SPEC §4.1, §4.3) and the visitor's consent (GDPR mode). Before consent in
@@ -28,7 +29,7 @@ export const allowed = (): boolean => (config.gdpr ? consent === true : consent 
 
 export const visitorId = (): string | null => id;
 
-/** Stores the id in the cookie (refreshing its lifetime) and in localStorage. */
+/** Stores the id in the cookie (refreshing its lifetime) and in localStorage, and on a Shopify store in the cart. */
 export function remember(value: string): void {
   if (!allowed()) {
     candidate = value;
@@ -37,6 +38,7 @@ export function remember(value: string): void {
   id = value;
   writeCookie(VID, value, Math.max(YEAR_DAYS, config.cookieDays));
   writeStore(VID, value);
+  tagShopifyCart(value);
 }
 
 /**
@@ -61,6 +63,7 @@ export function setConsent(value: boolean): void {
     writeCookie(CONSENT, '', 0);
     writeStore(VID, null);
     writeStore(CONSENT, null);
+    if (id) tagShopifyCart('');
     id = candidate = null;
   }
 }

@@ -20,6 +20,7 @@ import { reportPages } from './reports.js';
 import { trafficPages } from './traffic.js';
 import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
+import { integrationPages } from './integrations.js';
 
 const setupBody = z.object({
   name: z.string().trim().max(191).optional(),
@@ -177,5 +178,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   trafficPages(router, views);
   commissionPages(router, views);
   campaignTestPages(router, views);
+  integrationPages(router, views);
   return router;
 }

@@ -38,11 +38,14 @@ function pluginView(p: PluginInfo, submitted: { name: string; body: Body } | nul
   return {
     ...p,
     path: `/admin/plugins/${encodeURIComponent(p.name)}`,
-    defs: p.settingDefs.map((d) => {
+    defs: p.settingDefs.map((d, i) => {
+      const previous = p.settingDefs[i - 1];
       const value = fromBody ? fieldText(d, fieldValue(d, fromBody)) : fieldText(d, p.settings[d.key]);
       return {
         ...d,
         inputName: `settings.${d.key}`,
+        // The heading of a new section, shown above its first setting.
+        sectionTitle: d.section && d.section !== previous?.section ? d.section : null,
         inputId: `plugin-${p.name}-${d.key}`.replace(/[^A-Za-z0-9_-]/g, '-'),
         errorKey: `${p.name}.${d.key}`,
         value,

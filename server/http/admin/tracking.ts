@@ -10,6 +10,7 @@ import { formatMoney, toUnits } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
 import { saleMoneyView } from './commissions.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
+import { storeSetup } from '../../plugins/integrations/platforms.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
 const KINDS = ['sale', 'action'] as const;
@@ -205,6 +206,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       campaign: example,
       serverBody: body,
       unix,
+      stores: storeSetup(ctx.services.plugins.get('integrations'), tracker),
     });
   });
 }
