@@ -4,12 +4,13 @@ import type { Hooks } from '../plugins/hooks.js';
 import type { Settings } from '../domain/settings.js';
 import { dialectHelper } from '../db/index.js';
 import { dayIn } from '../domain/time.js';
+import type { Platform } from '../domain/integrations/types.js';
 
 /** What the fraud check (plugin `fraud-protection`, filters `click.fraudCheck` / `sale.fraudCheck`) decides. */
 export type FraudVerdict = { action: 'allow' } | { action: 'decline' | 'drop'; rule: string; reason: string };
 
-/** Where an event came from: the storefront (snippet, redirect link), a campaign URL, or a server. */
-export type EventSource = 'snippet' | 'redirect' | 'campaign' | 'api' | 'postback';
+/** Where an event came from: the storefront (snippet, redirect link), a campaign URL, or a server (the API, a postback, a store platform's webhook). */
+export type EventSource = 'snippet' | 'redirect' | 'campaign' | 'api' | 'postback' | Platform;
 
 /** What a fraud rule looks at besides the traffic: the event and the `fraud.*` settings. */
 export interface FraudSubject {
