@@ -15,6 +15,11 @@ export class MoneyError extends Error {
   override name = 'MoneyError';
 }
 
+/** A decimal too large (or too small) for exact arithmetic: a limit problem, not a typing one. */
+export class MoneyRangeError extends MoneyError {
+  override name = 'MoneyRangeError';
+}
+
 /** Rounds a/b half away from zero (the "half-up" of SPEC §1, symmetric for refunds). */
 function divRound(a: bigint, b: bigint): bigint {
   if (b === 0n) throw new MoneyError('division by zero');
@@ -26,7 +31,7 @@ function divRound(a: bigint, b: bigint): bigint {
 }
 
 function toSafe(big: bigint): Units {
-  if (big > BigInt(MAX_UNITS) || big < -BigInt(MAX_UNITS)) throw new MoneyError('amount out of range');
+  if (big > BigInt(MAX_UNITS) || big < -BigInt(MAX_UNITS)) throw new MoneyRangeError('amount out of range');
   const n = Number(big);
   return Object.is(n, -0) ? 0 : n;
 }
@@ -46,7 +51,7 @@ export function toUnits(value: number | string): Units {
   const intPart = m[2] ?? '';
   const fracPart = m[3] ?? '';
   const exp = m[4] ? Number(m[4]) : 0;
-  if (Math.abs(exp) > 400) throw new MoneyError('exponent out of range');
+  if (Math.abs(exp) > 400) throw new MoneyRangeError('exponent out of range');
   // digits × 10^(exp - fracLen) is the value; units = value × 10^4.
   const digits = BigInt((intPart + fracPart).replace(/^0+(?=\d)/, '') || '0');
   const shift = exp - fracPart.length + 4;
@@ -105,6 +110,15 @@ export function percentOf(amount: Units, percentUnits: Units): Units {
 /** amount × numerator / denominator, rounded half-up (proportional refunds, rate conversion). */
 export function scale(amount: Units, numerator: Units, denominator: Units): Units {
   return toSafe(divRound(BigInt(amount) * BigInt(numerator), BigInt(denominator)));
+}
+
+/**
+ * amount × rate (as multiplyByRate), or null when the result would lie outside ±`max` units:
+ * a limit check that cannot itself overflow.
+ */
+export function multiplyByRateWithin(amount: Units, rateUnits: Units, max: Units): Units | null {
+  const big = divRound(BigInt(amount) * BigInt(rateUnits), SCALE_BIG);
+  return big > BigInt(max) || big < -BigInt(max) ? null : Number(big);
 }
 
 /** amount × rate, where the rate is itself in units (1.0850 = 10850). */

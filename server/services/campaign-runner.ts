@@ -12,7 +12,10 @@ import { selectFlow, pickLandingOffer, type FlowDef, type VisitorFacts } from '.
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
-import { multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
+import { multiplyByRateWithin, toUnits, unitsToFixed, MoneyRangeError, SCALE, type Units } from '../domain/money.js';
+import { MAX_AMOUNT, MAX_AMOUNT_UNITS } from '../domain/limits.js';
+
+const AMOUNT_LIMIT = MAX_AMOUNT.toLocaleString('en-US');
 import { dayIn } from '../domain/time.js';
 import { countryOf } from './geo.js';
 import { dialectHelper } from '../db/index.js';
@@ -470,10 +473,16 @@ export class CampaignRunner {
             : snap.settings.exchangeRates[currency] !== undefined
               ? toUnits(snap.settings.exchangeRates[currency] as number)
               : null;
+        // SPEC §10a: out of [0, 1,000,000,000] before or after conversion costs 0; the visitor still goes on.
+        const converted = rate === null ? null : multiplyByRateWithin(amount, rate, MAX_AMOUNT_UNITS);
         if (rate === null) log.push(`cost currency ${currency} has no exchange rate: cost 0`);
-        paramCost = rate === null || amount < 0 ? 0 : multiplyByRate(amount, rate);
-      } catch {
-        log.push(`cost parameter ${JSON.stringify(raw).slice(0, 40)} is not a number: cost 0`);
+        else if (amount > MAX_AMOUNT_UNITS || converted === null)
+          log.push(`cost parameter ${JSON.stringify(raw).slice(0, 40)} is over the limit of ${AMOUNT_LIMIT}: cost 0`);
+        paramCost = rate === null || amount < 0 || amount > MAX_AMOUNT_UNITS || converted === null ? 0 : converted;
+      } catch (err) {
+        log.push(
+          `cost parameter ${JSON.stringify(raw).slice(0, 40)} ${err instanceof MoneyRangeError ? `is over the limit of ${AMOUNT_LIMIT}` : 'is not a number'}: cost 0`,
+        );
         paramCost = 0;
       }
     }

@@ -6,13 +6,23 @@ import type { ConfigCache } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
-import { parse } from '../validation.js';
-import { fromUnits, multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
+import { amount, parse } from '../validation.js';
+import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS } from '../domain/limits.js';
+import {
+  fromUnits,
+  multiplyByRate,
+  multiplyByRateWithin,
+  toUnits,
+  unitsToFixed,
+  SCALE,
+  type Units,
+} from '../domain/money.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
+import { jsonWithin, TEXT_BYTES } from '../domain/limits.js';
 import { dialectHelper } from '../db/index.js';
 
 export type ConversionStatus = 'lead' | 'sale' | 'rejected' | 'rebill';
@@ -27,10 +37,17 @@ const ALLOWED: Record<ConversionStatus, ConversionStatus[]> = {
 
 export const canChange = (from: ConversionStatus, to: ConversionStatus) => ALLOWED[from].includes(to);
 
+/** A postback amount: plain decimal text in [0, 1,000,000,000] (SPEC §10a), as units. */
 const money = z
   .string()
   .trim()
-  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'must be a non-negative decimal number such as 12.50');
+  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'must be a non-negative decimal number such as 12.50')
+  .transform((v, ctx) => {
+    const units = amount.safeParse(v);
+    if (units.success) return units.data;
+    ctx.addIssue({ code: 'custom', message: units.error.issues[0]?.message ?? 'must be a decimal number' });
+    return z.NEVER;
+  });
 
 const postbackParams = z.object({
   subid: z.string().trim().min(1, 'is required').max(64, 'at most 64 characters'),
@@ -142,8 +159,12 @@ export class ConversionService {
         throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
       rate = toUnits(r);
     }
-    const amountText = p.payout ?? p.revenue;
-    const revenue: Units | null = amountText === undefined ? null : toUnits(amountText);
+    const revenue: Units | null = p.payout ?? p.revenue ?? null;
+    if (revenue !== null && multiplyByRateWithin(revenue, rate, MAX_AMOUNT_UNITS) === null)
+      throw fieldError(
+        p.payout !== undefined ? 'payout' : 'revenue',
+        `${AMOUNT_LIMIT_MESSAGE} once converted to ${settings.baseCurrency}`,
+      );
     const dedupeKey = `${click.click_id}|${p.tid ?? ''}`;
     const now = this.clock();
     const day = dayIn(now, settings.timezone);
@@ -238,7 +259,8 @@ export class ConversionService {
           revenue_base: base,
           cost,
           sale_id: null,
-          params: JSON.stringify(raw).slice(0, 60_000),
+          // The postback's own fields first; other parameters as far as the column holds them.
+          params: jsonWithin(raw, TEXT_BYTES, Object.keys(postbackParams.shape)),
           dedupe_key: dedupeKey,
         });
         const counted = counts(status) ? base : 0;

@@ -7,10 +7,11 @@ import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { TrackingService } from './tracking.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
-import { fromUnits, multiplyByRate, toUnits, SCALE } from '../domain/money.js';
+import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
 import { essentialSaleFields, optionalSaleFields, type SaleInput } from '../schemas/tracking.js';
 import { AppError, fieldError } from '../errors.js';
 import { parse } from '../validation.js';
+import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS } from '../domain/limits.js';
 import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
@@ -92,6 +93,17 @@ interface Prepared {
   commissions: CommissionPlanResult;
   /** `customerId`, else the visitor id (body or cookie): the key of a lifetime binding (rule 1). */
   customerKey: string | null;
+}
+
+/** SPEC §10a: each amount stays within the limit once converted to the base currency too. */
+function checkConverted(input: SaleInput, rate: Units, baseCurrency: string): void {
+  const check = (field: string, units: Units | undefined) => {
+    if (units !== undefined && multiplyByRateWithin(units, rate, MAX_AMOUNT_UNITS) === null)
+      throw fieldError(field, `${AMOUNT_LIMIT_MESSAGE} once converted to ${baseCurrency}`);
+  };
+  check('totalCost', input.totalCost);
+  if (input.fixedCost?.kind === 'amount') check('fixedCost', input.fixedCost.units);
+  input.items?.forEach((item, i) => check(`items.${i}.totalCost`, item.totalCost));
 }
 
 /** A random source seeded by the order, so a retried order picks the same campaign among ties. */
@@ -315,6 +327,7 @@ export class SaleService {
         );
       }
       rate = toUnits(r);
+      checkConverted(input, rate, settings.baseCurrency);
     }
     if (warnings.length)
       this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');

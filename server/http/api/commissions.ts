@@ -7,7 +7,6 @@ import { authenticateServer } from './tracking.js';
 import { bodyOf, optionalId } from './crud.js';
 import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, pageQuery, parse } from '../../validation.js';
-import { MoneyError, toUnits } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
 
@@ -56,21 +55,19 @@ const bulkBody = z.object({
   reason,
 });
 
-/** A refund amount: a JSON number in the sale's currency, more than 0. */
+/** A refund amount: a JSON number in the sale's currency, more than 0 and within the limit (SPEC §10a). */
 const refundAmount = z
   .number({ error: 'must be a number (the amount in the sale currency), or left out for a full refund' })
   .nullish()
   .transform((v, ctx) => {
     if (v === null || v === undefined) return null;
-    try {
-      const units = toUnits(v);
-      if (units < 0) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
-      else if (units === 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
-      return units;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: err instanceof MoneyError ? 'must be a decimal number' : String(err) });
+    const units = amount.safeParse(v);
+    if (!units.success) {
+      ctx.addIssue({ code: 'custom', message: units.error.issues[0]?.message ?? 'must be a decimal number' });
       return z.NEVER;
     }
+    if (units.data === 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+    return units.data;
   });
 const refundBody = z.object({
   amount: refundAmount,
