@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import { stringify } from 'csv-stringify/sync';
 import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
 import { conflict, notFound } from '../errors.js';
 import { add, fromUnits, toUnits, unitsToFixed, type Units } from '../domain/money.js';
+import { toCsv } from '../domain/csv.js';
 import { recordAudit } from '../store/audit.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
@@ -183,7 +183,8 @@ export class PayoutBatchService {
     const batch = await getBatch(this.db, id);
     if (!batch) throw notFound('payout batch', id);
     const lines = await batchLines(this.db, id);
-    return stringify(
+    return toCsv(
+      ['affiliateId', 'refId', 'name', 'email', 'amount', 'currency', 'commissions'],
       lines.map((l) => [
         l.affiliateId,
         l.refId,
@@ -193,12 +194,6 @@ export class PayoutBatchService {
         batch.currency,
         l.commissions,
       ]),
-      {
-        header: true,
-        columns: ['affiliateId', 'refId', 'name', 'email', 'amount', 'currency', 'commissions'],
-        // A name such as "=HYPERLINK(…)" must stay text in a spreadsheet.
-        escape_formulas: true,
-      },
     );
   }
 

@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { stringify } from 'csv-stringify/sync';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { parse } from '../../validation.js';
 import { GROUP_BY, type ReportQuery, type ReportRow } from '../../services/reports.js';
 import { optionalId } from './crud.js';
+import { toCsv } from '../../domain/csv.js';
 
 const day = z
   .string()
@@ -51,9 +51,9 @@ export const REPORT_COLUMNS: Array<keyof ReportRow> = [
 ];
 
 export const reportCsv = (rows: ReportRow[]) =>
-  stringify(
-    rows.map((r) => REPORT_COLUMNS.map((c) => r[c] ?? '')),
-    { header: true, columns: REPORT_COLUMNS as string[] },
+  toCsv(
+    REPORT_COLUMNS,
+    rows.map((r) => REPORT_COLUMNS.map((c) => r[c])),
   );
 
 /** GET /api/v1/reports (SPEC §9): rows per day, campaign, affiliate, banner, flow, landing, offer, source or country. */
