@@ -25,7 +25,7 @@ export interface DialectHelper {
     db: Knex,
     table: string,
     keys: string[],
-    rows: Array<Record<string, string | number>>,
+    rows: Array<Record<string, string | number | Knex.Raw>>,
     increment: string[],
   ): Promise<void>;
   /**
@@ -54,6 +54,29 @@ export interface DialectHelper {
   select<T>(db: Knex, sql: string, bindings: Cell[]): Promise<T[]>;
   /** INSERT one row inside a transaction and return its auto-increment id (cached statement on SQLite). */
   insertOne(db: Knex, table: string, row: Record<string, Cell>): Promise<number>;
+  /**
+   * True when a write failed because a BIGINT counter would pass its range: MariaDB's BIGINT
+   * arithmetic fails by itself; on SQLite (which would silently turn the value into a REAL) the
+   * CHECK of `counterCheck` fails. Either way only the failing statement is undone.
+   */
+  isCounterOverflow(err: unknown): boolean;
+  /** The CHECK (SQL) that keeps an integer column an exact integer, where the database needs one. */
+  counterCheck(column: string): string | null;
+  /**
+   * Select items that read an integer column (`sum`: its SUM) exactly as two small parts, the
+   * quotient and the remainder by 10^9, so that neither the database's sum nor the driver's
+   * number can overflow or round: combine them with `splitValue`.
+   */
+  splitInteger(db: Knex, column: string, alias: string, aggregate: 'sum' | 'value'): Knex.Raw[];
+}
+
+/** 10^9: the divisor of `splitInteger`. */
+const SPLIT = 1_000_000_000;
+
+/** The exact value of a column read with `splitInteger` under `alias`. */
+export function splitValue(row: Record<string, unknown> | undefined, alias: string): bigint {
+  const part = (v: unknown) => (v === null || v === undefined || v === '' ? 0n : BigInt(v as string | number));
+  return part(row?.[`${alias}__q`]) * BigInt(SPLIT) + part(row?.[`${alias}__r`]);
 }
 
 export type Cell = string | number | null;
@@ -104,6 +127,22 @@ function makeDialectHelper(db: Knex): DialectHelper {
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_UNIQUE' || code(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
         : code(err) === 'ER_DUP_ENTRY',
+    isCounterOverflow: (err) =>
+      dialect === 'sqlite'
+        ? code(err) === 'SQLITE_CONSTRAINT_CHECK'
+        : code(err) === 'ER_DATA_OUT_OF_RANGE' || code(err) === 'ER_WARN_DATA_OUT_OF_RANGE',
+    counterCheck: (column) =>
+      // -2^63 is left out: a negative overflow can round to it and pass as an integer.
+      dialect === 'sqlite' ? `typeof(${quote(column)}) = 'integer' AND ${quote(column)} >= -9223372036854775807` : null,
+    splitInteger(conn, column, alias, aggregate) {
+      // Integer division truncates toward zero on both (`/` of integers on SQLite, DIV on MySQL).
+      const quotient = dialect === 'sqlite' ? `?? / ${SPLIT}` : `?? DIV ${SPLIT}`;
+      const wrap = (sql: string) => (aggregate === 'sum' ? `SUM(${sql})` : sql);
+      return [
+        conn.raw(`${wrap(quotient)} AS ??`, [column, `${alias}__q`]),
+        conn.raw(`${wrap(`?? % ${SPLIT}`)} AS ??`, [column, `${alias}__r`]),
+      ];
+    },
     isForeignKeyViolation: (err) =>
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY'

@@ -67,7 +67,7 @@ export function fromUnits(units: Units): number {
 }
 
 /** Units → "1234.5000"-style fixed text with exactly 4 places. */
-export function unitsToFixed(units: Units, places = 4): string {
+export function unitsToFixed(units: Units | bigint, places = 4): string {
   const big = BigInt(units);
   const negative = big < 0n;
   const abs = negative ? -big : big;
@@ -80,12 +80,27 @@ export function unitsToFixed(units: Units, places = 4): string {
 }
 
 /** A decimal as people write it: 2.5 → "2.5", 10 → "10" (no trailing zeros). */
-export function decimalText(units: Units): string {
+export function decimalText(units: Units | bigint): string {
   return unitsToFixed(units).replace(/\.?0+$/, '');
 }
 
+/**
+ * An exact amount in units that may pass 2^53 (a report total summed over rollup parts). Its text
+ * has every digit (CSV, pages); JSON.stringify gives the nearest number, and the API's exact JSON
+ * writer (server/http/exact-json.ts) every digit.
+ */
+export class ExactAmount {
+  constructor(readonly units: bigint) {}
+  toString(): string {
+    return decimalText(this.units);
+  }
+  toJSON(): number {
+    return Number(decimalText(this.units));
+  }
+}
+
 /** Display text for people: "1,234.50 USD". */
-export function formatMoney(units: Units, currency?: string): string {
+export function formatMoney(units: Units | bigint, currency?: string): string {
   const fixed = unitsToFixed(units, 2);
   // The sign comes from the rounded text: -0.0049 shows as "0.00", not "-0.00".
   const negative = fixed.startsWith('-');

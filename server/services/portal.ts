@@ -14,6 +14,7 @@ import type { Campaign } from '../store/campaigns.js';
 import { listBanners, type Banner } from '../store/banners.js';
 import { listCoupons, type Coupon } from '../store/coupons.js';
 import { commissionTotals, listCommissions, type CommissionStatus } from '../store/commissions.js';
+import { exactSum, exactSums } from '../store/daily-stats.js';
 import { findUserByEmail } from '../store/users.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
@@ -206,22 +207,24 @@ export class PortalService {
         const row = (await this.db('daily_stats')
           .where('affiliate_id', id)
           .whereBetween('day', [from, today])
-          .sum({
-            clicks: 'clicks',
-            uniqueClicks: 'unique_clicks',
-            sales: 'sales',
-            actions: 'actions',
-            commissions: 'commissions',
-          })
-          .first()) as Record<string, number | string | null> | undefined;
-        const n = (k: string) => Number(row?.[k] ?? 0);
+          .select(
+            exactSums(this.db, {
+              clicks: 'clicks',
+              uniqueClicks: 'unique_clicks',
+              sales: 'sales',
+              actions: 'actions',
+              commissions: 'commissions',
+            }),
+          )
+          .first()) as Record<string, unknown> | undefined;
+        const n = (k: string) => Number(exactSum(row, k));
         return {
           label,
           clicks: n('clicks'),
           uniqueClicks: n('uniqueClicks'),
           sales: n('sales'),
           actions: n('actions'),
-          commissions: formatMoney(n('commissions'), currency),
+          commissions: formatMoney(exactSum(row, 'commissions'), currency),
         };
       }),
     );

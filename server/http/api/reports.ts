@@ -6,6 +6,7 @@ import { parse } from '../../validation.js';
 import { GROUP_BY, type ReportQuery, type ReportRow } from '../../services/reports.js';
 import { optionalId } from './crud.js';
 import { toCsv } from '../../domain/csv.js';
+import { exactJson } from '../exact-json.js';
 
 const day = z
   .string()
@@ -72,12 +73,14 @@ export function reportRoutes(router: Router<AppState, AppCustom>): void {
       ctx.body = reportCsv(rows);
       return;
     }
-    ctx.body = {
+    // Totals of rollup parts can pass 2^53 units: every digit is printed (see exactJson).
+    ctx.type = 'application/json';
+    ctx.body = exactJson({
       groupBy: query.groupBy,
       from: query.from,
       to: query.to,
       currency: ctx.services.settings.get().baseCurrency,
       rows,
-    };
+    });
   });
 }
