@@ -12,7 +12,7 @@ import { selectFlow, pickLandingOffer, type FlowDef, type VisitorFacts } from '.
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
-import { multiplyByRateWithin, toUnits, unitsToFixed, MoneyRangeError, SCALE, type Units } from '../domain/money.js';
+import { multiplyByRateWithin, toUnits, MoneyRangeError, SCALE, type Units } from '../domain/money.js';
 import { MAX_AMOUNT, MAX_AMOUNT_UNITS } from '../domain/limits.js';
 
 const AMOUNT_LIMIT = MAX_AMOUNT.toLocaleString('en-US');
@@ -240,7 +240,7 @@ export class CampaignRunner {
       flowId: flow.id,
       affiliateId: affiliate?.id ?? null,
       source: source?.name ?? null,
-      cost: unitsToFixed(cost),
+      cost,
       country,
       ip: req.ip,
       externalId,

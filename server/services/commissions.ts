@@ -3,7 +3,7 @@ import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
-import { fillMacros } from '../domain/macros.js';
+import { fillMacros, macroAmount } from '../domain/macros.js';
 import {
   planCommissions,
   cpmAmount,
@@ -256,8 +256,8 @@ export class CommissionService {
             commission_id: id,
             sale_id: saleId,
             order_id: sale.orderId,
-            amount: unitsToFixed(c.amount, 2),
-            commission: unitsToFixed(c.amount, 2),
+            amount: macroAmount(c.amount),
+            commission: macroAmount(c.amount),
             currency,
             status: sale.status,
             campaign_id: sale.campaignId,

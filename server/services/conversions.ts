@@ -8,17 +8,9 @@ import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
 import { amount, parse } from '../validation.js';
 import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS } from '../domain/limits.js';
-import {
-  fromUnits,
-  multiplyByRate,
-  multiplyByRateWithin,
-  toUnits,
-  unitsToFixed,
-  SCALE,
-  type Units,
-} from '../domain/money.js';
+import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
-import { fillMacros } from '../domain/macros.js';
+import { fillMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
@@ -352,12 +344,12 @@ export class ConversionService {
     const subIds = parseJson<Record<string, string>>(click.sub_ids, {});
     const messages: OutboxMessage[] = [];
     if (source?.postbackUrl) {
-      const values: Record<string, string | number | null> = {
+      const values: Record<string, MacroValue> = {
         subid: click.click_id,
         external_id: click.external_id,
         status: c.status,
-        payout: unitsToFixed(Number(c.revenue), 2),
-        revenue: unitsToFixed(Number(c.revenue), 2),
+        payout: macroAmount(Number(c.revenue)),
+        revenue: macroAmount(Number(c.revenue)),
         currency: c.currency,
         tid: c.tid,
         campaign_id: click.campaign_id,

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { ConfigCache } from './config-cache.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
 import { pickWeighted } from '../domain/flows.js';
-import { unitsToFixed } from '../domain/money.js';
 import { parseJson } from '../store/rows.js';
 
 /**
@@ -56,7 +55,7 @@ export class LandingOffers {
         flowId: click.flow_id,
         affiliateId: click.affiliate_id,
         source: click.source_id ? (snap.sources.get(click.source_id)?.name ?? null) : null,
-        cost: unitsToFixed(Number(click.cost)),
+        cost: Number(click.cost),
         country: click.country,
         ip: click.ip,
         externalId: click.external_id,
