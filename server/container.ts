@@ -33,6 +33,7 @@ import { LandingOffers } from './services/landing-offers.js';
 import { ConversionService } from './services/conversions.js';
 import { ReportService } from './services/reports.js';
 import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.js';
+import { Pruner, type PruningTuning } from './services/pruning.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -74,6 +75,8 @@ export interface Services {
   reports: ReportService;
   /** Delivers the outbox; started by `startWorkers` (the server) or by tests themselves. */
   outboxWorker: OutboxWorker;
+  /** Prunes uniqueness marks and impression visitors by age; started by `startWorkers`. */
+  pruner: Pruner;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -92,6 +95,8 @@ export interface BuildOptions {
   startWorkers?: boolean;
   /** Outbox worker tuning (tests shorten the poll and the back-off). */
   outbox?: OutboxWorkerTuning;
+  /** Pruning schedule (tests run it at once). */
+  pruning?: PruningTuning;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -183,10 +188,17 @@ export async function buildServices(
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),
     outboxWorker,
+    pruner: new Pruner(db, cache, log, clock, opts.pruning),
     writers,
     async stop() {
       cache?.stop();
-      await Promise.all([writers.clicks.drain(), writers.impressions.drain(), sales.drain(), outboxWorker.stop()]);
+      await Promise.all([
+        writers.clicks.drain(),
+        writers.impressions.drain(),
+        sales.drain(),
+        outboxWorker.stop(),
+        services.pruner.stop(),
+      ]);
     },
   };
   await services.campaigns.ensureDefault(systemActor);
@@ -196,6 +208,9 @@ export async function buildServices(
   }
   await cache.snapshot();
   cache.startPolling();
-  if (opts.startWorkers) outboxWorker.start();
+  if (opts.startWorkers) {
+    outboxWorker.start();
+    services.pruner.start();
+  }
   return services;
 }
