@@ -68,6 +68,14 @@ export interface DialectHelper {
    * number can overflow or round: combine them with `splitValue`.
    */
   splitInteger(db: Knex, column: string, alias: string, aggregate: 'sum' | 'value'): Knex.Raw[];
+  /**
+   * Makes text columns compare exactly, byte for byte, as SQLite's BINARY does (SPEC §10a): on
+   * MySQL/MariaDB they take a binary NO PAD collation (the default utf8mb4_unicode_ci ignores
+   * case, accents and trailing spaces). For migrations; a no-op on SQLite.
+   */
+  exactTextColumns(db: Knex, table: string, columns: string[]): Promise<void>;
+  /** The collation for new exact-key columns (`t.string(…).collate(…)`; SQLite ignores it). */
+  exactCollation(db: Knex): Promise<string>;
 }
 
 /** 10^9: the divisor of `splitInteger`. */
@@ -99,6 +107,7 @@ function sqliteStatement(conn: SqliteConnection, sql: string): SqliteStatement {
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quoteMysql = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
 export function dialectOf(db: Knex): Dialect {
   const client = db.client.config.client as string;
@@ -142,6 +151,37 @@ function makeDialectHelper(db: Knex): DialectHelper {
         conn.raw(`${wrap(quotient)} AS ??`, [column, `${alias}__q`]),
         conn.raw(`${wrap(`?? % ${SPLIT}`)} AS ??`, [column, `${alias}__r`]),
       ];
+    },
+    async exactCollation(conn) {
+      if (dialect === 'sqlite') return 'BINARY';
+      const [rows] = (await conn.raw(
+        "SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
+      )) as [Array<{ Collation: string }>];
+      const names = rows.map((r) => r.Collation);
+      // MariaDB's NO PAD binary collation, else MySQL 8's, else the PAD SPACE one ("a" = "a ").
+      return names.includes('utf8mb4_nopad_bin')
+        ? 'utf8mb4_nopad_bin'
+        : names.includes('utf8mb4_0900_bin')
+          ? 'utf8mb4_0900_bin'
+          : 'utf8mb4_bin';
+    },
+    async exactTextColumns(conn, table, columns) {
+      if (dialect === 'sqlite' || !columns.length) return;
+      const collation = await this.exactCollation(conn);
+      const [info] = (await conn.raw(
+        `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS def
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME IN (${columns.map(() => '?').join(', ')})`,
+        [table, ...columns],
+      )) as [Array<{ name: string; type: string; nullable: string; def: string | null }>];
+      if (info.length !== columns.length)
+        throw new Error(`exactTextColumns: ${table} lacks some of ${columns.join(', ')}`);
+      const clauses = info.map((c) => {
+        if (c.def !== null && c.def !== 'NULL') throw new Error(`exactTextColumns: ${table}.${c.name} has a default`);
+        if (!/^(var)?char\(\d+\)$/i.test(c.type)) throw new Error(`exactTextColumns: ${table}.${c.name} is ${c.type}`);
+        return `MODIFY ${quoteMysql(c.name)} ${c.type} CHARACTER SET utf8mb4 COLLATE ${collation} ${c.nullable === 'YES' ? 'NULL' : 'NOT NULL'}`;
+      });
+      // One ALTER per table: the table is rebuilt once.
+      await conn.raw(`ALTER TABLE ${quoteMysql(table)} ${clauses.join(', ')}`);
     },
     isForeignKeyViolation: (err) =>
       dialect === 'sqlite'
