@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError, type FieldError } from './errors.js';
 import { toUnits, MoneyError, MoneyRangeError } from './domain/money.js';
-import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS, URL_LENGTH } from './domain/limits.js';
+import { AMOUNT_LIMIT_MESSAGE, KEY_LENGTH, MAX_AMOUNT_UNITS, URL_LENGTH } from './domain/limits.js';
 
 /** Turns zod issues into field errors whose `field` is the dotted path of the offending value. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
@@ -29,10 +29,10 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<
 
 // ---- Reusable field schemas -------------------------------------------------------------
 
-export const shortText = (max = 191) =>
+export const shortText = (max = KEY_LENGTH) =>
   z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
 
-export const optionalText = (max = 191) =>
+export const optionalText = (max = KEY_LENGTH) =>
   z
     .string()
     .trim()

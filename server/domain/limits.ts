@@ -34,11 +34,12 @@ export const MEDIUM_TEXT_BYTES = 16_777_215;
 export const byteLength = (value: string): number => Buffer.byteLength(value, 'utf8');
 
 /**
- * `value` cut to at most `maxChars` characters and `maxBytes` bytes of UTF-8, never inside a
- * character (a cut emoji would be stored as a replacement character). Empty becomes NULL.
+ * `value` cut to at most `maxChars` characters (code points, as MariaDB's VARCHAR and zod's `max`
+ * count them) and `maxBytes` bytes of UTF-8, never inside a character (half an emoji would be
+ * stored as a replacement character).
  */
-export function cut(value: string | null | undefined, maxChars: number, maxBytes = maxChars * 4): string | null {
-  if (!value) return null;
+export function clip(value: string, maxChars: number, maxBytes = maxChars * 4): string {
+  // A string of n UTF-16 units has at most n characters and 3n bytes.
   if (value.length <= maxChars && (value.length * 3 <= maxBytes || byteLength(value) <= maxBytes)) return value;
   let chars = 0;
   let bytes = 0;
@@ -46,14 +47,28 @@ export function cut(value: string | null | undefined, maxChars: number, maxBytes
   for (const ch of value) {
     const cp = ch.codePointAt(0) as number;
     const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    // A JS string counts a character outside the BMP as two: MariaDB counts one, so count as JS does.
-    if (chars + ch.length > maxChars || bytes + size > maxBytes) break;
-    chars += ch.length;
+    if (chars + 1 > maxChars || bytes + size > maxBytes) break;
+    chars += 1;
     bytes += size;
     end += ch.length;
   }
-  return end ? value.slice(0, end) : null;
+  return value.slice(0, end);
 }
+
+/** `clip` for a nullable column: empty or missing becomes NULL. */
+export const cut = (value: string | null | undefined, maxChars: number, maxBytes?: number): string | null =>
+  value ? clip(value, maxChars, maxBytes) || null : null;
+
+/** Characters (code points) of `value`. */
+export const charLength = (value: string): number => {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+};
+
+/** A value (text, or anything as JSON) fits a TEXT column. */
+export const fitsText = (value: unknown): boolean =>
+  byteLength(typeof value === 'string' ? value : (JSON.stringify(value) ?? '')) <= TEXT_BYTES;
 
 /**
  * An object as JSON text of at most `maxBytes` bytes: values are cut so the text stays valid JSON
@@ -77,11 +92,11 @@ export function jsonWithin(obj: Record<string, string>, maxBytes: number, first:
     if (byteLength(valueText) > room) {
       // Cut the value to the room left, then by what its escapes still overflow, until it fits.
       let budget = room - 2;
-      value = cut(value, budget, budget) ?? '';
+      value = clip(value, budget, budget);
       valueText = JSON.stringify(value);
       while (value && byteLength(valueText) > room) {
         budget -= byteLength(valueText) - room;
-        value = cut(value, budget, budget) ?? '';
+        value = clip(value, budget, budget);
         valueText = JSON.stringify(value);
       }
       if (byteLength(valueText) > room) break;

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { cut } from '../store/rows.js';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
@@ -13,7 +12,18 @@ import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
 import { multiplyByRateWithin, toUnits, MoneyRangeError, SCALE, type Units } from '../domain/money.js';
-import { MAX_AMOUNT, MAX_AMOUNT_UNITS } from '../domain/limits.js';
+import {
+  CODE_LENGTH,
+  IP_LENGTH,
+  KEY_LENGTH,
+  MAX_AMOUNT,
+  MAX_AMOUNT_UNITS,
+  TEXT_LENGTH,
+  URL_LENGTH,
+  USER_AGENT_LENGTH,
+  clip,
+  cut,
+} from '../domain/limits.js';
 
 const AMOUNT_LIMIT = MAX_AMOUNT.toLocaleString('en-US');
 import { dayIn } from '../domain/time.js';
@@ -320,13 +330,13 @@ export class CampaignRunner {
           status: null,
           decline_reason: null,
           matched_by: 'campaign_url',
-          channel: cut(req.params[names.channel], 191),
-          data1: cut(req.params[names.data1], 255),
-          data2: cut(req.params[names.data2], 255),
-          ip: cut(req.ip, 45),
+          channel: cut(req.params[names.channel], KEY_LENGTH),
+          data1: cut(req.params[names.data1], TEXT_LENGTH),
+          data2: cut(req.params[names.data2], TEXT_LENGTH),
+          ip: cut(req.ip, IP_LENGTH),
           country,
-          user_agent: cut(req.userAgent, 512),
-          referrer: cut(req.referrer, 2048),
+          user_agent: cut(req.userAgent, USER_AGENT_LENGTH),
+          referrer: cut(req.referrer, URL_LENGTH),
           url: null,
           source: 'campaign',
           trace: JSON.stringify({
@@ -339,18 +349,18 @@ export class CampaignRunner {
           source_id: source?.id ?? null,
           landing_index: landingIndex,
           offer_index: offerIndex,
-          landing_url: result.type === 'landing' ? cut(result.location, 2048) : null,
-          offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, 2048) : null,
+          landing_url: result.type === 'landing' ? cut(result.location, URL_LENGTH) : null,
+          offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, URL_LENGTH) : null,
           offer_at: result.type === 'offer' || result.type === 'redirect' ? now : null,
           cost,
           unique_campaign: unique.campaign ? 1 : 0,
           unique_flow: uniqueFlow ? 1 : 0,
           unique_global: unique.global ? 1 : 0,
           sub_ids: JSON.stringify(subIds),
-          external_id: cut(externalId, 191),
+          external_id: cut(externalId, KEY_LENGTH),
           device: cut(agent.device, 16),
-          os: cut(agent.os, 64),
-          browser: cut(agent.browser, 64),
+          os: cut(agent.os, CODE_LENGTH),
+          browser: cut(agent.browser, CODE_LENGTH),
           language: cut(facts.languages[0] ?? null, 16),
           is_bot: agent.isBot ? 1 : 0,
         },
@@ -443,7 +453,7 @@ export class CampaignRunner {
     for (let n = 1; n <= 15; n++) {
       const key = `sub_id_${n}`;
       const value = params[source?.params[key] ?? key];
-      if (value !== undefined) out[key] = value.slice(0, 255);
+      if (value !== undefined) out[key] = clip(value, TEXT_LENGTH);
     }
     return out;
   }

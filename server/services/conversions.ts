@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -7,14 +7,20 @@ import type { Outbox, OutboxMessage } from './outbox.js';
 import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
 import { amount, parse } from '../validation.js';
-import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS } from '../domain/limits.js';
 import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
-import { jsonWithin, TEXT_BYTES } from '../domain/limits.js';
+import {
+  AMOUNT_LIMIT_MESSAGE,
+  charLength,
+  jsonWithin,
+  KEY_LENGTH,
+  MAX_AMOUNT_UNITS,
+  TEXT_BYTES,
+} from '../domain/limits.js';
 import { dialectHelper } from '../db/index.js';
 
 export type ConversionStatus = 'lead' | 'sale' | 'rejected' | 'rebill';
@@ -26,6 +32,17 @@ const ALLOWED: Record<ConversionStatus, ConversionStatus[]> = {
   rebill: ['rejected'],
   rejected: [],
 };
+
+/**
+ * The key that makes a repeated postback idempotent: subid and tid, or (longer than the column)
+ * its SHA-256. `lookup` also finds a long key stored whole before keys were hashed (SQLite kept it).
+ */
+function dedupeKeyOf(subid: string, tid: string | undefined): { stored: string; lookup: string[] } {
+  const whole = `${subid}|${tid ?? ''}`;
+  if (charLength(whole) <= KEY_LENGTH) return { stored: whole, lookup: [whole] };
+  const hashed = `sha256:${createHash('sha256').update(whole).digest('hex')}`;
+  return { stored: hashed, lookup: [hashed, whole] };
+}
 
 export const canChange = (from: ConversionStatus, to: ConversionStatus) => ALLOWED[from].includes(to);
 
@@ -52,7 +69,7 @@ const postbackParams = z.object({
     .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter currency code')
     .transform((c) => c.toUpperCase())
     .optional(),
-  tid: z.string().trim().min(1).max(191, 'at most 191 characters').optional(),
+  tid: z.string().trim().min(1).max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`).optional(),
   lead_status: z.string().trim().max(64).optional(),
   sale_status: z.string().trim().max(64).optional(),
   rejected_status: z.string().trim().max(64).optional(),
@@ -157,7 +174,7 @@ export class ConversionService {
         p.payout !== undefined ? 'payout' : 'revenue',
         `${AMOUNT_LIMIT_MESSAGE} once converted to ${settings.baseCurrency}`,
       );
-    const dedupeKey = `${click.click_id}|${p.tid ?? ''}`;
+    const dedupeKey = dedupeKeyOf(click.click_id, p.tid);
     const now = this.clock();
     const day = dayIn(now, settings.timezone);
     const campaign = snap.campaigns.get(click.campaign_id);
@@ -176,7 +193,7 @@ export class ConversionService {
     // runs again and finds the winner's row, so it is answered as a duplicate instead of a 500.
     const outcome = await this.raceSafe(() =>
       this.db.transaction(async (trx) => {
-        const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as
+        const existing = (await trx('conversions').whereIn('dedupe_key', dedupeKey.lookup).first()) as
           ConversionRow | undefined;
         if (existing) {
           if (existing.status === status) return { row: existing, duplicate: true, changed: false };
@@ -253,7 +270,7 @@ export class ConversionService {
           sale_id: null,
           // The postback's own fields first; other parameters as far as the column holds them.
           params: jsonWithin(raw, TEXT_BYTES, Object.keys(postbackParams.shape)),
-          dedupe_key: dedupeKey,
+          dedupe_key: dedupeKey.stored,
         });
         const counted = counts(status) ? base : 0;
         await addDailyStats(trx, [

@@ -3,6 +3,7 @@ import type { ConfigCache } from './config-cache.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
 import { pickWeighted } from '../domain/flows.js';
 import { parseJson } from '../store/rows.js';
+import { URL_LENGTH, clip } from '../domain/limits.js';
 
 /**
  * The landing → offer step (SPEC §7.2): `GET /lp/offer?subid=…` keeps the click of the landing
@@ -64,7 +65,7 @@ export class LandingOffers {
     );
     await this.db('clicks')
       .where({ id: click.id })
-      .update({ offer_index: index, offer_url: url.slice(0, 2048), offer_at: this.clock() });
+      .update({ offer_index: index, offer_url: clip(url, URL_LENGTH), offer_at: this.clock() });
     return url;
   }
 }

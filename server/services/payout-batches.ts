@@ -28,6 +28,7 @@ import {
   type PayoutBatchStatus,
   type PayoutLine,
 } from '../store/payout-batches.js';
+import { KEY_LENGTH, TEXT_LENGTH, clip, cut } from '../domain/limits.js';
 
 /** A line in JSON: amounts as decimals. */
 export interface PayoutItem {
@@ -132,9 +133,9 @@ export class PayoutBatchService {
         affiliates: items.length,
         commissions,
         currency,
-        created_by: actor.label.slice(0, 191),
+        created_by: clip(actor.label, KEY_LENGTH),
         paid_at: null,
-        note: input.note ? input.note.slice(0, 255) : null,
+        note: cut(input.note, TEXT_LENGTH),
       });
       await insertBatchItems(trx, batchId, items);
       const moved = await attachCommissions(

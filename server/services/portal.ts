@@ -18,6 +18,7 @@ import { exactSum, exactSums } from '../store/daily-stats.js';
 import { findUserByEmail } from '../store/users.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
+import { KEY_LENGTH, clip } from '../domain/limits.js';
 
 /*
  * The affiliate portal's use cases (SPEC §9): sign-up, and every read of an affiliate's own
@@ -125,7 +126,7 @@ export class PortalService {
     const parent = input.referrer ? await this.approvedByRef(input.referrer) : undefined;
     const actor: Actor = {
       userId: null,
-      label: `sign-up ${email.toLowerCase()}`.slice(0, 191),
+      label: clip(`sign-up ${email.toLowerCase()}`, KEY_LENGTH),
       role: 'system',
       affiliateId: null,
     };

@@ -11,7 +11,7 @@ import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type U
 import { essentialSaleFields, optionalSaleFields, type SaleInput } from '../schemas/tracking.js';
 import { AppError, fieldError } from '../errors.js';
 import { parse } from '../validation.js';
-import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS } from '../domain/limits.js';
+import { AMOUNT_LIMIT_MESSAGE, IP_LENGTH, KEY_LENGTH, MAX_AMOUNT_UNITS, TEXT_LENGTH, cut } from '../domain/limits.js';
 import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
@@ -465,7 +465,7 @@ export class SaleService {
       action_code: i.actionCode ?? null,
       order_id: i.orderId ?? null,
       order_key:
-        orderKey && orderKey.length <= 191
+        orderKey && orderKey.length <= KEY_LENGTH
           ? orderKey
           : orderKey
             ? createHash('sha256').update(orderKey).digest('hex')
@@ -474,7 +474,7 @@ export class SaleService {
       affiliate_id: p.trace.affiliate?.affiliateId ?? null,
       banner_id: i.bannerId !== undefined && p.snap.banner(i.bannerId) ? i.bannerId : null,
       status: p.status,
-      decline_reason: p.declineReason ? p.declineReason.slice(0, 255) : null,
+      decline_reason: cut(p.declineReason, TEXT_LENGTH),
       matched_by: p.trace.matchedBy,
       total_cost: i.totalCost ?? null,
       fixed_cost: fixedCost,
@@ -488,7 +488,7 @@ export class SaleService {
       visitor_id: i.visitorId ?? (req.cookieVisitorId || null),
       data: JSON.stringify(data),
       items: JSON.stringify(i.items ?? []),
-      ip: req.ip ? req.ip.slice(0, 45) : null,
+      ip: cut(req.ip, IP_LENGTH),
       source: req.source,
       duplicate_of: null,
       trace: JSON.stringify(p.trace),

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { cut } from '../store/rows.js';
 import type { Logger } from 'pino';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
@@ -14,6 +13,16 @@ import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
 import { dayIn } from '../domain/time.js';
 import type { Settings } from '../domain/settings.js';
 import { selectTrafficPayout } from '../domain/payouts.js';
+import {
+  CODE_LENGTH,
+  IP_LENGTH,
+  KEY_LENGTH,
+  TEXT_LENGTH,
+  URL_LENGTH,
+  USER_AGENT_LENGTH,
+  clip,
+  cut,
+} from '../domain/limits.js';
 
 /** What the fraud check (plugin `fraud-protection`, filter `click.fraudCheck`) decides. */
 export type FraudVerdict = { action: 'allow' } | { action: 'decline' | 'drop'; rule: string; reason: string };
@@ -137,16 +146,16 @@ export class TrackingService {
         affiliate_id: affiliateId,
         banner_id: bannerId,
         status: declineReason ? 'declined' : null,
-        decline_reason: cut(declineReason, 255),
+        decline_reason: cut(declineReason, TEXT_LENGTH),
         matched_by: trace.matchedBy,
-        channel: cut(p[names.channel], 191),
-        data1: cut(p[names.data1], 255),
-        data2: cut(p[names.data2], 255),
-        ip: cut(req.ip, 45),
+        channel: cut(p[names.channel], KEY_LENGTH),
+        data1: cut(p[names.data1], TEXT_LENGTH),
+        data2: cut(p[names.data2], TEXT_LENGTH),
+        ip: cut(req.ip, IP_LENGTH),
         country,
-        user_agent: cut(req.userAgent, 512),
-        referrer: cut(req.referrer, 2048),
-        url: cut(req.url, 2048),
+        user_agent: cut(req.userAgent, USER_AGENT_LENGTH),
+        referrer: cut(req.referrer, URL_LENGTH),
+        url: cut(req.url, URL_LENGTH),
         source: req.source,
         trace: JSON.stringify(trace),
       },
@@ -183,7 +192,7 @@ export class TrackingService {
       campaignId: banner.campaignId,
       bannerId: banner.id,
       affiliateId: affiliate?.id ?? 0,
-      visitorKey: input.visitorKey.slice(0, 64),
+      visitorKey: clip(input.visitorKey, CODE_LENGTH),
       cpm: this.trafficPayout(snap, 'CPM', banner.campaignId, affiliate?.id ?? null),
     });
   }
@@ -207,7 +216,7 @@ export class TrackingService {
       this.db,
       'dropped_counts',
       ['day', 'kind', 'reason'],
-      [{ day: dayIn(at, snap.settings.timezone), kind, reason: reason.slice(0, 64), count: 1 }],
+      [{ day: dayIn(at, snap.settings.timezone), kind, reason: clip(reason, CODE_LENGTH), count: 1 }],
       ['count'],
     );
     this.log.info({ kind, reason }, 'event dropped by a fraud rule');

@@ -9,6 +9,7 @@ import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, pageQuery, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
+import { KEY_LENGTH, TEXT_LENGTH } from '../../domain/limits.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
@@ -41,7 +42,7 @@ const commissionFilters = z.object({
 const reason = z
   .string({ error: 'must be text' })
   .trim()
-  .max(255, 'at most 255 characters')
+  .max(TEXT_LENGTH, `at most ${TEXT_LENGTH} characters`)
   .nullish()
   .transform((v) => (v ? v : null));
 
@@ -73,12 +74,14 @@ const refundBody = z.object({
   amount: refundAmount,
   type: z.enum(['refund', 'chargeback'], { error: 'must be "refund" or "chargeback"' }),
 });
-const refundParams = z.object({ orderId: z.string().min(1, 'is required').max(191, 'at most 191 characters') });
+const refundParams = z.object({
+  orderId: z.string().min(1, 'is required').max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`),
+});
 const refundQuery = z.object({ campaignId: optionalId });
 
 const batchBody = z.object({
   minimum: amount.optional(),
-  note: z.string({ error: 'must be text' }).trim().max(255, 'at most 255 characters').nullish(),
+  note: z.string({ error: 'must be text' }).trim().max(TEXT_LENGTH, `at most ${TEXT_LENGTH} characters`).nullish(),
 });
 const minimumQuery = z.object({ minimum: amount.optional() });
 const batchFilters = z.object({ status: z.enum(['open', 'paid']).optional() });

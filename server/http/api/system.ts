@@ -11,9 +11,10 @@ import { listUsers } from '../../store/users.js';
 import { listAudit } from '../../store/audit.js';
 import { changePlugin } from '../../services/plugins.js';
 import { pageQuery } from '../../validation.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 const tokenBody = z.object({
-  email: z.string().trim().min(1, 'is required').max(191),
+  email: z.string().trim().min(1, 'is required').max(KEY_LENGTH),
   password: z.string().min(1, 'is required').max(200),
   expiresInHours: z
     .number()
@@ -77,9 +78,9 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   const userBody = z.object({
-    email: z.email('must be an email address').max(191),
+    email: z.email('must be an email address').max(KEY_LENGTH),
     password: z.string().min(10, 'must be at least 10 characters').max(200),
-    name: z.string().trim().max(191).optional(),
+    name: z.string().trim().max(KEY_LENGTH).optional(),
     role: z.literal('manager', { message: 'must be "manager" (the owner is created at setup)' }).optional(),
   });
   router.get('/users', requireRole('owner'), async (ctx) => {

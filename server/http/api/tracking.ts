@@ -9,6 +9,7 @@ import { verifySignature } from '../../services/signature.js';
 import { listSales, getSale } from '../../store/sales.js';
 import { listClicks } from '../../store/clicks.js';
 import { optionalId } from './crud.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -51,7 +52,7 @@ const saleFilters = z.object({
   affiliateId: optionalId,
   status: z.enum(['approved', 'pending', 'declined']).optional(),
   kind: z.enum(['sale', 'action']).optional(),
-  orderId: z.string().max(191).optional(),
+  orderId: z.string().max(KEY_LENGTH).optional(),
   matchedBy: z.enum(['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default']).optional(),
   from: isoTime,
   to: isoTime,
