@@ -139,6 +139,32 @@ describe(`amount limits (SPEC §10a) on ${dialectName()}`, () => {
       assert.equal(stored.body.items[399].productId, items[399]!.productId);
     });
 
+    test('a sale of 400 items that pays a commission per item is stored with its commission', async () => {
+      const shop = (await a.post('/campaigns', { name: 'Items', approval: 'auto' })).body.id as number;
+      const payout = await a.post(`/campaigns/${shop}/payouts`, {
+        kind: 'general',
+        title: '10%',
+        type: 'CPS',
+        affiliateCommission: { value: 10, unit: 'percent' },
+      });
+      assert.equal(payout.status, 201, payout.text);
+      const aff = await a.post('/affiliates', {
+        name: 'Ivy',
+        email: 'ivy@example.com',
+        refId: 'ivy',
+        status: 'approved',
+      });
+      assert.equal(aff.status, 201, aff.text);
+      const items = Array.from({ length: 400 }, (_, i) => ({
+        productId: `product-${i}-${'p'.repeat(150)}`,
+        totalCost: '2.5',
+      }));
+      const res = await a.post('/sales', { orderId: order(), campaignId: shop, affiliateId: 'ivy', items });
+      assert.equal(res.status, 201, res.text.slice(0, 300));
+      assert.equal(res.body.commissions.length, 1, res.text.slice(0, 300));
+      assert.equal(res.body.commissions[0].amount, 100, '10 % of 400 × 2.50');
+    });
+
     test('a refund amount over 1,000,000,000 is 422 naming amount', async () => {
       const orderId = order();
       assert.equal((await a.post('/sales', { orderId, totalCost: 100 })).status, 201);

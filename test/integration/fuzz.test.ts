@@ -101,6 +101,9 @@ const HOSTILE_TEXT = [
   '2026-13-01',
   '0000-00-00',
   '=HYPERLINK("http://evil.example")',
+  't'.repeat(191),
+  '😀'.repeat(191),
+  '😀'.repeat(192),
   'CaseOrder-XY',
   'café',
 ];
@@ -123,6 +126,9 @@ const HOSTILE_NUMBERS = [
   4_294_967_296,
   123_456_789.123456,
 ];
+
+/** Text that looks like a number, or almost. */
+const NUMERIC_TEXT = HOSTILE_TEXT.filter((t) => /^[\s+-]*[\d.]/.test(t) || /^(NaN|-?Infinity|1e)/.test(t));
 
 /** Any JSON value, weighted towards the hostile ones. */
 function value(g: Gen, depth = 0): unknown {
@@ -160,6 +166,10 @@ function own(target: Record<string, unknown>, key: string, v: unknown): void {
   Object.defineProperty(target, key, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
+/** Text as one URL path segment (a lone surrogate becomes U+FFFD, as a browser sends it). */
+const segment = (v: string) =>
+  encodeURIComponent(v.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
+
 /** Any value as text for a URL. */
 const text = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'));
 
@@ -180,10 +190,27 @@ function mutate(g: Gen, valid: Record<string, unknown>): unknown {
   for (let i = 1 + g.int(3); i > 0 && keys.length; i--) {
     const k = g.pick(keys);
     if (g.chance(0.15)) delete out[k];
-    else out[k] = value(g);
+    else out[k] = hostileLike(g, out[k]);
   }
   if (g.chance(0.2)) own(out, g.pick(['extra', 'status', 'affiliateId', '__proto__', 'isAdmin', 'role']), value(g));
+  // Many long fields: a body near the limit, more than a TEXT column holds once stored.
+  if (g.chance(0.04)) for (let i = 0; i < 24; i++) own(out, `extra${i}`, '😀'.repeat(1000));
   return out;
+}
+
+/** A hostile value of the same kind mostly: amounts get huge, tiny and malformed numbers, lists get long. */
+function hostileLike(g: Gen, current: unknown): unknown {
+  if (g.chance(0.3)) return value(g);
+  if (typeof current === 'number' || (typeof current === 'string' && /^[\d.%]+$/.test(current)))
+    return g.pick([...HOSTILE_NUMBERS, ...HOSTILE_NUMBERS.map(String), ...NUMERIC_TEXT]);
+  if (Array.isArray(current) && current.length)
+    // Hundreds of entries with long text: tens of KB of one column.
+    return Array.from({ length: g.pick([2, 50, 400]) }, (_, i) =>
+      typeof current[0] === 'object' && current[0] !== null
+        ? { ...current[0], productId: `p-${i}-${'x'.repeat(150)}`, category: 'c'.repeat(30) }
+        : `v-${i}-${'x'.repeat(150)}`,
+    );
+  return value(g);
 }
 
 /** Query parameters: the valid ones mutated, sometimes repeated (arrays) or added. */
@@ -553,7 +580,7 @@ describe(`fuzz of every public endpoint (issue 8) on ${dialectName()}, seed ${SE
           case 2:
             return {
               method: 'GET',
-              path: `/${g.chance(0.8) ? 'fuzz' : encodeURIComponent(String(g.pick(HOSTILE_TEXT.filter((t) => t.length < 300))))}${query(g, { cost: g.pick(['0.05', '1000000000', '1e15', 'abc']), currency: g.pick(['EUR', 'USD', 'XYZ']), zone: 'z', clickid: 'ext', a_aid: 'ann', sub_id_2: 's2' })}`,
+              path: `/${g.chance(0.8) ? 'fuzz' : segment(String(g.pick(HOSTILE_TEXT.filter((t) => t.length < 300))))}${query(g, { cost: g.pick(['0.05', '1000000000', '1e15', 'abc']), currency: g.pick(['EUR', 'USD', 'XYZ']), zone: 'z', clickid: 'ext', a_aid: 'ann', sub_id_2: 's2' })}`,
               headers: headers(g),
             };
           default:
@@ -582,7 +609,7 @@ describe(`fuzz of every public endpoint (issue 8) on ${dialectName()}, seed ${SE
           case 0:
             return {
               method: 'GET',
-              path: `/postback/${g.chance(0.9) ? postbackKey : encodeURIComponent(text(value(g)).slice(0, 200))}${query(g, params)}`,
+              path: `/postback/${g.chance(0.9) ? postbackKey : segment(text(value(g)).slice(0, 200))}${query(g, params)}`,
               headers: headers(g),
             };
           case 1: {
