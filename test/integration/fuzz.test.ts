@@ -787,6 +787,29 @@ describe(`fuzz of every public endpoint (issue 8) on ${dialectName()}, seed ${SE
             mutate(g, { amount: 1, type: 'refund', ids: [1, 2], action: 'approve', minimum: 1 }),
             auth,
           );
+        if (g.chance(0.3))
+          return jsonRequest(
+            g,
+            'PATCH',
+            '/api/v1/settings',
+            mutate(g, {
+              exchangeRates: { EUR: g.pick([1.1, 1e9, 0.0001]), JPY: 0.0067 },
+              timezone: g.pick(['UTC', 'Europe/Berlin', 'Pacific/Kiritimati']),
+              cookieDays: 30,
+              urlParams: {
+                affiliate: 'a_aid',
+                banner: 'a_bid',
+                campaign: 'a_cid',
+                channel: 'chan',
+                data1: 'data1',
+                data2: 'data2',
+              },
+              fraud: { blockedIps: ['203.0.113.0/24'], refererDeny: ['spam.example'] },
+              siteUrl: 'https://shop.example/',
+              duplicateOrders: g.pick(['accept', 'decline']),
+            }),
+            auth,
+          );
         return jsonRequest(
           g,
           'PATCH',
