@@ -187,6 +187,61 @@ describe(`rollup counters that cannot overflow (SPEC §10a) on ${dialectName()}`
     assert.equal(exactField(res, '2026-01-10', 'revenue'), decimal(expected));
   });
 
+  test('a PPC accumulator at the limit of exact money keeps taking clicks, in a further row', async () => {
+    const ppc = created(await a.post('/campaigns', { name: 'PPC', approval: 'auto' }), 'campaign');
+    created(
+      await a.post(`/campaigns/${ppc}/payouts`, {
+        kind: 'general',
+        title: 'Max per click',
+        type: 'PPC',
+        rawClicks: true,
+        affiliateCommission: { value: 1_000_000_000, unit: 'fixed' },
+      }),
+      'payout',
+    );
+    created(
+      await a.post('/affiliates', { name: 'Pia', email: 'pia@example.com', refId: 'pia', status: 'approved' }),
+      'affiliate',
+    );
+    const click = () =>
+      request(app.url, 'POST', '/t/click', {
+        body: { url: `https://shop.example/?a_aid=pia&a_cid=${ppc}` },
+        headers: { 'user-agent': CHROME },
+      });
+    assert.equal((await click()).status, 200);
+    // 900 clicks of 1,000,000,000: the largest exact amount (2^53 units) is one click away.
+    await app.services
+      .db('commissions')
+      .where({ campaign_id: ppc, kind: 'click' })
+      .update({ quantity: 900, amount: 900 * 10_000_000_000_000 });
+    for (let i = 0; i < 3; i++) {
+      const res = await click();
+      assert.equal(res.status, 200, `click ${i}: ${res.status} ${res.text.slice(0, 300)}`);
+      assert.ok(res.body.clickId);
+    }
+    const rows = (await app.services.db('commissions').where({ campaign_id: ppc, kind: 'click' })) as Array<{
+      quantity: number | string;
+      amount: number | string;
+    }>;
+    assert.equal(
+      rows.reduce((n, r) => n + Number(r.quantity), 0),
+      903,
+    );
+    assert.equal(
+      rows.reduce((n, r) => n + BigInt(r.amount), 0n),
+      903n * 10_000_000_000_000n,
+    );
+    assert.equal(
+      await app.services
+        .db('clicks')
+        .where({ campaign_id: ppc })
+        .count({ n: '*' })
+        .first()
+        .then((r) => Number((r as { n: unknown }).n)),
+      4,
+    );
+  });
+
   test('a report over many days of full buckets sums exactly (no overflow of the sum)', async () => {
     const days = ['2026-01-01', '2026-01-02', '2026-01-03'];
     for (const day of days)
