@@ -179,7 +179,8 @@ async function carry(
       fresh.map((values, i) => ({
         ...key,
         part: next + i,
-        ...Object.fromEntries(Object.entries(values).map(([c, v]) => [c, cell(trx, v)])),
+        // Every counter, so that the rows of one INSERT have the same columns.
+        ...Object.fromEntries(rollup.counters.map((c) => [c, cell(trx, values[c] ?? 0n)])),
       })),
     );
   return parts.some((p) => p.part > 0 && Object.keys(p.add).length > 0) || fresh.some((_, i) => next + i > 0);

@@ -185,6 +185,19 @@ describe(`rollup counters that cannot overflow (SPEC §10a) on ${dialectName()}`
     const expected = BigInt(big) * 2098n;
     const res = await a.get(`/reports?from=2026-01-10&to=2026-01-10&groupBy=day`);
     assert.equal(exactField(res, '2026-01-10', 'revenue'), decimal(expected));
+
+    // One batch past the range on a new key: several new parts at once, with other counters beside.
+    const fresh = { ...key, day: '2026-01-11' };
+    await db.transaction((trx) =>
+      addDailyStats(trx, [
+        ...Array.from({ length: 2100 }, () => ({ ...fresh, revenue: big })),
+        { ...fresh, cost: 50_000, sales: 1 },
+      ]),
+    );
+    const next = await a.get(`/reports?from=2026-01-11&to=2026-01-11&groupBy=day`);
+    assert.equal(exactField(next, '2026-01-11', 'revenue'), decimal(BigInt(big) * 2100n));
+    assert.equal(exactField(next, '2026-01-11', 'cost'), '5');
+    assert.equal(exactField(next, '2026-01-11', 'sales'), '1');
   });
 
   test('a PPC accumulator at the limit of exact money keeps taking clicks, in a further row', async () => {
