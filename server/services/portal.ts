@@ -14,7 +14,7 @@ import type { Campaign } from '../store/campaigns.js';
 import { listBanners, type Banner } from '../store/banners.js';
 import { listCoupons, type Coupon } from '../store/coupons.js';
 import { commissionTotals, listCommissions, type CommissionStatus } from '../store/commissions.js';
-import { exactSum, exactSums } from '../store/daily-stats.js';
+import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
 import { findUserByEmail } from '../store/users.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
@@ -209,13 +209,13 @@ export class PortalService {
           .where('affiliate_id', id)
           .whereBetween('day', [from, today])
           .select(
-            exactSums(this.db, {
+            ...countSums(this.db, {
               clicks: 'clicks',
               uniqueClicks: 'unique_clicks',
               sales: 'sales',
               actions: 'actions',
-              commissions: 'commissions',
             }),
+            ...exactSums(this.db, { commissions: 'commissions' }),
           )
           .first()) as Record<string, unknown> | undefined;
         const n = (k: string) => Number(exactSum(row, k));

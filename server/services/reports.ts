@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { ConfigCache } from './config-cache.js';
 import { ExactAmount } from '../domain/money.js';
-import { exactSum, exactSums } from '../store/daily-stats.js';
+import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
 
 export const GROUP_BY = [
@@ -69,7 +69,7 @@ interface Raw {
 }
 
 const n = (v: unknown) => Number(v ?? 0);
-/** A count summed by exactSums. */
+/** A count summed by countSums. */
 const count = (row: Record<string, unknown>, alias: string) => Number(exactSum(row, alias));
 const round = (v: number, places = 2) => Math.round(v * 10 ** places) / 10 ** places;
 
@@ -149,13 +149,15 @@ export class ReportService {
       .whereBetween('day', [q.from, q.to])
       .select({ key: column })
       .select(
-        exactSums(this.db, {
+        ...countSums(this.db, {
           clicks: 'clicks',
           unique_clicks: 'unique_clicks',
           impressions: 'impressions',
           conversions: 'conversions',
           sales: 'sales',
           actions: 'actions',
+        }),
+        ...exactSums(this.db, {
           revenue: 'revenue',
           conversion_revenue: 'conversion_revenue',
           cost: 'cost',
@@ -225,14 +227,13 @@ export class ReportService {
       .whereBetween('day', [q.from, q.to])
       .select(cols)
       .select(
-        exactSums(this.db, {
+        ...countSums(this.db, {
           clicks: 'clicks',
           unique_clicks: 'unique_clicks',
           conversions: 'conversions',
           sales: 'sales',
-          revenue: 'revenue',
-          cost: 'cost',
         }),
+        ...exactSums(this.db, { revenue: 'revenue', cost: 'cost' }),
       )
       .groupBy(cols)
       .orderBy(cols);

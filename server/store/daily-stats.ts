@@ -190,7 +190,14 @@ async function carry(
 export const exactSums = (db: Knex, columns: Record<string, string>): Knex.Raw[] =>
   Object.entries(columns).flatMap(([alias, column]) => dialectHelper(db).splitInteger(db, column, alias, 'sum'));
 
-/** A sum selected by `exactSums`. */
+/**
+ * SUM of event counts (clicks, sales…): a plain SUM is exact for them (a sum past 2^53 would take
+ * 9 × 10^15 events), and half the work of `exactSums`. Read with `exactSum` too.
+ */
+export const countSums = (db: Knex, columns: Record<string, string>): Knex.Raw[] =>
+  Object.entries(columns).map(([alias, column]) => db.raw('SUM(??) AS ??', [column, `${alias}__r`]));
+
+/** A sum selected by `exactSums` or `countSums`. */
 export const exactSum = (row: Record<string, unknown> | undefined, alias: string): bigint => splitValue(row, alias);
 
 /** Adds deltas to `daily_stats` (see addCounters). */
@@ -209,20 +216,21 @@ export interface StatsTotals {
   revenue: bigint;
 }
 
-const TOTALS = {
+const COUNT_TOTALS = {
   clicks: 'clicks',
   uniqueClicks: 'unique_clicks',
   declinedClicks: 'declined_clicks',
   sales: 'sales',
   actions: 'actions',
   declinedSales: 'declined_sales',
-  revenue: 'revenue',
 } as const;
 
 /** Totals over days `from`..`to` (inclusive, "YYYY-MM-DD"). */
 export async function statsTotals(db: Knex, from: string, to: string): Promise<StatsTotals> {
-  const row = (await db('daily_stats').whereBetween('day', [from, to]).select(exactSums(db, TOTALS)).first()) as
-    Record<string, unknown> | undefined;
+  const row = (await db('daily_stats')
+    .whereBetween('day', [from, to])
+    .select([...countSums(db, COUNT_TOTALS), ...exactSums(db, { revenue: 'revenue' })])
+    .first()) as Record<string, unknown> | undefined;
   const n = (alias: string) => Number(exactSum(row, alias));
   return {
     clicks: n('clicks'),
@@ -243,7 +251,7 @@ export async function statsByDay(
 ): Promise<Array<{ day: string; clicks: number; sales: number; revenue: bigint }>> {
   const rows = (await db('daily_stats')
     .whereBetween('day', [from, to])
-    .select('day', ...exactSums(db, { clicks: 'clicks', sales: 'sales', revenue: 'revenue' }))
+    .select('day', ...countSums(db, { clicks: 'clicks', sales: 'sales' }), ...exactSums(db, { revenue: 'revenue' }))
     .groupBy('day')
     .orderBy('day')) as Array<Record<string, unknown> & { day: string }>;
   return rows.map((r) => ({
