@@ -39,6 +39,7 @@ import { ReportService } from './services/reports.js';
 import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.js';
 import { OutgoingHttp } from './services/outgoing-http.js';
 import { IntegrationService } from './services/integrations.js';
+import { Pruner, type PruningTuning } from './services/pruning.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -86,6 +87,8 @@ export interface Services {
   outgoing: OutgoingHttp;
   /** Store platform webhooks and their delivery log (SPEC §14). */
   integrations: IntegrationService;
+  /** Prunes uniqueness marks and impression visitors by age; started by `startWorkers`. */
+  pruner: Pruner;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -106,6 +109,8 @@ export interface BuildOptions {
   outbox?: OutboxWorkerTuning;
   /** Replaces the password check (tests count how many passwords are really checked). */
   verifyPassword?: (password: string, hash: string) => Promise<boolean>;
+  /** Pruning schedule (tests run it at once). */
+  pruning?: PruningTuning;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -215,10 +220,17 @@ export async function buildServices(
     outboxWorker,
     outgoing,
     integrations: new IntegrationService(db, sales, refunds, commissionLifecycle, log, clock),
+    pruner: new Pruner(db, cache, log, clock, opts.pruning),
     writers,
     async stop() {
       cache?.stop();
-      await Promise.all([writers.clicks.drain(), writers.impressions.drain(), sales.drain(), outboxWorker.stop()]);
+      await Promise.all([
+        writers.clicks.drain(),
+        writers.impressions.drain(),
+        sales.drain(),
+        outboxWorker.stop(),
+        services.pruner.stop(),
+      ]);
     },
   };
   await services.campaigns.ensureDefault(systemActor);
@@ -228,6 +240,9 @@ export async function buildServices(
   }
   await cache.snapshot();
   cache.startPolling();
-  if (opts.startWorkers) outboxWorker.start();
+  if (opts.startWorkers) {
+    outboxWorker.start();
+    services.pruner.start();
+  }
   return services;
 }

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'csrf_failed'
   | 'not_found'
+  | 'method_not_allowed'
   | 'conflict'
   | 'validation_failed'
   | 'too_many_requests'
@@ -23,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   csrf_failed: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   validation_failed: 422,
   too_many_requests: 429,

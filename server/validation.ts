@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError, type FieldError } from './errors.js';
-import { toUnits, MoneyError } from './domain/money.js';
+import { toUnits, MoneyError, MoneyRangeError } from './domain/money.js';
+import { AMOUNT_LIMIT_MESSAGE, KEY_LENGTH, MAX_AMOUNT_UNITS, URL_LENGTH } from './domain/limits.js';
 
 type Path = ReadonlyArray<PropertyKey>;
 type Schema = z.core.$ZodType;
@@ -251,10 +252,10 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, noun?: str
 
 // ---- Reusable field schemas -------------------------------------------------------------
 
-export const shortText = (max = 191) =>
+export const shortText = (max = KEY_LENGTH) =>
   z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
 
-export const optionalText = (max = 191) =>
+export const optionalText = (max = KEY_LENGTH) =>
   z
     .string()
     .trim()
@@ -266,7 +267,7 @@ export const optionalText = (max = 191) =>
 export const httpUrl = z
   .string()
   .trim()
-  .max(2048, 'at most 2048 characters')
+  .max(URL_LENGTH, `at most ${URL_LENGTH} characters`)
   .refine((v) => {
     try {
       const u = new URL(v);
@@ -281,7 +282,10 @@ export const optionalHttpUrl = z
   .optional()
   .transform((v) => (v ? v : v === undefined ? undefined : null));
 
-/** A non-negative decimal amount (number or numeric string) converted to 1/10,000 units. */
+/**
+ * A decimal amount (number or numeric string) in [0, 1,000,000,000] (SPEC §10a), converted to
+ * 1/10,000 units.
+ */
 export const amount = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try {
     const units = toUnits(v);
@@ -289,9 +293,21 @@ export const amount = z.union([z.number(), z.string()]).transform((v, ctx) => {
       ctx.addIssue({ code: 'custom', message: 'must not be negative' });
       return z.NEVER;
     }
+    if (units > MAX_AMOUNT_UNITS) {
+      ctx.addIssue({ code: 'custom', message: AMOUNT_LIMIT_MESSAGE });
+      return z.NEVER;
+    }
     return units;
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof MoneyError ? 'must be a decimal number' : String(err) });
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        err instanceof MoneyRangeError
+          ? AMOUNT_LIMIT_MESSAGE
+          : err instanceof MoneyError
+            ? 'must be a decimal number'
+            : String(err),
+    });
     return z.NEVER;
   }
 });

@@ -31,7 +31,7 @@ export interface DialectHelper {
     db: Knex,
     table: string,
     keys: string[],
-    rows: Array<Record<string, string | number>>,
+    rows: Array<Record<string, string | number | Knex.Raw>>,
     increment: string[],
   ): Promise<void>;
   /**
@@ -60,6 +60,37 @@ export interface DialectHelper {
   select<T>(db: Knex, sql: string, bindings: Cell[]): Promise<T[]>;
   /** INSERT one row inside a transaction and return its auto-increment id (cached statement on SQLite). */
   insertOne(db: Knex, table: string, row: Record<string, Cell>): Promise<number>;
+  /**
+   * True when a write failed because a BIGINT counter would pass its range: MariaDB's BIGINT
+   * arithmetic fails by itself; on SQLite (which would silently turn the value into a REAL) the
+   * CHECK of `counterCheck` fails. Either way only the failing statement is undone.
+   */
+  isCounterOverflow(err: unknown): boolean;
+  /** The CHECK (SQL) that keeps an integer column an exact integer, where the database needs one. */
+  counterCheck(column: string): string | null;
+  /**
+   * Select items that read an integer column (`sum`: its SUM) exactly as two small parts, the
+   * quotient and the remainder by 10^9, so that neither the database's sum nor the driver's
+   * number can overflow or round: combine them with `splitValue`.
+   */
+  splitInteger(db: Knex, column: string, alias: string, aggregate: 'sum' | 'value'): Knex.Raw[];
+  /**
+   * Makes text columns compare exactly, byte for byte, as SQLite's BINARY does (SPEC §10a): on
+   * MySQL/MariaDB they take a binary NO PAD collation (the default utf8mb4_unicode_ci ignores
+   * case, accents and trailing spaces). For migrations; a no-op on SQLite.
+   */
+  exactTextColumns(db: Knex, table: string, columns: string[]): Promise<void>;
+  /** The collation for new exact-key columns (`t.string(…).collate(…)`; SQLite ignores it). */
+  exactCollation(db: Knex): Promise<string>;
+}
+
+/** 10^9: the divisor of `splitInteger`. */
+const SPLIT = 1_000_000_000;
+
+/** The exact value of a column read with `splitInteger` under `alias`. */
+export function splitValue(row: Record<string, unknown> | undefined, alias: string): bigint {
+  const part = (v: unknown) => (v === null || v === undefined || v === '' ? 0n : BigInt(v as string | number));
+  return part(row?.[`${alias}__q`]) * BigInt(SPLIT) + part(row?.[`${alias}__r`]);
 }
 
 export type Cell = string | number | null;
@@ -82,6 +113,7 @@ function sqliteStatement(conn: SqliteConnection, sql: string): SqliteStatement {
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quoteMysql = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
 export function dialectOf(db: Knex): Dialect {
   const client = db.client.config.client as string;
@@ -111,6 +143,53 @@ function makeDialectHelper(db: Knex): DialectHelper {
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_UNIQUE' || code(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
         : code(err) === 'ER_DUP_ENTRY',
+    isCounterOverflow: (err) =>
+      dialect === 'sqlite'
+        ? code(err) === 'SQLITE_CONSTRAINT_CHECK'
+        : code(err) === 'ER_DATA_OUT_OF_RANGE' || code(err) === 'ER_WARN_DATA_OUT_OF_RANGE',
+    counterCheck: (column) =>
+      // -2^63 is left out: a negative overflow can round to it and pass as an integer.
+      dialect === 'sqlite' ? `typeof(${quote(column)}) = 'integer' AND ${quote(column)} >= -9223372036854775807` : null,
+    splitInteger(conn, column, alias, aggregate) {
+      // Integer division truncates toward zero on both (`/` of integers on SQLite, DIV on MySQL).
+      const quotient = dialect === 'sqlite' ? `?? / ${SPLIT}` : `?? DIV ${SPLIT}`;
+      const wrap = (sql: string) => (aggregate === 'sum' ? `SUM(${sql})` : sql);
+      return [
+        conn.raw(`${wrap(quotient)} AS ??`, [column, `${alias}__q`]),
+        conn.raw(`${wrap(`?? % ${SPLIT}`)} AS ??`, [column, `${alias}__r`]),
+      ];
+    },
+    async exactCollation(conn) {
+      if (dialect === 'sqlite') return 'BINARY';
+      const [rows] = (await conn.raw(
+        "SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
+      )) as [Array<{ Collation: string }>];
+      const names = rows.map((r) => r.Collation);
+      // MariaDB's NO PAD binary collation, else MySQL 8's, else the PAD SPACE one ("a" = "a ").
+      return names.includes('utf8mb4_nopad_bin')
+        ? 'utf8mb4_nopad_bin'
+        : names.includes('utf8mb4_0900_bin')
+          ? 'utf8mb4_0900_bin'
+          : 'utf8mb4_bin';
+    },
+    async exactTextColumns(conn, table, columns) {
+      if (dialect === 'sqlite' || !columns.length) return;
+      const collation = await this.exactCollation(conn);
+      const [info] = (await conn.raw(
+        `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS def
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME IN (${columns.map(() => '?').join(', ')})`,
+        [table, ...columns],
+      )) as [Array<{ name: string; type: string; nullable: string; def: string | null }>];
+      if (info.length !== columns.length)
+        throw new Error(`exactTextColumns: ${table} lacks some of ${columns.join(', ')}`);
+      const clauses = info.map((c) => {
+        if (c.def !== null && c.def !== 'NULL') throw new Error(`exactTextColumns: ${table}.${c.name} has a default`);
+        if (!/^(var)?char\(\d+\)$/i.test(c.type)) throw new Error(`exactTextColumns: ${table}.${c.name} is ${c.type}`);
+        return `MODIFY ${quoteMysql(c.name)} ${c.type} CHARACTER SET utf8mb4 COLLATE ${collation} ${c.nullable === 'YES' ? 'NULL' : 'NOT NULL'}`;
+      });
+      // One ALTER per table: the table is rebuilt once.
+      await conn.raw(`ALTER TABLE ${quoteMysql(table)} ${clauses.join(', ')}`);
+    },
     isForeignKeyViolation: (err) =>
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY' ||

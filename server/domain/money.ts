@@ -15,6 +15,11 @@ export class MoneyError extends Error {
   override name = 'MoneyError';
 }
 
+/** A decimal too large (or too small) for exact arithmetic: a limit problem, not a typing one. */
+export class MoneyRangeError extends MoneyError {
+  override name = 'MoneyRangeError';
+}
+
 /** Rounds a/b half away from zero (the "half-up" of SPEC §1, symmetric for refunds). */
 function divRound(a: bigint, b: bigint): bigint {
   if (b === 0n) throw new MoneyError('division by zero');
@@ -26,7 +31,7 @@ function divRound(a: bigint, b: bigint): bigint {
 }
 
 function toSafe(big: bigint): Units {
-  if (big > BigInt(MAX_UNITS) || big < -BigInt(MAX_UNITS)) throw new MoneyError('amount out of range');
+  if (big > BigInt(MAX_UNITS) || big < -BigInt(MAX_UNITS)) throw new MoneyRangeError('amount out of range');
   const n = Number(big);
   return Object.is(n, -0) ? 0 : n;
 }
@@ -46,7 +51,7 @@ export function toUnits(value: number | string): Units {
   const intPart = m[2] ?? '';
   const fracPart = m[3] ?? '';
   const exp = m[4] ? Number(m[4]) : 0;
-  if (Math.abs(exp) > 400) throw new MoneyError('exponent out of range');
+  if (Math.abs(exp) > 400) throw new MoneyRangeError('exponent out of range');
   // digits × 10^(exp - fracLen) is the value; units = value × 10^4.
   const digits = BigInt((intPart + fracPart).replace(/^0+(?=\d)/, '') || '0');
   const shift = exp - fracPart.length + 4;
@@ -62,7 +67,7 @@ export function fromUnits(units: Units): number {
 }
 
 /** Units → "1234.5000"-style fixed text with exactly 4 places. */
-export function unitsToFixed(units: Units, places = 4): string {
+export function unitsToFixed(units: Units | bigint, places = 4): string {
   const big = BigInt(units);
   const negative = big < 0n;
   const abs = negative ? -big : big;
@@ -75,12 +80,27 @@ export function unitsToFixed(units: Units, places = 4): string {
 }
 
 /** A decimal as people write it: 2.5 → "2.5", 10 → "10" (no trailing zeros). */
-export function decimalText(units: Units): string {
+export function decimalText(units: Units | bigint): string {
   return unitsToFixed(units).replace(/\.?0+$/, '');
 }
 
+/**
+ * An exact amount in units that may pass 2^53 (a report total summed over rollup parts). Its text
+ * has every digit (CSV, pages); JSON.stringify gives the nearest number, and the API's exact JSON
+ * writer (server/http/exact-json.ts) every digit.
+ */
+export class ExactAmount {
+  constructor(readonly units: bigint) {}
+  toString(): string {
+    return decimalText(this.units);
+  }
+  toJSON(): number {
+    return Number(decimalText(this.units));
+  }
+}
+
 /** Display text for people: "1,234.50 USD". */
-export function formatMoney(units: Units, currency?: string): string {
+export function formatMoney(units: Units | bigint, currency?: string): string {
   const fixed = unitsToFixed(units, 2);
   // The sign comes from the rounded text: -0.0049 shows as "0.00", not "-0.00".
   const negative = fixed.startsWith('-');
@@ -105,6 +125,15 @@ export function percentOf(amount: Units, percentUnits: Units): Units {
 /** amount × numerator / denominator, rounded half-up (proportional refunds, rate conversion). */
 export function scale(amount: Units, numerator: Units, denominator: Units): Units {
   return toSafe(divRound(BigInt(amount) * BigInt(numerator), BigInt(denominator)));
+}
+
+/**
+ * amount × rate (as multiplyByRate), or null when the result would lie outside ±`max` units:
+ * a limit check that cannot itself overflow.
+ */
+export function multiplyByRateWithin(amount: Units, rateUnits: Units, max: Units): Units | null {
+  const big = divRound(BigInt(amount) * BigInt(rateUnits), SCALE_BIG);
+  return big > BigInt(max) || big < -BigInt(max) ? null : Number(big);
 }
 
 /** amount × rate, where the rate is itself in units (1.0850 = 10850). */

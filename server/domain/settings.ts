@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEY_LENGTH, URL_LENGTH } from './limits.js';
 
 /** The global settings of SPEC §2 with their defaults, and the schema every change passes. */
 
@@ -42,7 +43,7 @@ export const fraudSchema = z.object({
     )
     .max(300),
   blockedCountriesAction: fraudAction,
-  refererDeny: z.array(z.string().trim().min(1).max(191)).max(10_000),
+  refererDeny: z.array(z.string().trim().min(1).max(KEY_LENGTH)).max(10_000),
   refererDenyAction: fraudAction,
   bots: z.boolean(),
   botsAction: fraudAction,
@@ -81,7 +82,7 @@ export const settingsSchema = z.object({
     z
       .string()
       .trim()
-      .max(2048)
+      .max(URL_LENGTH)
       .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), 'must be an http(s) URL'),
     z.null(),
   ]),

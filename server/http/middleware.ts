@@ -27,6 +27,9 @@ export function errorHandler() {
       await next();
       if (ctx.status === 404 && ctx.body === undefined)
         throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+      // The routers answer a method they do not know with 501: a client's mistake, not a server error.
+      if (ctx.status === 501 && ctx.body === undefined)
+        throw new AppError('method_not_allowed', `${ctx.method.slice(0, 20)} is not a method Affix answers`);
     } catch (raw) {
       if (clientWentAway(ctx, raw)) {
         // Nobody is left to answer, and nothing is wrong with the server: a debug line, no stack.

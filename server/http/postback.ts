@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from './context.js';
 import { firstValues } from './tracking.js';
+import { URL_LENGTH, clip } from '../domain/limits.js';
 
 /** Query parameters plus a form or JSON body (POST), as plain strings. */
 function postbackParams(ctx: AppContext): Record<string, string> {
@@ -8,7 +9,7 @@ function postbackParams(ctx: AppContext): Record<string, string> {
   const body = ctx.request.body;
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      if (typeof v === 'string' || typeof v === 'number') params[k] ??= String(v).slice(0, 2048);
+      if (typeof v === 'string' || typeof v === 'number') params[k] ??= clip(String(v), URL_LENGTH);
     }
   }
   return params;

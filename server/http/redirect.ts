@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppCustom, AppState } from './context.js';
 import { cookieVisitor, deviceVisitorId, firstValues, setVisitorCookie } from './tracking.js';
 import { answerNowhere } from './visitor-page.js';
+import { URL_LENGTH, clip } from '../domain/limits.js';
 
 /**
  * GET /r — the affiliate redirect link (SPEC §4.2). The destination is always one the merchant
@@ -14,7 +15,7 @@ export function redirectRouter(): Router<AppState, AppCustom> {
     const gdpr = ctx.services.settings.get().gdprMode;
     const result = await ctx.services.tracking.click({
       params,
-      url: ctx.href.slice(0, 2048),
+      url: clip(ctx.href, URL_LENGTH),
       visitorId: cookieVisitor(ctx),
       fallbackVisitorId: gdpr ? deviceVisitorId(ctx) : null,
       ip: ctx.ip,

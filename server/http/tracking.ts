@@ -7,6 +7,7 @@ import { validVisitorId } from '../services/visitors.js';
 import type { SaleResult } from '../services/sales.js';
 import { clickBodyFields } from '../schemas/tracking.js';
 import { unknownKeyMessage, unknownKeys } from '../validation.js';
+import { URL_LENGTH, clip } from '../domain/limits.js';
 
 export const VISITOR_COOKIE = 'affix_vid';
 const COOKIE_MAX_AGE_MS = 365 * 86_400_000;
@@ -132,7 +133,7 @@ export function firstValues(query: Record<string, string | string[] | undefined>
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(query)) {
     const value = Array.isArray(v) ? v[0] : v;
-    if (typeof value === 'string') out[k] = value.slice(0, 2048);
+    if (typeof value === 'string') out[k] = clip(value, URL_LENGTH);
   }
   return out;
 }
@@ -143,14 +144,14 @@ function paramsOfUrl(url: unknown): { params: Record<string, string>; url: strin
   try {
     const parsed = new URL(url.slice(0, 4096));
     const params: Record<string, string> = {};
-    for (const [k, v] of parsed.searchParams) if (!(k in params)) params[k] = v.slice(0, 2048);
-    return { params, url: parsed.href.slice(0, 2048) };
+    for (const [k, v] of parsed.searchParams) if (!(k in params)) params[k] = clip(v, URL_LENGTH);
+    return { params, url: clip(parsed.href, URL_LENGTH) };
   } catch {
     return { params: {}, url: null };
   }
 }
 
-const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : null);
+const text = (v: unknown, max: number) => (typeof v === 'string' ? clip(v, max) : null);
 
 /** A sale answered to a client: the public fields of SPEC §4.2. */
 export const saleResponse = (r: SaleResult) => ({
@@ -193,7 +194,7 @@ export function trackingRouter(): Router<AppState, AppCustom> {
       fallbackVisitorId: cookieAllowed ? null : deviceVisitorId(ctx),
       ip: ctx.ip,
       userAgent: ctx.get('User-Agent'),
-      referrer: text(b.referrer, 2048),
+      referrer: text(b.referrer, URL_LENGTH),
       source: 'snippet',
     });
     if (cookieAllowed) setVisitorCookie(ctx, result.visitorId);

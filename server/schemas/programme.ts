@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { shortText, optionalText, optionalHttpUrl, amount, id } from '../validation.js';
 import { toUnits } from '../domain/money.js';
+import { CODE_LENGTH, KEY_LENGTH, TEXT_BYTES, fitsText } from '../domain/limits.js';
 
 /*
  * Request bodies for the affiliate programme objects of SPEC §3 and §6.1. Fields carry no
@@ -27,7 +28,7 @@ const code = (label: string) =>
     .string()
     .trim()
     .min(1, 'must not be empty')
-    .max(64, 'at most 64 characters')
+    .max(CODE_LENGTH, `at most ${CODE_LENGTH} characters`)
     .regex(/^[A-Za-z0-9_.-]+$/, `${label} may contain only letters, digits, "_", "." and "-"`);
 
 export const refId = code('refId');
@@ -40,7 +41,7 @@ const nullableId = id.nullable();
 export const affiliateFields = z.strictObject({
   refId,
   name: shortText(),
-  email: z.email('must be an email address').max(191),
+  email: z.email('must be an email address').max(KEY_LENGTH),
   status: z.enum(AFFILIATE_STATUSES),
   parentId: nullableId,
   overwriteCookie: z.boolean().nullable(),
@@ -53,14 +54,12 @@ export const affiliatePatch = affiliateFields.partial();
 export type AffiliateCreate = z.infer<typeof affiliateCreate>;
 export type AffiliatePatch = z.infer<typeof affiliatePatch>;
 
-const productId = z.string().trim().min(1, 'must not be empty').max(191, 'at most 191 characters');
+const productId = z.string().trim().min(1, 'must not be empty').max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`);
 
-/**
+/*
  * Lists and long texts are stored in TEXT columns, which hold 65,535 bytes on MySQL (SQLite has
- * no limit): refuse more here so both databases answer 422 instead of MySQL failing with a 500.
+ * no limit): refuse more here (fitsText) so both databases answer 422 instead of MySQL failing with a 500.
  */
-const TEXT_BYTES = 65_535;
-const fitsText = (v: unknown) => Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v), 'utf8') <= TEXT_BYTES;
 const productIdList = z
   .array(productId)
   .max(1000, 'at most 1000 product IDs')
@@ -88,7 +87,7 @@ export const RESERVED_ALIASES = [
 export const campaignAlias = z
   .string()
   .trim()
-  .max(191, 'at most 191 characters')
+  .max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`)
   .regex(/^[A-Za-z0-9_-]*$/, 'alias may contain only letters, digits, "-" and "_"')
   .refine(
     (v) => !RESERVED_ALIASES.includes(v.toLowerCase()),
@@ -153,7 +152,10 @@ export const bannerFields = z.strictObject({
   name: shortText(),
   type: z.enum(BANNER_TYPES),
   destinationUrl: optionalHttpUrl,
-  content: optionalText(65_535).refine((v) => v === null || fitsText(v), 'at most 65,535 bytes'),
+  content: optionalText(TEXT_BYTES).refine(
+    (v) => v === null || fitsText(v),
+    `at most ${TEXT_BYTES.toLocaleString('en-US')} bytes`,
+  ),
   archived: z.boolean(),
 });
 export const bannerCreate = bannerFields.partial().required({ campaignId: true, name: true });

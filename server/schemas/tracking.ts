@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { amount } from '../validation.js';
 import { toUnits } from '../domain/money.js';
+import { CODE_LENGTH, KEY_LENGTH, TEXT_LENGTH } from '../domain/limits.js';
 
 /*
  * Tracking bodies (SPEC §4.2). Fields the money depends on are essential: a bad one rejects the
@@ -33,15 +34,15 @@ export const fixedCostSchema = z.union([
 export type FixedCost = z.infer<typeof fixedCostSchema>;
 
 export const itemSchema = z.strictObject({
-  productId: scalarText(191),
-  category: scalarText(191).optional(),
+  productId: scalarText(KEY_LENGTH),
+  category: scalarText(KEY_LENGTH).optional(),
   totalCost: amount,
   quantity: z.number().int('must be a whole number').min(1).max(1_000_000).optional(),
 });
 export type SaleItem = z.infer<typeof itemSchema>;
 
 export const essentialSaleFields = z.object({
-  orderId: scalarText(191).optional(),
+  orderId: scalarText(KEY_LENGTH).optional(),
   totalCost: amount.optional(),
   fixedCost: fixedCostSchema.optional(),
   currency: z
@@ -71,19 +72,19 @@ const idValue = z
 
 /** The optional fields, each validated alone. */
 export const optionalSaleFields = {
-  productId: scalarText(191),
-  coupon: scalarText(64),
+  productId: scalarText(KEY_LENGTH),
+  coupon: scalarText(CODE_LENGTH),
   bannerId: idValue,
   campaignId: idValue,
-  affiliateId: scalarText(64),
-  channel: scalarText(191),
-  customerId: scalarText(191),
+  affiliateId: scalarText(CODE_LENGTH),
+  channel: scalarText(KEY_LENGTH),
+  customerId: scalarText(KEY_LENGTH),
   visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not a visitor id issued by Affix'),
-  data1: scalarText(255),
-  data2: scalarText(255),
-  data3: scalarText(255),
-  data4: scalarText(255),
-  data5: scalarText(255),
+  data1: scalarText(TEXT_LENGTH),
+  data2: scalarText(TEXT_LENGTH),
+  data3: scalarText(TEXT_LENGTH),
+  data4: scalarText(TEXT_LENGTH),
+  data5: scalarText(TEXT_LENGTH),
 } as const;
 
 /**

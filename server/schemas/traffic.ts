@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { FILTER_NAMES } from '../domain/flows.js';
 import { httpUrl, id, optionalHttpUrl, optionalText, shortText } from '../validation.js';
+import { KEY_LENGTH, TEXT_BYTES, fitsText } from '../domain/limits.js';
 
 /*
  * Request bodies for the traffic objects of SPEC §7: domains, sources, groups and flows, strict
@@ -26,10 +27,8 @@ export const FLOW_ACTIONS = ['not_found', 'do_nothing', 'show_text'] as const;
 /** Scopes of the `uniqueness` filter (empty = campaign). */
 export const UNIQUENESS_SCOPES = ['campaign', 'flow', 'global'] as const;
 
-/** TEXT columns hold 65,535 bytes on MySQL: refuse more so both databases answer 422. */
-const TEXT_BYTES = 65_535;
-export const fitsText = (v: unknown) =>
-  Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v), 'utf8') <= TEXT_BYTES;
+/** TEXT columns hold 65,535 bytes on MySQL (fitsText): refuse more so both databases answer 422. */
+export { fitsText };
 
 // ---- domains ------------------------------------------------------------------------------
 
@@ -56,7 +55,7 @@ export const hostName = z
     z
       .string()
       .min(1, 'must not be empty')
-      .max(191, 'at most 191 characters')
+      .max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`)
       .refine(
         validHost,
         'must be a host name such as track.example.com, optionally with a port (track.example.com:8080)',
@@ -175,7 +174,7 @@ export const filterSchema = z
     name: z.enum(FILTER_NAMES),
     mode: z.enum(FILTER_MODES).default('is'),
     values: z
-      .array(z.string().max(191, 'at most 191 characters'))
+      .array(z.string().max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`))
       .max(500, 'at most 500 values')
       .default([])
       .transform((values) => values.map((v) => v.trim()).filter(Boolean)),
@@ -269,7 +268,10 @@ export const flowFields = z.strictObject({
   offers: urlList,
   url: optionalHttpUrl,
   action: z.enum(FLOW_ACTIONS).nullable(),
-  text: optionalText(65_535).refine((v) => v === null || fitsText(v), 'at most 65,535 bytes'),
+  text: optionalText(TEXT_BYTES).refine(
+    (v) => v === null || fitsText(v),
+    `at most ${TEXT_BYTES.toLocaleString('en-US')} bytes`,
+  ),
   archived: z.boolean(),
 });
 export const flowCreate = flowFields.partial().required({ name: true });

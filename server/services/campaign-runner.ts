@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { cut } from '../store/rows.js';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
@@ -13,7 +12,19 @@ import { FlowClickCounter } from './flow-click-counter.js';
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
-import { multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
+import { multiplyByRateWithin, toUnits, MoneyRangeError, SCALE, type Units } from '../domain/money.js';
+import {
+  CODE_LENGTH,
+  KEY_LENGTH,
+  MAX_AMOUNT,
+  MAX_AMOUNT_UNITS,
+  TEXT_LENGTH,
+  URL_LENGTH,
+  clip,
+  cut,
+} from '../domain/limits.js';
+
+const AMOUNT_LIMIT = MAX_AMOUNT.toLocaleString('en-US');
 import { dayIn } from '../domain/time.js';
 import { countryOf } from './geo.js';
 import { dialectHelper } from '../db/index.js';
@@ -298,7 +309,7 @@ export class CampaignRunner {
       flowId: flow.id,
       affiliateId: trace.affiliate?.affiliateId ?? null,
       source: source?.name ?? null,
-      cost: unitsToFixed(cost),
+      cost,
       country,
       ip: req.ip,
       externalId,
@@ -373,18 +384,18 @@ export class CampaignRunner {
           source_id: source?.id ?? null,
           landing_index: landingIndex,
           offer_index: offerIndex,
-          landing_url: result.type === 'landing' ? cut(result.location, 2048) : null,
-          offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, 2048) : null,
+          landing_url: result.type === 'landing' ? cut(result.location, URL_LENGTH) : null,
+          offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, URL_LENGTH) : null,
           offer_at: result.type === 'offer' || result.type === 'redirect' ? now : null,
           cost,
           unique_campaign: unique.campaign ? 1 : 0,
           unique_flow: uniqueFlow ? 1 : 0,
           unique_global: unique.global ? 1 : 0,
           sub_ids: JSON.stringify(subIds),
-          external_id: cut(externalId, 191),
+          external_id: cut(externalId, KEY_LENGTH),
           device: cut(agent.device, 16),
-          os: cut(agent.os, 64),
-          browser: cut(agent.browser, 64),
+          os: cut(agent.os, CODE_LENGTH),
+          browser: cut(agent.browser, CODE_LENGTH),
           language: cut(facts.languages[0] ?? null, 16),
           is_bot: agent.isBot ? 1 : 0,
         },
@@ -463,7 +474,7 @@ export class CampaignRunner {
     for (let n = 1; n <= 15; n++) {
       const key = `sub_id_${n}`;
       const value = params[source?.params[key] ?? key];
-      if (value !== undefined) out[key] = value.slice(0, 255);
+      if (value !== undefined) out[key] = clip(value, TEXT_LENGTH);
     }
     return out;
   }
@@ -493,10 +504,16 @@ export class CampaignRunner {
             : snap.settings.exchangeRates[currency] !== undefined
               ? toUnits(snap.settings.exchangeRates[currency] as number)
               : null;
+        // SPEC §10a: out of [0, 1,000,000,000] before or after conversion costs 0; the visitor still goes on.
+        const converted = rate === null ? null : multiplyByRateWithin(amount, rate, MAX_AMOUNT_UNITS);
         if (rate === null) log.push(`cost currency ${currency} has no exchange rate: cost 0`);
-        paramCost = rate === null || amount < 0 ? 0 : multiplyByRate(amount, rate);
-      } catch {
-        log.push(`cost parameter ${JSON.stringify(raw).slice(0, 40)} is not a number: cost 0`);
+        else if (amount > MAX_AMOUNT_UNITS || converted === null)
+          log.push(`cost parameter ${JSON.stringify(raw).slice(0, 40)} is over the limit of ${AMOUNT_LIMIT}: cost 0`);
+        paramCost = rate === null || amount < 0 || amount > MAX_AMOUNT_UNITS || converted === null ? 0 : converted;
+      } catch (err) {
+        log.push(
+          `cost parameter ${JSON.stringify(raw).slice(0, 40)} ${err instanceof MoneyRangeError ? `is over the limit of ${AMOUNT_LIMIT}` : 'is not a number'}: cost 0`,
+        );
         paramCost = 0;
       }
     }

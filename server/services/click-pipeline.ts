@@ -8,7 +8,7 @@ import { cookieDaysFor, type MatchTrace } from '../domain/matching.js';
 import { isInvited } from '../domain/invitations.js';
 import { selectTrafficPayout } from '../domain/payouts.js';
 import { dayIn } from '../domain/time.js';
-import { cut } from '../store/rows.js';
+import { IP_LENGTH, KEY_LENGTH, TEXT_LENGTH, URL_LENGTH, USER_AGENT_LENGTH, cut } from '../domain/limits.js';
 import { newClickId } from './visitors.js';
 
 /** Where a click came in: the snippet (`POST /t/click`), a redirect link (`GET /r`), or a campaign URL / the Click API. */
@@ -156,16 +156,16 @@ export class ClickPipeline {
         affiliate_id: affiliateId,
         banner_id: input.bannerId,
         status: declineReason ? 'declined' : null,
-        decline_reason: cut(declineReason, 255),
+        decline_reason: cut(declineReason, TEXT_LENGTH),
         matched_by: trace.matchedBy,
-        channel: cut(input.params[names.channel], 191),
-        data1: cut(input.params[names.data1], 255),
-        data2: cut(input.params[names.data2], 255),
-        ip: cut(input.ip, 45),
+        channel: cut(input.params[names.channel], KEY_LENGTH),
+        data1: cut(input.params[names.data1], TEXT_LENGTH),
+        data2: cut(input.params[names.data2], TEXT_LENGTH),
+        ip: cut(input.ip, IP_LENGTH),
         country: input.country,
-        user_agent: cut(input.userAgent, 512),
-        referrer: cut(input.referrer, 2048),
-        url: cut(input.url, 2048),
+        user_agent: cut(input.userAgent, USER_AGENT_LENGTH),
+        referrer: cut(input.referrer, URL_LENGTH),
+        url: cut(input.url, URL_LENGTH),
         source: input.source,
         trace: JSON.stringify(campaign ? { ...trace, flow: campaign.flow } : trace),
         ...campaign?.columns,

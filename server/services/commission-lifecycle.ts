@@ -27,6 +27,7 @@ import {
 import type { Page } from '../store/rows.js';
 import { lockSalesOfCommissions, refreshSaleStatuses } from '../store/sales.js';
 import type { PageQuery } from '../validation.js';
+import { TEXT_LENGTH, clip } from '../domain/limits.js';
 
 export type ReviewAction = 'approve' | 'decline';
 
@@ -219,7 +220,7 @@ export class CommissionLifecycle {
     const after: StoredCommission = {
       ...row,
       status: to,
-      status_reason: extra.keepReason ? row.status_reason : reason === null ? null : reason.slice(0, 255),
+      status_reason: extra.keepReason ? row.status_reason : reason === null ? null : clip(reason, TEXT_LENGTH),
       aggregate_key: null,
       updated_at: now,
     };

@@ -3,7 +3,7 @@ import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
-import { fillMacros } from '../domain/macros.js';
+import { fillMacros, macroAmount } from '../domain/macros.js';
 import {
   planCommissions,
   cpmAmount,
@@ -266,8 +266,8 @@ export class CommissionService {
             commission_id: id,
             sale_id: saleId,
             order_id: sale.orderId,
-            amount: unitsToFixed(c.amount, 2),
-            commission: unitsToFixed(c.amount, 2),
+            amount: macroAmount(c.amount),
+            commission: macroAmount(c.amount),
             currency,
             status: sale.status,
             campaign_id: sale.campaignId,
@@ -305,17 +305,26 @@ export class CommissionService {
       const rate = d.payout.affiliateCommission.value;
       const merchantRate = d.payout.merchantCommission.value;
       const amountFor = (q: number, r: Units) => (d.kind === 'impression' ? cpmAmount(r, q) : scale(r, q, 1));
+      // One row holds as many clicks or impressions as keep its amounts exact (and its INT
+      // quantity in range); a full row is closed and the rest accumulates in a new one, so a
+      // later click is never refused by an overflowing accumulator.
+      const perRow = rowCapacity(d.kind, [rate, merchantRate]);
+      let remaining = d.quantity;
       const open = (await trx('commissions').where({ aggregate_key: key }).first('id', 'quantity')) as
         { id: number; quantity: number } | undefined;
       if (open) {
-        const quantity = Number(open.quantity) + d.quantity;
-        stats.push({
-          day: d.day,
-          campaign_id: d.campaignId,
-          affiliate_id: d.affiliateId,
-          banner_id: 0,
-          commissions: amountFor(quantity, rate) - amountFor(Number(open.quantity), rate),
-        });
+        const before = Number(open.quantity);
+        const take = Math.max(0, Math.min(remaining, perRow - before));
+        const quantity = before + take;
+        remaining -= take;
+        if (take > 0)
+          stats.push({
+            day: d.day,
+            campaign_id: d.campaignId,
+            affiliate_id: d.affiliateId,
+            banner_id: 0,
+            commissions: amountFor(quantity, rate) - amountFor(before, rate),
+          });
         await trx('commissions')
           .where({ id: open.id })
           .update({
@@ -323,62 +332,79 @@ export class CommissionService {
             amount: amountFor(quantity, rate),
             merchant_amount: amountFor(quantity, merchantRate),
             updated_at: now,
+            ...(remaining > 0 ? { aggregate_key: null } : {}),
           });
-        continue;
       }
-      const row: CommissionRow = {
-        created_at: now,
-        updated_at: now,
-        kind: d.kind,
-        sale_id: null,
-        campaign_id: d.campaignId,
-        affiliate_id: d.affiliateId,
-        payout_id: d.payout.id,
-        tier: 1,
-        status: d.status,
-        status_reason: null,
-        amount: amountFor(d.quantity, rate),
-        merchant_amount: amountFor(d.quantity, merchantRate),
-        currency,
-        basis: null,
-        rate_unit: 'fixed',
-        rate_value: rate,
-        quantity: d.quantity,
-        day: d.day,
-        aggregate_key: key,
-        parent_id: null,
-        batch_id: null,
-        detail: JSON.stringify({
-          reason: `${d.payout.kind} ${d.payout.type} payout ${d.payout.id} "${d.payout.title}": ${unitsToFixed(rate, 2)} ${currency} per ${d.kind === 'impression' ? '1,000 impressions' : d.payout.rawClicks ? 'click' : 'unique click'}`,
-        }),
-      };
-      const id = await insertCommission(trx, row);
-      stats.push({
-        day: d.day,
-        campaign_id: d.campaignId,
-        affiliate_id: d.affiliateId,
-        banner_id: 0,
-        commissions: row.amount,
-      });
-      await this.outbox.emit(trx, 'commission.created', {
-        commission: {
-          id,
-          affiliateId: d.affiliateId,
-          tier: 1,
-          amount: fromUnits(row.amount),
-          currency,
-          status: d.status,
-          campaignId: d.campaignId,
+      while (remaining > 0) {
+        const quantity = Math.min(remaining, perRow);
+        remaining -= quantity;
+        const row: CommissionRow = {
+          created_at: now,
+          updated_at: now,
           kind: d.kind,
+          sale_id: null,
+          campaign_id: d.campaignId,
+          affiliate_id: d.affiliateId,
+          payout_id: d.payout.id,
+          tier: 1,
+          status: d.status,
+          status_reason: null,
+          amount: amountFor(quantity, rate),
+          merchant_amount: amountFor(quantity, merchantRate),
+          currency,
+          basis: null,
+          rate_unit: 'fixed',
+          rate_value: rate,
+          quantity,
           day: d.day,
-        },
-      });
+          // Only the last row stays open; a full one is closed at once.
+          aggregate_key: remaining > 0 ? null : key,
+          parent_id: null,
+          batch_id: null,
+          detail: JSON.stringify({
+            reason: `${d.payout.kind} ${d.payout.type} payout ${d.payout.id} "${d.payout.title}": ${unitsToFixed(rate, 2)} ${currency} per ${d.kind === 'impression' ? '1,000 impressions' : d.payout.rawClicks ? 'click' : 'unique click'}`,
+          }),
+        };
+        const id = await insertCommission(trx, row);
+        stats.push({
+          day: d.day,
+          campaign_id: d.campaignId,
+          affiliate_id: d.affiliateId,
+          banner_id: 0,
+          commissions: row.amount,
+        });
+        await this.outbox.emit(trx, 'commission.created', {
+          commission: {
+            id,
+            affiliateId: d.affiliateId,
+            tier: 1,
+            amount: fromUnits(row.amount),
+            currency,
+            status: d.status,
+            campaignId: d.campaignId,
+            kind: d.kind,
+            day: d.day,
+          },
+        });
+      }
     }
     await addDailyStats(
       trx,
       stats.filter((x) => x.commissions !== 0),
     );
   }
+}
+
+/** The most clicks (or impressions) one accumulator row holds: its amounts stay exact, its quantity an INT. */
+function rowCapacity(kind: 'click' | 'impression', rates: Units[]): number {
+  let capacity = 2_147_483_647;
+  for (const r of rates) {
+    if (r <= 0) continue;
+    // PPC pays r per click; CPM pays r per 1,000 impressions.
+    const most = kind === 'impression' ? (Number.MAX_SAFE_INTEGER / r) * 1000 : Number.MAX_SAFE_INTEGER / r;
+    capacity = Math.min(capacity, Math.max(1, Math.floor(most)));
+  }
+  return capacity;
 }
 
 function sumBasis(lines: Array<{ basis: Units | null }>): Units | null {

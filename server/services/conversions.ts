@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { transaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -7,14 +7,22 @@ import type { ConfigCache } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
-import { parse } from '../validation.js';
-import { fromUnits, multiplyByRate, toUnits, unitsToFixed, SCALE, type Units } from '../domain/money.js';
+import { amount, parse } from '../validation.js';
+import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
-import { fillMacros } from '../domain/macros.js';
+import { fillMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { conversionFigures, figuresChange } from '../domain/report-figures.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
 import { parseJson } from '../store/rows.js';
+import {
+  AMOUNT_LIMIT_MESSAGE,
+  charLength,
+  jsonWithin,
+  KEY_LENGTH,
+  MAX_AMOUNT_UNITS,
+  TEXT_BYTES,
+} from '../domain/limits.js';
 import { dialectHelper } from '../db/index.js';
 
 export type ConversionStatus = 'lead' | 'sale' | 'rejected' | 'rebill';
@@ -27,12 +35,30 @@ const ALLOWED: Record<ConversionStatus, ConversionStatus[]> = {
   rejected: [],
 };
 
+/**
+ * The key that makes a repeated postback idempotent: subid and tid, or (longer than the column)
+ * its SHA-256. `lookup` also finds a long key stored whole before keys were hashed (SQLite kept it).
+ */
+function dedupeKeyOf(subid: string, tid: string | undefined): { stored: string; lookup: string[] } {
+  const whole = `${subid}|${tid ?? ''}`;
+  if (charLength(whole) <= KEY_LENGTH) return { stored: whole, lookup: [whole] };
+  const hashed = `sha256:${createHash('sha256').update(whole).digest('hex')}`;
+  return { stored: hashed, lookup: [hashed, whole] };
+}
+
 export const canChange = (from: ConversionStatus, to: ConversionStatus) => ALLOWED[from].includes(to);
 
+/** A postback amount: plain decimal text in [0, 1,000,000,000] (SPEC §10a), as units. */
 const money = z
   .string()
   .trim()
-  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'must be a non-negative decimal number such as 12.50');
+  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'must be a non-negative decimal number such as 12.50')
+  .transform((v, ctx) => {
+    const units = amount.safeParse(v);
+    if (units.success) return units.data;
+    ctx.addIssue({ code: 'custom', message: units.error.issues[0]?.message ?? 'must be a decimal number' });
+    return z.NEVER;
+  });
 
 const postbackParams = z.object({
   subid: z.string().trim().min(1, 'is required').max(64, 'at most 64 characters'),
@@ -45,7 +71,7 @@ const postbackParams = z.object({
     .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter currency code')
     .transform((c) => c.toUpperCase())
     .optional(),
-  tid: z.string().trim().min(1).max(191, 'at most 191 characters').optional(),
+  tid: z.string().trim().min(1).max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`).optional(),
   lead_status: z.string().trim().max(64).optional(),
   sale_status: z.string().trim().max(64).optional(),
   rejected_status: z.string().trim().max(64).optional(),
@@ -145,9 +171,13 @@ export class ConversionService {
         throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
       rate = toUnits(r);
     }
-    const amountText = p.payout ?? p.revenue;
-    const revenue: Units | null = amountText === undefined ? null : toUnits(amountText);
-    const dedupeKey = `${click.click_id}|${p.tid ?? ''}`;
+    const revenue: Units | null = p.payout ?? p.revenue ?? null;
+    if (revenue !== null && multiplyByRateWithin(revenue, rate, MAX_AMOUNT_UNITS) === null)
+      throw fieldError(
+        p.payout !== undefined ? 'payout' : 'revenue',
+        `${AMOUNT_LIMIT_MESSAGE} once converted to ${settings.baseCurrency}`,
+      );
+    const dedupeKey = dedupeKeyOf(click.click_id, p.tid);
     const now = this.clock();
     const day = dayIn(now, settings.timezone);
     const campaign = snap.campaigns.get(click.campaign_id);
@@ -166,7 +196,7 @@ export class ConversionService {
     const outcome = await transaction(
       this.db,
       async (trx) => {
-        const existing = (await trx('conversions').where({ dedupe_key: dedupeKey }).first()) as
+        const existing = (await trx('conversions').whereIn('dedupe_key', dedupeKey.lookup).first()) as
           ConversionRow | undefined;
         if (existing) {
           if (existing.status === status) return { row: existing, duplicate: true, changed: false };
@@ -251,8 +281,9 @@ export class ConversionService {
           revenue_base: base,
           cost,
           sale_id: null,
-          params: JSON.stringify(raw).slice(0, 60_000),
-          dedupe_key: dedupeKey,
+          // The postback's own fields first; other parameters as far as the column holds them.
+          params: jsonWithin(raw, TEXT_BYTES, Object.keys(postbackParams.shape)),
+          dedupe_key: dedupeKey.stored,
         });
         const figures = conversionFigures(status, base);
         await addDailyStats(trx, [
@@ -331,12 +362,12 @@ export class ConversionService {
     const subIds = parseJson<Record<string, string>>(click.sub_ids, {});
     const messages: OutboxMessage[] = [];
     if (source?.postbackUrl) {
-      const values: Record<string, string | number | null> = {
+      const values: Record<string, MacroValue> = {
         subid: click.click_id,
         external_id: click.external_id,
         status: c.status,
-        payout: unitsToFixed(Number(c.revenue), 2),
-        revenue: unitsToFixed(Number(c.revenue), 2),
+        payout: macroAmount(Number(c.revenue)),
+        revenue: macroAmount(Number(c.revenue)),
         currency: c.currency,
         tid: c.tid,
         campaign_id: click.campaign_id,

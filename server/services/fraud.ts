@@ -4,6 +4,7 @@ import type { Hooks } from '../plugins/hooks.js';
 import type { Settings } from '../domain/settings.js';
 import { dialectHelper } from '../db/index.js';
 import { dayIn } from '../domain/time.js';
+import { CODE_LENGTH, clip } from '../domain/limits.js';
 import type { Platform } from '../domain/integrations/types.js';
 
 /** What the fraud check (plugin `fraud-protection`, filters `click.fraudCheck` / `sale.fraudCheck`) decides. */
@@ -52,7 +53,7 @@ export class FraudGate {
       this.db,
       'dropped_counts',
       ['day', 'kind', 'reason'],
-      [{ day: dayIn(at, timeZone), kind, reason: rule.slice(0, 64), count: 1 }],
+      [{ day: dayIn(at, timeZone), kind, reason: clip(rule, CODE_LENGTH), count: 1 }],
       ['count'],
     );
     this.log.info({ kind, reason: rule }, 'event dropped by a fraud rule');

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import type { ConfigCache } from './config-cache.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
 import { pickWeighted } from '../domain/flows.js';
-import { unitsToFixed } from '../domain/money.js';
 import { parseJson } from '../store/rows.js';
+import { URL_LENGTH, clip } from '../domain/limits.js';
 
 /**
  * The landing → offer step (SPEC §7.2): `GET /lp/offer?subid=…` keeps the click of the landing
@@ -56,7 +56,7 @@ export class LandingOffers {
         flowId: click.flow_id,
         affiliateId: click.affiliate_id,
         source: click.source_id ? (snap.sources.get(click.source_id)?.name ?? null) : null,
-        cost: unitsToFixed(Number(click.cost)),
+        cost: Number(click.cost),
         country: click.country,
         ip: click.ip,
         externalId: click.external_id,
@@ -65,7 +65,7 @@ export class LandingOffers {
     );
     await this.db('clicks')
       .where({ id: click.id })
-      .update({ offer_index: index, offer_url: url.slice(0, 2048), offer_at: this.clock() });
+      .update({ offer_index: index, offer_url: clip(url, URL_LENGTH), offer_at: this.clock() });
     return url;
   }
 }

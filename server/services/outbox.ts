@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Hooks } from '../plugins/hooks.js';
+import { URL_LENGTH, clip } from '../domain/limits.js';
 
 /** One outgoing HTTP notification, stored in the outbox until delivered (SPEC §7.6). */
 export interface OutboxMessage {
@@ -42,7 +43,7 @@ export class Outbox {
         event,
         channel: m.channel,
         method: m.method,
-        url: m.url.slice(0, 2048),
+        url: clip(m.url, URL_LENGTH),
         headers: JSON.stringify(m.headers ?? {}),
         body: m.body ?? null,
         status: 'pending',

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { transaction } from '../db/transaction.js';
-import { stringify } from 'csv-stringify/sync';
 import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
 import { conflict, notFound } from '../errors.js';
 import { add, fromUnits, toUnits, unitsToFixed, type Units } from '../domain/money.js';
+import { toCsv } from '../domain/csv.js';
 import { recordAudit } from '../store/audit.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
@@ -30,6 +30,7 @@ import {
   type PayoutBatchStatus,
   type PayoutLine,
 } from '../store/payout-batches.js';
+import { KEY_LENGTH, TEXT_LENGTH, clip, cut } from '../domain/limits.js';
 
 /** A line in JSON: amounts as decimals. */
 export interface PayoutItem {
@@ -134,9 +135,9 @@ export class PayoutBatchService {
         affiliates: items.length,
         commissions,
         currency,
-        created_by: actor.label.slice(0, 191),
+        created_by: clip(actor.label, KEY_LENGTH),
         paid_at: null,
-        note: input.note ? input.note.slice(0, 255) : null,
+        note: cut(input.note, TEXT_LENGTH),
       });
       await insertBatchItems(trx, batchId, items);
       const moved = await attachCommissions(
@@ -185,7 +186,8 @@ export class PayoutBatchService {
     const batch = await getBatch(this.db, id);
     if (!batch) throw notFound('payout batch', id);
     const lines = await batchLines(this.db, id);
-    return stringify(
+    return toCsv(
+      ['affiliateId', 'refId', 'name', 'email', 'amount', 'currency', 'commissions'],
       lines.map((l) => [
         l.affiliateId,
         l.refId,
@@ -195,12 +197,6 @@ export class PayoutBatchService {
         batch.currency,
         l.commissions,
       ]),
-      {
-        header: true,
-        columns: ['affiliateId', 'refId', 'name', 'email', 'amount', 'currency', 'commissions'],
-        // A name such as "=HYPERLINK(…)" must stay text in a spreadsheet.
-        escape_formulas: true,
-      },
     );
   }
 

@@ -15,9 +15,11 @@ import type { Campaign } from '../store/campaigns.js';
 import { listBanners, type Banner } from '../store/banners.js';
 import { listCoupons, type Coupon } from '../store/coupons.js';
 import { commissionTotals, listCommissions, type CommissionStatus } from '../store/commissions.js';
+import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
 import { findUserByEmail } from '../store/users.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
+import { KEY_LENGTH, clip } from '../domain/limits.js';
 
 /*
  * The affiliate portal's use cases (SPEC §9): sign-up, and every read of an affiliate's own
@@ -125,7 +127,7 @@ export class PortalService {
     const parent = input.referrer ? await this.approvedByRef(input.referrer) : undefined;
     const actor: Actor = {
       userId: null,
-      label: `sign-up ${email.toLowerCase()}`.slice(0, 191),
+      label: clip(`sign-up ${email.toLowerCase()}`, KEY_LENGTH),
       role: 'system',
       affiliateId: null,
     };
@@ -207,22 +209,24 @@ export class PortalService {
         const row = (await this.db('daily_stats')
           .where('affiliate_id', id)
           .whereBetween('day', [from, today])
-          .sum({
-            clicks: 'clicks',
-            uniqueClicks: 'unique_clicks',
-            sales: 'sales',
-            actions: 'actions',
-            commissions: 'commissions',
-          })
-          .first()) as Record<string, number | string | null> | undefined;
-        const n = (k: string) => Number(row?.[k] ?? 0);
+          .select(
+            ...countSums(this.db, {
+              clicks: 'clicks',
+              uniqueClicks: 'unique_clicks',
+              sales: 'sales',
+              actions: 'actions',
+            }),
+            ...exactSums(this.db, { commissions: 'commissions' }),
+          )
+          .first()) as Record<string, unknown> | undefined;
+        const n = (k: string) => Number(exactSum(row, k));
         return {
           label,
           clicks: n('clicks'),
           uniqueClicks: n('uniqueClicks'),
           sales: n('sales'),
           actions: n('actions'),
-          commissions: formatMoney(n('commissions'), currency),
+          commissions: formatMoney(exactSum(row, 'commissions'), currency),
         };
       }),
     );

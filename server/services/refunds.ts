@@ -28,6 +28,7 @@ import {
   type RefundableSale,
   type RefundType,
 } from '../store/refunds.js';
+import { KEY_LENGTH, TEXT_LENGTH, clip } from '../domain/limits.js';
 
 export interface RefundInput {
   /** In the sale's currency (units); null refunds everything left. */
@@ -159,7 +160,7 @@ export class RefundService {
       type: input.type,
       amount,
       amount_base: amountBase,
-      actor: actor.label.slice(0, 191),
+      actor: clip(actor.label, KEY_LENGTH),
     });
     if (!(await addRefunded(trx, sale.id, sale.refunded, amount))) {
       throw conflict(`Sale ${sale.id} was refunded by someone else at the same time: check it and try again`);
@@ -234,7 +235,7 @@ export class RefundService {
             payout_id: original.payout_id,
             tier: original.tier,
             status,
-            status_reason: why.slice(0, 255),
+            status_reason: clip(why, TEXT_LENGTH),
             amount: -take,
             merchant_amount: -takeMerchant,
             currency: original.currency,

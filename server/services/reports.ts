@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ConfigCache } from './config-cache.js';
-import { fromUnits } from '../domain/money.js';
+import { ExactAmount } from '../domain/money.js';
+import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
 
 export const GROUP_BY = [
@@ -37,20 +38,22 @@ export interface ReportRow {
   impressions: number;
   conversions: number;
   sales: number;
-  revenue: number;
-  cost: number;
-  profit: number;
+  /** Amounts are exact however large (sums of rollup parts): see ExactAmount. */
+  revenue: ExactAmount;
+  cost: ExactAmount;
+  profit: ExactAmount;
   roi: number | null;
   cr: number | null;
   epc: number | null;
-  commissions: number;
-  commissionsPending: number;
-  commissionsApproved: number;
+  commissions: ExactAmount;
+  commissionsPending: ExactAmount;
+  commissionsApproved: ExactAmount;
 }
 
 /** Dimensions read from the campaign-URL rollup; the others from the daily rollup. */
 const TRAFFIC_DIMENSIONS: ReadonlySet<GroupBy> = new Set(['flow', 'landing', 'offer', 'source', 'country']);
 
+/** Counts as numbers; amounts as exact units. */
 interface Raw {
   key: string | number | null;
   clicks: number;
@@ -58,14 +61,16 @@ interface Raw {
   impressions: number;
   conversions: number;
   sales: number;
-  revenue: number;
-  cost: number;
-  commissions: number;
-  pending: number;
-  approved: number;
+  revenue: bigint;
+  cost: bigint;
+  commissions: bigint;
+  pending: bigint;
+  approved: bigint;
 }
 
 const n = (v: unknown) => Number(v ?? 0);
+/** A count summed by countSums. */
+const count = (row: Record<string, unknown>, alias: string) => Number(exactSum(row, alias));
 const round = (v: number, places = 2) => Math.round(v * 10 ** places) / 10 ** places;
 
 /**
@@ -114,6 +119,7 @@ export class ReportService {
     return raws.map((r) => {
       const spend = r.cost + r.commissions;
       const profit = r.revenue - spend;
+      const money = (units: bigint) => new ExactAmount(units);
       return {
         key: r.key,
         label: label(r.key),
@@ -122,15 +128,15 @@ export class ReportService {
         impressions: r.impressions,
         conversions: r.conversions,
         sales: r.sales,
-        revenue: fromUnits(r.revenue),
-        cost: fromUnits(r.cost),
-        profit: fromUnits(profit),
-        roi: spend > 0 ? round((profit / spend) * 100) : null,
+        revenue: money(r.revenue),
+        cost: money(r.cost),
+        profit: money(profit),
+        roi: spend > 0n ? round((Number(profit) / Number(spend)) * 100) : null,
         cr: r.clicks > 0 ? round((r.conversions / r.clicks) * 100) : null,
-        epc: r.clicks > 0 ? round(fromUnits(r.revenue) / r.clicks, 4) : null,
-        commissions: fromUnits(r.commissions),
-        commissionsPending: fromUnits(r.pending),
-        commissionsApproved: fromUnits(r.approved),
+        epc: r.clicks > 0 ? round(Number(r.revenue) / 10_000 / r.clicks, 4) : null,
+        commissions: money(r.commissions),
+        commissionsPending: money(r.pending),
+        commissionsApproved: money(r.approved),
       };
     });
   }
@@ -142,16 +148,20 @@ export class ReportService {
     const query = this.db('daily_stats')
       .whereBetween('day', [q.from, q.to])
       .select({ key: column })
-      .sum({
-        clicks: 'clicks',
-        unique_clicks: 'unique_clicks',
-        impressions: 'impressions',
-        conversions: 'conversions',
-        sales: 'sales',
-        revenue: 'revenue',
-        cost: 'cost',
-        commissions: 'commissions',
-      })
+      .select(
+        ...countSums(this.db, {
+          clicks: 'clicks',
+          unique_clicks: 'unique_clicks',
+          impressions: 'impressions',
+          conversions: 'conversions',
+          sales: 'sales',
+        }),
+        ...exactSums(this.db, {
+          revenue: 'revenue',
+          cost: 'cost',
+          commissions: 'commissions',
+        }),
+      )
       .groupBy(column)
       .orderBy(column);
     if (q.campaignId) query.where('campaign_id', q.campaignId);
@@ -164,16 +174,16 @@ export class ReportService {
       const t = statusTotals.get(String(key));
       return {
         key,
-        clicks: n(r.clicks),
-        uniqueClicks: n(r.unique_clicks),
-        impressions: n(r.impressions),
-        conversions: n(r.conversions),
-        sales: n(r.sales),
-        revenue: n(r.revenue),
-        cost: n(r.cost),
-        commissions: n(r.commissions),
-        pending: t?.pending ?? 0,
-        approved: t?.approved ?? 0,
+        clicks: count(r, 'clicks'),
+        uniqueClicks: count(r, 'unique_clicks'),
+        impressions: count(r, 'impressions'),
+        conversions: count(r, 'conversions'),
+        sales: count(r, 'sales'),
+        revenue: exactSum(r, 'revenue'),
+        cost: exactSum(r, 'cost'),
+        commissions: exactSum(r, 'commissions'),
+        pending: t?.pending ?? 0n,
+        approved: t?.approved ?? 0n,
       };
     });
   }
@@ -186,22 +196,22 @@ export class ReportService {
   private async commissionStatusTotals(
     q: ReportQuery,
     column: string,
-  ): Promise<Map<string, { pending: number; approved: number }>> {
+  ): Promise<Map<string, { pending: bigint; approved: bigint }>> {
     if (q.bannerId) return new Map();
     const key = column === 'banner_id' ? this.db.raw('0') : column;
     const query = this.db('commissions')
       .whereBetween('day', [q.from, q.to])
       .whereIn('status', ['pending', 'approved'])
       .select({ key, status: 'status' })
-      .sum({ total: 'amount' })
+      .select(exactSums(this.db, { total: 'amount' }))
       .groupBy(...(column === 'banner_id' ? [] : [column]), 'status');
     if (q.campaignId) query.where('campaign_id', q.campaignId);
     if (q.affiliateId) query.where('affiliate_id', q.affiliateId);
-    const out = new Map<string, { pending: number; approved: number }>();
-    for (const r of (await query) as Array<{ key: string | number; status: string; total: unknown }>) {
-      const entry = out.get(String(r.key)) ?? { pending: 0, approved: 0 };
-      if (r.status === 'pending') entry.pending += n(r.total);
-      else entry.approved += n(r.total);
+    const out = new Map<string, { pending: bigint; approved: bigint }>();
+    for (const r of (await query) as Array<Record<string, unknown> & { key: string | number; status: string }>) {
+      const entry = out.get(String(r.key)) ?? { pending: 0n, approved: 0n };
+      if (r.status === 'pending') entry.pending += exactSum(r, 'total');
+      else entry.approved += exactSum(r, 'total');
       out.set(String(r.key), entry);
     }
     return out;
@@ -219,14 +229,15 @@ export class ReportService {
     const query = this.db('traffic_stats')
       .whereBetween('day', [q.from, q.to])
       .select(cols)
-      .sum({
-        clicks: 'clicks',
-        unique_clicks: 'unique_clicks',
-        conversions: 'conversions',
-        sales: 'sales',
-        revenue: 'revenue',
-        cost: 'cost',
-      })
+      .select(
+        ...countSums(this.db, {
+          clicks: 'clicks',
+          unique_clicks: 'unique_clicks',
+          conversions: 'conversions',
+          sales: 'sales',
+        }),
+        ...exactSums(this.db, { revenue: 'revenue', cost: 'cost' }),
+      )
       .groupBy(cols)
       .orderBy(cols);
     if (q.campaignId) query.where('campaign_id', q.campaignId);
@@ -252,16 +263,16 @@ export class ReportService {
             : ((r[cols[0] as string] as string | number) ?? null);
       return {
         key,
-        clicks: n(r.clicks),
-        uniqueClicks: n(r.unique_clicks),
+        clicks: count(r, 'clicks'),
+        uniqueClicks: count(r, 'unique_clicks'),
         impressions: 0,
-        conversions: n(r.conversions),
-        sales: n(r.sales),
-        revenue: n(r.revenue),
-        cost: n(r.cost),
-        commissions: 0,
-        pending: 0,
-        approved: 0,
+        conversions: count(r, 'conversions'),
+        sales: count(r, 'sales'),
+        revenue: exactSum(r, 'revenue'),
+        cost: exactSum(r, 'cost'),
+        commissions: 0n,
+        pending: 0n,
+        approved: 0n,
       };
     });
   }

@@ -8,10 +8,11 @@ import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { FraudGate } from './fraud.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
-import { fromUnits, multiplyByRate, toUnits, SCALE } from '../domain/money.js';
+import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
 import { essentialSaleFields, optionalSaleFields, saleBodyFields, type SaleInput } from '../schemas/tracking.js';
 import { AppError, fieldError } from '../errors.js';
 import { parse, unknownKeyMessage, unknownKeys, validationFailed, withoutKeys } from '../validation.js';
+import { AMOUNT_LIMIT_MESSAGE, IP_LENGTH, KEY_LENGTH, MAX_AMOUNT_UNITS, TEXT_LENGTH, cut } from '../domain/limits.js';
 import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
@@ -106,6 +107,17 @@ interface Prepared {
   commissions: CommissionPlanResult;
   /** `customerId`, else the visitor id (body or cookie): the key of a lifetime binding (rule 1). */
   customerKey: string | null;
+}
+
+/** SPEC §10a: each amount stays within the limit once converted to the base currency too. */
+function checkConverted(input: SaleInput, rate: Units, baseCurrency: string): void {
+  const check = (field: string, units: Units | undefined) => {
+    if (units !== undefined && multiplyByRateWithin(units, rate, MAX_AMOUNT_UNITS) === null)
+      throw fieldError(field, `${AMOUNT_LIMIT_MESSAGE} once converted to ${baseCurrency}`);
+  };
+  check('totalCost', input.totalCost);
+  if (input.fixedCost?.kind === 'amount') check('fixedCost', input.fixedCost.units);
+  input.items?.forEach((item, i) => check(`items.${i}.totalCost`, item.totalCost));
 }
 
 /** A random source seeded by the order, so a retried order picks the same campaign among ties. */
@@ -345,6 +357,7 @@ export class SaleService {
         );
       }
       rate = toUnits(r);
+      checkConverted(input, rate, settings.baseCurrency);
     }
     if (warnings.length)
       this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');
@@ -499,7 +512,7 @@ export class SaleService {
       action_code: i.actionCode ?? null,
       order_id: i.orderId ?? null,
       order_key:
-        orderKey && orderKey.length <= 191
+        orderKey && orderKey.length <= KEY_LENGTH
           ? orderKey
           : orderKey
             ? createHash('sha256').update(orderKey).digest('hex')
@@ -510,7 +523,7 @@ export class SaleService {
       status: p.status,
       // Its commissions are written with the sale's status, so they agree with it at first.
       current_status: p.status,
-      decline_reason: p.declineReason ? p.declineReason.slice(0, 255) : null,
+      decline_reason: cut(p.declineReason, TEXT_LENGTH),
       matched_by: p.trace.matchedBy,
       total_cost: i.totalCost ?? null,
       fixed_cost: fixedCost,
@@ -524,7 +537,7 @@ export class SaleService {
       visitor_id: i.visitorId ?? (req.cookieVisitorId || null),
       data: JSON.stringify(data),
       items: JSON.stringify(i.items ?? []),
-      ip: req.ip ? req.ip.slice(0, 45) : null,
+      ip: cut(req.ip, IP_LENGTH),
       source: req.source,
       duplicate_of: null,
       trace: JSON.stringify(p.trace),

@@ -13,6 +13,7 @@ import {
   type SettingsPatch,
 } from '../domain/settings.js';
 import { validationError } from '../validation.js';
+import { TEXT_BYTES, byteLength } from '../domain/limits.js';
 
 /**
  * Global settings (SPEC §2), read from memory on every request. `load()` fills the cache at
@@ -76,8 +77,8 @@ export class SettingsService {
 
 /** Each setting is one TEXT row (65,535 bytes on MySQL); names the field that makes a value too big, or null. */
 function oversizedField(key: string, value: unknown): string | null {
-  const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8');
-  if (bytes(value) <= 65_535) return null;
+  const bytes = (v: unknown) => byteLength(JSON.stringify(v) ?? '');
+  if (bytes(value) <= TEXT_BYTES) return null;
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const [largest] = Object.entries(value).sort((x, y) => bytes(y[1]) - bytes(x[1]));
     if (largest) return `${key}.${largest[0]}`;

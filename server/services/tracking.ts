@@ -7,6 +7,7 @@ import { countryOf } from './geo.js';
 import { newVisitorId, validVisitorId } from './visitors.js';
 import { dayIn } from '../domain/time.js';
 import { trafficPayout, type ClickPipeline } from './click-pipeline.js';
+import { CODE_LENGTH, clip } from '../domain/limits.js';
 
 export type { FraudSubject, FraudVerdict, TrafficContext } from './fraud.js';
 
@@ -107,7 +108,7 @@ export class TrackingService {
       campaignId: banner.campaignId,
       bannerId: banner.id,
       affiliateId: affiliate?.id ?? 0,
-      visitorKey: input.visitorKey.slice(0, 64),
+      visitorKey: clip(input.visitorKey, CODE_LENGTH),
       cpm: trafficPayout(snap, 'CPM', banner.campaignId, affiliate?.id ?? null),
     });
   }

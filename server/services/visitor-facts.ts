@@ -1,5 +1,6 @@
 import { UAParser } from 'ua-parser-js';
 import { isbot } from 'isbot';
+import { USER_AGENT_LENGTH } from '../domain/limits.js';
 
 /** Device, OS and browser from a user agent (ua-parser-js), cached: the same agents repeat a lot. */
 export interface AgentFacts {
@@ -12,7 +13,7 @@ export interface AgentFacts {
 const cache = new Map<string, AgentFacts>();
 
 export function agentFacts(userAgent: string): AgentFacts {
-  const key = userAgent.slice(0, 512);
+  const key = userAgent.slice(0, USER_AGENT_LENGTH);
   const hit = cache.get(key);
   if (hit) return hit;
   const r = new UAParser(key).getResult();

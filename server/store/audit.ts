@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../services/actor.js';
 import { parseJson, toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
+import { CODE_LENGTH, KEY_LENGTH, TEXT_BYTES, clip } from '../domain/limits.js';
 
 export interface AuditEntry {
   id: number;
@@ -37,16 +38,16 @@ export async function recordAudit(
   await db('audit_log').insert({
     at,
     actor_user_id: actor.userId,
-    actor: actor.label.slice(0, 191),
+    actor: clip(actor.label, KEY_LENGTH),
     action,
     object_type: objectType,
-    object_id: objectId === null ? null : String(objectId).slice(0, 64),
+    object_id: objectId === null ? null : clip(String(objectId), CODE_LENGTH),
     details: detailsText(details),
   });
 }
 
 /** audit_log.details is TEXT (65,535 bytes on MySQL): large values are summarised, never allowed to fail the change. */
-const DETAILS_MAX_BYTES = 60_000;
+const DETAILS_MAX_BYTES = TEXT_BYTES;
 function detailsText(details: Record<string, unknown>): string {
   const text = JSON.stringify(details);
   if (Buffer.byteLength(text, 'utf8') <= DETAILS_MAX_BYTES) return text;

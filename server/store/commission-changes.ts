@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { CommissionRow, CommissionStatus } from './commissions.js';
+import { TEXT_LENGTH, clip } from '../domain/limits.js';
 
 /** Status changes of existing commissions (approve, decline, reverse, pay), row-locked where the database can. */
 
@@ -86,7 +87,7 @@ export async function setCommissionStatus(
   const q = trx('commissions').where('id', id).whereIn('status', from);
   if (!opts.inBatch) q.whereNull('batch_id');
   const patch: Record<string, unknown> = { status: to, aggregate_key: null, updated_at: now };
-  if (reason !== undefined) patch.status_reason = reason === null ? null : reason.slice(0, 255);
+  if (reason !== undefined) patch.status_reason = reason === null ? null : clip(reason, TEXT_LENGTH);
   const changed = await q.update(patch);
   return Number(changed) > 0;
 }

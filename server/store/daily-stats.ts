@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { dialectHelper } from '../db/index.js';
+import { dialectHelper, splitValue } from '../db/index.js';
+import { transaction } from '../db/transaction.js';
 
 /**
  * Counters of one day, campaign, affiliate and banner (0 = none), added to the rollup.
@@ -43,30 +44,171 @@ const COUNTERS = [
   'cost',
 ] as const;
 
-/** Adds deltas to `daily_stats`, merging deltas with the same key first (one row each). */
-export async function addDailyStats(db: Knex, deltas: StatsDelta[]): Promise<void> {
+/** A rollup table: its key columns and its counters (SPEC §12). */
+interface Rollup {
+  table: string;
+  keys: readonly string[];
+  counters: readonly string[];
+}
+
+const DAILY: Rollup = {
+  table: 'daily_stats',
+  keys: ['day', 'campaign_id', 'affiliate_id', 'banner_id'],
+  counters: COUNTERS,
+};
+
+/** The BIGINT range of a counter (−2^63 left out, see counterCheck). */
+const MAX = 9_223_372_036_854_775_807n;
+const MIN = -MAX;
+
+/** A value for SQL: a number while exact, else an integer literal (a string would be a float in MySQL arithmetic). */
+const cell = (db: Knex, v: bigint): number | Knex.Raw =>
+  v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : db.raw(v.toString());
+
+/** Keys whose part 0 is full, in this process: their deltas skip the one-statement path. */
+const fullKeys = new Set<string>();
+
+/**
+ * Adds deltas to a rollup: the one place counters are added (SPEC §10a). Deltas with the same key
+ * are merged exactly (BigInt) and added by one upsert to part 0 of each key. When a counter would
+ * pass the BIGINT range there, the database refuses the statement (MariaDB's arithmetic, SQLite's
+ * CHECK) and nothing of it is written; each key is then added by `carry`, which fills the room
+ * left in the key's parts and puts the rest in a new part. Reports sum the parts, so no event
+ * fails, is lost, or turns a counter inexact.
+ */
+async function addCounters(db: Knex, rollup: Rollup, deltas: ReadonlyArray<Record<string, unknown>>): Promise<void> {
   if (!deltas.length) return;
-  const merged = new Map<string, Record<string, string | number>>();
+  const merged = new Map<string, { key: Record<string, string | number>; values: Record<string, bigint> }>();
   for (const d of deltas) {
-    const key = `${d.day}|${d.campaign_id}|${d.affiliate_id}|${d.banner_id}`;
-    const row = merged.get(key) ?? {
-      day: d.day,
-      campaign_id: d.campaign_id,
-      affiliate_id: d.affiliate_id,
-      banner_id: d.banner_id,
-      ...Object.fromEntries(COUNTERS.map((c) => [c, 0])),
-    };
-    for (const c of COUNTERS) row[c] = Number(row[c]) + (d[c] ?? 0);
-    merged.set(key, row);
+    const id = `${rollup.table}|${rollup.keys.map((k) => d[k]).join('|')}`;
+    let row = merged.get(id);
+    if (!row) {
+      row = {
+        key: Object.fromEntries(rollup.keys.map((k) => [k, d[k] as string | number])),
+        values: Object.fromEntries(rollup.counters.map((c) => [c, 0n])),
+      };
+      merged.set(id, row);
+    }
+    for (const c of rollup.counters) {
+      const v = d[c];
+      if (v) row.values[c] = (row.values[c] as bigint) + BigInt(v as number);
+    }
   }
-  await dialectHelper(db).upsertIncrement(
-    db,
-    'daily_stats',
-    ['day', 'campaign_id', 'affiliate_id', 'banner_id'],
-    // In key order: concurrent writers then lock the rollup rows in one order and cannot deadlock on them.
-    [...merged.keys()].sort().map((k) => merged.get(k)!),
-    [...COUNTERS],
-  );
+  const helper = dialectHelper(db);
+  const inRange = (r: { values: Record<string, bigint> }) => Object.values(r.values).every((v) => v <= MAX && v >= MIN);
+  // In key order: concurrent writers then lock the rollup rows in one order and cannot deadlock on them.
+  const ordered = [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const fast = ordered.filter(([id, r]) => !fullKeys.has(id) && inRange(r));
+  const slow = ordered.filter(([id, r]) => fullKeys.has(id) || !inRange(r));
+  if (fast.length) {
+    try {
+      await helper.upsertIncrement(
+        db,
+        rollup.table,
+        [...rollup.keys, 'part'],
+        fast.map(([, r]) => ({
+          ...r.key,
+          part: 0,
+          ...Object.fromEntries(Object.entries(r.values).map(([c, v]) => [c, cell(db, v)])),
+        })),
+        [...rollup.counters],
+      );
+    } catch (err) {
+      // Only the failed statement is undone, on both databases: the transaction goes on.
+      if (!helper.isCounterOverflow(err)) throw err;
+      slow.push(...fast);
+    }
+  }
+  for (const [id, r] of slow) {
+    const overflowed = await ((db as Knex.Transaction).isTransaction
+      ? carry(db, rollup, r.key, r.values)
+      : transaction(db, (trx) => carry(trx, rollup, r.key, r.values)));
+    if (overflowed) {
+      if (fullKeys.size >= 10_000) fullKeys.clear();
+      fullKeys.add(id);
+    }
+  }
+}
+
+/**
+ * Adds one key's deltas exactly across its parts (rows locked: FOR UPDATE on MySQL, SQLite has
+ * one writer): each delta fills the room of the parts in order, and what remains opens new parts.
+ * Returns true when part 0 could not take everything (later deltas of the key come here at once).
+ */
+async function carry(
+  trx: Knex,
+  rollup: Rollup,
+  key: Record<string, string | number>,
+  deltas: Record<string, bigint>,
+): Promise<boolean> {
+  const helper = dialectHelper(trx);
+  const query = trx(rollup.table)
+    .where(key)
+    .select('part', ...rollup.counters.flatMap((c) => helper.splitInteger(trx, c, c, 'value')))
+    .orderBy('part');
+  const rows = (await (helper.dialect === 'mysql' ? query.forUpdate() : query)) as Array<Record<string, unknown>>;
+  const parts = rows.map((row) => ({
+    part: Number(row.part),
+    values: Object.fromEntries(rollup.counters.map((c) => [c, splitValue(row, c)])),
+    add: {} as Record<string, bigint>,
+  }));
+  const fresh: Array<Record<string, bigint>> = [];
+  for (const c of rollup.counters) {
+    let d = deltas[c] ?? 0n;
+    for (const p of parts) {
+      if (d === 0n) break;
+      const v = p.values[c] as bigint;
+      const room = d > 0n ? MAX - v : MIN - v;
+      const take = d > 0n ? (d < room ? d : room) : d > room ? d : room;
+      if (take !== 0n) {
+        p.add[c] = take;
+        d -= take;
+      }
+    }
+    for (let i = 0; d !== 0n; i++) {
+      const take = d > 0n ? (d < MAX ? d : MAX) : d > MIN ? d : MIN;
+      (fresh[i] ??= {})[c] = take;
+      d -= take;
+    }
+  }
+  if (!parts.length && !fresh.length) fresh.push({});
+  for (const p of parts) {
+    const adds = Object.entries(p.add);
+    if (!adds.length) continue;
+    await trx(rollup.table)
+      .where({ ...key, part: p.part })
+      .update(Object.fromEntries(adds.map(([c, v]) => [c, trx.raw(`?? + ${v.toString()}`, [c])])));
+  }
+  const next = (parts.at(-1)?.part ?? -1) + 1;
+  if (fresh.length)
+    await trx(rollup.table).insert(
+      fresh.map((values, i) => ({
+        ...key,
+        part: next + i,
+        // Every counter, so that the rows of one INSERT have the same columns.
+        ...Object.fromEntries(rollup.counters.map((c) => [c, cell(trx, values[c] ?? 0n)])),
+      })),
+    );
+  return parts.some((p) => p.part > 0 && Object.keys(p.add).length > 0) || fresh.some((_, i) => next + i > 0);
+}
+
+/** SUM of each column exactly, whatever the number and size of the parts: select items (see splitInteger). */
+export const exactSums = (db: Knex, columns: Record<string, string>): Knex.Raw[] =>
+  Object.entries(columns).flatMap(([alias, column]) => dialectHelper(db).splitInteger(db, column, alias, 'sum'));
+
+/**
+ * SUM of event counts (clicks, sales…): a plain SUM is exact for them (a sum past 2^53 would take
+ * 9 × 10^15 events), and half the work of `exactSums`. Read with `exactSum` too.
+ */
+export const countSums = (db: Knex, columns: Record<string, string>): Knex.Raw[] =>
+  Object.entries(columns).map(([alias, column]) => db.raw('SUM(??) AS ??', [column, `${alias}__r`]));
+
+/** A sum selected by `exactSums` or `countSums`. */
+export const exactSum = (row: Record<string, unknown> | undefined, alias: string): bigint => splitValue(row, alias);
+
+/** Adds deltas to `daily_stats` (see addCounters). */
+export function addDailyStats(db: Knex, deltas: StatsDelta[]): Promise<void> {
+  return addCounters(db, DAILY, deltas as unknown as Array<Record<string, unknown>>);
 }
 
 export interface StatsTotals {
@@ -76,32 +218,34 @@ export interface StatsTotals {
   sales: number;
   actions: number;
   declinedSales: number;
-  revenue: number;
+  /** Units; exact however large (a sum of rollup parts). */
+  revenue: bigint;
 }
+
+const COUNT_TOTALS = {
+  clicks: 'clicks',
+  uniqueClicks: 'unique_clicks',
+  declinedClicks: 'declined_clicks',
+  sales: 'sales',
+  actions: 'actions',
+  declinedSales: 'declined_sales',
+} as const;
 
 /** Totals over days `from`..`to` (inclusive, "YYYY-MM-DD"). */
 export async function statsTotals(db: Knex, from: string, to: string): Promise<StatsTotals> {
   const row = (await db('daily_stats')
     .whereBetween('day', [from, to])
-    .sum({
-      clicks: 'clicks',
-      uniqueClicks: 'unique_clicks',
-      declinedClicks: 'declined_clicks',
-      sales: 'sales',
-      actions: 'actions',
-      declinedSales: 'declined_sales',
-      revenue: 'revenue',
-    })
-    .first()) as Record<keyof StatsTotals, number | string | null> | undefined;
-  const n = (v: number | string | null | undefined) => Number(v ?? 0);
+    .select([...countSums(db, COUNT_TOTALS), ...exactSums(db, { revenue: 'revenue' })])
+    .first()) as Record<string, unknown> | undefined;
+  const n = (alias: string) => Number(exactSum(row, alias));
   return {
-    clicks: n(row?.clicks),
-    uniqueClicks: n(row?.uniqueClicks),
-    declinedClicks: n(row?.declinedClicks),
-    sales: n(row?.sales),
-    actions: n(row?.actions),
-    declinedSales: n(row?.declinedSales),
-    revenue: n(row?.revenue),
+    clicks: n('clicks'),
+    uniqueClicks: n('uniqueClicks'),
+    declinedClicks: n('declinedClicks'),
+    sales: n('sales'),
+    actions: n('actions'),
+    declinedSales: n('declinedSales'),
+    revenue: exactSum(row, 'revenue'),
   };
 }
 
@@ -110,23 +254,17 @@ export async function statsByDay(
   db: Knex,
   from: string,
   to: string,
-): Promise<Array<{ day: string; clicks: number; sales: number; revenue: number }>> {
+): Promise<Array<{ day: string; clicks: number; sales: number; revenue: bigint }>> {
   const rows = (await db('daily_stats')
     .whereBetween('day', [from, to])
-    .select('day')
-    .sum({ clicks: 'clicks', sales: 'sales', revenue: 'revenue' })
+    .select('day', ...countSums(db, { clicks: 'clicks', sales: 'sales' }), ...exactSums(db, { revenue: 'revenue' }))
     .groupBy('day')
-    .orderBy('day')) as Array<{
-    day: string;
-    clicks: number | string;
-    sales: number | string;
-    revenue: number | string;
-  }>;
+    .orderBy('day')) as Array<Record<string, unknown> & { day: string }>;
   return rows.map((r) => ({
     day: r.day,
-    clicks: Number(r.clicks),
-    sales: Number(r.sales),
-    revenue: Number(r.revenue),
+    clicks: Number(exactSum(r, 'clicks')),
+    sales: Number(exactSum(r, 'sales')),
+    revenue: exactSum(r, 'revenue'),
   }));
 }
 
@@ -150,23 +288,9 @@ export interface TrafficDelta {
 const TRAFFIC_KEY = ['day', 'campaign_id', 'flow_id', 'landing_index', 'offer_index', 'source_id', 'country'] as const;
 const TRAFFIC_COUNTERS = ['clicks', 'unique_clicks', 'conversions', 'sales', 'revenue', 'cost'] as const;
 
-export async function addTrafficStats(db: Knex, deltas: TrafficDelta[]): Promise<void> {
-  if (!deltas.length) return;
-  const merged = new Map<string, Record<string, string | number>>();
-  for (const d of deltas) {
-    const key = TRAFFIC_KEY.map((k) => d[k]).join('|');
-    const row = merged.get(key) ?? {
-      ...Object.fromEntries(TRAFFIC_KEY.map((k) => [k, d[k]])),
-      ...Object.fromEntries(TRAFFIC_COUNTERS.map((c) => [c, 0])),
-    };
-    for (const c of TRAFFIC_COUNTERS) row[c] = Number(row[c]) + (d[c] ?? 0);
-    merged.set(key, row);
-  }
-  await dialectHelper(db).upsertIncrement(
-    db,
-    'traffic_stats',
-    [...TRAFFIC_KEY],
-    [...merged.values()],
-    [...TRAFFIC_COUNTERS],
-  );
+const TRAFFIC: Rollup = { table: 'traffic_stats', keys: TRAFFIC_KEY, counters: TRAFFIC_COUNTERS };
+
+/** Adds deltas to `traffic_stats` (see addCounters). */
+export function addTrafficStats(db: Knex, deltas: TrafficDelta[]): Promise<void> {
+  return addCounters(db, TRAFFIC, deltas as unknown as Array<Record<string, unknown>>);
 }

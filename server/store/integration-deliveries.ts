@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
-import { cut, paginate, parseJson, toIso, type Page } from './rows.js';
+import { paginate, parseJson, toIso, type Page } from './rows.js';
+import { KEY_LENGTH, TEXT_LENGTH, cut } from '../domain/limits.js';
 import type { PageQuery } from '../validation.js';
 import type { Platform } from '../domain/integrations/types.js';
 
@@ -87,9 +88,9 @@ function capped(row: Partial<DeliveryRow>): Record<string, Cell> {
   const out: Record<string, Cell> = {};
   for (const [k, v] of Object.entries(row)) out[k] = v as Cell;
   if ('event_type' in row) out.event_type = cut(row.event_type, 100);
-  if ('event_id' in row) out.event_id = cut(row.event_id, 191);
-  if ('order_id' in row) out.order_id = cut(row.order_id, 191);
-  if ('message' in row) out.message = cut(row.message, 255);
+  if ('event_id' in row) out.event_id = cut(row.event_id, KEY_LENGTH);
+  if ('order_id' in row) out.order_id = cut(row.order_id, KEY_LENGTH);
+  if ('message' in row) out.message = cut(row.message, TEXT_LENGTH);
   return out;
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { toBool, parseJson } from './rows.js';
 import { AppError } from '../errors.js';
 import type { PluginState, PluginStateStore } from '../plugins/registry.js';
+import { TEXT_BYTES, byteLength } from '../domain/limits.js';
 
 /** The database side of the plugin registry: activation and settings per plugin. */
 export class PluginStateTable implements PluginStateStore {
@@ -19,7 +20,7 @@ export class PluginStateTable implements PluginStateStore {
   async save(state: PluginState): Promise<void> {
     const settings = JSON.stringify(state.settings);
     // A TEXT column: 65,535 bytes on MySQL. Refused alike on SQLite so both databases agree.
-    if (Buffer.byteLength(settings, 'utf8') > 65_535) {
+    if (byteLength(settings) > TEXT_BYTES) {
       throw new AppError('validation_failed', 'settings: too large to store (at most 64 KB)', [
         { field: 'settings', message: 'too large to store (at most 64 KB)' },
       ]);

@@ -3,9 +3,6 @@ import type { PageQuery } from '../validation.js';
 
 /** Row helpers shared by the store files: booleans, JSON text columns and pagination. */
 
-/** Text cut to its column's size; empty becomes NULL. */
-export const cut = (v: string | null | undefined, max: number): string | null => (v ? v.slice(0, max) : null);
-
 export const toBool = (v: unknown): boolean => v === true || v === 1 || v === '1';
 
 export const toBoolOrNull = (v: unknown): boolean | null => (v === null || v === undefined ? null : toBool(v));

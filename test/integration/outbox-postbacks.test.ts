@@ -97,7 +97,7 @@ describe(`affiliate postbacks through the outbox (SPEC §3, §7.6) on ${dialectN
     await waitFor(() => receiver.ok().length === 1, 5000, 'the postback');
     const got = receiver.ok()[0]!;
     assert.equal(got.method, 'GET');
-    assert.equal(got.path, `/pb?c=8.00&o=${orderId}&s=approved`);
+    assert.equal(got.path, `/pb?c=8&o=${orderId}&s=approved`);
     assert.equal(got.body, '', 'a GET carries no body');
     const row = (await outboxRows()).find((r) => String(r.id) === got.headers['x-affix-delivery'])!;
     assert.ok(row, 'X-Affix-Delivery names the outbox row');

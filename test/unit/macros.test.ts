@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { clickMacros, fillMacros, type ClickMacroFacts } from '../../server/domain/macros.js';
+import { clickMacros, fillMacros, macroAmount, type ClickMacroFacts } from '../../server/domain/macros.js';
 
 describe('fillMacros', () => {
   test('replaces known macros with URL-encoded values', () => {
@@ -33,6 +33,17 @@ describe('fillMacros', () => {
     assert.equal(fillMacros('?a={affiliate_id}&f={flow_id}', { affiliate_id: null, flow_id: 0 }), '?a=&f=0');
   });
 
+  test('amounts print with up to 4 decimals and no trailing zeros (SPEC §14)', () => {
+    const url = fillMacros('?a={a}&b={b}&c={c}&d={d}&e={e}', {
+      a: macroAmount(123_450),
+      b: macroAmount(100_000),
+      c: macroAmount(12_345),
+      d: macroAmount(1),
+      e: macroAmount(0),
+    });
+    assert.equal(url, '?a=12.345&b=10&c=1.2345&d=0.0001&e=0');
+  });
+
   test('no macros → unchanged', () => {
     assert.equal(fillMacros('https://offer.example/path?q=1', { subid: 'x' }), 'https://offer.example/path?q=1');
   });
@@ -45,7 +56,7 @@ describe('clickMacros', () => {
     flowId: 3,
     affiliateId: null,
     source: 'PropellerAds',
-    cost: '0.0500',
+    cost: 500,
     country: 'DE',
     ip: '203.0.113.7',
     externalId: 'ext-9',
@@ -59,7 +70,7 @@ describe('clickMacros', () => {
     assert.equal(m.flow_id, 3);
     assert.equal(m.affiliate_id, null);
     assert.equal(m.source, 'PropellerAds');
-    assert.equal(m.cost, '0.0500');
+    assert.deepEqual(m.cost, { units: 500 });
     assert.equal(m.country, 'DE');
     assert.equal(m.ip, '203.0.113.7');
     assert.equal(m.external_id, 'ext-9');
@@ -81,7 +92,7 @@ describe('clickMacros', () => {
     );
     assert.equal(
       url,
-      'https://offer.example/?click=sub-123&cmp=7&flow=3&aff=&z=zone42&s2=&src=PropellerAds&cost=0.0500&geo=DE&ip=203.0.113.7&keep={clickid}',
+      'https://offer.example/?click=sub-123&cmp=7&flow=3&aff=&z=zone42&s2=&src=PropellerAds&cost=0.05&geo=DE&ip=203.0.113.7&keep={clickid}',
     );
   });
 });

@@ -10,6 +10,7 @@ import { agentFacts, languagesOf } from '../../services/visitor-facts.js';
 import { unitsToFixed } from '../../domain/money.js';
 import type { Campaign } from '../../store/campaigns.js';
 import type { RunResult } from '../../services/campaign-runner.js';
+import { URL_LENGTH, USER_AGENT_LENGTH, charLength, clip } from '../../domain/limits.js';
 
 /*
  * A campaign's "Test" tab: runs the flow selection (SPEC §7.2) for a visitor described by IP,
@@ -37,7 +38,7 @@ const field = (body: Body, name: string) => form.text(valueAt(body, name)) ?? ''
 function defaultValues(ctx: AppContext): TestValues {
   return {
     ip: ctx.ip.replace(/^::ffff:/, ''),
-    userAgent: ctx.get('User-Agent').slice(0, 512),
+    userAgent: clip(ctx.get('User-Agent'), USER_AGENT_LENGTH),
     acceptLanguage: ctx.get('Accept-Language').slice(0, 256),
     referrer: '',
     params: '',
@@ -68,7 +69,7 @@ export function parseTestParams(text: string): { params: Record<string, string>;
         return { params, error: `line ${i + 1}: malformed %-escape` };
       }
       if (!name || name.length > 100) return { params, error: `line ${i + 1}: a name of 1 to 100 characters` };
-      if (!Object.hasOwn(params, name)) params[name] = value.slice(0, 2048);
+      if (!Object.hasOwn(params, name)) params[name] = clip(value, URL_LENGTH);
       if (++count > MAX_PARAMS) return { params, error: `at most ${MAX_PARAMS} parameters` };
     }
   }
@@ -80,9 +81,9 @@ function validate(values: TestValues): { errors: Errors; params: Record<string, 
   const ip = values.ip.replace(/^::ffff:/, '');
   if (!ip) errors.ip = 'is required';
   else if (!isIP(ip)) errors.ip = 'must be an IPv4 or IPv6 address';
-  if (values.userAgent.length > 512) errors.userAgent = 'at most 512 characters';
+  if (charLength(values.userAgent) > USER_AGENT_LENGTH) errors.userAgent = `at most ${USER_AGENT_LENGTH} characters`;
   if (values.acceptLanguage.length > 256) errors.acceptLanguage = 'at most 256 characters';
-  if (values.referrer.length > 2048) errors.referrer = 'at most 2048 characters';
+  if (charLength(values.referrer) > URL_LENGTH) errors.referrer = `at most ${URL_LENGTH} characters`;
   const { params, error } = parseTestParams(values.params);
   if (error) errors.params = error;
   return { errors, params };

@@ -24,6 +24,7 @@ import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commissio
 import { commissionsOfSale, type Commission } from '../../store/commissions.js';
 import { refundableSale, refundsOfSale } from '../../store/refunds.js';
 import type { PayoutItem } from '../../services/payout-batches.js';
+import { TEXT_LENGTH, cut } from '../../domain/limits.js';
 
 const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
 const MAX_BULK = 1000;
@@ -44,7 +45,7 @@ const dayFilter = (raw: unknown) =>
 const money = (value: number, currency: string) => formatMoney(toUnits(value), currency);
 const reasonOf = (ctx: AppContext) => {
   const text = form.text(valueAt(bodyOf(ctx), 'reason'));
-  return text ? text.slice(0, 255) : null;
+  return cut(text, TEXT_LENGTH);
 };
 
 /** What a commission was computed from, in a merchant's words: "10% of 108.00 USD". */
@@ -348,7 +349,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       const input = parse(
         z.object({
           minimum: amountSchema.optional(),
-          note: z.string().trim().max(255, 'at most 255 characters').optional(),
+          note: z.string().trim().max(TEXT_LENGTH, `at most ${TEXT_LENGTH} characters`).optional(),
         }),
         { minimum: minimumText ? minimumText : undefined, note: form.text(valueAt(body, 'note')) || undefined },
       );

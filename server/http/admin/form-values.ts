@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { notFound, type AppError } from '../../errors.js';
 import type { Affiliate } from '../../store/affiliates.js';
 import { pageQuery, type PageQuery } from '../../validation.js';
+import { KEY_LENGTH, clip } from '../../domain/limits.js';
 
 /*
  * Helpers the admin pages share to read posted forms and shape list pages. The body parser
@@ -109,7 +110,7 @@ export function queryEnum<T extends readonly [string, ...string[]]>(values: T, r
 
 export function queryText(raw: unknown): string | undefined {
   if (typeof raw !== 'string') return undefined;
-  const s = raw.trim().slice(0, 191);
+  const s = clip(raw.trim(), KEY_LENGTH);
   return s || undefined;
 }
 

@@ -21,16 +21,17 @@ import { trafficPages } from './traffic.js';
 import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 const setupBody = z.object({
-  name: z.string().trim().max(191).optional(),
-  email: z.email('must be an email address').max(191),
+  name: z.string().trim().max(KEY_LENGTH).optional(),
+  email: z.email('must be an email address').max(KEY_LENGTH),
   password: z.string().min(10, 'must be at least 10 characters').max(200),
 });
 /** The store's URL (where links with nowhere else to go lead) and the base currency (SPEC §13 onboarding). */
 const setupStore = settingsSchema.pick({ siteUrl: true, baseCurrency: true }).partial();
 const loginBody = z.object({
-  email: z.string().trim().min(1, 'is required').max(191),
+  email: z.string().trim().min(1, 'is required').max(KEY_LENGTH),
   password: z.string().min(1, 'is required').max(200),
 });
 

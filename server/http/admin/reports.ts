@@ -5,7 +5,7 @@ import { render } from './render.js';
 import { barChart } from './chart.js';
 import { reportQuery } from '../api/reports.js';
 import { GROUP_BY, type GroupBy, type ReportRow } from '../../services/reports.js';
-import { formatMoney, toUnits } from '../../domain/money.js';
+import { ExactAmount, formatMoney, toUnits } from '../../domain/money.js';
 
 /** What a row is, per grouping: the first column's heading and the chart's x axis. */
 const GROUP_WORDS: Record<GroupBy, string> = {
@@ -65,7 +65,7 @@ export function reportPages(router: Router<AppState, AppCustom>, views: Views): 
     const cell = (r: ReportRow, c: (typeof COLUMNS)[number]) => {
       const v = r[c.key];
       if (v === null || v === undefined) return '—';
-      if (c.show === 'money') return formatMoney(toUnits(v as number));
+      if (c.show === 'money') return formatMoney(v instanceof ExactAmount ? v.units : toUnits(v as number));
       if (c.show === 'percent') return `${v as number} %`;
       return String(v);
     };
@@ -86,7 +86,7 @@ export function reportPages(router: Router<AppState, AppCustom>, views: Views): 
               label: r.label,
               bar: r.clicks,
               dot: r.conversions,
-              title: `${r.label}: ${plural(r.clicks, 'click', 'clicks')}, ${plural(r.conversions, 'conversion', 'conversions')}, ${formatMoney(toUnits(r.revenue), currency)} revenue`,
+              title: `${r.label}: ${plural(r.clicks, 'click', 'clicks')}, ${plural(r.conversions, 'conversion', 'conversions')}, ${formatMoney(r.revenue.units, currency)} revenue`,
             })),
             xLabel: groupWord,
             barLabel: 'Clicks',

@@ -8,9 +8,9 @@ import { pickOrderSale } from '../../services/refunds.js';
 import { nothing, optionalId, parseBody, parseList, parseQuery } from './crud.js';
 import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, parse } from '../../validation.js';
-import { MoneyError, toUnits } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
+import { KEY_LENGTH, TEXT_LENGTH } from '../../domain/limits.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
@@ -43,7 +43,7 @@ const commissionFilters = z.strictObject({
 const reason = z
   .string({ error: 'must be text' })
   .trim()
-  .max(255, 'at most 255 characters')
+  .max(TEXT_LENGTH, `at most ${TEXT_LENGTH} characters`)
   .nullish()
   .transform((v) => (v ? v : null));
 
@@ -57,21 +57,19 @@ const bulkBody = z.strictObject({
   reason,
 });
 
-/** A refund amount: a JSON number in the sale's currency, more than 0. */
+/** A refund amount: a JSON number in the sale's currency, more than 0 and within the limit (SPEC §10a). */
 const refundAmount = z
   .number({ error: 'must be a number (the amount in the sale currency), or left out for a full refund' })
   .nullish()
   .transform((v, ctx) => {
     if (v === null || v === undefined) return null;
-    try {
-      const units = toUnits(v);
-      if (units < 0) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
-      else if (units === 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
-      return units;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: err instanceof MoneyError ? 'must be a decimal number' : String(err) });
+    const units = amount.safeParse(v);
+    if (!units.success) {
+      ctx.addIssue({ code: 'custom', message: units.error.issues[0]?.message ?? 'must be a decimal number' });
       return z.NEVER;
     }
+    if (units.data === 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+    return units.data;
   });
 const refundBody = z.strictObject({
   amount: refundAmount,
@@ -81,15 +79,17 @@ const refundBody = z.strictObject({
     .string({ error: 'must be text' })
     .trim()
     .min(1, 'must not be empty')
-    .max(191, 'at most 191 characters')
+    .max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`)
     .optional(),
 });
-const refundParams = z.object({ orderId: z.string().min(1, 'is required').max(191, 'at most 191 characters') });
+const refundParams = z.object({
+  orderId: z.string().min(1, 'is required').max(KEY_LENGTH, `at most ${KEY_LENGTH} characters`),
+});
 const refundQuery = z.strictObject({ campaignId: optionalId });
 
 const batchBody = z.strictObject({
   minimum: amount.optional(),
-  note: z.string({ error: 'must be text' }).trim().max(255, 'at most 255 characters').nullish(),
+  note: z.string({ error: 'must be text' }).trim().max(TEXT_LENGTH, `at most ${TEXT_LENGTH} characters`).nullish(),
 });
 const minimumQuery = z.strictObject({ minimum: amount.optional() });
 const batchFilters = z.strictObject({ status: z.enum(['open', 'paid']).optional() });

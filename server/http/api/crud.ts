@@ -6,6 +6,7 @@ import { idParam, pageQuery, parse, requireStrict, type PageQuery } from '../../
 import type { Services } from '../../container.js';
 import type { Actor, Role } from '../../services/actor.js';
 import type { Page } from '../../store/rows.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 /** What a REST collection needs from its service. */
 export interface CrudService<T, C, P, F> {
@@ -112,4 +113,4 @@ export const optionalBool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1')
   .optional();
-export const searchTerm = z.string().trim().max(191).optional();
+export const searchTerm = z.string().trim().max(KEY_LENGTH).optional();

@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { stringify } from 'csv-stringify/sync';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { GROUP_BY, type ReportQuery, type ReportRow } from '../../services/reports.js';
 import { optionalId, parseQuery } from './crud.js';
+import { toCsv } from '../../domain/csv.js';
+import { exactJson } from '../exact-json.js';
 
 const day = z
   .string()
@@ -50,9 +51,9 @@ export const REPORT_COLUMNS: Array<keyof ReportRow> = [
 ];
 
 export const reportCsv = (rows: ReportRow[]) =>
-  stringify(
-    rows.map((r) => REPORT_COLUMNS.map((c) => r[c] ?? '')),
-    { header: true, columns: REPORT_COLUMNS as string[] },
+  toCsv(
+    REPORT_COLUMNS,
+    rows.map((r) => REPORT_COLUMNS.map((c) => r[c])),
   );
 
 /** GET /api/v1/reports (SPEC §9): rows per day, campaign, affiliate, banner, flow, landing, offer, source or country. */
@@ -71,12 +72,14 @@ export function reportRoutes(router: Router<AppState, AppCustom>): void {
       ctx.body = reportCsv(rows);
       return;
     }
-    ctx.body = {
+    // Totals of rollup parts can pass 2^53 units: every digit is printed (see exactJson).
+    ctx.type = 'application/json';
+    ctx.body = exactJson({
       groupBy: query.groupBy,
       from: query.from,
       to: query.to,
       currency: ctx.services.settings.get().baseCurrency,
       rows,
-    };
+    });
   });
 }

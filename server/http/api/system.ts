@@ -13,8 +13,10 @@ import { changePlugin, pluginPatchSchema } from '../../services/plugins.js';
 import { MAX_API_TOKEN_HOURS, type AuthUser } from '../../services/auth.js';
 import { pluginFor, settingsFor } from '../../services/secrets.js';
 
+import { KEY_LENGTH } from '../../domain/limits.js';
+
 const tokenBody = z.strictObject({
-  email: z.string().trim().min(1, 'is required').max(191),
+  email: z.string().trim().min(1, 'is required').max(KEY_LENGTH),
   password: z.string().min(1, 'is required').max(200),
   expiresInHours: z.number().int().min(1).max(MAX_API_TOKEN_HOURS.staff).optional(),
 });
@@ -84,9 +86,9 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   const userBody = z.strictObject({
-    email: z.email('must be an email address').max(191),
+    email: z.email('must be an email address').max(KEY_LENGTH),
     password: z.string().min(10, 'must be at least 10 characters').max(200),
-    name: z.string().trim().max(191).optional(),
+    name: z.string().trim().max(KEY_LENGTH).optional(),
     role: z.literal('manager', { message: 'must be "manager" (the owner is created at setup)' }).optional(),
   });
   router.get('/users', requireRole('owner'), async (ctx) => {

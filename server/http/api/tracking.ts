@@ -10,6 +10,7 @@ import { listSales, getSale } from '../../store/sales.js';
 import { listClicks } from '../../store/clicks.js';
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -27,7 +28,7 @@ const saleFilters = z.strictObject({
   affiliateId: optionalId,
   status: z.enum(SALE_STATUSES).optional(),
   kind: z.enum(['sale', 'action']).optional(),
-  orderId: z.string().max(191).optional(),
+  orderId: z.string().max(KEY_LENGTH).optional(),
   matchedBy: z.enum(['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default']).optional(),
   from: isoTime,
   to: isoTime,

@@ -9,15 +9,16 @@ import { renderPortal, safeNext, startSession } from './session.js';
 import { parse, shortText } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import { portalService } from '../../services/portal.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 const signupBody = z.object({
   name: shortText(),
-  email: z.email('must be an email address').max(191),
+  email: z.email('must be an email address').max(KEY_LENGTH),
   password: z.string().min(10, 'must be at least 10 characters').max(200, 'at most 200 characters'),
   referrer: z.string().trim().max(64, 'at most 64 characters').optional(),
 });
 const loginBody = z.object({
-  email: z.string().trim().min(1, 'is required').max(191),
+  email: z.string().trim().min(1, 'is required').max(KEY_LENGTH),
   password: z.string().min(1, 'is required').max(200),
 });
 

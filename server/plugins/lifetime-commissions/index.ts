@@ -3,6 +3,7 @@ import type { BuiltinDeps } from '../builtins.js';
 import type { LifetimeCandidate, SaleResult } from '../../services/sales.js';
 import type { PayoutDef } from '../../domain/payouts.js';
 import type { SaleInput } from '../../schemas/tracking.js';
+import { KEY_LENGTH } from '../../domain/limits.js';
 
 /** The `sale.recorded` payload (SPEC §8): the sale's result, its kind, input and customer key. */
 export type RecordedSale = SaleResult & { kind: 'sale' | 'action'; input: SaleInput; customerKey?: string | null };
@@ -24,7 +25,7 @@ interface BindingRow {
 }
 
 /** The longest key `lifetime_customers.customer_key` holds. */
-const KEY_MAX = 191;
+const KEY_MAX = KEY_LENGTH;
 
 /** A LIFETIME payout that can pay this affiliate: a general one, or a personal one naming them. */
 export const lifetimePayoutFor = (payouts: PayoutDef[], affiliateId: number): PayoutDef | undefined =>
