@@ -7,7 +7,7 @@ import { migrateBefore, migrateLatest } from '../../server/db/migrate.js';
 import type { DatabaseTarget } from '../../server/config.js';
 
 /*
- * migrations/20261202000000_conversions_once.ts rewrites the daily rollup that counted a postback
+ * migrations/20261124000000_conversions_once.ts rewrites the daily rollup that counted a postback
  * conversion and the sale paying its affiliate side by side (issue: 5 conversions, 140 revenue for
  * one lead → sale and one rebill) into every conversion once (SPEC §15).
  */
@@ -27,7 +27,7 @@ describe(`the migration to every conversion once on ${dialectName()}`, () => {
     target = freshDatabaseTarget();
     await ensureDatabaseExists(target);
     db = openDatabase(target);
-    await migrateBefore(db, '20261202000000_conversions_once');
+    await migrateBefore(db, '20261124000000_conversions_once');
     await db('campaigns').insert({
       name: 'Postbacks',
       product_ids: '[]',
