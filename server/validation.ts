@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { AppError, type FieldError } from './errors.js';
 import { toUnits, MoneyError, MoneyRangeError } from './domain/money.js';
+import { issueMessage } from './messages.js';
 import { AMOUNT_LIMIT_MESSAGE, KEY_LENGTH, MAX_AMOUNT_UNITS, URL_LENGTH } from './domain/limits.js';
+
+// Plain-language messages for every issue a schema gives no message of its own (the API and the admin).
+z.config({ customError: issueMessage });
 
 type Path = ReadonlyArray<PropertyKey>;
 type Schema = z.core.$ZodType;

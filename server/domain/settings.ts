@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KEY_LENGTH, URL_LENGTH } from './limits.js';
+import { CURRENCY_CODE_MESSAGE, isCurrencyCode } from './currency-codes.js';
 
 /** The global settings of SPEC §2 with their defaults, and the schema every change passes. */
 
@@ -14,6 +15,7 @@ const currencyCode = z
   .string()
   .trim()
   .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code')
+  .refine(isCurrencyCode, CURRENCY_CODE_MESSAGE)
   .transform((c) => c.toUpperCase());
 
 const ipOrCidr = z

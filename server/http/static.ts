@@ -24,6 +24,12 @@ export function staticRouter(): Router<AppState, AppCustom> {
     }
   }
   const router = new Router<AppState, AppCustom>();
+  // Browsers ask for /favicon.ico on pages that name none (a JSON error page, a plain redirect).
+  router.get('/favicon.ico', (ctx) => {
+    if (!files.has('favicon.svg')) return;
+    ctx.status = 301;
+    ctx.redirect('/static/favicon.svg');
+  });
   router.get('/static/:name', (ctx) => {
     const file = files.get(ctx.params.name ?? '');
     if (!file) return;

@@ -38,12 +38,23 @@ export class Views {
   render(page: string, data: Record<string, unknown>, layout = 'main'): string {
     const template = this.pages.get(page);
     if (!template) throw new Error(`no view pages/${page}.hbs`);
-    const body = template(data);
+    const body = wrapTables(template(data));
     const wrap = this.layouts.get(layout);
     if (!wrap) throw new Error(`no layout layouts/${layout}.hbs`);
     return wrap({ ...data, body });
   }
 }
+
+/**
+ * Every table sits in a box that scrolls sideways, so a wide table never widens the page. A box
+ * with nothing focusable inside can take the focus itself, so the keyboard can scroll it too.
+ */
+const wrapTables = (html: string) =>
+  html.replace(/<table\b[\s\S]*?<\/table>/g, (table) =>
+    /<(a|button|input|select|textarea)\b/.test(table)
+      ? `<div class="table-wrap">${table}</div>`
+      : `<div class="table-wrap" tabindex="0">${table}</div>`,
+  );
 
 function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

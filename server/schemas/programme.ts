@@ -1,3 +1,4 @@
+import { CURRENCY_CODE_MESSAGE, isCurrencyCode } from '../domain/currency-codes.js';
 import { z } from 'zod';
 import { shortText, optionalText, optionalHttpUrl, amount, id } from '../validation.js';
 import { toUnits } from '../domain/money.js';
@@ -100,6 +101,7 @@ const currencyCode = z
   .string()
   .trim()
   .regex(/^([A-Za-z]{3})?$/, 'must be a 3-letter ISO 4217 currency code')
+  .refine((v) => v === '' || isCurrencyCode(v), CURRENCY_CODE_MESSAGE)
   .nullable()
   .transform((v) => (v ? v.toUpperCase() : null));
 

@@ -1,3 +1,4 @@
+import { CURRENCY_CODE_MESSAGE, isCurrencyCode } from '../domain/currency-codes.js';
 import { z } from 'zod';
 import { amount } from '../validation.js';
 import { toUnits } from '../domain/money.js';
@@ -49,6 +50,7 @@ export const essentialSaleFields = z.object({
     .string()
     .trim()
     .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code')
+    .refine(isCurrencyCode, CURRENCY_CODE_MESSAGE)
     .transform((c) => c.toUpperCase())
     .optional(),
   items: z.array(itemSchema).max(500, 'at most 500 items').optional(),

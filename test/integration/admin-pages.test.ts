@@ -239,7 +239,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     const bad = await owner.post(`/admin/campaigns/${campaignId}`, { ...form, cookieDays: '-3' });
     assert.equal(bad.status, 422);
     assert.match(decode(bad.text), /name="cookieDays"[^>]*value="-3"/);
-    assert.match(decode(bad.text), /class="field-error" role="alert">Too small: expected number to be >=0/);
+    assert.match(decode(bad.text), /class="field-error" role="alert">must be 0 or more/);
   });
 
   test('each campaign tab answers and marks itself current', async () => {

@@ -1,3 +1,4 @@
+import { fieldSentence } from '../../messages.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { notFound, type AppError } from '../../errors.js';
@@ -83,7 +84,7 @@ export function summarise(errors: Record<string, string>, shown: string[]): Reco
   if (errors._form) return errors;
   const hidden = Object.entries(errors).filter(([k]) => !shown.includes(k));
   errors._form = hidden.length
-    ? `Could not save: ${hidden.map(([k, m]) => `${k} ${m}`).join('; ')}`
+    ? `Could not save: ${hidden.map(([k, m]) => fieldSentence(k, m)).join('; ')}`
     : 'Could not save: please correct the fields marked below.';
   return errors;
 }

@@ -2,6 +2,7 @@ import type { AppContext, Flash } from '../context.js';
 import { FLASH_COOKIE } from '../middleware.js';
 import type { Views } from '../views.js';
 import { AppError, type FieldError } from '../../errors.js';
+import { mainNav } from './nav.js';
 
 /** Sets a one-time message shown on the next page (after a redirect). */
 export function flash(ctx: AppContext, type: Flash['type'], message: string): void {
@@ -43,6 +44,7 @@ export function render(
       csrfToken: ctx.state.csrfToken,
       flash: takeFlash(ctx),
       path: ctx.path,
+      mainNav: layout === 'main' && ctx.state.user ? mainNav(data.nav, ctx.state.user.role === 'owner') : null,
       ...data,
     },
     layout,

@@ -548,7 +548,7 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
     ]);
     render(ctx, views, 'admin/groups', {
       title: 'Campaign groups',
-      nav: 'sources',
+      nav: 'groups',
       groups: result.data.map((g) => ({ ...g, campaignCount: counts.get(g.id) ?? 0 })),
       pagination: result.pagination.totalPages > 1 ? result.pagination : null,
       ...pageLinks('/admin/groups', {}, result.pagination),
