@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { plural } from '../messages.js';
 
 const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../admin-views');
 
@@ -56,6 +57,33 @@ const wrapTables = (html: string) =>
       : `<div class="table-wrap" tabindex="0">${table}</div>`,
   );
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** `iso` as "YYYY-MM-DD HH:MM <zone>" in the IANA `zone` (UTC when the zone is unknown). */
+export function localTime(iso: string, zone: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  let format = formatters.get(zone);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-GB', {
+        timeZone: zone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      });
+    } catch {
+      return localTime(iso, 'UTC');
+    }
+    formatters.set(zone, format);
+  }
+  const part = Object.fromEntries(format.formatToParts(at).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute} ${zone}`;
+}
+
 function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -75,13 +103,19 @@ function registerHelpers(hb: typeof Handlebars): void {
     'includes',
     (list: unknown, v: unknown) => Array.isArray(list) && list.map(String).includes(String(v)),
   );
+  /** `{{plural n "affiliate"}}` → "1 affiliate", "2 affiliates" (a third argument for other plurals). */
+  hb.registerHelper('plural', (n: unknown, one: unknown, ...rest: unknown[]) =>
+    plural(Number(n) || 0, String(one), rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined),
+  );
   hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
   hb.registerHelper('join', (list: unknown, sep: unknown) =>
     Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : '',
   );
-  hb.registerHelper('date', (iso: unknown) =>
-    typeof iso === 'string' ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '',
-  );
+  /** A moment in the `timezone` setting, the zone named: "2026-12-02 06:10 Europe/Berlin". */
+  hb.registerHelper('date', function (this: unknown, iso: unknown, options: Handlebars.HelperOptions) {
+    const zone = (options?.data?.root as { timezone?: unknown } | undefined)?.timezone;
+    return typeof iso === 'string' ? localTime(iso, typeof zone === 'string' ? zone : 'UTC') : '';
+  });
   /** Field error for `name` from the `errors` map in the page data. */
   hb.registerHelper('fieldError', function (this: unknown, name: string, options: Handlebars.HelperOptions) {
     const errors = (options.data?.root as { errors?: Record<string, string> })?.errors;

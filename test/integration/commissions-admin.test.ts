@@ -83,7 +83,7 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
     assert.match(page.text, new RegExp(`name="ids" value="${s.commissionId}"`));
     assert.match(page.text, /data-total="pending">\s*<span class="num">1</);
     assert.match(page.text, /href="\/admin\/commissions"[^>]*aria-current="page"[^>]*>Commissions</);
-    assert.match(page.text, /href="\/admin\/payout-batches"[^>]*>Payouts</);
+    assert.match(page.text, /href="\/admin\/payout-batches"[^>]*>Payout batches</);
     const filtered = await agent.get('/admin/commissions?status=approved');
     assert.doesNotMatch(filtered.text, new RegExp(`data-commission="${s.commissionId}"`));
     assert.equal(

@@ -1,3 +1,4 @@
+import { signupLink } from './signup-link.js';
 import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
@@ -106,6 +107,7 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
     render(ctx, views, 'admin/affiliates', {
       title: filters.status === 'pending' ? 'Affiliates waiting for approval' : 'Affiliates',
       nav: 'affiliates',
+      signup: signupLink(ctx),
       filters,
       filtered: Boolean(filters.status || filters.q),
       statuses: s.AFFILIATE_STATUSES,

@@ -44,7 +44,7 @@ export const CAMPAIGN_TYPE_LABELS: Record<Campaign['type'], string> = {
 const TABS = [
   { key: 'settings', label: 'Settings', suffix: '' },
   { key: 'flows', label: 'Flows', suffix: '/flows' },
-  { key: 'payouts', label: 'Payouts', suffix: '/payouts' },
+  { key: 'payouts', label: 'Payout rules', suffix: '/payouts' },
   { key: 'banners', label: 'Banners', suffix: '/banners' },
   { key: 'coupons', label: 'Coupons', suffix: '/coupons' },
   { key: 'test', label: 'Test', suffix: '/test' },

@@ -1,3 +1,4 @@
+import { plural, agree } from '../../messages.js';
 import type Router from '@koa/router';
 import { decimalText } from '../../domain/money.js';
 import { z } from 'zod';
@@ -18,7 +19,7 @@ import {
 } from './form-values.js';
 import { AppError, notFound } from '../../errors.js';
 import { amount as amountSchema, id as idSchema, parse } from '../../validation.js';
-import { formatMoney, toUnits, unitsToFixed } from '../../domain/money.js';
+import { add, formatMoney, toUnits, unitsToFixed, type Units } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
 import { commissionsOfSale, type Commission } from '../../store/commissions.js';
@@ -38,7 +39,6 @@ const refundInput = (body: Record<string, unknown>) => {
   const text = form.text(valueAt(body, 'amount'));
   return { amount: text ? text : null, type: form.text(valueAt(body, 'type')) };
 };
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined);
 const dayFilter = (raw: unknown) =>
   typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
@@ -118,12 +118,33 @@ export async function saleMoneyView(ctx: AppContext, saleId: number): Promise<Re
   };
 }
 
+/**
+ * What a refund did to the sale's commissions, in words: "cut 1 commission by 2.00 USD, added
+ * 1 negative line" for a partial refund, "reversed 2 commissions" when nothing was paid yet.
+ */
+export function refundSummary(commissions: Commission[]): string {
+  const lines = commissions.filter((c) => c.parentId !== null && c.amount < 0);
+  const reversed = commissions.filter((c) => c.status === 'reversed' && c.amount >= 0);
+  const cut = new Set(lines.map((c) => c.parentId));
+  const parts: string[] = [];
+  if (reversed.length) parts.push(`reversed ${plural(reversed.length, 'commission')}`);
+  if (lines.length) {
+    const byCurrency = new Map<string, Units>();
+    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? 0, toUnits(-c.amount)));
+    const by = [...byCurrency].map(([currency, units]) => formatMoney(units, currency)).join(' + ');
+    parts.push(`cut ${plural(cut.size, 'commission')} by ${by}`, `added ${plural(lines.length, 'negative line')}`);
+  }
+  return parts.length ? parts.join(', ') : 'no commission changed';
+}
+
 function bulkMessage(action: ReviewAction, updated: number[], skipped: Array<{ id: number; reason: string }>): string {
   const done = action === 'approve' ? 'Approved' : 'Declined';
-  const parts = [`${done} ${updated.length} commission${updated.length === 1 ? '' : 's'}.`];
+  const parts = [`${done} ${plural(updated.length, 'commission')}.`];
   if (skipped.length) {
     const shown = skipped.slice(0, 5).map((s) => `#${s.id} ${s.reason}`);
-    parts.push(`Skipped ${skipped.length}: ${shown.join('; ')}${skipped.length > 5 ? '; …' : ''}.`);
+    parts.push(
+      `Skipped ${plural(skipped.length, 'commission')}: ${shown.join('; ')}${skipped.length > 5 ? '; …' : ''}.`,
+    );
   }
   return parts.join(' ');
 }
@@ -196,12 +217,12 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       // Approving needs no confirmation; nothing ticked is answered by the action itself.
       if (form.text(valueAt(body, 'action')) !== 'decline' || !ids.length || ids.length > MAX_BULK) return null;
       return {
-        question: `Decline ${plural(ids.length, 'commission', 'commissions')}?`,
+        question: `Decline ${plural(ids.length, 'commission')}?`,
         consequences: [
           `The ${plural(ids.length, 'ticked pending commission is', 'ticked pending commissions are')} declined and will not be paid; the affiliates see the reason you gave.`,
           'A declined commission cannot be approved again.',
         ],
-        action: `Decline ${plural(ids.length, 'commission', 'commissions')}`,
+        action: `Decline ${plural(ids.length, 'commission')}`,
         back: safeBack(valueAt(body, 'back'), '/admin/commissions'),
         nav: 'commissions',
       };
@@ -303,7 +324,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       flash(
         ctx,
         'success',
-        `${what} of ${money(result.amount, result.currency)} recorded; ${result.commissions.length} commission${result.commissions.length === 1 ? '' : 's'} adjusted.`,
+        `${what} of ${money(result.amount, result.currency)} recorded: ${refundSummary(result.commissions)}.`,
       );
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -321,7 +342,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     const preview = await ctx.services.payoutBatches.preview(minimum);
     const batches = await ctx.services.payoutBatches.list({}, pageOf(ctx, 25));
     render(ctx, views, 'admin/payout-batches', {
-      title: 'Payouts',
+      title: 'Payout batches',
       nav: 'payouts',
       minimumValue: decimalText(toUnits(preview.minimum)),
       minimumError: parsed && !parsed.success ? 'must be a non-negative amount, such as 50' : null,
@@ -360,7 +381,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       flash(
         ctx,
         'success',
-        `Payout batch #${batch.id} created: ${batch.affiliates} affiliates, ${money(batch.total, batch.currency)}.`,
+        `Payout batch #${batch.id} created: ${plural(batch.affiliates, 'affiliate')}, ${money(batch.total, batch.currency)}.`,
       );
       ctx.redirect(`/admin/payout-batches/${batch.id}`);
     } catch (err) {
@@ -418,7 +439,11 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     const id = idParam(ctx);
     try {
       const batch = await ctx.services.payoutBatches.markPaid(id, actor(ctx));
-      flash(ctx, 'success', `Payout batch #${batch.id} marked paid: ${batch.commissions} commissions are now paid.`);
+      flash(
+        ctx,
+        'success',
+        `Payout batch #${batch.id} marked paid: ${plural(batch.commissions, 'commission')} ${agree(batch.commissions, 'is', 'are')} now paid.`,
+      );
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       flash(ctx, 'error', err.message);

@@ -1,3 +1,4 @@
+import { plural } from '../../messages.js';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
@@ -148,7 +149,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   router.get('/admin', async (ctx) => {
     const settings = ctx.services.settings.get();
     const stats = await dashboardStats(ctx.services.db, ctx.services.clock(), settings.timezone, settings.baseCurrency);
-    const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
     render(ctx, views, 'admin/dashboard', {
       title: 'Dashboard',
       nav: 'dashboard',

@@ -97,7 +97,8 @@ export function pluginPages(router: Router<AppState, AppCustom>, views: Views): 
       const after = await ctx.services.plugins.setActive(plugin.name, active);
       if (after.error) flash(ctx, 'error', `“${plugin.title}” is switched on but failed to start: ${after.error}`);
       else flash(ctx, 'success', `“${plugin.title}” ${active ? 'activated' : 'deactivated'}.`);
-      ctx.redirect('/admin/plugins');
+      // Activated from the page that showed its settings disabled: back to that page.
+      ctx.redirect(valueAt(bodyOf(ctx), 'back') === '/admin/settings' ? '/admin/settings' : '/admin/plugins');
     });
   }
 

@@ -44,6 +44,8 @@ export function render(
       csrfToken: ctx.state.csrfToken,
       flash: takeFlash(ctx),
       path: ctx.path,
+      // Dates on every page are shown in the merchant's time zone (the `timezone` setting).
+      timezone: ctx.services.settings.get().timezone,
       mainNav: layout === 'main' && ctx.state.user ? mainNav(data.nav, ctx.state.user.role === 'owner') : null,
       ...data,
     },

@@ -1,3 +1,4 @@
+import { plural } from '../../messages.js';
 import type Router from '@koa/router';
 import type { AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
@@ -37,8 +38,6 @@ const COLUMNS: Array<{ key: keyof ReportRow; words: string; show: 'count' | 'mon
   { key: 'commissionsPending', words: 'Pending commissions', show: 'money' },
   { key: 'commissionsApproved', words: 'Approved commissions', show: 'money' },
 ];
-
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /** The reports page: the REST report as a table and a chart, with the same filters and a CSV download. */
 export function reportPages(router: Router<AppState, AppCustom>, views: Views): void {

@@ -1,3 +1,4 @@
+import { signupLink } from './signup-link.js';
 import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
@@ -109,23 +110,27 @@ function settingsInput(body: Body) {
     affiliateSignup: text('affiliateSignup'),
     duplicateOrders: text('duplicateOrders'),
     payoutMinimum: num('payoutMinimum'),
-    fraud: {
-      duplicateClickSeconds: num('fraud.duplicateClickSeconds'),
-      duplicateClickPerBanner: box('fraud.duplicateClickPerBanner'),
-      duplicateClickAction: text('fraud.duplicateClickAction'),
-      blockedIps: lines(valueAt(body, 'fraud.blockedIps')),
-      blockedIpsAction: text('fraud.blockedIpsAction'),
-      blockedCountries: form.list(valueAt(body, 'fraud.blockedCountries')),
-      blockedCountriesAction: text('fraud.blockedCountriesAction'),
-      refererDeny: lines(valueAt(body, 'fraud.refererDeny')),
-      refererDenyAction: text('fraud.refererDenyAction'),
-      bots: box('fraud.bots'),
-      botsAction: text('fraud.botsAction'),
-      selfReferral: box('fraud.selfReferral'),
-      selfReferralAction: text('fraud.selfReferralAction'),
-      duplicateOrderSeconds: num('fraud.duplicateOrderSeconds'),
-      duplicateOrderAction: text('fraud.duplicateOrderAction'),
-    },
+    // A disabled block of fields (the rules of an inactive plugin) is not sent: they stay as they are.
+    fraud:
+      valueAt(body, 'fraud.duplicateClickSeconds') === undefined
+        ? undefined
+        : {
+            duplicateClickSeconds: num('fraud.duplicateClickSeconds'),
+            duplicateClickPerBanner: box('fraud.duplicateClickPerBanner'),
+            duplicateClickAction: text('fraud.duplicateClickAction'),
+            blockedIps: lines(valueAt(body, 'fraud.blockedIps')),
+            blockedIpsAction: text('fraud.blockedIpsAction'),
+            blockedCountries: form.list(valueAt(body, 'fraud.blockedCountries')),
+            blockedCountriesAction: text('fraud.blockedCountriesAction'),
+            refererDeny: lines(valueAt(body, 'fraud.refererDeny')),
+            refererDenyAction: text('fraud.refererDenyAction'),
+            bots: box('fraud.bots'),
+            botsAction: text('fraud.botsAction'),
+            selfReferral: box('fraud.selfReferral'),
+            selfReferralAction: text('fraud.selfReferralAction'),
+            duplicateOrderSeconds: num('fraud.duplicateOrderSeconds'),
+            duplicateOrderAction: text('fraud.duplicateOrderAction'),
+          },
   };
 }
 
@@ -158,6 +163,9 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
       timeZones: timeZones(),
       actionOptions,
       fraudPlugin: fraudPlugin ? { exists: true, active: fraudPlugin.active } : null,
+      // Rules of an inactive plugin are shown disabled, with a way to turn it on.
+      fraudOff: Boolean(fraudPlugin && !fraudPlugin.active),
+      signup: signupLink(ctx),
     });
   };
 

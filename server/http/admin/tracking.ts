@@ -36,6 +36,30 @@ async function namer(ctx: AppContext) {
   };
 }
 
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * A line of the match trace with its ids as names and links: "first click of affiliate 5 in
+ * campaign 3" reads "first click of <a>Ann Blogger</a> in <a>Shoes</a>". Returned as HTML, the
+ * rest of the text escaped.
+ */
+export function traceHtml(
+  text: string,
+  names: Pick<Awaited<ReturnType<typeof namer>>, 'campaign' | 'affiliate'>,
+): string {
+  return escapeHtml(text).replace(
+    /\b(affiliate|campaign) (\d{1,10})( \([^)\s]*\)| &quot;[^&]*&quot;)?/gi,
+    (whole, word: string, digits: string) => {
+      const what = word.toLowerCase() as 'affiliate' | 'campaign';
+      const id = Number(digits);
+      const name = names[what](id);
+      if (!name || name.startsWith('#')) return whole;
+      return `<a href="/admin/${what === 'affiliate' ? 'affiliates' : 'campaigns'}/${id}" title="${what} #${id}">${escapeHtml(name)}</a>`;
+    },
+  );
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -161,7 +185,11 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
     const sale = await getSale(ctx.services.db, idParam(ctx));
     if (!sale) throw notFound('sale');
     const names = await namer(ctx);
-    const describe = (c: TraceCandidate) => ({ ...c, words: OUTCOME_WORDS[c.outcome] });
+    const describe = (c: TraceCandidate) => ({
+      ...c,
+      words: OUTCOME_WORDS[c.outcome],
+      detailHtml: traceHtml(c.detail, names),
+    });
     render(ctx, views, 'admin/sale', {
       title: `${sale.kind === 'sale' ? 'Sale' : 'Action'} ${sale.orderId ?? `#${sale.id}`}`,
       nav: 'sales',
@@ -176,6 +204,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       candidates: (sale.trace?.candidates ?? []).map(describe),
       affiliateCandidates: (sale.trace?.affiliateCandidates ?? []).map(describe),
       notes: sale.trace?.notes ?? [],
+      explanationHtml: sale.explanation.map((line) => traceHtml(line, names)),
       ...(await saleMoneyView(ctx, sale.id)),
     });
   });

@@ -1,3 +1,4 @@
+import { plural } from '../../messages.js';
 import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
@@ -340,8 +341,7 @@ function filterSummary(f: FilterDef): string {
 function schemaSummary(f: Flow): string {
   if (f.schema === 'redirect') return `redirect to ${f.url ?? '?'}`;
   if (f.schema === 'action') return f.action === 'show_text' ? 'show text' : (f.action ?? 'action').replace('_', ' ');
-  const n = (k: number, one: string) => `${k} ${one}${k === 1 ? '' : 's'}`;
-  return `${n(f.landings.length, 'landing')}, ${n(f.offers.length, 'offer')}`;
+  return `${plural(f.landings.length, 'landing')}, ${plural(f.offers.length, 'offer')}`;
 }
 
 const TYPE_TITLES = { forced: 'Forced flows', regular: 'Regular flows', default: 'Default flow' } as const;
