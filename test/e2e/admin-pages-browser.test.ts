@@ -57,6 +57,11 @@ function reportProblems(): void {
 async function check(page: Page, viewport: (typeof VIEWPORTS)[number], name: string, url: string): Promise<void> {
   const res = await page.goto(url);
   assert.equal(res?.status(), 200, `${name} (${url}) answers 200`);
+  await inspect(page, viewport, name);
+}
+
+/** The checks of `check` on the page as it is now (a page reached by a form, say). */
+async function inspect(page: Page, viewport: (typeof VIEWPORTS)[number], name: string): Promise<void> {
   const label = `${name} at ${viewport.width}px`;
 
   const widths = await page.evaluate(() => ({
@@ -132,6 +137,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   const admin = new Map<string, { context: BrowserContext; page: Page }>();
   const portal = new Map<string, { context: BrowserContext; page: Page }>();
   let a: ReturnType<typeof api>;
+  let boots = 0;
 
   const each = async (pool: Map<string, { page: Page }>, pages: Record<string, string>): Promise<void> => {
     for (const viewport of VIEWPORTS)
@@ -253,6 +259,28 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
     assert.equal(sale.status, 201, sale.text);
     const saleId = sale.body.saleId as number;
     const batch = created(await a.post('/payout-batches', { minimum: 0 }), 'payout batch');
+    // A campaign whose commissions wait for approval, for the queue.
+    boots = created(await a.post('/campaigns', { name: 'Boots', approval: 'manual' }), 'manual campaign');
+    created(
+      await a.post(`/campaigns/${boots}/payouts`, {
+        kind: 'general',
+        title: '5 per sale',
+        type: 'CPS',
+        affiliateCommission: { value: 5, unit: 'fixed' },
+      }),
+      'manual payout',
+    );
+    for (const orderId of ['BOOTS-1', 'BOOTS-2']) {
+      const c = await request(app.url, 'POST', '/t/click', {
+        body: { url: `https://shop.example/?a_aid=ann&a_cid=${boots}` },
+        headers: ua,
+      });
+      const s = await request(app.url, 'POST', '/t/sale', {
+        body: { orderId, totalCost: 80, visitorId: c.body.visitorId, campaignId: boots },
+        headers: ua,
+      });
+      assert.equal(s.status, 201, s.text);
+    }
 
     await each(admin, {
       dashboard: '/admin',
@@ -288,6 +316,82 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       integration: '/admin/integration',
       deliveries: '/admin/integrations/deliveries',
     });
+  });
+
+  test('the commission queue by keyboard alone, the focus always visible', async () => {
+    const page = admin.get('desktop')!.page;
+    await page.goto(`${app.url}/admin/commissions?status=pending&campaignId=${boots}`);
+    const pending = await page.locator('tr[data-commission]').count();
+    assert.equal(pending, 2);
+    const first = await page.locator('tr[data-commission]').first().getAttribute('data-commission');
+
+    /** Presses Tab until `matches` holds for the focused element; checks each stop shows its focus. */
+    const tabTo = async (what: string, matches: (el: Element) => boolean, key = 'Tab') => {
+      for (let i = 0; i < 80; i++) {
+        await page.keyboard.press(key);
+        const stop = await page.evaluate((src) => {
+          const el = document.activeElement;
+          if (!el || el === document.body) return { found: false, visible: true, name: 'body' };
+          const style = getComputedStyle(el);
+          const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+          const test = new Function('el', `return (${src})(el)`) as (el: Element) => boolean;
+          return {
+            found: test(el),
+            visible,
+            name: `${el.tagName} ${el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30)}`,
+          };
+        }, matches.toString());
+        assert.ok(stop.visible, `focus is visible on ${stop.name}`);
+        if (stop.found) return;
+      }
+      assert.fail(`could not reach ${what} with the keyboard`);
+    };
+
+    await page.locator('body').focus();
+    await tabTo('the first commission checkbox', (el) => el.getAttribute('name') === 'ids');
+    await page.keyboard.press('Space');
+    assert.equal(await page.locator(`input[name="ids"][value="${first}"]`).isChecked(), true);
+    await tabTo('Approve selected', (el) => el.textContent?.trim() === 'Approve selected', 'Shift+Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForLoadState('load');
+    assert.match(await page.locator('.flash').innerText(), /^Approved 1 commission\./);
+    assert.equal(await page.locator('tr[data-commission]').count(), 1, 'one left pending');
+
+    // The other one by its own row button, reached by the keyboard too.
+    await page.locator('body').focus();
+    await tabTo('a row’s Decline button', (el) =>
+      (el.getAttribute('aria-label') ?? '').startsWith('Decline commission'),
+    );
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/decline$/);
+    // Declining asks first; the question page is checked like every other page.
+    await inspect(page, VIEWPORTS[0], 'confirm-decline');
+    await page.locator('body').focus();
+    await tabTo('the confirming button', (el) => el.textContent?.trim() === 'Decline the commission');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/admin\/commissions/);
+    assert.match(await page.locator('.flash').innerText(), /declined/);
+  });
+
+  test('on a phone the menu opens without JavaScript and leads to every page', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      javaScriptEnabled: false,
+      storageState: await admin.get('phone')!.context.storageState(),
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${app.url}/admin`);
+      const menu = page.locator('details.menu');
+      assert.equal(await menu.getByRole('link', { name: 'Payout batches' }).isVisible(), false, 'closed at first');
+      await menu.locator('summary').click();
+      await menu.getByRole('link', { name: 'Payout batches' }).click();
+      await page.waitForURL(`${app.url}/admin/payout-batches`);
+      assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Payout batches');
+      await page.screenshot({ path: path.join(SCREENS, 'menu-open-390.png') });
+    } finally {
+      await context.close();
+    }
   });
 
   test('every portal page', async () => {
