@@ -164,7 +164,12 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
   });
 
   const editPage = (ctx: AppContext, affiliate: Affiliate, values: unknown, errors?: Errors) =>
-    formPage(ctx, 'admin/affiliate-edit', { title: affiliate.name, affiliate, values, errors }, affiliate.id);
+    formPage(
+      ctx,
+      'admin/affiliate-edit',
+      { title: `${affiliate.name} · Affiliates`, affiliate, values, errors },
+      affiliate.id,
+    );
 
   router.get('/admin/affiliates/:id', async (ctx) => {
     const affiliate = await ctx.services.affiliates.get(idParam(ctx));
