@@ -35,8 +35,15 @@ describe('admin: clicks, sales with their trace, integration page', () => {
   test('the sale page explains the match in words', async () => {
     const page = await agent.get(`/admin/sales/${saleId}`);
     assert.equal(page.status, 200);
-    assert.match(page.text, /Matched by coupon \(rule 2\): coupon SPRING → campaign \d+ &quot;Shoes&quot;/);
-    assert.match(page.text, /cookie referral: last click of affiliate|cookie referral: first click of affiliate/);
+    // The trace names the campaign and affiliate, linked to them.
+    assert.match(
+      page.text,
+      /Matched by coupon \(rule 2\): coupon SPRING → <a href="\/admin\/campaigns\/\d+" title="campaign #\d+">Shoes<\/a>/,
+    );
+    assert.match(
+      page.text,
+      /cookie referral: (last|first) click of <a href="\/admin\/affiliates\/\d+" title="affiliate #\d+">[^<]+<\/a> in <a href="\/admin\/campaigns\/\d+"/,
+    );
     assert.match(page.text, /ranks higher/);
     assert.match(page.text, /Ann Affiliate/);
   });
