@@ -12,6 +12,7 @@ import {
   type PayoutDef,
   type Rate,
   type SaleLine,
+  type SubscriptionFacts,
 } from '../domain/payouts.js';
 import { fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
 import { insertCommission, type CommissionRow, type CommissionStatus } from '../store/commissions.js';
@@ -52,6 +53,10 @@ export interface SaleForCommissions {
   productId: string | null;
   items: Array<{ productId: string; category?: string; totalCost: Units; quantity?: number }>;
   fixedCost: FixedCost;
+  /** For payout goals naming countries (SPEC §14). */
+  country?: string | null;
+  /** The sale's subscription, for RECURRING payouts (SPEC §14). */
+  subscription?: SubscriptionFacts | null;
 }
 
 export interface CommissionPlanResult {
@@ -137,6 +142,8 @@ export class CommissionService {
         affiliateId: sale.affiliateId,
         couponPayoutId: sale.couponPayoutId,
         payouts,
+        country: sale.country ?? null,
+        subscription: sale.subscription ?? null,
       },
       fixedCost,
     );

@@ -202,11 +202,12 @@ describe('strict API input (SPEC §10a)', () => {
       assert.equal(everything.body.goal, null);
       const one = await a.post(payouts(), half({ title: 'One product', goal: { productIds: ['SKU-1'] } }));
       assert.equal(one.status, 201, one.text);
-      assert.deepEqual(one.body.goal, { productIds: ['SKU-1'], categories: [] });
+      assert.deepEqual(one.body.goal, { productIds: ['SKU-1'], categories: [], countries: [] });
       assertFieldError(await a.patch(`${payouts()}/${one.body.id}`, { goal: {} }), 'goal');
       assert.deepEqual((await a.get(`${payouts()}/${one.body.id}`)).body.goal, {
         productIds: ['SKU-1'],
         categories: [],
+        countries: [],
       });
     });
 

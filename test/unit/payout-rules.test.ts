@@ -16,6 +16,8 @@ const base = (over: Partial<PayoutShape> = {}): PayoutShape => ({
   couponCode: null,
   tiers: [],
   affiliateIds: [],
+  commissionGroupIds: [],
+  recurringMonths: null,
   ...over,
 });
 

@@ -35,6 +35,8 @@ function payout(over: Partial<PayoutDef> = {}): PayoutDef {
     couponCode: null,
     tiers: [],
     affiliateIds: [],
+    commissionGroupIds: [],
+    recurringMonths: null,
     ...over,
   };
 }
