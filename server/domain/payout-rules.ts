@@ -67,7 +67,10 @@ export function payoutProblems(p: PayoutShape): FieldError[] {
   if (p.recurringMonths !== null && p.type !== 'RECURRING')
     problems.push({ field: 'recurringMonths', message: 'applies only to RECURRING payouts' });
   if (p.couponCode && p.commissionGroupIds.length > 0)
-    problems.push({ field: 'couponCode', message: 'belongs only to a personal payout naming one affiliate and no commission group' });
+    problems.push({
+      field: 'couponCode',
+      message: 'belongs only to a personal payout naming one affiliate and no commission group',
+    });
   if (p.couponCode && (p.kind !== 'personal' || p.affiliateIds.length !== 1)) {
     problems.push({ field: 'couponCode', message: 'belongs only to a personal payout naming exactly one affiliate' });
   }

@@ -247,7 +247,7 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
     payout: null,
     step: null,
     reason: eligible.length
-      ? `no ${kindText} payout of this campaign applies to ${what} for this affiliate (their goals name other products, categories or countries${country ? `; the visitor is from ${country}` : '; the visitor\'s country is unknown'})`
+      ? `no ${kindText} payout of this campaign applies to ${what} for this affiliate (their goals name other products, categories or countries${country ? `; the visitor is from ${country}` : "; the visitor's country is unknown"})`
       : `the campaign has no ${kindText} payout: no commission`,
   };
 }

@@ -16,7 +16,12 @@ import { AMOUNT_LIMIT_MESSAGE, IP_LENGTH, KEY_LENGTH, MAX_AMOUNT_UNITS, TEXT_LEN
 import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
-import { findSubscription, lastClickCountry, rememberSubscription, type SubscriptionRecord } from '../store/subscriptions.js';
+import {
+  findSubscription,
+  lastClickCountry,
+  rememberSubscription,
+  type SubscriptionRecord,
+} from '../store/subscriptions.js';
 import { recurringWindowEnd, withinRecurringMonths, type PayoutDef } from '../domain/payouts.js';
 import type { SubscriptionReferral } from '../domain/matching.js';
 import { countryOf } from './geo.js';
@@ -264,7 +269,13 @@ export class SaleService {
   private async writeOne(trx: Knex.Transaction, { req, p, row }: PendingSale): Promise<SaleWrite> {
     const id = await insertSale(trx, row);
     // The first attributed sale of a subscription decides where its renewals go (SPEC §14).
-    if (row.subscription_id && !p.subscription && row.affiliate_id !== null && row.status !== 'declined' && req.kind === 'sale')
+    if (
+      row.subscription_id &&
+      !p.subscription &&
+      row.affiliate_id !== null &&
+      row.status !== 'declined' &&
+      req.kind === 'sale'
+    )
       await rememberSubscription(trx, {
         subscriptionId: row.subscription_id,
         campaignId: row.campaign_id,

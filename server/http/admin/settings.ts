@@ -27,6 +27,7 @@ const FIELDS = [
   'siteUrl',
   'affiliateSignup',
   'duplicateOrders',
+  'couponCampaignRecognition',
   'payoutMinimum',
   'fraud.duplicateClickSeconds',
   'fraud.duplicateClickPerBanner',
@@ -64,6 +65,7 @@ function settingsValues(v: Settings) {
     siteUrl: v.siteUrl ?? '',
     affiliateSignup: v.affiliateSignup,
     duplicateOrders: v.duplicateOrders,
+    couponCampaignRecognition: checked(v.couponCampaignRecognition),
     payoutMinimum: String(v.payoutMinimum),
     fraud: {
       ...f,
@@ -108,6 +110,7 @@ function settingsInput(body: Body) {
     siteUrl: form.nullable(valueAt(body, 'siteUrl')),
     affiliateSignup: text('affiliateSignup'),
     duplicateOrders: text('duplicateOrders'),
+    couponCampaignRecognition: box('couponCampaignRecognition'),
     payoutMinimum: num('payoutMinimum'),
     fraud: {
       duplicateClickSeconds: num('fraud.duplicateClickSeconds'),
