@@ -207,6 +207,51 @@ describe('commission groups, goals by country, coupon recognition', () => {
     assert.equal((await owner.get(`/commission-groups/${listed.id}`)).status, 404);
   });
 
+  test('the payout form takes RECURRING, recurring months, countries and commission groups, and keeps them on edit', async () => {
+    const group = created(await owner.post('/commission-groups', { name: 'Form group', affiliateIds: [ann] }), 'group');
+    const tab = await admin.get(`/admin/campaigns/${campaign}/payouts`);
+    assert.match(tab.text, /<option value="RECURRING"/);
+    assert.match(tab.text, new RegExp(`name="commissionGroupIds"[^>]*>\\s*<option value="${group}"`));
+    const fields = {
+      kind: 'personal',
+      type: 'RECURRING',
+      title: 'Form recurring',
+      recurringMonths: '6',
+      'affiliateCommission.value': '15',
+      'affiliateCommission.unit': 'percent',
+      'merchantCommission.unit': 'fixed',
+      'goal.countries': 'de, at',
+      commissionGroupIds: [String(group)],
+    };
+    const made = await admin.post(`/admin/campaigns/${campaign}/payouts`, fields);
+    assert.equal(made.status, 302, made.text.slice(0, 500));
+    const list = (await owner.get(`/campaigns/${campaign}/payouts?type=RECURRING`)).body.data as any[];
+    const p = list.find((x) => x.title === 'Form recurring');
+    assert.ok(p, JSON.stringify(list));
+    assert.equal(p.recurringMonths, 6);
+    assert.deepEqual(p.commissionGroupIds, [group]);
+    assert.deepEqual(p.goal.countries, ['DE', 'AT']);
+    const edit = await admin.get(`/admin/campaigns/${campaign}/payouts/${p.id}`);
+    assert.match(edit.text, /name="goal.countries" value="DE AT"/);
+    assert.match(edit.text, /name="recurringMonths"[^>]*value="6"/);
+    const saved = await admin.post(`/admin/campaigns/${campaign}/payouts/${p.id}`, {
+      ...fields,
+      title: 'Renamed recurring',
+      'goal.countries': 'DE AT',
+      recurringMonths: '',
+    });
+    assert.ok([302, 303].includes(saved.status), saved.text.slice(0, 500));
+    const read = (await owner.get(`/campaigns/${campaign}/payouts/${p.id}`)).body;
+    assert.equal(read.title, 'Renamed recurring');
+    assert.deepEqual(read.goal.countries, ['DE', 'AT'], 'editing keeps the countries');
+    assert.equal(read.recurringMonths, null, 'empty = while the subscription lasts');
+    assert.deepEqual(read.commissionGroupIds, [group]);
+    const wrong = await admin.post(`/admin/campaigns/${campaign}/payouts`, { ...fields, type: 'CPS' });
+    assert.equal(wrong.status, 422);
+    assert.match(wrong.text, /applies only to RECURRING payouts/);
+    assert.equal((await owner.delete(`/campaigns/${campaign}/payouts/${p.id}`)).status, 204);
+  });
+
   test("goal.countries: the click's GeoIP country, else the sale's country field", async () => {
     const res = await owner.post(`/campaigns/${campaign}/payouts`, {
       kind: 'general',
