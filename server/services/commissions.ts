@@ -3,7 +3,7 @@ import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
-import { fillMacros, macroAmount } from '../domain/macros.js';
+import { fillMacros, keitaroMacros, macroAmount } from '../domain/macros.js';
 import {
   planCommissions,
   cpmAmount,
@@ -270,6 +270,13 @@ export class CommissionService {
           channel: 'affiliate_postback',
           method: 'GET',
           url: fillMacros(affiliate.postbackUrl, {
+            // A sale names no click: the click's macros ({os}, {browser}, …) print empty.
+            ...keitaroMacros({
+              campaignName: snap.campaigns.get(sale.campaignId)?.name ?? null,
+              date: sale.day,
+              // {random} is a cache-buster, not a rule: any source will do.
+              random: Math.random,
+            }),
             commission_id: id,
             sale_id: saleId,
             order_id: sale.orderId,
