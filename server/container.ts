@@ -6,6 +6,7 @@ import { CampaignService } from './services/campaigns.js';
 import { DomainService } from './services/domains.js';
 import { SourceService } from './services/sources.js';
 import { GroupService } from './services/groups.js';
+import { CommissionGroupService } from './services/commission-groups.js';
 import { FlowService } from './services/flows.js';
 import { BannerService } from './services/banners.js';
 import { CouponService } from './services/coupons.js';
@@ -63,6 +64,7 @@ export interface Services {
   domains: DomainService;
   sources: SourceService;
   groups: GroupService;
+  commissionGroups: CommissionGroupService;
   flows: FlowService;
   hooks: Hooks;
   plugins: PluginRegistry;
@@ -201,6 +203,7 @@ export async function buildServices(
     domains: new DomainService(db, onChange, clock),
     sources: new SourceService(db, outgoing, onChange, clock),
     groups: new GroupService(db, onChange, clock),
+    commissionGroups: new CommissionGroupService(db, onChange, clock),
     flows: new FlowService(db, onChange, clock),
     hooks,
     plugins,

@@ -7,7 +7,10 @@ export interface MacroAmount {
 
 export const macroAmount = (units: Units): MacroAmount => ({ units });
 
-export type MacroValue = string | number | MacroAmount | null | undefined;
+/** A value computed only when the template names its macro (e.g. `{random}`). */
+export type LazyMacro = () => string;
+
+export type MacroValue = string | number | MacroAmount | LazyMacro | null | undefined;
 
 /**
  * `{macro}` placeholders in URLs the merchant stores (landing and offer URLs, postback URLs):
@@ -21,8 +24,52 @@ export function fillMacros(template: string, values: Record<string, MacroValue>)
     // Own keys only: `{constructor}` or `{__proto__}` are not macros Affix knows.
     const v = Object.hasOwn(values, key) ? values[key] : undefined;
     if (v === undefined) return whole;
-    return encodeURIComponent(v === null ? '' : typeof v === 'object' ? decimalText(v.units) : String(v));
+    const text =
+      v === null ? '' : typeof v === 'function' ? v() : typeof v === 'object' ? decimalText(v.units) : String(v);
+    return encodeURIComponent(text);
   });
+}
+
+/**
+ * What Keitaro's macros name beyond the click's ids (SPEC §14): `{campaign_name}`, `{os}`,
+ * `{browser}`, `{language}`, `{referrer}`, `{keyword}`, `{landing_id}` and `{offer_id}` (the
+ * landing's and offer's position in the flow, from 1), `{date}` (YYYY-MM-DD in the report zone),
+ * `{random}`, `{user_agent}`, `{device_type}`. A macro with no value for this event prints empty.
+ */
+export interface KeitaroMacroFacts {
+  campaignName?: string | null;
+  os?: string | null;
+  browser?: string | null;
+  language?: string | null;
+  referrer?: string | null;
+  keyword?: string | null;
+  /** 0-based positions as stored; printed from 1. */
+  landingIndex?: number | null;
+  offerIndex?: number | null;
+  /** The event's day in the report time zone. */
+  date: string;
+  /** A random source for `{random}`, drawn from only when the template names it. */
+  random: () => number;
+  userAgent?: string | null;
+  deviceType?: string | null;
+}
+
+export function keitaroMacros(k: KeitaroMacroFacts): Record<string, MacroValue> {
+  const position = (i: number | null | undefined) => (i === null || i === undefined ? null : i + 1);
+  return {
+    campaign_name: k.campaignName ?? null,
+    os: k.os ?? null,
+    browser: k.browser ?? null,
+    language: k.language ?? null,
+    referrer: k.referrer ?? null,
+    keyword: k.keyword ?? null,
+    landing_id: position(k.landingIndex),
+    offer_id: position(k.offerIndex),
+    date: k.date,
+    random: () => String(Math.floor(k.random() * 1_000_000_000)),
+    user_agent: k.userAgent ?? null,
+    device_type: k.deviceType ?? null,
+  };
 }
 
 export interface ClickMacroFacts {
@@ -37,11 +84,14 @@ export interface ClickMacroFacts {
   ip: string | null;
   externalId: string | null;
   subIds: Record<string, string>;
+  /** Keitaro's further macros (SPEC §14); without them only the ones above are known. */
+  keitaro?: KeitaroMacroFacts;
 }
 
 /** The macros of landing and offer URLs (SPEC §7.2) for one click. */
 export function clickMacros(c: ClickMacroFacts): Record<string, MacroValue> {
   const values: Record<string, MacroValue> = {
+    ...(c.keitaro ? keitaroMacros(c.keitaro) : {}),
     subid: c.subid,
     campaign_id: c.campaignId,
     flow_id: c.flowId,

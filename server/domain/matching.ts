@@ -75,7 +75,7 @@ export interface TraceCandidate {
 
 export interface AffiliateDecision {
   affiliateId: number;
-  source: 'lifetime' | 'coupon' | 'explicit' | 'cookie' | 'link';
+  source: 'subscription' | 'lifetime' | 'coupon' | 'explicit' | 'cookie' | 'link';
   detail: string;
 }
 
@@ -356,7 +356,23 @@ export function chooseReferral(
 
 // ---- sales and actions (SPEC §5.2) ----------------------------------------------------------
 
+/**
+ * A sale's subscription (SPEC §14, recurring commissions): where its first sale was attributed,
+ * and whether renewals are still attributed there.
+ */
+export interface SubscriptionReferral {
+  subscriptionId: string;
+  /** The attribution of its first sale; null: no earlier sale of it was attributed to an affiliate. */
+  first: { campaignId: number; affiliateId: number; at: number } | null;
+  /** Why renewals are no longer attributed (past `recurringMonths`); null while they are. */
+  closed: string | null;
+}
+
 export interface SaleFacts {
+  /** Rule 0, ranked before every other: the subscription's first sale (SPEC §14). */
+  subscription?: SubscriptionReferral | null;
+  /** `couponCampaignRecognition` (default true): false = a coupon names the affiliate but not the campaign. */
+  couponCampaignRecognition?: boolean;
   /** Rule 1: a lifetime binding offered by the `sale.matchCandidates` hook. */
   lifetime: { affiliateId: number; campaignId: number | null; detail: string } | null;
   couponCode: string | null;
@@ -427,6 +443,53 @@ export function matchSale(
     return `${describeCampaign(c)} is paused`;
   };
 
+  // Rule 0: the subscription's first sale (SPEC §14), ranked before every rule of §5.2.
+  const sub = f.subscription ?? null;
+  let subscriptionMatched = false;
+  if (!sub) {
+    candidates.push({ rule: 0, name: 'subscription', outcome: 'not_applicable', detail: 'no subscriptionId' });
+  } else if (!sub.first) {
+    candidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'not_applicable',
+      detail: `subscription ${sub.subscriptionId} has no earlier sale attributed to an affiliate: this sale is matched as its first`,
+    });
+  } else if (sub.closed) {
+    candidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'not_applicable',
+      affiliateId: sub.first.affiliateId,
+      detail: sub.closed,
+    });
+  } else if (!lookups.campaign(sub.first.campaignId)) {
+    candidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'not_applicable',
+      detail: `subscription ${sub.subscriptionId}: the campaign ${sub.first.campaignId} of its first sale no longer exists`,
+    });
+  } else if (paused(sub.first.campaignId)) {
+    candidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'not_applicable',
+      affiliateId: sub.first.affiliateId,
+      detail: `subscription ${sub.subscriptionId} → ${pausedNote(paused(sub.first.campaignId)!)}`,
+    });
+  } else {
+    subscriptionMatched = true;
+    candidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'matched',
+      campaignId: sub.first.campaignId,
+      affiliateId: sub.first.affiliateId,
+      detail: `subscription ${sub.subscriptionId} first sold on ${new Date(sub.first.at).toISOString().slice(0, 10)} → ${describeCampaign(lookups.campaign(sub.first.campaignId)!)}, affiliate ${sub.first.affiliateId}`,
+    });
+  }
+
   // Rule 1: lifetime referral.
   if (!f.lifetime) {
     candidates.push({
@@ -479,6 +542,14 @@ export function matchSale(
       outcome: 'not_applicable',
       affiliateId: f.coupon.affiliateId,
       detail: `coupon ${f.coupon.code} names no campaign (it attributes affiliate ${f.coupon.affiliateId} only)`,
+    });
+  } else if (f.couponCampaignRecognition === false) {
+    candidates.push({
+      rule: 2,
+      name: 'coupon',
+      outcome: 'not_applicable',
+      affiliateId: f.coupon.affiliateId,
+      detail: `coupon ${f.coupon.code} does not pick the campaign: coupon recognition (couponCampaignRecognition) is off; it attributes affiliate ${f.coupon.affiliateId} only`,
     });
   } else if (paused(f.coupon.campaignId)) {
     candidates.push({
@@ -630,6 +701,22 @@ export function matchSale(
 
   // The affiliate: lifetime binding, the coupon's affiliate, explicit affiliateId (signed), the visitor's referral.
   const affiliateCandidates: TraceCandidate[] = [];
+  if (subscriptionMatched && sub?.first) {
+    affiliateCandidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'matched',
+      affiliateId: sub.first.affiliateId,
+      detail: `affiliate ${sub.first.affiliateId} of the first sale of subscription ${sub.subscriptionId}`,
+    });
+  } else {
+    affiliateCandidates.push({
+      rule: 0,
+      name: 'subscription',
+      outcome: 'not_applicable',
+      detail: sub?.closed ?? 'no attributed subscription',
+    });
+  }
   if (f.lifetime) {
     affiliateCandidates.push({
       rule: 1,
@@ -739,7 +826,17 @@ export function explainTrace(t: MatchTrace): string[] {
   const lines = [`Matched by ${t.matchedBy} (rule ${t.rule}): ${winner?.detail ?? ''}`];
   for (const c of t.candidates) {
     // The default campaign always exists; it is worth a line only when it decided.
-    if (c === winner || c.outcome === 'not_applicable' || (c.name === 'default' && c.outcome === 'outranked')) continue;
+    // Rules that did not apply are left out, except the two whose reason a merchant asks about:
+    // a subscription whose renewals are no longer attributed, a coupon that does not pick the campaign.
+    const telling =
+      (c.name === 'subscription' && c.detail !== 'no subscriptionId') ||
+      (c.name === 'coupon' && c.detail.includes('couponCampaignRecognition'));
+    if (
+      c === winner ||
+      (c.outcome === 'not_applicable' && !telling) ||
+      (c.name === 'default' && c.outcome === 'outranked')
+    )
+      continue;
     lines.push(`Rule ${c.rule} (${c.name}): ${c.detail}`);
   }
   lines.push(t.affiliate ? `Affiliate: ${t.affiliate.detail}` : 'No affiliate');

@@ -20,15 +20,24 @@ export interface PayoutDef {
   campaignId: number;
   kind: 'general' | 'personal';
   title: string;
-  type: 'CPS' | 'CPA' | 'PPC' | 'CPM' | 'LIFETIME';
+  type: 'CPS' | 'CPA' | 'PPC' | 'CPM' | 'LIFETIME' | 'RECURRING';
   actionCode: string | null;
   rawClicks: boolean;
   affiliateCommission: Rate;
   merchantCommission: Rate;
-  goal: { productIds: string[]; categories: string[] } | null;
+  /** `countries`: ISO 3166-1 alpha-2 codes; empty = any country (SPEC §14). */
+  goal: { productIds: string[]; categories: string[]; countries?: string[] } | null;
   couponCode: string | null;
   tiers: Rate[];
+  /**
+   * The affiliates a personal payout applies to. In the configuration cache this includes the
+   * members of its commission groups; the stored record lists only the affiliates it names.
+   */
   affiliateIds: number[];
+  /** Commission groups whose members a personal payout applies to (SPEC §14). */
+  commissionGroupIds: number[];
+  /** RECURRING: renewals are paid for this many months after the subscription's first sale; null = while it lasts. */
+  recurringMonths: number | null;
 }
 
 /** One line of an order (an item, or the whole order when no items are sent). */
@@ -56,33 +65,111 @@ export interface SelectionContext {
   /** The payout of the coupon that matched the sale, if it names one (step 1). */
   couponPayoutId: number | null;
   payouts: PayoutDef[];
+  /** The visitor's country for goals naming countries: the click's GeoIP country, else the sale's `country`. */
+  country?: string | null;
+  /** The sale's subscription: unset or null for a one-time sale (SPEC §14, recurring commissions). */
+  subscription?: SubscriptionFacts | null;
 }
+
+/**
+ * A sale's subscription. `firstSaleAt` is set when an earlier sale of the subscription was
+ * attributed (this sale is a renewal); null when this is its first sale.
+ */
+export interface SubscriptionFacts {
+  subscriptionId: string;
+  firstSaleAt: number | null;
+  /** When this sale happens (unix ms). */
+  at: number;
+}
+
+const MONTH_DAY = (y: number, m: number) => new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+
+/**
+ * The end (exclusive, unix ms) of the recurring window: the end of the UTC day `months` calendar
+ * months after the first sale's day (31 January + 1 month = 28/29 February). A renewal dated on
+ * that day still pays, so `recurringMonths: 3` pays the first sale and three monthly renewals
+ * even when the store bills a few hours after the anniversary.
+ */
+export function recurringWindowEnd(firstSaleAt: number, months: number): number {
+  const d = new Date(firstSaleAt);
+  const total = d.getUTCMonth() + months;
+  const y = d.getUTCFullYear() + Math.floor(total / 12);
+  const m = ((total % 12) + 12) % 12;
+  const day = Math.min(d.getUTCDate(), MONTH_DAY(y, m));
+  return Date.UTC(y, m, day + 1);
+}
+
+/** Does a renewal at `at` fall within `months` of the first sale (null months: always)? */
+export const withinRecurringMonths = (firstSaleAt: number, months: number | null, at: number): boolean =>
+  months === null || at < recurringWindowEnd(firstSaleAt, months);
+
+const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 const describe = (p: PayoutDef) => `payout ${p.id} "${p.title}"`;
 
-/** Payout types that pay this kind of event. */
+/** A renewal of a subscription: an earlier sale of it was attributed. */
+const renewalOf = (ctx: SelectionContext) =>
+  ctx.subscription && ctx.subscription.firstSaleAt !== null
+    ? (ctx.subscription as SubscriptionFacts & { firstSaleAt: number })
+    : null;
+
+/**
+ * Payout types that pay this kind of event. A renewal is paid only by RECURRING payouts, within
+ * their `recurringMonths`; a first or one-time sale by CPS, LIFETIME and RECURRING payouts.
+ */
 function paysFor(p: PayoutDef, ctx: SelectionContext): boolean {
-  if (ctx.kind === 'sale') return p.type === 'CPS' || p.type === 'LIFETIME';
+  if (ctx.kind === 'sale') {
+    const renewal = renewalOf(ctx);
+    if (renewal)
+      return p.type === 'RECURRING' && withinRecurringMonths(renewal.firstSaleAt, p.recurringMonths, renewal.at);
+    return p.type === 'CPS' || p.type === 'LIFETIME' || p.type === 'RECURRING';
+  }
   return (
     p.type === 'CPA' && p.actionCode !== null && p.actionCode.toLowerCase() === (ctx.actionCode ?? '').toLowerCase()
   );
 }
 
-/** How a goal matches a line: by product (stronger) or by category; null when it does not. */
-function goalMatch(p: PayoutDef, line: SaleLine): 'product' | 'category' | null {
+type GoalBy = 'product' | 'category' | 'country';
+
+/**
+ * How a goal matches a line: by product (strongest), by category, or (a goal naming only
+ * countries) by country; null when it does not. A goal naming countries applies only to visitors
+ * from one of them, whatever else it names.
+ */
+function goalMatch(p: PayoutDef, line: SaleLine, country: string | null): GoalBy | null {
   if (!p.goal) return null;
+  const countries = p.goal.countries ?? [];
+  if (countries.length && (country === null || !countries.includes(country))) return null;
   if (line.productId !== null && p.goal.productIds.includes(line.productId)) return 'product';
   if (line.category !== null && p.goal.categories.includes(line.category)) return 'category';
+  if (countries.length && !p.goal.productIds.length && !p.goal.categories.length) return 'country';
   return null;
 }
 
-/** The first payout by id among `candidates` whose goal matches the line, products before categories. */
-function bestGoal(candidates: PayoutDef[], line: SaleLine): { payout: PayoutDef; by: 'product' | 'category' } | null {
-  for (const by of ['product', 'category'] as const) {
-    const hit = candidates.filter((p) => goalMatch(p, line) === by).sort((a, b) => a.id - b.id)[0];
+/** The first payout by id among `candidates` whose goal matches the line, products before categories before countries. */
+function bestGoal(
+  candidates: PayoutDef[],
+  line: SaleLine,
+  country: string | null,
+): { payout: PayoutDef; by: GoalBy } | null {
+  for (const by of ['product', 'category', 'country'] as const) {
+    const hit = candidates.filter((p) => goalMatch(p, line, country) === by).sort((a, b) => a.id - b.id)[0];
     if (hit) return { payout: hit, by };
   }
   return null;
+}
+
+/** Why a RECURRING payout pays what it does (or why a renewal is not paid). */
+function recurringNote(p: PayoutDef, ctx: SelectionContext): string {
+  if (p.type !== 'RECURRING') return '';
+  const sub = ctx.subscription;
+  if (!sub) return '; it is RECURRING, but the sale carries no subscriptionId: paid once, as a one-time commission';
+  if (sub.firstSaleAt === null) return `; first sale of subscription ${sub.subscriptionId}`;
+  return `; renewal of subscription ${sub.subscriptionId} (first sale ${dayText(sub.firstSaleAt)}${
+    p.recurringMonths === null
+      ? ', paid while the subscription lasts'
+      : `, paid until ${dayText(recurringWindowEnd(sub.firstSaleAt, p.recurringMonths) - 1)}`
+  })`;
 }
 
 /** SPEC §6.2: coupon payout → personal with goal → personal → general with goal → general. */
@@ -100,7 +187,7 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
         line,
         payout: couponPayout,
         step: 'coupon',
-        reason: `${describe(couponPayout)} of the coupon applies to ${what}`,
+        reason: `${describe(couponPayout)} of the coupon applies to ${what}${recurringNote(couponPayout, ctx)}`,
       };
     }
   }
@@ -112,14 +199,17 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
     ['personal_goal', 'personal', personal, 'personal'],
     ['general_goal', 'general', general, 'general'],
   ];
+  const country = ctx.country ?? null;
   for (const [goalStep, plainStep, list, label] of steps) {
-    const goal = bestGoal(list, line);
+    const goal = bestGoal(list, line, country);
     if (goal) {
       return {
         line,
         payout: goal.payout,
         step: goalStep,
-        reason: `${label} ${describe(goal.payout)}: its goal names the ${goal.by} of ${what}`,
+        reason: `${label} ${describe(goal.payout)}: its goal names the ${goal.by} of ${
+          goal.by === 'country' ? `the visitor (${country})` : what
+        }${recurringNote(goal.payout, ctx)}`,
       };
     }
     const plain = list.filter((p) => p.goal === null).sort((a, b) => a.id - b.id)[0];
@@ -128,16 +218,36 @@ export function selectPayout(line: SaleLine, ctx: SelectionContext): LineSelecti
         line,
         payout: plain,
         step: plainStep,
-        reason: `${label} ${describe(plain)} (no goal) applies to ${what}`,
+        reason: `${label} ${describe(plain)} (no goal) applies to ${what}${recurringNote(plain, ctx)}`,
       };
   }
-  const kindText = ctx.kind === 'sale' ? 'CPS or LIFETIME' : `CPA "${ctx.actionCode ?? ''}"`;
+  const renewal = renewalOf(ctx);
+  if (renewal) {
+    const recurring = ctx.payouts.filter((p) => p.type === 'RECURRING');
+    const expired = recurring.filter((p) => !paysFor(p, ctx));
+    return {
+      line,
+      payout: null,
+      step: null,
+      reason: !recurring.length
+        ? `renewal of subscription ${renewal.subscriptionId}: only a RECURRING payout pays renewals, and the campaign has none: no commission`
+        : expired.length === recurring.length
+          ? `renewal of subscription ${renewal.subscriptionId} on ${dayText(renewal.at)} is past the recurringMonths of ${expired
+              .map(
+                (p) =>
+                  `${describe(p)} (${p.recurringMonths} months after the first sale on ${dayText(renewal.firstSaleAt)}, until ${dayText(recurringWindowEnd(renewal.firstSaleAt, p.recurringMonths ?? 0) - 1)})`,
+              )
+              .join(', ')}: renewals no longer pay`
+          : `no RECURRING payout of this campaign applies to ${what} for this affiliate: no commission`,
+    };
+  }
+  const kindText = ctx.kind === 'sale' ? 'CPS, LIFETIME or RECURRING' : `CPA "${ctx.actionCode ?? ''}"`;
   return {
     line,
     payout: null,
     step: null,
     reason: eligible.length
-      ? `no ${kindText} payout of this campaign applies to ${what} for this affiliate (their goals name other products or categories)`
+      ? `no ${kindText} payout of this campaign applies to ${what} for this affiliate (their goals name other products, categories or countries${country ? `; the visitor is from ${country}` : "; the visitor's country is unknown"})`
       : `the campaign has no ${kindText} payout: no commission`,
   };
 }

@@ -95,6 +95,8 @@ export const settingsSchema = z.object({
   affiliateSignup: z.enum(['open', 'approval', 'closed']),
   /** A repeated order: `ignore` answers with the original sale; `decline` also records a declined copy for audit (SPEC §5.4). */
   duplicateOrders: z.enum(['ignore', 'decline']),
+  /** SPEC §14: false = a coupon names the affiliate but does not pick the campaign (rule 2 of §5.2). */
+  couponCampaignRecognition: z.boolean(),
   /** The smallest per-affiliate total that goes into a payout batch (SPEC §6.6). */
   payoutMinimum: z.number().min(0).max(1_000_000_000),
   fraud: fraudSchema,
@@ -123,6 +125,7 @@ export function defaultSettings(postbackKey: string): Settings {
     postbackKey,
     affiliateSignup: 'approval',
     duplicateOrders: 'ignore',
+    couponCampaignRecognition: true,
     payoutMinimum: 0,
     fraud: {
       duplicateClickSeconds: 0,

@@ -3,6 +3,7 @@ import type { AppCustom, AppState } from './context.js';
 import { firstValues } from './tracking.js';
 import { AppError } from '../errors.js';
 import type { RunResult } from '../services/campaign-runner.js';
+import { answerKClient } from './kclient.js';
 
 /** Parameters of the Click API itself; everything else is passed to the campaign as its URL parameters. */
 const OWN = new Set(['token', 'ip', 'user_agent', 'language', 'referrer', 'uniqueness_cookie', 'log']);
@@ -65,5 +66,8 @@ export function clickApiRouter(): Router<AppState, AppCustom> {
       ...(q.log === '1' || q.log === 'true' ? { log: result.log } : {}),
     };
   });
+  // KClient's form POST (SPEC §14), at both paths its configurations use.
+  router.post('/click_api/v3', answerKClient);
+  router.post('/api.php', answerKClient);
   return router;
 }

@@ -15,6 +15,7 @@ export const wantsJson = (ctx: AppContext) =>
   ctx.path.startsWith('/t/') ||
   ctx.path.startsWith('/postback/') ||
   ctx.path.startsWith('/click_api/') ||
+  ctx.path === '/api.php' ||
   ctx.path === '/healthz';
 
 /**

@@ -16,7 +16,7 @@ export const CAMPAIGN_STATUSES = ['active', 'paused'] as const;
 export const APPROVALS = ['auto', 'manual'] as const;
 export const BANNER_TYPES = ['link', 'image', 'html'] as const;
 export const PAYOUT_KINDS = ['general', 'personal'] as const;
-export const PAYOUT_TYPES = ['CPS', 'CPA', 'PPC', 'CPM', 'LIFETIME'] as const;
+export const PAYOUT_TYPES = ['CPS', 'CPA', 'PPC', 'CPM', 'LIFETIME', 'RECURRING'] as const;
 export const COMMISSION_UNITS = ['fixed', 'percent'] as const;
 // Traffic campaign settings (SPEC §7.1).
 export const FLOW_ROTATIONS = ['position', 'weight'] as const;
@@ -197,17 +197,31 @@ export const payoutFields = z.strictObject({
     .strictObject({
       productIds: productIdList.optional(),
       categories: productIdList.optional(),
+      countries: z
+        .array(
+          z
+            .string()
+            .trim()
+            .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as DE')
+            .transform((c) => c.toUpperCase()),
+        )
+        .max(300, 'at most 300 countries')
+        .optional(),
     })
     // An empty goal would match every product, the opposite of what a goal is for. Judged only
     // when its keys are right: a misspelled key is the problem to report, not the emptiness.
-    .refine((g) => Boolean(g.productIds?.length || g.categories?.length), {
-      message: 'names no product or category; send goal: null for a payout on every product',
+    .refine((g) => Boolean(g.productIds?.length || g.categories?.length || g.countries?.length), {
+      message: 'names no product, category or country; send goal: null for a payout on every product',
       when: ({ issues }) => issues.length === 0,
     })
     .nullable(),
   couponCode: couponCode.nullable(),
   tiers: z.array(commissionValue).max(10, 'at most 10 tiers'),
   affiliateIds: z.array(id).max(10_000),
+  /** Commission groups whose members a personal payout also applies to (SPEC §14). */
+  commissionGroupIds: z.array(id).max(1000),
+  /** RECURRING payouts: months after the first sale that renewals pay; null = while the subscription lasts. */
+  recurringMonths: z.number().int('must be a whole number of months').min(1).max(1200).nullable(),
   archived: z.boolean(),
 });
 export const payoutCreate = payoutFields
@@ -216,3 +230,13 @@ export const payoutCreate = payoutFields
 export const payoutPatch = payoutFields.partial();
 export type PayoutCreate = z.infer<typeof payoutCreate>;
 export type PayoutPatch = z.infer<typeof payoutPatch>;
+
+/** Commission groups (SPEC §14): a name and the affiliates in it. */
+export const commissionGroupFields = z.strictObject({
+  name: shortText(),
+  affiliateIds: z.array(id).max(10_000),
+});
+export const commissionGroupCreate = commissionGroupFields.partial().required({ name: true });
+export const commissionGroupPatch = commissionGroupFields.partial();
+export type CommissionGroupCreate = z.infer<typeof commissionGroupCreate>;
+export type CommissionGroupPatch = z.infer<typeof commissionGroupPatch>;

@@ -82,6 +82,14 @@ export const optionalSaleFields = {
   channel: scalarText(KEY_LENGTH),
   customerId: scalarText(KEY_LENGTH),
   visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not a visitor id issued by Affix'),
+  /** The store's subscription: renewals are attributed as its first sale was (SPEC §14). */
+  subscriptionId: scalarText(KEY_LENGTH),
+  /** The buyer's country (ISO 3166-1 alpha-2), for payout goals by country when no click names one. */
+  country: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as DE')
+    .transform((c) => c.toUpperCase()),
   data1: scalarText(TEXT_LENGTH),
   data2: scalarText(TEXT_LENGTH),
   data3: scalarText(TEXT_LENGTH),

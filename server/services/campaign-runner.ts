@@ -79,6 +79,10 @@ export interface RunResult {
   issuedAt?: number;
   /** The click's cost in money units of the base currency; set when a flow was chosen. */
   cost?: Units;
+  /** The visitor's uniqueness in the campaign, the chosen flow and globally (set when a flow was chosen). */
+  unique?: { campaign: boolean; flow: boolean; global: boolean };
+  /** The user agent is a bot's. */
+  isBot?: boolean;
   /** What the click rules decided (null on a test run or when no click was to be stored). */
   click?: { status: ClickStatus | 'dropped'; declineReason: string | null } | null;
 }
@@ -314,10 +318,34 @@ export class CampaignRunner {
       ip: req.ip,
       externalId,
       subIds,
+      keitaro: {
+        campaignName: campaign.name,
+        os: agent.os,
+        browser: agent.browser,
+        language: facts.languages[0] ?? null,
+        referrer: req.referrer,
+        keyword: req.params.keyword ?? null,
+        landingIndex,
+        offerIndex,
+        date: day,
+        random: this.random,
+        userAgent: req.userAgent || null,
+        deviceType: agent.device,
+      },
     });
 
     let result: RunResult;
-    const base = { subid, campaignId: campaign.id, flowId: flow.id, log, issuedAt: now, cost, click: null };
+    const base = {
+      subid,
+      campaignId: campaign.id,
+      flowId: flow.id,
+      log,
+      issuedAt: now,
+      cost,
+      click: null,
+      unique: { campaign: unique.campaign, flow: unique.flow(flow.id), global: unique.global },
+      isBot: agent.isBot,
+    };
     if (flow.schema === 'redirect' && flow.redirectUrl) {
       result = {
         ...base,
@@ -476,6 +504,8 @@ export class CampaignRunner {
       const value = params[source?.params[key] ?? key];
       if (value !== undefined) out[key] = clip(value, TEXT_LENGTH);
     }
+    // Kept with the sub ids so the landing → offer step and postbacks can print `{keyword}`.
+    if (params.keyword !== undefined) out.keyword = clip(params.keyword, TEXT_LENGTH);
     return out;
   }
 

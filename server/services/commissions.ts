@@ -3,7 +3,7 @@ import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
-import { fillMacros, macroAmount } from '../domain/macros.js';
+import { fillMacros, keitaroMacros, macroAmount } from '../domain/macros.js';
 import {
   planCommissions,
   cpmAmount,
@@ -12,6 +12,7 @@ import {
   type PayoutDef,
   type Rate,
   type SaleLine,
+  type SubscriptionFacts,
 } from '../domain/payouts.js';
 import { fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
 import { insertCommission, type CommissionRow, type CommissionStatus } from '../store/commissions.js';
@@ -52,6 +53,10 @@ export interface SaleForCommissions {
   productId: string | null;
   items: Array<{ productId: string; category?: string; totalCost: Units; quantity?: number }>;
   fixedCost: FixedCost;
+  /** For payout goals naming countries (SPEC §14). */
+  country?: string | null;
+  /** The sale's subscription, for RECURRING payouts (SPEC §14). */
+  subscription?: SubscriptionFacts | null;
 }
 
 export interface CommissionPlanResult {
@@ -137,6 +142,8 @@ export class CommissionService {
         affiliateId: sale.affiliateId,
         couponPayoutId: sale.couponPayoutId,
         payouts,
+        country: sale.country ?? null,
+        subscription: sale.subscription ?? null,
       },
       fixedCost,
     );
@@ -263,6 +270,13 @@ export class CommissionService {
           channel: 'affiliate_postback',
           method: 'GET',
           url: fillMacros(affiliate.postbackUrl, {
+            // A sale names no click: the click's macros ({os}, {browser}, …) print empty.
+            ...keitaroMacros({
+              campaignName: snap.campaigns.get(sale.campaignId)?.name ?? null,
+              date: sale.day,
+              // {random} is a cache-buster, not a rule: any source will do.
+              random: Math.random,
+            }),
             commission_id: id,
             sale_id: saleId,
             order_id: sale.orderId,

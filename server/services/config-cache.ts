@@ -8,6 +8,7 @@ import type { MatchLookups, CampaignFacts, AffiliateFacts, BannerFacts, CouponFa
 import type { SettingsService } from './settings.js';
 import type { Settings } from '../domain/settings.js';
 import type { PayoutDef, Rate } from '../domain/payouts.js';
+import { goalOf } from '../store/payouts.js';
 import { parseJson } from '../store/rows.js';
 import { allDomains } from '../store/domains.js';
 import { allSources } from '../store/sources.js';
@@ -168,8 +169,10 @@ export class ConfigSnapshot implements MatchLookups {
       merchant_unit: Rate['unit'];
       goal_product_ids: string;
       goal_categories: string;
+      goal_countries: string | null;
       coupon_code: string | null;
       tiers: string;
+      recurring_months: number | null;
     }>;
     const links = (await db('payout_affiliates').select('payout_id', 'affiliate_id')) as Array<{
       payout_id: number;
@@ -177,9 +180,21 @@ export class ConfigSnapshot implements MatchLookups {
     }>;
     const affiliatesOf = new Map<number, number[]>();
     for (const l of links) affiliatesOf.set(l.payout_id, [...(affiliatesOf.get(l.payout_id) ?? []), l.affiliate_id]);
+    // A personal payout naming commission groups applies to their members as well (SPEC §14).
+    const members = new Map<number, number[]>();
+    for (const m of (await db('commission_group_members').select('group_id', 'affiliate_id')) as Array<{
+      group_id: number;
+      affiliate_id: number;
+    }>)
+      members.set(m.group_id, [...(members.get(m.group_id) ?? []), m.affiliate_id]);
+    const groupsOf = new Map<number, number[]>();
+    for (const l of (await db('payout_commission_groups').select('payout_id', 'group_id')) as Array<{
+      payout_id: number;
+      group_id: number;
+    }>)
+      groupsOf.set(l.payout_id, [...(groupsOf.get(l.payout_id) ?? []), l.group_id]);
     for (const r of payoutRows) {
-      const productIds = parseJson<string[]>(r.goal_product_ids, []);
-      const categories = parseJson<string[]>(r.goal_categories, []);
+      const commissionGroupIds = groupsOf.get(r.id) ?? [];
       const payout: PayoutDef = {
         id: r.id,
         campaignId: r.campaign_id,
@@ -190,10 +205,14 @@ export class ConfigSnapshot implements MatchLookups {
         rawClicks: r.raw_clicks === true || Number(r.raw_clicks) === 1,
         affiliateCommission: { value: Number(r.affiliate_value), unit: r.affiliate_unit },
         merchantCommission: { value: Number(r.merchant_value), unit: r.merchant_unit },
-        goal: productIds.length || categories.length ? { productIds, categories } : null,
+        goal: goalOf(r),
         couponCode: r.coupon_code,
         tiers: parseJson<Rate[]>(r.tiers, []),
-        affiliateIds: affiliatesOf.get(r.id) ?? [],
+        affiliateIds: [
+          ...new Set([...(affiliatesOf.get(r.id) ?? []), ...commissionGroupIds.flatMap((g) => members.get(g) ?? [])]),
+        ],
+        commissionGroupIds,
+        recurringMonths: r.recurring_months === null ? null : Number(r.recurring_months),
       };
       snap.payouts.set(r.campaign_id, [...(snap.payouts.get(r.campaign_id) ?? []), payout]);
     }

@@ -10,7 +10,7 @@ import { AppError, fieldError } from '../errors.js';
 import { amount, parse } from '../validation.js';
 import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
-import { fillMacros, macroAmount, type MacroValue } from '../domain/macros.js';
+import { fillMacros, keitaroMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { conversionFigures, figuresChange } from '../domain/report-figures.js';
 import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
@@ -89,6 +89,12 @@ interface ClickRow {
   country: string | null;
   sub_ids: string | null;
   external_id: string | null;
+  os?: string | null;
+  browser?: string | null;
+  language?: string | null;
+  referrer?: string | null;
+  user_agent?: string | null;
+  device?: string | null;
 }
 
 interface ConversionRow {
@@ -372,6 +378,21 @@ export class ConversionService {
         tid: c.tid,
         campaign_id: click.campaign_id,
         flow_id: click.flow_id,
+        ...keitaroMacros({
+          campaignName: snap.campaigns.get(click.campaign_id)?.name ?? null,
+          os: click.os,
+          browser: click.browser,
+          language: click.language,
+          referrer: click.referrer,
+          keyword: subIds.keyword ?? null,
+          landingIndex: click.landing_index,
+          offerIndex: click.offer_index,
+          date: dayIn(now, snap.settings.timezone),
+          // {random} is a cache-buster, not a rule: any source will do.
+          random: Math.random,
+          userAgent: click.user_agent,
+          deviceType: click.device,
+        }),
       };
       for (let n = 1; n <= 15; n++) values[`sub_id_${n}`] = subIds[`sub_id_${n}`] ?? null;
       messages.push({ channel: 'source_postback', method: 'GET', url: fillMacros(source.postbackUrl, values) });

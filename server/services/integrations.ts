@@ -273,9 +273,9 @@ export class IntegrationService implements StoreWebhookReceiver {
         totalCost: unitsToFixed(i.totalCost),
         quantity: i.quantity,
       }));
-    // Recurring commissions (SPEC §14: RECURRING, matchedBy 'subscription') attach here: once
-    // sales take `subscriptionId`, pass sale.subscriptionId so a renewal (sale.recurring) is
-    // attributed to the campaign and affiliate of the subscription's first sale.
+    // Recurring commissions (SPEC §14): a renewal (sale.recurring) is attributed to the campaign
+    // and affiliate of the subscription's first sale (matchedBy 'subscription').
+    if (sale.subscriptionId) body.subscriptionId = sale.subscriptionId;
     const result = await this.sales.record({
       kind: 'sale',
       body,

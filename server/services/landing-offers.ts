@@ -4,6 +4,7 @@ import { clickMacros, fillMacros } from '../domain/macros.js';
 import { pickWeighted } from '../domain/flows.js';
 import { parseJson } from '../store/rows.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
+import { dayIn } from '../domain/time.js';
 
 /**
  * The landing → offer step (SPEC §7.2): `GET /lp/offer?subid=…` keeps the click of the landing
@@ -33,6 +34,14 @@ export class LandingOffers {
           ip: string | null;
           sub_ids: string | null;
           external_id: string | null;
+          at: number | string;
+          os: string | null;
+          browser: string | null;
+          language: string | null;
+          referrer: string | null;
+          user_agent: string | null;
+          device: string | null;
+          landing_index: number | null;
         }
       | undefined;
     if (!click || click.flow_id === null) return null;
@@ -61,6 +70,20 @@ export class LandingOffers {
         ip: click.ip,
         externalId: click.external_id,
         subIds: parseJson<Record<string, string>>(click.sub_ids, {}),
+        keitaro: {
+          campaignName: snap.campaigns.get(click.campaign_id)?.name ?? null,
+          os: click.os,
+          browser: click.browser,
+          language: click.language,
+          referrer: click.referrer,
+          keyword: parseJson<Record<string, string>>(click.sub_ids, {}).keyword ?? null,
+          landingIndex: click.landing_index,
+          offerIndex: index,
+          date: dayIn(this.clock(), snap.settings.timezone),
+          random: this.random,
+          userAgent: click.user_agent,
+          deviceType: click.device,
+        },
       }),
     );
     await this.db('clicks')

@@ -63,12 +63,15 @@ export class PayoutService {
       couponCode: input.couponCode ?? null,
       tiers: input.tiers ?? [],
       affiliateIds: [...new Set(input.affiliateIds ?? [])],
+      commissionGroupIds: [...new Set(input.commissionGroupIds ?? [])],
+      recurringMonths: input.recurringMonths ?? null,
     };
     check(merged);
     const id = await this.guard(() =>
       audited(this.db, actor, 'payout.created', 'payout', async (trx) => {
         if (!(await getCampaign(trx, campaignId))) throw notFound('campaign', campaignId);
         await checkAffiliates(trx, merged.affiliateIds);
+        await checkGroups(trx, merged.commissionGroupIds);
         const newId = await store.insertPayout(
           trx,
           {
@@ -79,6 +82,7 @@ export class PayoutService {
             updated_at: now,
           },
           merged.affiliateIds,
+          merged.commissionGroupIds,
         );
         await syncCoupon(trx, newId, campaignId, merged, now);
         return { result: newId, objectId: newId, details: { campaignId, ...changedFields(input) } };
@@ -106,9 +110,14 @@ export class PayoutService {
           couponCode: patch.couponCode !== undefined ? patch.couponCode : current.couponCode,
           tiers: patch.tiers ?? current.tiers,
           affiliateIds: patch.affiliateIds ? [...new Set(patch.affiliateIds)] : current.affiliateIds,
+          commissionGroupIds: patch.commissionGroupIds
+            ? [...new Set(patch.commissionGroupIds)]
+            : current.commissionGroupIds,
+          recurringMonths: patch.recurringMonths !== undefined ? patch.recurringMonths : current.recurringMonths,
         };
         check(merged);
         await checkAffiliates(trx, merged.affiliateIds);
+        await checkGroups(trx, merged.commissionGroupIds);
         await store.updatePayout(
           trx,
           id,
@@ -118,6 +127,7 @@ export class PayoutService {
             updated_at: now,
           },
           merged.affiliateIds,
+          merged.commissionGroupIds,
         );
         await syncCoupon(trx, id, campaignId, merged, now);
         return { result: null, objectId: id, details: changedFields(patch) };
@@ -162,11 +172,14 @@ export class PayoutService {
   }
 }
 
-function normaliseGoal(goal: { productIds?: string[]; categories?: string[] } | null | undefined): Merged['goal'] {
+function normaliseGoal(
+  goal: { productIds?: string[]; categories?: string[]; countries?: string[] } | null | undefined,
+): Merged['goal'] {
   if (!goal) return null;
   const productIds = [...new Set(goal.productIds ?? [])];
   const categories = [...new Set(goal.categories ?? [])];
-  return productIds.length || categories.length ? { productIds, categories } : null;
+  const countries = [...new Set(goal.countries ?? [])];
+  return productIds.length || categories.length || countries.length ? { productIds, categories, countries } : null;
 }
 
 function check(p: Merged): void {
@@ -189,8 +202,10 @@ function columns(p: Merged): store.PayoutColumns {
     merchant_unit: p.merchantCommission.unit,
     goal_product_ids: JSON.stringify(p.goal?.productIds ?? []),
     goal_categories: JSON.stringify(p.goal?.categories ?? []),
+    goal_countries: JSON.stringify(p.goal?.countries ?? []),
     coupon_code: p.couponCode,
     tiers: JSON.stringify(p.tiers),
+    recurring_months: p.recurringMonths,
   };
 }
 
@@ -201,6 +216,15 @@ async function checkAffiliates(db: Knex, ids: number[]): Promise<void> {
   );
   const missing = ids.filter((i) => !found.has(i));
   if (missing.length) throw fieldError('affiliateIds', `affiliate ${missing.join(', ')} does not exist`);
+}
+
+async function checkGroups(db: Knex, ids: number[]): Promise<void> {
+  if (!ids.length) return;
+  const found = new Set(
+    ((await db('commission_groups').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => r.id),
+  );
+  const missing = ids.filter((i) => !found.has(i));
+  if (missing.length) throw fieldError('commissionGroupIds', `commission group ${missing.join(', ')} does not exist`);
 }
 
 /** A payout's `couponCode` is a coupon of its one affiliate that applies this payout (SPEC §6.1). */

@@ -16,6 +16,14 @@ import { AMOUNT_LIMIT_MESSAGE, IP_LENGTH, KEY_LENGTH, MAX_AMOUNT_UNITS, TEXT_LEN
 import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
+import {
+  findSubscription,
+  lastClickCountry,
+  rememberSubscription,
+  type SubscriptionRecord,
+} from '../store/subscriptions.js';
+import { recurringWindowEnd, withinRecurringMonths, type PayoutDef } from '../domain/payouts.js';
+import type { SubscriptionReferral } from '../domain/matching.js';
 import { countryOf } from './geo.js';
 import type { CommissionService, CommissionPlanResult, CommissionSummary } from './commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
@@ -107,6 +115,38 @@ interface Prepared {
   commissions: CommissionPlanResult;
   /** `customerId`, else the visitor id (body or cookie): the key of a lifetime binding (rule 1). */
   customerKey: string | null;
+  /** The subscription's first attributed sale, when this sale is a renewal. */
+  subscription: SubscriptionRecord | null;
+}
+
+const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Whether renewals of a subscription are still attributed (SPEC §14): within the `recurringMonths`
+ * of the RECURRING payouts that pay its affiliate in its campaign (the longest; null = while it
+ * lasts). A campaign without such a payout sets no limit; its renewals simply earn nothing.
+ */
+export function subscriptionReferral(
+  subscriptionId: string,
+  record: SubscriptionRecord | null,
+  payouts: PayoutDef[],
+  at: number,
+): SubscriptionReferral {
+  if (!record) return { subscriptionId, first: null, closed: null };
+  const first = { campaignId: record.campaignId, affiliateId: record.affiliateId, at: record.firstSaleAt };
+  const recurring = payouts.filter(
+    (p) => p.type === 'RECURRING' && (p.kind === 'general' || p.affiliateIds.includes(record.affiliateId)),
+  );
+  if (!recurring.length || recurring.some((p) => p.recurringMonths === null))
+    return { subscriptionId, first, closed: null };
+  const longest = recurring.reduce((a, b) => ((b.recurringMonths ?? 0) > (a.recurringMonths ?? 0) ? b : a));
+  const months = longest.recurringMonths as number;
+  if (withinRecurringMonths(record.firstSaleAt, months, at)) return { subscriptionId, first, closed: null };
+  return {
+    subscriptionId,
+    first,
+    closed: `subscription ${subscriptionId} first sold on ${dayText(record.firstSaleAt)} is past the ${months} recurringMonths of payout ${longest.id} "${longest.title}" (renewals until ${dayText(recurringWindowEnd(record.firstSaleAt, months) - 1)}): this renewal is no longer attributed to affiliate ${record.affiliateId} nor paid`,
+  };
 }
 
 /** SPEC §10a: each amount stays within the limit once converted to the base currency too. */
@@ -228,6 +268,21 @@ export class SaleService {
 
   private async writeOne(trx: Knex.Transaction, { req, p, row }: PendingSale): Promise<SaleWrite> {
     const id = await insertSale(trx, row);
+    // The first attributed sale of a subscription decides where its renewals go (SPEC §14).
+    if (
+      row.subscription_id &&
+      !p.subscription &&
+      row.affiliate_id !== null &&
+      row.status !== 'declined' &&
+      req.kind === 'sale'
+    )
+      await rememberSubscription(trx, {
+        subscriptionId: row.subscription_id,
+        campaignId: row.campaign_id,
+        affiliateId: row.affiliate_id,
+        firstSaleId: id,
+        firstSaleAt: row.at,
+      });
     await addDailyStats(trx, [this.statsOf(row, p)]);
     const day = dayIn(p.at, p.snap.settings.timezone);
     const commissions =
@@ -375,9 +430,20 @@ export class SaleService {
       input,
     });
     const coupon = snap.coupon(input.coupon);
+    const subscriptionRecord = input.subscriptionId ? await findSubscription(this.db, input.subscriptionId) : null;
+    const subscription = input.subscriptionId
+      ? subscriptionReferral(
+          input.subscriptionId,
+          subscriptionRecord,
+          subscriptionRecord ? snap.payoutsOf(subscriptionRecord.campaignId) : [],
+          at,
+        )
+      : null;
     const explicitAffiliate = input.affiliateId !== undefined ? snap.affiliateByRef(input.affiliateId) : undefined;
     const trace = matchSale(
       {
+        subscription,
+        couponCampaignRecognition: settings.couponCampaignRecognition,
         lifetime: lifetimeCandidates[0] ?? null,
         couponCode: input.coupon ?? null,
         coupon,
@@ -438,6 +504,17 @@ export class SaleService {
     }
     if (declineReason) status = 'declined';
     const affiliateForCommission = trace.affiliate?.affiliateId ?? null;
+    // Payout goals by country: the visitor's click (GeoIP), else the sale's own `country` field.
+    const needsCountry = snap.payoutsOf(trace.campaignId).some((p) => (p.goal?.countries?.length ?? 0) > 0);
+    const country = needsCountry
+      ? ((visitorId ? await lastClickCountry(this.db, visitorId) : null) ?? input.country ?? null)
+      : (input.country ?? null);
+    if (needsCountry)
+      trace.notes.push(
+        country === null
+          ? "the visitor's country is unknown (no click country, no country field): goals naming countries do not apply"
+          : `the visitor's country for payout goals: ${country}`,
+      );
     const commissions =
       status === 'declined'
         ? { plan: null, commissions: [], explanation: [`The ${req.kind} is declined: no commission.`] }
@@ -452,6 +529,10 @@ export class SaleService {
             productId: input.productId ?? null,
             items: input.items ?? [],
             fixedCost: input.fixedCost ?? null,
+            country,
+            subscription: input.subscriptionId
+              ? { subscriptionId: input.subscriptionId, firstSaleAt: subscriptionRecord?.firstSaleAt ?? null, at }
+              : null,
           });
     return {
       input,
@@ -466,6 +547,7 @@ export class SaleService {
       at,
       commissions,
       customerKey,
+      subscription: subscriptionRecord,
     };
   }
 
@@ -535,6 +617,7 @@ export class SaleService {
       channel: i.channel ?? null,
       customer_id: i.customerId ?? null,
       visitor_id: i.visitorId ?? (req.cookieVisitorId || null),
+      subscription_id: i.subscriptionId ?? null,
       data: JSON.stringify(data),
       items: JSON.stringify(i.items ?? []),
       ip: cut(req.ip, IP_LENGTH),

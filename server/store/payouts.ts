@@ -28,8 +28,10 @@ interface PayoutRow {
   merchant_unit: CommissionUnit;
   goal_product_ids: string;
   goal_categories: string;
+  goal_countries: string | null;
   coupon_code: string | null;
   tiers: string;
+  recurring_months: number | null;
   archived_at: number | null;
   created_at: number;
   updated_at: number;
@@ -37,9 +39,19 @@ interface PayoutRow {
 
 export type PayoutColumns = Partial<Omit<PayoutRow, 'id'>>;
 
-function toPayout(r: PayoutRow, affiliateIds: number[]): PayoutRecord {
+/** A stored goal: null when it names nothing (SPEC §6.1, §14). */
+export function goalOf(r: {
+  goal_product_ids: string;
+  goal_categories: string;
+  goal_countries: string | null;
+}): PayoutDef['goal'] {
   const productIds = parseJson<string[]>(r.goal_product_ids, []);
   const categories = parseJson<string[]>(r.goal_categories, []);
+  const countries = parseJson<string[]>(r.goal_countries ?? '[]', []);
+  return productIds.length || categories.length || countries.length ? { productIds, categories, countries } : null;
+}
+
+function toPayout(r: PayoutRow, affiliateIds: number[], commissionGroupIds: number[]): PayoutRecord {
   return {
     id: r.id,
     campaignId: r.campaign_id,
@@ -50,10 +62,12 @@ function toPayout(r: PayoutRow, affiliateIds: number[]): PayoutRecord {
     rawClicks: toBool(r.raw_clicks),
     affiliateCommission: { value: Number(r.affiliate_value), unit: r.affiliate_unit },
     merchantCommission: { value: Number(r.merchant_value), unit: r.merchant_unit },
-    goal: productIds.length || categories.length ? { productIds, categories } : null,
+    goal: goalOf(r),
     couponCode: r.coupon_code,
     tiers: parseJson<Rate[]>(r.tiers, []),
     affiliateIds,
+    commissionGroupIds,
+    recurringMonths: r.recurring_months === null ? null : Number(r.recurring_months),
     archived: r.archived_at !== null,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
@@ -81,7 +95,15 @@ async function withAffiliates(db: Knex, rows: PayoutRow[]): Promise<PayoutRecord
     .orderBy('affiliate_id')) as Array<{ payout_id: number; affiliate_id: number }>;
   const byPayout = new Map<number, number[]>();
   for (const l of links) byPayout.set(l.payout_id, [...(byPayout.get(l.payout_id) ?? []), l.affiliate_id]);
-  return rows.map((r) => toPayout(r, byPayout.get(r.id) ?? []));
+  const groupLinks = (await db('payout_commission_groups')
+    .whereIn(
+      'payout_id',
+      rows.map((r) => r.id),
+    )
+    .orderBy('group_id')) as Array<{ payout_id: number; group_id: number }>;
+  const groupsOf = new Map<number, number[]>();
+  for (const l of groupLinks) groupsOf.set(l.payout_id, [...(groupsOf.get(l.payout_id) ?? []), l.group_id]);
+  return rows.map((r) => toPayout(r, byPayout.get(r.id) ?? [], groupsOf.get(r.id) ?? []));
 }
 
 export interface PayoutFilters {
@@ -110,15 +132,35 @@ export async function getPayout(db: Knex, id: number): Promise<PayoutRecord | nu
   return payout ?? null;
 }
 
-export async function insertPayout(db: Knex, cols: PayoutColumns, affiliateIds: number[]): Promise<number> {
+export async function insertPayout(
+  db: Knex,
+  cols: PayoutColumns,
+  affiliateIds: number[],
+  commissionGroupIds: number[] = [],
+): Promise<number> {
   const [id] = await db('payouts').insert(cols);
   await replacePayoutAffiliates(db, Number(id), affiliateIds);
+  await replacePayoutGroups(db, Number(id), commissionGroupIds);
   return Number(id);
 }
 
-export async function updatePayout(db: Knex, id: number, cols: PayoutColumns, affiliateIds?: number[]): Promise<void> {
+export async function updatePayout(
+  db: Knex,
+  id: number,
+  cols: PayoutColumns,
+  affiliateIds?: number[],
+  commissionGroupIds?: number[],
+): Promise<void> {
   if (Object.keys(cols).length) await db('payouts').where({ id }).update(cols);
   if (affiliateIds) await replacePayoutAffiliates(db, id, affiliateIds);
+  if (commissionGroupIds) await replacePayoutGroups(db, id, commissionGroupIds);
+}
+
+async function replacePayoutGroups(db: Knex, payoutId: number, groupIds: number[]): Promise<void> {
+  await db('payout_commission_groups').where({ payout_id: payoutId }).delete();
+  const unique = [...new Set(groupIds)];
+  if (unique.length)
+    await db('payout_commission_groups').insert(unique.map((g) => ({ payout_id: payoutId, group_id: g })));
 }
 
 async function replacePayoutAffiliates(db: Knex, payoutId: number, affiliateIds: number[]): Promise<void> {

@@ -38,6 +38,8 @@ export interface SaleRow {
   channel: string | null;
   customer_id: string | null;
   visitor_id: string | null;
+  /** The store's subscription (SPEC §14); absent in rows written before it existed. */
+  subscription_id?: string | null;
   data: string;
   items: string;
   ip: string | null;
@@ -71,6 +73,7 @@ export interface Sale {
   channel: string | null;
   customerId: string | null;
   visitorId: string | null;
+  subscriptionId: string | null;
   data: Record<string, string>;
   items: Array<{ productId: string; category?: string; totalCost: number; quantity?: number }>;
   source: string;
@@ -104,6 +107,7 @@ export const toSale = (r: SaleRow & { id: number }): Sale => {
     channel: r.channel,
     customerId: r.customer_id,
     visitorId: r.visitor_id,
+    subscriptionId: r.subscription_id ?? null,
     data: parseJson<Record<string, string>>(r.data, {}),
     items: parseJson<Sale['items']>(r.items, []).map((i) => ({ ...i, totalCost: fromUnits(i.totalCost) })),
     source: r.source,

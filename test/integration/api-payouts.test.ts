@@ -65,7 +65,7 @@ describe('/api/v1/campaigns/:id/payouts', () => {
     assert.equal(p.rawClicks, false);
     assert.deepEqual(p.affiliateCommission, { value: 12.5, unit: 'percent' });
     assert.deepEqual(p.merchantCommission, { value: 2, unit: 'fixed' });
-    assert.deepEqual(p.goal, { productIds: ['SKU-1'], categories: ['shoes'] });
+    assert.deepEqual(p.goal, { productIds: ['SKU-1'], categories: ['shoes'], countries: [] });
     assert.deepEqual(p.tiers, [
       { value: 5, unit: 'percent' },
       { value: 1, unit: 'fixed' },
@@ -428,7 +428,7 @@ describe('/api/v1/campaigns/:id/payouts', () => {
     assert.equal(res.status, 201, res.text);
     const read = await a.get(`${base}/${res.body.id}`);
     assert.equal(read.body.title, title);
-    assert.deepEqual(read.body.goal, { productIds: [], categories: ["' OR 1=1 --"] });
+    assert.deepEqual(read.body.goal, { productIds: [], categories: ["' OR 1=1 --"], countries: [] });
     assert.equal((await a.get(base)).body.pagination.total, 5, 'the table is still there');
     await a.delete(`${base}/${res.body.id}`);
   });

@@ -84,6 +84,10 @@ describe('strict API input (SPEC §10a)', () => {
     ids.coupon = id(await a.post('/coupons', { code: 'STRICT', affiliateId: ids.affiliate }), 'coupon');
     ids.domain = id(await a.post('/domains', { host: 'strict.example' }), 'domain');
     ids.source = id(await a.post('/sources', { name: 'Ads' }), 'source');
+    ids.commissionGroup = id(
+      await a.post('/commission-groups', { name: 'VIP', affiliateIds: [ids.affiliate] }),
+      'group',
+    );
     ids.flow = id(
       await a.post(`/campaigns/${ids.campaign}/flows`, { name: 'Main', offers: [{ url: 'https://offer.example/' }] }),
       'flow',
@@ -116,6 +120,7 @@ describe('strict API input (SPEC §10a)', () => {
       .replace(/^\/domains\/:id/, `/domains/${ids.domain}`)
       .replace(/^\/sources\/:id/, `/sources/${ids.source}`)
       .replace(/^\/groups\/:id/, `/groups/${ids.groupA}`)
+      .replace(/^\/commission-groups\/:id/, `/commission-groups/${ids.commissionGroup}`)
       .replace(/^\/commissions\/:id/, `/commissions/${ids.commission}`)
       .replace(/^\/payout-batches\/:id/, `/payout-batches/${ids.batch}`)
       .replace(/^\/sales\/:orderId/, `/sales/${ids.orderId}`)
@@ -202,11 +207,12 @@ describe('strict API input (SPEC §10a)', () => {
       assert.equal(everything.body.goal, null);
       const one = await a.post(payouts(), half({ title: 'One product', goal: { productIds: ['SKU-1'] } }));
       assert.equal(one.status, 201, one.text);
-      assert.deepEqual(one.body.goal, { productIds: ['SKU-1'], categories: [] });
+      assert.deepEqual(one.body.goal, { productIds: ['SKU-1'], categories: [], countries: [] });
       assertFieldError(await a.patch(`${payouts()}/${one.body.id}`, { goal: {} }), 'goal');
       assert.deepEqual((await a.get(`${payouts()}/${one.body.id}`)).body.goal, {
         productIds: ['SKU-1'],
         categories: [],
+        countries: [],
       });
     });
 

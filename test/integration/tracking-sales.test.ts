@@ -372,7 +372,8 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     assert.equal(res.body.campaignId, shoes);
     assert.equal(res.body.affiliateId, ann);
     assert.equal(res.body.trace.matchedBy, 'coupon');
-    assert.ok(Array.isArray(res.body.trace.candidates) && res.body.trace.candidates.length === 7);
+    // Rule 0 (subscription) and rules 1–7 of §5.2.
+    assert.ok(Array.isArray(res.body.trace.candidates) && res.body.trace.candidates.length === 8);
     const lines = res.body.explanation as string[];
     assert.ok(
       lines.some((l) => l.includes('coupon SPRING')),

@@ -36,6 +36,8 @@ const PAYOUT: PayoutDef = {
   couponCode: null,
   tiers: [pct(5), pct(2), pct(1)],
   affiliateIds: [],
+  commissionGroupIds: [],
+  recurringMonths: null,
 };
 
 const errors: unknown[] = [];

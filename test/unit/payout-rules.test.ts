@@ -16,6 +16,8 @@ const base = (over: Partial<PayoutShape> = {}): PayoutShape => ({
   couponCode: null,
   tiers: [],
   affiliateIds: [],
+  commissionGroupIds: [],
+  recurringMonths: null,
   ...over,
 });
 
@@ -58,8 +60,8 @@ describe('payoutProblems (SPEC §6.1)', () => {
     assert.deepEqual(fields(base({ type: 'PPC', affiliateCommission: fixed, rawClicks: true })), []);
   });
 
-  test('percentages only for CPS, LIFETIME and CPA', () => {
-    assert.deepEqual([...PERCENT_TYPES].sort(), ['CPA', 'CPS', 'LIFETIME']);
+  test('percentages only for CPS, LIFETIME, RECURRING and CPA', () => {
+    assert.deepEqual([...PERCENT_TYPES].sort(), ['CPA', 'CPS', 'LIFETIME', 'RECURRING']);
     for (const type of ['PPC', 'CPM'] as const) {
       assert.deepEqual(fields(base({ type, affiliateCommission: percent })), ['affiliateCommission.unit'], type);
       assert.deepEqual(
@@ -95,5 +97,21 @@ describe('payoutProblems (SPEC §6.1)', () => {
   test('several problems are reported together', () => {
     const p = base({ kind: 'personal', type: 'PPC', affiliateCommission: percent, rawClicks: false, actionCode: 'x' });
     assert.deepEqual(fields(p).sort(), ['actionCode', 'affiliateCommission.unit', 'affiliateIds'].sort());
+  });
+});
+
+describe('payoutProblems: RECURRING and commission groups (SPEC §14)', () => {
+  const fields = (p: PayoutShape) => payoutProblems(p).map((x) => x.field);
+  test('recurringMonths only on RECURRING payouts', () => {
+    assert.deepEqual(fields(base({ type: 'RECURRING', recurringMonths: 12 })), []);
+    assert.deepEqual(fields(base({ type: 'CPS', recurringMonths: 12 })), ['recurringMonths']);
+  });
+  test('a personal payout may name only commission groups; a general one none', () => {
+    assert.deepEqual(fields(base({ kind: 'personal', commissionGroupIds: [3] })), []);
+    assert.deepEqual(fields(base({ kind: 'personal' })), ['affiliateIds']);
+    assert.deepEqual(fields(base({ commissionGroupIds: [3] })), ['commissionGroupIds']);
+    assert.deepEqual(fields(base({ kind: 'personal', affiliateIds: [1], commissionGroupIds: [3], couponCode: 'X' })), [
+      'couponCode',
+    ]);
   });
 });

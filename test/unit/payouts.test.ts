@@ -35,6 +35,8 @@ function payout(over: Partial<PayoutDef> = {}): PayoutDef {
     couponCode: null,
     tiers: [],
     affiliateIds: [],
+    commissionGroupIds: [],
+    recurringMonths: null,
     ...over,
   };
 }
@@ -126,10 +128,10 @@ describe('selectPayout: the steps of SPEC §6.2, each beating the next', () => {
     const none = selectPayout(shoe, ctx([]));
     assert.equal(none.payout, null);
     assert.equal(none.step, null);
-    assert.match(none.reason, /the campaign has no CPS or LIFETIME payout: no commission/);
+    assert.match(none.reason, /the campaign has no CPS, LIFETIME or RECURRING payout: no commission/);
     const onlyGoals = selectPayout(line({ productId: 'sku-3', category: 'bags' }), ctx([generalGoal]));
     assert.equal(onlyGoals.payout, null);
-    assert.match(onlyGoals.reason, /goals name other products or categories/);
+    assert.match(onlyGoals.reason, /goals name other products, categories or countries/);
   });
 
   test('a goal naming the product beats one naming its category (also in the general step)', () => {

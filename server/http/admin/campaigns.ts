@@ -78,9 +78,12 @@ const PAYOUT_FIELDS = [
   'merchantCommission.unit',
   'goal.productIds',
   'goal.categories',
+  'goal.countries',
   'couponCode',
   'tiers',
   'affiliateIds',
+  'commissionGroupIds',
+  'recurringMonths',
 ];
 const BANNER_FIELDS = ['name', 'type', 'destinationUrl', 'content'];
 const COUPON_FIELDS = ['code', 'affiliateId', 'payoutId'];
@@ -168,6 +171,7 @@ const options = {
     { value: 'PPC', label: 'PPC — per click' },
     { value: 'CPM', label: 'CPM — per 1,000 impressions' },
     { value: 'LIFETIME', label: 'LIFETIME — per sale, customer bound for life' },
+    { value: 'RECURRING', label: 'RECURRING — per subscription payment, renewals included' },
   ],
   units: [
     { value: 'percent', label: '% of the sale' },
@@ -217,10 +221,16 @@ function payoutValues(p: PayoutRecord) {
     rawClicks: p.rawClicks ? 'on' : '',
     affiliateCommission: { value: decimalText(p.affiliateCommission.value), unit: p.affiliateCommission.unit },
     merchantCommission: { value: decimalText(p.merchantCommission.value), unit: p.merchantCommission.unit },
-    goal: { productIds: p.goal?.productIds.join('\n') ?? '', categories: p.goal?.categories.join('\n') ?? '' },
+    goal: {
+      productIds: p.goal?.productIds.join('\n') ?? '',
+      categories: p.goal?.categories.join('\n') ?? '',
+      countries: p.goal?.countries?.join(' ') ?? '',
+    },
     couponCode: p.couponCode ?? '',
     tiers: p.tiers.map(tierText).join('\n'),
     affiliateIds: p.affiliateIds.map(String),
+    commissionGroupIds: p.commissionGroupIds.map(String),
+    recurringMonths: p.recurringMonths === null ? '' : String(p.recurringMonths),
   };
 }
 
@@ -230,6 +240,7 @@ const newPayoutValues = () => ({
   affiliateCommission: { value: '', unit: 'percent' },
   merchantCommission: { value: '0', unit: 'fixed' },
   affiliateIds: [] as string[],
+  commissionGroupIds: [] as string[],
 });
 
 function payoutValuesFromBody(body: Body) {
@@ -247,10 +258,16 @@ function payoutValuesFromBody(body: Body) {
       value: valueAt(body, 'merchantCommission.value'),
       unit: valueAt(body, 'merchantCommission.unit'),
     },
-    goal: { productIds: valueAt(body, 'goal.productIds'), categories: valueAt(body, 'goal.categories') },
+    goal: {
+      productIds: valueAt(body, 'goal.productIds'),
+      categories: valueAt(body, 'goal.categories'),
+      countries: valueAt(body, 'goal.countries'),
+    },
     couponCode: valueAt(body, 'couponCode'),
     tiers: valueAt(body, 'tiers'),
     affiliateIds: valuesAt(body, 'affiliateIds'),
+    commissionGroupIds: valuesAt(body, 'commissionGroupIds'),
+    recurringMonths: valueAt(body, 'recurringMonths'),
   };
 }
 
@@ -260,9 +277,16 @@ function parseTier(line: string): { value: string; unit: 'fixed' | 'percent' } {
   return m ? { value: m[1] ?? '', unit: 'percent' } : { value: line, unit: 'fixed' };
 }
 
-/** Both goal boxes left empty mean "every product": no goal (the API refuses an empty one). */
-const goalInput = (productIds: string[], categories: string[]) =>
-  productIds.length || categories.length ? { productIds, categories } : null;
+/** Every goal box left empty means "every product": no goal (the API refuses an empty one). */
+const goalInput = (productIds: string[], categories: string[], countries: string[]) =>
+  productIds.length || categories.length || countries.length ? { productIds, categories, countries } : null;
+
+/** Country codes separated by spaces, commas or lines: "DE AT, CH". */
+const countryList = (v: unknown) =>
+  (typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : '')
+    .split(/[\s,;]+/)
+    .map((c) => c.trim())
+    .filter(Boolean);
 
 function payoutInput(body: Body) {
   const rate = (prefix: string, emptyValue: string) => ({
@@ -278,16 +302,27 @@ function payoutInput(body: Body) {
     affiliateCommission: rate('affiliateCommission', ''),
     // No merchant cut typed means none.
     merchantCommission: rate('merchantCommission', '0'),
-    goal: goalInput(lines(valueAt(body, 'goal.productIds')), lines(valueAt(body, 'goal.categories'))),
+    goal: goalInput(
+      lines(valueAt(body, 'goal.productIds')),
+      lines(valueAt(body, 'goal.categories')),
+      countryList(valueAt(body, 'goal.countries')),
+    ),
     couponCode: form.nullable(valueAt(body, 'couponCode')),
     tiers: lines(valueAt(body, 'tiers')).map(parseTier),
     affiliateIds: valuesAt(body, 'affiliateIds'),
+    commissionGroupIds: valuesAt(body, 'commissionGroupIds').map((v) => (/^\d+$/.test(v) ? Number(v) : v)),
+    // Empty = renewals pay while the subscription lasts.
+    recurringMonths: text(body, 'recurringMonths') ? form.number(valueAt(body, 'recurringMonths')) : null,
   };
 }
 
 function payoutRow(p: PayoutRecord, byId: Map<number, Affiliate>, currency: string) {
   const goal = p.goal
-    ? [...p.goal.productIds.map((x) => `product ${x}`), ...p.goal.categories.map((x) => `category ${x}`)].join(', ')
+    ? [
+        ...p.goal.productIds.map((x) => `product ${x}`),
+        ...p.goal.categories.map((x) => `category ${x}`),
+        ...(p.goal.countries?.length ? [`visitors from ${p.goal.countries.join(', ')}`] : []),
+      ].join(', ')
     : '';
   return {
     ...p,
@@ -300,6 +335,14 @@ function payoutRow(p: PayoutRecord, byId: Map<number, Affiliate>, currency: stri
 }
 
 /** Approved affiliates to choose from, plus any already chosen (so saving never drops them silently). */
+/** Commission groups a personal payout may name (SPEC §14). */
+async function groupChoices(ctx: AppContext) {
+  return (await ctx.services.commissionGroups.all()).map((g) => ({
+    id: g.id,
+    label: `${g.name} (${g.affiliateIds.length} affiliates)`,
+  }));
+}
+
 function affiliateChoices(all: Affiliate[], chosen: string[]) {
   return all
     .filter((a) => (a.status === 'approved' && !a.archived) || chosen.includes(String(a.id)))
@@ -506,6 +549,7 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
     campaignPage(ctx, views, campaign, 'payouts', 'admin/campaign-payouts', {
       payouts: payouts.data.map((p) => payoutRow(p, byId, currency)),
       affiliateChoices: affiliateChoices(affiliates, values.affiliateIds),
+      groupChoices: await groupChoices(ctx),
       values,
       errors,
     });
@@ -540,7 +584,14 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
           campaign,
           payoutValuesFromBody(body),
           summarise(
-            attachListErrors(errors, ['tiers', 'affiliateIds', 'goal.productIds', 'goal.categories']),
+            attachListErrors(errors, [
+              'tiers',
+              'affiliateIds',
+              'commissionGroupIds',
+              'goal.productIds',
+              'goal.categories',
+              'goal.countries',
+            ]),
             PAYOUT_FIELDS,
           ),
         ),
@@ -559,6 +610,7 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       title: `${payout.title} · ${campaign.name}`,
       payout,
       affiliateChoices: affiliateChoices(affiliates, values.affiliateIds),
+      groupChoices: await groupChoices(ctx),
       values,
       errors,
     });
@@ -591,7 +643,14 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
           payout,
           payoutValuesFromBody(body),
           summarise(
-            attachListErrors(errors, ['tiers', 'affiliateIds', 'goal.productIds', 'goal.categories']),
+            attachListErrors(errors, [
+              'tiers',
+              'affiliateIds',
+              'commissionGroupIds',
+              'goal.productIds',
+              'goal.categories',
+              'goal.countries',
+            ]),
             PAYOUT_FIELDS,
           ),
         ),

@@ -22,6 +22,7 @@ import { trafficPages } from './traffic.js';
 import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
+import { commissionGroupPages } from './commission-groups.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 
 const setupBody = z.object({
@@ -180,5 +181,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   commissionPages(router, views);
   campaignTestPages(router, views);
   integrationPages(router, views);
+  commissionGroupPages(router, views);
   return router;
 }

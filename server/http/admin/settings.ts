@@ -28,6 +28,7 @@ const FIELDS = [
   'siteUrl',
   'affiliateSignup',
   'duplicateOrders',
+  'couponCampaignRecognition',
   'payoutMinimum',
   'fraud.duplicateClickSeconds',
   'fraud.duplicateClickPerBanner',
@@ -65,6 +66,7 @@ function settingsValues(v: Settings) {
     siteUrl: v.siteUrl ?? '',
     affiliateSignup: v.affiliateSignup,
     duplicateOrders: v.duplicateOrders,
+    couponCampaignRecognition: checked(v.couponCampaignRecognition),
     payoutMinimum: String(v.payoutMinimum),
     fraud: {
       ...f,
@@ -109,6 +111,7 @@ function settingsInput(body: Body) {
     siteUrl: form.nullable(valueAt(body, 'siteUrl')),
     affiliateSignup: text('affiliateSignup'),
     duplicateOrders: text('duplicateOrders'),
+    couponCampaignRecognition: box('couponCampaignRecognition'),
     payoutMinimum: num('payoutMinimum'),
     // A disabled block of fields (the rules of an inactive plugin) is not sent: they stay as they are.
     fraud:

@@ -71,6 +71,15 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
   });
 
   crudRoutes(router, {
+    path: '/commission-groups',
+    roles: [...MERCHANT],
+    filters: z.strictObject({ q: searchTerm, affiliateId: optionalId }),
+    create: s.commissionGroupCreate,
+    patch: s.commissionGroupPatch,
+    service: (sv) => sv.commissionGroups,
+  });
+
+  crudRoutes(router, {
     path: '/banners',
     roles: [...MERCHANT],
     filters: z.strictObject({
