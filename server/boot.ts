@@ -27,7 +27,9 @@ export async function bootServices(
   const log = createLogger(config.logLevel);
   await ensureDatabaseExists(config.database);
   const db = openDatabase(config.database);
-  const applied = await migrateLatest(db);
+  const applied = await migrateLatest(db, {
+    onWait: () => log.info('another process is migrating the database; waiting for it'),
+  });
   const services = await buildServices(config, db, log, opts);
   return { db, log, services, applied };
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** The environment of SPEC §11 as one typed, validated object. Defaults give a working SQLite setup. */
@@ -19,6 +20,13 @@ export interface Config {
   trustProxy: ProxyTrust;
   /** Limits of the HTTP server: held connections must not exhaust it. */
   http: HttpLimits;
+  /**
+   * Server processes on this host (node cluster, SPEC §16): 1 = no cluster; `WORKERS=0` is one
+   * per core.
+   */
+  workers: number;
+  /** Redis for the shared counters and configuration changes (SPEC §16); null = the database. */
+  redisUrl: string | null;
 }
 
 export interface HttpLimits {
@@ -94,6 +102,14 @@ const envSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 100, 3_600_000),
   HTTP_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 100, 3_600_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 3_600_000),
+  // 0 = one per core; at most 256 (a typo such as 1000 should not fork a thousand processes).
+  WORKERS: wholeNumber(1, 0, 256),
+  REDIS_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' })
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -197,5 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    workers: e.WORKERS === 0 ? availableParallelism() : e.WORKERS,
+    redisUrl: e.REDIS_URL ?? null,
   };
 }

@@ -26,9 +26,42 @@ class MigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
-export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource: new MigrationSource() })) as [number, string[]];
-  return applied;
+/** How long a starting process waits for another one that is migrating the same database. */
+export const MIGRATION_WAIT_MS = 10 * 60_000;
+
+/**
+ * True for the errors of two processes migrating at once: knex's lock is taken (another process
+ * is migrating), or its bookkeeping tables were created by the other process a moment earlier.
+ */
+function isMigrationRace(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MigrationLocked' || /already exists/i.test(err.message);
+}
+
+/**
+ * Applies the pending migrations. Processes starting together (WORKERS, several hosts) wait for
+ * the one that holds knex's migration lock, then find nothing left to do (SPEC §16).
+ */
+export async function migrateLatest(db: Knex, opts: { waitMs?: number; onWait?: () => void } = {}): Promise<string[]> {
+  const deadline = Date.now() + (opts.waitMs ?? MIGRATION_WAIT_MS);
+  let told = false;
+  for (;;) {
+    try {
+      const [, applied] = (await db.migrate.latest({ migrationSource: new MigrationSource() })) as [number, string[]];
+      return applied;
+    } catch (err) {
+      if (!isMigrationRace(err)) throw err;
+      if (Date.now() > deadline) {
+        throw new Error(
+          'the migration lock is still held by another process; if none is migrating, a migration was interrupted: run `npx knex migrate:unlock` (or set knex_migrations_lock.is_locked = 0) and start again',
+          { cause: err },
+        );
+      }
+      if (!told) opts.onWait?.();
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+    }
+  }
 }
 
 /** Runs the migrations older than `name` (tests of a migration against the data it finds). */

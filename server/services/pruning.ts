@@ -3,6 +3,11 @@ import type { Logger } from 'pino';
 import type { ConfigCache } from './config-cache.js';
 import { dayIn } from '../domain/time.js';
 import { deleteImpressionVisitorsBefore, deleteUniquenessMarksBefore } from '../store/pruning.js';
+import { takeLease } from '../store/leases.js';
+import { randomToken } from './random.js';
+
+/** The lease of the pruning job: one process of all sharing the database prunes per interval. */
+export const PRUNING_LEASE = 'pruning';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -21,6 +26,9 @@ export interface PruneResult {
   impressionVisitors: number;
 }
 
+/** What a scheduled run did: pruned, or left it to the process holding the lease. */
+export type ScheduledRun = { ran: true; result: PruneResult } | { ran: false };
+
 /**
  * Tables that grow with every visitor are pruned by age (SPEC §16): a uniqueness mark is needed
  * for the longest uniqueness TTL of any campaign (a visit is unique again after it), an
@@ -34,6 +42,8 @@ export class Pruner {
   private readonly firstRunMs: number;
   private readonly intervalMs: number;
   private readonly batchSize: number;
+  /** This process, as the holder of the pruning lease. */
+  readonly holder = `${process.pid}-${randomToken(8)}`;
 
   constructor(
     private readonly db: Knex,
@@ -63,6 +73,22 @@ export class Pruner {
     return { uniquenessMarks, impressionVisitors };
   }
 
+  /**
+   * A scheduled run (SPEC §16): only the process holding the pruning lease prunes, so several
+   * processes on one database never prune the same rows twice over. The lease lasts a little
+   * longer than the interval, so its holder renews it at its next run; when the holder is gone,
+   * another process takes it over once it expires.
+   */
+  async runIfLeaseHolder(): Promise<ScheduledRun> {
+    const now = this.clock();
+    if (!(await takeLease(this.db, PRUNING_LEASE, this.holder, now, now + this.leaseMs()))) return { ran: false };
+    return { ran: true, result: await this.pruneOnce() };
+  }
+
+  private leaseMs(): number {
+    return Math.round(this.intervalMs * 1.5);
+  }
+
   private async inBatches(deleteBatch: (n: number) => Promise<number>): Promise<number> {
     let total = 0;
     for (;;) {
@@ -90,7 +116,7 @@ export class Pruner {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.pruneOnce()
+      this.running = this.runIfLeaseHolder()
         .catch((err: unknown) => this.log.error({ err }, 'pruning failed; it runs again later'))
         .finally(() => {
           this.running = null;

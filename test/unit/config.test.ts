@@ -175,3 +175,20 @@ test('AFFIX_ALLOW_PRIVATE_TARGETS is off by default and accepts only true/false'
   assert.equal(loadConfig({ AFFIX_ALLOW_PRIVATE_TARGETS: '0' }).allowPrivateTargets, false);
   refuses({ AFFIX_ALLOW_PRIVATE_TARGETS: 'yes please' }, 'AFFIX_ALLOW_PRIVATE_TARGETS');
 });
+
+describe('WORKERS and REDIS_URL (SPEC §16)', () => {
+  test('WORKERS: unset is one process, 0 is one per core, a number is that many', async () => {
+    const { availableParallelism } = await import('node:os');
+    assert.equal(loadConfig({}).workers, 1);
+    assert.equal(loadConfig({ WORKERS: '0' }).workers, availableParallelism());
+    assert.equal(loadConfig({ WORKERS: '3' }).workers, 3);
+  });
+  test('WORKERS that is not a whole number from 0 to 256 is refused, naming WORKERS', () => {
+    for (const bad of ['two', '-1', '1.5', '0x2', '257']) refuses({ WORKERS: bad }, 'WORKERS');
+  });
+  test('REDIS_URL must be a redis:// URL', () => {
+    assert.equal(loadConfig({}).redisUrl, null);
+    assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redisUrl, 'redis://127.0.0.1:6379');
+    refuses({ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL');
+  });
+});
