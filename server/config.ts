@@ -19,6 +19,8 @@ export interface Config {
   trustProxy: ProxyTrust;
   /** Limits of the HTTP server: held connections must not exhaust it. */
   http: HttpLimits;
+  /** Outgoing mail (SPEC §13): without `smtpUrl` mails are kept as `not_sent`. */
+  mail: { smtpUrl: string | null; from: string };
 }
 
 export interface HttpLimits {
@@ -97,6 +99,29 @@ const envSchema = z.object({
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  SMTP_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine(
+        (v) => /^smtps?:\/\/[^/?#]/i.test(v) && URL.canParse(v),
+        'must be smtp://user:pass@host:port or smtps://user:pass@host:port',
+      )
+      .optional(),
+  ),
+  MAIL_FROM: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .max(320)
+      .refine(
+        (v) => /^[^<>\r\n]*<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s\r\n]+@[^<>@\s\r\n]+$/.test(v),
+        'must be an address such as affix@example.com or Shop <affix@example.com>',
+      )
+      .default('Affix <affix@localhost>'),
   ),
   AFFIX_ALLOW_PRIVATE_TARGETS: z.preprocess(
     emptyToUndefined,
@@ -197,5 +222,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM },
   };
 }

@@ -40,6 +40,9 @@ import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.
 import { OutgoingHttp } from './services/outgoing-http.js';
 import { IntegrationService } from './services/integrations.js';
 import { Pruner, type PruningTuning } from './services/pruning.js';
+import { MailService } from './services/mail.js';
+import { AccountService } from './services/accounts.js';
+import { formatMoney } from './domain/money.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -89,6 +92,10 @@ export interface Services {
   integrations: IntegrationService;
   /** Prunes uniqueness marks and impression visitors by age; started by `startWorkers`. */
   pruner: Pruner;
+  /** Mail through the outbox, its templates and the Mail page (SPEC §13). */
+  mail: MailService;
+  /** Password reset, e-mail verification, staff invitations and roles (SPEC §13). */
+  accounts: AccountService;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -111,6 +118,8 @@ export interface BuildOptions {
   verifyPassword?: (password: string, hash: string) => Promise<boolean>;
   /** Pruning schedule (tests run it at once). */
   pruning?: PruningTuning;
+  /** The least time a password-reset request takes (ms; SPEC §13: the same time for unknown addresses). */
+  resetMinMs?: number;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -147,6 +156,10 @@ export async function buildServices(
   const outbox = new Outbox(hooks, clock);
   const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock, http: outgoing });
   outbox.onQueued = () => outboxWorker.notify();
+  const mail = new MailService({ db, config, outbox, settings: () => settings.get(), log, clock });
+  outboxWorker.setMailSender(mail);
+  outbox.onEvent = (trx, event, payload) => mail.forEvent(trx, event, payload);
+  const accounts = new AccountService(db, mail, clock, opts.resetMinMs);
   const commissions = new CommissionService(hooks, outbox, clock);
   const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) =>
     commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
@@ -186,7 +199,9 @@ export async function buildServices(
     clock,
     settings,
     auth: new AuthService(db, secret, clock, opts.verifyPassword),
-    affiliates: new AffiliateService(db, outgoing, onChange, clock),
+    affiliates: new AffiliateService(db, outgoing, onChange, clock, {
+      statusChanged: (trx, id, from, to) => accounts.onAffiliateStatus(trx, id, from, to),
+    }),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
@@ -211,7 +226,23 @@ export async function buildServices(
     commissionLifecycle,
     refunds,
     idempotency: new IdempotencyService(db, clock),
-    payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
+    payoutBatches: new PayoutBatchService(
+      db,
+      commissionLifecycle,
+      () => settings.get(),
+      clock,
+      async (trx, id, lines, currency) => {
+        for (const line of lines) {
+          const affiliate = await mail.affiliateContact(trx, line.affiliateId);
+          if (!affiliate || line.amount <= 0) continue;
+          await mail.queue(trx, 'payout.paid', affiliate.email, {
+            affiliate,
+            payout: { batchId: id, amount: formatMoney(line.amount), currency, commissions: line.commissions },
+            portalUrl: `${mail.origin()}/portal/commissions`,
+          });
+        }
+      },
+    ),
     outbox,
     runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
@@ -221,6 +252,8 @@ export async function buildServices(
     outgoing,
     integrations: new IntegrationService(db, sales, refunds, commissionLifecycle, log, clock),
     pruner: new Pruner(db, cache, log, clock, opts.pruning),
+    mail,
+    accounts,
     writers,
     async stop() {
       cache?.stop();
