@@ -105,6 +105,11 @@ export class MailService implements MailSender {
     return this.transport !== null;
   }
 
+  /** Will a mail of this template reach its recipient (SMTP configured and the template on)? */
+  async willSend(name: MailTemplateName): Promise<boolean> {
+    return this.configured && (await this.template(name)).enabled;
+  }
+
   /** The tracker's origin, for links in mails: PUBLIC_URL (never the Host of a request, which a client picks). */
   origin(): string {
     return this.config.publicUrl ?? `http://localhost:${this.config.port}`;

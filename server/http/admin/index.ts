@@ -22,6 +22,9 @@ import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
+import { accountEmailPages } from '../account-pages.js';
+import { mailPages } from './mail.js';
+import { staffPages } from './staff.js';
 
 const setupBody = z.object({
   name: z.string().trim().max(KEY_LENGTH).optional(),
@@ -138,9 +141,17 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
     ctx.redirect('/admin/login');
   });
 
+  // Forgot / reset password (staff and affiliates) and the portal's verification link.
+  accountEmailPages(router, views);
+
   // Everything below needs a merchant account; before setup, go to setup.
   router.use('/admin', async (ctx, next) => {
-    if (['/admin/setup', '/admin/login', '/admin/logout'].includes(ctx.path)) return next();
+    if (
+      ['/admin/setup', '/admin/login', '/admin/logout', '/admin/forgot-password', '/admin/reset-password'].includes(
+        ctx.path,
+      )
+    )
+      return next();
     if (!ctx.state.user && (await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/setup');
     return requireRole('owner', 'manager')(ctx, next);
   });
@@ -180,5 +191,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   commissionPages(router, views);
   campaignTestPages(router, views);
   integrationPages(router, views);
+  mailPages(router, views);
+  staffPages(router, views);
   return router;
 }

@@ -43,6 +43,8 @@ export function render(
       csrfToken: ctx.state.csrfToken,
       flash: takeFlash(ctx),
       path: ctx.path,
+      // The admin's banner while no SMTP server is configured (SPEC §13).
+      mailOff: ctx.state.user && ctx.state.user.role !== 'affiliate' ? !ctx.services.mail.configured : false,
       ...data,
     },
     layout,
