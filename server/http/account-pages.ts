@@ -51,7 +51,9 @@ export function accountEmailPages(router: Router<AppState, AppCustom>, views: Vi
         area.layout,
       );
 
-    router.get(area.forgot, (ctx) => show(ctx, 'forgot-password', { title: 'Forgot password', action: area.forgot, values: {} }));
+    router.get(area.forgot, (ctx) =>
+      show(ctx, 'forgot-password', { title: 'Forgot password', action: area.forgot, values: {} }),
+    );
     router.post(area.forgot, async (ctx) => {
       const body = form.body(ctx);
       const email = form.text(body.email);
@@ -63,7 +65,8 @@ export function accountEmailPages(router: Router<AppState, AppCustom>, views: Vi
           ctx.status = 202;
           show(ctx, 'forgot-password', { title: 'Forgot password', sent: RESET_REQUESTED.message });
         },
-        (errors) => show(ctx, 'forgot-password', { title: 'Forgot password', action: area.forgot, errors, values: { email } }),
+        (errors) =>
+          show(ctx, 'forgot-password', { title: 'Forgot password', action: area.forgot, errors, values: { email } }),
       );
     });
 
@@ -73,7 +76,13 @@ export function accountEmailPages(router: Router<AppState, AppCustom>, views: Vi
       const title = invite ? 'Accept the invitation' : 'Choose a new password';
       try {
         const found = await ctx.services.accounts.checkResetToken(token);
-        show(ctx, 'reset-password', { title, token, invite: found.purpose === 'invite', email: found.email, action: area.reset });
+        show(ctx, 'reset-password', {
+          title,
+          token,
+          invite: found.purpose === 'invite',
+          email: found.email,
+          action: area.reset,
+        });
       } catch (err) {
         if (!(err instanceof TokenRefused)) throw err;
         ctx.status = 400;

@@ -134,7 +134,11 @@ export class MailService implements MailSender {
       enabled: row ? row.enabled : info.enabledByDefault,
       source: { subject: part('subject'), text: part('text'), html: part('html') },
       defaults,
-      customized: { subject: row?.subject != null, text: row?.text != null, html: row?.html != null },
+      customized: {
+        subject: (row?.subject ?? null) !== null,
+        text: (row?.text ?? null) !== null,
+        html: (row?.html ?? null) !== null,
+      },
       to: info.to,
       when: info.when,
     };

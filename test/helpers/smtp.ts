@@ -70,7 +70,10 @@ export function recipients(m: ParsedMail): string[] {
 
 /** The first link in a mail's text whose path is `path`. */
 export function linkIn(m: ParsedMail, path: string): URL {
-  const found = (m.text ?? '').match(/https?:\/\/\S+/g)?.map((u) => new URL(u)).find((u) => u.pathname === path);
+  const found = (m.text ?? '')
+    .match(/https?:\/\/\S+/g)
+    ?.map((u) => new URL(u))
+    .find((u) => u.pathname === path);
   if (!found) throw new Error(`no ${path} link in mail "${m.subject}": ${m.text}`);
   return found;
 }

@@ -101,7 +101,11 @@ describe('mail over SMTP (SPEC §13)', () => {
     assert.equal(known.text, unknown.text, 'the same body');
     assert.ok(t1 - t0 >= 240 && t2 - t1 >= 240, 'both take the floor time');
     assert.ok(Math.abs(t1 - t0 - (t2 - t1)) < 150, `similar time: ${t1 - t0} vs ${t2 - t1} ms`);
-    assert.equal((await mailRows(app)).filter((r) => r.url.includes('nowhere')).length, 0, 'no mail to an unknown address');
+    assert.equal(
+      (await mailRows(app)).filter((r) => r.url.includes('nowhere')).length,
+      0,
+      'no mail to an unknown address',
+    );
 
     const mail = await smtp.waitFor(email, /Reset your .* password/);
     const link = linkIn(mail, '/portal/reset-password');
@@ -135,17 +139,17 @@ describe('mail over SMTP (SPEC §13)', () => {
 
   test('expired and forged reset tokens: 400, nothing changed', async () => {
     const email = OWNER.email;
-    assert.equal(
-      (await request(app.url, 'POST', '/api/v1/auth/password-reset', { body: { email } })).status,
-      202,
-    );
+    assert.equal((await request(app.url, 'POST', '/api/v1/auth/password-reset', { body: { email } })).status, 202);
     const mail = await smtp.waitFor(email, /Reset your .* password/);
     const link = linkIn(mail, '/reset-password');
     const token = link.searchParams.get('token') ?? '';
     const page = await fetch(link.toString());
     assert.equal(page.status, 200, 'the staff link /reset-password works');
 
-    await app.services.db('account_tokens').where({ token_hash: hashToken(token) }).update({ expires_at: Date.now() - 1 });
+    await app.services
+      .db('account_tokens')
+      .where({ token_hash: hashToken(token) })
+      .update({ expires_at: Date.now() - 1 });
     const expired = await request(app.url, 'POST', '/api/v1/auth/password-reset/confirm', {
       body: { token, password: NEW_PASSWORD },
     });

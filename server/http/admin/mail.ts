@@ -8,7 +8,7 @@ import { requireRole } from '../middleware.js';
 import { parse, pageQuery } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import { OUTBOX_STATUSES } from '../../store/outbox.js';
-import { MAIL_PARTS, MAIL_TEMPLATES, type MailSource } from '../../domain/mail-templates.js';
+import { MAIL_TEMPLATES, type MAIL_PARTS, type MailSource } from '../../domain/mail-templates.js';
 import type { Actor } from '../../services/actor.js';
 import type { RenderedMail } from '../../domain/mail-templates.js';
 
@@ -75,7 +75,12 @@ export function mailPages(router: Router<AppState, AppCustom>, views: Views): vo
       const v = body[p];
       return (Array.isArray(v) ? v[0] : v) ?? '';
     };
-    const values = { subject: raw('subject'), text: raw('text'), html: raw('html'), enabled: form.checkbox(body.enabled) };
+    const values = {
+      subject: raw('subject'),
+      text: raw('text'),
+      html: raw('html'),
+      enabled: form.checkbox(body.enabled),
+    };
     try {
       if (action === 'default') {
         const t = await ctx.services.mail.template(name);
@@ -88,7 +93,11 @@ export function mailPages(router: Router<AppState, AppCustom>, views: Views): vo
         return editPage(ctx, { values, preview });
       }
       await ctx.services.mail.saveTemplate(name, values, ctx.state.user as Actor);
-      flash(ctx, 'success', values.enabled ? 'E-mail saved.' : 'E-mail saved; it is switched off and will not be sent.');
+      flash(
+        ctx,
+        'success',
+        values.enabled ? 'E-mail saved.' : 'E-mail saved; it is switched off and will not be sent.',
+      );
       ctx.redirect(`/admin/settings/emails/${encodeURIComponent(name)}`);
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 422) throw err;

@@ -37,7 +37,11 @@ export function staffPages(router: Router<AppState, AppCustom>, views: Views): v
       ctx,
       async () => {
         const input = parse(inviteBody, values);
-        const { user, link, mailed } = await ctx.services.accounts.invite(input.email, input.role, ctx.state.user as Actor);
+        const { user, link, mailed } = await ctx.services.accounts.invite(
+          input.email,
+          input.role,
+          ctx.state.user as Actor,
+        );
         if (mailed) {
           flash(ctx, 'success', `Invitation sent to ${user.email}.`);
           return ctx.redirect('/admin/staff');
