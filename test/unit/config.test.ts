@@ -175,3 +175,19 @@ test('AFFIX_ALLOW_PRIVATE_TARGETS is off by default and accepts only true/false'
   assert.equal(loadConfig({ AFFIX_ALLOW_PRIVATE_TARGETS: '0' }).allowPrivateTargets, false);
   refuses({ AFFIX_ALLOW_PRIVATE_TARGETS: 'yes please' }, 'AFFIX_ALLOW_PRIVATE_TARGETS');
 });
+
+test('SMTP_URL and MAIL_FROM (SPEC §13): unset means mail is off; a bad value is refused naming the variable', () => {
+  assert.deepEqual(loadConfig({}).mail, { smtpUrl: null, from: 'Affix <affix@localhost>' });
+  assert.deepEqual(
+    loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465', MAIL_FROM: 'Shop <a@shop.example>' }).mail,
+    {
+      smtpUrl: 'smtps://u:p@mail.example.com:465',
+      from: 'Shop <a@shop.example>',
+    },
+  );
+  assert.equal(loadConfig({ MAIL_FROM: 'a@shop.example' }).mail.from, 'a@shop.example');
+  refuses({ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL');
+  refuses({ SMTP_URL: 'smtp://' }, 'SMTP_URL');
+  refuses({ MAIL_FROM: 'not an address' }, 'MAIL_FROM');
+  refuses({ MAIL_FROM: 'Shop <a@shop.example>\r\nBcc: x@evil.example' }, 'MAIL_FROM');
+});
