@@ -42,6 +42,7 @@ import { IntegrationService } from './services/integrations.js';
 import { Pruner, type PruningTuning } from './services/pruning.js';
 import { MailService } from './services/mail.js';
 import { AccountService } from './services/accounts.js';
+import { DailySummary } from './services/daily-summary.js';
 import { formatMoney } from './domain/money.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
@@ -96,6 +97,8 @@ export interface Services {
   mail: MailService;
   /** Password reset, e-mail verification, staff invitations and roles (SPEC §13). */
   accounts: AccountService;
+  /** `merchant.daily_summary` once a day (when switched on); started by `startWorkers`. */
+  dailySummary: DailySummary;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -254,6 +257,7 @@ export async function buildServices(
     pruner: new Pruner(db, cache, log, clock, opts.pruning),
     mail,
     accounts,
+    dailySummary: new DailySummary(db, mail, () => settings.get(), log, clock),
     writers,
     async stop() {
       cache?.stop();
@@ -263,6 +267,7 @@ export async function buildServices(
         sales.drain(),
         outboxWorker.stop(),
         services.pruner.stop(),
+        services.dailySummary.stop(),
       ]);
     },
   };
@@ -276,6 +281,7 @@ export async function buildServices(
   if (opts.startWorkers) {
     outboxWorker.start();
     services.pruner.start();
+    services.dailySummary.start();
   }
   return services;
 }

@@ -71,6 +71,22 @@ describe('programme and staff mails (SPEC §13)', () => {
     assert.match(paid.text ?? '', new RegExp(`batch #${batch.body.id}`));
   });
 
+  test('merchant.daily_summary: off by default; switched on, the owners get the day before once', async () => {
+    assert.equal(await app.services.dailySummary.runOnce(), null, 'off by default');
+    const saved = await owner.post('/admin/settings/emails/merchant.daily_summary', {
+      enabled: 'on',
+      ...(await app.services.mail.template('merchant.daily_summary')).source,
+      action: 'save',
+    });
+    assert.equal(saved.status, 302, saved.text.slice(0, 300));
+    const day = await app.services.dailySummary.runOnce();
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    assert.equal(day, yesterday);
+    assert.equal(await app.services.dailySummary.runOnce(), null, 'once per day');
+    const mail = await smtp.waitFor(OWNER.email, new RegExp(`affiliate summary for ${yesterday}`));
+    assert.match(mail.text ?? '', /Clicks:\s+\d+/);
+  });
+
   test('staff: invite by mail, accept through the link, change role, remove with a confirmation, never the last owner', async () => {
     const page = await owner.get('/admin/staff');
     assert.equal(page.status, 200);
