@@ -4,7 +4,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 
 /**
  * A real SMTP server on loopback for mail tests: every message it accepts is parsed with
- * mailparser. It can be stopped and started again on the same port (a mail server that is down).
+ * mailparser. Recipients starting with "bounce" are refused with 550. It can be stopped and started again on the same port (a mail server that is down).
  */
 export class TestSmtp {
   readonly messages: ParsedMail[] = [];
@@ -20,6 +20,12 @@ export class TestSmtp {
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
+      // Addresses starting with "bounce" are refused for good (550), as an unknown mailbox is.
+      onRcptTo: (address, _session, done) => {
+        if (address.address.toLowerCase().startsWith('bounce'))
+          return done(Object.assign(new Error('5.1.1 No such mailbox'), { responseCode: 550 }));
+        done();
+      },
       onData: (stream, _session, done) => {
         simpleParser(stream)
           .then((mail) => {

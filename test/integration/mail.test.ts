@@ -207,6 +207,55 @@ describe('mail over SMTP (SPEC §13)', () => {
     assert.doesNotMatch(reset.body, /token=/, 'a manager cannot read another account’s reset link');
   });
 
+  test('a mailbox the server refuses (550): failed for good, shown with the answer, and can be sent again', async () => {
+    const token = await tokenFor(app.url, OWNER.email, OWNER.password);
+    const res = await api(app.url, token).post('/affiliates', {
+      name: 'Bo',
+      email: 'bounce@aff.example',
+      status: 'pending',
+    });
+    assert.equal(res.status, 201);
+    assert.equal((await api(app.url, token).post(`/affiliates/${res.body.id}/approve`)).status, 200);
+    const deadline = Date.now() + 10_000;
+    let row = (await mailRows(app, 'affiliate.approved')).find((r) => r.url.includes('bounce'));
+    while (Date.now() < deadline && row?.status !== 'failed') {
+      await new Promise((r) => setTimeout(r, 100));
+      row = (await mailRows(app, 'affiliate.approved')).find((r) => r.url.includes('bounce'));
+    }
+    assert.equal(row?.status, 'failed');
+    assert.equal(row?.attempts, 1, 'a 5xx answer is not tried again');
+    const page = await owner.get('/admin/mail?status=failed');
+    assert.match(page.text, /bounce@aff\.example/);
+    assert.match(page.text, /No such mailbox/);
+    const again = await owner.post(`/admin/mail/${row!.id}/retry`, {});
+    assert.equal(again.status, 302);
+    const requeued = (await app.services.db('outbox').where({ id: row!.id }).first()) as { status: string };
+    assert.ok(['pending', 'failed'].includes(requeued.status));
+    const audit = await app.services.db('audit_log').where({ action: 'outbox.retried' }).first();
+    assert.ok(audit, 'the retry is audited');
+  });
+
+  test('reset and verification pages: a forged or missing token is a 400 page, nothing changes', async () => {
+    for (const path of [
+      '/portal/reset-password?token=forged-token-that-is-long-enough',
+      '/reset-password',
+      '/portal/verify?token=x',
+    ]) {
+      const res = await fetch(app.url + path);
+      assert.equal(res.status, 400, path);
+      assert.match(await res.text(), /data-token-refused/, path);
+    }
+    const agent = new Agent(app.url);
+    await agent.get('/admin/forgot-password');
+    const posted = await agent.post('/admin/reset-password', { token: 'B'.repeat(43), password: NEW_PASSWORD });
+    assert.equal(posted.status, 400);
+    assert.match(posted.text, /This link is not valid/);
+    await tokenFor(app.url, OWNER.email, OWNER.password);
+    const form = await agent.post('/admin/forgot-password', { email: 'nobody@nowhere.example' });
+    assert.equal(form.status, 202);
+    assert.match(form.text, /data-reset-requested/);
+  });
+
   test('templates: a syntax error is refused with its line; an edit is used and previewed; switched off, nothing is sent', async () => {
     await owner.get('/admin/settings/emails');
     const edit = await owner.get('/admin/settings/emails/affiliate.approved');
@@ -284,5 +333,28 @@ describe('mail without SMTP_URL', () => {
     assert.match(page.text, /account\.password_reset/);
     const bad = await request(app.url, 'POST', '/api/v1/auth/password-reset', { body: { email: { $ne: 1 } } });
     assert.equal(bad.status, 422);
+
+    // A sign-up needs no verification while no mail can carry the link.
+    const agent = new Agent(app.url);
+    await agent.get('/portal/signup');
+    await agent.post('/portal/signup', { name: 'Nora', email: 'nora@aff.example', password: PASSWORD });
+    await agent.get('/portal/login');
+    const signin = await agent.post('/portal/login', {
+      email: 'nora@aff.example',
+      password: PASSWORD,
+      next: '/portal',
+    });
+    assert.equal(signin.status, 302, signin.text.slice(0, 300));
+
+    // An invitation shows its link to the owner instead.
+    const invited = await owner.post('/admin/staff/invite', { email: 'sam@shop.example', role: 'manager' });
+    assert.equal(invited.status, 200);
+    const link = (/data-invite-link>[^]*?<code>([^<]+)<\/code>/.exec(invited.text)?.[1] ?? '')
+      .replace(/&#x3D;/g, '=')
+      .replace(/&amp;/g, '&');
+    assert.match(link, /\/reset-password\?token=[\w-]+&invite=1$/);
+    // Without PUBLIC_URL the link names localhost:PORT; the path is what matters here.
+    const accept = await fetch(link.replace(/^https?:\/\/[^/]+/, app.url));
+    assert.equal(accept.status, 200);
   });
 });

@@ -5,7 +5,7 @@ import type { Views } from '../views.js';
 import { render, flash, form } from './render.js';
 import { pageLinks } from './form-values.js';
 import { requireRole } from '../middleware.js';
-import { parse, pageQuery } from '../../validation.js';
+import { idParam, parse, pageQuery } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import { OUTBOX_STATUSES } from '../../store/outbox.js';
 import { MAIL_TEMPLATES, type MAIL_PARTS, type MailSource } from '../../domain/mail-templates.js';
@@ -35,6 +35,21 @@ export function mailPages(router: Router<AppState, AppCustom>, views: Views): vo
       pagination: result.pagination,
       ...pageLinks('/admin/mail', { status: q.status }, result.pagination),
     });
+  });
+
+  // A failed mail gets a fresh round of tries (after the mail server or the address was fixed).
+  router.post('/admin/mail/:id/retry', async (ctx) => {
+    const { id } = parse(idParam, ctx.params);
+    const row = (await ctx.services.db('outbox').where({ id, channel: 'mail' }).first('id')) as unknown;
+    if (!row) throw new AppError('not_found', `Mail ${id} not found`);
+    try {
+      await ctx.services.outboxWorker.retry(id, ctx.state.user as Actor);
+      flash(ctx, 'success', `Mail ${id} is queued again.`);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status !== 409) throw err;
+      flash(ctx, 'error', err.message);
+    }
+    ctx.redirect('/admin/mail');
   });
 
   router.get('/admin/settings/emails', async (ctx) => {
