@@ -331,6 +331,13 @@ describe('mail without SMTP_URL', () => {
     assert.equal(rows[0]!.status, 'not_sent');
     const page = await owner.get('/admin/mail?status=not_sent');
     assert.match(page.text, /account\.password_reset/);
+    // Paginated: a second mail waits on the next page.
+    await request(app.url, 'POST', '/api/v1/auth/password-reset', { body: { email: 'x@nowhere.example' } });
+    await owner.post('/admin/staff/invite', { email: 'pat@shop.example', role: 'manager' });
+    const first = await owner.get('/admin/mail?perPage=1');
+    assert.equal([...first.text.matchAll(/data-mail="/g)].length, 1);
+    assert.match(first.text, /rel="next"/);
+    assert.match((await owner.get('/admin/mail?perPage=1&page=2')).text, /rel="prev"/);
     const bad = await request(app.url, 'POST', '/api/v1/auth/password-reset', { body: { email: { $ne: 1 } } });
     assert.equal(bad.status, 422);
 

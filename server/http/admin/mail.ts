@@ -65,6 +65,9 @@ export function mailPages(router: Router<AppState, AppCustom>, views: Views): vo
     extra: { values?: MailSource & { enabled: boolean }; errors?: Record<string, string>; preview?: RenderedMail } = {},
   ) => {
     const t = await ctx.services.mail.template(ctx.params.name ?? '');
+    // The preview shows the mail's own inline styles; its frame is sandboxed (no scripts, no forms).
+    const csp = ctx.response.get('Content-Security-Policy');
+    if (csp) ctx.set('Content-Security-Policy', csp.replace(/style-src 'self'/, "style-src 'self' 'unsafe-inline'"));
     render(ctx, views, 'admin/mail-template', {
       title: `E-mail ${t.name}`,
       nav: 'settings',
