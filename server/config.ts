@@ -27,6 +27,8 @@ export interface Config {
   workers: number;
   /** Redis for the shared counters and configuration changes (SPEC §16); null = the database. */
   redisUrl: string | null;
+  /** Outgoing mail (SPEC §13): without `smtpUrl` mails are kept as `not_sent`. */
+  mail: { smtpUrl: string | null; from: string };
 }
 
 export interface HttpLimits {
@@ -113,6 +115,29 @@ const envSchema = z.object({
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  SMTP_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine(
+        (v) => /^smtps?:\/\/[^/?#]/i.test(v) && URL.canParse(v),
+        'must be smtp://user:pass@host:port or smtps://user:pass@host:port',
+      )
+      .optional(),
+  ),
+  MAIL_FROM: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .max(320)
+      .refine(
+        (v) => /^[^<>\r\n]*<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s\r\n]+@[^<>@\s\r\n]+$/.test(v),
+        'must be an address such as affix@example.com or Shop <affix@example.com>',
+      )
+      .default('Affix <affix@localhost>'),
   ),
   AFFIX_ALLOW_PRIVATE_TARGETS: z.preprocess(
     emptyToUndefined,
@@ -215,5 +240,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     workers: e.WORKERS === 0 ? availableParallelism() : e.WORKERS,
     redisUrl: e.REDIS_URL ?? null,
+    mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM },
   };
 }

@@ -41,6 +41,10 @@ import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.
 import { OutgoingHttp } from './services/outgoing-http.js';
 import { IntegrationService } from './services/integrations.js';
 import { Pruner, type PruningTuning } from './services/pruning.js';
+import { MailService } from './services/mail.js';
+import { AccountService } from './services/accounts.js';
+import { DailySummary } from './services/daily-summary.js';
+import { formatMoney } from './domain/money.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -91,6 +95,12 @@ export interface Services {
   integrations: IntegrationService;
   /** Prunes uniqueness marks and impression visitors by age; started by `startWorkers`. */
   pruner: Pruner;
+  /** Mail through the outbox, its templates and the Mail page (SPEC §13). */
+  mail: MailService;
+  /** Password reset, e-mail verification, staff invitations and roles (SPEC §13). */
+  accounts: AccountService;
+  /** `merchant.daily_summary` once a day (when switched on); started by `startWorkers`. */
+  dailySummary: DailySummary;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -113,6 +123,8 @@ export interface BuildOptions {
   verifyPassword?: (password: string, hash: string) => Promise<boolean>;
   /** Pruning schedule (tests run it at once). */
   pruning?: PruningTuning;
+  /** The least time a password-reset request takes (ms; SPEC §13: the same time for unknown addresses). */
+  resetMinMs?: number;
 }
 
 /** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
@@ -149,6 +161,10 @@ export async function buildServices(
   const outbox = new Outbox(hooks, clock);
   const outboxWorker = new OutboxWorker({ ...opts.outbox, db, hooks, log, clock, http: outgoing });
   outbox.onQueued = () => outboxWorker.notify();
+  const mail = new MailService({ db, config, outbox, settings: () => settings.get(), log, clock });
+  outboxWorker.setMailSender(mail);
+  outbox.onEvent = (trx, event, payload) => mail.forEvent(trx, event, payload);
+  const accounts = new AccountService(db, mail, clock, opts.resetMinMs);
   const commissions = new CommissionService(hooks, outbox, clock);
   const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) =>
     commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
@@ -188,7 +204,9 @@ export async function buildServices(
     clock,
     settings,
     auth: new AuthService(db, secret, clock, opts.verifyPassword),
-    affiliates: new AffiliateService(db, outgoing, onChange, clock),
+    affiliates: new AffiliateService(db, outgoing, onChange, clock, {
+      statusChanged: (trx, id, from, to) => accounts.onAffiliateStatus(trx, id, from, to),
+    }),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
     coupons: new CouponService(db, onChange, clock),
@@ -214,7 +232,23 @@ export async function buildServices(
     commissionLifecycle,
     refunds,
     idempotency: new IdempotencyService(db, clock),
-    payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
+    payoutBatches: new PayoutBatchService(
+      db,
+      commissionLifecycle,
+      () => settings.get(),
+      clock,
+      async (trx, id, lines, currency) => {
+        for (const line of lines) {
+          const affiliate = await mail.affiliateContact(trx, line.affiliateId);
+          if (!affiliate || line.amount <= 0) continue;
+          await mail.queue(trx, 'payout.paid', affiliate.email, {
+            affiliate,
+            payout: { batchId: id, amount: formatMoney(line.amount), currency, commissions: line.commissions },
+            portalUrl: `${mail.origin()}/portal/commissions`,
+          });
+        }
+      },
+    ),
     outbox,
     runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
@@ -224,6 +258,9 @@ export async function buildServices(
     outgoing,
     integrations: new IntegrationService(db, sales, refunds, commissionLifecycle, log, clock),
     pruner: new Pruner(db, cache, log, clock, opts.pruning),
+    mail,
+    accounts,
+    dailySummary: new DailySummary(db, mail, () => settings.get(), log, clock),
     writers,
     async stop() {
       cache?.stop();
@@ -233,6 +270,7 @@ export async function buildServices(
         sales.drain(),
         outboxWorker.stop(),
         services.pruner.stop(),
+        services.dailySummary.stop(),
       ]);
     },
   };
@@ -246,6 +284,7 @@ export async function buildServices(
   if (opts.startWorkers) {
     outboxWorker.start();
     services.pruner.start();
+    services.dailySummary.start();
   }
   return services;
 }

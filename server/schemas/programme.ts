@@ -82,6 +82,7 @@ export const RESERVED_ALIASES = [
   'snippet.js',
   'favicon.ico',
   'robots.txt',
+  'reset-password',
 ];
 
 /** A campaign URL's path (`https://<domain>/<alias>`); empty = not reachable by URL. */

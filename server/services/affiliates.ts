@@ -11,12 +11,18 @@ import type { AffiliateCreate, AffiliatePatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
 import type { OutgoingHttp } from './outgoing-http.js';
 
+/** What else happens in the transaction of an affiliate's change (the review mails, SPEC §13). */
+export interface AffiliateEvents {
+  statusChanged(trx: Knex, affiliateId: number, from: string, to: string): Promise<void>;
+}
+
 export class AffiliateService {
   constructor(
     private readonly db: Knex,
     private readonly outgoing: OutgoingHttp,
     private readonly onChange: () => void = () => {},
     private readonly clock: () => number = Date.now,
+    private readonly events: AffiliateEvents | null = null,
   ) {}
 
   list(filters: store.AffiliateFilters, page: PageQuery) {
@@ -33,6 +39,8 @@ export class AffiliateService {
     input: AffiliateCreate,
     actor: Actor,
     defaultStatus: store.Affiliate['status'] = 'approved',
+    /** Runs in the creating transaction (the sign-up's mails). */
+    onCreated?: (trx: Knex, id: number) => Promise<void>,
   ): Promise<store.Affiliate> {
     const now = this.clock();
     const refId = input.refId ?? randomCode(8);
@@ -68,6 +76,7 @@ export class AffiliateService {
             updated_at: now,
           });
         }
+        if (onCreated) await onCreated(trx, newId);
         return { result: newId, objectId: newId, details: changedFields(input) };
       }),
     );
@@ -115,6 +124,9 @@ export class AffiliateService {
         // A declined or archived account, or one with a new password, keeps no session or token.
         if (user && (passwordHash || patch.status === 'declined' || patch.archived === true)) {
           await raiseTokenVersion(trx, user.id, now);
+        }
+        if (patch.status !== undefined && patch.status !== current.status && this.events) {
+          await this.events.statusChanged(trx, id, current.status, patch.status);
         }
         if (!user && passwordHash) {
           await insertUser(trx, {

@@ -58,6 +58,8 @@ function inactiveReason(row: AccountRow): string | null {
   if (row.affiliate_status === null) return 'its affiliate no longer exists';
   if (row.affiliate_archived_at !== null) return 'its affiliate is archived';
   if (row.affiliate_status === 'declined') return 'its affiliate is declined';
+  if (row.email_verified !== undefined && !Number(row.email_verified))
+    return 'its e-mail address is not confirmed yet; follow the link in the mail we sent you (or use “Forgot your password?” for a new link)';
   return null;
 }
 

@@ -70,6 +70,11 @@ export interface OutboxWorkerTuning {
   backoff?: (attempts: number) => number;
 }
 
+/** Sends the rows of the `mail` channel (the mail service, over SMTP). */
+export interface MailSender {
+  send(row: OutboxRow, timeoutMs: number): Promise<{ error: string | null; permanent: boolean }>;
+}
+
 export interface OutboxWorkerDeps extends OutboxWorkerTuning {
   db: Knex;
   hooks: Hooks;
@@ -77,6 +82,8 @@ export interface OutboxWorkerDeps extends OutboxWorkerTuning {
   clock?: () => number;
   /** Sends the requests, under the outgoing-address rule (SPEC §10a). */
   http: OutgoingHttp;
+  /** Delivers mails; without it a mail row fails for good. */
+  mail?: MailSender;
 }
 
 export interface CycleResult {
@@ -109,6 +116,7 @@ export class OutboxWorker {
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly http: OutgoingHttp;
+  private mail: MailSender | null;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly concurrency: number;
@@ -130,6 +138,7 @@ export class OutboxWorker {
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
     this.http = deps.http;
+    this.mail = deps.mail ?? null;
     this.pollMs = deps.pollMs ?? 500;
     this.batchSize = deps.batchSize ?? 50;
     this.concurrency = Math.max(1, deps.concurrency ?? 4);
@@ -137,6 +146,11 @@ export class OutboxWorker {
     this.timeoutMs = deps.timeoutMs ?? 10_000;
     this.lockMs = Math.max(deps.lockMs ?? 30_000, this.timeoutMs + 5_000);
     this.backoff = deps.backoff ?? ((attempts) => backoff(attempts));
+  }
+
+  /** Sets the mail sender (wired after the worker, which the mail service does not need). */
+  setMailSender(mail: MailSender): void {
+    this.mail = mail;
   }
 
   get isRunning(): boolean {
@@ -297,6 +311,14 @@ export class OutboxWorker {
 
   /** Sends one row; `error` is null on a 2xx answer. */
   private async send(row: OutboxRow, attempt: number): Promise<{ error: string | null; permanent: boolean }> {
+    if (row.channel === 'mail') {
+      if (!this.mail) return { error: 'no mail sender is configured', permanent: true };
+      try {
+        return await this.mail.send(row, this.timeoutMs);
+      } catch (err) {
+        return { error: this.describe(err), permanent: false };
+      }
+    }
     let url: URL;
     try {
       url = new URL(row.url);

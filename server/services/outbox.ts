@@ -2,14 +2,23 @@ import type { Knex } from 'knex';
 import type { Hooks } from '../plugins/hooks.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
 
-/** One outgoing HTTP notification, stored in the outbox until delivered (SPEC §7.6). */
+/**
+ * One outgoing notification, stored in the outbox until delivered (SPEC §7.6): an HTTP request,
+ * or a mail (`channel: 'mail'`, `method: 'SMTP'`, `url` `mailto:<recipient>`, the rendered mail
+ * as JSON in `body`; SPEC §13).
+ */
 export interface OutboxMessage {
-  channel: 'webhook' | 'affiliate_postback' | 'source_postback';
-  method: 'GET' | 'POST';
+  channel: 'webhook' | 'affiliate_postback' | 'source_postback' | 'mail';
+  method: 'GET' | 'POST' | 'SMTP';
   url: string;
   headers?: Record<string, string>;
   body?: string | null;
+  /** `not_sent`: kept, never delivered (mail while no SMTP server is configured). */
+  status?: 'pending' | 'not_sent';
 }
+
+/** Composes more outbox rows for an event in its transaction (the mail service: commission mails). */
+export type OutboxListener = (trx: Knex, event: OutboxEvent, payload: Record<string, unknown>) => Promise<void>;
 
 export type OutboxEvent =
   'commission.created' | 'commission.approved' | 'commission.declined' | 'commission.reversed' | 'conversion.created';
@@ -22,6 +31,8 @@ export type OutboxEvent =
 export class Outbox {
   /** Called once the transaction that queued messages has committed (the delivery worker's `notify`). */
   onQueued: (() => void) | null = null;
+  /** Called for every event, in its transaction (set once when the services are wired). */
+  onEvent: OutboxListener | null = null;
 
   constructor(
     private readonly hooks: Hooks,
@@ -34,7 +45,16 @@ export class Outbox {
     payload: Record<string, unknown>,
     messages: OutboxMessage[] = [],
   ): Promise<void> {
+    if (this.onEvent) await this.onEvent(trx, event, payload);
     const all = await this.hooks.applyFilters<OutboxMessage[]>('outbox.messages', messages, event, payload);
+    await this.queue(trx, event, all);
+  }
+
+  /**
+   * Writes messages in the caller's transaction as they are, without the plugins' filter: mails
+   * (their `event` is the template name) and other messages that are no webhook event.
+   */
+  async queue(trx: Knex, event: string, all: OutboxMessage[]): Promise<void> {
     if (!all.length) return;
     const now = this.clock();
     await trx('outbox').insert(
@@ -46,14 +66,14 @@ export class Outbox {
         url: clip(m.url, URL_LENGTH),
         headers: JSON.stringify(m.headers ?? {}),
         body: m.body ?? null,
-        status: 'pending',
+        status: m.status ?? 'pending',
         attempts: 0,
         next_attempt_at: now,
         locked_until: 0,
       })),
     );
     const onQueued = this.onQueued;
-    if (onQueued) {
+    if (onQueued && all.some((m) => m.status !== 'not_sent')) {
       // Kick the worker after the commit rather than waiting for its next poll; before the
       // commit it could not see the rows.
       let outer = trx as unknown as { parentTransaction?: unknown; executionPromise?: Promise<unknown> };

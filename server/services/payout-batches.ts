@@ -70,6 +70,9 @@ export class PayoutBatchService {
     private readonly lifecycle: CommissionLifecycle,
     private readonly settings: () => Settings,
     private readonly clock: () => number = Date.now,
+    /** Queues `payout.paid` for each paid affiliate, in the transaction that marks the batch paid. */
+    private readonly onPaid:
+      ((trx: Knex, batchId: number, lines: PayoutLine[], currency: string) => Promise<void>) | null = null,
   ) {}
 
   /** The minimum in units: the one asked for, else the `payoutMinimum` setting. */
@@ -225,6 +228,7 @@ export class PayoutBatchService {
         );
       }
       await setBatchStatus(trx, id, 'open', { status: 'paid', paid_at: now, updated_at: now });
+      if (this.onPaid) await this.onPaid(trx, id, await batchLines(trx, id), batch.currency);
       await recordAudit(
         trx,
         actor,

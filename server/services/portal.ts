@@ -110,7 +110,7 @@ export interface CampaignLinks {
 export class PortalService {
   constructor(
     private readonly db: Knex,
-    private readonly s: Pick<Services, 'cache' | 'settings' | 'affiliates' | 'auth' | 'clock'>,
+    private readonly s: Pick<Services, 'cache' | 'settings' | 'affiliates' | 'auth' | 'clock' | 'accounts'>,
   ) {}
 
   // ---- Accounts -----------------------------------------------------------------------------
@@ -120,7 +120,10 @@ export class PortalService {
    * once, `approval` leaves it pending, `closed` refuses (403). A referrer naming an approved
    * affiliate becomes the parent; any other referrer is ignored (links get shared and go stale).
    */
-  async signUp(input: SignupInput, mode: SignupMode): Promise<{ affiliate: Affiliate; user: AuthUser }> {
+  async signUp(
+    input: SignupInput,
+    mode: SignupMode,
+  ): Promise<{ affiliate: Affiliate; user: AuthUser; verificationSent: boolean }> {
     if (mode === 'closed') throw forbidden('Sign-up is closed: the merchant adds affiliates personally');
     const email = input.email.trim();
     if (await this.emailTaken(email)) throw fieldError('email', 'an account with this email already exists');
@@ -131,15 +134,21 @@ export class PortalService {
       role: 'system',
       affiliateId: null,
     };
+    const status = mode === 'open' ? 'approved' : 'pending';
+    let verificationSent = false;
     const affiliate = await this.s.affiliates.create(
       { name: input.name, email, password: input.password, ...(parent ? { parentId: parent.id } : {}) },
       actor,
-      mode === 'open' ? 'approved' : 'pending',
+      status,
+      // The verification link and the sign-up mails are written with the account.
+      async (trx, id) => {
+        ({ verificationSent } = await this.s.accounts.onSignup(trx, id, status));
+      },
     );
     const row = await findUserByEmail(this.db, email);
     const user = row ? await this.s.auth.userById(row.id) : null;
     if (!user) throw new AppError('conflict', 'The account was created but could not be signed in; sign in instead');
-    return { affiliate, user };
+    return { affiliate, user, verificationSent };
   }
 
   /** The signed-in account's affiliate (null when the record is gone). */

@@ -1,10 +1,15 @@
 import type { Knex } from 'knex';
 import { parseJson, paginate, toIso, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
+import { isSecretMail } from '../domain/mail-templates.js';
+
+/** What the API and the admin show instead of the body of a mail carrying a one-time link. */
+export const WITHHELD_BODY = '(withheld: this mail carries a one-time link)';
 
 /** Queries of the outbox of outgoing notifications (SPEC §7.6). Rows are never deleted. */
 
-export const OUTBOX_STATUSES = ['pending', 'delivered', 'failed'] as const;
+/** `not_sent`: a mail kept while no SMTP server is configured (SPEC §13); never delivered. */
+export const OUTBOX_STATUSES = ['pending', 'delivered', 'failed', 'not_sent'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /** A row as the delivery worker needs it. */
@@ -84,7 +89,7 @@ export const toOutboxEntry = (r: OutboxRow): OutboxEntry => ({
   method: r.method,
   url: r.url,
   headers: r.headers,
-  body: r.body,
+  body: r.channel === 'mail' && isSecretMail(r.event) ? WITHHELD_BODY : r.body,
   status: r.status,
   attempts: r.attempts,
   nextAttemptAt: r.status === 'pending' ? toIso(r.nextAttemptAt) : null,
@@ -173,4 +178,39 @@ export async function requeueFailedOutboxRow(db: Knex, id: number, now: number):
     .where({ id, status: 'failed' })
     .update({ status: 'pending', attempts: 0, next_attempt_at: now, locked_until: 0 });
   return Number(changed) === 1;
+}
+
+/** A mail as the Mail page lists it: recipient and subject, never the body (SPEC §13). */
+export interface MailEntry {
+  id: number;
+  createdAt: string | null;
+  template: string;
+  to: string;
+  subject: string;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  lastError: string | null;
+}
+
+export async function listMails(db: Knex, status: OutboxStatus | undefined, page: PageQuery): Promise<Page<MailEntry>> {
+  const q = db('outbox').where('channel', 'mail').select('*');
+  if (status) q.where('status', status);
+  return paginate<Row, MailEntry>(q, page, (raw) => {
+    const r = toRow(raw);
+    const mail = parseJson<{ to?: string; subject?: string }>(r.body, {});
+    return {
+      id: r.id,
+      createdAt: toIso(r.createdAt),
+      template: r.event,
+      to: mail.to ?? r.url.replace(/^mailto:/, ''),
+      subject: mail.subject ?? '',
+      status: r.status,
+      attempts: r.attempts,
+      nextAttemptAt: r.status === 'pending' ? toIso(r.nextAttemptAt) : null,
+      deliveredAt: toIso(r.deliveredAt),
+      lastError: r.lastError,
+    };
+  });
 }

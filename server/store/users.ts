@@ -22,6 +22,8 @@ export interface UserRow {
   last_login_at: number | null;
   /** Raised to end every session and token of the account at once. */
   token_version: number;
+  /** False for a portal sign-up until it follows its verification link (SPEC §13). */
+  email_verified?: boolean | number;
   created_at: number;
   updated_at: number;
 }
@@ -82,7 +84,7 @@ export async function countOwners(db: Knex): Promise<number> {
 
 export async function insertUser(
   db: Knex,
-  cols: Omit<UserRow, 'id' | 'last_login_at' | 'token_version'>,
+  cols: Omit<UserRow, 'id' | 'last_login_at' | 'token_version' | 'email_verified'>,
 ): Promise<number> {
   const [id] = await db('users').insert({ ...cols, email: emailKey(cols.email) });
   return Number(id);

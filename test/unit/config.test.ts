@@ -192,3 +192,19 @@ describe('WORKERS and REDIS_URL (SPEC §16)', () => {
     refuses({ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL');
   });
 });
+
+test('SMTP_URL and MAIL_FROM (SPEC §13): unset means mail is off; a bad value is refused naming the variable', () => {
+  assert.deepEqual(loadConfig({}).mail, { smtpUrl: null, from: 'Affix <affix@localhost>' });
+  assert.deepEqual(
+    loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465', MAIL_FROM: 'Shop <a@shop.example>' }).mail,
+    {
+      smtpUrl: 'smtps://u:p@mail.example.com:465',
+      from: 'Shop <a@shop.example>',
+    },
+  );
+  assert.equal(loadConfig({ MAIL_FROM: 'a@shop.example' }).mail.from, 'a@shop.example');
+  refuses({ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL');
+  refuses({ SMTP_URL: 'smtp://' }, 'SMTP_URL');
+  refuses({ MAIL_FROM: 'not an address' }, 'MAIL_FROM');
+  refuses({ MAIL_FROM: 'Shop <a@shop.example>\r\nBcc: x@evil.example' }, 'MAIL_FROM');
+});

@@ -24,6 +24,9 @@ import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
 import { commissionGroupPages } from './commission-groups.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
+import { accountEmailPages } from '../account-pages.js';
+import { mailPages } from './mail.js';
+import { staffPages } from './staff.js';
 
 const setupBody = z.object({
   name: z.string().trim().max(KEY_LENGTH).optional(),
@@ -140,9 +143,17 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
     ctx.redirect('/admin/login');
   });
 
+  // Forgot / reset password (staff and affiliates) and the portal's verification link.
+  accountEmailPages(router, views);
+
   // Everything below needs a merchant account; before setup, go to setup.
   router.use('/admin', async (ctx, next) => {
-    if (['/admin/setup', '/admin/login', '/admin/logout'].includes(ctx.path)) return next();
+    if (
+      ['/admin/setup', '/admin/login', '/admin/logout', '/admin/forgot-password', '/admin/reset-password'].includes(
+        ctx.path,
+      )
+    )
+      return next();
     if (!ctx.state.user && (await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/setup');
     return requireRole('owner', 'manager')(ctx, next);
   });
@@ -182,5 +193,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   campaignTestPages(router, views);
   integrationPages(router, views);
   commissionGroupPages(router, views);
+  mailPages(router, views);
+  staffPages(router, views);
   return router;
 }

@@ -36,6 +36,8 @@ export const NAV_PAGES: readonly NavPage[] = [
   { key: 'settings', label: 'Settings', group: 'Settings', href: '/admin/settings' },
   { key: 'plugins', label: 'Plugins', group: 'Settings', href: '/admin/plugins' },
   { key: 'integration', label: 'Integration', group: 'Settings', href: '/admin/integration' },
+  { key: 'mail', label: 'Mail', group: 'Settings', href: '/admin/mail' },
+  { key: 'staff', label: 'Staff', group: 'Settings', href: '/admin/staff' },
 ];
 
 export interface NavLink {

@@ -47,6 +47,8 @@ export function render(
       // Dates on every page are shown in the merchant's time zone (the `timezone` setting).
       timezone: ctx.services.settings.get().timezone,
       mainNav: layout === 'main' && ctx.state.user ? mainNav(data.nav, ctx.state.user.role === 'owner') : null,
+      // The admin's banner while no SMTP server is configured (SPEC §13).
+      mailOff: ctx.state.user && ctx.state.user.role !== 'affiliate' ? !ctx.services.mail.configured : false,
       ...data,
     },
     layout,

@@ -11,7 +11,7 @@ const MERCHANT = ['owner', 'manager'] as const;
 
 const outboxFilters = z.strictObject({
   status: z.enum(OUTBOX_STATUSES).optional(),
-  channel: z.enum(['webhook', 'affiliate_postback', 'source_postback']).optional(),
+  channel: z.enum(['webhook', 'affiliate_postback', 'source_postback', 'mail']).optional(),
   event: z.string().trim().min(1).max(64).optional(),
 });
 

@@ -59,7 +59,15 @@ export function accountPages(router: Router<AppState, AppCustom>, views: Views):
           referrer: values.referrer || undefined,
           password: typeof password === 'string' ? password : undefined,
         });
-        const { user } = await portalService(ctx.services).signUp(input, mode);
+        const { user, verificationSent } = await portalService(ctx.services).signUp(input, mode);
+        if (verificationSent) {
+          flash(
+            ctx,
+            'success',
+            `Thank you for signing up. We sent a link to ${user.email}: follow it to confirm your address, then sign in.${mode === 'open' ? '' : ' The merchant reviews every new affiliate; you will hear from us when your account is approved.'}`,
+          );
+          return ctx.redirect('/portal/login');
+        }
         if (mode === 'open') {
           startSession(ctx, user);
           flash(ctx, 'success', 'Welcome! Your affiliate account is ready: your links are under “Links & banners”.');
@@ -68,7 +76,7 @@ export function accountPages(router: Router<AppState, AppCustom>, views: Views):
         flash(
           ctx,
           'success',
-          'Thank you for signing up. Your application is waiting for the merchant’s approval; you will be notified when it is approved. You can sign in meanwhile to see where it stands.',
+          'Thank you for signing up. Your application is waiting for the merchant’s approval. You can sign in meanwhile to see where it stands.',
         );
         ctx.redirect('/portal/login');
       },

@@ -59,6 +59,8 @@ export function portalPage(views: Views, handler: PortalHandler) {
         title: affiliate.status === 'pending' ? 'Waiting for approval' : 'Account not active',
         affiliate,
         pending: affiliate.status === 'pending' && !affiliate.archived,
+        // Only promise a mail that will be sent.
+        mailOn: await ctx.services.mail.willSend('affiliate.approved'),
       });
     }
     await handler(ctx, affiliate, user);
