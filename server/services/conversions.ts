@@ -13,7 +13,8 @@ import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { conversionFigures, figuresChange } from '../domain/report-figures.js';
-import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
+import { addDailyStats, addDimensionStats, addTrafficStats, dimensionDeltas } from '../store/daily-stats.js';
+import { clickValues, hourIn } from '../domain/report-dimensions.js';
 import { parseJson } from '../store/rows.js';
 import {
   AMOUNT_LIMIT_MESSAGE,
@@ -89,6 +90,11 @@ interface ClickRow {
   country: string | null;
   sub_ids: string | null;
   external_id: string | null;
+  device: string | null;
+  os: string | null;
+  browser: string | null;
+  language: string | null;
+  referrer: string | null;
 }
 
 interface ConversionRow {
@@ -249,6 +255,14 @@ export class ConversionService {
               cost: newCost - oldCost,
             },
           ]);
+          await addDimensionStats(
+            trx,
+            dimensionDeltas(
+              { day: arrived, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
+              clickValues(click, hourIn(Number(existing.created_at), settings.timezone)),
+              { conversions: change.conversions, sales: change.sales, revenue: change.revenue, cost: newCost - oldCost },
+            ),
+          );
           const row = {
             ...existing,
             status,
@@ -299,6 +313,14 @@ export class ConversionService {
         await addTrafficStats(trx, [
           { ...dims, conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
         ]);
+        await addDimensionStats(
+          trx,
+          dimensionDeltas(
+            { day, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
+            clickValues(click, hourIn(now, settings.timezone)),
+            { conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
+          ),
+        );
         const row: ConversionRow = {
           id: Number(id),
           created_at: now,
