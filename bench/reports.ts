@@ -54,7 +54,7 @@ console.log(
 );
 for (const groupBy of ['day', 'campaign', 'affiliate'] as const) {
   const t = performance.now();
-  const result = await services.reports.run({ groupBy, from: '2025-11-21', to: '2026-11-20' });
+  const result = await services.reports.run({ groupBy: [groupBy], from: '2025-11-21', to: '2026-11-20' });
   const total = result.reduce((s, r) => s + r.clicks, 0);
   console.log(`report by ${groupBy}: ${result.length} rows, ${total} clicks, ${(performance.now() - t).toFixed(0)} ms`);
 }

@@ -12,7 +12,16 @@ import {
 } from '../store/clicks.js';
 import { dialectHelper } from '../db/index.js';
 import { DAY_MS } from '../domain/matching.js';
-import { addDailyStats, addTrafficStats, type StatsDelta, type TrafficDelta } from '../store/daily-stats.js';
+import {
+  addDailyStats,
+  addDimensionStats,
+  addTrafficStats,
+  dimensionDeltas,
+  type DimensionDelta,
+  type StatsDelta,
+  type TrafficDelta,
+} from '../store/daily-stats.js';
+import { clickValues } from '../domain/report-dimensions.js';
 import type { PayoutDef } from '../domain/payouts.js';
 import type { TrafficCommissionDelta } from '../services/commissions.js';
 
@@ -40,6 +49,8 @@ export interface PendingClick {
   newVisitor: boolean;
   /** The report day of the click in the merchant's time zone. */
   day: string;
+  /** The hour ("00"–"23") of the click in the merchant's time zone (campaign-URL dimension rollup). */
+  hour?: string;
   /** The PPC payout that pays this click, if any (unique clicks only unless `rawClicks`). */
   ppc: { payout: PayoutDef; status: 'approved' | 'pending' } | null;
 }
@@ -78,6 +89,7 @@ export function createClickWriter(
         const deltas: StatsDelta[] = [];
         const paid: TrafficCommissionDelta[] = [];
         const traffic: TrafficDelta[] = [];
+        const dimensions: DimensionDelta[] = [];
         for (const item of items) {
           const r = item.row;
           let status: ClickStatus;
@@ -150,11 +162,22 @@ export function createClickWriter(
               unique_clicks: status === 'unique' ? 1 : 0,
               cost: r.cost ?? 0,
             });
+            for (const d of dimensionDeltas(
+              { day: item.day, campaign_id: r.campaign_id, flow_id: r.flow_id },
+              clickValues(r, item.hour ?? '00'),
+              {
+                clicks: status === 'declined' ? 0 : 1,
+                unique_clicks: status === 'unique' ? 1 : 0,
+                cost: r.cost ?? 0,
+              },
+            ))
+              dimensions.push(d);
           }
         }
         await insertClicks(trx, rows);
         await addDailyStats(trx, deltas);
         await addTrafficStats(trx, traffic);
+        await addDimensionStats(trx, dimensions);
         if (paid.length) await writeCommissions(trx, paid);
         await saveReferrals(trx, [...changed.values()]);
         const helper = dialectHelper(trx);

@@ -504,8 +504,9 @@ export class CampaignRunner {
       const value = params[source?.params[key] ?? key];
       if (value !== undefined) out[key] = clip(value, TEXT_LENGTH);
     }
-    // Kept with the sub ids so the landing → offer step and postbacks can print `{keyword}`.
-    if (params.keyword !== undefined) out.keyword = clip(params.keyword, TEXT_LENGTH);
+    // The keyword dimension of reports (SPEC §15), under the source's `keyword` parameter name.
+    const keyword = params[source?.params.keyword ?? 'keyword'];
+    if (keyword !== undefined) out.keyword = clip(keyword, TEXT_LENGTH);
     return out;
   }
 

@@ -8,6 +8,7 @@ import { cookieDaysFor, type MatchTrace } from '../domain/matching.js';
 import { isInvited } from '../domain/invitations.js';
 import { selectTrafficPayout } from '../domain/payouts.js';
 import { dayIn } from '../domain/time.js';
+import { hourIn } from '../domain/report-dimensions.js';
 import { IP_LENGTH, KEY_LENGTH, TEXT_LENGTH, URL_LENGTH, USER_AGENT_LENGTH, cut } from '../domain/limits.js';
 import { newClickId } from './visitors.js';
 
@@ -173,6 +174,7 @@ export class ClickPipeline {
       windowDays: cookieDaysFor(snap.campaign(trace.campaignId), snap.settings),
       newVisitor: input.newVisitor,
       day: dayIn(input.at, snap.settings.timezone),
+      hour: hourIn(input.at, snap.settings.timezone),
       ppc: declineReason ? null : trafficPayout(snap, 'PPC', trace.campaignId, affiliateId),
       ...(campaign && { statusOverride: campaign.statusOverride, marks: campaign.marks, binding: campaign.binding }),
     });

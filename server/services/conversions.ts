@@ -13,7 +13,8 @@ import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros, keitaroMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
 import { conversionFigures, figuresChange } from '../domain/report-figures.js';
-import { addDailyStats, addTrafficStats } from '../store/daily-stats.js';
+import { addDailyStats, addDimensionStats, addTrafficStats, dimensionDeltas } from '../store/daily-stats.js';
+import { clickValues, hourIn } from '../domain/report-dimensions.js';
 import { parseJson } from '../store/rows.js';
 import {
   AMOUNT_LIMIT_MESSAGE,
@@ -89,12 +90,12 @@ interface ClickRow {
   country: string | null;
   sub_ids: string | null;
   external_id: string | null;
-  os?: string | null;
-  browser?: string | null;
-  language?: string | null;
-  referrer?: string | null;
+  device: string | null;
+  os: string | null;
+  browser: string | null;
+  language: string | null;
+  referrer: string | null;
   user_agent?: string | null;
-  device?: string | null;
 }
 
 interface ConversionRow {
@@ -255,6 +256,14 @@ export class ConversionService {
               cost: newCost - oldCost,
             },
           ]);
+          await addDimensionStats(
+            trx,
+            dimensionDeltas(
+              { day: arrived, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
+              clickValues(click, hourIn(Number(existing.created_at), settings.timezone)),
+              { conversions: change.conversions, sales: change.sales, revenue: change.revenue, cost: newCost - oldCost },
+            ),
+          );
           const row = {
             ...existing,
             status,
@@ -305,6 +314,14 @@ export class ConversionService {
         await addTrafficStats(trx, [
           { ...dims, conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
         ]);
+        await addDimensionStats(
+          trx,
+          dimensionDeltas(
+            { day, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
+            clickValues(click, hourIn(now, settings.timezone)),
+            { conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
+          ),
+        );
         const row: ConversionRow = {
           id: Number(id),
           created_at: now,

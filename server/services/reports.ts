@@ -1,9 +1,29 @@
 import type { Knex } from 'knex';
-import type { ConfigCache } from './config-cache.js';
+import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import { ExactAmount } from '../domain/money.js';
 import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
+import { allGroups } from '../store/groups.js';
+import { saleFigures } from '../domain/report-figures.js';
+import {
+  DAILY,
+  DIMENSIONS,
+  SALE_FACTS,
+  TIME,
+  TRAFFIC_KEYS,
+  VALUES,
+  addDays,
+  clickValues,
+  cutValue,
+  dayStart,
+  hourIn,
+  monthOf,
+  previousPeriod,
+  weekOf,
+  type Dimension,
+} from '../domain/report-dimensions.js';
 
+/** The one-level groupings of SPEC §9 (kept for the callers that list them); §15 adds DIMENSIONS. */
 export const GROUP_BY = [
   'day',
   'campaign',
@@ -14,25 +34,20 @@ export const GROUP_BY = [
   'offer',
   'source',
   'country',
-] as const;
-export type GroupBy = (typeof GROUP_BY)[number];
+] as const satisfies readonly Dimension[];
+export type GroupBy = Dimension;
 
 export interface ReportQuery {
-  groupBy: GroupBy;
+  /** One or two dimensions (SPEC §15). */
+  groupBy: Dimension[];
   /** Report days "YYYY-MM-DD" in the timezone setting, inclusive. */
   from: string;
   to: string;
-  campaignId?: number;
-  affiliateId?: number;
-  bannerId?: number;
-  flowId?: number;
-  sourceId?: number;
-  country?: string;
+  /** Dimension → value (ids as digits; landing and offer as "flowId:index"; day, week (its Monday), month "YYYY-MM"). */
+  filters?: Partial<Record<Dimension, string>>;
 }
 
-export interface ReportRow {
-  key: string | number | null;
-  label: string;
+export interface Metrics {
   clicks: number;
   uniqueClicks: number;
   impressions: number;
@@ -50,12 +65,34 @@ export interface ReportRow {
   commissionsApproved: ExactAmount;
 }
 
-/** Dimensions read from the campaign-URL rollup; the others from the daily rollup. */
-const TRAFFIC_DIMENSIONS: ReadonlySet<GroupBy> = new Set(['flow', 'landing', 'offer', 'source', 'country']);
+export interface ReportRow extends Metrics {
+  key: string | number | null;
+  label: string;
+  /** The second level of a two-level grouping. */
+  key2?: string | number | null;
+  label2?: string;
+}
+
+export interface Report {
+  groupBy: Dimension[];
+  from: string;
+  to: string;
+  rows: ReportRow[];
+  totals: Metrics;
+}
+
+/** A report that cannot be made as asked: the route answers 422 naming `field`. */
+export class ReportInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Counts as numbers; amounts as exact units. */
 interface Raw {
-  key: string | number | null;
   clicks: number;
   uniqueClicks: number;
   impressions: number;
@@ -68,14 +105,87 @@ interface Raw {
   approved: bigint;
 }
 
-const n = (v: unknown) => Number(v ?? 0);
+const zero = (): Raw => ({
+  clicks: 0,
+  uniqueClicks: 0,
+  impressions: 0,
+  conversions: 0,
+  sales: 0,
+  revenue: 0n,
+  cost: 0n,
+  commissions: 0n,
+  pending: 0n,
+  approved: 0n,
+});
+
+const add = (a: Raw, b: Raw, sign = 1): void => {
+  const s = BigInt(sign);
+  a.clicks += sign * b.clicks;
+  a.uniqueClicks += sign * b.uniqueClicks;
+  a.impressions += sign * b.impressions;
+  a.conversions += sign * b.conversions;
+  a.sales += sign * b.sales;
+  a.revenue += s * b.revenue;
+  a.cost += s * b.cost;
+  a.commissions += s * b.commissions;
+  a.pending += s * b.pending;
+  a.approved += s * b.approved;
+};
+
+const isEmpty = (r: Raw) =>
+  !r.clicks &&
+  !r.uniqueClicks &&
+  !r.impressions &&
+  !r.conversions &&
+  !r.sales &&
+  !r.revenue &&
+  !r.cost &&
+  !r.commissions &&
+  !r.pending &&
+  !r.approved;
+
 /** A count summed by countSums. */
 const count = (row: Record<string, unknown>, alias: string) => Number(exactSum(row, alias));
 const round = (v: number, places = 2) => Math.round(v * 10 ** places) / 10 ** places;
+/** The empty key (no value: shown as "(none)"). */
+const NONE = '';
+const SEP = '\u0000';
+
+type KeyFn = (row: Record<string, unknown>) => string;
+
+/** Rows keyed by the grouping's values joined with SEP. */
+type Grouped = Map<string, Raw>;
+
+function metrics(r: Raw): Metrics {
+  const spend = r.cost + r.commissions;
+  const profit = r.revenue - spend;
+  const money = (units: bigint) => new ExactAmount(units);
+  return {
+    clicks: r.clicks,
+    uniqueClicks: r.uniqueClicks,
+    impressions: r.impressions,
+    conversions: r.conversions,
+    sales: r.sales,
+    revenue: money(r.revenue),
+    cost: money(r.cost),
+    profit: money(profit),
+    roi: spend > 0n ? round((Number(profit) / Number(spend)) * 100) : null,
+    cr: r.clicks > 0 ? round((r.conversions / r.clicks) * 100) : null,
+    epc: r.clicks > 0 ? round(Number(r.revenue) / 10_000 / r.clicks, 4) : null,
+    commissions: money(r.commissions),
+    commissionsPending: money(r.pending),
+    commissionsApproved: money(r.approved),
+  };
+}
+
+/** Where a report is counted (see domain/report-dimensions.ts). */
+type Family = 'daily' | 'sales' | 'values' | 'raw';
 
 /**
- * Reports (SPEC §9) from the rollups maintained as events are stored (daily_stats,
- * traffic_stats), never from raw clicks, so they answer in constant time per day and key.
+ * Reports (SPEC §9, §15) from the rollups maintained as events are stored (daily_stats,
+ * dimension_stats), so they answer in time proportional to days × keys, not to clicks. Groupings
+ * no rollup holds (two value dimensions, external_id) are counted from the raw campaign-URL
+ * clicks and conversions with the same rules.
  * profit = revenue − cost − commissions; roi = profit ÷ (cost + commissions) × 100;
  * cr = conversions ÷ clicks × 100; epc = revenue ÷ clicks.
  */
@@ -86,18 +196,126 @@ export class ReportService {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  private timezone(): string {
+    return this.cache.peek()?.settings.timezone ?? 'UTC';
+  }
+
   defaultRange(days = 30): { from: string; to: string } {
-    const tz = this.cache.peek()?.settings.timezone ?? 'UTC';
+    const tz = this.timezone();
     const now = this.clock();
     return { from: dayIn(now - (days - 1) * 86_400_000, tz), to: dayIn(now, tz) };
   }
 
+  /** Which rollup answers `q`; a combination none can is a ReportInputError. */
+  static familyOf(q: Pick<ReportQuery, 'groupBy' | 'filters'>): Family {
+    const dims = new Set<Dimension>([...q.groupBy, ...(Object.keys(q.filters ?? {}) as Dimension[])]);
+    const all = [...dims];
+    if (all.some((d) => SALE_FACTS.has(d))) {
+      const facts = all.filter((d) => SALE_FACTS.has(d));
+      if (facts.length > 1 || !all.every((d) => DAILY.has(d) || SALE_FACTS.has(d)))
+        throw new ReportInputError(
+          'groupBy',
+          'coupon and product are facts of sales: they go only with day, week, month, campaign, group, affiliate and banner',
+        );
+      return 'sales';
+    }
+    if (all.every((d) => DAILY.has(d))) return 'daily';
+    const values = all.filter((d) => VALUES.has(d));
+    if (values.length <= 1 && all.every((d) => TRAFFIC_KEYS.has(d) || VALUES.has(d))) return 'values';
+    return 'raw';
+  }
+
+  /** Rows of one grouping (the report without its totals). */
   async run(q: ReportQuery): Promise<ReportRow[]> {
-    const raws = TRAFFIC_DIMENSIONS.has(q.groupBy) ? await this.fromTraffic(q) : await this.fromDaily(q);
+    return (await this.report(q)).rows;
+  }
+
+  async report(q: ReportQuery): Promise<Report> {
+    const filters = q.filters ?? {};
+    const range = narrow(q.from, q.to, filters);
+    const family = ReportService.familyOf(q);
     const snap = await this.cache.snapshot();
-    const label = (key: Raw['key']): string => {
-      if (key === null || key === '' || key === 0 || key === -1) return '(none)';
-      switch (q.groupBy) {
+    const ctx: Ctx = { q, filters, from: range.from, to: range.to, snap, tz: snap.settings.timezone };
+    const grouped =
+      range.from > range.to
+        ? new Map<string, Raw>()
+        : family === 'daily'
+          ? await this.fromDaily(ctx)
+          : family === 'sales'
+            ? await this.fromSales(ctx)
+            : family === 'values'
+              ? await this.fromValues(ctx)
+              : await this.fromRaw(ctx);
+    const labels = await this.labeller(snap, q.groupBy);
+    const total = zero();
+    const rows: Array<{ parts: string[]; raw: Raw }> = [];
+    for (const [key, raw] of grouped) {
+      if (isEmpty(raw)) continue;
+      add(total, raw);
+      rows.push({ parts: key.split(SEP), raw });
+    }
+    const [first, second] = q.groupBy as [Dimension, Dimension | undefined];
+    const firstClicks = new Map<string, number>();
+    for (const r of rows) firstClicks.set(r.parts[0]!, (firstClicks.get(r.parts[0]!) ?? 0) + r.raw.clicks);
+    const order = (d: Dimension, a: string, b: string) => {
+      if (TIME.has(d) || d === 'hour') return a < b ? -1 : a > b ? 1 : 0;
+      return 0;
+    };
+    rows.sort((a, b) => {
+      const byFirst = order(first, a.parts[0]!, b.parts[0]!);
+      if (byFirst) return byFirst;
+      if (!TIME.has(first) && first !== 'hour' && a.parts[0] !== b.parts[0]) {
+        // Biggest first: the totals of the first-level value.
+        const ta = firstClicks.get(a.parts[0]!) ?? 0;
+        const tb = firstClicks.get(b.parts[0]!) ?? 0;
+        if (ta !== tb) return tb - ta;
+        return a.parts[0]! < b.parts[0]! ? -1 : 1;
+      }
+      if (second) {
+        const bySecond = order(second, a.parts[1]!, b.parts[1]!);
+        if (bySecond) return bySecond;
+        if (!TIME.has(second) && second !== 'hour' && b.raw.clicks !== a.raw.clicks) return b.raw.clicks - a.raw.clicks;
+        return a.parts[1]! < b.parts[1]! ? -1 : a.parts[1]! > b.parts[1]! ? 1 : 0;
+      }
+      return 0;
+    });
+    return {
+      groupBy: q.groupBy,
+      from: range.from,
+      to: range.to,
+      totals: metrics(total),
+      rows: rows.map(({ parts, raw }) => ({
+        key: keyOut(first, parts[0]!),
+        label: labels(first, parts[0]!),
+        ...(second ? { key2: keyOut(second, parts[1]!), label2: labels(second, parts[1]!) } : {}),
+        ...metrics(raw),
+      })),
+    };
+  }
+
+  /** The report and, with compare=previous, the same report for the preceding period of equal length. */
+  async compare(q: ReportQuery): Promise<{ current: Report; previous: Report }> {
+    const p = previousPeriod(q.from, q.to);
+    return { current: await this.report(q), previous: await this.report({ ...q, ...p }) };
+  }
+
+  private async labeller(snap: ConfigSnapshot, dims: Dimension[]) {
+    const groups = dims.includes('group') ? new Map((await allGroups(this.db)).map((g) => [g.id, g.name])) : null;
+    const flowName = (id: number) => {
+      for (const flows of snap.flows.values()) for (const f of flows) if (f.id === id) return f.name;
+      return `#${id}`;
+    };
+    const urlOf = (key: string, kind: 'landings' | 'offers') => {
+      const [flowId, index] = key.split(':').map(Number) as [number, number];
+      for (const flows of snap.flows.values()) {
+        const f = flows.find((x) => x.id === flowId);
+        if (f) return f[kind][index]?.url ?? `${f.name} #${index + 1}`;
+      }
+      return `flow ${flowId} #${index + 1}`;
+    };
+    return (d: Dimension, key: string): string => {
+      if (key === NONE || key === '0') return '(none)';
+      switch (d) {
         case 'campaign':
           return snap.campaigns.get(Number(key))?.name ?? `#${key}`;
         case 'affiliate':
@@ -106,49 +324,59 @@ export class ReportService {
           return snap.banners.get(Number(key))?.name ?? `#${key}`;
         case 'source':
           return snap.sources.get(Number(key))?.name ?? `#${key}`;
+        case 'group':
+          return groups?.get(Number(key)) ?? `#${key}`;
         case 'flow':
-          for (const flows of snap.flows.values()) for (const f of flows) if (f.id === Number(key)) return f.name;
-          return `#${key}`;
+          return flowName(Number(key));
         case 'landing':
+          return urlOf(key, 'landings');
         case 'offer':
-          return String(key);
+          return urlOf(key, 'offers');
+        case 'hour':
+          return `${key}:00`;
+        case 'week':
+          return `Week of ${key}`;
         default:
-          return String(key);
+          return key;
       }
     };
-    return raws.map((r) => {
-      const spend = r.cost + r.commissions;
-      const profit = r.revenue - spend;
-      const money = (units: bigint) => new ExactAmount(units);
-      return {
-        key: r.key,
-        label: label(r.key),
-        clicks: r.clicks,
-        uniqueClicks: r.uniqueClicks,
-        impressions: r.impressions,
-        conversions: r.conversions,
-        sales: r.sales,
-        revenue: money(r.revenue),
-        cost: money(r.cost),
-        profit: money(profit),
-        roi: spend > 0n ? round((Number(profit) / Number(spend)) * 100) : null,
-        cr: r.clicks > 0 ? round((r.conversions / r.clicks) * 100) : null,
-        epc: r.clicks > 0 ? round(Number(r.revenue) / 10_000 / r.clicks, 4) : null,
-        commissions: money(r.commissions),
-        commissionsPending: money(r.pending),
-        commissionsApproved: money(r.approved),
-      };
+  }
+
+  /** The key of a time dimension from a rollup day. */
+  private static timeKey(d: Dimension, day: string): string {
+    return d === 'week' ? weekOf(day) : d === 'month' ? monthOf(day) : day;
+  }
+
+  private keyFns(ctx: Ctx, column: (d: Dimension) => string): KeyFn[] {
+    return ctx.q.groupBy.map((d): KeyFn => {
+      if (TIME.has(d)) return (r) => ReportService.timeKey(d, String(r.day));
+      if (d === 'group') return (r) => String(ctx.snap.campaigns.get(Number(r.campaign_id))?.groupId ?? 0);
+      const c = column(d);
+      return (r) => String(r[c] ?? NONE);
     });
   }
 
-  private async fromDaily(q: ReportQuery): Promise<Raw[]> {
-    const column = { day: 'day', campaign: 'campaign_id', affiliate: 'affiliate_id', banner: 'banner_id' }[
-      q.groupBy as 'day'
-    ];
+  /** Campaign ids a campaign or group filter allows (null: all). */
+  private campaignScope(ctx: Ctx): number[] | null {
+    let ids: number[] | null = null;
+    if (ctx.filters.campaign) ids = [Number(ctx.filters.campaign)];
+    if (ctx.filters.group) {
+      const inGroup = [...ctx.snap.campaigns.values()]
+        .filter((c) => c.groupId === Number(ctx.filters.group))
+        .map((c) => c.id);
+      ids = ids ? ids.filter((id) => inGroup.includes(id)) : inGroup;
+    }
+    return ids;
+  }
+
+  private async fromDaily(ctx: Ctx): Promise<Grouped> {
+    const column = (d: Dimension) =>
+      ({ campaign: 'campaign_id', affiliate: 'affiliate_id', banner: 'banner_id' })[d as 'campaign'];
+    const physical = physicalColumns(ctx.q.groupBy, column);
     const query = this.db('daily_stats')
-      .whereBetween('day', [q.from, q.to])
-      .select({ key: column })
+      .whereBetween('day', [ctx.from, ctx.to])
       .select(
+        ...physical,
         ...countSums(this.db, {
           clicks: 'clicks',
           unique_clicks: 'unique_clicks',
@@ -156,80 +384,138 @@ export class ReportService {
           conversions: 'conversions',
           sales: 'sales',
         }),
-        ...exactSums(this.db, {
-          revenue: 'revenue',
-          cost: 'cost',
-          commissions: 'commissions',
-        }),
-      )
-      .groupBy(column)
-      .orderBy(column);
-    if (q.campaignId) query.where('campaign_id', q.campaignId);
-    if (q.affiliateId) query.where('affiliate_id', q.affiliateId);
-    if (q.bannerId) query.where('banner_id', q.bannerId);
-    const rows = (await query) as Array<Record<string, unknown>>;
-    const statusTotals = await this.commissionStatusTotals(q, column);
-    return rows.map((r) => {
-      const key = r.key as string | number;
-      const t = statusTotals.get(String(key));
-      return {
-        key,
-        clicks: count(r, 'clicks'),
-        uniqueClicks: count(r, 'unique_clicks'),
-        impressions: count(r, 'impressions'),
-        conversions: count(r, 'conversions'),
-        sales: count(r, 'sales'),
-        revenue: exactSum(r, 'revenue'),
-        cost: exactSum(r, 'cost'),
-        commissions: exactSum(r, 'commissions'),
-        pending: t?.pending ?? 0n,
-        approved: t?.approved ?? 0n,
-      };
-    });
-  }
-
-  /**
-   * Pending and approved commission totals by the same key (from the commissions table, by its
-   * report day). Commissions are not per banner: like their `commissions` in the daily rollup,
-   * they stand under banner 0 ("(none)"), and a banner filter leaves none.
-   */
-  private async commissionStatusTotals(
-    q: ReportQuery,
-    column: string,
-  ): Promise<Map<string, { pending: bigint; approved: bigint }>> {
-    if (q.bannerId) return new Map();
-    const key = column === 'banner_id' ? this.db.raw('0') : column;
-    const query = this.db('commissions')
-      .whereBetween('day', [q.from, q.to])
-      .whereIn('status', ['pending', 'approved'])
-      .select({ key, status: 'status' })
-      .select(exactSums(this.db, { total: 'amount' }))
-      .groupBy(...(column === 'banner_id' ? [] : [column]), 'status');
-    if (q.campaignId) query.where('campaign_id', q.campaignId);
-    if (q.affiliateId) query.where('affiliate_id', q.affiliateId);
-    const out = new Map<string, { pending: bigint; approved: bigint }>();
-    for (const r of (await query) as Array<Record<string, unknown> & { key: string | number; status: string }>) {
-      const entry = out.get(String(r.key)) ?? { pending: 0n, approved: 0n };
-      if (r.status === 'pending') entry.pending += exactSum(r, 'total');
-      else entry.approved += exactSum(r, 'total');
-      out.set(String(r.key), entry);
+        ...exactSums(this.db, { revenue: 'revenue', cost: 'cost', commissions: 'commissions' }),
+      );
+    if (physical.length) query.groupBy(physical);
+    const scope = this.campaignScope(ctx);
+    if (scope) query.whereIn('campaign_id', scope);
+    if (ctx.filters.affiliate) query.where('affiliate_id', Number(ctx.filters.affiliate));
+    if (ctx.filters.banner) query.where('banner_id', Number(ctx.filters.banner));
+    const keys = this.keyFns(ctx, column);
+    const out: Grouped = new Map();
+    for (const r of (await query) as Array<Record<string, unknown>>) {
+      const raw = zero();
+      raw.clicks = count(r, 'clicks');
+      raw.uniqueClicks = count(r, 'unique_clicks');
+      raw.impressions = count(r, 'impressions');
+      raw.conversions = count(r, 'conversions');
+      raw.sales = count(r, 'sales');
+      raw.revenue = exactSum(r, 'revenue');
+      raw.cost = exactSum(r, 'cost');
+      raw.commissions = exactSum(r, 'commissions');
+      merge(out, keys.map((k) => k(r)).join(SEP), raw);
+    }
+    // Pending and approved commissions by the same key, from the commissions by their report day.
+    // Commissions are not per banner: like `commissions` in the daily rollup they stand under banner 0.
+    if (!ctx.filters.banner) {
+      const cPhysical = physical.filter((c) => c !== 'banner_id');
+      const cq = this.db('commissions')
+        .whereBetween('day', [ctx.from, ctx.to])
+        .whereIn('status', ['pending', 'approved'])
+        .select(...cPhysical, 'status', ...exactSums(this.db, { total: 'amount' }))
+        .groupBy(...cPhysical, 'status');
+      if (scope) cq.whereIn('campaign_id', scope);
+      if (ctx.filters.affiliate) cq.where('affiliate_id', Number(ctx.filters.affiliate));
+      for (const r of (await cq) as Array<Record<string, unknown>>) {
+        const raw = zero();
+        if (r.status === 'pending') raw.pending = exactSum(r, 'total');
+        else raw.approved = exactSum(r, 'total');
+        merge(out, keys.map((k) => k({ ...r, banner_id: 0 })).join(SEP), raw);
+      }
     }
     return out;
   }
 
-  private async fromTraffic(q: ReportQuery): Promise<Raw[]> {
-    const columns: Record<string, string[]> = {
-      flow: ['flow_id'],
-      landing: ['flow_id', 'landing_index'],
-      offer: ['flow_id', 'offer_index'],
-      source: ['source_id'],
-      country: ['country'],
+  /**
+   * coupon and product: the snippet and API sales that carry one (counted as the daily rollup
+   * counts them, domain/report-figures.ts), and under "(none)" everything else of the daily
+   * rollup with the same other keys, so the totals are the daily rollup's.
+   */
+  private async fromSales(ctx: Ctx): Promise<Grouped> {
+    const fact = ctx.q.groupBy.find((d) => SALE_FACTS.has(d)) ?? null;
+    const filterFact = (Object.keys(ctx.filters) as Dimension[]).find((d) => SALE_FACTS.has(d)) ?? null;
+    const factDim = (fact ?? filterFact) as 'coupon' | 'product';
+    const factColumn = factDim === 'coupon' ? 'coupon' : 'product_id';
+    const start = dayStart(ctx.from, ctx.tz, dayIn);
+    const end = dayStart(addDays(ctx.to, 1), ctx.tz, dayIn);
+    const query = this.db('sales')
+      .whereBetween('at', [start, end - 1])
+      .whereNot('source', 'postback')
+      .whereNot('status', 'declined')
+      .whereNotNull(factColumn)
+      .whereNot(factColumn, '')
+      .select('at', 'campaign_id', 'affiliate_id', 'banner_id', 'kind', 'status', 'source', 'total_cost_base', {
+        fact: factColumn,
+      });
+    const scope = this.campaignScope(ctx);
+    if (scope) query.whereIn('campaign_id', scope);
+    if (ctx.filters.affiliate) query.where('affiliate_id', Number(ctx.filters.affiliate));
+    if (ctx.filters.banner) query.where('banner_id', Number(ctx.filters.banner));
+    if (filterFact) query.where(factColumn, ctx.filters[filterFact] as string);
+    const keyOf = (r: Record<string, unknown>, day: string) =>
+      ctx.q.groupBy
+        .map((d) => {
+          if (d === fact) return cutValue(String(r.fact));
+          if (TIME.has(d)) return ReportService.timeKey(d, day);
+          if (d === 'group') return String(ctx.snap.campaigns.get(Number(r.campaign_id))?.groupId ?? 0);
+          const v = r[`${d}_id`];
+          return v === null || v === undefined ? '0' : String(v);
+        })
+        .join(SEP);
+    const facts: Grouped = new Map();
+    for (const r of (await query) as Array<Record<string, unknown>>) {
+      const f = saleFigures({
+        kind: r.kind as 'sale' | 'action',
+        status: String(r.status),
+        source: String(r.source),
+        totalCostBase: r.total_cost_base === null ? null : Number(r.total_cost_base),
+      });
+      if (!f.conversions) continue;
+      const raw = zero();
+      raw.conversions = f.conversions;
+      raw.sales = f.sales;
+      raw.revenue = BigInt(f.revenue);
+      merge(facts, keyOf(r, dayIn(Number(r.at), ctx.tz)), raw);
+    }
+    if (filterFact) return facts;
+    // "(none)": the daily rollup by the other keys, less what the facts hold.
+    const otherDims = ctx.q.groupBy.filter((d) => d !== fact);
+    const daily = await this.fromDaily({ ...ctx, q: { ...ctx.q, groupBy: otherDims } });
+    const noneKey = (otherParts: string[]) => {
+      let i = 0;
+      return ctx.q.groupBy.map((d) => (d === fact ? NONE : (otherParts[i++] ?? NONE))).join(SEP);
     };
-    const cols = columns[q.groupBy] as string[];
-    const query = this.db('traffic_stats')
-      .whereBetween('day', [q.from, q.to])
-      .select(cols)
+    const out: Grouped = new Map(facts);
+    for (const [k, raw] of daily) merge(out, noneKey(otherDims.length ? k.split(SEP) : []), raw);
+    for (const [k, raw] of facts) {
+      const parts = k.split(SEP).filter((_, i) => ctx.q.groupBy[i] !== fact);
+      const less = zero();
+      add(less, raw, -1);
+      merge(out, noneKey(parts), less);
+    }
+    return out;
+  }
+
+  /**
+   * The campaign-URL rollup by dimension value: with a value dimension in the grouping, its
+   * values and "(none)" as the totals (`*`) less the values; with one as a filter, that value.
+   */
+  private async fromValues(ctx: Ctx): Promise<Grouped> {
+    const valueDim =
+      [...ctx.q.groupBy, ...(Object.keys(ctx.filters) as Dimension[])].find((d) => VALUES.has(d)) ?? null;
+    const grouped = valueDim !== null && ctx.q.groupBy.includes(valueDim);
+    const filtered = valueDim !== null && ctx.filters[valueDim] !== undefined;
+    const column = (d: Dimension) =>
+      d === valueDim ? 'value' : ({ campaign: 'campaign_id', flow: 'flow_id' } as Record<string, string>)[d]!;
+    const physical = physicalColumns(ctx.q.groupBy, column);
+    // Landing and offer values are indexes within their flow: the key is "flowId:index".
+    const pairs = valueDim === 'landing' || valueDim === 'offer';
+    if (pairs && grouped && !physical.includes('flow_id')) physical.push('flow_id');
+    const query = this.db('dimension_stats')
+      .whereBetween('day', [ctx.from, ctx.to])
       .select(
+        'dimension',
+        ...physical,
         ...countSums(this.db, {
           clicks: 'clicks',
           unique_clicks: 'unique_clicks',
@@ -238,42 +524,201 @@ export class ReportService {
         }),
         ...exactSums(this.db, { revenue: 'revenue', cost: 'cost' }),
       )
-      .groupBy(cols)
-      .orderBy(cols);
-    if (q.campaignId) query.where('campaign_id', q.campaignId);
-    if (q.flowId) query.where('flow_id', q.flowId);
-    if (q.sourceId) query.where('source_id', q.sourceId);
-    if (q.country) query.where('country', q.country);
-    const rows = (await query) as Array<Record<string, unknown>>;
-    const snap = await this.cache.snapshot();
-    const urlOf = (flowId: number, kind: 'landings' | 'offers', index: number) => {
-      if (index < 0) return null;
-      for (const flows of snap.flows.values()) {
-        const f = flows.find((x) => x.id === flowId);
-        if (f) return f[kind][index]?.url ?? `flow ${flowId} #${index + 1}`;
+      .groupBy('dimension', ...physical);
+    if (filtered) {
+      const v = ctx.filters[valueDim] as string;
+      query.where('dimension', valueDim);
+      if (pairs) {
+        const [flow, index] = v.split(':');
+        query.where('flow_id', Number(flow)).where('value', String(Number(index)));
+      } else query.where('value', v);
+    } else if (grouped) query.whereIn('dimension', ['*', valueDim]);
+    else query.where('dimension', '*');
+    const scope = this.campaignScope(ctx);
+    if (scope) query.whereIn('campaign_id', scope);
+    if (ctx.filters.flow) query.where('flow_id', Number(ctx.filters.flow));
+    const base = this.keyFns(ctx, column);
+    const keys: KeyFn[] = ctx.q.groupBy.map((d, i) =>
+      d === valueDim && pairs ? (r) => `${String(r.flow_id)}:${String(r.value)}` : base[i]!,
+    );
+    const out: Grouped = new Map();
+    const totals: Grouped = new Map();
+    for (const r of (await query) as Array<Record<string, unknown>>) {
+      const raw = zero();
+      raw.clicks = count(r, 'clicks');
+      raw.uniqueClicks = count(r, 'unique_clicks');
+      raw.conversions = count(r, 'conversions');
+      raw.sales = count(r, 'sales');
+      raw.revenue = exactSum(r, 'revenue');
+      raw.cost = exactSum(r, 'cost');
+      if (grouped && !filtered && r.dimension === '*') {
+        merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), raw);
+        continue;
       }
-      return `flow ${flowId} #${index + 1}`;
-    };
-    return rows.map((r) => {
-      const key =
-        q.groupBy === 'landing'
-          ? urlOf(n(r.flow_id), 'landings', n(r.landing_index))
-          : q.groupBy === 'offer'
-            ? urlOf(n(r.flow_id), 'offers', n(r.offer_index))
-            : ((r[cols[0] as string] as string | number) ?? null);
-      return {
-        key,
-        clicks: count(r, 'clicks'),
-        uniqueClicks: count(r, 'unique_clicks'),
-        impressions: 0,
-        conversions: count(r, 'conversions'),
-        sales: count(r, 'sales'),
-        revenue: exactSum(r, 'revenue'),
-        cost: exactSum(r, 'cost'),
-        commissions: 0n,
-        pending: 0n,
-        approved: 0n,
+      const key = keys.map((k) => k(r)).join(SEP);
+      merge(out, key, raw);
+      if (grouped && !filtered) {
+        const less = zero();
+        add(less, raw, -1);
+        merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), less);
+      }
+    }
+    // What is left of the totals had no value: "(none)".
+    for (const [k, raw] of totals) merge(out, k, raw);
+    return out;
+  }
+
+  /**
+   * Counted from the raw campaign-URL clicks and postback conversions (groupings no rollup
+   * holds), with the rollups' rules: a declined click costs but is no click; a conversion counts
+   * on the day it arrived, with its click's dimensions.
+   */
+  private async fromRaw(ctx: Ctx): Promise<Grouped> {
+    const start = dayStart(ctx.from, ctx.tz, dayIn);
+    const end = dayStart(addDays(ctx.to, 1), ctx.tz, dayIn);
+    const columns = [
+      'click_id',
+      'at',
+      'campaign_id',
+      'affiliate_id',
+      'banner_id',
+      'flow_id',
+      'landing_index',
+      'offer_index',
+      'source_id',
+      'country',
+      'device',
+      'os',
+      'browser',
+      'language',
+      'sub_ids',
+      'referrer',
+      'external_id',
+      'status',
+      'cost',
+    ];
+    const scope = this.campaignScope(ctx);
+    const clickQuery = this.db('clicks')
+      .whereBetween('at', [start, end - 1])
+      .whereNotNull('flow_id')
+      .select(columns);
+    if (scope) clickQuery.whereIn('campaign_id', scope);
+    const conversionQuery = this.db('conversions as v')
+      .join('clicks as c', 'c.click_id', 'v.click_id')
+      .whereBetween('v.created_at', [start, end - 1])
+      .select(...columns.filter((c) => c !== 'at' && c !== 'status' && c !== 'cost').map((c) => `c.${c}`), {
+        at: 'v.created_at',
+        conversion_status: 'v.status',
+        revenue_base: 'v.revenue_base',
+        conversion_cost: 'v.cost',
+      });
+    if (scope) conversionQuery.whereIn('v.campaign_id', scope);
+    const out: Grouped = new Map();
+    const filterEntries = Object.entries(ctx.filters) as Array<[Dimension, string]>;
+    const visit = (r: Record<string, unknown>, raw: Raw) => {
+      const at = Number(r.at);
+      const day = dayIn(at, ctx.tz);
+      const values = new Map<string, string>(clickValues(r, hourIn(at, ctx.tz)));
+      const valueOf = (d: Dimension): string => {
+        if (TIME.has(d)) return ReportService.timeKey(d, day);
+        switch (d) {
+          case 'campaign':
+            return String(r.campaign_id);
+          case 'group':
+            return String(ctx.snap.campaigns.get(Number(r.campaign_id))?.groupId ?? 0);
+          case 'flow':
+            return String(r.flow_id ?? 0);
+          case 'affiliate':
+            return String(r.affiliate_id ?? 0);
+          case 'banner':
+            return String(r.banner_id ?? 0);
+          case 'external_id':
+            return r.external_id ? cutValue(String(r.external_id)) : NONE;
+          case 'landing':
+          case 'offer': {
+            const v = values.get(d);
+            return v === undefined ? NONE : `${String(r.flow_id)}:${v}`;
+          }
+          default:
+            return values.get(d) ?? NONE;
+        }
       };
-    });
+      for (const [d, v] of filterEntries) {
+        if (TIME.has(d)) continue; // The range is narrowed already.
+        if (valueOf(d) !== v) return;
+      }
+      merge(out, ctx.q.groupBy.map(valueOf).join(SEP), raw);
+    };
+    for (const r of (await clickQuery) as Array<Record<string, unknown>>) {
+      const raw = zero();
+      raw.clicks = r.status === 'declined' ? 0 : 1;
+      raw.uniqueClicks = r.status === 'unique' ? 1 : 0;
+      raw.cost = BigInt(Number(r.cost ?? 0));
+      visit(r, raw);
+    }
+    for (const r of (await conversionQuery) as Array<Record<string, unknown>>) {
+      const raw = zero();
+      const status = String(r.conversion_status);
+      raw.conversions = status === 'rejected' ? 0 : 1;
+      raw.sales = status === 'sale' || status === 'rebill' ? 1 : 0;
+      raw.revenue = raw.sales ? BigInt(Number(r.revenue_base ?? 0)) : 0n;
+      raw.cost = BigInt(Number(r.conversion_cost ?? 0));
+      visit(r, raw);
+    }
+    return out;
   }
 }
+
+interface Ctx {
+  q: ReportQuery;
+  filters: Partial<Record<Dimension, string>>;
+  from: string;
+  to: string;
+  snap: ConfigSnapshot;
+  tz: string;
+}
+
+function merge(map: Grouped, key: string, raw: Raw): void {
+  const have = map.get(key);
+  if (have) add(have, raw);
+  else map.set(key, raw);
+}
+
+/** The rollup columns a grouping reads (time dimensions from `day`, group from `campaign_id`). */
+function physicalColumns(groupBy: Dimension[], column: (d: Dimension) => string): string[] {
+  const out: string[] = [];
+  for (const d of groupBy) {
+    const c = TIME.has(d) ? 'day' : d === 'group' ? 'campaign_id' : column(d);
+    if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+/** A day, week or month filter narrows the period. */
+function narrow(from: string, to: string, filters: Partial<Record<Dimension, string>>): { from: string; to: string } {
+  let lo = from;
+  let hi = to;
+  const clamp = (a: string, b: string) => {
+    if (a > lo) lo = a;
+    if (b < hi) hi = b;
+  };
+  if (filters.day) clamp(filters.day, filters.day);
+  if (filters.week) clamp(filters.week, addDays(filters.week, 6));
+  if (filters.month) {
+    const [y, m] = filters.month.split('-').map(Number) as [number, number];
+    const last = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+    clamp(`${filters.month}-01`, last);
+  }
+  return { from: lo, to: hi };
+}
+
+const ID_DIMENSIONS: ReadonlySet<Dimension> = new Set(['campaign', 'group', 'affiliate', 'banner', 'flow', 'source']);
+
+/** A key as the API gives it: ids as numbers, no value as null. */
+function keyOut(d: Dimension, key: string): string | number | null {
+  if (key === NONE) return null;
+  if (ID_DIMENSIONS.has(d)) return Number(key) === 0 ? null : Number(key);
+  return key;
+}
+
+export { DIMENSIONS };

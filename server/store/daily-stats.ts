@@ -294,3 +294,43 @@ const TRAFFIC: Rollup = { table: 'traffic_stats', keys: TRAFFIC_KEY, counters: T
 export function addTrafficStats(db: Knex, deltas: TrafficDelta[]): Promise<void> {
   return addCounters(db, TRAFFIC, deltas as unknown as Array<Record<string, unknown>>);
 }
+
+/** A change to the campaign-URL rollup by dimension value (dimension `*`: the totals). */
+export interface DimensionDelta {
+  day: string;
+  campaign_id: number;
+  flow_id: number;
+  dimension: string;
+  value: string;
+  clicks?: number;
+  unique_clicks?: number;
+  conversions?: number;
+  sales?: number;
+  revenue?: number;
+  cost?: number;
+}
+
+const DIMENSION: Rollup = {
+  table: 'dimension_stats',
+  keys: ['day', 'campaign_id', 'flow_id', 'dimension', 'value'],
+  counters: TRAFFIC_COUNTERS,
+};
+
+/** Adds deltas to `dimension_stats` (see addCounters). */
+export function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Promise<void> {
+  return addCounters(db, DIMENSION, deltas as unknown as Array<Record<string, unknown>>);
+}
+
+/**
+ * The dimension rows of one campaign-URL event: its totals under `*` and the same counters under
+ * each (dimension, value) it has (see domain/report-dimensions.ts clickValues).
+ */
+export function dimensionDeltas(
+  key: { day: string; campaign_id: number; flow_id: number },
+  values: ReadonlyArray<readonly [string, string]>,
+  counters: Omit<DimensionDelta, 'day' | 'campaign_id' | 'flow_id' | 'dimension' | 'value'>,
+): DimensionDelta[] {
+  const out: DimensionDelta[] = [{ ...key, dimension: '*', value: '', ...counters }];
+  for (const [dimension, value] of values) out.push({ ...key, dimension, value, ...counters });
+  return out;
+}

@@ -55,7 +55,7 @@ describeInBrowser('the reports page in a browser', () => {
       await Promise.all([page.waitForURL(/groupBy=/), page.getByRole('button', { name: 'Show' }).click()]);
       const url = new URL(page.url());
       assert.equal(url.searchParams.get('groupBy'), groupBy);
-      assert.equal(url.searchParams.get('campaignId'), '', 'the form sent "All campaigns" as an empty value');
+      assert.equal(url.searchParams.get('campaign'), '', 'the form sent "All campaigns" as an empty value');
       assert.equal(await page.locator('.flash-error').count(), 0, `${groupBy}: no error`);
       assert.equal(await page.locator('select[name="groupBy"]').inputValue(), groupBy);
       const rows = await page.locator('table.report tbody tr').count();

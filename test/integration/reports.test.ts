@@ -112,7 +112,7 @@ describe('reports (SPEC §9) from the rollups', () => {
     })();
     const page = await agent.get('/admin/reports?groupBy=campaign');
     assert.equal(page.status, 200);
-    assert.match(page.text, /<td title="Shoes">Shoes<\/td><td>4<\/td>/);
+    assert.match(page.text, /<td title="Shoes"><a class="drill" href="[^"]*">Shoes<\/a><\/td><td>4<\/td>/);
     assert.match(page.text, /format(=|&#x3D;)csv/);
   });
 
@@ -142,7 +142,11 @@ describe('reports (SPEC §9) from the rollups', () => {
         assert.match(page.text, new RegExp(`<option value="${groupBy}" selected`), `${groupBy} stays chosen`);
       }
       const byCampaign = await agent.get('/admin/reports?groupBy=campaign&from=&to=&campaignId=');
-      assert.match(byCampaign.text, /<td title="Shoes">Shoes<\/td>/, 'grouped by campaign, not by day');
+      assert.match(
+        byCampaign.text,
+        /<td title="Shoes"><a class="drill"[^>]*>Shoes<\/a><\/td>/,
+        'grouped by campaign, not by day',
+      );
     });
 
     test('a bad filter is shown, not silently replaced', async () => {
@@ -154,7 +158,7 @@ describe('reports (SPEC §9) from the rollups', () => {
 
     test('the table headers are words, not field names', async () => {
       const page = await agent.get('/admin/reports?groupBy=campaign');
-      const headers = [...page.text.matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+      const headers = [...page.text.matchAll(/<th[^>]*>(.*?)<\/th>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ''));
       assert.ok(headers.includes('Campaign'), headers.join(' | '));
       for (const word of ['Clicks', 'Unique clicks', 'Conversions', 'Revenue', 'Pending commissions'])
         assert.ok(headers.includes(word), `${word} in ${headers.join(' | ')}`);
@@ -182,7 +186,8 @@ describe('reports (SPEC §9) from the rollups', () => {
       assert.match(svg, /class="axis x"/);
       assert.match(svg, /class="axis y"/);
       const today = new Date().toISOString().slice(0, 10);
-      assert.match(svg, new RegExp(`<title>${today}: 4 clicks, 1 sale`));
+      assert.match(svg, new RegExp(`<title>${today}: 4 clicks, 1 conversion`));
+      assert.match(svg, /stroke-dasharray/, 'the previous period dashed');
     });
   });
 });

@@ -11,7 +11,7 @@ import { AppError } from '../../errors.js';
 import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
 import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
-import { barChart } from './chart.js';
+import { dashboardChart } from './reports.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -166,18 +166,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
       nav: 'dashboard',
       counts: await dashboardCounts(ctx.services.db),
       stats,
-      chart: barChart({
-        points: stats.series.map((d) => ({
-          label: d.day.slice(5),
-          bar: d.clicks,
-          dot: d.sales,
-          title: `${d.day}: ${plural(d.clicks, 'click')}, ${plural(d.sales, 'sale')}`,
-        })),
-        xLabel: 'Day',
-        barLabel: 'Clicks',
-        dotLabel: 'Sales',
-        description: `Clicks (bars) and sales (dots) per day, ${stats.series[0]?.day} to ${stats.series.at(-1)?.day}`,
-      }),
+      chart: await dashboardChart(ctx),
       chartRange: { first: stats.series[0]?.day, last: stats.series.at(-1)?.day },
     });
   });
