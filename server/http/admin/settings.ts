@@ -28,6 +28,7 @@ const FIELDS = [
   'affiliateSignup',
   'duplicateOrders',
   'payoutMinimum',
+  'termsText',
   'fraud.duplicateClickSeconds',
   'fraud.duplicateClickPerBanner',
   'fraud.duplicateClickAction',
@@ -65,6 +66,7 @@ function settingsValues(v: Settings) {
     affiliateSignup: v.affiliateSignup,
     duplicateOrders: v.duplicateOrders,
     payoutMinimum: String(v.payoutMinimum),
+    termsText: v.termsText ?? '',
     fraud: {
       ...f,
       duplicateClickSeconds: String(f.duplicateClickSeconds),
@@ -109,6 +111,7 @@ function settingsInput(body: Body) {
     affiliateSignup: text('affiliateSignup'),
     duplicateOrders: text('duplicateOrders'),
     payoutMinimum: num('payoutMinimum'),
+    termsText: typeof valueAt(body, 'termsText') === 'string' ? (valueAt(body, 'termsText') as string) : null,
     fraud: {
       duplicateClickSeconds: num('fraud.duplicateClickSeconds'),
       duplicateClickPerBanner: box('fraud.duplicateClickPerBanner'),

@@ -8,6 +8,7 @@ import { commissionApiRoutes } from './commissions.js';
 import { portalApiRoutes } from './portal.js';
 import { outboxRoutes } from './outbox.js';
 import { trafficRoutes } from './traffic.js';
+import { apiKeyRoutes } from './api-keys.js';
 
 /** The REST API of SPEC §9 under /api/v1. */
 export function apiRouter(): Router<AppState, AppCustom> {
@@ -20,5 +21,6 @@ export function apiRouter(): Router<AppState, AppCustom> {
   portalApiRoutes(router);
   outboxRoutes(router);
   trafficRoutes(router);
+  apiKeyRoutes(router);
   return router;
 }

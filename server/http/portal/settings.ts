@@ -11,8 +11,23 @@ import { affiliateFields } from '../../schemas/programme.js';
 import { POSTBACK_MACROS, portalService } from '../../services/portal.js';
 import type { Affiliate } from '../../store/affiliates.js';
 
-/** What an affiliate may change about itself: its name and postback URL (SPEC §9). */
-export const ownProfile = affiliateFields.pick({ name: true, postbackUrl: true }).partial().strict();
+/**
+ * What an affiliate may change about itself: its name, postback URL and profile (SPEC §9, §13);
+ * `acceptTerms: true` accepts the programme's current terms.
+ */
+export const ownProfile = affiliateFields
+  .pick({
+    name: true,
+    postbackUrl: true,
+    website: true,
+    promotionMethod: true,
+    payoutMethod: true,
+    payoutDetails: true,
+    taxId: true,
+  })
+  .extend({ acceptTerms: z.literal(true, { message: 'must be true (to accept the terms)' }) })
+  .partial()
+  .strict();
 
 const passwordBody = z.object({
   currentPassword: z.string().min(1, 'is required').max(200),
