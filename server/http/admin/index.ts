@@ -21,6 +21,7 @@ import { trafficPages } from './traffic.js';
 import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
+import { apiKeyPages } from './api-keys.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 
 const setupBody = z.object({
@@ -180,5 +181,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   commissionPages(router, views);
   campaignTestPages(router, views);
   integrationPages(router, views);
+  apiKeyPages(router, views);
   return router;
 }

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
+import { SESSION_COOKIE } from '../middleware.js';
 import type { Views } from '../views.js';
 import { flash, form, handleForm } from '../admin/render.js';
 import { bodyOf, valueAt } from '../admin/form-values.js';
@@ -102,6 +103,16 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
         },
         (errors) => page(ctx, affiliate, { passwordErrors: errors, errors }),
       );
+    }),
+  );
+
+  router.post(
+    '/portal/settings/sign-out-everywhere',
+    portalPage(views, async (ctx, _affiliate, user) => {
+      await ctx.services.auth.signOutEverywhere(user);
+      ctx.cookies.set(SESSION_COOKIE, null);
+      flash(ctx, 'success', 'You are signed out everywhere.');
+      ctx.redirect('/portal/login');
     }),
   );
 }
