@@ -13,6 +13,7 @@ import { CouponService } from './services/coupons.js';
 import { PayoutService } from './services/payouts.js';
 import { SettingsService } from './services/settings.js';
 import { AuthService } from './services/auth.js';
+import { ApiKeyService } from './services/api-keys.js';
 import { Hooks } from './plugins/hooks.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { changePlugin } from './services/plugins.js';
@@ -60,6 +61,7 @@ export interface Services {
   clock: () => number;
   settings: SettingsService;
   auth: AuthService;
+  apiKeys: ApiKeyService;
   affiliates: AffiliateService;
   campaigns: CampaignService;
   banners: BannerService;
@@ -204,6 +206,7 @@ export async function buildServices(
     clock,
     settings,
     auth: new AuthService(db, secret, clock, opts.verifyPassword),
+    apiKeys: new ApiKeyService(db, clock),
     affiliates: new AffiliateService(db, outgoing, onChange, clock, {
       statusChanged: (trx, id, from, to) => accounts.onAffiliateStatus(trx, id, from, to),
     }),

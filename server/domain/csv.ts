@@ -16,10 +16,22 @@ function cellText(value: unknown): string {
   return FORMULA.test(text) ? `'${text}` : text;
 }
 
-/** Every CSV export (reports, payout batches): a header row, then one row per entry. */
-export function toCsv(columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): string {
+/**
+ * Every CSV export (reports, payout batches): a header row, then one row per entry. `header:
+ * false` for files whose reader takes no header row (PayPal Payouts).
+ */
+export function toCsv(
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+  opts: { header?: boolean } = {},
+): string {
   return stringify(
     rows.map((row) => row.map(cellText)),
-    { header: true, columns: columns as string[] },
+    { header: opts.header ?? true, columns: columns as string[] },
   );
+}
+
+/** One CSV line (with its line break) for exports written row by row. */
+export function csvLine(row: readonly unknown[]): string {
+  return stringify([row.map(cellText)]);
 }

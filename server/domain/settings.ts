@@ -100,6 +100,12 @@ export const settingsSchema = z.object({
   /** The smallest per-affiliate total that goes into a payout batch (SPEC §6.6). */
   payoutMinimum: z.number().min(0).max(1_000_000_000),
   fraud: fraudSchema,
+  /** The programme's terms; when set, sign-up requires accepting them (SPEC §13). */
+  termsText: z
+    .string()
+    .max(20_000, 'at most 20,000 characters')
+    .nullable()
+    .transform((v) => (v && v.trim() ? v : null)),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -127,6 +133,7 @@ export function defaultSettings(postbackKey: string): Settings {
     duplicateOrders: 'ignore',
     couponCampaignRecognition: true,
     payoutMinimum: 0,
+    termsText: null,
     fraud: {
       duplicateClickSeconds: 0,
       duplicateClickPerBanner: false,

@@ -3,6 +3,7 @@ import type { Next } from 'koa';
 import type { AppContext } from './context.js';
 import { AppError, forbidden, unauthorized } from '../errors.js';
 import type { Role } from '../services/actor.js';
+import { API_KEY_PREFIX } from '../services/api-keys.js';
 import { isStaffPath, prefersJson, visitorPageHtml, visitorWords } from './visitor-page.js';
 
 export const SESSION_COOKIE = 'affix_session';
@@ -108,7 +109,9 @@ export function authenticate() {
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match?.[1]) throw unauthorized('Authorization header must be "Bearer <token>"');
-      const verified = await ctx.services.auth.verify(match[1], 'api');
+      const verified = match[1].startsWith(API_KEY_PREFIX)
+        ? await ctx.services.apiKeys.verify(match[1])
+        : await ctx.services.auth.verify(match[1], 'api');
       if (!verified) throw unauthorized('Invalid or expired token');
       ctx.state.user = verified.user;
       ctx.state.authVia = 'bearer';

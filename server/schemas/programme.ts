@@ -2,6 +2,7 @@ import { CURRENCY_CODE_MESSAGE, isCurrencyCode } from '../domain/currency-codes.
 import { z } from 'zod';
 import { shortText, optionalText, optionalHttpUrl, amount, id } from '../validation.js';
 import { toUnits } from '../domain/money.js';
+import { profileFields } from './affiliate-profile.js';
 import { CODE_LENGTH, KEY_LENGTH, TEXT_BYTES, fitsText } from '../domain/limits.js';
 
 /*
@@ -49,6 +50,7 @@ export const affiliateFields = z.strictObject({
   postbackUrl: optionalHttpUrl,
   password: z.string().min(10, 'must be at least 10 characters').max(200),
   archived: z.boolean(),
+  ...profileFields,
 });
 export const affiliateCreate = affiliateFields.partial().required({ name: true, email: true });
 export const affiliatePatch = affiliateFields.partial();

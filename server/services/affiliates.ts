@@ -10,6 +10,42 @@ import { findUserByEmail, findUserByAffiliate, insertUser, raiseTokenVersion, up
 import type { AffiliateCreate, AffiliatePatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
 import type { OutgoingHttp } from './outgoing-http.js';
+import { payoutDetailsProblem, type ProfileInput } from '../schemas/affiliate-profile.js';
+
+/** The affiliate itself accepting the programme's terms (sign-up, portal): stamps acceptedTermsAt. */
+export type TermsAcceptance = { acceptTerms?: boolean | undefined };
+
+/** The profile columns of a create or PATCH (only the fields it names). */
+function profileColumns(p: ProfileInput): store.AffiliateColumns {
+  return {
+    ...(p.website !== undefined && { website: p.website }),
+    ...(p.promotionMethod !== undefined && { promotion_method: p.promotionMethod }),
+    ...(p.payoutMethod !== undefined && { payout_method: p.payoutMethod }),
+    ...(p.payoutDetails !== undefined && {
+      payout_details: p.payoutDetails === null ? null : JSON.stringify(p.payoutDetails),
+    }),
+    ...(p.taxId !== undefined && { tax_id: p.taxId }),
+  };
+}
+
+/**
+ * The payout method and details after a change: details must be those of the method. A new
+ * method without details clears details of another method (they could not pay it).
+ */
+function checkedPayout(current: store.Affiliate | null, p: ProfileInput): ProfileInput {
+  const method = p.payoutMethod !== undefined ? p.payoutMethod : (current?.payoutMethod ?? null);
+  let details = p.payoutDetails !== undefined ? p.payoutDetails : (current?.payoutDetails ?? null);
+  const out: ProfileInput = { ...p };
+  if (p.payoutDetails === undefined && p.payoutMethod !== undefined && details !== null) {
+    if (payoutDetailsProblem(method, details)) {
+      details = null;
+      out.payoutDetails = null;
+    }
+  }
+  const problem = payoutDetailsProblem(method, details);
+  if (problem) throw fieldError(problem[0], problem[1]);
+  return out;
+}
 
 /** What else happens in the transaction of an affiliate's change (the review mails, SPEC §13). */
 export interface AffiliateEvents {
@@ -36,7 +72,7 @@ export class AffiliateService {
   }
 
   async create(
-    input: AffiliateCreate,
+    input: AffiliateCreate & TermsAcceptance,
     actor: Actor,
     defaultStatus: store.Affiliate['status'] = 'approved',
     /** Runs in the creating transaction (the sign-up's mails). */
@@ -62,6 +98,8 @@ export class AffiliateService {
           overwrite_cookie: input.overwriteCookie ?? null,
           postback_url: input.postbackUrl ?? null,
           archived_at: input.archived ? now : null,
+          ...profileColumns(checkedPayout(null, input)),
+          accepted_terms_at: input.acceptTerms ? now : null,
           created_at: now,
           updated_at: now,
         });
@@ -84,7 +122,7 @@ export class AffiliateService {
     return this.get(id);
   }
 
-  async update(id: number, patch: AffiliatePatch, actor: Actor): Promise<store.Affiliate> {
+  async update(id: number, patch: AffiliatePatch & TermsAcceptance, actor: Actor): Promise<store.Affiliate> {
     const now = this.clock();
     await this.outgoing.check('postbackUrl', patch.postbackUrl);
     const passwordHash = patch.password ? await hashPassword(patch.password) : null;
@@ -111,6 +149,8 @@ export class AffiliateService {
           ...(patch.archived !== undefined && {
             archived_at: patch.archived ? (current.archived ? undefined : now) : null,
           }),
+          ...profileColumns(checkedPayout(current, patch)),
+          ...(patch.acceptTerms && { accepted_terms_at: now }),
           updated_at: now,
         });
         const user = await findUserByAffiliate(trx, id);

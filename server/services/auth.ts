@@ -39,6 +39,8 @@ export interface AuthUser extends Actor {
   role: Role;
   email: string;
   tokenVersion: number;
+  /** Set when the request came with a named API key rather than a token or session. */
+  apiKeyId?: number | null;
 }
 
 /** A verified token: its account and, for a session, the session's id. */
@@ -243,6 +245,7 @@ export class AuthService {
 
   /** "Sign out everywhere": ends every session and token of the account at once. */
   async signOutEverywhere(user: AuthUser): Promise<void> {
+    if (user.apiKeyId) throw forbidden('An API key cannot sign its account out; revoke the key instead');
     await transaction(this.db, async (trx) => {
       await raiseTokenVersion(trx, user.userId, this.clock());
       await recordAudit(trx, user, 'user.signedOutEverywhere', 'user', user.userId);

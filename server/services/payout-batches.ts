@@ -31,6 +31,7 @@ import {
   type PayoutLine,
 } from '../store/payout-batches.js';
 import { KEY_LENGTH, TEXT_LENGTH, clip, cut } from '../domain/limits.js';
+import { missingPayoutDetails, type PayoutDetails, type PayoutMethod } from '../schemas/affiliate-profile.js';
 
 /** A line in JSON: amounts as decimals. */
 export interface PayoutItem {
@@ -53,10 +54,25 @@ export interface PayoutPreview {
 }
 
 export interface PayoutBatchDetail extends PayoutBatch {
-  items: Array<PayoutItem & { commissionIds: number[] }>;
+  items: Array<
+    PayoutItem & {
+      commissionIds: number[];
+      payoutMethod: PayoutMethod | null;
+      payoutDetails: PayoutDetails | null;
+      /** The payout details still missing (`payoutMethod` when none is chosen); empty when it can be paid. */
+      missingPayoutDetails: string[];
+    }
+  >;
 }
 
-const itemJson = (l: PayoutLine): PayoutItem => ({ ...l, amount: fromUnits(l.amount) });
+const itemJson = (l: PayoutLine): PayoutItem => ({
+  affiliateId: l.affiliateId,
+  refId: l.refId,
+  name: l.name,
+  email: l.email,
+  amount: fromUnits(l.amount),
+  commissions: l.commissions,
+});
 
 /**
  * Payout batches (SPEC §6.6): approved commissions not yet in a batch, totalled per affiliate;
@@ -181,7 +197,16 @@ export class PayoutBatchService {
     const ids = new Map<number, number[]>();
     for (const c of await commissionIdsOfBatch(this.db, id))
       ids.set(c.affiliateId, [...(ids.get(c.affiliateId) ?? []), c.id]);
-    return { ...batch, items: lines.map((l) => ({ ...itemJson(l), commissionIds: ids.get(l.affiliateId) ?? [] })) };
+    return {
+      ...batch,
+      items: lines.map((l) => ({
+        ...itemJson(l),
+        commissionIds: ids.get(l.affiliateId) ?? [],
+        payoutMethod: l.payoutMethod ?? null,
+        payoutDetails: l.payoutDetails ?? null,
+        missingPayoutDetails: missingPayoutDetails(l.payoutMethod ?? null, l.payoutDetails ?? null),
+      })),
+    };
   }
 
   /** The batch for the payment provider: one row per affiliate, amounts with 2 decimals. */
@@ -200,6 +225,25 @@ export class PayoutBatchService {
         batch.currency,
         l.commissions,
       ]),
+    );
+  }
+
+  /**
+   * The PayPal Payouts bulk file (SPEC §13): one row per affiliate whose payout method is PayPal
+   * and who gave a PayPal e-mail — recipient e-mail, amount, currency, note — with no header row
+   * (PayPal's upload takes none). Everyone else is paid another way and listed on the batch page.
+   */
+  async paypalCsv(id: number): Promise<string> {
+    const batch = await getBatch(this.db, id);
+    if (!batch) throw notFound('payout batch', id);
+    const lines = await batchLines(this.db, id);
+    const note = clip(batch.note ?? `Affiliate commissions, payout batch ${id}`, TEXT_LENGTH);
+    return toCsv(
+      ['email', 'amount', 'currency', 'note'],
+      lines
+        .filter((l) => l.payoutMethod === 'paypal' && l.payoutDetails?.paypalEmail)
+        .map((l) => [l.payoutDetails?.paypalEmail, unitsToFixed(l.amount, 2), batch.currency, note]),
+      { header: false },
     );
   }
 

@@ -20,6 +20,7 @@ import { findUserByEmail } from '../store/users.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
 import { KEY_LENGTH, clip } from '../domain/limits.js';
+import type { ProfileInput } from '../schemas/affiliate-profile.js';
 
 /*
  * The affiliate portal's use cases (SPEC §9): sign-up, and every read of an affiliate's own
@@ -36,12 +37,15 @@ export interface SignupInput {
   password: string;
   /** The referring affiliate's refId (or numeric id), from the form or the sign-up link. */
   referrer?: string | undefined;
+  /** Ticked "I accept the terms"; required when the settings carry a terms text. */
+  acceptTerms?: boolean | undefined;
 }
 
-export interface ProfilePatch {
+export type ProfilePatch = ProfileInput & {
   name?: string | undefined;
   postbackUrl?: string | null | undefined;
-}
+  acceptTerms?: true | undefined;
+};
 
 export interface CommissionListFilters {
   status?: CommissionStatus | undefined;
@@ -126,6 +130,8 @@ export class PortalService {
   ): Promise<{ affiliate: Affiliate; user: AuthUser; verificationSent: boolean }> {
     if (mode === 'closed') throw forbidden('Sign-up is closed: the merchant adds affiliates personally');
     const email = input.email.trim();
+    if (this.s.settings.get().termsText && !input.acceptTerms)
+      throw fieldError('acceptTerms', 'you must accept the programme’s terms to sign up');
     if (await this.emailTaken(email)) throw fieldError('email', 'an account with this email already exists');
     const parent = input.referrer ? await this.approvedByRef(input.referrer) : undefined;
     const actor: Actor = {
@@ -137,7 +143,13 @@ export class PortalService {
     const status = mode === 'open' ? 'approved' : 'pending';
     let verificationSent = false;
     const affiliate = await this.s.affiliates.create(
-      { name: input.name, email, password: input.password, ...(parent ? { parentId: parent.id } : {}) },
+      {
+        name: input.name,
+        email,
+        password: input.password,
+        ...(parent ? { parentId: parent.id } : {}),
+        ...(input.acceptTerms && this.s.settings.get().termsText ? { acceptTerms: true } : {}),
+      },
       actor,
       status,
       // The verification link and the sign-up mails are written with the account.
@@ -162,6 +174,8 @@ export class PortalService {
   }
 
   async updateProfile(affiliateId: number | null, patch: ProfilePatch, actor: Actor): Promise<Affiliate> {
+    if (patch.acceptTerms && !this.s.settings.get().termsText)
+      throw fieldError('acceptTerms', 'there are no terms to accept');
     return this.s.affiliates.update(own(affiliateId), patch, actor);
   }
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { toBoolOrNull, toIso, paginate, whereContains, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
+import type { PayoutDetails, PayoutMethod } from '../schemas/affiliate-profile.js';
 
 export interface Affiliate {
   id: number;
@@ -12,6 +13,12 @@ export interface Affiliate {
   overwriteCookie: boolean | null;
   postbackUrl: string | null;
   archived: boolean;
+  website: string | null;
+  promotionMethod: string | null;
+  payoutMethod: PayoutMethod | null;
+  payoutDetails: PayoutDetails | null;
+  taxId: string | null;
+  acceptedTermsAt: string | null;
   createdAt: string | null;
   updatedAt: string | null;
 }
@@ -26,6 +33,13 @@ export interface AffiliateRow {
   overwrite_cookie: number | boolean | null;
   postback_url: string | null;
   archived_at: number | null;
+  website: string | null;
+  promotion_method: string | null;
+  payout_method: PayoutMethod | null;
+  /** JSON of the details, keys as the method takes them. */
+  payout_details: string | null;
+  tax_id: string | null;
+  accepted_terms_at: number | string | null;
   created_at: number;
   updated_at: number;
 }
@@ -40,6 +54,13 @@ export const toAffiliate = (r: AffiliateRow): Affiliate => ({
   overwriteCookie: toBoolOrNull(r.overwrite_cookie),
   postbackUrl: r.postback_url,
   archived: r.archived_at !== null,
+  website: r.website ?? null,
+  promotionMethod: r.promotion_method ?? null,
+  payoutMethod: r.payout_method ?? null,
+  payoutDetails: r.payout_details ? (JSON.parse(r.payout_details) as PayoutDetails) : null,
+  taxId: r.tax_id ?? null,
+  acceptedTermsAt:
+    r.accepted_terms_at === null || r.accepted_terms_at === undefined ? null : toIso(Number(r.accepted_terms_at)),
   createdAt: toIso(r.created_at),
   updatedAt: toIso(r.updated_at),
 });

@@ -1,3 +1,4 @@
+import type { PayoutDetails, PayoutMethod } from '../schemas/affiliate-profile.js';
 import type { Knex } from 'knex';
 import { toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
@@ -42,6 +43,9 @@ export interface PayoutLine {
   email: string;
   amount: number;
   commissions: number;
+  /** How the affiliate wants to be paid (its profile), and the details it gave. */
+  payoutMethod?: PayoutMethod | null;
+  payoutDetails?: PayoutDetails | null;
 }
 
 export const toPayoutBatch = (r: PayoutBatchRow & { id: number }): PayoutBatch => ({
@@ -206,7 +210,16 @@ export async function batchLines(db: Knex, batchId: number): Promise<PayoutLine[
   const rows = (await db('payout_batch_items as i')
     .join('affiliates as a', 'a.id', 'i.affiliate_id')
     .where('i.batch_id', batchId)
-    .select('i.affiliate_id', 'i.amount', 'i.commissions', 'a.ref_id', 'a.name', 'a.email')
+    .select(
+      'i.affiliate_id',
+      'i.amount',
+      'i.commissions',
+      'a.ref_id',
+      'a.name',
+      'a.email',
+      'a.payout_method',
+      'a.payout_details',
+    )
     .orderBy([
       { column: 'i.amount', order: 'desc' },
       { column: 'i.affiliate_id', order: 'asc' },
@@ -217,6 +230,8 @@ export async function batchLines(db: Knex, batchId: number): Promise<PayoutLine[
     ref_id: string;
     name: string;
     email: string;
+    payout_method: PayoutMethod | null;
+    payout_details: string | null;
   }>;
   return rows.map((r) => ({
     affiliateId: Number(r.affiliate_id),
@@ -225,5 +240,7 @@ export async function batchLines(db: Knex, batchId: number): Promise<PayoutLine[
     email: r.email,
     amount: Number(r.amount),
     commissions: Number(r.commissions),
+    payoutMethod: r.payout_method ?? null,
+    payoutDetails: r.payout_details ? (JSON.parse(r.payout_details) as PayoutDetails) : null,
   }));
 }

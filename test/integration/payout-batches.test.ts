@@ -170,6 +170,10 @@ describe('payout batches (SPEC §6.6)', () => {
         amount: 50.05,
         commissions: 2,
         commissionIds: 2,
+        // Ann gave no payout details (SPEC §13): the batch says so.
+        payoutMethod: null,
+        payoutDetails: null,
+        missingPayoutDetails: ['payoutMethod'],
       },
     );
     const attached = await a.get(`/commissions?batchId=${batch.id}`);

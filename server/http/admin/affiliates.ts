@@ -22,6 +22,7 @@ import { parse } from '../../validation.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
 import type { Affiliate } from '../../store/affiliates.js';
+import { profileInputFromForm, profileValues, profileValuesFromBody } from './profile-form.js';
 
 type Body = Record<string, unknown>;
 type Errors = Record<string, string>;
@@ -36,6 +37,15 @@ const AFFILIATE_FIELDS = [
   'postbackUrl',
   'password',
   'archived',
+  'website',
+  'promotionMethod',
+  'taxId',
+  'payoutMethod',
+  'payoutDetails.paypalEmail',
+  'payoutDetails.accountName',
+  'payoutDetails.iban',
+  'payoutDetails.bic',
+  'payoutDetails.text',
 ];
 
 const actor = (ctx: AppContext) => ctx.state.user as Actor;
@@ -57,6 +67,7 @@ function affiliateValues(a: Affiliate) {
     overwriteCookie: a.overwriteCookie === null ? '' : String(a.overwriteCookie),
     postbackUrl: a.postbackUrl ?? '',
     archived: a.archived ? 'on' : '',
+    ...profileValues(a),
   };
 }
 
@@ -64,7 +75,7 @@ function affiliateValues(a: Affiliate) {
 function valuesFromBody(body: Body) {
   const v: Record<string, unknown> = {};
   for (const f of AFFILIATE_FIELDS) if (f !== 'password') v[f] = valueAt(body, f);
-  return v;
+  return { ...v, ...profileValuesFromBody(body) };
 }
 
 /** The affiliate form as the JSON body the API takes. An empty refId on create means "generate one". */
@@ -81,6 +92,7 @@ function affiliateInput(body: Body, creating: boolean) {
     postbackUrl: text(body, 'postbackUrl') ?? null,
     password: typeof password === 'string' && password !== '' ? password : undefined,
     ...(creating ? {} : { archived: form.checkbox(valueAt(body, 'archived')) }),
+    ...profileInputFromForm(profileValuesFromBody(body)),
   };
 }
 

@@ -25,6 +25,8 @@ import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commissio
 import { commissionsOfSale, type Commission } from '../../store/commissions.js';
 import { refundableSale, refundsOfSale } from '../../store/refunds.js';
 import type { PayoutItem } from '../../services/payout-batches.js';
+import type { PayoutDetails } from '../../schemas/affiliate-profile.js';
+import { friendlyFormatIBAN } from 'ibantools';
 import { TEXT_LENGTH, cut } from '../../domain/limits.js';
 
 const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
@@ -148,6 +150,14 @@ function bulkMessage(action: ReviewAction, updated: number[], skipped: Array<{ i
   }
   return parts.join(' ');
 }
+
+const PAYOUT_METHOD_LABELS = { paypal: 'PayPal', bank: 'Bank transfer', other: 'Other' } as const;
+
+/** The details an affiliate gave, on one line for the batch table. */
+const payoutDetailsText = (d: PayoutDetails | null) =>
+  d
+    ? [d.paypalEmail, d.accountName, d.iban && friendlyFormatIBAN(d.iban), d.bic, d.text].filter(Boolean).join(' · ')
+    : '';
 
 const itemRow = (i: PayoutItem, currency: string) => ({ ...i, amountText: money(i.amount, currency) });
 
@@ -406,13 +416,28 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
         minimumText: money(batch.minimum, batch.currency),
       },
       open: batch.status === 'open',
-      items: batch.items.map((i) => itemRow(i, batch.currency)),
+      items: batch.items.map((i) => ({
+        ...itemRow(i, batch.currency),
+        method: i.payoutMethod ? PAYOUT_METHOD_LABELS[i.payoutMethod] : null,
+        details: payoutDetailsText(i.payoutDetails),
+        missing: i.missingPayoutDetails.join(', '),
+      })),
+      paypalCount: batch.items.filter((i) => i.payoutMethod === 'paypal' && !i.missingPayoutDetails.length).length,
+      missingCount: batch.items.filter((i) => i.missingPayoutDetails.length).length,
     });
   });
 
   router.get('/admin/payout-batches/:id/csv', async (ctx) => {
     const id = idParam(ctx);
-    const csv = await ctx.services.payoutBatches.csv(id);
+    const paypal = ctx.query.format === 'paypal';
+    const csv = paypal ? await ctx.services.payoutBatches.paypalCsv(id) : await ctx.services.payoutBatches.csv(id);
+    if (paypal) {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.attachment(`payout-batch-${id}-paypal.csv`);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = csv;
+      return;
+    }
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment(`payout-batch-${id}.csv`);
     ctx.set('Cache-Control', 'no-store');

@@ -23,6 +23,7 @@ import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
 import { commissionGroupPages } from './commission-groups.js';
+import { apiKeyPages } from './api-keys.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 import { accountEmailPages } from '../account-pages.js';
 import { mailPages } from './mail.js';
@@ -184,5 +185,6 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   commissionGroupPages(router, views);
   mailPages(router, views);
   staffPages(router, views);
+  apiKeyPages(router, views);
   return router;
 }

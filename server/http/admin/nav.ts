@@ -38,6 +38,7 @@ export const NAV_PAGES: readonly NavPage[] = [
   { key: 'integration', label: 'Integration', group: 'Settings', href: '/admin/integration' },
   { key: 'mail', label: 'Mail', group: 'Settings', href: '/admin/mail' },
   { key: 'staff', label: 'Staff', group: 'Settings', href: '/admin/staff' },
+  { key: 'api-keys', label: 'API keys', group: 'Settings', href: '/admin/api-keys', ownerOnly: true },
 ];
 
 export interface NavLink {

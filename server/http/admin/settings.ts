@@ -30,6 +30,7 @@ const FIELDS = [
   'duplicateOrders',
   'couponCampaignRecognition',
   'payoutMinimum',
+  'termsText',
   'fraud.duplicateClickSeconds',
   'fraud.duplicateClickPerBanner',
   'fraud.duplicateClickAction',
@@ -68,6 +69,7 @@ function settingsValues(v: Settings) {
     duplicateOrders: v.duplicateOrders,
     couponCampaignRecognition: checked(v.couponCampaignRecognition),
     payoutMinimum: String(v.payoutMinimum),
+    termsText: v.termsText ?? '',
     fraud: {
       ...f,
       duplicateClickSeconds: String(f.duplicateClickSeconds),
@@ -113,6 +115,7 @@ function settingsInput(body: Body) {
     duplicateOrders: text('duplicateOrders'),
     couponCampaignRecognition: box('couponCampaignRecognition'),
     payoutMinimum: num('payoutMinimum'),
+    termsText: typeof valueAt(body, 'termsText') === 'string' ? (valueAt(body, 'termsText') as string) : null,
     // A disabled block of fields (the rules of an inactive plugin) is not sent: they stay as they are.
     fraud:
       valueAt(body, 'fraud.duplicateClickSeconds') === undefined

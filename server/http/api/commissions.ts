@@ -92,6 +92,8 @@ const batchBody = z.strictObject({
   note: z.string({ error: 'must be text' }).trim().max(TEXT_LENGTH, `at most ${TEXT_LENGTH} characters`).nullish(),
 });
 const minimumQuery = z.strictObject({ minimum: amount.optional() });
+const batchExportQuery = z.strictObject({ format: z.enum(['csv', 'paypal']).default('csv') });
+const batchReadQuery = z.strictObject({ format: z.enum(['json', 'csv', 'paypal']).optional() });
 const batchFilters = z.strictObject({ status: z.enum(['open', 'paid']).optional() });
 
 const actorOf = (ctx: AppContext) => ctx.state.user as Actor;
@@ -169,15 +171,24 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.get('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
-    parseQuery(ctx, nothing);
+    const { format } = parseQuery(ctx, batchReadQuery);
+    if (format === 'csv' || format === 'paypal') {
+      const paypal = format === 'paypal';
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.attachment(`payout-batch-${id}${paypal ? '-paypal' : ''}.csv`);
+      ctx.body = paypal ? await ctx.services.payoutBatches.paypalCsv(id) : await ctx.services.payoutBatches.csv(id);
+      return;
+    }
     ctx.body = await ctx.services.payoutBatches.get(id);
   });
+  // `format=paypal`: the PayPal Payouts bulk file of the batch's PayPal affiliates (SPEC §13).
   router.get('/payout-batches/:id/csv', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
-    parseQuery(ctx, nothing);
-    const csv = await ctx.services.payoutBatches.csv(id);
+    const { format } = parseQuery(ctx, batchExportQuery);
+    const paypal = format === 'paypal';
+    const csv = paypal ? await ctx.services.payoutBatches.paypalCsv(id) : await ctx.services.payoutBatches.csv(id);
     ctx.type = 'text/csv; charset=utf-8';
-    ctx.attachment(`payout-batch-${id}.csv`);
+    ctx.attachment(`payout-batch-${id}${paypal ? '-paypal' : ''}.csv`);
     ctx.body = csv;
   });
   router.post('/payout-batches/:id/mark-paid', requireRole(...MERCHANT), async (ctx) => {

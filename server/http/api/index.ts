@@ -9,6 +9,7 @@ import { portalApiRoutes } from './portal.js';
 import { outboxRoutes } from './outbox.js';
 import { trafficRoutes } from './traffic.js';
 import { passwordResetRoutes } from './password-reset.js';
+import { apiKeyRoutes } from './api-keys.js';
 
 /** The REST API of SPEC §9 under /api/v1. */
 export function apiRouter(): Router<AppState, AppCustom> {
@@ -22,5 +23,6 @@ export function apiRouter(): Router<AppState, AppCustom> {
   outboxRoutes(router);
   trafficRoutes(router);
   passwordResetRoutes(router);
+  apiKeyRoutes(router);
   return router;
 }

@@ -16,6 +16,7 @@ const signupBody = z.object({
   email: z.email('must be an email address').max(KEY_LENGTH),
   password: z.string().min(10, 'must be at least 10 characters').max(200, 'at most 200 characters'),
   referrer: z.string().trim().max(64, 'at most 64 characters').optional(),
+  acceptTerms: z.boolean(),
 });
 const loginBody = z.object({
   email: z.string().trim().min(1, 'is required').max(KEY_LENGTH),
@@ -33,6 +34,7 @@ export function accountPages(router: Router<AppState, AppCustom>, views: Views):
       bare: true,
       mode: signupMode(ctx),
       closed: signupMode(ctx) === 'closed',
+      terms: ctx.services.settings.get().termsText,
       ...data,
     });
 
@@ -49,7 +51,12 @@ export function accountPages(router: Router<AppState, AppCustom>, views: Views):
       return signupPage(ctx, { values: {} });
     }
     const body = bodyOf(ctx);
-    const values = { name: text(body, 'name'), email: text(body, 'email'), referrer: text(body, 'referrer') };
+    const values = {
+      name: text(body, 'name'),
+      email: text(body, 'email'),
+      referrer: text(body, 'referrer'),
+      acceptTerms: form.checkbox(valueAt(body, 'acceptTerms')),
+    };
     await handleForm(
       ctx,
       async () => {

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
+import { SESSION_COOKIE } from '../middleware.js';
 import type { Views } from '../views.js';
 import { flash, form, handleForm } from '../admin/render.js';
 import { bodyOf, valueAt } from '../admin/form-values.js';
@@ -11,8 +12,23 @@ import { affiliateFields } from '../../schemas/programme.js';
 import { POSTBACK_MACROS, portalService } from '../../services/portal.js';
 import type { Affiliate } from '../../store/affiliates.js';
 
-/** What an affiliate may change about itself: its name and postback URL (SPEC §9). */
-export const ownProfile = affiliateFields.pick({ name: true, postbackUrl: true }).partial().strict();
+/**
+ * What an affiliate may change about itself: its name, postback URL and profile (SPEC §9, §13);
+ * `acceptTerms: true` accepts the programme's current terms.
+ */
+export const ownProfile = affiliateFields
+  .pick({
+    name: true,
+    postbackUrl: true,
+    website: true,
+    promotionMethod: true,
+    payoutMethod: true,
+    payoutDetails: true,
+    taxId: true,
+  })
+  .extend({ acceptTerms: z.literal(true, { message: 'must be true (to accept the terms)' }) })
+  .partial()
+  .strict();
 
 const passwordBody = z.object({
   currentPassword: z.string().min(1, 'is required').max(200),
@@ -87,6 +103,16 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
         },
         (errors) => page(ctx, affiliate, { passwordErrors: errors, errors }),
       );
+    }),
+  );
+
+  router.post(
+    '/portal/settings/sign-out-everywhere',
+    portalPage(views, async (ctx, _affiliate, user) => {
+      await ctx.services.auth.signOutEverywhere(user);
+      ctx.cookies.set(SESSION_COOKIE, null);
+      flash(ctx, 'success', 'You are signed out everywhere.');
+      ctx.redirect('/portal/login');
     }),
   );
 }
