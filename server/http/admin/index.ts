@@ -1,4 +1,3 @@
-import { plural } from '../../messages.js';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';

@@ -84,7 +84,6 @@ export function timeChart(
   previousDays: string[],
 ) {
   const words = CHART_METRICS.find((m) => m.key === metric)!;
-  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
   const money = (m: Metrics | undefined, k: 'revenue' | 'cost' | 'profit') =>
     formatMoney(m ? m[k].units : 0n, currency);
   /** Every figure of the day in its tooltip, the drawn one first. */
