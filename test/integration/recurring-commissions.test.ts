@@ -217,6 +217,14 @@ describe('recurring commissions', () => {
       renewal.body.commissions.map((c: any) => [c.affiliateId, c.amount]),
       [[ann, 8]],
     );
+    // Subscription ids compare exactly (Stripe's are case-sensitive), on MariaDB too.
+    const otherCase = await owner.post('/sales', {
+      orderId: unique('o'),
+      totalCost: 40,
+      subscriptionId: subscriptionId.toUpperCase(),
+    });
+    assert.equal(otherCase.status, 201, otherCase.text);
+    assert.notEqual(otherCase.body.matchedBy, 'subscription');
     const bad = await owner.post('/sales', { orderId: unique('o'), totalCost: 40, subscriptionId: { $ne: 1 } });
     assert.equal(bad.status, 201, bad.text);
     assert.equal(bad.body.warnings[0].field, 'subscriptionId');
