@@ -68,7 +68,7 @@ export class CommissionGroupService {
     await audited(this.db, actor, 'commission_group.deleted', 'commission_group', async (trx) => {
       const current = await store.getCommissionGroup(trx, id);
       if (!current) throw notFound('commission group', id);
-      const stranded = current.payoutIds.length ? await payoutsOnlyNaming(trx, id, current.payoutIds) : [];
+      const stranded = current.payoutIds.length ? await store.payoutsOnlyNaming(trx, id, current.payoutIds) : [];
       if (stranded.length)
         throw conflict(
           `Commission group ${id} is the only thing personal payout ${stranded.join(', ')} names: give the payout affiliates or another group first`,
@@ -80,29 +80,9 @@ export class CommissionGroupService {
   }
 }
 
-/** Personal payouts that would name no affiliate and no group without this group. */
-async function payoutsOnlyNaming(db: Knex, groupId: number, payoutIds: number[]): Promise<number[]> {
-  const out: number[] = [];
-  for (const payoutId of payoutIds) {
-    const payout = (await db('payouts').where({ id: payoutId }).first('kind')) as { kind: string } | undefined;
-    if (payout?.kind !== 'personal') continue;
-    const [a] = (await db('payout_affiliates').where({ payout_id: payoutId }).count({ n: '*' })) as Array<{
-      n: number | string;
-    }>;
-    const [g] = (await db('payout_commission_groups')
-      .where({ payout_id: payoutId })
-      .whereNot({ group_id: groupId })
-      .count({ n: '*' })) as Array<{ n: number | string }>;
-    if (Number(a?.n ?? 0) === 0 && Number(g?.n ?? 0) === 0) out.push(payoutId);
-  }
-  return out;
-}
-
 async function checkAffiliates(db: Knex, ids: number[]): Promise<void> {
   if (!ids.length) return;
-  const found = new Set(
-    ((await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => Number(r.id)),
-  );
+  const found = await store.existingAffiliateIds(db, ids);
   const missing = ids.filter((i) => !found.has(i));
   if (missing.length) throw fieldError('affiliateIds', `affiliate ${missing.join(', ')} does not exist`);
 }

@@ -457,6 +457,7 @@ function goalText(p: PayoutDef): string {
   const parts: string[] = [];
   if (p.goal.productIds?.length) parts.push(`products ${p.goal.productIds.join(', ')}`);
   if (p.goal.categories?.length) parts.push(`categories ${p.goal.categories.join(', ')}`);
+  if (p.goal.countries?.length) parts.push(`visitors from ${p.goal.countries.join(', ')}`);
   return parts.join('; ') || 'every sale';
 }
 

@@ -101,3 +101,27 @@ export async function deleteCommissionGroup(db: Knex, id: number): Promise<void>
   await db('payout_commission_groups').where({ group_id: id }).delete();
   await db('commission_groups').where({ id }).delete();
 }
+
+/** Personal payouts that would name no affiliate and no group without this group. */
+export async function payoutsOnlyNaming(db: Knex, groupId: number, payoutIds: number[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const payoutId of payoutIds) {
+    const payout = (await db('payouts').where({ id: payoutId }).first('kind')) as { kind: string } | undefined;
+    if (payout?.kind !== 'personal') continue;
+    const [a] = (await db('payout_affiliates').where({ payout_id: payoutId }).count({ n: '*' })) as Array<{
+      n: number | string;
+    }>;
+    const [g] = (await db('payout_commission_groups')
+      .where({ payout_id: payoutId })
+      .whereNot({ group_id: groupId })
+      .count({ n: '*' })) as Array<{ n: number | string }>;
+    if (Number(a?.n ?? 0) === 0 && Number(g?.n ?? 0) === 0) out.push(payoutId);
+  }
+  return out;
+}
+
+/** Which of these affiliate ids exist. */
+export async function existingAffiliateIds(db: Knex, ids: number[]): Promise<Set<number>> {
+  const rows = (await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>;
+  return new Set(rows.map((r) => Number(r.id)));
+}

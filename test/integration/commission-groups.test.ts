@@ -205,6 +205,26 @@ describe('commission groups, goals by country, coupon recognition', () => {
     const confirmed = await admin.post(`/admin/commission-groups/${listed.id}/delete`, { confirm: 'yes' });
     assert.equal(confirmed.status, 302, confirmed.text.slice(0, 300));
     assert.equal((await owner.get(`/commission-groups/${listed.id}`)).status, 404);
+
+    // A group that is all a personal payout names is not deleted: the page says why.
+    const sole = created(await owner.post('/commission-groups', { name: 'Sole', affiliateIds: [ann] }), 'group');
+    const payout = created(
+      await owner.post(`/campaigns/${campaign}/payouts`, {
+        kind: 'personal',
+        title: 'Sole group payout',
+        type: 'CPS',
+        commissionGroupIds: [sole],
+        affiliateCommission: { value: 1, unit: 'percent' },
+      }),
+      'payout',
+    );
+    const refused = await admin.post(`/admin/commission-groups/${sole}/delete`, { confirm: 'yes' });
+    assert.equal(refused.status, 302);
+    const after = await admin.get(refused.location ?? '/admin/commission-groups');
+    assert.match(after.text, new RegExp(`only thing personal payout ${payout} names`));
+    assert.equal((await owner.get(`/commission-groups/${sole}`)).status, 200, 'still there');
+    await owner.delete(`/campaigns/${campaign}/payouts/${payout}`);
+    await owner.delete(`/commission-groups/${sole}`);
   });
 
   test('the payout form takes RECURRING, recurring months, countries and commission groups, and keeps them on edit', async () => {

@@ -222,8 +222,22 @@ describe(
       assert.ok(text.status >= 400 && text.status < 500, String(text.status));
       const arrays = await post('/api.php', `token=${offers.token}&token=${offers.token}&ua[]=x&sub_id_1[a]=b`);
       assert.equal(arrays.status, 200, 'repeated and bracketed fields are read leniently, never a 500');
+      const odd = await post(
+        '/click_api/v3',
+        new URLSearchParams({
+          token: offers.token,
+          ip: "1.2.3.4'; DROP TABLE clicks; --",
+          ua: 'x'.repeat(5000),
+          language: '{"$ne":1}',
+          original_headers: '{not json',
+          referrer: 'javascript:alert(1)',
+        }).toString(),
+      );
+      assert.equal(odd.status, 200, 'odd values are plain values: the click is stored, never a 500');
+      const oddAnswer = (await odd.json()) as { info: { sub_id: string } };
+      assert.ok(await app.services.db('clicks').where({ click_id: oddAnswer.info.sub_id }).first());
       const clicksAfter = Number(((await app.services.db('clicks').count({ n: '*' })) as Array<{ n: number }>)[0]!.n);
-      assert.equal(clicksAfter, clicksBefore + 1, 'only the valid request stored a click');
+      assert.equal(clicksAfter, clicksBefore + 2, 'only the two valid requests stored a click');
     });
   },
 );

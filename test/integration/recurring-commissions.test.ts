@@ -1,7 +1,7 @@
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, type Agent, type JsonResponse } from '../helpers/http.js';
 import { fixture } from '../helpers/fixtures.js';
 import { SECRETS, enableIntegrations, postWebhook, stripeSignature } from '../helpers/integrations.js';
 
@@ -23,6 +23,7 @@ function created(res: JsonResponse, what: string): number {
 describe('recurring commissions', () => {
   let app: TestApp;
   let owner: Api;
+  let admin: Agent;
   let offset = 0;
   let saas: number;
   let shop: number;
@@ -60,7 +61,7 @@ describe('recurring commissions', () => {
 
   before(async () => {
     app = await startTestApp({ clock: () => Date.now() + offset });
-    await setupOwner(app.url);
+    admin = await setupOwner(app.url);
     const token = await request(app.url, 'POST', '/api/v1/auth/token', {
       body: { ...OWNER, expiresInHours: 24 * 365 },
     });
@@ -216,6 +217,14 @@ describe('recurring commissions', () => {
       renewal.body.commissions.map((c: any) => [c.affiliateId, c.amount]),
       [[ann, 8]],
     );
+    // Subscription ids compare exactly (Stripe's are case-sensitive), on MariaDB too.
+    const otherCase = await owner.post('/sales', {
+      orderId: unique('o'),
+      totalCost: 40,
+      subscriptionId: subscriptionId.toUpperCase(),
+    });
+    assert.equal(otherCase.status, 201, otherCase.text);
+    assert.notEqual(otherCase.body.matchedBy, 'subscription');
     const bad = await owner.post('/sales', { orderId: unique('o'), totalCost: 40, subscriptionId: { $ne: 1 } });
     assert.equal(bad.status, 201, bad.text);
     assert.equal(bad.body.warnings[0].field, 'subscriptionId');
@@ -266,6 +275,11 @@ describe('recurring commissions', () => {
       (await commissionsOf(again!.id)).map((c) => [c.affiliateId, c.amount]),
       [[ann, 3.3]],
     );
+    const [delivery] = (await app.services
+      .db('integration_deliveries')
+      .where({ platform: 'stripe', event_id: paid.id })
+      .select('message')) as Array<{ message: string }>;
+    assert.match(delivery?.message ?? '', /\(subscription, affiliate \d+\)/);
     // A replay is answered as the first time and pays nothing more.
     const replay = await sendStripe(app.url, paid);
     assert.equal(replay.status, 200);
@@ -280,5 +294,10 @@ describe('recurring commissions', () => {
     assert.deepEqual(await commissionsOf(lateSale!.id), []);
     assert.match((lateSale!.explanation as string[]).join('\n'), /past the 3 recurringMonths/);
     await clockAt(0);
+    // Back in today's session: the sale's admin page names the subscription and how the renewal was matched.
+    const page = await admin.get(`/admin/sales/${again!.id}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, new RegExp(`<dt>Subscription</dt><dd>${subscriptionId}</dd>`));
+    assert.match(page.text, /Matched by subscription \(rule 0\)/);
   });
 });

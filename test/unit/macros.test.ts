@@ -96,3 +96,28 @@ describe('clickMacros', () => {
     );
   });
 });
+
+describe('keitaroMacros (SPEC §14)', () => {
+  test('fills the Keitaro macros; positions from 1; {random} drawn only when named', async () => {
+    const { keitaroMacros } = await import('../../server/domain/macros.js');
+    let draws = 0;
+    const values = keitaroMacros({
+      campaignName: 'Spring',
+      os: 'Android',
+      landingIndex: 0,
+      offerIndex: null,
+      date: '2026-12-02',
+      random: () => {
+        draws++;
+        return 0.5;
+      },
+    });
+    assert.equal(
+      fillMacros('{campaign_name}|{os}|{landing_id}|{offer_id}|{date}|{browser}', values),
+      'Spring|Android|1||2026-12-02|',
+    );
+    assert.equal(draws, 0, 'no {random} in the template');
+    assert.equal(fillMacros('r={random}&r2={random}', values), 'r=500000000&r2=500000000');
+    assert.equal(draws, 2);
+  });
+});

@@ -35,7 +35,7 @@ export const PLATFORM_GUIDES: PlatformGuide[] = [
       'charge.dispute.created',
     ],
     visitor:
-      'Create the Checkout Session with client_reference_id set to the visitor id (await affix("visitorId") in the page), or metadata.affix_vid.',
+      'Create the Checkout Session with client_reference_id set to the visitor id (await affix("visitorId") in the page), or metadata.affix_vid. Subscription renewals (invoice.paid) need none: they go to the affiliate of the subscription’s first sale and pay the campaign’s RECURRING payout.',
   },
   {
     key: 'shopify',
