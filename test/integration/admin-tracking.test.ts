@@ -131,6 +131,6 @@ describe('admin: the dashboard counts clicks and sales from the daily rollups', 
     const after = await agent.get('/admin');
     assert.match(after.text, /data-period="Today"><th>Today<\/th><td data-stat="clicks">3<\/td>/);
     assert.match(after.text, /<td data-stat="sales">1<\/td>/);
-    assert.match(after.text, /<rect /);
+    assert.match(after.text, /<path class="line"/, 'the dashboard draws its line chart');
   });
 });
