@@ -139,14 +139,11 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   let a: ReturnType<typeof api>;
   let boots = 0;
 
-  /** Checks `pages` at both sizes, the two viewports' pages side by side. */
+  /** Checks `pages` at both sizes. */
   const each = async (pool: Map<string, { page: Page }>, pages: Record<string, string>): Promise<void> => {
-    await Promise.all(
-      VIEWPORTS.map(async (viewport) => {
-        for (const [name, url] of Object.entries(pages))
-          await check(pool.get(viewport.name)!.page, viewport, name, app.url + url);
-      }),
-    );
+    for (const viewport of VIEWPORTS)
+      for (const [name, url] of Object.entries(pages))
+        await check(pool.get(viewport.name)!.page, viewport, name, app.url + url);
   };
 
   before(async () => {
