@@ -386,10 +386,10 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       const menu = page.locator('details.menu');
       assert.equal(await menu.getByRole('link', { name: 'Payout batches' }).isVisible(), false, 'closed at first');
       await menu.locator('summary').click();
+      await page.screenshot({ path: path.join(SCREENS, 'menu-open-390.png') });
       await menu.getByRole('link', { name: 'Payout batches' }).click();
       await page.waitForURL(`${app.url}/admin/payout-batches`);
       assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Payout batches');
-      await page.screenshot({ path: path.join(SCREENS, 'menu-open-390.png') });
     } finally {
       await context.close();
     }
