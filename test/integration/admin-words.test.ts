@@ -157,6 +157,18 @@ describe('admin words, navigation and defaults', () => {
     assert.equal(app.services.settings.get().cookieDays, 61);
     assert.deepEqual(app.services.settings.get().fraud, before, 'the rules were not touched');
 
+    // A mistake elsewhere re-shows the form with the disabled rules as they are stored.
+    const wrong = await owner.post('/admin/settings', { cookieDays: '-1', baseCurrency: 'XYZ', timezone: 'UTC' });
+    assert.equal(wrong.status, 422);
+    const again = decode(wrong.text);
+    assert.match(
+      again,
+      /name="cookieDays"[^>]*>\s*<\/label>[\s\S]*?class="field-error" role="alert">must be 0 or more</,
+    );
+    assert.match(again, /class="field-error" role="alert">must be an ISO 4217 currency code such as USD or EUR</);
+    assert.match(again, /name="fraud.bots" checked/);
+    assert.match(again, /<fieldset class="plugin-settings" disabled>/);
+
     const activate = await owner.post('/admin/plugins/fraud-protection/activate', { back: '/admin/settings' });
     assert.equal(activate.location, '/admin/settings');
     assert.match(await flashAfter(owner, activate), /“Fraud protection” activated/);
