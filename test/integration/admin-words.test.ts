@@ -229,6 +229,24 @@ describe('admin words, navigation and defaults', () => {
     );
   });
 
+  test('page titles name the page and the object', async () => {
+    const domain = created(await a.post('/domains', { host: 'go.shop.example' }), 'domain');
+    const source = created(await a.post('/sources', { name: 'PushNet', params: {} }), 'source');
+    const titles: Record<string, string> = {
+      [`/admin/campaigns/${shoes}`]: 'Shoes · Settings · Affix',
+      [`/admin/campaigns/${shoes}/payouts`]: 'Shoes · Payout rules · Affix',
+      [`/admin/affiliates/${ann}`]: 'Ann Blogger · Affiliates · Affix',
+      [`/admin/domains/${domain}`]: 'go.shop.example · Domains · Affix',
+      [`/admin/sources/${source}`]: 'PushNet · Sources · Affix',
+      '/admin/payout-batches/1': 'Payout batch #1 · Affix',
+      '/admin/commissions': 'Commissions · Affix',
+    };
+    for (const [path, title] of Object.entries(titles)) {
+      const html = decode((await owner.get(path)).text);
+      assert.equal(/<title>([^<]*)<\/title>/.exec(html)?.[1], title, path);
+    }
+  });
+
   test('dates are shown in the timezone setting, the zone named', async () => {
     const utc = decode((await owner.get('/admin/sales')).text);
     const at = /<td>(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC<\/td>/.exec(utc)?.[1];
