@@ -139,14 +139,11 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   let a: ReturnType<typeof api>;
   let boots = 0;
 
-  /** Checks `pages` at both sizes, the two viewports' pages side by side. */
+  /** Checks `pages` at both sizes. */
   const each = async (pool: Map<string, { page: Page }>, pages: Record<string, string>): Promise<void> => {
-    await Promise.all(
-      VIEWPORTS.map(async (viewport) => {
-        for (const [name, url] of Object.entries(pages))
-          await check(pool.get(viewport.name)!.page, viewport, name, app.url + url);
-      }),
-    );
+    for (const viewport of VIEWPORTS)
+      for (const [name, url] of Object.entries(pages))
+        await check(pool.get(viewport.name)!.page, viewport, name, app.url + url);
   };
 
   before(async () => {
@@ -389,10 +386,10 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       const menu = page.locator('details.menu');
       assert.equal(await menu.getByRole('link', { name: 'Payout batches' }).isVisible(), false, 'closed at first');
       await menu.locator('summary').click();
+      await page.screenshot({ path: path.join(SCREENS, 'menu-open-390.png') });
       await menu.getByRole('link', { name: 'Payout batches' }).click();
       await page.waitForURL(`${app.url}/admin/payout-batches`);
       assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Payout batches');
-      await page.screenshot({ path: path.join(SCREENS, 'menu-open-390.png') });
     } finally {
       await context.close();
     }

@@ -157,6 +157,18 @@ describe('admin words, navigation and defaults', () => {
     assert.equal(app.services.settings.get().cookieDays, 61);
     assert.deepEqual(app.services.settings.get().fraud, before, 'the rules were not touched');
 
+    // A mistake elsewhere re-shows the form with the disabled rules as they are stored.
+    const wrong = await owner.post('/admin/settings', { cookieDays: '-1', baseCurrency: 'XYZ', timezone: 'UTC' });
+    assert.equal(wrong.status, 422);
+    const again = decode(wrong.text);
+    assert.match(
+      again,
+      /name="cookieDays"[^>]*>\s*<\/label>[\s\S]*?class="field-error" role="alert">must be 0 or more</,
+    );
+    assert.match(again, /class="field-error" role="alert">must be an ISO 4217 currency code such as USD or EUR</);
+    assert.match(again, /name="fraud.bots" checked/);
+    assert.match(again, /<fieldset class="plugin-settings" disabled>/);
+
     const activate = await owner.post('/admin/plugins/fraud-protection/activate', { back: '/admin/settings' });
     assert.equal(activate.location, '/admin/settings');
     assert.match(await flashAfter(owner, activate), /“Fraud protection” activated/);
@@ -215,6 +227,24 @@ describe('admin words, navigation and defaults', () => {
       /marked paid: 2 commissions are now paid\./,
       'the commission and its negative line',
     );
+  });
+
+  test('page titles name the page and the object', async () => {
+    const domain = created(await a.post('/domains', { host: 'go.shop.example' }), 'domain');
+    const source = created(await a.post('/sources', { name: 'PushNet', params: {} }), 'source');
+    const titles: Record<string, string> = {
+      [`/admin/campaigns/${shoes}`]: 'Shoes · Settings · Affix',
+      [`/admin/campaigns/${shoes}/payouts`]: 'Shoes · Payout rules · Affix',
+      [`/admin/affiliates/${ann}`]: 'Ann Blogger · Affiliates · Affix',
+      [`/admin/domains/${domain}`]: 'go.shop.example · Domains · Affix',
+      [`/admin/sources/${source}`]: 'PushNet · Sources · Affix',
+      '/admin/payout-batches/1': 'Payout batch #1 · Affix',
+      '/admin/commissions': 'Commissions · Affix',
+    };
+    for (const [path, title] of Object.entries(titles)) {
+      const html = decode((await owner.get(path)).text);
+      assert.equal(/<title>([^<]*)<\/title>/.exec(html)?.[1], title, path);
+    }
   });
 
   test('dates are shown in the timezone setting, the zone named', async () => {

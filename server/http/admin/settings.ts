@@ -190,7 +190,15 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
         flash(ctx, 'success', 'Settings saved.');
         ctx.redirect('/admin/settings');
       },
-      (errors) => page(ctx, body, summarise(attachListErrors(errors, LIST_FIELDS), FIELDS)),
+      (errors) =>
+        page(
+          ctx,
+          // Rules that were shown disabled (so not sent) are shown again as they are stored.
+          valueAt(body, 'fraud.duplicateClickSeconds') === undefined
+            ? { ...body, fraud: settingsValues(ctx.services.settings.get()).fraud }
+            : body,
+          summarise(attachListErrors(errors, LIST_FIELDS), FIELDS),
+        ),
     );
   });
 
