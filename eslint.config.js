@@ -21,6 +21,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
   {
+    // The admin's small progressive-enhancement scripts run in the browser.
+    files: ['admin-views/static/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', navigator: 'readonly', setTimeout: 'readonly', window: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**', 'bench/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-console': 'off' },
   },
