@@ -101,6 +101,9 @@ describe('strict API input (SPEC §10a)', () => {
     const batch = await a.post('/payout-batches', {});
     assert.equal(batch.status, 201, batch.text);
     ids.batch = batch.body.id as number;
+    const key = await a.post('/api-keys', { name: 'Strict', role: 'manager' });
+    assert.equal(key.status, 201, key.text);
+    ids.apiKey = key.body.id as number;
   });
   after(async () => {
     await app.close();
@@ -122,6 +125,7 @@ describe('strict API input (SPEC §10a)', () => {
       .replace(/^\/sales\/:id/, `/sales/${ids.sale}`)
       .replace(/^\/plugins\/:name/, '/plugins/lifetime-commissions')
       .replace(/^\/outbox\/:id/, '/outbox/1')
+      .replace(/^\/api-keys\/:id/, `/api-keys/${ids.apiKey}`)
       .replace(':payoutId', String(ids.payout))
       .replace(':flowId', String(ids.flow));
   const caller = (path: string) => (path.startsWith('/me/affiliate') ? affiliateApi : a);

@@ -3,6 +3,9 @@ import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
 import { confirmFirst } from './confirm.js';
+import { csvLink } from './csv-link.js';
+import { sendCsv } from '../csv-response.js';
+import { exportAffiliates } from '../../services/exports.js';
 import {
   allAffiliates,
   bodyOf,
@@ -107,11 +110,10 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       q: queryText(ctx.query.q),
       archived: ctx.query.archived === '1' ? '1' : undefined,
     };
+    const storeFilters = { status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) };
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'affiliates', exportAffiliates(ctx.services.db, storeFilters));
     const [result, everyone] = await Promise.all([
-      ctx.services.affiliates.list(
-        { status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) },
-        pageOf(ctx),
-      ),
+      ctx.services.affiliates.list(storeFilters, pageOf(ctx)),
       allAffiliates(ctx),
     ]);
     const byId = new Map(everyone.map((a) => [a.id, a]));
@@ -127,6 +129,7 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
         pending: a.status === 'pending',
       })),
       back: ctx.originalUrl,
+      csvUrl: csvLink(ctx),
       pagination: result.pagination,
       ...pageLinks('/admin/affiliates', filters, result.pagination),
     });

@@ -1,4 +1,7 @@
 import type Router from '@koa/router';
+import { csvLink } from './csv-link.js';
+import { sendCsv } from '../csv-response.js';
+import { exportCommissions } from '../../services/exports.js';
 import { decimalText } from '../../domain/money.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
@@ -153,15 +156,14 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       from: dayFilter(ctx.query.from),
       to: dayFilter(ctx.query.to),
     };
-    const result = await ctx.services.commissionLifecycle.list(
-      {
-        ...filters,
-        from: filters.from ? Date.parse(filters.from) : undefined,
-        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
-      },
-      pageOf(ctx, 50),
-      actor(ctx),
-    );
+    const storeFilters = {
+      ...filters,
+      from: filters.from ? Date.parse(filters.from) : undefined,
+      to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
+    };
+    if (ctx.query.format === 'csv')
+      return sendCsv(ctx, 'commissions', exportCommissions(ctx.services.db, storeFilters));
+    const result = await ctx.services.commissionLifecycle.list(storeFilters, pageOf(ctx, 50), actor(ctx));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
     );
@@ -174,6 +176,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     };
     const rows = await commissionRows(ctx, result.data);
     render(ctx, views, 'admin/commissions', {
+      csvUrl: csvLink(ctx),
       title: 'Commissions',
       nav: 'commissions',
       filters,
