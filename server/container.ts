@@ -13,6 +13,7 @@ import { PayoutService } from './services/payouts.js';
 import { SettingsService } from './services/settings.js';
 import { AuthService } from './services/auth.js';
 import { ApiKeyService } from './services/api-keys.js';
+import { SnippetSeen } from './services/snippet-seen.js';
 import { Hooks } from './plugins/hooks.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { changePlugin } from './services/plugins.js';
@@ -57,6 +58,7 @@ export interface Services {
   settings: SettingsService;
   auth: AuthService;
   apiKeys: ApiKeyService;
+  snippetSeen: SnippetSeen;
   affiliates: AffiliateService;
   campaigns: CampaignService;
   banners: BannerService;
@@ -189,6 +191,7 @@ export async function buildServices(
     settings,
     auth: new AuthService(db, secret, clock, opts.verifyPassword),
     apiKeys: new ApiKeyService(db, clock),
+    snippetSeen: new SnippetSeen(db, log, clock),
     affiliates: new AffiliateService(db, outgoing, onChange, clock),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
@@ -233,6 +236,7 @@ export async function buildServices(
         sales.drain(),
         outboxWorker.stop(),
         services.pruner.stop(),
+        services.snippetSeen.flush(),
       ]);
     },
   };

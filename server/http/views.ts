@@ -71,6 +71,12 @@ function registerHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('date', (iso: unknown) =>
     typeof iso === 'string' ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '',
   );
+  /** Epoch milliseconds as "YYYY-MM-DD HH:MM UTC". */
+  hb.registerHelper('isoDate', (ms: unknown) =>
+    typeof ms === 'number' && Number.isFinite(ms)
+      ? new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
+      : '',
+  );
   /** Field error for `name` from the `errors` map in the page data. */
   hb.registerHelper('fieldError', function (this: unknown, name: string, options: Handlebars.HelperOptions) {
     const errors = (options.data?.root as { errors?: Record<string, string> })?.errors;

@@ -11,6 +11,7 @@ import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
 import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
 import { barChart } from './chart.js';
+import { gettingStarted } from '../../services/onboarding.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -154,6 +155,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
       title: 'Dashboard',
       nav: 'dashboard',
       counts: await dashboardCounts(ctx.services.db),
+      checklist: await gettingStarted(ctx.services.db, ctx.services.snippetSeen, settings.siteUrl),
       stats,
       chart: barChart({
         points: stats.series.map((d) => ({

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { originOf } from '../../services/snippet-seen.js';
 import { csvLink } from './csv-link.js';
 import { sendCsv } from '../csv-response.js';
 import { exportClicks, exportSales } from '../../services/exports.js';
@@ -196,7 +197,10 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       customerId: 'customer-42',
     });
     const unix = Math.floor(ctx.services.clock() / 1000);
+    const seen = await ctx.services.snippetSeen.current();
     render(ctx, views, 'admin/integration', {
+      seen,
+      siteOrigin: originOf(snap.settings.siteUrl ?? undefined),
       title: 'Integration',
       nav: 'integration',
       tracker,
