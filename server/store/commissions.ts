@@ -128,6 +128,14 @@ export function eachCommission(db: Knex, f: CommissionFilters): AsyncGenerator<C
   return eachRow<CommissionRow & { id: number }, Commission>(filtered(db, f).select('*'), toCommission);
 }
 
+/** The ids of the pending commissions matching the filters ("select all matching"), oldest first. */
+export async function pendingCommissionIds(db: Knex, f: CommissionFilters): Promise<number[]> {
+  const rows = (await filtered(db, { ...f, status: 'pending' })
+    .orderBy('id')
+    .pluck('id')) as Array<number | string>;
+  return rows.map(Number);
+}
+
 export async function listCommissions(db: Knex, f: CommissionFilters, page: PageQuery): Promise<Page<Commission>> {
   return paginate<CommissionRow & { id: number }, Commission>(filtered(db, f).select('*'), page, toCommission);
 }

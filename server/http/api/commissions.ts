@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { listFormat, sendCsv } from '../csv-response.js';
 import { exportCommissions } from '../../services/exports.js';
+import { revertBody } from '../../schemas/commission-revert.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
@@ -136,6 +137,13 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
       ctx.body = await ctx.services.commissionLifecycle.review(id, action, body.reason, actorOf(ctx));
     });
   }
+
+  // An approved commission found wrong after approval: declined, with the reason (SPEC §13).
+  router.post('/commissions/:id/revert', requireRole(...MERCHANT), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    const body = parseBody(ctx, revertBody);
+    ctx.body = await ctx.services.commissionLifecycle.revert(id, body.reason, actorOf(ctx));
+  });
 
   router.post('/sales/:orderId/refund', async (ctx) => {
     if (ctx.state.user?.role === 'affiliate') throw forbidden('Affiliates cannot refund sales');
