@@ -4,6 +4,7 @@ import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
 import { confirmFirst } from './confirm.js';
 import { csvLink } from './csv-link.js';
+import { affiliateFigures } from '../../services/affiliate-figures.js';
 import { sendCsv } from '../csv-response.js';
 import { exportAffiliates } from '../../services/exports.js';
 import {
@@ -176,8 +177,22 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
     );
   });
 
-  const editPage = (ctx: AppContext, affiliate: Affiliate, values: unknown, errors?: Errors) =>
-    formPage(ctx, 'admin/affiliate-edit', { title: affiliate.name, affiliate, values, errors }, affiliate.id);
+  const editPage = async (ctx: AppContext, affiliate: Affiliate, values: unknown, errors?: Errors) => {
+    const settings = ctx.services.settings.get();
+    const figures = await affiliateFigures(
+      ctx.services.db,
+      affiliate.id,
+      ctx.services.clock(),
+      settings.timezone,
+      settings.baseCurrency,
+    );
+    await formPage(
+      ctx,
+      'admin/affiliate-edit',
+      { title: affiliate.name, affiliate, values, errors, figures },
+      affiliate.id,
+    );
+  };
 
   router.get('/admin/affiliates/:id', async (ctx) => {
     const affiliate = await ctx.services.affiliates.get(idParam(ctx));

@@ -23,6 +23,7 @@ import { commissionPages } from './commissions.js';
 import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
 import { apiKeyPages } from './api-keys.js';
+import { manualSalePages } from './manual-sale.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 
 const setupBody = z.object({
@@ -177,6 +178,8 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   affiliatePages(router, views);
   settingsPages(router, views);
   pluginPages(router, views);
+  // Before the sales pages: /admin/sales/new is not a sale id.
+  manualSalePages(router, views);
   trackingPages(router, views);
   reportPages(router, views);
   trafficPages(router, views);
