@@ -14,6 +14,7 @@ import { PayoutService } from './services/payouts.js';
 import { SettingsService } from './services/settings.js';
 import { AuthService } from './services/auth.js';
 import { ApiKeyService } from './services/api-keys.js';
+import { SnippetSeen } from './services/snippet-seen.js';
 import { Hooks } from './plugins/hooks.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { changePlugin } from './services/plugins.js';
@@ -62,6 +63,7 @@ export interface Services {
   settings: SettingsService;
   auth: AuthService;
   apiKeys: ApiKeyService;
+  snippetSeen: SnippetSeen;
   affiliates: AffiliateService;
   campaigns: CampaignService;
   banners: BannerService;
@@ -207,6 +209,7 @@ export async function buildServices(
     settings,
     auth: new AuthService(db, secret, clock, opts.verifyPassword),
     apiKeys: new ApiKeyService(db, clock),
+    snippetSeen: new SnippetSeen(db, log, clock),
     affiliates: new AffiliateService(db, outgoing, onChange, clock, {
       statusChanged: (trx, id, from, to) => accounts.onAffiliateStatus(trx, id, from, to),
     }),
@@ -274,6 +277,7 @@ export async function buildServices(
         outboxWorker.stop(),
         services.pruner.stop(),
         services.dailySummary.stop(),
+        services.snippetSeen.flush(),
       ]);
     },
   };

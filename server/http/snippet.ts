@@ -2,6 +2,18 @@ import Router from '@koa/router';
 import { createHash } from 'node:crypto';
 import type { AppCustom, AppState } from './context.js';
 import { renderSnippet, snippetCode, snippetConfig } from '../services/snippet-build.js';
+import { originOf } from '../services/snippet-seen.js';
+
+/** The origin of the `siteUrl` setting, memoised: the snippet asks on every load. */
+let lastSiteUrl: string | null = null;
+let lastStoreOrigin: string | null = null;
+function storeOrigin(siteUrl: string | null): string | null {
+  if (siteUrl !== lastSiteUrl) {
+    lastSiteUrl = siteUrl;
+    lastStoreOrigin = originOf(siteUrl ?? undefined);
+  }
+  return lastStoreOrigin;
+}
 
 interface Rendered {
   body: string;
@@ -21,6 +33,8 @@ export function snippetRouter(): Router<AppState, AppCustom> {
 
   router.get('/snippet.js', async (ctx) => {
     const code = await snippetCode();
+    // "Tracking installed" (SPEC §13): memory only here; written at most every few seconds.
+    ctx.services.snippetSeen.seen(ctx.get('Referer') || undefined, storeOrigin(ctx.services.settings.get().siteUrl));
     // Koa 3's ctx.origin is the Origin request header, not this server's origin: build it here.
     const config = snippetConfig(
       ctx.services.settings.get(),

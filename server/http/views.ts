@@ -116,6 +116,13 @@ function registerHelpers(hb: typeof Handlebars): void {
     const zone = (options?.data?.root as { timezone?: unknown } | undefined)?.timezone;
     return typeof iso === 'string' ? localTime(iso, typeof zone === 'string' ? zone : 'UTC') : '';
   });
+  /** Epoch milliseconds as a moment in the `timezone` setting, the zone named. */
+  hb.registerHelper('isoDate', function (this: unknown, ms: unknown, options: Handlebars.HelperOptions) {
+    const zone = (options?.data?.root as { timezone?: unknown } | undefined)?.timezone;
+    return typeof ms === 'number' && Number.isFinite(ms)
+      ? localTime(new Date(ms).toISOString(), typeof zone === 'string' ? zone : 'UTC')
+      : '';
+  });
   /** Field error for `name` from the `errors` map in the page data. */
   hb.registerHelper('fieldError', function (this: unknown, name: string, options: Handlebars.HelperOptions) {
     const errors = (options.data?.root as { errors?: Record<string, string> })?.errors;

@@ -146,6 +146,58 @@ export class CommissionLifecycle {
     return after;
   }
 
+  /**
+   * Reverts an approved commission to declined (a sale found fraudulent after approval), with
+   * the reason, recorded in the audit log. Its approved or pending linked refund reversals follow
+   * it. 409 when it is not approved, or sits in a payout batch (delete the batch first).
+   */
+  async revert(id: number, reason: string, actor: Actor): Promise<Commission> {
+    const changes = await transaction(this.db, async (trx) => {
+      const changes: StatusChange[] = [];
+      const stats: StatsDelta[] = [];
+      const saleIds = await lockSalesOfCommissions(trx, [id]);
+      const [row] = await lockCommissions(trx, [id]);
+      if (!row) throw notFound('commission', id);
+      if (row.status !== 'approved')
+        throw conflict(`Commission ${id} is ${row.status}: only an approved commission can be reverted to declined`, {
+          id,
+          status: row.status,
+        });
+      if (row.batch_id !== null)
+        throw conflict(
+          `Commission ${id} is in payout batch ${row.batch_id}: delete the open batch first, or refund the sale once it is paid`,
+          { id, batchId: row.batch_id },
+        );
+      const now = this.clock();
+      if (!(await setCommissionStatus(trx, row.id, ['approved'], 'declined', reason, now)))
+        throw conflict(`Commission ${id} changed meanwhile; reload and try again`, { id });
+      changes.push(
+        await this.recordChange(trx, row, 'declined', reason, actor, now, {
+          event: 'commission.declined',
+          details: { reverted: true },
+        }),
+      );
+      stats.push(this.declinedStats(row));
+      for (const child of await childrenOf(trx, [id], ['approved', 'pending'])) {
+        if (!(await setCommissionStatus(trx, child.id, ['approved', 'pending'], 'declined', reason, now))) continue;
+        changes.push(
+          await this.recordChange(trx, child, 'declined', reason, actor, now, {
+            event: 'commission.declined',
+            details: { follows: row.id, reverted: true },
+          }),
+        );
+        stats.push(this.declinedStats(child));
+      }
+      await refreshSaleStatuses(trx, saleIds);
+      await addDailyStats(trx, stats);
+      return changes;
+    });
+    await this.announce(changes);
+    const after = await getCommission(this.db, id);
+    if (!after) throw notFound('commission', id);
+    return after;
+  }
+
   /** Approves or declines many; ids that cannot change are skipped with the reason. */
   async bulk(ids: number[], action: ReviewAction, reason: string | null, actor: Actor): Promise<BulkResult> {
     const unique = [...new Set(ids)];

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { toBoolOrNull, toIso, paginate, whereContains, type Page } from './rows.js';
+import { toBoolOrNull, toIso, paginate, eachRow, whereContains, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import type { PayoutDetails, PayoutMethod } from '../schemas/affiliate-profile.js';
 
@@ -75,12 +75,21 @@ export interface AffiliateFilters {
 }
 
 export async function listAffiliates(db: Knex, f: AffiliateFilters, page: PageQuery): Promise<Page<Affiliate>> {
+  return paginate<AffiliateRow, Affiliate>(affiliatesQuery(db, f), page, toAffiliate);
+}
+
+/** Every affiliate matching the filters, newest first, read in batches (CSV export). */
+export function eachAffiliate(db: Knex, f: AffiliateFilters): AsyncGenerator<Affiliate> {
+  return eachRow<AffiliateRow, Affiliate>(affiliatesQuery(db, f), toAffiliate);
+}
+
+function affiliatesQuery(db: Knex, f: AffiliateFilters): Knex.QueryBuilder {
   const q = db('affiliates').select('*');
   if (f.status) q.where('status', f.status);
   if (f.parentId) q.where('parent_id', f.parentId);
   if (f.archived !== undefined) q[f.archived ? 'whereNotNull' : 'whereNull']('archived_at');
   if (f.q) whereContains(q, ['name', 'email', 'ref_id'], f.q);
-  return paginate<AffiliateRow, Affiliate>(q, page, toAffiliate);
+  return q;
 }
 
 export async function getAffiliate(db: Knex, id: number): Promise<Affiliate | null> {

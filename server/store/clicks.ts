@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
-import { parseJson, toIso, paginate, type Page } from './rows.js';
+import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import type { ReferralFacts } from '../domain/matching.js';
 
@@ -132,6 +132,15 @@ export interface ClickFilters {
 }
 
 export async function listClicks(db: Knex, f: ClickFilters, page: PageQuery): Promise<Page<Click>> {
+  return paginate<ClickRow & { id: number }, Click>(clicksQuery(db, f), page, toClick);
+}
+
+/** Every click matching the filters, newest first, read in batches (CSV export). */
+export function eachClick(db: Knex, f: ClickFilters): AsyncGenerator<Click> {
+  return eachRow<ClickRow & { id: number }, Click>(clicksQuery(db, f), toClick);
+}
+
+function clicksQuery(db: Knex, f: ClickFilters): Knex.QueryBuilder {
   const q = db('clicks').select('*');
   if (f.campaignId) q.where('campaign_id', f.campaignId);
   if (f.affiliateId) q.where('affiliate_id', f.affiliateId);
@@ -140,7 +149,7 @@ export async function listClicks(db: Knex, f: ClickFilters, page: PageQuery): Pr
   if (f.visitorId) q.where('visitor_id', f.visitorId);
   if (f.from !== undefined) q.where('at', '>=', f.from);
   if (f.to !== undefined) q.where('at', '<', f.to);
-  return paginate<ClickRow & { id: number }, Click>(q, page, toClick);
+  return q;
 }
 
 interface ReferralRow {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
-import { parseJson, toIso, paginate, type Page } from './rows.js';
+import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import { fromUnits } from '../domain/money.js';
 
@@ -121,6 +121,19 @@ function filtered(db: Knex, f: CommissionFilters): Knex.QueryBuilder {
   if (f.from !== undefined) q.where('created_at', '>=', f.from);
   if (f.to !== undefined) q.where('created_at', '<', f.to);
   return q;
+}
+
+/** Every commission matching the filters, newest first, read in batches (CSV export). */
+export function eachCommission(db: Knex, f: CommissionFilters): AsyncGenerator<Commission> {
+  return eachRow<CommissionRow & { id: number }, Commission>(filtered(db, f).select('*'), toCommission);
+}
+
+/** The ids of the pending commissions matching the filters ("select all matching"), oldest first. */
+export async function pendingCommissionIds(db: Knex, f: CommissionFilters): Promise<number[]> {
+  const rows = (await filtered(db, { ...f, status: 'pending' })
+    .orderBy('id')
+    .pluck('id')) as Array<number | string>;
+  return rows.map(Number);
 }
 
 export async function listCommissions(db: Knex, f: CommissionFilters, page: PageQuery): Promise<Page<Commission>> {

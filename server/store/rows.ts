@@ -50,6 +50,26 @@ export async function paginate<Row, T>(
   };
 }
 
+/**
+ * Every row of `query`, newest (highest id) first, read `batch` rows at a time by id (keyset,
+ * not OFFSET): an export of millions of rows holds one batch in memory and no long-lived cursor.
+ */
+export async function* eachRow<Row extends { id: number | string }, T>(
+  query: Knex.QueryBuilder,
+  map: (row: Row) => T,
+  batch = 500,
+): AsyncGenerator<T> {
+  let before: number | null = null;
+  for (;;) {
+    const q = query.clone().orderBy('id', 'desc').limit(batch);
+    if (before !== null) q.where('id', '<', before);
+    const rows = (await q) as Row[];
+    for (const row of rows) yield map(row);
+    if (rows.length < batch) return;
+    before = Number(rows[rows.length - 1]!.id);
+  }
+}
+
 /** Adds `(col1 LIKE %term% OR col2 ...)`, with wildcards in the term matched literally on every dialect. */
 export function whereContains(query: Knex.QueryBuilder, columns: string[], term: string): Knex.QueryBuilder {
   const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

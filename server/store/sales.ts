@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
-import { parseJson, toIso, paginate, type Page } from './rows.js';
+import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
 import { fromUnits } from '../domain/money.js';
 import { explainTrace, type MatchTrace } from '../domain/matching.js';
@@ -144,6 +144,15 @@ export interface SaleFilters {
 }
 
 export async function listSales(db: Knex, f: SaleFilters, page: PageQuery): Promise<Page<Sale>> {
+  return paginate<SaleRow & { id: number }, Sale>(salesQuery(db, f), page, toSale);
+}
+
+/** Every sale matching the filters, newest first, read in batches (CSV export). */
+export function eachSale(db: Knex, f: SaleFilters): AsyncGenerator<Sale> {
+  return eachRow<SaleRow & { id: number }, Sale>(salesQuery(db, f), toSale);
+}
+
+function salesQuery(db: Knex, f: SaleFilters): Knex.QueryBuilder {
   const q = db('sales').select('*');
   if (f.campaignId) q.where('campaign_id', f.campaignId);
   if (f.affiliateId) q.where('affiliate_id', f.affiliateId);
@@ -153,7 +162,7 @@ export async function listSales(db: Knex, f: SaleFilters, page: PageQuery): Prom
   if (f.matchedBy) q.where('matched_by', f.matchedBy);
   if (f.from !== undefined) q.where('at', '>=', f.from);
   if (f.to !== undefined) q.where('at', '<', f.to);
-  return paginate<SaleRow & { id: number }, Sale>(q, page, toSale);
+  return q;
 }
 
 /**

@@ -4,6 +4,10 @@ import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
 import { confirmFirst } from './confirm.js';
+import { csvLink } from './csv-link.js';
+import { affiliateFigures } from '../../services/affiliate-figures.js';
+import { sendCsv } from '../csv-response.js';
+import { exportAffiliates } from '../../services/exports.js';
 import {
   allAffiliates,
   bodyOf,
@@ -108,11 +112,10 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       q: queryText(ctx.query.q),
       archived: ctx.query.archived === '1' ? '1' : undefined,
     };
+    const storeFilters = { status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) };
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'affiliates', exportAffiliates(ctx.services.db, storeFilters));
     const [result, everyone] = await Promise.all([
-      ctx.services.affiliates.list(
-        { status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) },
-        pageOf(ctx),
-      ),
+      ctx.services.affiliates.list(storeFilters, pageOf(ctx)),
       allAffiliates(ctx),
     ]);
     const byId = new Map(everyone.map((a) => [a.id, a]));
@@ -129,6 +132,7 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
         pending: a.status === 'pending',
       })),
       back: ctx.originalUrl,
+      csvUrl: csvLink(ctx),
       pagination: result.pagination,
       ...pageLinks('/admin/affiliates', filters, result.pagination),
     });
@@ -175,13 +179,22 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
     );
   });
 
-  const editPage = (ctx: AppContext, affiliate: Affiliate, values: unknown, errors?: Errors) =>
-    formPage(
+  const editPage = async (ctx: AppContext, affiliate: Affiliate, values: unknown, errors?: Errors) => {
+    const settings = ctx.services.settings.get();
+    const figures = await affiliateFigures(
+      ctx.services.db,
+      affiliate.id,
+      ctx.services.clock(),
+      settings.timezone,
+      settings.baseCurrency,
+    );
+    await formPage(
       ctx,
       'admin/affiliate-edit',
-      { title: `${affiliate.name} · Affiliates`, affiliate, values, errors },
+      { title: `${affiliate.name} · Affiliates`, affiliate, values, errors, figures },
       affiliate.id,
     );
+  };
 
   router.get('/admin/affiliates/:id', async (ctx) => {
     const affiliate = await ctx.services.affiliates.get(idParam(ctx));

@@ -1,10 +1,14 @@
 import { plural, agree } from '../../messages.js';
 import type Router from '@koa/router';
+import { csvLink } from './csv-link.js';
+import { sendCsv } from '../csv-response.js';
+import { exportCommissions } from '../../services/exports.js';
 import { decimalText } from '../../domain/money.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
-import { render, flash, form } from './render.js';
+import { render, flash, form, handleForm } from './render.js';
+import { revertBody } from '../../schemas/commission-revert.js';
 import { confirmFirst } from './confirm.js';
 import {
   allAffiliates,
@@ -22,7 +26,7 @@ import { amount as amountSchema, id as idSchema, parse } from '../../validation.
 import { add, formatMoney, toUnits, unitsToFixed, type Units } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
-import { commissionsOfSale, type Commission } from '../../store/commissions.js';
+import { commissionsOfSale, pendingCommissionIds, type Commission } from '../../store/commissions.js';
 import { refundableSale, refundsOfSale } from '../../store/refunds.js';
 import type { PayoutItem } from '../../services/payout-batches.js';
 import type { PayoutDetails } from '../../schemas/affiliate-profile.js';
@@ -45,6 +49,24 @@ const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.
 const dayFilter = (raw: unknown) =>
   typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
 const money = (value: number, currency: string) => formatMoney(toUnits(value), currency);
+/** The commissions queue's filters, from its query string or a form repeating them. */
+function queueFilters(src: Record<string, unknown>) {
+  const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+  return {
+    status: queryEnum(COMMISSION_STATUSES, one(src.status)),
+    kind: queryEnum(KINDS, one(src.kind)),
+    campaignId: numberFilter(one(src.campaignId)),
+    affiliateId: numberFilter(one(src.affiliateId)),
+    batchId: numberFilter(one(src.batchId)),
+    from: dayFilter(one(src.from)),
+    to: dayFilter(one(src.to)),
+  };
+}
+const storeFiltersOf = (f: ReturnType<typeof queueFilters>) => ({
+  ...f,
+  from: f.from ? Date.parse(f.from) : undefined,
+  to: f.to ? Date.parse(f.to) + 86_400_000 : undefined,
+});
 const reasonOf = (ctx: AppContext) => {
   const text = form.text(valueAt(bodyOf(ctx), 'reason'));
   return cut(text, TEXT_LENGTH);
@@ -91,6 +113,7 @@ async function commissionRows(ctx: AppContext, list: Commission[]) {
     campaignName: names.campaign(c.campaignId),
     affiliateName: names.affiliate(c.affiliateId),
     pending: c.status === 'pending',
+    revertable: c.status === 'approved' && c.batchId === null,
   }));
 }
 
@@ -165,24 +188,11 @@ const itemRow = (i: PayoutItem, currency: string) => ({ ...i, amountText: money(
 export function commissionPages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/commissions', async (ctx) => {
     const names = await namer(ctx);
-    const filters = {
-      status: queryEnum(COMMISSION_STATUSES, ctx.query.status),
-      kind: queryEnum(KINDS, ctx.query.kind),
-      campaignId: numberFilter(ctx.query.campaignId),
-      affiliateId: numberFilter(ctx.query.affiliateId),
-      batchId: numberFilter(ctx.query.batchId),
-      from: dayFilter(ctx.query.from),
-      to: dayFilter(ctx.query.to),
-    };
-    const result = await ctx.services.commissionLifecycle.list(
-      {
-        ...filters,
-        from: filters.from ? Date.parse(filters.from) : undefined,
-        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
-      },
-      pageOf(ctx, 50),
-      actor(ctx),
-    );
+    const filters = queueFilters(ctx.query);
+    const storeFilters = storeFiltersOf(filters);
+    if (ctx.query.format === 'csv')
+      return sendCsv(ctx, 'commissions', exportCommissions(ctx.services.db, storeFilters));
+    const result = await ctx.services.commissionLifecycle.list(storeFilters, pageOf(ctx, 50), actor(ctx));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
     );
@@ -195,6 +205,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     };
     const rows = await commissionRows(ctx, result.data);
     render(ctx, views, 'admin/commissions', {
+      csvUrl: csvLink(ctx),
       title: 'Commissions',
       nav: 'commissions',
       filters,
@@ -213,10 +224,71 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       allUrl: statusLink(undefined),
       commissions: rows,
       anyPending: rows.some((r) => r.pending),
+      matchingPending: result.totals.pending.count,
+      matchingFields: Object.entries(filters)
+        .filter(([, v]) => v !== undefined)
+        .map(([name, value]) => ({ name, value: String(value) })),
       back: ctx.originalUrl,
+      backEncoded: encodeURIComponent(ctx.originalUrl),
       pagination: result.pagination,
       ...pageLinks('/admin/commissions', linkFilters, result.pagination),
     });
+  });
+
+  // "Select all matching": every pending commission the queue's filters match, after a
+  // confirmation stating how many (the page shows one page of them; this acts on all).
+  const matchingIds = async (ctx: AppContext) => {
+    const filters = queueFilters(bodyOf(ctx) as Record<string, unknown>);
+    if (filters.status && filters.status !== 'pending') return [];
+    return pendingCommissionIds(ctx.services.db, storeFiltersOf({ ...filters, status: 'pending' }));
+  };
+  router.post(
+    '/admin/commissions/bulk-matching',
+    confirmFirst(views, async (ctx) => {
+      const body = bodyOf(ctx);
+      const action = queryEnum(['approve', 'decline'] as const, form.text(valueAt(body, 'action')));
+      if (!action) return null;
+      const n = (await matchingIds(ctx)).length;
+      if (!n) return null;
+      const verb = action === 'approve' ? 'Approve' : 'Decline';
+      return {
+        question: `${verb} all ${plural(n, 'pending commission', 'pending commissions')} matching these filters?`,
+        consequences: [
+          `${plural(n, 'commission', 'commissions')} — every pending one the filters match, not only this page — ${n === 1 ? 'is' : 'are'} ${action === 'approve' ? 'approved and can be paid in the next payout batch' : 'declined and will not be paid'}.`,
+          action === 'approve'
+            ? 'An approved commission can later be reverted to declined, one by one, with a reason.'
+            : 'A declined commission cannot be approved again.',
+        ],
+        action: `${verb} ${plural(n, 'commission', 'commissions')}`,
+        back: safeBack(valueAt(body, 'back'), '/admin/commissions'),
+        nav: 'commissions',
+      };
+    }),
+  );
+  router.post('/admin/commissions/bulk-matching', async (ctx) => {
+    const body = bodyOf(ctx);
+    const back = safeBack(valueAt(body, 'back'), '/admin/commissions');
+    const action = queryEnum(['approve', 'decline'] as const, form.text(valueAt(body, 'action')));
+    if (!action) {
+      flash(ctx, 'error', 'Choose Approve or Decline.');
+      return ctx.redirect(back);
+    }
+    const ids = await matchingIds(ctx);
+    const updated: number[] = [];
+    const skipped: Array<{ id: number; reason: string }> = [];
+    for (let i = 0; i < ids.length; i += MAX_BULK) {
+      const r = await ctx.services.commissionLifecycle.bulk(
+        ids.slice(i, i + MAX_BULK),
+        action,
+        reasonOf(ctx),
+        actor(ctx),
+      );
+      updated.push(...r.updated);
+      skipped.push(...r.skipped);
+    }
+    if (!ids.length) flash(ctx, 'error', 'No pending commission matches these filters.');
+    else flash(ctx, updated.length ? 'success' : 'error', bulkMessage(action, updated, skipped));
+    ctx.redirect(back);
   });
 
   router.post(
@@ -293,6 +365,37 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       ctx.redirect(back);
     });
   }
+
+  // Reverting an approved commission: a page that asks for the reason and says what happens.
+  const revertPage = async (ctx: AppContext, id: number, data: Record<string, unknown> = {}) => {
+    const c = await ctx.services.commissionLifecycle.get(id, actor(ctx));
+    const currency = ctx.services.settings.get().baseCurrency;
+    render(ctx, views, 'admin/commission-revert', {
+      title: `Revert commission #${c.id} to declined?`,
+      nav: 'commissions',
+      commission: { ...c, amountText: money(c.amount, c.currency || currency) },
+      revertable: c.status === 'approved' && c.batchId === null,
+      back: safeBack(valueAt(bodyOf(ctx), 'back') ?? (ctx.query.back as string | undefined), '/admin/commissions'),
+      values: {},
+      ...data,
+    });
+  };
+  router.get('/admin/commissions/:id/revert', async (ctx) => revertPage(ctx, idParam(ctx)));
+  router.post('/admin/commissions/:id/revert', async (ctx) => {
+    const id = idParam(ctx);
+    const body = bodyOf(ctx);
+    const reason = form.text(valueAt(body, 'reason')) ?? '';
+    await handleForm(
+      ctx,
+      async () => {
+        const input = parse(revertBody, { reason });
+        const c = await ctx.services.commissionLifecycle.revert(id, input.reason, actor(ctx));
+        flash(ctx, 'success', `Commission #${c.id} reverted to declined: ${input.reason}`);
+        ctx.redirect(safeBack(valueAt(body, 'back'), '/admin/commissions'));
+      },
+      (errors) => revertPage(ctx, id, { errors, values: { reason } }),
+    );
+  });
 
   router.post(
     '/admin/sales/:id/refund',

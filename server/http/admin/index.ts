@@ -11,6 +11,7 @@ import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
 import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
 import { dashboardChart } from './reports.js';
+import { gettingStarted } from '../../services/onboarding.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -23,6 +24,7 @@ import { campaignTestPages } from './campaign-test.js';
 import { integrationPages } from './integrations.js';
 import { commissionGroupPages } from './commission-groups.js';
 import { apiKeyPages } from './api-keys.js';
+import { manualSalePages } from './manual-sale.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 import { accountEmailPages } from '../account-pages.js';
 import { mailPages } from './mail.js';
@@ -165,6 +167,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
       title: 'Dashboard',
       nav: 'dashboard',
       counts: await dashboardCounts(ctx.services.db),
+      checklist: await gettingStarted(ctx.services.db, ctx.services.snippetSeen, settings.siteUrl),
       stats,
       chart: await dashboardChart(ctx),
       chartRange: { first: stats.series[0]?.day, last: stats.series.at(-1)?.day },
@@ -175,6 +178,8 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   affiliatePages(router, views);
   settingsPages(router, views);
   pluginPages(router, views);
+  // Before the sales pages: /admin/sales/new is not a sale id.
+  manualSalePages(router, views);
   trackingPages(router, views);
   reportPages(router, views);
   trafficPages(router, views);

@@ -1,4 +1,8 @@
 import type Router from '@koa/router';
+import { originOf } from '../../services/snippet-seen.js';
+import { csvLink } from './csv-link.js';
+import { sendCsv } from '../csv-response.js';
+import { exportClicks, exportSales } from '../../services/exports.js';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render } from './render.js';
@@ -105,21 +109,20 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       from: dayFilter(ctx.query.from),
       to: dayFilter(ctx.query.to),
     };
-    const result = await listClicks(
-      ctx.services.db,
-      {
-        status: filters.status,
-        campaignId: filters.campaignId,
-        affiliateId: filters.affiliateId,
-        from: filters.from ? Date.parse(filters.from) : undefined,
-        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
-      },
-      pageOf(ctx, 50),
-    );
+    const storeFilters = {
+      status: filters.status,
+      campaignId: filters.campaignId,
+      affiliateId: filters.affiliateId,
+      from: filters.from ? Date.parse(filters.from) : undefined,
+      to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
+    };
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'clicks', exportClicks(ctx.services.db, storeFilters));
+    const result = await listClicks(ctx.services.db, storeFilters, pageOf(ctx, 50));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
     );
     render(ctx, views, 'admin/clicks', {
+      csvUrl: csvLink(ctx),
       title: 'Clicks',
       nav: 'clicks',
       filters,
@@ -149,19 +152,18 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       from: dayFilter(ctx.query.from),
       to: dayFilter(ctx.query.to),
     };
-    const result = await listSales(
-      ctx.services.db,
-      {
-        ...filters,
-        from: filters.from ? Date.parse(filters.from) : undefined,
-        to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
-      },
-      pageOf(ctx, 50),
-    );
+    const storeFilters = {
+      ...filters,
+      from: filters.from ? Date.parse(filters.from) : undefined,
+      to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
+    };
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'sales', exportSales(ctx.services.db, storeFilters));
+    const result = await listSales(ctx.services.db, storeFilters, pageOf(ctx, 50));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
     );
     render(ctx, views, 'admin/sales', {
+      csvUrl: csvLink(ctx),
       title: 'Sales and actions',
       nav: 'sales',
       filters,
@@ -224,7 +226,10 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       customerId: 'customer-42',
     });
     const unix = Math.floor(ctx.services.clock() / 1000);
+    const seen = await ctx.services.snippetSeen.current();
     render(ctx, views, 'admin/integration', {
+      seen,
+      siteOrigin: originOf(snap.settings.siteUrl ?? undefined),
       title: 'Integration',
       nav: 'integration',
       tracker,

@@ -1,4 +1,7 @@
 import type Router from '@koa/router';
+import { listFormat, sendCsv } from '../csv-response.js';
+import { exportCommissions } from '../../services/exports.js';
+import { revertBody } from '../../schemas/commission-revert.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
@@ -30,6 +33,7 @@ const isoTime = (end: boolean) =>
     .optional();
 
 const commissionFilters = z.strictObject({
+  format: listFormat,
   status: z.enum(COMMISSION_STATUSES).optional(),
   kind: z.enum(KINDS).optional(),
   campaignId: optionalId,
@@ -106,7 +110,13 @@ const refundActor = (ctx: AppContext): Actor =>
 export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/commissions', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
     const actor = actorOf(ctx);
-    const { page, filters } = parseList(ctx, commissionFilters);
+    const { page, filters: all } = parseList(ctx, commissionFilters);
+    const { format, ...filters } = all;
+    if (format === 'csv') {
+      // The export carries the merchant's cut: staff only.
+      if (actor.role === 'affiliate') throw forbidden('The commissions export is for the merchant');
+      return sendCsv(ctx, 'commissions', exportCommissions(ctx.services.db, filters));
+    }
     const result = await ctx.services.commissionLifecycle.list(filters, page, actor);
     ctx.body = { ...result, data: result.data.map((c) => commissionFor(actor, c)) };
   });
@@ -127,6 +137,13 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
       ctx.body = await ctx.services.commissionLifecycle.review(id, action, body.reason, actorOf(ctx));
     });
   }
+
+  // An approved commission found wrong after approval: declined, with the reason (SPEC §13).
+  router.post('/commissions/:id/revert', requireRole(...MERCHANT), async (ctx) => {
+    const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    const body = parseBody(ctx, revertBody);
+    ctx.body = await ctx.services.commissionLifecycle.revert(id, body.reason, actorOf(ctx));
+  });
 
   router.post('/sales/:orderId/refund', async (ctx) => {
     if (ctx.state.user?.role === 'affiliate') throw forbidden('Affiliates cannot refund sales');

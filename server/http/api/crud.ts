@@ -1,4 +1,6 @@
 import type Router from '@koa/router';
+import type { Readable } from 'node:stream';
+import { listFormat, sendCsv } from '../csv-response.js';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
@@ -26,6 +28,8 @@ export interface CrudOptions<T, C, P, FS extends z.ZodObject> {
   service: (s: Services) => CrudService<T, C, P, z.output<FS>>;
   /** The object as this actor may see it (e.g. secrets masked for managers). */
   toJson?: (item: T, actor: Actor) => unknown;
+  /** `format=csv`: the whole filtered list as a streamed CSV download (SPEC §13). */
+  csv?: { name: string; stream: (s: Services, filters: z.output<FS>) => Readable };
 }
 
 export const bodyOf = (ctx: { request: { body?: unknown } }): unknown => {
@@ -80,9 +84,12 @@ export function crudRoutes<T, C, P, FS extends z.ZodObject>(
   const toJson = o.toJson ?? ((x: T) => x);
   const json = (ctx: { state: AppState }) => (x: T) => toJson(x, ctx.state.user as Actor);
   const guard = requireRole(...o.roles);
+  const listFilters = o.csv ? o.filters.extend({ format: listFormat }) : o.filters;
   router.get(o.path, guard, async (ctx) => {
-    const { page, filters } = parseList(ctx, o.filters);
-    const result = await o.service(ctx.services).list(filters, page);
+    const { page, filters: all } = parseList(ctx, listFilters);
+    const { format, ...filters } = all as z.output<FS> & { format?: string };
+    if (o.csv && format === 'csv') return sendCsv(ctx, o.csv.name, o.csv.stream(ctx.services, filters as z.output<FS>));
+    const result = await o.service(ctx.services).list(filters as z.output<FS>, page);
     ctx.body = { ...result, data: result.data.map(json(ctx)) };
   });
   router.post(o.path, guard, async (ctx) => {

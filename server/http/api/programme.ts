@@ -9,6 +9,7 @@ import type { Actor } from '../../services/actor.js';
 import * as s from '../../schemas/programme.js';
 import { payoutJson } from '../../store/payouts.js';
 import { campaignFor } from '../../services/secrets.js';
+import { exportAffiliates } from '../../services/exports.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -36,6 +37,7 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     create: s.affiliateCreate,
     patch: s.affiliatePatch,
     service: (sv) => sv.affiliates,
+    csv: { name: 'affiliates', stream: (sv, f) => exportAffiliates(sv.db, f) },
   });
   for (const [action, status] of [
     ['approve', 'approved'],

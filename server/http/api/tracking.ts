@@ -11,6 +11,8 @@ import { listClicks } from '../../store/clicks.js';
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
+import { listFormat, sendCsv } from '../csv-response.js';
+import { exportClicks, exportSales } from '../../services/exports.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -24,6 +26,7 @@ const isoTime = z
   .optional();
 
 const saleFilters = z.strictObject({
+  format: listFormat,
   campaignId: optionalId,
   affiliateId: optionalId,
   status: z.enum(SALE_STATUSES).optional(),
@@ -35,6 +38,7 @@ const saleFilters = z.strictObject({
 });
 
 const clickFilters = z.strictObject({
+  format: listFormat,
   campaignId: optionalId,
   affiliateId: optionalId,
   bannerId: optionalId,
@@ -97,7 +101,9 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
 
   router.get('/sales', requireRole(...MERCHANT), async (ctx) => {
     const { page, filters } = parseList(ctx, saleFilters);
-    ctx.body = await listSales(ctx.services.db, filters, page);
+    const { format, ...f } = filters;
+    if (format === 'csv') return sendCsv(ctx, 'sales', exportSales(ctx.services.db, f));
+    ctx.body = await listSales(ctx.services.db, f, page);
   });
   router.get('/sales/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
@@ -108,6 +114,8 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.get('/clicks', requireRole(...MERCHANT), async (ctx) => {
     const { page, filters } = parseList(ctx, clickFilters);
-    ctx.body = await listClicks(ctx.services.db, filters, page);
+    const { format, ...f } = filters;
+    if (format === 'csv') return sendCsv(ctx, 'clicks', exportClicks(ctx.services.db, f));
+    ctx.body = await listClicks(ctx.services.db, f, page);
   });
 }
