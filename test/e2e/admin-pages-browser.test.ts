@@ -260,6 +260,11 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
     assert.equal(sale.status, 201, sale.text);
     const saleId = sale.body.saleId as number;
     const batch = created(await a.post('/payout-batches', { minimum: 0 }), 'payout batch');
+    const commissionGroup = created(
+      await a.post('/commission-groups', { name: 'VIP', affiliateIds: [ann] }),
+      'commission group',
+    );
+    created(await a.post('/api-keys', { name: 'Warehouse', role: 'manager' }), 'API key');
     // A campaign whose commissions wait for approval, for the queue.
     boots = created(await a.post('/campaigns', { name: 'Boots', approval: 'manual' }), 'manual campaign');
     created(
@@ -316,6 +321,14 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       plugins: '/admin/plugins',
       integration: '/admin/integration',
       deliveries: '/admin/integrations/deliveries',
+      'sale-new': '/admin/sales/new',
+      'commission-groups': '/admin/commission-groups',
+      'commission-group': `/admin/commission-groups/${commissionGroup}`,
+      mail: '/admin/mail',
+      'settings-emails': '/admin/settings/emails',
+      'settings-email': '/admin/settings/emails/affiliate.approved',
+      staff: '/admin/staff',
+      'api-keys': '/admin/api-keys',
     });
   });
 
@@ -396,7 +409,12 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   });
 
   test('every portal page', async () => {
-    await each(portal, { 'portal-signup': '/portal/signup', 'portal-login': '/portal/login' });
+    await each(portal, {
+      'portal-signup': '/portal/signup',
+      'portal-login': '/portal/login',
+      'portal-forgot-password': '/portal/forgot-password',
+      'admin-forgot-password': '/admin/forgot-password',
+    });
     for (const viewport of VIEWPORTS) {
       const page = portal.get(viewport.name)!.page;
       await page.goto(`${app.url}/portal/signup`);
@@ -412,6 +430,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       'portal-coupons': '/portal/coupons',
       'portal-commissions': '/portal/commissions',
       'portal-settings': '/portal/settings',
+      'portal-profile': '/portal/profile',
     });
   });
 });
