@@ -11,6 +11,7 @@ import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
 import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
 import { dashboardChart } from './reports.js';
+import { conversionPages } from './conversions.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -159,6 +160,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   });
 
   campaignPages(router, views);
+  conversionPages(router, views);
   affiliatePages(router, views);
   settingsPages(router, views);
   pluginPages(router, views);
