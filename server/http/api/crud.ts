@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import type { AppCustom, AppState } from '../context.js';
+import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { idParam, pageQuery, parse, requireStrict, type PageQuery } from '../../validation.js';
 import type { Services } from '../../container.js';
@@ -25,7 +25,8 @@ export interface CrudOptions<T, C, P, FS extends z.ZodObject> {
   patch: z.ZodType<P>;
   service: (s: Services) => CrudService<T, C, P, z.output<FS>>;
   /** The object as this actor may see it (e.g. secrets masked for managers). */
-  toJson?: (item: T, actor: Actor) => unknown;
+  /** The JSON of one object (it may read more, e.g. the campaign URL from the request's origin). */
+  toJson?: (item: T, actor: Actor, ctx: AppContext) => unknown;
 }
 
 export const bodyOf = (ctx: { request: { body?: unknown } }): unknown => {
@@ -78,27 +79,27 @@ export function crudRoutes<T, C, P, FS extends z.ZodObject>(
   o: CrudOptions<T, C, P, FS>,
 ): void {
   const toJson = o.toJson ?? ((x: T) => x);
-  const json = (ctx: { state: AppState }) => (x: T) => toJson(x, ctx.state.user as Actor);
+  const json = (ctx: AppContext) => (x: T) => toJson(x, ctx.state.user as Actor, ctx);
   const guard = requireRole(...o.roles);
   router.get(o.path, guard, async (ctx) => {
     const { page, filters } = parseList(ctx, o.filters);
     const result = await o.service(ctx.services).list(filters, page);
-    ctx.body = { ...result, data: result.data.map(json(ctx)) };
+    ctx.body = { ...result, data: await Promise.all(result.data.map(json(ctx))) };
   });
   router.post(o.path, guard, async (ctx) => {
     const input = parseBody(ctx, o.create);
     ctx.status = 201;
-    ctx.body = json(ctx)(await o.service(ctx.services).create(input, ctx.state.user as Actor));
+    ctx.body = await json(ctx)(await o.service(ctx.services).create(input, ctx.state.user as Actor));
   });
   router.get(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
     parseQuery(ctx, nothing);
-    ctx.body = json(ctx)(await o.service(ctx.services).get(id));
+    ctx.body = await json(ctx)(await o.service(ctx.services).get(id));
   });
   router.patch(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
     const patch = parseBody(ctx, o.patch);
-    ctx.body = json(ctx)(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
+    ctx.body = await json(ctx)(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
   });
   router.delete(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
