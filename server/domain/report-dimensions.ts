@@ -55,7 +55,15 @@ export type Dimension = (typeof DIMENSIONS)[number];
 export const TIME: ReadonlySet<Dimension> = new Set(['day', 'week', 'month']);
 
 /** Dimensions the daily rollup knows. */
-export const DAILY: ReadonlySet<Dimension> = new Set(['day', 'week', 'month', 'campaign', 'group', 'affiliate', 'banner']);
+export const DAILY: ReadonlySet<Dimension> = new Set([
+  'day',
+  'week',
+  'month',
+  'campaign',
+  'group',
+  'affiliate',
+  'banner',
+]);
 
 /** Dimensions that are keys of the campaign-URL rollup (or made of them). */
 export const TRAFFIC_KEYS: ReadonlySet<Dimension> = new Set(['day', 'week', 'month', 'campaign', 'group', 'flow']);

@@ -260,7 +260,12 @@ export class ConversionService {
             dimensionDeltas(
               { day: arrived, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
               clickValues(click, hourIn(Number(existing.created_at), settings.timezone)),
-              { conversions: change.conversions, sales: change.sales, revenue: change.revenue, cost: newCost - oldCost },
+              {
+                conversions: change.conversions,
+                sales: change.sales,
+                revenue: change.revenue,
+                cost: newCost - oldCost,
+              },
             ),
           );
           const row = {
