@@ -149,6 +149,50 @@ export class CampaignService {
     return this.get(id);
   }
 
+  /**
+   * A copy of a campaign with its flows and payouts (SPEC §15): named "<name> (copy)", without
+   * an alias (campaign URLs are unique) and never the default, with keys of its own.
+   */
+  async clone(id: number, actor: Actor): Promise<store.Campaign> {
+    const now = this.clock();
+    const newId = await audited(this.db, actor, 'campaign.created', 'campaign', async (trx) => {
+      const row = (await trx('campaigns').where({ id }).first()) as Record<string, unknown> | undefined;
+      if (!row) throw notFound('campaign', id);
+      const { id: _id, ...cols } = row;
+      const [inserted] = await trx('campaigns').insert({
+        ...cols,
+        name: `${String(row.name).slice(0, 184)} (copy)`,
+        alias: null,
+        default_key: null,
+        secret_key: randomToken(24),
+        api_token: row.api_token === null ? null : randomToken(24),
+        created_at: now,
+        updated_at: now,
+      });
+      const copyId = Number(inserted);
+      const flows = (await trx('flows').where({ campaign_id: id }).whereNull('archived_at')) as Array<
+        Record<string, unknown>
+      >;
+      for (const { id: _flowId, ...flow } of flows)
+        await trx('flows').insert({ ...flow, campaign_id: copyId, created_at: now, updated_at: now });
+      const payouts = (await trx('payouts').where({ campaign_id: id })) as Array<Record<string, unknown>>;
+      for (const { id: payoutId, ...payout } of payouts) {
+        if (payout.archived_at !== undefined && payout.archived_at !== null) continue;
+        const [pid] = await trx('payouts').insert({ ...payout, campaign_id: copyId, created_at: now, updated_at: now });
+        const affiliates = (await trx('payout_affiliates').where({ payout_id: payoutId })) as Array<{
+          affiliate_id: number;
+        }>;
+        if (affiliates.length)
+          await trx('payout_affiliates').insert(
+            affiliates.map((a) => ({ payout_id: Number(pid), affiliate_id: a.affiliate_id })),
+          );
+      }
+      return { result: copyId, objectId: copyId, details: { clonedFrom: id } };
+    });
+    this.onChange();
+    return this.get(newId);
+  }
+
   async update(id: number, patch: CampaignPatch, actor: Actor): Promise<store.Campaign> {
     const now = this.clock();
     await withConstraints(this.db, 'campaign', uniqueCampaign, () =>

@@ -120,6 +120,23 @@ export class FlowService {
     return this.get(campaignId, id);
   }
 
+  /**
+   * Moves a flow one place up or down among the campaign's flows of its type (the order the
+   * `position` rotation tries them): the flows of the type are numbered 1, 2, 3… in the new order.
+   */
+  async move(campaignId: number, id: number, direction: 'up' | 'down', actor: Actor): Promise<void> {
+    const flow = await this.get(campaignId, id);
+    const all = (await store.listFlows(this.db, campaignId, {}, { page: 1, perPage: 200 })).data
+      .filter((f) => f.type === flow.type && !f.archived)
+      .sort((a, b) => a.position - b.position || a.id - b.id);
+    const at = all.findIndex((f) => f.id === id);
+    const to = direction === 'up' ? at - 1 : at + 1;
+    if (at < 0 || to < 0 || to >= all.length) return;
+    [all[at], all[to]] = [all[to]!, all[at]!];
+    for (const [i, f] of all.entries())
+      if (f.position !== i + 1) await this.update(campaignId, f.id, { position: i + 1 }, actor);
+  }
+
   async update(campaignId: number, id: number, patch: FlowPatch, actor: Actor): Promise<store.Flow> {
     const now = this.clock();
     await audited(this.db, actor, 'flow.updated', 'flow', async (trx) => {

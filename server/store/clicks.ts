@@ -96,7 +96,42 @@ export interface Click {
    * `{ flowId, rotation, bound, type }` for campaign-URL clicks; readers must expect either (or none).
    */
   trace: unknown;
+  /** What a campaign-URL click did (SPEC §15 Clicks log); null for affiliate-link clicks. */
+  traffic?: {
+    flowId: number;
+    sourceId: number | null;
+    landingUrl: string | null;
+    offerUrl: string | null;
+    subIds: Record<string, string>;
+    externalId: string | null;
+    cost: number;
+    uniqueCampaign: boolean;
+    uniqueFlow: boolean;
+    uniqueGlobal: boolean;
+    device: string | null;
+    os: string | null;
+    browser: string | null;
+  } | null;
 }
+
+const trafficOf = (r: ClickRow & Partial<TrafficClickColumns>): Click['traffic'] =>
+  r.flow_id === null || r.flow_id === undefined
+    ? null
+    : {
+        flowId: Number(r.flow_id),
+        sourceId: r.source_id ?? null,
+        landingUrl: r.landing_url ?? null,
+        offerUrl: r.offer_url ?? null,
+        subIds: parseJson<Record<string, string>>(r.sub_ids ?? null, {}),
+        externalId: r.external_id ?? null,
+        cost: Number(r.cost ?? 0) / 10_000,
+        uniqueCampaign: Boolean(Number(r.unique_campaign ?? 0)),
+        uniqueFlow: Boolean(Number(r.unique_flow ?? 0)),
+        uniqueGlobal: Boolean(Number(r.unique_global ?? 0)),
+        device: r.device ?? null,
+        os: r.os ?? null,
+        browser: r.browser ?? null,
+      };
 
 const toClick = (r: ClickRow & { id: number }): Click => ({
   id: Number(r.id),
@@ -119,6 +154,7 @@ const toClick = (r: ClickRow & { id: number }): Click => ({
   url: r.url,
   source: r.source,
   trace: parseJson<unknown>(r.trace, null),
+  traffic: trafficOf(r),
 });
 
 export interface ClickFilters {

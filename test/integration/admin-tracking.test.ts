@@ -131,6 +131,7 @@ describe('admin: the dashboard counts clicks and sales from the daily rollups', 
     const after = await agent.get('/admin');
     assert.match(after.text, /data-period="Today"><th>Today<\/th><td data-stat="clicks">3<\/td>/);
     assert.match(after.text, /<td data-stat="sales">1<\/td>/);
-    assert.match(after.text, /<path class="line"/, 'the dashboard draws its line chart');
+    // The chart draws the days as a line with a point (and a tooltip) per day.
+    assert.match(after.text, /<circle class="point"[^>]*><title>/);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { GROUP_BY } from '../../server/services/reports.js';
+import { DIMENSIONS, DAILY as DAILY_DIMENSIONS, SALE_FACTS } from '../../server/domain/report-dimensions.js';
 import { toUnits } from '../../server/domain/money.js';
 
 /*
@@ -35,13 +35,38 @@ const START = Math.floor(Date.now() / DAY_MS - 2000) * DAY_MS + 9 * 3_600_000;
 const CHROME =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const IPS = ['81.2.69.160', '2.16.1.1', '5.9.0.1', '81.2.69.161', '8.8.4.4'];
+const AGENTS = [
+  CHROME,
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+];
 
 type Ref = 'ada' | 'bob' | 'pat' | 'nobody';
 type Event =
   | { t: 'click'; visitor: number; affiliate: Ref; banner: boolean; via: 'snippet' | 'redirect' }
   | { t: 'impression'; affiliate: Ref }
-  | { t: 'campaignClick'; campaign: 0 | 1; ip: number; affiliate: Ref | null; zone: string }
-  | { t: 'sale'; visitor: number; cents: number; currency: 'USD' | 'EUR'; product: boolean; repeat: boolean }
+  | {
+      t: 'campaignClick';
+      campaign: 0 | 1;
+      ip: number;
+      affiliate: Ref | null;
+      zone: string;
+      agent: number;
+      sub2: string | null;
+      keyword: string | null;
+      referrer: string | null;
+      language: string | null;
+      externalId: string | null;
+    }
+  | {
+      t: 'sale';
+      visitor: number;
+      cents: number;
+      currency: 'USD' | 'EUR';
+      product: boolean;
+      repeat: boolean;
+      coupon: string | null;
+    }
   | { t: 'action'; visitor: number; cents: number | null }
   | { t: 'apiSale'; affiliate: Ref; cents: number; status: 'approved' | 'pending' | 'declined' | null }
   | {
@@ -78,6 +103,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
       currency: fc.constantFrom('USD' as const, 'EUR' as const),
       product: fc.boolean(),
       repeat: fc.boolean(),
+      coupon: fc.option(fc.constantFrom('SPRING', 'spring'), { nil: null }),
     }),
     weight: 2,
   },
@@ -94,7 +120,13 @@ const event: fc.Arbitrary<Event> = fc.oneof(
       campaign: fc.constantFrom(0 as const, 1 as const),
       ip: fc.nat(IPS.length - 1),
       affiliate: fc.option(ref, { nil: null }),
-      zone: fc.constantFrom('z1', 'z2'),
+      zone: fc.constantFrom('z1', 'z2', 'Z1'),
+      agent: fc.nat(AGENTS.length - 1),
+      sub2: fc.option(fc.constantFrom('a', 'b'), { nil: null }),
+      keyword: fc.option(fc.constantFrom('shoes', 'red shoes'), { nil: null }),
+      referrer: fc.option(fc.constantFrom('https://www.news.example/x', 'https://blog.example/'), { nil: null }),
+      language: fc.option(fc.constantFrom('de-DE,de;q=0.9', 'en-GB'), { nil: null }),
+      externalId: fc.option(fc.constantFrom('e1', 'e2', 'e3'), { nil: null }),
     }),
     weight: 2,
   },
@@ -132,8 +164,29 @@ const event: fc.Arbitrary<Event> = fc.oneof(
 const FIGURES = ['clicks', 'uniqueClicks', 'conversions', 'sales', 'revenue', 'cost'] as const;
 const DAILY_ONLY = ['impressions', 'commissions', 'commissionsPending', 'commissionsApproved', 'profit'] as const;
 const MONEY = new Set(['revenue', 'cost', 'commissions', 'commissionsPending', 'commissionsApproved', 'profit']);
-const DAILY = ['day', 'campaign', 'affiliate', 'banner'] as const;
-const TRAFFIC = ['flow', 'landing', 'offer', 'source', 'country'] as const;
+/** Groupings the daily rollup answers (coupon and product: the sales that carry one, the rest under "(none)"). */
+const DAILY = DIMENSIONS.filter((d) => DAILY_DIMENSIONS.has(d) || SALE_FACTS.has(d));
+/** Groupings of campaign-URL clicks and postback conversions. */
+const TRAFFIC = DIMENSIONS.filter((d) => !DAILY.includes(d));
+/** Two-level groupings: day, campaign or flow first with every other dimension, and pairs of others. */
+const PAIRS: Array<[string, string]> = [
+  ...(['day', 'campaign', 'flow'] as const).flatMap((first) =>
+    DIMENSIONS.filter((d) => d !== first && !(first === 'flow' && SALE_FACTS.has(d))).map(
+      (d) => [first, d] as [string, string],
+    ),
+  ),
+  ['country', 'device'],
+  ['sub_id_1', 'hour'],
+  ['affiliate', 'country'],
+  ['coupon', 'campaign'],
+  ['week', 'affiliate'],
+  ['landing', 'sub_id_1'],
+  ['external_id', 'day'],
+  ['month', 'group'],
+  ['browser', 'flow'],
+];
+/** The family of a grouping: the daily one when every dimension is the daily rollup's. */
+const familyOf = (dims: readonly string[]) => (dims.every((d) => DAILY.includes(d as never)) ? 'daily' : 'campaignUrl');
 type Totals = Record<string, number>;
 
 describe(`every grouping of a report reconciles with the others and with the raw rows (SPEC §15) on ${dialectName()}`, () => {
@@ -271,9 +324,20 @@ describe(`every grouping of a report reconciles with the others and with the raw
         }
         case 'campaignClick': {
           const alias = e.campaign === 0 ? 'rc-cpc' : 'rc-cpa';
-          const query = new URLSearchParams({ zone: e.zone, ...(e.affiliate ? { a_aid: e.affiliate } : {}) });
+          const query = new URLSearchParams({
+            zone: e.zone,
+            ...(e.affiliate ? { a_aid: e.affiliate } : {}),
+            ...(e.sub2 ? { sub_id_2: e.sub2 } : {}),
+            ...(e.keyword ? { keyword: e.keyword } : {}),
+            ...(e.externalId ? { external_id: e.externalId } : {}),
+          });
           const res = await request(app.url, 'GET', `/${alias}?${query.toString()}`, {
-            headers: { 'user-agent': CHROME, 'x-forwarded-for': IPS[e.ip]! },
+            headers: {
+              'user-agent': AGENTS[e.agent]!,
+              'x-forwarded-for': IPS[e.ip]!,
+              ...(e.referrer ? { referer: e.referrer } : {}),
+              ...(e.language ? { 'accept-language': e.language } : {}),
+            },
           });
           assert.equal(res.status, 302, res.text);
           const subid = new URL(res.headers.get('location')!).searchParams.get('s');
@@ -290,6 +354,7 @@ describe(`every grouping of a report reconciles with the others and with the raw
               totalCost: e.cents / 100,
               currency: e.currency,
               ...(e.product ? { productId: 'sku-1' } : {}),
+              ...(e.coupon ? { coupon: e.coupon } : {}),
               ...(visitorId ? { visitorId } : {}),
             },
           });
@@ -460,7 +525,7 @@ describe(`every grouping of a report reconciles with the others and with the raw
   const pick = (t: Totals, keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, t[k]]));
 
   /** Every grouping of `from`..`to` against the others and the raw rows. */
-  async function checkPeriod(from: string, to: string): Promise<void> {
+  async function checkPeriod(from: string, to: string, withPairs: boolean): Promise<void> {
     const period = `${from}..${to}`;
     const { daily, campaignUrl } = await recount(from, to);
     for (const groupBy of DAILY) {
@@ -479,6 +544,39 @@ describe(`every grouping of a report reconciles with the others and with the raw
       const t = await reportTotals(groupBy, from, to);
       assert.deepEqual(pick(t, FIGURES), campaignUrl, `${period} groupBy=${groupBy} vs the raw rows`);
     }
+    if (withPairs) {
+      for (const [first, second] of PAIRS) {
+        const groupBy = `${first},${second}`;
+        const t = await reportTotals(groupBy, from, to);
+        const family = familyOf([first, second]);
+        const keys = family === 'daily' ? [...FIGURES, ...DAILY_ONLY] : FIGURES;
+        assert.deepEqual(
+          pick(t, keys),
+          pick(family === 'daily' ? daily : campaignUrl, keys),
+          `${period} groupBy=${groupBy} vs the raw rows`,
+        );
+      }
+      // Each flow's rows of flow,<dimension> add up to the flow's row of groupBy=flow.
+      const byFlow = new Map((await reportRows('flow', from, to)).map((r) => [String(r.key), r]));
+      for (const second of ['sub_id_1', 'hour', 'device', 'keyword', 'referrer_domain']) {
+        const sums = new Map<string, number>();
+        for (const r of await reportRows(`flow,${second}`, from, to))
+          sums.set(String(r.key), (sums.get(String(r.key)) ?? 0) + Number(r.clicks));
+        for (const [flow, r] of byFlow)
+          assert.equal(sums.get(flow) ?? 0, Number(r.clicks), `${period} flow ${flow}: flow,${second} vs flow`);
+      }
+      // A value as a filter gives that value's row, whichever rollup or recount answers.
+      for (const r of await reportRows('sub_id_1', from, to)) {
+        if (r.key === null) continue;
+        const filter = `&sub_id_1=${encodeURIComponent(String(r.key))}`;
+        for (const groupBy of ['day', 'campaign', 'country', 'device,hour']) {
+          const t = await reportTotals(groupBy, from, to, filter);
+          assert.equal(t.clicks, Number(r.clicks), `${period} groupBy=${groupBy}${filter} clicks`);
+          assert.equal(t.conversions, Number(r.conversions), `${period} groupBy=${groupBy}${filter} conversions`);
+          assert.equal(t.revenue, toUnits(r.revenue ?? 0), `${period} groupBy=${groupBy}${filter} revenue`);
+        }
+      }
+    }
     // A campaign reached only by its campaign URL: both families count the same events.
     for (const campaignId of ids.traffic) {
       const byDay = await reportTotals('day', from, to, `&campaignId=${campaignId}`);
@@ -491,12 +589,13 @@ describe(`every grouping of a report reconciles with the others and with the raw
 
   /** The whole stream's period, and each of its days on its own. */
   async function check(days: string[]): Promise<void> {
-    await checkPeriod(days[0]!, days[days.length - 1]!);
-    if (days.length > 1) for (const day of days) await checkPeriod(day, day);
+    // Two-level groupings and filters over the whole stream; one level on each of its days too.
+    await checkPeriod(days[0]!, days[days.length - 1]!, true);
+    if (days.length > 1) for (const day of days) await checkPeriod(day, day, false);
   }
 
   test('random streams of events: every grouping gives the same totals as the raw rows', async () => {
-    assert.deepEqual([...DAILY, ...TRAFFIC].sort(), [...GROUP_BY].sort(), 'every groupBy is checked');
+    assert.deepEqual([...DAILY, ...TRAFFIC].sort(), [...DIMENSIONS].sort(), 'every dimension is checked');
     const outcome = await fc.check(
       fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 40, size: 'max' }), async (events) => {
         await check(await play(events));

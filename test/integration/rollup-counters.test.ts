@@ -152,6 +152,16 @@ describe(`rollup counters that cannot overflow (SPEC §10a) on ${dialectName()}`
       clicks: 2,
       cost: seeded.toString(),
     });
+    // Reports by flow read the campaign-URL rollup by dimension value (its totals row `*`).
+    await app.services.db('dimension_stats').insert({
+      dimension: '*',
+      value: '',
+      day: DAY,
+      campaign_id: paid,
+      flow_id: paidFlow,
+      clicks: 2,
+      cost: seeded.toString(),
+    });
     const subids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await request(app.url, 'GET', '/paid?cost=1000000000', {

@@ -12,6 +12,7 @@ import type { AuthUser } from '../../services/auth.js';
 import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
 import { dashboardChart } from './reports.js';
 import { gettingStarted } from '../../services/onboarding.js';
+import { conversionPages } from './conversions.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
 import { settingsPages } from './settings.js';
@@ -175,6 +176,7 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
   });
 
   campaignPages(router, views);
+  conversionPages(router, views);
   affiliatePages(router, views);
   settingsPages(router, views);
   pluginPages(router, views);

@@ -33,6 +33,7 @@ export const NAV_PAGES: readonly NavPage[] = [
   { key: 'commissions', label: 'Commissions', group: 'Money', href: '/admin/commissions' },
   { key: 'payouts', label: 'Payout batches', group: 'Money', href: '/admin/payout-batches' },
   { key: 'reports', label: 'Reports', group: 'Reports', href: '/admin/reports' },
+  { key: 'conversions', label: 'Conversions', group: 'Reports', href: '/admin/conversions' },
   { key: 'settings', label: 'Settings', group: 'Settings', href: '/admin/settings' },
   { key: 'plugins', label: 'Plugins', group: 'Settings', href: '/admin/plugins' },
   { key: 'integration', label: 'Integration', group: 'Settings', href: '/admin/integration' },

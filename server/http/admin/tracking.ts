@@ -134,6 +134,20 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
         affiliateName: names.affiliate(c.affiliateId),
         bannerName: names.banner(c.bannerId),
         rule: howChosen(c.trace, names.flow) ?? c.matchedBy,
+        // Campaign-URL clicks: flow, landing, offer, sub ids, cost and uniqueness (SPEC §15).
+        traffic: c.traffic
+          ? {
+              ...c.traffic,
+              flowName: names.flow(c.traffic.flowId),
+              subIdList: Object.entries(c.traffic.subIds).map(([name, value]) => ({ name, value })),
+              costText: formatMoney(toUnits(c.traffic.cost)),
+              unique: [
+                ['campaign', c.traffic.uniqueCampaign],
+                ['flow', c.traffic.uniqueFlow],
+                ['global', c.traffic.uniqueGlobal],
+              ].map(([scope, yes]) => ({ scope, yes })),
+            }
+          : null,
       })),
       pagination: result.pagination,
       ...pageLinks('/admin/clicks', linkFilters, result.pagination),

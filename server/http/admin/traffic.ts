@@ -1,4 +1,5 @@
 import { plural } from '../../messages.js';
+import { formatMoney } from '../../domain/money.js';
 import type Router from '@koa/router';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
@@ -626,13 +627,40 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       campaign.domainId === null ? undefined : ctx.services.domains.get(campaign.domainId).catch(() => undefined),
       campaign.sourceId === null ? undefined : ctx.services.sources.get(campaign.sourceId).catch(() => undefined),
     ]);
-    const groups = (['forced', 'regular', 'default'] as const).map((type) => ({
-      type,
-      title: TYPE_TITLES[type],
-      flows: result.data
-        .filter((f) => f.type === type)
-        .map((f) => ({ ...f, schemaText: schemaSummary(f), filterTexts: f.filters.map(filterSummary) })),
-    }));
+    // Per-flow figures of the last 30 days (SPEC §15), from the report by flow.
+    const range = ctx.services.reports.defaultRange(30);
+    const figures = new Map(
+      (await ctx.services.reports.run({ groupBy: ['flow'], ...range, filters: { campaign: String(campaign.id) } })).map(
+        (r) => [Number(r.key), r],
+      ),
+    );
+    const currency = ctx.services.settings.get().baseCurrency;
+    const groups = (['forced', 'regular', 'default'] as const).map((type) => {
+      const flows = result.data.filter((f) => f.type === type);
+      const movable = flows.filter((f) => !f.archived);
+      return {
+        type,
+        title: TYPE_TITLES[type],
+        flows: flows.map((f) => {
+          const m = figures.get(f.id);
+          const at = movable.findIndex((x) => x.id === f.id);
+          return {
+            ...f,
+            schemaText: schemaSummary(f),
+            filterTexts: f.filters.map(filterSummary),
+            canMoveUp: at > 0,
+            canMoveDown: at >= 0 && at < movable.length - 1,
+            figures: {
+              clicks: m?.clicks ?? 0,
+              conversions: m?.conversions ?? 0,
+              revenue: formatMoney(m?.revenue.units ?? 0n, currency),
+              cost: formatMoney(m?.cost.units ?? 0n, currency),
+              profit: formatMoney(m?.profit.units ?? 0n, currency),
+            },
+          };
+        }),
+      };
+    });
     campaignPage(ctx, views, campaign, 'flows', 'admin/campaign-flows', {
       flowGroups: groups,
       flowCount: result.data.length,
@@ -646,6 +674,14 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
   router.get('/admin/campaigns/:id/flows', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
     await flowsTab(ctx, campaign, newFlowValues());
+  });
+  // Up and down buttons (a form each, no script): the flow changes place with its neighbour.
+  router.post('/admin/campaigns/:id/flows/:flowId/move', async (ctx) => {
+    const campaign = await ctx.services.campaigns.get(idParam(ctx));
+    const direction = bodyOf(ctx).direction === 'up' ? 'up' : 'down';
+    await ctx.services.flows.move(campaign.id, idParam(ctx, 'flowId'), direction, actor(ctx));
+    flash(ctx, 'success', `Flow moved ${direction}.`);
+    ctx.redirect(`/admin/campaigns/${campaign.id}/flows`);
   });
   router.post('/admin/campaigns/:id/flows', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Readable } from 'node:stream';
 import { listFormat, sendCsv } from '../csv-response.js';
 import { z } from 'zod';
-import type { AppCustom, AppState } from '../context.js';
+import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { idParam, pageQuery, parse, requireStrict, type PageQuery } from '../../validation.js';
 import type { Services } from '../../container.js';
@@ -26,8 +26,8 @@ export interface CrudOptions<T, C, P, FS extends z.ZodObject> {
   create: z.ZodType<C>;
   patch: z.ZodType<P>;
   service: (s: Services) => CrudService<T, C, P, z.output<FS>>;
-  /** The object as this actor may see it (e.g. secrets masked for managers). */
-  toJson?: (item: T, actor: Actor) => unknown;
+  /** The object as this actor may see it (secrets masked for managers); it may read more, e.g. the campaign URL. */
+  toJson?: (item: T, actor: Actor, ctx: AppContext) => unknown;
   /** `format=csv`: the whole filtered list as a streamed CSV download (SPEC §13). */
   csv?: { name: string; stream: (s: Services, filters: z.output<FS>) => Readable };
 }
@@ -82,7 +82,7 @@ export function crudRoutes<T, C, P, FS extends z.ZodObject>(
   o: CrudOptions<T, C, P, FS>,
 ): void {
   const toJson = o.toJson ?? ((x: T) => x);
-  const json = (ctx: { state: AppState }) => (x: T) => toJson(x, ctx.state.user as Actor);
+  const json = (ctx: AppContext) => (x: T) => toJson(x, ctx.state.user as Actor, ctx);
   const guard = requireRole(...o.roles);
   const listFilters = o.csv ? o.filters.extend({ format: listFormat }) : o.filters;
   router.get(o.path, guard, async (ctx) => {
@@ -90,22 +90,22 @@ export function crudRoutes<T, C, P, FS extends z.ZodObject>(
     const { format, ...filters } = all as z.output<FS> & { format?: string };
     if (o.csv && format === 'csv') return sendCsv(ctx, o.csv.name, o.csv.stream(ctx.services, filters as z.output<FS>));
     const result = await o.service(ctx.services).list(filters as z.output<FS>, page);
-    ctx.body = { ...result, data: result.data.map(json(ctx)) };
+    ctx.body = { ...result, data: await Promise.all(result.data.map(json(ctx))) };
   });
   router.post(o.path, guard, async (ctx) => {
     const input = parseBody(ctx, o.create);
     ctx.status = 201;
-    ctx.body = json(ctx)(await o.service(ctx.services).create(input, ctx.state.user as Actor));
+    ctx.body = await json(ctx)(await o.service(ctx.services).create(input, ctx.state.user as Actor));
   });
   router.get(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
     parseQuery(ctx, nothing);
-    ctx.body = json(ctx)(await o.service(ctx.services).get(id));
+    ctx.body = await json(ctx)(await o.service(ctx.services).get(id));
   });
   router.patch(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
     const patch = parseBody(ctx, o.patch);
-    ctx.body = json(ctx)(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
+    ctx.body = await json(ctx)(await o.service(ctx.services).update(id, patch, ctx.state.user as Actor));
   });
   router.delete(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);

@@ -4,6 +4,7 @@ import { programmeRoutes } from './programme.js';
 import { systemRoutes } from './system.js';
 import { trackingApiRoutes } from './tracking.js';
 import { reportRoutes } from './reports.js';
+import { conversionRoutes } from './conversions.js';
 import { commissionApiRoutes } from './commissions.js';
 import { portalApiRoutes } from './portal.js';
 import { outboxRoutes } from './outbox.js';
@@ -18,6 +19,7 @@ export function apiRouter(): Router<AppState, AppCustom> {
   programmeRoutes(router);
   trackingApiRoutes(router);
   reportRoutes(router);
+  conversionRoutes(router);
   commissionApiRoutes(router);
   portalApiRoutes(router);
   outboxRoutes(router);

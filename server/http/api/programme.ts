@@ -10,6 +10,20 @@ import * as s from '../../schemas/programme.js';
 import { payoutJson } from '../../store/payouts.js';
 import { campaignFor } from '../../services/secrets.js';
 import { exportAffiliates } from '../../services/exports.js';
+import type { AppContext } from '../context.js';
+import type { Campaign } from '../../store/campaigns.js';
+import { sourceUrlTemplate } from '../../store/sources.js';
+import { domainOrigin, trackerOrigin } from '../admin/traffic-form.js';
+
+/** The campaign's full URL with its source's parameter template (SPEC §7.1, §15); null without an alias. */
+async function campaignUrlOf(ctx: AppContext, campaign: Campaign): Promise<string | null> {
+  if (!campaign.alias) return null;
+  const snap = await ctx.services.cache.snapshot();
+  const domain = campaign.domainId ? snap.domains.get(campaign.domainId) : undefined;
+  const source = campaign.sourceId ? snap.sources.get(campaign.sourceId) : undefined;
+  const origin = domain ? domainOrigin(ctx, domain.host) : trackerOrigin(ctx);
+  return `${origin}/${campaign.alias}${source ? sourceUrlTemplate(source.params) : ''}`;
+}
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -63,7 +77,18 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     create: s.campaignCreate,
     patch: s.campaignPatch,
     service: (sv) => sv.campaigns,
-    toJson: (campaign, actor) => campaignFor(actor, campaign),
+    toJson: async (campaign, actor, ctx) => ({
+      ...campaignFor(actor, campaign),
+      campaignUrl: await campaignUrlOf(ctx, campaign),
+    }),
+  });
+  // A copy with its flows and payouts (SPEC §15).
+  router.post('/campaigns/:id/clone', requireRole(...MERCHANT), async (ctx) => {
+    const id = parse(z.object({ id: idSchema }), ctx.params).id;
+    parseBody(ctx, nothing);
+    const campaign = await ctx.services.campaigns.clone(id, ctx.state.user as Actor);
+    ctx.status = 201;
+    ctx.body = { ...campaignFor(ctx.state.user as Actor, campaign), campaignUrl: await campaignUrlOf(ctx, campaign) };
   });
   // Secrets are the owner's: managers see them masked and cannot regenerate them.
   router.post('/campaigns/:id/regenerate-secret-key', requireRole('owner'), async (ctx) => {

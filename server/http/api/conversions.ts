@@ -1,0 +1,112 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { AppCustom, AppState } from '../context.js';
+import { requireRole } from '../middleware.js';
+import { optionalId, parseList } from './crud.js';
+import {
+  allConversions,
+  listConversions,
+  type ConversionEntry,
+  type ConversionFilters,
+} from '../../store/conversions.js';
+import { toCsv } from '../../domain/csv.js';
+import { AppError } from '../../errors.js';
+import { addDays, dayStart } from '../../domain/report-dimensions.js';
+import { dayIn } from '../../domain/time.js';
+import { decimalText } from '../../domain/money.js';
+
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date such as 2026-11-01')
+  .refine((v) => {
+    const t = Date.parse(`${v}T00:00:00Z`);
+    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === v;
+  }, 'is not a real date');
+
+export const CONVERSION_STATUSES = ['lead', 'sale', 'rejected', 'rebill'] as const;
+
+export const conversionFilters = z
+  .strictObject({
+    campaignId: optionalId,
+    status: z.enum(CONVERSION_STATUSES).optional(),
+    subid: z.string().trim().min(1).max(32).optional(),
+    tid: z.string().trim().min(1).max(191).optional(),
+    from: day.optional(),
+    to: day.optional(),
+    format: z.enum(['json', 'csv']).default('json'),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'must not be after `to`', path: ['from'] });
+
+/** The store's filters: `from` and `to` are report days in the time zone setting. */
+export function conversionQuery(
+  q: { campaignId?: number; status?: string; subid?: string; tid?: string; from?: string; to?: string },
+  timezone: string,
+): ConversionFilters {
+  return {
+    campaignId: q.campaignId,
+    status: q.status,
+    subid: q.subid,
+    tid: q.tid,
+    from: q.from ? dayStart(q.from, timezone, dayIn) : undefined,
+    to: q.to ? dayStart(addDays(q.to, 1), timezone, dayIn) : undefined,
+  };
+}
+
+const CSV_COLUMNS: Array<keyof ConversionEntry> = [
+  'id',
+  'createdAt',
+  'updatedAt',
+  'clickId',
+  'tid',
+  'campaignId',
+  'flowId',
+  'landingIndex',
+  'offerIndex',
+  'sourceId',
+  'affiliateId',
+  'status',
+  'previousStatus',
+  'revenue',
+  'currency',
+  'revenueBase',
+  'cost',
+  'saleId',
+];
+const MONEY = new Set<keyof ConversionEntry>(['revenue', 'revenueBase', 'cost']);
+/** At most this many rows in one CSV download. */
+export const CONVERSIONS_CSV_LIMIT = 100_000;
+
+/** Amounts as decimals (units are 1/10,000). */
+const shown = (c: ConversionEntry) => ({
+  ...c,
+  revenue: Number(decimalText(c.revenue)),
+  revenueBase: Number(decimalText(c.revenueBase)),
+  cost: Number(decimalText(c.cost)),
+});
+
+export const conversionsCsv = (rows: ConversionEntry[]) =>
+  toCsv(
+    CSV_COLUMNS,
+    rows.map((r) => CSV_COLUMNS.map((c) => (MONEY.has(c) ? decimalText(r[c] as number) : r[c]))),
+  );
+
+/** GET /api/v1/conversions (SPEC §15): postback conversions, filtered, paged, or as CSV. */
+export function conversionRoutes(router: Router<AppState, AppCustom>): void {
+  router.get('/conversions', requireRole('owner', 'manager'), async (ctx) => {
+    const { page, filters } = parseList(ctx, conversionFilters);
+    // parseList takes the fields of the schema, not its refinements: the period is checked here.
+    if (filters.from && filters.to && filters.from > filters.to)
+      throw new AppError('validation_failed', 'from: must not be after `to`', [
+        { field: 'from', message: 'must not be after `to`' },
+      ]);
+    const f = conversionQuery(filters, ctx.services.settings.get().timezone);
+    if (filters.format === 'csv') {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', 'attachment; filename="affix-conversions.csv"');
+      ctx.body = conversionsCsv(await allConversions(ctx.services.db, f, CONVERSIONS_CSV_LIMIT));
+      return;
+    }
+    const result = await listConversions(ctx.services.db, f, page);
+    ctx.body = { ...result, data: result.data.map(shown) };
+  });
+}

@@ -1,0 +1,120 @@
+import type { Knex } from 'knex';
+import type { PageQuery } from '../validation.js';
+import { paginate, type Page } from './rows.js';
+
+/** A postback conversion as the conversions log shows it (SPEC §7.5, §15). Amounts in units. */
+export interface ConversionEntry {
+  id: number;
+  createdAt: string;
+  updatedAt: string;
+  clickId: string;
+  tid: string | null;
+  campaignId: number;
+  flowId: number | null;
+  landingIndex: number | null;
+  offerIndex: number | null;
+  sourceId: number | null;
+  affiliateId: number | null;
+  status: string;
+  previousStatus: string | null;
+  revenue: number;
+  currency: string;
+  revenueBase: number;
+  cost: number;
+  saleId: number | null;
+}
+
+export interface ConversionFilters {
+  campaignId?: number;
+  status?: string;
+  /** The click id (`subid`) the conversion was posted back for. */
+  subid?: string;
+  tid?: string;
+  /** Instants (ms), `to` exclusive. */
+  from?: number;
+  to?: number;
+}
+
+interface ConversionRow {
+  id: number | string;
+  created_at: number | string;
+  updated_at: number | string;
+  click_id: string;
+  tid: string | null;
+  campaign_id: number;
+  flow_id: number | null;
+  landing_index: number | null;
+  offer_index: number | null;
+  source_id: number | null;
+  affiliate_id: number | null;
+  status: string;
+  previous_status: string | null;
+  revenue: number | string;
+  currency: string;
+  revenue_base: number | string;
+  cost: number | string;
+  sale_id: number | string | null;
+}
+
+const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
+
+const toEntry = (r: ConversionRow): ConversionEntry => ({
+  id: Number(r.id),
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+  clickId: r.click_id,
+  tid: r.tid,
+  campaignId: r.campaign_id,
+  flowId: r.flow_id,
+  landingIndex: r.landing_index,
+  offerIndex: r.offer_index,
+  sourceId: r.source_id,
+  affiliateId: r.affiliate_id,
+  status: r.status,
+  previousStatus: r.previous_status,
+  revenue: Number(r.revenue),
+  currency: r.currency,
+  revenueBase: Number(r.revenue_base),
+  cost: Number(r.cost),
+  saleId: r.sale_id === null ? null : Number(r.sale_id),
+});
+
+function filtered(db: Knex, f: ConversionFilters): Knex.QueryBuilder {
+  const q = db('conversions').select(
+    'id',
+    'created_at',
+    'updated_at',
+    'click_id',
+    'tid',
+    'campaign_id',
+    'flow_id',
+    'landing_index',
+    'offer_index',
+    'source_id',
+    'affiliate_id',
+    'status',
+    'previous_status',
+    'revenue',
+    'currency',
+    'revenue_base',
+    'cost',
+    'sale_id',
+  );
+  if (f.campaignId) q.where('campaign_id', f.campaignId);
+  if (f.status) q.where('status', f.status);
+  if (f.subid) q.where('click_id', f.subid);
+  if (f.tid) q.where('tid', f.tid);
+  if (f.from !== undefined) q.where('created_at', '>=', f.from);
+  if (f.to !== undefined) q.where('created_at', '<', f.to);
+  return q;
+}
+
+/** The newest first, a page at a time. */
+export function listConversions(db: Knex, f: ConversionFilters, page: PageQuery): Promise<Page<ConversionEntry>> {
+  return paginate<ConversionRow, ConversionEntry>(filtered(db, f), page, toEntry);
+}
+
+/** Every matching conversion, newest first, at most `limit` (CSV export). */
+export async function allConversions(db: Knex, f: ConversionFilters, limit: number): Promise<ConversionEntry[]> {
+  return ((await filtered(db, f).orderBy('id', 'desc').limit(limit)) as ConversionRow[]).map(toEntry);
+}
