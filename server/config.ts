@@ -27,6 +27,8 @@ export interface Config {
   workers: number;
   /** Redis for the shared counters and configuration changes (SPEC §16); null = the database. */
   redisUrl: string | null;
+  /** Prefix of Affix's Redis keys and channel, so several installations can share one Redis. */
+  redisPrefix: string;
 }
 
 export interface HttpLimits {
@@ -109,6 +111,13 @@ const envSchema = z.object({
     z
       .url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' })
       .optional(),
+  ),
+  REDIS_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/, 'must be 1-64 letters, digits or _ : . -')
+      .default('affix:'),
   ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
@@ -215,5 +224,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     workers: e.WORKERS === 0 ? availableParallelism() : e.WORKERS,
     redisUrl: e.REDIS_URL ?? null,
+    redisPrefix: e.REDIS_PREFIX,
   };
 }

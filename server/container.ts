@@ -40,6 +40,7 @@ import { OutboxWorker, type OutboxWorkerTuning } from './services/outbox-worker.
 import { OutgoingHttp } from './services/outgoing-http.js';
 import { IntegrationService } from './services/integrations.js';
 import { Pruner, type PruningTuning } from './services/pruning.js';
+import { openSharedState, subscribeConfigChanges, type SharedState } from './services/shared-state.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -89,6 +90,8 @@ export interface Services {
   integrations: IntegrationService;
   /** Prunes uniqueness marks and impression visitors by age; started by `startWorkers`. */
   pruner: Pruner;
+  /** The counters shared by every process: Redis when `REDIS_URL` is set and reachable, else the database. */
+  shared: SharedState;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -129,7 +132,16 @@ export async function buildServices(
   const settings = new SettingsService(db, onChange);
   await settings.load();
   cache = new ConfigCache(db, settings, log);
-  const builtinDeps: BuiltinDeps = { db, cache, clock };
+  // The counters every process must agree on, and configuration pushed at once (SPEC §16).
+  const { shared, redis } = openSharedState({
+    db,
+    log,
+    clock,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+  });
+  const configBus = redis ? subscribeConfigChanges(config, cache, log) : null;
+  const builtinDeps: BuiltinDeps = { db, cache, clock, shared };
   const outgoing = new OutgoingHttp({ allowPrivate: config.allowPrivateTargets });
   const plugins = new PluginRegistry({
     hooks,
@@ -185,7 +197,7 @@ export async function buildServices(
     log,
     clock,
     settings,
-    auth: new AuthService(db, secret, clock, opts.verifyPassword),
+    auth: new AuthService(db, secret, clock, opts.verifyPassword, shared),
     affiliates: new AffiliateService(db, outgoing, onChange, clock),
     campaigns: new CampaignService(db, onChange, clock),
     banners: new BannerService(db, onChange, clock),
@@ -213,7 +225,7 @@ export async function buildServices(
     idempotency: new IdempotencyService(db, clock),
     payoutBatches: new PayoutBatchService(db, commissionLifecycle, () => settings.get(), clock),
     outbox,
-    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),
+    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random, shared),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),
@@ -221,6 +233,7 @@ export async function buildServices(
     outgoing,
     integrations: new IntegrationService(db, sales, refunds, commissionLifecycle, log, clock),
     pruner: new Pruner(db, cache, log, clock, opts.pruning),
+    shared,
     writers,
     async stop() {
       cache?.stop();
@@ -231,12 +244,19 @@ export async function buildServices(
         outboxWorker.stop(),
         services.pruner.stop(),
       ]);
+      configBus?.disconnect();
+      redis?.disconnect();
     },
   };
   await services.campaigns.ensureDefault(systemActor);
   if (config.ownerEmail && config.ownerPassword && (await services.auth.needsSetup())) {
-    await services.auth.createOwner(config.ownerEmail, config.ownerPassword, 'Owner');
-    log.info({ email: config.ownerEmail }, 'owner account created from AFFIX_OWNER_EMAIL');
+    try {
+      await services.auth.createOwner(config.ownerEmail, config.ownerPassword, 'Owner');
+      log.info({ email: config.ownerEmail }, 'owner account created from AFFIX_OWNER_EMAIL');
+    } catch (err) {
+      // Processes starting together (SPEC §16): the one that lost the race finds the owner made.
+      if (await services.auth.needsSetup()) throw err;
+    }
   }
   await cache.snapshot();
   cache.startPolling();

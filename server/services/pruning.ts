@@ -2,7 +2,11 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { ConfigCache } from './config-cache.js';
 import { dayIn } from '../domain/time.js';
-import { deleteImpressionVisitorsBefore, deleteUniquenessMarksBefore } from '../store/pruning.js';
+import {
+  deleteExpiredSharedValues,
+  deleteImpressionVisitorsBefore,
+  deleteUniquenessMarksBefore,
+} from '../store/pruning.js';
 import { takeLease } from '../store/leases.js';
 import { randomToken } from './random.js';
 
@@ -24,6 +28,8 @@ export interface PruningTuning {
 export interface PruneResult {
   uniquenessMarks: number;
   impressionVisitors: number;
+  /** Expired shared counters (fraud windows, clickLimit days, sign-in brake). */
+  sharedValues: number;
 }
 
 /** What a scheduled run did: pruned, or left it to the process holding the lease. */
@@ -65,12 +71,13 @@ export class Pruner {
     const uniquenessMarks = await this.inBatches((n) => deleteUniquenessMarksBefore(this.db, now - ttlHours * HOUR, n));
     const yesterday = dayIn(now - DAY, snap.settings.timezone);
     const impressionVisitors = await this.inBatches((n) => deleteImpressionVisitorsBefore(this.db, yesterday, n));
-    if (uniquenessMarks || impressionVisitors)
+    const sharedValues = await this.inBatches((n) => deleteExpiredSharedValues(this.db, now, n));
+    if (uniquenessMarks || impressionVisitors || sharedValues)
       this.log.info(
-        { uniquenessMarks, impressionVisitors, ttlHours },
+        { uniquenessMarks, impressionVisitors, sharedValues, ttlHours },
         'pruned old uniqueness marks and impression visitors',
       );
-    return { uniquenessMarks, impressionVisitors };
+    return { uniquenessMarks, impressionVisitors, sharedValues };
   }
 
   /**

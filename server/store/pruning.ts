@@ -36,3 +36,18 @@ export async function deleteImpressionVisitorsBefore(db: Knex, day: string, batc
     )
     .del();
 }
+
+/** Shared values (SPEC §16) expired before `now`; returns how many were deleted. */
+export async function deleteExpiredSharedValues(db: Knex, now: number, batch: number): Promise<number> {
+  const keys = (await db('shared_values').where('expires_at', '<', now).select('key').limit(batch)) as Array<{
+    key: string;
+  }>;
+  if (!keys.length) return 0;
+  return db('shared_values')
+    .where('expires_at', '<', now)
+    .whereIn(
+      'key',
+      keys.map((k) => k.key),
+    )
+    .del();
+}
