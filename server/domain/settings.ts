@@ -95,6 +95,8 @@ export const settingsSchema = z.object({
   duplicateOrders: z.enum(['ignore', 'decline']),
   /** The smallest per-affiliate total that goes into a payout batch (SPEC §6.6). */
   payoutMinimum: z.number().min(0).max(1_000_000_000),
+  /** Raw clicks older than this many days are deleted (their rollups stay); 0 keeps them (SPEC §16). */
+  clickRetentionDays: z.number().int('must be a whole number of days').min(0).max(36_500),
   fraud: fraudSchema,
 });
 
@@ -122,6 +124,7 @@ export function defaultSettings(postbackKey: string): Settings {
     affiliateSignup: 'approval',
     duplicateOrders: 'ignore',
     payoutMinimum: 0,
+    clickRetentionDays: 0,
     fraud: {
       duplicateClickSeconds: 0,
       duplicateClickPerBanner: false,

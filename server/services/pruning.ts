@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConfigCache } from './config-cache.js';
 import { dayIn } from '../domain/time.js';
 import {
+  deleteClicksBefore,
   deleteExpiredSharedValues,
   deleteImpressionVisitorsBefore,
   deleteUniquenessMarksBefore,
@@ -30,6 +31,8 @@ export interface PruneResult {
   impressionVisitors: number;
   /** Expired shared counters (fraud windows, clickLimit days, sign-in brake). */
   sharedValues: number;
+  /** Raw clicks older than `clickRetentionDays` (none when it is 0). */
+  clicks: number;
 }
 
 /** What a scheduled run did: pruned, or left it to the process holding the lease. */
@@ -72,12 +75,15 @@ export class Pruner {
     const yesterday = dayIn(now - DAY, snap.settings.timezone);
     const impressionVisitors = await this.inBatches((n) => deleteImpressionVisitorsBefore(this.db, yesterday, n));
     const sharedValues = await this.inBatches((n) => deleteExpiredSharedValues(this.db, now, n));
-    if (uniquenessMarks || impressionVisitors || sharedValues)
+    const retention = snap.settings.clickRetentionDays;
+    const clicks =
+      retention > 0 ? await this.inBatches((n) => deleteClicksBefore(this.db, now - retention * DAY, n)) : 0;
+    if (uniquenessMarks || impressionVisitors || sharedValues || clicks)
       this.log.info(
-        { uniquenessMarks, impressionVisitors, sharedValues, ttlHours },
+        { uniquenessMarks, impressionVisitors, sharedValues, clicks, ttlHours },
         'pruned old uniqueness marks and impression visitors',
       );
-    return { uniquenessMarks, impressionVisitors, sharedValues };
+    return { uniquenessMarks, impressionVisitors, sharedValues, clicks };
   }
 
   /**

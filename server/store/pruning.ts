@@ -51,3 +51,17 @@ export async function deleteExpiredSharedValues(db: Knex, now: number, batch: nu
     )
     .del();
 }
+
+/** Raw clicks made before `cutoff` (ms), oldest first; their rollups stay. Returns how many went. */
+export async function deleteClicksBefore(db: Knex, cutoff: number, batch: number): Promise<number> {
+  const ids = (await db('clicks').where('at', '<', cutoff).orderBy('at').limit(batch).select('id')) as Array<{
+    id: number;
+  }>;
+  if (!ids.length) return 0;
+  return db('clicks')
+    .whereIn(
+      'id',
+      ids.map((r) => r.id),
+    )
+    .del();
+}
