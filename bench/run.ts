@@ -22,7 +22,7 @@ interface Started {
   stopped: Promise<string>;
 }
 
-function startServer(mode: 'bare' | 'affix', env: Record<string, string> = {}): Promise<Started> {
+function startServer(mode: 'bare' | 'same-work' | 'affix', env: Record<string, string> = {}): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join('bench', 'server.ts'), mode], {
       env: { ...process.env, ...env },
@@ -123,6 +123,16 @@ async function main(): Promise<void> {
   await stop(bareServer);
   console.log(`\nbaseline: bare Koa fixed 302 → ${fmt(bare.rps)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms\n`);
 
+  // The second baseline: bare Koa doing each endpoint's HTTP work, without storage.
+  const sameWorkServer = await startServer('same-work');
+  const sameWork = new Map<string, number>();
+  for (const [label, opts] of Object.entries(scenarios({ affiliate: 'bench', bannerId: 1, alias: 'bench' }))) {
+    const r = await load({ url: `http://127.0.0.1:${sameWorkServer.port}${opts.path}`, requests: [opts] });
+    sameWork.set(label, r.rps);
+    console.log(`baseline: bare Koa same work ${label} → ${fmt(r.rps)} req/s`);
+  }
+  await stop(sameWorkServer);
+
   const targets: Array<[string, Record<string, string>]> = [
     ['SQLite', { DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `affix-bench-${process.pid}.sqlite`)}` }],
   ];
@@ -130,7 +140,7 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   rows.push(
-    `${pad('database', 9)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('p99@½bare', 10)} ${pad('p99@½own', 9)} errors`,
+    `${pad('database', 9)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('same-work', 9)} ${pad('p99@½bare', 10)} ${pad('p99@½own', 9)} errors`,
   );
   for (const [name, env] of targets) {
     let server: Started;
@@ -146,7 +156,7 @@ async function main(): Promise<void> {
       const atHalf = await load({ url, requests: [opts], overallRate: Math.max(1, Math.floor(half.rps)) });
       const atHalfOwn = await load({ url, requests: [opts], overallRate: Math.max(1, Math.floor(full.rps / 2)) });
       rows.push(
-        `${pad(name, 9)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad((full.rps / bare.rps).toFixed(2), 6)} ${pad(atHalf.p99, 10)} ${pad(atHalfOwn.p99, 9)} ${full.errors + full.non2xx3xx + atHalf.errors + atHalf.non2xx3xx + atHalfOwn.errors + atHalfOwn.non2xx3xx}`,
+        `${pad(name, 9)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad((full.rps / bare.rps).toFixed(2), 6)} ${pad((full.rps / (sameWork.get(label) ?? full.rps)).toFixed(2), 9)} ${pad(atHalf.p99, 10)} ${pad(atHalfOwn.p99, 9)} ${full.errors + full.non2xx3xx + atHalf.errors + atHalf.non2xx3xx + atHalfOwn.errors + atHalfOwn.non2xx3xx}`,
       );
       console.log(rows[rows.length - 1]);
     }
@@ -155,7 +165,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${rows.join('\n')}`);
   console.log(
-    `\nratio = req/s ÷ bare Koa req/s (${fmt(bare.rps)}); p99@½bare = p99 latency at ${fmt(half.rps)} req/s (half the bare rate); p99@½own = p99 latency at half the endpoint's own maximum rate.`,
+    `\nratio = req/s ÷ bare Koa fixed-302 req/s (${fmt(bare.rps)}); same-work = req/s ÷ bare Koa doing the endpoint's HTTP work (body or query, cookie, the same JSON or 302) without storage; p99@½bare = p99 latency at ${fmt(half.rps)} req/s (half the bare rate); p99@½own = p99 latency at half the endpoint's own maximum rate.`,
   );
 }
 

@@ -15,7 +15,44 @@ import { systemActor } from '../server/services/actor.js';
 
 const mode = process.argv[2];
 
-if (mode === 'bare') {
+/** The request body as text (what the tracking endpoints read before parsing it). */
+const bodyOf = (req: NodeJS.ReadableStream) =>
+  new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+const someId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
+
+if (mode === 'same-work') {
+  // The HTTP work of each hot path without storage or rules: read the body or query, set the
+  // visitor cookie, answer the same JSON or 302 (the second baseline of `npm run bench`).
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const cookie = { httpOnly: false, sameSite: 'lax' as const, maxAge: 60 * 86_400_000, overwrite: true };
+    if (ctx.method === 'POST') {
+      const body = JSON.parse((await bodyOf(ctx.req)) || '{}') as Record<string, unknown>;
+      if (ctx.path === '/t/sale') {
+        ctx.status = 201;
+        ctx.body = { saleId: 1, status: 'pending', duplicate: false, commissions: [], orderId: body.orderId };
+        return;
+      }
+      const visitorId = someId();
+      ctx.cookies.set('affix_vid', visitorId, cookie);
+      ctx.body = { clickId: someId(), visitorId, campaignId: 1, affiliateId: 1, status: 'raw' };
+      return;
+    }
+    const query = ctx.query;
+    ctx.cookies.set('affix_vid', someId(), cookie);
+    ctx.status = 302;
+    ctx.set('Location', `https://shop.example/landing?s=${someId()}&z=${String(query.sub_id_1 ?? '')}`);
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    console.log(`READY ${typeof address === 'object' && address ? address.port : 0} {}`);
+  });
+} else if (mode === 'bare') {
   const app = new Koa();
   app.use((ctx) => {
     ctx.status = 302;

@@ -29,6 +29,8 @@ export interface Config {
   redisUrl: string | null;
   /** Outgoing mail (SPEC §13): without `smtpUrl` mails are kept as `not_sent`. */
   mail: { smtpUrl: string | null; from: string };
+  /** Prefix of Affix's Redis keys and channel, so several installations can share one Redis. */
+  redisPrefix: string;
 }
 
 export interface HttpLimits {
@@ -111,6 +113,13 @@ const envSchema = z.object({
     z
       .url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379' })
       .optional(),
+  ),
+  REDIS_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/, 'must be 1-64 letters, digits or _ : . -')
+      .default('affix:'),
   ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
@@ -241,5 +250,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WORKERS === 0 ? availableParallelism() : e.WORKERS,
     redisUrl: e.REDIS_URL ?? null,
     mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM },
+    redisPrefix: e.REDIS_PREFIX,
   };
 }

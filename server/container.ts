@@ -47,6 +47,7 @@ import { MailService } from './services/mail.js';
 import { AccountService } from './services/accounts.js';
 import { DailySummary } from './services/daily-summary.js';
 import { formatMoney } from './domain/money.js';
+import { openSharedState, subscribeConfigChanges, type SharedState } from './services/shared-state.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
@@ -105,6 +106,8 @@ export interface Services {
   accounts: AccountService;
   /** `merchant.daily_summary` once a day (when switched on); started by `startWorkers`. */
   dailySummary: DailySummary;
+  /** The counters shared by every process: Redis when `REDIS_URL` is set and reachable, else the database. */
+  shared: SharedState;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
@@ -147,7 +150,16 @@ export async function buildServices(
   const settings = new SettingsService(db, onChange);
   await settings.load();
   cache = new ConfigCache(db, settings, log);
-  const builtinDeps: BuiltinDeps = { db, cache, clock };
+  // The counters every process must agree on, and configuration pushed at once (SPEC §16).
+  const { shared, redis } = openSharedState({
+    db,
+    log,
+    clock,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+  });
+  const configBus = redis ? subscribeConfigChanges(config, cache, log) : null;
+  const builtinDeps: BuiltinDeps = { db, cache, clock, shared };
   const outgoing = new OutgoingHttp({ allowPrivate: config.allowPrivateTargets });
   const plugins = new PluginRegistry({
     hooks,
@@ -207,7 +219,7 @@ export async function buildServices(
     log,
     clock,
     settings,
-    auth: new AuthService(db, secret, clock, opts.verifyPassword),
+    auth: new AuthService(db, secret, clock, opts.verifyPassword, shared),
     apiKeys: new ApiKeyService(db, clock),
     snippetSeen: new SnippetSeen(db, log, clock),
     affiliates: new AffiliateService(db, outgoing, onChange, clock, {
@@ -256,7 +268,7 @@ export async function buildServices(
       },
     ),
     outbox,
-    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random),
+    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random, shared),
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),
@@ -267,6 +279,7 @@ export async function buildServices(
     mail,
     accounts,
     dailySummary: new DailySummary(db, mail, () => settings.get(), log, clock),
+    shared,
     writers,
     async stop() {
       cache?.stop();
@@ -279,12 +292,19 @@ export async function buildServices(
         services.dailySummary.stop(),
         services.snippetSeen.flush(),
       ]);
+      configBus?.disconnect();
+      redis?.disconnect();
     },
   };
   await services.campaigns.ensureDefault(systemActor);
   if (config.ownerEmail && config.ownerPassword && (await services.auth.needsSetup())) {
-    await services.auth.createOwner(config.ownerEmail, config.ownerPassword, 'Owner');
-    log.info({ email: config.ownerEmail }, 'owner account created from AFFIX_OWNER_EMAIL');
+    try {
+      await services.auth.createOwner(config.ownerEmail, config.ownerPassword, 'Owner');
+      log.info({ email: config.ownerEmail }, 'owner account created from AFFIX_OWNER_EMAIL');
+    } catch (err) {
+      // Processes starting together (SPEC §16): the one that lost the race finds the owner made.
+      if (await services.auth.needsSetup()) throw err;
+    }
   }
   await cache.snapshot();
   cache.startPolling();

@@ -199,8 +199,12 @@ function makeDialectHelper(db: Knex): DialectHelper {
     isRetriable: (err) =>
       dialect === 'sqlite'
         ? code(err).startsWith('SQLITE_BUSY')
-        : // 1213 ER_LOCK_DEADLOCK (Galera reports its certification failures so too), 1205 ER_LOCK_WAIT_TIMEOUT.
-          code(err) === 'ER_LOCK_DEADLOCK' || code(err) === 'ER_LOCK_WAIT_TIMEOUT',
+        : // 1213 ER_LOCK_DEADLOCK (Galera reports its certification failures and brute-force
+          // aborts so too), 1205 ER_LOCK_WAIT_TIMEOUT, and 1047 while a Galera node is not yet
+          // (or no longer) part of the primary component ("WSREP has not yet prepared node").
+          code(err) === 'ER_LOCK_DEADLOCK' ||
+          code(err) === 'ER_LOCK_WAIT_TIMEOUT' ||
+          (code(err) === 'ER_UNKNOWN_COM_ERROR' && /WSREP/i.test(message(err))),
     async upsertIncrement(conn, table, keys, rows, increment) {
       if (!rows.length) return;
       const merge: Record<string, Knex.Raw> = {};

@@ -99,6 +99,8 @@ export const settingsSchema = z.object({
   couponCampaignRecognition: z.boolean(),
   /** The smallest per-affiliate total that goes into a payout batch (SPEC §6.6). */
   payoutMinimum: z.number().min(0).max(1_000_000_000),
+  /** Raw clicks older than this many days are deleted (their rollups stay); 0 keeps them (SPEC §16). */
+  clickRetentionDays: z.number().int('must be a whole number of days').min(0).max(36_500),
   fraud: fraudSchema,
   /** The programme's terms; when set, sign-up requires accepting them (SPEC §13). */
   termsText: z
@@ -134,6 +136,7 @@ export function defaultSettings(postbackKey: string): Settings {
     couponCampaignRecognition: true,
     payoutMinimum: 0,
     termsText: null,
+    clickRetentionDays: 0,
     fraud: {
       duplicateClickSeconds: 0,
       duplicateClickPerBanner: false,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AffixPlugin } from './types.js';
 import type { ConfigCache } from '../services/config-cache.js';
+import type { SharedState } from '../services/shared-state.js';
 import { createFraudProtection } from './fraud-protection/index.js';
 import { createWebhooks } from './webhooks/index.js';
 import { createMultiTier } from './multi-tier/index.js';
@@ -12,11 +13,13 @@ export interface BuiltinDeps {
   db: Knex;
   cache: ConfigCache;
   clock: () => number;
+  /** The values every server process shares (SPEC §16); in memory when not given. */
+  shared?: SharedState;
 }
 
 /** The built-in plugins (SPEC §8), one folder each. */
 export const builtinPlugins = (deps: BuiltinDeps): AffixPlugin[] => [
-  createFraudProtection(),
+  createFraudProtection(deps.shared),
   createLifetimeCommissions(deps),
   createMultiTier(deps),
   createWebhooks(deps),

@@ -7,6 +7,7 @@ import type { Actor, Role } from './actor.js';
 import { recordAudit } from '../store/audit.js';
 import { hashPassword, verifyPassword, decoyHash } from './passwords.js';
 import { LoginThrottle } from './login-throttle.js';
+import type { SharedState } from './shared-state.js';
 import { AppError, fieldError, forbidden, unauthorized } from '../errors.js';
 import {
   countOwners,
@@ -77,8 +78,9 @@ export class AuthService {
     private readonly clock: () => number = Date.now,
     /** The password check (tests count its calls). */
     private readonly checkPassword: (password: string, hash: string) => Promise<boolean> = verifyPassword,
+    shared?: SharedState,
   ) {
-    this.throttle = new LoginThrottle(clock);
+    this.throttle = new LoginThrottle(clock, shared);
     this.key = createSecretKey(Buffer.from(secret));
   }
 
@@ -142,7 +144,7 @@ export class AuthService {
     const emailKey = `email:${email.trim().toLowerCase()}`;
     const ipKey = `ip:${ip}`;
     // Counted before the password is checked: parallel guesses cannot outrun the brake.
-    const wait = this.throttle.reserve([emailKey, ipKey]);
+    const wait = await this.throttle.reserve([emailKey, ipKey]);
     if (wait > 0) {
       throw new AppError(
         'too_many_requests',
@@ -157,8 +159,8 @@ export class AuthService {
     if (!row || !ok) throw unauthorized('Wrong email or password');
     // The address keeps its earlier failures: a successful sign-in of one's own account must not
     // reset the brake on guesses at others.
-    this.throttle.forget(emailKey);
-    this.throttle.release(ipKey);
+    await this.throttle.forget(emailKey);
+    await this.throttle.release(ipKey);
     const account = await getAccount(this.db, row.id);
     const inactive = account ? inactiveReason(account) : 'it no longer exists';
     if (inactive) throw forbidden(`This account cannot sign in: ${inactive}`);

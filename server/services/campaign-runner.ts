@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot, DomainFacts } from './config-cache.js';
 import { flowClickTimes, type ClickStatus } from '../store/clicks.js';
 import type { Campaign } from '../store/campaigns.js';
-import { selectFlow, pickLandingOffer, type VisitorFacts } from '../domain/flows.js';
+import { selectFlow, pickLandingOffer, type FlowDef, type VisitorFacts } from '../domain/flows.js';
 import { matchCampaignUrlClick } from '../domain/matching.js';
 import type { ClickPipeline, ScreenedClick } from './click-pipeline.js';
 import { FlowClickCounter } from './flow-click-counter.js';
+import type { SharedState } from './shared-state.js';
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
@@ -101,6 +102,17 @@ interface SourceParams {
  * landing and offer, macros, cost; the click is stored through the group-commit writer before
  * the answer is given.
  */
+/**
+ * The most clicks a day a flow's `clickLimit` lets in (an `is not` limit counts without a
+ * ceiling: its flow takes clicks once the limit is passed).
+ */
+function clickLimitOf(flow: FlowDef): number {
+  const f = flow.filters.find((x) => x.name === 'clickLimit');
+  if (!f || f.mode !== 'is') return Number.MAX_SAFE_INTEGER;
+  const limit = Number(f.values.map((v) => v.trim()).find(Boolean) ?? 0);
+  return Number.isFinite(limit) ? limit : 0;
+}
+
 export class CampaignRunner {
   /** Clicks per flow and day, for `clickLimit`. */
   private readonly flowClicks = new FlowClickCounter();
@@ -114,6 +126,8 @@ export class CampaignRunner {
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly random: () => number = Math.random,
+    /** Where `clickLimit` counts live when several processes share the database (SPEC §16). */
+    private readonly shared: SharedState | null = null,
   ) {
     this.key = createSecretKey(Buffer.from(secret));
   }
@@ -239,6 +253,7 @@ export class CampaignRunner {
       campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindLookup) : null;
 
     const day = dayIn(now, settings.timezone);
+    let sharedCounts: Map<number, number> | null = null;
     const facts: VisitorFacts = {
       ip: req.ip,
       country,
@@ -251,27 +266,47 @@ export class CampaignRunner {
       params: req.params,
       now,
       timeZone: settings.timezone,
-      flowClicksToday: (flowId) => this.flowClicks.count(flowId, day),
+      flowClicksToday: (flowId) => sharedCounts?.get(flowId) ?? this.flowClicks.count(flowId, day),
     };
     // clickLimit counts: seeded once per flow and day; no await once they are (the hot path).
     const limited = flows.filter((f) => f.filters.some((x) => x.name === 'clickLimit')).map((f) => f.id);
-    const seeding = limited.length
-      ? this.flowClicks.ready(limited, day, async (flowId) => {
-          // From the start of the report day: at most 24 h back, refined by the day label.
-          const times = await flowClickTimes(this.db, flowId, now - 86_400_000);
-          return times.filter((at) => dayIn(at, settings.timezone) === day).length;
-        })
-      : null;
-    if (seeding) await seeding;
-    // Nothing may come between reading the counts (selectFlow) and counting this click (below):
-    // no await, so concurrent requests cannot all take the last place of a limited flow.
-    const choice = selectFlow(
-      flows,
-      campaign.flowRotation === 'weight' ? 'weight' : 'position',
-      facts,
-      this.random,
-      binding?.flowId ?? null,
-    );
+    const storedToday = async (flowId: number) => {
+      // From the start of the report day: at most 24 h back, refined by the day label.
+      const times = await flowClickTimes(this.db, flowId, now - 86_400_000);
+      return times.filter((at) => dayIn(at, settings.timezone) === day).length;
+    };
+    const rotation = campaign.flowRotation === 'weight' ? 'weight' : 'position';
+    let choice: ReturnType<typeof selectFlow>;
+    if (this.shared && limited.length) {
+      // Shared counts (SPEC §16): read, choose, then take the place with one compare-and-set;
+      // when another process took the last place meanwhile, the flow counts as full and the
+      // choice is made again.
+      const shared = this.shared;
+      sharedCounts = new Map();
+      for (const id of limited) {
+        const value = await shared.read('flow', `${id}|${day}`);
+        sharedCounts.set(id, value === null ? await storedToday(id) : Number(value));
+      }
+      // Each lost place closes one flow, so this ends; the bound ends it for a flow chosen
+      // whatever its count (a binding).
+      for (let tries = 0; ; tries++) {
+        choice = selectFlow(flows, rotation, facts, this.random, binding?.flowId ?? null);
+        const chosen = choice.flow;
+        if (!record || !chosen || !limited.includes(chosen.id) || tries > flows.length) break;
+        const limit = clickLimitOf(chosen);
+        const taken = await shared.incrementBelow('flow', `${chosen.id}|${day}`, limit, 2 * 86_400_000, () =>
+          storedToday(chosen.id),
+        );
+        if (taken) break;
+        sharedCounts.set(chosen.id, limit);
+      }
+    } else {
+      const seeding = limited.length ? this.flowClicks.ready(limited, day, storedToday) : null;
+      if (seeding) await seeding;
+      // Nothing may come between reading the counts (selectFlow) and counting this click (below):
+      // no await, so concurrent requests cannot all take the last place of a limited flow.
+      choice = selectFlow(flows, rotation, facts, this.random, binding?.flowId ?? null);
+    }
     log.push(...choice.log);
     const flow = choice.flow;
     if (!flow) {
@@ -444,8 +479,9 @@ export class CampaignRunner {
               }))
             : null,
       });
-      // Counted in the same turn as selectFlow read the count (see above).
-      this.flowClicks.add(flow.id, day, stored);
+      // Counted in the same turn as selectFlow read the count (see above); shared counts were
+      // taken before.
+      if (!this.shared) this.flowClicks.add(flow.id, day, stored);
       const recorded = await stored;
       result.click = { status: recorded.status, declineReason: recorded.declineReason };
     }

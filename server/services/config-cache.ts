@@ -267,11 +267,17 @@ export class ConfigCache {
   /** Called after a change commits: the next snapshot() reloads, here and (via the version) elsewhere. */
   invalidate(): void {
     this.generation++;
-    this.version = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-    void setSystemValue(this.db, VERSION_KEY, this.version).catch((err: unknown) =>
-      this.log?.warn({ err }, 'could not publish the configuration version'),
-    );
+    const version = (this.version = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+    void setSystemValue(this.db, VERSION_KEY, version)
+      .then(() => this.publish?.(version))
+      .catch((err: unknown) => this.log?.warn({ err }, 'could not publish the configuration version'));
   }
+
+  /**
+   * Pushes each new configuration version to the other processes at once (Redis pub/sub, SPEC
+   * §16); they then check the database's version as their poll would.
+   */
+  publish: ((version: string) => Promise<unknown>) | null = null;
 
   private reload(): Promise<ConfigSnapshot> {
     const generation = this.generation;
@@ -303,25 +309,38 @@ export class ConfigCache {
   /** Watches the shared version so a change made by another process reaches this one. */
   startPolling(pollMs = 1000): void {
     if (this.timer) return;
-    let checking = false;
-    this.timer = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      getSystemValue(this.db, VERSION_KEY)
-        .then(async (v) => {
-          if (v === null || v === this.version) return;
-          await this.settings.load();
-          this.generation++;
-          for (const reload of this.reloaders) await reload();
-          // Only once everything is loaded: after a failure the next check tries again.
-          this.version = v;
-        })
-        .catch((err: unknown) => this.log?.warn({ err }, 'configuration version check failed'))
-        .finally(() => {
-          checking = false;
-        });
-    }, pollMs);
+    this.timer = setInterval(() => void this.checkRemote(), pollMs);
     this.timer.unref();
+  }
+
+  private checking: Promise<void> | null = null;
+  private checkAgain = false;
+
+  /** Reloads when the shared version differs from this process's (the poll, and a pushed change). */
+  checkRemote(): Promise<void> {
+    if (this.checking) {
+      // A push during a check: look once more after it, the version may have moved on.
+      this.checkAgain = true;
+      return this.checking;
+    }
+    this.checking = getSystemValue(this.db, VERSION_KEY)
+      .then(async (v) => {
+        if (v === null || v === this.version) return;
+        await this.settings.load();
+        this.generation++;
+        for (const reload of this.reloaders) await reload();
+        // Only once everything is loaded: after a failure the next check tries again.
+        this.version = v;
+      })
+      .catch((err: unknown) => this.log?.warn({ err }, 'configuration version check failed'))
+      .finally(() => {
+        this.checking = null;
+        if (this.checkAgain) {
+          this.checkAgain = false;
+          void this.checkRemote();
+        }
+      });
+    return this.checking;
   }
 
   stop(): void {

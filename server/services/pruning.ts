@@ -2,7 +2,12 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { ConfigCache } from './config-cache.js';
 import { dayIn } from '../domain/time.js';
-import { deleteImpressionVisitorsBefore, deleteUniquenessMarksBefore } from '../store/pruning.js';
+import {
+  deleteClicksBefore,
+  deleteExpiredSharedValues,
+  deleteImpressionVisitorsBefore,
+  deleteUniquenessMarksBefore,
+} from '../store/pruning.js';
 import { takeLease } from '../store/leases.js';
 import { randomToken } from './random.js';
 
@@ -24,6 +29,10 @@ export interface PruningTuning {
 export interface PruneResult {
   uniquenessMarks: number;
   impressionVisitors: number;
+  /** Expired shared counters (fraud windows, clickLimit days, sign-in brake). */
+  sharedValues: number;
+  /** Raw clicks older than `clickRetentionDays` (none when it is 0). */
+  clicks: number;
 }
 
 /** What a scheduled run did: pruned, or left it to the process holding the lease. */
@@ -65,12 +74,16 @@ export class Pruner {
     const uniquenessMarks = await this.inBatches((n) => deleteUniquenessMarksBefore(this.db, now - ttlHours * HOUR, n));
     const yesterday = dayIn(now - DAY, snap.settings.timezone);
     const impressionVisitors = await this.inBatches((n) => deleteImpressionVisitorsBefore(this.db, yesterday, n));
-    if (uniquenessMarks || impressionVisitors)
+    const sharedValues = await this.inBatches((n) => deleteExpiredSharedValues(this.db, now, n));
+    const retention = snap.settings.clickRetentionDays;
+    const clicks =
+      retention > 0 ? await this.inBatches((n) => deleteClicksBefore(this.db, now - retention * DAY, n)) : 0;
+    if (uniquenessMarks || impressionVisitors || sharedValues || clicks)
       this.log.info(
-        { uniquenessMarks, impressionVisitors, ttlHours },
+        { uniquenessMarks, impressionVisitors, sharedValues, clicks, ttlHours },
         'pruned old uniqueness marks and impression visitors',
       );
-    return { uniquenessMarks, impressionVisitors };
+    return { uniquenessMarks, impressionVisitors, sharedValues, clicks };
   }
 
   /**

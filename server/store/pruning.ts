@@ -36,3 +36,32 @@ export async function deleteImpressionVisitorsBefore(db: Knex, day: string, batc
     )
     .del();
 }
+
+/** Shared values (SPEC §16) expired before `now`; returns how many were deleted. */
+export async function deleteExpiredSharedValues(db: Knex, now: number, batch: number): Promise<number> {
+  const keys = (await db('shared_values').where('expires_at', '<', now).select('key').limit(batch)) as Array<{
+    key: string;
+  }>;
+  if (!keys.length) return 0;
+  return db('shared_values')
+    .where('expires_at', '<', now)
+    .whereIn(
+      'key',
+      keys.map((k) => k.key),
+    )
+    .del();
+}
+
+/** Raw clicks made before `cutoff` (ms), oldest first; their rollups stay. Returns how many went. */
+export async function deleteClicksBefore(db: Knex, cutoff: number, batch: number): Promise<number> {
+  const ids = (await db('clicks').where('at', '<', cutoff).orderBy('at').limit(batch).select('id')) as Array<{
+    id: number;
+  }>;
+  if (!ids.length) return 0;
+  return db('clicks')
+    .whereIn(
+      'id',
+      ids.map((r) => r.id),
+    )
+    .del();
+}

@@ -122,4 +122,42 @@ describe(`pruning of uniqueness marks and impression visitors (issue 8.17) on ${
       await withWorkers.close();
     }
   });
+
+  test('clickRetentionDays: raw clicks older than it are deleted in batches, the rollups keep counting them', async () => {
+    const db = app.services.db;
+    // The app's clock runs at NOW: these clicks are made "now", then aged in the database.
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i++) {
+      const res = await request(app.url, 'POST', '/t/click', {
+        body: { url: `https://shop.example/?i=${i}` },
+        headers: { 'x-forwarded-for': `10.44.0.${i + 1}` },
+      });
+      assert.equal(res.status, 200, res.text);
+      ids.push(res.body.clickId as string);
+    }
+    const old = ids.slice(0, 17);
+    await db('clicks')
+      .whereIn('click_id', old)
+      .update({ at: NOW - 40 * 24 * HOUR });
+    const rollup = async () =>
+      Number(((await db('daily_stats').sum({ n: 'clicks' }).first()) as { n: number | string | null }).n ?? 0);
+    const before = await rollup();
+    assert.ok(before >= 23);
+
+    // 0 (the default) keeps every click.
+    assert.equal((await app.services.pruner.pruneOnce()).clicks, 0);
+    const set = await a.patch('/settings', { clickRetentionDays: 30 });
+    assert.equal(set.status, 200, set.text);
+    assert.equal((await a.patch('/settings', { clickRetentionDays: -1 })).status, 422);
+    assert.equal((await a.patch('/settings', { clickRetentionDays: 1.5 })).status, 422);
+
+    const { Pruner } = await import('../../server/services/pruning.js');
+    const small = new Pruner(db, app.services.cache, app.services.log, () => NOW, { batchSize: 5 });
+    assert.equal((await small.pruneOnce()).clicks, 17, 'four batches of at most 5');
+    const left = ((await db('clicks').whereIn('click_id', ids).select('click_id')) as Array<{ click_id: string }>).map(
+      (r) => r.click_id,
+    );
+    assert.deepEqual(left.sort(), ids.slice(17).sort(), 'the clicks within 30 days stay');
+    assert.equal(await rollup(), before, 'the reports still count the deleted clicks');
+  });
 });

@@ -19,6 +19,7 @@ const LIST_FIELDS = ['exchangeRates', 'fraud.blockedIps', 'fraud.blockedCountrie
 const FIELDS = [
   ...URL_PARAMS.map((p) => `urlParams.${p}`),
   'cookieDays',
+  'clickRetentionDays',
   'overwriteCookie',
   'gdprMode',
   'baseCurrency',
@@ -56,6 +57,7 @@ function settingsValues(v: Settings) {
   return {
     urlParams: { ...v.urlParams },
     cookieDays: String(v.cookieDays),
+    clickRetentionDays: String(v.clickRetentionDays),
     overwriteCookie: String(v.overwriteCookie),
     gdprMode: checked(v.gdprMode),
     baseCurrency: v.baseCurrency,
@@ -104,6 +106,7 @@ function settingsInput(body: Body) {
   return {
     urlParams: Object.fromEntries(URL_PARAMS.map((p) => [p, text(`urlParams.${p}`)])),
     cookieDays: num('cookieDays'),
+    clickRetentionDays: num('clickRetentionDays'),
     overwriteCookie: text('overwriteCookie') === 'true',
     gdprMode: box('gdprMode'),
     baseCurrency: text('baseCurrency'),

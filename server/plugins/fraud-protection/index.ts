@@ -3,26 +3,9 @@ import { isbot } from 'isbot';
 import type { AffixPlugin } from '../types.js';
 import type { FraudSubject, FraudVerdict, TrafficContext } from '../../services/fraud.js';
 import type { Settings } from '../../domain/settings.js';
+import { MemorySharedStore, SharedState } from '../../services/shared-state.js';
 
 type FraudSettings = Settings['fraud'];
-
-/** Remembers when a key was last seen, forgetting entries older than the longest window. */
-class RecentSeen {
-  private readonly seen = new Map<string, number>();
-  /** Returns the previous time for `key` and records `at`. */
-  touch(key: string, at: number, keepMs: number): number | undefined {
-    const previous = this.seen.get(key);
-    this.seen.delete(key);
-    this.seen.set(key, at);
-    if (this.seen.size > 200_000) {
-      for (const [k, t] of this.seen) {
-        if (at - t <= keepMs) break;
-        this.seen.delete(k);
-      }
-    }
-    return previous;
-  }
-}
 
 /** A BlockList of the configured IPs and CIDR ranges, rebuilt when the list changes. */
 function blockListOf(entries: string[]): BlockList {
@@ -42,11 +25,10 @@ const plainIp = (ip: string) => ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''
 /**
  * Fraud protection (SPEC §5.5). Its rules and their actions are the global `fraud.*` settings
  * (admin Settings page); each rule declines (stored as declined with the reason) or drops (not
- * stored; counted). Duplicate clicks and orders are remembered per server process.
+ * stored; counted). Duplicate clicks and orders are remembered in the shared state (SPEC §16):
+ * Redis or the database, so a repeat is caught whichever process the first one reached.
  */
-export function createFraudProtection(): AffixPlugin {
-  const clicks = new RecentSeen();
-  const orders = new RecentSeen();
+export function createFraudProtection(shared: SharedState = new SharedState(new MemorySharedStore())): AffixPlugin {
   let cached: { key: string; list: BlockList } | null = null;
   const blocked = (f: FraudSettings, ip: string) => {
     const key = f.blockedIps.join(',');
@@ -56,7 +38,7 @@ export function createFraudProtection(): AffixPlugin {
     return isIP(address) !== 0 && cached.list.check(address, family);
   };
 
-  const check = (t: TrafficContext, s: FraudSubject): FraudVerdict => {
+  const check = async (t: TrafficContext, s: FraudSubject): Promise<FraudVerdict> => {
     const f = s.fraud;
     const verdict = (rule: string, action: FraudSettings['botsAction'], reason: string): FraudVerdict => ({
       action,
@@ -77,7 +59,7 @@ export function createFraudProtection(): AffixPlugin {
       }
       if (f.duplicateClickSeconds > 0) {
         const key = f.duplicateClickPerBanner ? `${t.ip}|${s.bannerId ?? ''}` : t.ip;
-        const previous = clicks.touch(key, t.at, f.duplicateClickSeconds * 1000);
+        const previous = await shared.touch('click', key, t.at, f.duplicateClickSeconds * 1000);
         if (previous !== undefined && t.at - previous < f.duplicateClickSeconds * 1000) {
           return verdict(
             'duplicateClick',
@@ -100,7 +82,7 @@ export function createFraudProtection(): AffixPlugin {
       // sales carry none, so they are never compared.
       if (f.duplicateOrderSeconds > 0 && s.source === 'snippet') {
         const shopper = s.customerId ?? s.visitorId ?? '';
-        const previous = orders.touch(`${t.ip}|${shopper}`, t.at, f.duplicateOrderSeconds * 1000);
+        const previous = await shared.touch('order', `${t.ip}|${shopper}`, t.at, f.duplicateOrderSeconds * 1000);
         if (previous !== undefined && t.at - previous < f.duplicateOrderSeconds * 1000) {
           return verdict(
             'duplicateOrder',
