@@ -99,14 +99,16 @@ function exchangeRates(text: string | string[] | undefined): Record<string, numb
 }
 
 /** The settings form as the PATCH body the API takes. */
-function settingsInput(body: Body) {
+function settingsInput(body: Body, current: Settings) {
   const text = (path: string) => form.text(valueAt(body, path)) ?? '';
   const num = (path: string) => form.number(valueAt(body, path)) ?? '';
   const box = (path: string) => form.checkbox(valueAt(body, path));
   return {
     urlParams: Object.fromEntries(URL_PARAMS.map((p) => [p, text(`urlParams.${p}`)])),
     cookieDays: num('cookieDays'),
-    clickRetentionDays: num('clickRetentionDays'),
+    // A form from before this field existed leaves the retention as it is.
+    clickRetentionDays:
+      valueAt(body, 'clickRetentionDays') === undefined ? current.clickRetentionDays : num('clickRetentionDays'),
     overwriteCookie: text('overwriteCookie') === 'true',
     gdprMode: box('gdprMode'),
     baseCurrency: text('baseCurrency'),
@@ -188,7 +190,7 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
     await handleForm(
       ctx,
       async () => {
-        const patch = parse(settingsPatchSchema, settingsInput(body));
+        const patch = parse(settingsPatchSchema, settingsInput(body, ctx.services.settings.get()));
         await ctx.services.settings.update(patch, ctx.state.user as Actor);
         flash(ctx, 'success', 'Settings saved.');
         ctx.redirect('/admin/settings');
