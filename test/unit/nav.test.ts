@@ -28,12 +28,16 @@ describe('the admin navigation, from one list', () => {
         ['Payout batches', true],
       ],
     );
-    assert.equal(sections.find((s) => s.label === 'Reports')?.single?.href, '/admin/reports');
+    assert.deepEqual(
+      sections.find((s) => s.label === 'Reports')?.links.map((l) => l.href),
+      ['/admin/reports', '/admin/conversions'],
+    );
     assert.equal(sections.find((s) => s.label === 'Dashboard')?.single?.href, '/admin');
   });
 
   test('a one-page section has no section row; an unknown key marks nothing', () => {
-    assert.equal(mainNav('reports').section, null);
+    assert.equal(mainNav('dashboard').section, null);
+    assert.equal(mainNav('conversions').section?.label, 'Reports');
     const none = mainNav('nothing-like-this');
     assert.equal(none.section, null);
     assert.ok(none.sections.every((s) => !s.current && s.links.every((l) => !l.current)));
