@@ -205,6 +205,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       'commissions-empty': '/admin/commissions',
       'payout-batches-empty': '/admin/payout-batches',
       'reports-empty': '/admin/reports',
+      'conversions-empty': '/admin/conversions',
       'deliveries-empty': '/admin/integrations/deliveries',
     });
   });
@@ -317,6 +318,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       'payout-batches': '/admin/payout-batches',
       'payout-batch': `/admin/payout-batches/${batch}`,
       reports: '/admin/reports',
+      conversions: '/admin/conversions',
       settings: '/admin/settings',
       plugins: '/admin/plugins',
       integration: '/admin/integration',
