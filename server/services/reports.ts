@@ -343,6 +343,24 @@ export class ReportService {
   }
 
   /** The key of a time dimension from a rollup day. */
+  /**
+   * The period split into the rollup ranges that answer it: the whole months inside it from
+   * `dimension_stats_monthly` (keyed by the month's first day), the days before the first and
+   * after the last whole month from `dimension_stats`. Without a whole month, all days.
+   */
+  static monthSegments(from: string, to: string): Array<readonly [string, string, string]> {
+    const firstWhole = from.endsWith('-01') ? from : `${monthOf(addDays(`${monthOf(from)}-28`, 7))}-01`;
+    const lastWhole =
+      monthOf(addDays(to, 1)) !== monthOf(to) ? `${monthOf(to)}-01` : `${monthOf(addDays(`${monthOf(to)}-01`, -1))}-01`;
+    if (firstWhole > lastWhole) return [['dimension_stats', from, to]];
+    const out: Array<readonly [string, string, string]> = [];
+    if (from < firstWhole) out.push(['dimension_stats', from, addDays(firstWhole, -1)]);
+    out.push(['dimension_stats_monthly', firstWhole, lastWhole]);
+    const afterLast = `${monthOf(addDays(`${lastWhole.slice(0, 7)}-28`, 7))}-01`;
+    if (afterLast <= to) out.push(['dimension_stats', afterLast, to]);
+    return out;
+  }
+
   private static timeKey(d: Dimension, day: string): string {
     return d === 'week' ? weekOf(day) : d === 'month' ? monthOf(day) : day;
   }
@@ -511,56 +529,63 @@ export class ReportService {
     // Landing and offer values are indexes within their flow: the key is "flowId:index".
     const pairs = valueDim === 'landing' || valueDim === 'offer';
     if (pairs && grouped && !physical.includes('flow_id')) physical.push('flow_id');
-    const query = this.db('dimension_stats')
-      .whereBetween('day', [ctx.from, ctx.to])
-      .select(
-        'dimension',
-        ...physical,
-        ...countSums(this.db, {
-          clicks: 'clicks',
-          unique_clicks: 'unique_clicks',
-          conversions: 'conversions',
-          sales: 'sales',
-        }),
-        ...exactSums(this.db, { revenue: 'revenue', cost: 'cost' }),
-      )
-      .groupBy('dimension', ...physical);
-    if (filtered) {
-      const v = ctx.filters[valueDim] as string;
-      query.where('dimension', valueDim);
-      if (pairs) {
-        const [flow, index] = v.split(':');
-        query.where('flow_id', Number(flow)).where('value', String(Number(index)));
-      } else query.where('value', v);
-    } else if (grouped) query.whereIn('dimension', ['*', valueDim]);
-    else query.where('dimension', '*');
-    const scope = this.campaignScope(ctx);
-    if (scope) query.whereIn('campaign_id', scope);
-    if (ctx.filters.flow) query.where('flow_id', Number(ctx.filters.flow));
     const base = this.keyFns(ctx, column);
     const keys: KeyFn[] = ctx.q.groupBy.map((d, i) =>
       d === valueDim && pairs ? (r) => `${String(r.flow_id)}:${String(r.value)}` : base[i]!,
     );
+    const scope = this.campaignScope(ctx);
     const out: Grouped = new Map();
     const totals: Grouped = new Map();
-    for (const r of (await query) as Array<Record<string, unknown>>) {
-      const raw = zero();
-      raw.clicks = count(r, 'clicks');
-      raw.uniqueClicks = count(r, 'unique_clicks');
-      raw.conversions = count(r, 'conversions');
-      raw.sales = count(r, 'sales');
-      raw.revenue = exactSum(r, 'revenue');
-      raw.cost = exactSum(r, 'cost');
-      if (grouped && !filtered && r.dimension === '*') {
-        merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), raw);
-        continue;
-      }
-      const key = keys.map((k) => k(r)).join(SEP);
-      merge(out, key, raw);
-      if (grouped && !filtered) {
-        const less = zero();
-        add(less, raw, -1);
-        merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), less);
+    // Whole months from the monthly rows, the days at the edges from the daily rows; a grouping
+    // keyed by day or week needs the days.
+    const byDay = ctx.q.groupBy.some((d) => d === 'day' || d === 'week');
+    for (const [table, lo, hi] of byDay
+      ? [['dimension_stats', ctx.from, ctx.to] as const]
+      : ReportService.monthSegments(ctx.from, ctx.to)) {
+      const query = this.db(table)
+        .whereBetween('day', [lo, hi])
+        .select(
+          'dimension',
+          ...physical,
+          ...countSums(this.db, {
+            clicks: 'clicks',
+            unique_clicks: 'unique_clicks',
+            conversions: 'conversions',
+            sales: 'sales',
+          }),
+          ...exactSums(this.db, { revenue: 'revenue', cost: 'cost' }),
+        )
+        .groupBy('dimension', ...physical);
+      if (filtered) {
+        const v = ctx.filters[valueDim] as string;
+        query.where('dimension', valueDim);
+        if (pairs) {
+          const [flow, index] = v.split(':');
+          query.where('flow_id', Number(flow)).where('value', String(Number(index)));
+        } else query.where('value', v);
+      } else if (grouped) query.whereIn('dimension', ['*', valueDim]);
+      else query.where('dimension', '*');
+      if (scope) query.whereIn('campaign_id', scope);
+      if (ctx.filters.flow) query.where('flow_id', Number(ctx.filters.flow));
+      for (const r of (await query) as Array<Record<string, unknown>>) {
+        const raw = zero();
+        raw.clicks = count(r, 'clicks');
+        raw.uniqueClicks = count(r, 'unique_clicks');
+        raw.conversions = count(r, 'conversions');
+        raw.sales = count(r, 'sales');
+        raw.revenue = exactSum(r, 'revenue');
+        raw.cost = exactSum(r, 'cost');
+        if (grouped && !filtered && r.dimension === '*') {
+          merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), raw);
+          continue;
+        }
+        const key = keys.map((k) => k(r)).join(SEP);
+        merge(out, key, raw);
+        if (grouped && !filtered) {
+          const less = zero();
+          add(less, raw, -1);
+          merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), less);
+        }
       }
     }
     // What is left of the totals had no value: "(none)".

@@ -316,9 +316,24 @@ const DIMENSION: Rollup = {
   counters: TRAFFIC_COUNTERS,
 };
 
-/** Adds deltas to `dimension_stats` (see addCounters). */
-export function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Promise<void> {
-  return addCounters(db, DIMENSION, deltas as unknown as Array<Record<string, unknown>>);
+/** The same rows per month (`day` is the month's first day): what reports over whole months read. */
+const DIMENSION_MONTHLY: Rollup = { ...DIMENSION, table: 'dimension_stats_monthly' };
+
+/** The key of the monthly rollup row a report day falls in ("2026-03-17" → "2026-03-01"). */
+export const monthRow = (day: string): string => `${day.slice(0, 7)}-01`;
+
+/**
+ * Adds deltas to `dimension_stats` and, with the same days, to `dimension_stats_monthly` (see
+ * addCounters): called inside the writer's transaction, both change together or not at all, so
+ * a month's row is always the sum of its days' rows.
+ */
+export async function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Promise<void> {
+  await addCounters(db, DIMENSION, deltas as unknown as Array<Record<string, unknown>>);
+  await addCounters(
+    db,
+    DIMENSION_MONTHLY,
+    deltas.map((d) => ({ ...d, day: monthRow(d.day) })) as unknown as Array<Record<string, unknown>>,
+  );
 }
 
 /**

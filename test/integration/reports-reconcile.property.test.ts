@@ -5,6 +5,8 @@ import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { DIMENSIONS, DAILY as DAILY_DIMENSIONS, SALE_FACTS } from '../../server/domain/report-dimensions.js';
 import { toUnits } from '../../server/domain/money.js';
+import { ReportService } from '../../server/services/reports.js';
+import type { Knex } from 'knex';
 
 /*
  * SPEC §15: the totals of every grouping of the same period are equal to each other and to a
@@ -30,6 +32,12 @@ const DAY_MS = 86_400_000;
 /** A stream spans at most this many days (its `nextDay` events move the clock to the next one). */
 const MAX_DAYS = 3;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const shiftDay = (day: string, n: number) => dayOf(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS);
+/** The last day of a day's month. */
+const lastOfMonth = (day: string) => {
+  const [y, m] = day.split('-').map(Number) as [number, number];
+  return dayOf(Date.UTC(y, m, 0));
+};
 // Runs (and shrinking replays) go day by day from years back: tokens are signed by the real clock and checked by the app's.
 const START = Math.floor(Date.now() / DAY_MS - 2000) * DAY_MS + 9 * 3_600_000;
 const CHROME =
@@ -587,11 +595,37 @@ describe(`every grouping of a report reconciles with the others and with the raw
     }
   }
 
-  /** The whole stream's period, and each of its days on its own. */
+  /** Every monthly rollup row is the sum of the daily rows of its month, key by key. */
+  async function checkMonthly(): Promise<void> {
+    const db = app.services.db;
+    const sums = (table: string, month: Knex.Raw | string) =>
+      db(table)
+        .select({ month }, 'campaign_id', 'flow_id', 'dimension', 'value')
+        .sum({ clicks: 'clicks', unique_clicks: 'unique_clicks', conversions: 'conversions', sales: 'sales' })
+        .sum({ revenue: 'revenue', cost: 'cost' })
+        .groupBy([month as string, 'campaign_id', 'flow_id', 'dimension', 'value'])
+        .orderBy([{ column: 'month' }, 'campaign_id', 'flow_id', 'dimension', 'value']);
+    const month =
+      dialectName() === 'sqlite' ? db.raw(`substr(day, 1, 7) || '-01'`) : db.raw(`CONCAT(LEFT(day, 7), '-01')`);
+    const norm = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.values(r).map(String).join('|'));
+    assert.deepEqual(norm(await sums('dimension_stats_monthly', 'day')), norm(await sums('dimension_stats', month)));
+  }
+
+  /**
+   * The whole stream's period, and each of its days on its own; then the stream's whole months
+   * (read from the monthly rollup) and those months with a day on either side (monthly rows
+   * inside, daily rows at the edges).
+   */
   async function check(days: string[]): Promise<void> {
     // Two-level groupings and filters over the whole stream; one level on each of its days too.
     await checkPeriod(days[0]!, days[days.length - 1]!, true);
     if (days.length > 1) for (const day of days) await checkPeriod(day, day, false);
+    const first = `${days[0]!.slice(0, 7)}-01`;
+    const last = lastOfMonth(days[days.length - 1]!);
+    assert.ok(ReportService.monthSegments(first, last).some(([table]) => table === 'dimension_stats_monthly'));
+    await checkPeriod(first, last, true);
+    await checkPeriod(shiftDay(first, -1), shiftDay(last, 1), false);
+    await checkMonthly();
   }
 
   test('random streams of events: every grouping gives the same totals as the raw rows', async () => {
