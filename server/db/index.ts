@@ -112,6 +112,28 @@ function sqliteStatement(conn: SqliteConnection, sql: string): SqliteStatement {
   return stmt;
 }
 
+/** Most distinct statements kept prepared per connection (batch inserts vary in row count). */
+const PREPARED_LIMIT = 500;
+
+/**
+ * knex prepares every statement it runs again, BEGIN and COMMIT included, which on the hot
+ * click paths costs as much as running several of them. better-sqlite3 runs statements
+ * synchronously, so one prepared statement per SQL text can be reused; SQLite re-prepares it
+ * itself after a schema change.
+ */
+function cachePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, SqliteStatement>();
+  conn.prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      if (cache.size >= PREPARED_LIMIT) cache.clear();
+      cache.set(sql, (stmt = prepare(sql)));
+    }
+    return stmt;
+  };
+}
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteMysql = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
@@ -320,6 +342,7 @@ export function openDatabase(target: DatabaseTarget): Knex {
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
           conn.pragma('busy_timeout = 5000');
+          cachePreparedStatements(conn as unknown as SqliteConnection);
           done(null, conn);
         },
       },

@@ -13,6 +13,19 @@ function plainAddress(raw: string): string | null {
   return isIP(value) ? value : null;
 }
 
+// Socket peers repeat (keep-alive connections, a load balancer's few addresses): their plain
+// form is remembered instead of parsed with three patterns on every request.
+const PEER_MEMO_LIMIT = 10_000;
+const peerMemo = new Map<string, string>();
+function peerAddress(peer: string): string {
+  let address = peerMemo.get(peer);
+  if (address === undefined) {
+    if (peerMemo.size >= PEER_MEMO_LIMIT) peerMemo.clear();
+    peerMemo.set(peer, (address = plainAddress(peer) ?? peer));
+  }
+  return address;
+}
+
 /** A BlockList of trusted proxy addresses and ranges (entries already validated by the config). */
 export function trustedProxies(entries: string[]): BlockList {
   const list = new BlockList();
@@ -45,7 +58,7 @@ export function clientAddress(
   forwardedFor: string | undefined,
   trust: ResolvedTrust,
 ): { ip: string; viaProxy: boolean } {
-  const socket = plainAddress(peer) ?? peer;
+  const socket = peerAddress(peer);
   if (trust.kind === 'none') return { ip: socket, viaProxy: false };
   if (trust.kind === 'proxies' && !(isIP(socket) && isTrusted(trust.list, socket)))
     return { ip: socket, viaProxy: false };

@@ -166,6 +166,17 @@ export const saleResponse = (r: SaleResult) => ({
   ...(r.warnings.length ? { warnings: r.warnings } : {}),
 });
 
+const CLICK_FIELDS = new Set(Object.keys(clickBodyFields.shape));
+/**
+ * A click body with only known fields: every field of the click schema is a top-level value
+ * of any type, so its keys alone say there is nothing to warn about (the schema check builds a
+ * zod error for every field left out, which costs more than the rest of the handler).
+ */
+const onlyClickFields = (b: Record<string, unknown>) => {
+  for (const k of Object.keys(b)) if (!CLICK_FIELDS.has(k)) return false;
+  return true;
+};
+
 /** The public tracking endpoints called by the storefront snippet (SPEC §4.2). */
 export function trackingRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
@@ -177,10 +188,12 @@ export function trackingRouter(): Router<AppState, AppCustom> {
       unknown
     >;
     // Lenient (SPEC §10a): unknown fields do not stop the click; they are answered in `warnings`.
-    const warnings = unknownKeys(clickBodyFields, b).map((k) => ({
-      field: k.field,
-      message: unknownKeyMessage(k, 'field', true),
-    }));
+    const warnings = onlyClickFields(b)
+      ? []
+      : unknownKeys(clickBodyFields, b).map((k) => ({
+          field: k.field,
+          message: unknownKeyMessage(k, 'field', true),
+        }));
     if (warnings.length) ctx.services.log.warn({ warnings, kind: 'click' }, 'click stored without its unknown fields');
     const { params, url } = paramsOfUrl(b.url);
     const gdpr = ctx.services.settings.get().gdprMode;
