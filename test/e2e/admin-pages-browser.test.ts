@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { describeInBrowser, launchBrowser, personUserAgent } from '../helpers/browser.js';
-import { OWNER, api, request, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * Every admin and portal page in Chromium, at a desktop (1280 × 800) and a phone (390 × 844)
@@ -33,11 +34,6 @@ interface AxeViolation {
 
 /** What each checked page gave, for the summary printed at the end. */
 const checked: { page: string; viewport: string; violations: string[] }[] = [];
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** Problems found so far in the current test; each test fails listing all of them. */
 let problems: string[] = [];

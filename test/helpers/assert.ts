@@ -29,3 +29,9 @@ export function assertPage(res: JsonResponse, expected: { page: number; perPage:
 /** The ids of a list answer, sorted. */
 export const ids = (res: JsonResponse) =>
   (res.body.data as Array<{ id: number }>).map((x) => x.id).sort((a, b) => a - b);
+
+/** A `201 Created` answer; the id of what it created. */
+export function created(res: JsonResponse, what: string): number {
+  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
+  return res.body.id as number;
+}

@@ -141,6 +141,10 @@ export class Agent {
   }
 }
 
+/** A desktop Chrome user agent: a real browser, not a bot, for the fraud rules and the device dimensions. */
+export const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 export const OWNER = { email: 'owner@example.com', password: 'correct horse battery' };
 
 /** Creates the owner through the setup page and returns a signed-in agent. */

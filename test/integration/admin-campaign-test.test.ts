@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME, Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
 
 /*
  * The campaign "Test" tab: a dry run of the flow selection (SPEC §7.2) for a given IP, user agent,
@@ -10,8 +10,6 @@ import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
  * with the source's parameter template.
  */
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const US_IP = '8.8.8.8';
 const GB_IP = '81.2.69.160';
 

@@ -2,8 +2,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import type { Agent } from '../helpers/http.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { NAV_PAGES } from '../../server/http/admin/nav.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * The admin as a finished product: navigation from one list with the current section marked,
@@ -12,20 +13,12 @@ import { NAV_PAGES } from '../../server/http/admin/nav.js';
  * count in words, the match trace with names and links, dates in the merchant's time zone.
  */
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
 const decode = (html: string) =>
   html
     .replace(/&#x27;|&#39;/g, "'")
     .replace(/&quot;/g, '"')
     .replace(/&amp;/g, '&')
     .replace(/&#x3D;/g, '=');
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** The flash shown after a redirect. */
 async function flashAfter(agent: Agent, res: { status: number; location: string | null; text: string }) {

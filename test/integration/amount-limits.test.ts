@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { assertFieldError } from '../helpers/assert.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created, assertFieldError } from '../helpers/assert.js';
 
 /*
  * SPEC §10a: every money amount a client sends lies in [0, 1,000,000,000] of its currency unit,
@@ -12,14 +12,6 @@ import { assertFieldError } from '../helpers/assert.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 let seq = 0;
 const order = () => `LIM-${process.pid}-${++seq}`;

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { assertFieldError } from '../helpers/assert.js';
 import { apiRouter } from '../../server/http/api/index.js';
 
@@ -13,9 +13,6 @@ import { apiRouter } from '../../server/http/api/index.js';
 
 type Api = ReturnType<typeof api>;
 type Detail = { field: string; message: string };
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /** 422 naming `field` as unknown; `suggest` is the near miss the message should offer. */
 function assertUnknown(res: JsonResponse, field: string, suggest?: string): Detail {

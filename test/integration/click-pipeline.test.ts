@@ -1,10 +1,11 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit, paramOf } from '../helpers/visit.js';
 import { builtinPlugins } from '../../server/plugins/builtins.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * One click pipeline (issue 9.4): every entry point that records a click — the snippet's
@@ -18,11 +19,6 @@ type Api = ReturnType<typeof api>;
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const BLOCKED = '198.51.100.0/24';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 interface ClickRow {
   click_id: string;

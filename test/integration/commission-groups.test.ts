@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §14: commission groups (API and admin page), personal payouts naming them, payout goals
@@ -9,15 +10,8 @@ import { OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonRespons
  */
 
 type Api = ReturnType<typeof api>;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const DE_IP = '85.214.132.117';
 const US_IP = '8.8.8.8';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe('commission groups, goals by country, coupon recognition', () => {
   let app: TestApp;

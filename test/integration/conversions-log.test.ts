@@ -1,16 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 
 /*
  * SPEC §15: GET /api/v1/conversions (filters, pagination, CSV), the admin Conversions log, and
  * the Clicks log showing a campaign-URL click's flow, landing, offer, sub ids, cost and
  * uniqueness flags.
  */
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 describe(`the conversions log and the campaign-URL clicks log on ${dialectName()}`, () => {
   let app: TestApp;

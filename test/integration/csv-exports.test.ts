@@ -1,17 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { api, tokenFor, setupOwner, OWNER, request, type JsonResponse } from '../helpers/http.js';
+import { api, tokenFor, setupOwner, OWNER, request } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * Issue 8.14: every CSV export keeps text that a spreadsheet would run as a formula as text
  * (an affiliate named "=HYPERLINK(…)"), while numbers, negative ones too, stay numbers.
  */
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** Cells of a CSV text without quotes inside cells (what these exports hold). */
 const csvRows = (text: string) =>

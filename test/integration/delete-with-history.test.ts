@@ -1,19 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { assertError } from '../helpers/assert.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created, assertError } from '../helpers/assert.js';
 
 /* SPEC §9: deleting an object that recorded history references is a 409 that says to archive it. */
 
 type Api = ReturnType<typeof api>;
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 describe(`DELETE of a campaign, affiliate or banner with history on ${dialectName()}`, () => {
   let app: TestApp;

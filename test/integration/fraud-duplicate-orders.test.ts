@@ -1,8 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit, paramOf } from '../helpers/visit.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * The duplicate-order fraud rule (`fraud.duplicateOrderSeconds`, issue 8.10) applies to storefront
@@ -11,11 +12,6 @@ import { visit, paramOf } from '../helpers/visit.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe(`the duplicate-order rule declines only repeated storefront orders (issue 8.10) on ${dialectName()}`, () => {
   let app: TestApp;

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { exactSum, exactSums } from '../../server/store/daily-stats.js';
 
 /*
@@ -17,8 +17,6 @@ import { exactSum, exactSums } from '../../server/store/daily-stats.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_125);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /** mulberry32: a small seeded generator, the same sequence on every machine. */
 function generator(seed: number) {

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { fixtureText } from '../helpers/fixtures.js';
 import {
   counts,
@@ -16,8 +16,6 @@ import {
 /* Shopify webhooks (SPEC §14): POST /integrations/shopify/webhook, X-Shopify-Hmac-Sha256 over the raw body. */
 
 type Api = ReturnType<typeof api>;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const DOCUMENTED_ORDER = '820982911946154508';
 const FIXTURE_VISITOR = 'vIsItOr_0123456789abcdef';
 

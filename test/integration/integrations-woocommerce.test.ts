@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { fixture } from '../helpers/fixtures.js';
 import {
   counts,
@@ -15,8 +15,6 @@ import {
 /* WooCommerce webhooks (SPEC §14): POST /integrations/woocommerce/webhook, X-WC-Webhook-Signature over the raw body. */
 
 type Api = ReturnType<typeof api>;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 describe('WooCommerce webhooks', () => {
   let app: TestApp;

@@ -5,7 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * Keitaro KClient compatibility (SPEC §14), from PHP: a landing page of our own
@@ -15,16 +16,9 @@ import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '..
  */
 
 type Api = ReturnType<typeof api>;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/kclient');
 const hasPhp = spawnSync('php', ['-m'], { encoding: 'utf8' }).stdout?.includes('curl') ?? false;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §14: Keitaro's macros in landing and offer URLs and in outgoing postbacks:
@@ -14,11 +15,6 @@ const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const ALL =
   'cn={campaign_name}&os={os}&br={browser}&lang={language}&ref={referrer}&kw={keyword}&lp={landing_id}&of={offer_id}&d={date}&r={random}&ua={user_agent}&dev={device_type}&ext={external_id}&x={not_a_macro}';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 describe(`Keitaro macros (SPEC §14) on ${dialectName()}`, () => {
   let app: TestApp;

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * A LIFETIME payout needs the lifetime-commissions plugin, which starts inactive (issue 9.7):
@@ -10,11 +11,6 @@ import { OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonRespons
  */
 
 type Api = ReturnType<typeof api>;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 const decode = (html: string) =>
   html

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §14 / issue 9.3: amounts in macros — offer and landing URLs, source postbacks, affiliate
@@ -10,14 +11,6 @@ import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '..
  */
 
 type Api = ReturnType<typeof api>;
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 describe(`amounts in macros (SPEC §14) on ${dialectName()}`, () => {
   let app: TestApp;

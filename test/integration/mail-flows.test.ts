@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { TestSmtp, linkIn } from '../helpers/smtp.js';
 
 /*
@@ -10,8 +10,6 @@ import { TestSmtp, linkIn } from '../helpers/smtp.js';
  * queued by one process delivered by the next one on the same database.
  */
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 let order = 0;
 
 describe('programme and staff mails (SPEC §13)', () => {

@@ -1,27 +1,21 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { builtinPlugins, type BuiltinDeps } from '../../server/plugins/builtins.js';
 import { createMultiTier } from '../../server/plugins/multi-tier/index.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
+import { created } from '../helpers/assert.js';
 
 /* The multi-tier plugin (SPEC §6.1 tiers, §8) over HTTP. */
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SHOP = 'https://shop.example/landing';
 
 function withMultiTier(deps: BuiltinDeps): AffixPlugin[] {
   const base = builtinPlugins(deps);
   return base.some((p) => p.name === 'multi-tier') ? base : [...base, createMultiTier(deps)];
-}
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
 }
 
 let seq = 0;

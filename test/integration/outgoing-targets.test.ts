@@ -2,7 +2,7 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { assertFieldError } from '../helpers/assert.js';
+import { created, assertFieldError } from '../helpers/assert.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
 /*
@@ -41,11 +41,6 @@ const INTERNAL = [
   'http://[::]/pb',
   'http://[64:ff9b::a00:1]/pb',
 ];
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 function assertRefused(res: JsonResponse, field: string, url: string): void {
   assert.equal(res.status, 422, `${url}: ${res.status} ${res.text.slice(0, 300)}`);

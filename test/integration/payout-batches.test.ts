@@ -1,18 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { assertError, assertFieldError } from '../helpers/assert.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created, assertError, assertFieldError } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** RFC 4180 CSV back into rows: quoted fields, doubled quotes, commas and newlines inside quotes. */
 function parseCsv(text: string): string[][] {

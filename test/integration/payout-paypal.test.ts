@@ -1,16 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
-import { assertError } from '../helpers/assert.js';
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
+import { created, assertError } from '../helpers/assert.js';
 
 /** The PayPal Payouts export of a batch and the payout methods on the batch page (SPEC §13). */
 describe('payout batches: PayPal export and payout methods', () => {

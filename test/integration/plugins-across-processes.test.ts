@@ -1,9 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { startReceiver, type Receipt, type Receiver } from '../helpers/receiver.js';
 import { verifySignature } from '../../server/services/signature.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §12, §16: plugin activation and plugin settings are configuration, so a change made on one
@@ -17,11 +18,6 @@ type Api = ReturnType<typeof api>;
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 /** Generous: the other process polls every second; a slow machine must not fail the test. */
 const DEADLINE_MS = 20_000;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** Calls `fn` until it gives a value, or fails naming `what` after the deadline. */
 async function until<T>(what: string, fn: () => Promise<T | null>): Promise<T> {

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * The affiliate portal (SPEC §9) driven like a browser without JavaScript: sign-up in each
@@ -11,8 +12,6 @@ import { Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } f
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const PASSWORD = 'portal password 123';
 
 /** The text a person reads: HTML entities decoded (Handlebars escapes "=", quotes and "&"). */
@@ -41,11 +40,6 @@ function linksOf(html: string): Array<{ kind: string; url: string; campaign: str
       banner: attr('data-banner'),
     };
   });
-}
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
 }
 
 /** The field error shown beside `field` (the `fieldError` helper puts it right after the input). */

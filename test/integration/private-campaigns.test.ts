@@ -1,9 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit } from '../helpers/visit.js';
 import { portalService } from '../../server/services/portal.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * Private campaigns (issue 8.13, SPEC §3): only invited affiliates — a personal payout of the
@@ -13,11 +14,6 @@ import { portalService } from '../../server/services/portal.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe(`private campaigns are enforced (issue 8.13) on ${dialectName()}`, () => {
   let app: TestApp;

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * Issue 8.17 / SPEC §16: `uniqueness_marks` and `impression_visitors` grow with every visitor, so
@@ -11,11 +12,6 @@ import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '..
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 2, 10, 12);
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 describe(`pruning of uniqueness marks and impression visitors (issue 8.17) on ${dialectName()}`, () => {
   let app: TestApp;

@@ -1,9 +1,10 @@
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, type Agent, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, type Agent } from '../helpers/http.js';
 import { fixture } from '../helpers/fixtures.js';
 import { SECRETS, enableIntegrations, postWebhook, stripeSignature } from '../helpers/integrations.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * Recurring commissions (SPEC §14): RECURRING payouts with recurringMonths, sales carrying a
@@ -11,14 +12,7 @@ import { SECRETS, enableIntegrations, postWebhook, stripeSignature } from '../he
  */
 
 type Api = ReturnType<typeof api>;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MONTH = 31 * 86_400_000;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe('recurring commissions', () => {
   let app: TestApp;

@@ -1,22 +1,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { GROUP_BY } from '../../server/services/reports.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §15: a row's `conversions` counts each conversion once, whatever paid it. A postback that
  * also pays the click's affiliate (SPEC §7.5) is one conversion and one revenue in every grouping:
  * the sale or action recorded to pay the affiliate carries the commission, not a second conversion.
  */
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 type Row = Record<string, number | string | null>;
 const total = (rows: Row[], key: string) => rows.reduce((s, r) => s + Number(r[key] ?? 0), 0);

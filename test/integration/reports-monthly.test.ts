@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { ReportService } from '../../server/services/reports.js';
 
 /*
@@ -9,9 +9,6 @@ import { ReportService } from '../../server/services/reports.js';
  * at the edges from the daily one: the months follow the `timezone` setting's days, and a change
  * of the setting keeps every event on the day (and month) it was counted on.
  */
-
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 type Row = Record<string, unknown> & { key: unknown; key2?: unknown; clicks: number };
 

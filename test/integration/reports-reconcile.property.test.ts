@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { DIMENSIONS, DAILY as DAILY_DIMENSIONS, SALE_FACTS } from '../../server/domain/report-dimensions.js';
 import { toUnits } from '../../server/domain/money.js';
 import { ReportService } from '../../server/services/reports.js';
@@ -40,8 +40,6 @@ const lastOfMonth = (day: string) => {
 };
 // Runs (and shrinking replays) go day by day from years back: tokens are signed by the real clock and checked by the app's.
 const START = Math.floor(Date.now() / DAY_MS - 2000) * DAY_MS + 9 * 3_600_000;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const IPS = ['81.2.69.160', '2.16.1.1', '5.9.0.1', '81.2.69.161', '8.8.4.4'];
 const AGENTS = [
   CHROME,

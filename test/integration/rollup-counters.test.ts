@@ -1,9 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
 import { addDailyStats } from '../../server/store/daily-stats.js';
 import { formatMoney } from '../../server/domain/money.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §10a: no rollup counter can make a later valid event fail or lose it, and no counter
@@ -14,17 +15,10 @@ import { formatMoney } from '../../server/domain/money.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const BIGINT_MAX = 9_223_372_036_854_775_807n;
 /** The app's clock: noon of a fixed day, moving with real time, so every event lands in one day. */
 const DAY = '2026-01-15';
 const NOON = Date.UTC(2026, 0, 15, 12);
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** Units as the exact decimal text a report prints ("922337203685477.5807", "10"). */
 function decimal(units: bigint): string {

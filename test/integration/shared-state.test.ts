@@ -4,12 +4,13 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startTestApp, freshDatabaseTarget, dialectName } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { waitFor } from '../helpers/receiver.js';
 import { visit } from '../helpers/visit.js';
 import { databaseUrl, exited, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../server/db/index.js';
 import type { Knex } from 'knex';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §16: the fraud duplicate windows, flow clickLimit and the sign-in brake hold exactly
@@ -22,11 +23,6 @@ import type { Knex } from 'knex';
 const REDIS = 'redis://127.0.0.1:6379';
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const prefix = () => `affix-test-${randomBytes(6).toString('hex')}:`;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 const clickFrom = (base: string, ip: string) =>
   request(base, 'POST', '/t/click', {

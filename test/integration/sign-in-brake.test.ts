@@ -1,12 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { verifyPassword } from '../../server/services/passwords.js';
 
 const SHOP = 'https://shop.example/landing';
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /**
  * The sign-in brake (5 free failures per email and per client IP, then a growing wait) counted

@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { assertFieldError } from '../helpers/assert.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created, assertFieldError } from '../helpers/assert.js';
 
 /*
  * SPEC §10a: stored free-form values are capped so that every row fits its column on both
@@ -13,14 +13,7 @@ import { assertFieldError } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const EMOJI = '😀';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 /** `stored` is the prefix of `sent` of exactly `maxChars` characters (code points, as the column counts them). */
 function assertCut(stored: string | null, sent: string, maxChars: number, what: string): void {

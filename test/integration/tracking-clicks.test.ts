@@ -1,17 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SHOP = 'https://shop.example/landing';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 describe('POST /t/click (SPEC §4.2, §5.1)', () => {
   let app: TestApp;

@@ -1,18 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
 const CHROME =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const STORED_HOSTS = new Set(['shop.example', 'www.shop.example', 'hats.shop.example']);
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 interface Hit {
   status: number;

@@ -1,19 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { sign } from '../../server/services/signature.js';
+import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SHOP = 'https://shop.example/landing';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 function assertFieldError(res: JsonResponse, field: string): void {
   assert.equal(res.status, 422, `expected 422 naming ${field}, got ${res.status}: ${res.text.slice(0, 300)}`);

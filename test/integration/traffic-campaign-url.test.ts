@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import jwt from 'jsonwebtoken';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * SPEC §7.1–7.4 through the campaign URL (`GET /<alias>` chosen by the request's Host) and the
@@ -14,8 +15,6 @@ import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '..
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 /** A person's browser whose user agent differs by `n` (a new IP + UA device). */
 const browserUa = (n: number) =>
   `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${n}.0 Safari/537.36`;
@@ -79,11 +78,6 @@ function hit(port: number, path: string, o: HitOptions = {}): Promise<Hit> {
 }
 
 const param = (location: string | null, name: string) => (location ? new URL(location).searchParams.get(name) : null);
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 interface ClickRow {
   id: number;

@@ -1,17 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit } from '../helpers/visit.js';
+import { created } from '../helpers/assert.js';
 
 /* The Click API runs a paused campaign's parked campaign as its campaign URL does (issue 9.6, SPEC §7.1, §7.7). */
 
 type Api = ReturnType<typeof api>;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe(`the Click API runs a paused campaign’s parked campaign, as its URL does (issue 9.6) on ${dialectName()}`, () => {
   let app: TestApp;

@@ -1,8 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit } from '../helpers/visit.js';
+import { created } from '../helpers/assert.js';
 
 /*
  * `clickLimit` (SPEC §7.2) is exact within one process (issue 8.9): concurrent campaign-URL
@@ -10,11 +11,6 @@ import { visit } from '../helpers/visit.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe(`clickLimit is exact within a process (issue 8.9) on ${dialectName()}`, () => {
   let app: TestApp;

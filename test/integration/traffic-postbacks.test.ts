@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
-import { assertFieldError } from '../helpers/assert.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { created, assertFieldError } from '../helpers/assert.js';
 
 /*
  * SPEC §7.5 conversions by postback (`GET|POST /postback/<postbackKey>`): validation, status words,
@@ -12,14 +12,7 @@ import { assertFieldError } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const GB_IP = '81.2.69.160';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 type Params = Record<string, string>;
 type Send = (params: Params, key?: string) => Promise<JsonResponse>;

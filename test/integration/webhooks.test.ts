@@ -1,23 +1,17 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { startReceiver, type Receipt, type Receiver } from '../helpers/receiver.js';
 import { builtinPlugins } from '../../server/plugins/builtins.js';
 import { createWebhooks, WEBHOOK_EVENTS } from '../../server/plugins/webhooks/index.js';
 import { verifySignature } from '../../server/services/signature.js';
 import type { OutboxEvent } from '../../server/services/outbox.js';
+import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SECRET = 'whsec_0123456789abcdef';
-
-function created(res: JsonResponse, what: string): number {
-  assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 describe(`webhooks plugin (SPEC §7.6, §4.2, §8) on ${dialectName()}`, () => {
   let app: TestApp;
