@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { dialectHelper } from './index.js';
 
 const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -31,11 +32,12 @@ export const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /**
  * True for the errors of two processes migrating at once: knex's lock is taken (another process
- * is migrating), or its bookkeeping tables were created by the other process a moment earlier.
+ * is migrating), its bookkeeping tables were created by the other process a moment earlier, or
+ * (on a Galera cluster) the other node's DDL aborted our bookkeeping query with a deadlock.
  */
-function isMigrationRace(err: unknown): boolean {
+function isMigrationRace(db: Knex, err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === 'MigrationLocked' || /already exists/i.test(err.message);
+  return err.name === 'MigrationLocked' || /already exists/i.test(err.message) || dialectHelper(db).isRetriable(err);
 }
 
 /**
@@ -50,7 +52,7 @@ export async function migrateLatest(db: Knex, opts: { waitMs?: number; onWait?: 
       const [, applied] = (await db.migrate.latest({ migrationSource: new MigrationSource() })) as [number, string[]];
       return applied;
     } catch (err) {
-      if (!isMigrationRace(err)) throw err;
+      if (!isMigrationRace(db, err)) throw err;
       if (Date.now() > deadline) {
         throw new Error(
           'the migration lock is still held by another process; if none is migrating, a migration was interrupted: run `npx knex migrate:unlock` (or set knex_migrations_lock.is_locked = 0) and start again',
