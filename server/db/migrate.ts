@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
@@ -31,38 +33,103 @@ class MigrationSource implements Knex.MigrationSource<string> {
 export const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /**
- * True for the errors of two processes migrating at once: knex's lock is taken (another process
- * is migrating), its bookkeeping tables were created by the other process a moment earlier, or
- * (on a Galera cluster) the other node's DDL aborted our bookkeeping query with a deadlock.
+ * The row a migrating process holds. knex's own lock (an UPDATE of knex_migrations_lock) is not
+ * safe on a multi-primary cluster: two nodes that both find the lock table empty each insert a
+ * lock row and each take "the" lock. A row inserted under one primary key is: two nodes
+ * inserting it at once get one commit and one certification failure (SPEC §16).
+ */
+const LOCK_TABLE = 'migration_holder';
+const LOCK_KEY = 'migrate';
+
+/**
+ * True for the errors of a process that finds another one migrating: the holder row is there,
+ * knex's lock is taken, or (on a Galera cluster) the other node's DDL aborted our statement with
+ * a deadlock or a certification failure.
  */
 function isMigrationRace(db: Knex, err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === 'MigrationLocked' || /already exists/i.test(err.message) || dialectHelper(db).isRetriable(err);
+  const helper = dialectHelper(db);
+  return err.name === 'MigrationLocked' || helper.isUniqueViolation(err) || helper.isRetriable(err);
+}
+
+async function takeMigrationLock(db: Knex, holder: string): Promise<void> {
+  if (!(await db.schema.hasTable(LOCK_TABLE))) {
+    try {
+      await db.schema.createTable(LOCK_TABLE, (t) => {
+        t.string('name', 32).primary();
+        t.string('holder', 64).notNullable();
+        t.bigInteger('taken_at').notNullable();
+      });
+    } catch (err) {
+      // Created by another process a moment earlier.
+      if (!(err instanceof Error) || !/already exists/i.test(err.message)) throw err;
+    }
+  }
+  await db(LOCK_TABLE).insert({ name: LOCK_KEY, holder, taken_at: Date.now() });
+}
+
+async function freeMigrationLock(db: Knex, holder: string): Promise<void> {
+  await db(LOCK_TABLE).where({ name: LOCK_KEY, holder }).delete();
 }
 
 /**
- * Applies the pending migrations. Processes starting together (WORKERS, several hosts) wait for
- * the one that holds knex's migration lock, then find nothing left to do (SPEC §16).
+ * Applies the pending migrations. Processes starting together (WORKERS, several hosts, several
+ * nodes of a cluster) wait for the one that holds the migration row, then find nothing left to do.
  */
 export async function migrateLatest(db: Knex, opts: { waitMs?: number; onWait?: () => void } = {}): Promise<string[]> {
   const deadline = Date.now() + (opts.waitMs ?? MIGRATION_WAIT_MS);
+  const holder = `${os.hostname()}:${process.pid}:${randomUUID()}`;
   let told = false;
+  const wait = async (err: unknown) => {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `another process still holds the migration row; if none is migrating, a migration was interrupted: delete the row from ${LOCK_TABLE} (and run \`npx knex migrate:unlock\` if knex_migrations_lock is locked) and start again`,
+        { cause: err },
+      );
+    }
+    if (!told) opts.onWait?.();
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+  };
   for (;;) {
+    try {
+      await takeMigrationLock(db, holder);
+    } catch (err) {
+      if (!isMigrationRace(db, err)) throw err;
+      if (!(await clearDeadHolder(db))) await wait(err);
+      continue;
+    }
     try {
       const [, applied] = (await db.migrate.latest({ migrationSource: new MigrationSource() })) as [number, string[]];
       return applied;
     } catch (err) {
       if (!isMigrationRace(db, err)) throw err;
-      if (Date.now() > deadline) {
-        throw new Error(
-          'the migration lock is still held by another process; if none is migrating, a migration was interrupted: run `npx knex migrate:unlock` (or set knex_migrations_lock.is_locked = 0) and start again',
-          { cause: err },
-        );
-      }
-      if (!told) opts.onWait?.();
-      told = true;
-      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+    } finally {
+      await freeMigrationLock(db, holder);
     }
+    await wait(null);
+  }
+}
+
+/**
+ * A holder row left by a process of this host that is gone (killed while it migrated or checked)
+ * is removed, so the next start does not wait for it. Holders on other hosts are waited for.
+ */
+async function clearDeadHolder(db: Knex): Promise<boolean> {
+  const row = (await db(LOCK_TABLE).where({ name: LOCK_KEY }).first('holder')) as { holder: string } | undefined;
+  if (!row) return false;
+  const [host, pid] = row.holder.split(':');
+  if (host !== os.hostname() || Number(pid) === process.pid || processAlive(Number(pid))) return false;
+  await db(LOCK_TABLE).where({ name: LOCK_KEY, holder: row.holder }).delete();
+  return true;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -2,10 +2,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { startTestApp, freshDatabaseTarget, dialectName, type TestApp } from '../helpers/app.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { childPids, databaseUrl, exited, startServerProcess } from '../helpers/server-process.js';
 import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../server/db/index.js';
+import { migrateLatest } from '../../server/db/migrate.js';
 import { PRUNING_LEASE } from '../../server/services/pruning.js';
 
 /*
@@ -48,6 +50,31 @@ describe(`many processes on one database (${dialectName()})`, () => {
       const applied = results.filter((r) => /Applied:/.test(r.stderr)).length;
       assert.ok(applied >= 1, 'one of them applied the migrations');
     } finally {
+      await dropDatabase(target);
+    }
+  });
+
+  test('a migration row left by a killed process of this host is cleared; one held on another host is waited for', async () => {
+    const target = freshDatabaseTarget();
+    await ensureDatabaseExists(target);
+    const db = openDatabase(target);
+    try {
+      await migrateLatest(db);
+      const gone = spawn(process.execPath, ['-e', '0']);
+      await exited(gone);
+      await db('migration_holder').insert({ name: 'migrate', holder: `${os.hostname()}:${gone.pid}:x`, taken_at: 1 });
+      assert.deepEqual(await migrateLatest(db, { waitMs: 5_000 }), []);
+      assert.equal(Number((await db('migration_holder').count({ n: '*' }).first())?.n), 0);
+
+      await db('migration_holder').insert({ name: 'migrate', holder: 'other-host:1:y', taken_at: 1 });
+      let waited = false;
+      await assert.rejects(
+        migrateLatest(db, { waitMs: 300, onWait: () => (waited = true) }),
+        /another process still holds the migration row.*migration_holder/,
+      );
+      assert.ok(waited, 'the start said it waits for another process');
+    } finally {
+      await db.destroy();
       await dropDatabase(target);
     }
   });
