@@ -2,7 +2,6 @@ import { plural, agree } from '../../messages.js';
 import type Router from '@koa/router';
 import { csvLink } from './csv-link.js';
 import { sendCsv } from '../csv-response.js';
-import { exportCommissions } from '../../services/exports.js';
 import { decimalText } from '../../domain/money.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
@@ -26,8 +25,7 @@ import { amount as amountSchema, id as idSchema, parse } from '../../validation.
 import { add, formatMoney, toUnits, unitsToFixed, type Units } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
-import { commissionsOfSale, pendingCommissionIds, type Commission } from '../../store/commissions.js';
-import { refundableSale, refundsOfSale } from '../../store/refunds.js';
+import type { Commission } from '../../store/commissions.js';
 import type { PayoutItem } from '../../services/payout-batches.js';
 import type { PayoutDetails } from '../../schemas/affiliate-profile.js';
 import { friendlyFormatIBAN } from 'ibantools';
@@ -122,24 +120,16 @@ async function commissionRows(ctx: AppContext, list: Commission[]) {
  * admin/sale.hbs). The sale page route in tracking.ts adds these to its data.
  */
 export async function saleMoneyView(ctx: AppContext, saleId: number): Promise<Record<string, unknown>> {
-  const [commissions, refunds, sale] = await Promise.all([
-    commissionsOfSale(ctx.services.db, saleId),
-    refundsOfSale(ctx.services.db, saleId),
-    refundableSale(ctx.services.db, saleId),
-  ]);
+  const { commissions, refunds, sale, refundable, remaining } = await ctx.services.saleRefunds.moneyOf(saleId);
   const refunded = sale?.refunded ?? 0;
-  const total = sale?.totalCost ?? null;
   const currency = sale?.currency ?? '';
   return {
     saleCommissions: await commissionRows(ctx, commissions),
     saleRefunds: refunds.map((r) => ({ ...r, amountText: money(r.amount, currency) })),
     refundedText: refunded ? formatMoney(refunded, currency) : null,
-    refundable:
-      sale?.kind === 'sale' &&
-      sale.status !== 'declined' &&
-      (total === null ? refunds.length === 0 : total - refunded > 0),
-    remainingText: total === null ? null : formatMoney(total - refunded, currency),
-    remainingValue: total === null ? '' : unitsToFixed(total - refunded, 2),
+    refundable,
+    remainingText: remaining === null ? null : formatMoney(remaining, currency),
+    remainingValue: remaining === null ? '' : unitsToFixed(remaining, 2),
   };
 }
 
@@ -190,8 +180,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     const names = await namer(ctx);
     const filters = queueFilters(ctx.query);
     const storeFilters = storeFiltersOf(filters);
-    if (ctx.query.format === 'csv')
-      return sendCsv(ctx, 'commissions', exportCommissions(ctx.services.db, storeFilters));
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'commissions', ctx.services.commissionQueue.csv(storeFilters));
     const result = await ctx.services.commissionLifecycle.list(storeFilters, pageOf(ctx, 50), actor(ctx));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
@@ -240,7 +229,7 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
   const matchingIds = async (ctx: AppContext) => {
     const filters = queueFilters(bodyOf(ctx) as Record<string, unknown>);
     if (filters.status && filters.status !== 'pending') return [];
-    return pendingCommissionIds(ctx.services.db, storeFiltersOf({ ...filters, status: 'pending' }));
+    return ctx.services.commissionQueue.pendingIds(storeFiltersOf({ ...filters, status: 'pending' }));
   };
   router.post(
     '/admin/commissions/bulk-matching',
@@ -401,12 +390,11 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     '/admin/sales/:id/refund',
     confirmFirst(views, async (ctx) => {
       const input = refundForm.safeParse(refundInput(bodyOf(ctx)));
-      const sale = await refundableSale(ctx.services.db, idParam(ctx));
+      const found = await ctx.services.saleRefunds.toConfirm(idParam(ctx), input.success ? input.data.amount : null);
       // What the refund would refuse (a bad amount, more than is left, a declined sale or an
       // action) is answered by the action itself, without asking first.
-      if (!input.success || !sale || sale.kind !== 'sale' || sale.status === 'declined') return null;
-      const left = sale.totalCost === null ? null : sale.totalCost - sale.refunded;
-      if (left !== null && (left <= 0 || (input.data.amount ?? 0) > left)) return null;
+      if (!input.success || !found) return null;
+      const { sale, remaining: left } = found;
       const amount =
         input.data.amount !== null
           ? formatMoney(input.data.amount, sale.currency)
