@@ -176,6 +176,18 @@ const itemRow = (i: PayoutItem, currency: string) => ({ ...i, amountText: money(
 
 /** The commissions queue, refunds from the sale page, and payout batches (SPEC §6.3, §6.4, §6.6, §9). */
 export function commissionPages(router: Router<AppState, AppCustom>, views: Views): void {
+  registerCommissionQueue(router, views);
+  registerBulkMatching(router, views);
+  registerBulkSelected(router, views);
+  registerCommissionReview(router, views);
+  registerSaleRefund(router, views);
+  registerPayoutBatchList(router, views);
+  registerPayoutBatchView(router, views);
+  registerPayoutBatchActions(router, views);
+}
+
+/** GET /admin/commissions: the queue with its filters, totals by status and the CSV export. */
+function registerCommissionQueue(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/commissions', async (ctx) => {
     const names = await namer(ctx);
     const filters = queueFilters(ctx.query);
@@ -223,7 +235,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       ...pageLinks('/admin/commissions', linkFilters, result.pagination),
     });
   });
+}
 
+/** Approve or decline every pending commission the queue's filters match. */
+function registerBulkMatching(router: Router<AppState, AppCustom>, views: Views): void {
   // "Select all matching": every pending commission the queue's filters match, after a
   // confirmation stating how many (the page shows one page of them; this acts on all).
   const matchingIds = async (ctx: AppContext) => {
@@ -279,7 +294,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     else flash(ctx, updated.length ? 'success' : 'error', bulkMessage(action, updated, skipped));
     ctx.redirect(back);
   });
+}
 
+/** Approve or decline the ticked commissions of one page. */
+function registerBulkSelected(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/commissions/bulk',
     confirmFirst(views, async (ctx) => {
@@ -321,7 +339,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     flash(ctx, result.updated.length ? 'success' : 'error', bulkMessage(action, result.updated, result.skipped));
     ctx.redirect(back);
   });
+}
 
+/** One commission: approve, decline, or revert an approved one to declined (SPEC §6.3). */
+function registerCommissionReview(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/commissions/:id/decline',
     confirmFirst(views, async (ctx) => {
@@ -385,7 +406,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       (errors) => revertPage(ctx, id, { errors, values: { reason } }),
     );
   });
+}
 
+/** A refund or chargeback from the sale page (SPEC §6.4). */
+function registerSaleRefund(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/sales/:id/refund',
     confirmFirst(views, async (ctx) => {
@@ -434,7 +458,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     }
     ctx.redirect(back);
   });
+}
 
+/** Payout batches: the preview, the list and a new batch (SPEC §6.6). */
+function registerPayoutBatchList(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/payout-batches', async (ctx) => {
     const settings = ctx.services.settings.get();
     const rawMinimum = typeof ctx.query.minimum === 'string' ? ctx.query.minimum.trim() : '';
@@ -491,7 +518,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       ctx.redirect('/admin/payout-batches');
     }
   });
+}
 
+/** One payout batch and its CSV files (plain and PayPal Payouts). */
+function registerPayoutBatchView(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/payout-batches/:id', async (ctx) => {
     const id = idParam(ctx);
     const batch = await ctx.services.payoutBatches.get(id).catch((err: unknown) => {
@@ -534,7 +564,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     ctx.set('Cache-Control', 'no-store');
     ctx.body = csv;
   });
+}
 
+/** Marking a payout batch paid, or deleting it, each after a confirmation. */
+function registerPayoutBatchActions(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/payout-batches/:id/mark-paid',
     confirmFirst(views, async (ctx) => {
