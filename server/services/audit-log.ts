@@ -3,7 +3,7 @@ import type { PageQuery } from '../validation.js';
 import type { Page } from '../store/rows.js';
 import { listAudit, type AuditEntry } from '../store/audit.js';
 
-/** The audit log as the API lists it (SPEC §11): who changed what, newest first. */
+/** The audit log as the API lists it: who changed what, newest first. */
 export class AuditLog {
   constructor(private readonly db: Knex) {}
 

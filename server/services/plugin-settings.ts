@@ -3,7 +3,7 @@ import type { Actor } from './actor.js';
 import type { PluginInfo, PluginRegistry } from '../plugins/registry.js';
 import { changePlugin, type PluginChange } from './plugins.js';
 
-/** Activating a plugin and changing its settings, saved and audited (SPEC §12). */
+/** Activating a plugin and changing its settings, saved and audited (SPEC §8). */
 export class PluginSettings {
   constructor(
     private readonly db: Knex,
