@@ -3,7 +3,8 @@ import { bodyParser } from '@koa/bodyparser';
 import helmet from 'koa-helmet';
 import type { Services } from './container.js';
 import type { Next } from 'koa';
-import type { AppContext, AppCustom, AppState } from './http/context.js';
+import type { AppContext, AppCustom, AppState, HttpServices } from './http/context.js';
+import { portalService } from './services/portal.js';
 import { authenticate, csrf, errorHandler, hsts } from './http/middleware.js';
 import { healthRouter } from './http/health.js';
 import { apiRouter } from './http/api/index.js';
@@ -25,11 +26,21 @@ export interface AppOptions {
   views?: Views;
 }
 
+/**
+ * The services routes see: the wired ones (read through, never copied), with the database handle
+ * hidden by the type, and the affiliate portal's service made from them once per app.
+ */
+function routeServices(services: Services): HttpServices {
+  return Object.create(services, {
+    portal: { get: () => portalService(services), enumerable: true },
+  }) as HttpServices;
+}
+
 /** Builds the Koa app around wired services; no listen, so tests drive it in-process. */
 export function createApp(services: Services, opts: AppOptions = {}): Koa<AppState, AppCustom> {
   // Koa reads X-Forwarded-Proto/Host only when a proxy is trusted; clientIp() drops them from other peers.
   const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy.kind !== 'none' });
-  app.context.services = services;
+  app.context.services = routeServices(services);
   const views = opts.views ?? new Views();
   app.silent = true;
 

@@ -46,6 +46,17 @@ import { Pruner, type PruningTuning } from './services/pruning.js';
 import { MailService } from './services/mail.js';
 import { AccountService } from './services/accounts.js';
 import { DailySummary } from './services/daily-summary.js';
+import { TrackingLog } from './services/tracking-log.js';
+import { CommissionQueue } from './services/commission-queue.js';
+import { SaleRefunds } from './services/sale-money.js';
+import { AdminDashboard } from './services/admin-dashboard.js';
+import { AuditLog } from './services/audit-log.js';
+import { StaffList } from './services/staff-list.js';
+import { PluginSettings } from './services/plugin-settings.js';
+import { HealthCheck } from './services/health.js';
+import { AffiliateOverview } from './services/affiliate-overview.js';
+import { MailRetry } from './services/mail-retry.js';
+import { BypassCache } from './services/bypass-cache.js';
 import { formatMoney } from './domain/money.js';
 import { openSharedState, subscribeConfigChanges, type SharedState } from './services/shared-state.js';
 import { createClickWriter } from './ingest/click-writer.js';
@@ -55,9 +66,10 @@ import type { PendingClick } from './ingest/click-writer.js';
 import type { PendingImpression } from './ingest/impression-writer.js';
 import type { ClickStatus } from './store/clicks.js';
 
-/** Every service, wired once: routes receive this and nothing else. */
+/** Every service, wired once, and the database handle that boot, shutdown and tests hold. */
 export interface Services {
   config: Config;
+  /** For boot, shutdown and tests only: routes see `HttpServices` (server/http/context.ts), without it. */
   db: Knex;
   log: PinoLogger;
   clock: () => number;
@@ -109,6 +121,24 @@ export interface Services {
   /** The counters shared by every process: Redis when `REDIS_URL` is set and reachable, else the database. */
   shared: SharedState;
   writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
+  /** The Clicks, Sales and Conversions logs and their CSV exports (SPEC §9, §15). */
+  trackingLog: TrackingLog;
+  /** The commissions queue's CSV export and "select all matching" (SPEC §6.3). */
+  commissionQueue: CommissionQueue;
+  /** A sale's commissions, refunds and what is left to refund (SPEC §6.4). */
+  saleRefunds: SaleRefunds;
+  /** The admin dashboard's figures and getting-started list (SPEC §13). */
+  dashboard: AdminDashboard;
+  auditLog: AuditLog;
+  staff: StaffList;
+  /** Plugin activation and settings, saved and audited. */
+  pluginSettings: PluginSettings;
+  health: HealthCheck;
+  /** An affiliate's 30-day figures and the affiliates CSV export. */
+  affiliateOverview: AffiliateOverview;
+  mailRetry: MailRetry;
+  /** `GET /t/fresh-click` (SPEC §7.8). */
+  bypassCache: BypassCache;
   /** Stops timers and waits for queued writes (before closing the database). */
   stop(): Promise<void>;
 }
@@ -195,6 +225,8 @@ export async function buildServices(
   // The one click pipeline every click entry point goes through.
   const clickPipeline = new ClickPipeline(hooks, fraud, writers.clicks);
   const tracking = new TrackingService(cache, clickPipeline, writers.impressions, clock);
+  const runner = new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random, shared);
+  const snippetSeen = new SnippetSeen(db, log, clock);
   const sales = new SaleService(db, cache, hooks, fraud, commissions, log, clock, opts.random);
   const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
@@ -221,7 +253,7 @@ export async function buildServices(
     settings,
     auth: new AuthService(db, secret, clock, opts.verifyPassword, shared),
     apiKeys: new ApiKeyService(db, clock),
-    snippetSeen: new SnippetSeen(db, log, clock),
+    snippetSeen,
     affiliates: new AffiliateService(db, outgoing, onChange, clock, {
       statusChanged: (trx, id, from, to) => accounts.onAffiliateStatus(trx, id, from, to),
     }),
@@ -268,7 +300,7 @@ export async function buildServices(
       },
     ),
     outbox,
-    runner: new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random, shared),
+    runner,
     landingOffers: new LandingOffers(db, cache, clock, opts.random),
     conversions: new ConversionService(db, cache, outbox, sales, reverseSale, log, clock),
     reports: new ReportService(db, cache, clock),
@@ -281,6 +313,17 @@ export async function buildServices(
     dailySummary: new DailySummary(db, mail, () => settings.get(), log, clock),
     shared,
     writers,
+    trackingLog: new TrackingLog(db),
+    commissionQueue: new CommissionQueue(db),
+    saleRefunds: new SaleRefunds(db),
+    dashboard: new AdminDashboard(db, snippetSeen),
+    auditLog: new AuditLog(db),
+    staff: new StaffList(db),
+    pluginSettings: new PluginSettings(db, plugins),
+    health: new HealthCheck(db),
+    affiliateOverview: new AffiliateOverview(db),
+    mailRetry: new MailRetry(db, outboxWorker),
+    bypassCache: new BypassCache(db, cache, runner, log, clock),
     async stop() {
       cache?.stop();
       await Promise.all([

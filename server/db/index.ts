@@ -142,6 +142,11 @@ export function dialectOf(db: Knex): Dialect {
   return client === 'better-sqlite3' ? 'sqlite' : 'mysql';
 }
 
+/** A trivial query: resolves when the database answers (the health check). */
+export async function ping(db: Knex): Promise<void> {
+  await db.raw('select 1');
+}
+
 const helpers = new WeakMap<object, DialectHelper>();
 
 export function dialectHelper(db: Knex): DialectHelper {

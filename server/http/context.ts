@@ -2,6 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { AuthUser } from '../services/auth.js';
 import type { Services } from '../container.js';
+import type { PortalService } from '../services/portal.js';
 
 export interface AppState {
   user: AuthUser | null;
@@ -18,8 +19,14 @@ export interface Flash {
   message: string;
 }
 
+/**
+ * What routes receive (`ctx.services`): every service and the affiliate portal's, never the
+ * database handle; routes reach data through services only.
+ */
+export type HttpServices = Omit<Services, 'db'> & { readonly portal: PortalService };
+
 export interface AppCustom {
-  services: Services;
+  services: HttpServices;
 }
 
 export type AppContext = ParameterizedContext<AppState, AppCustom>;

@@ -6,7 +6,7 @@ export function healthRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
   router.get('/healthz', async (ctx) => {
     try {
-      await ctx.services.db.raw('select 1');
+      await ctx.services.health.database();
       ctx.body = { status: 'ok' };
     } catch (err) {
       ctx.services.log.error({ err }, 'health check: database unreachable');

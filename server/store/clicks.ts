@@ -176,6 +176,27 @@ export function eachClick(db: Knex, f: ClickFilters): AsyncGenerator<Click> {
   return eachRow<ClickRow & { id: number }, Click>(clicksQuery(db, f), toClick);
 }
 
+/** What a fresh click of the bypass cache rebuilds from an old campaign-URL click (SPEC §7.8). */
+export interface ReloadableClick {
+  at: number | string;
+  campaign_id: number;
+  affiliate_id: number | null;
+  channel: string | null;
+  data1: string | null;
+  data2: string | null;
+  referrer: string | null;
+  sub_ids: string | null;
+  external_id: string | null;
+}
+
+/** The campaign-URL click with this subid, or undefined. */
+export async function campaignClickOfSubid(db: Knex, subid: string): Promise<ReloadableClick | undefined> {
+  return (await db('clicks')
+    .where({ click_id: subid, source: 'campaign' })
+    .first('at', 'campaign_id', 'affiliate_id', 'channel', 'data1', 'data2', 'referrer', 'sub_ids', 'external_id')) as
+    ReloadableClick | undefined;
+}
+
 function clicksQuery(db: Knex, f: ClickFilters): Knex.QueryBuilder {
   const q = db('clicks').select('*');
   if (f.campaignId) q.where('campaign_id', f.campaignId);

@@ -5,9 +5,7 @@ import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
 import { confirmFirst } from './confirm.js';
 import { csvLink } from './csv-link.js';
-import { affiliateFigures } from '../../services/affiliate-figures.js';
 import { sendCsv } from '../csv-response.js';
-import { exportAffiliates } from '../../services/exports.js';
 import {
   allAffiliates,
   bodyOf,
@@ -113,7 +111,7 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       archived: ctx.query.archived === '1' ? '1' : undefined,
     };
     const storeFilters = { status: filters.status, q: filters.q, ...(filters.archived ? {} : { archived: false }) };
-    if (ctx.query.format === 'csv') return sendCsv(ctx, 'affiliates', exportAffiliates(ctx.services.db, storeFilters));
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'affiliates', ctx.services.affiliateOverview.csv(storeFilters));
     const [result, everyone] = await Promise.all([
       ctx.services.affiliates.list(storeFilters, pageOf(ctx)),
       allAffiliates(ctx),
@@ -181,8 +179,7 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
 
   const editPage = async (ctx: AppContext, affiliate: Affiliate, values: unknown, errors?: Errors) => {
     const settings = ctx.services.settings.get();
-    const figures = await affiliateFigures(
-      ctx.services.db,
+    const figures = await ctx.services.affiliateOverview.figures(
       affiliate.id,
       ctx.services.clock(),
       settings.timezone,

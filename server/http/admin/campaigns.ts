@@ -386,8 +386,41 @@ function bannerLink(ctx: AppContext, banner: Banner): string {
   return `${origin}/r?${p.affiliate}=AFFILIATE_ID&${p.banner}=${banner.id}`;
 }
 
+/** The campaign in the path and its payout `:payoutId`. */
+const loadPayout = async (ctx: AppContext & { params: Record<string, string> }) => {
+  const campaign = await ctx.services.campaigns.get(idParam(ctx));
+  const payout = await ctx.services.payouts.get(idParam(ctx, 'payoutId'), campaign.id);
+  return { campaign, payout };
+};
+
+/** A banner of the campaign in the path (404 when it belongs to another). */
+const loadBanner = async (ctx: AppContext & { params: Record<string, string> }) => {
+  const campaign = await ctx.services.campaigns.get(idParam(ctx));
+  const banner = await ctx.services.banners.get(idParam(ctx, 'bannerId'));
+  if (banner.campaignId !== campaign.id)
+    throw new AppError('not_found', `banner ${banner.id} not found in this campaign`);
+  return { campaign, banner };
+};
+
+/** A campaign's pages, tab by tab: settings, payouts, banners, coupons (flows: traffic.ts). */
 export function campaignPages(router: Router<AppState, AppCustom>, views: Views): void {
-  // ---- list ----
+  registerCampaignList(router, views);
+  registerCampaignCreate(router, views);
+  registerCampaignSettings(router, views);
+  registerCampaignSecretKey(router, views);
+  registerCampaignDelete(router, views);
+  registerPayoutList(router, views);
+  registerPayoutEdit(router, views);
+  registerPayoutDelete(router, views);
+  registerBannerList(router, views);
+  registerBannerEdit(router, views);
+  registerBannerDelete(router, views);
+  registerCouponList(router, views);
+  registerCouponDelete(router, views);
+}
+
+/** The campaign list with its filters. */
+function registerCampaignList(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/campaigns', async (ctx) => {
     const filters = {
       status: queryEnum(s.CAMPAIGN_STATUSES, ctx.query.status),
@@ -414,8 +447,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       ...pageLinks('/admin/campaigns', filters, result.pagination),
     });
   });
+}
 
-  // ---- create ----
+/** A new campaign. */
+function registerCampaignCreate(router: Router<AppState, AppCustom>, views: Views): void {
   const newPage = (ctx: AppContext, values: unknown, errors?: Errors) =>
     render(ctx, views, 'admin/campaign-new', {
       title: 'New campaign',
@@ -447,8 +482,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
+}
 
-  // ---- settings tab ----
+/** The settings tab: the campaign's own fields and its traffic settings. */
+function registerCampaignSettings(router: Router<AppState, AppCustom>, views: Views): void {
   // The secret key and API token shown here are masked for anyone but the owner.
   const settingsTab = async (ctx: AppContext, campaign: Campaign, values: unknown, errors?: Errors) =>
     campaignPage(ctx, views, campaignFor(ctx.state.user, campaign), 'settings', 'admin/campaign-settings', {
@@ -481,6 +518,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
+}
+
+/** A new secret key for signed server calls (the owner's, after a confirmation). */
+function registerCampaignSecretKey(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/regenerate-secret-key',
     requireRole('owner'),
@@ -504,6 +545,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
     flash(ctx, 'success', 'A new secret key was generated. Update the servers that sign sales for this campaign.');
     ctx.redirect(`/admin/campaigns/${id}`);
   });
+}
+
+/** Deleting a campaign, after a confirmation; one with history cannot be. */
+function registerCampaignDelete(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/delete',
     confirmFirst(views, async (ctx) => {
@@ -532,8 +577,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
     flash(ctx, 'success', `Campaign “${campaign.name}” deleted.`);
     ctx.redirect('/admin/campaigns');
   });
+}
 
-  // ---- payouts tab ----
+/** The payouts tab: the campaign's payouts and a new one. */
+function registerPayoutList(router: Router<AppState, AppCustom>, views: Views): void {
   const payoutsTab = async (
     ctx: AppContext,
     campaign: Campaign,
@@ -597,7 +644,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
+}
 
+/** One payout: its page and its changes. */
+function registerPayoutEdit(router: Router<AppState, AppCustom>, views: Views): void {
   const payoutPage = async (
     ctx: AppContext,
     campaign: Campaign,
@@ -614,11 +664,6 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       values,
       errors,
     });
-  };
-  const loadPayout = async (ctx: AppContext & { params: Record<string, string> }) => {
-    const campaign = await ctx.services.campaigns.get(idParam(ctx));
-    const payout = await ctx.services.payouts.get(idParam(ctx, 'payoutId'), campaign.id);
-    return { campaign, payout };
   };
 
   router.get('/admin/campaigns/:id/payouts/:payoutId', async (ctx) => {
@@ -656,6 +701,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
         ),
     );
   });
+}
+
+/** Deleting a payout, after a confirmation. */
+function registerPayoutDelete(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/payouts/:payoutId/delete',
     confirmFirst(views, async (ctx) => {
@@ -685,8 +734,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
     flash(ctx, 'success', `Payout “${payout.title}” deleted.`);
     ctx.redirect(`/admin/campaigns/${campaign.id}/payouts`);
   });
+}
 
-  // ---- banners tab ----
+/** The banners tab: the campaign's banners and a new one. */
+function registerBannerList(router: Router<AppState, AppCustom>, views: Views): void {
   const bannersTab = async (ctx: AppContext, campaign: Campaign, values: unknown, errors?: Errors) => {
     const result = await ctx.services.banners.list({ campaignId: campaign.id }, pageOf(ctx, 50));
     campaignPage(ctx, views, campaign, 'banners', 'admin/campaign-banners', {
@@ -717,14 +768,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       (errors) => bannersTab(ctx, campaign, bannerValuesFromBody(body), summarise(errors, BANNER_FIELDS)),
     );
   });
+}
 
-  const loadBanner = async (ctx: AppContext & { params: Record<string, string> }) => {
-    const campaign = await ctx.services.campaigns.get(idParam(ctx));
-    const banner = await ctx.services.banners.get(idParam(ctx, 'bannerId'));
-    if (banner.campaignId !== campaign.id)
-      throw new AppError('not_found', `banner ${banner.id} not found in this campaign`);
-    return { campaign, banner };
-  };
+/** One banner: its page and its changes. */
+function registerBannerEdit(router: Router<AppState, AppCustom>, views: Views): void {
   const bannerPage = (ctx: AppContext, campaign: Campaign, banner: Banner, values: unknown, errors?: Errors) =>
     campaignPage(ctx, views, campaign, 'banners', 'admin/banner-edit', {
       title: `${banner.name} · ${campaign.name}`,
@@ -751,6 +798,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       (errors) => bannerPage(ctx, campaign, banner, bannerValuesFromBody(body), summarise(errors, BANNER_FIELDS)),
     );
   });
+}
+
+/** Deleting a banner, after a confirmation; one with clicks or sales cannot be. */
+function registerBannerDelete(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/banners/:bannerId/delete',
     confirmFirst(views, async (ctx) => {
@@ -779,8 +830,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
     flash(ctx, 'success', `Banner “${banner.name}” deleted.`);
     ctx.redirect(`/admin/campaigns/${campaign.id}/banners`);
   });
+}
 
-  // ---- coupons tab ----
+/** The coupons tab: the campaign's coupons and a new one. */
+function registerCouponList(router: Router<AppState, AppCustom>, views: Views): void {
   const couponsTab = async (ctx: AppContext, campaign: Campaign, values: Record<string, unknown>, errors?: Errors) => {
     const [result, affiliates, payouts] = await Promise.all([
       ctx.services.coupons.list({ campaignId: campaign.id }, pageOf(ctx, 50)),
@@ -842,6 +895,10 @@ export function campaignPages(router: Router<AppState, AppCustom>, views: Views)
       },
     );
   });
+}
+
+/** Deleting a coupon, after a confirmation; a payout's own coupon code is cleared on the payout instead. */
+function registerCouponDelete(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/coupons/:couponId/delete',
     confirmFirst(views, async (ctx) => {

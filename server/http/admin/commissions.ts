@@ -2,7 +2,6 @@ import { plural, agree } from '../../messages.js';
 import type Router from '@koa/router';
 import { csvLink } from './csv-link.js';
 import { sendCsv } from '../csv-response.js';
-import { exportCommissions } from '../../services/exports.js';
 import { decimalText } from '../../domain/money.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
@@ -26,8 +25,7 @@ import { amount as amountSchema, id as idSchema, parse } from '../../validation.
 import { add, formatMoney, toUnits, unitsToFixed, type Units } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
-import { commissionsOfSale, pendingCommissionIds, type Commission } from '../../store/commissions.js';
-import { refundableSale, refundsOfSale } from '../../store/refunds.js';
+import type { Commission } from '../../store/commissions.js';
 import type { PayoutItem } from '../../services/payout-batches.js';
 import type { PayoutDetails } from '../../schemas/affiliate-profile.js';
 import { friendlyFormatIBAN } from 'ibantools';
@@ -122,24 +120,16 @@ async function commissionRows(ctx: AppContext, list: Commission[]) {
  * admin/sale.hbs). The sale page route in tracking.ts adds these to its data.
  */
 export async function saleMoneyView(ctx: AppContext, saleId: number): Promise<Record<string, unknown>> {
-  const [commissions, refunds, sale] = await Promise.all([
-    commissionsOfSale(ctx.services.db, saleId),
-    refundsOfSale(ctx.services.db, saleId),
-    refundableSale(ctx.services.db, saleId),
-  ]);
+  const { commissions, refunds, sale, refundable, remaining } = await ctx.services.saleRefunds.moneyOf(saleId);
   const refunded = sale?.refunded ?? 0;
-  const total = sale?.totalCost ?? null;
   const currency = sale?.currency ?? '';
   return {
     saleCommissions: await commissionRows(ctx, commissions),
     saleRefunds: refunds.map((r) => ({ ...r, amountText: money(r.amount, currency) })),
     refundedText: refunded ? formatMoney(refunded, currency) : null,
-    refundable:
-      sale?.kind === 'sale' &&
-      sale.status !== 'declined' &&
-      (total === null ? refunds.length === 0 : total - refunded > 0),
-    remainingText: total === null ? null : formatMoney(total - refunded, currency),
-    remainingValue: total === null ? '' : unitsToFixed(total - refunded, 2),
+    refundable,
+    remainingText: remaining === null ? null : formatMoney(remaining, currency),
+    remainingValue: remaining === null ? '' : unitsToFixed(remaining, 2),
   };
 }
 
@@ -186,12 +176,23 @@ const itemRow = (i: PayoutItem, currency: string) => ({ ...i, amountText: money(
 
 /** The commissions queue, refunds from the sale page, and payout batches (SPEC §6.3, §6.4, §6.6, §9). */
 export function commissionPages(router: Router<AppState, AppCustom>, views: Views): void {
+  registerCommissionQueue(router, views);
+  registerBulkMatching(router, views);
+  registerBulkSelected(router, views);
+  registerCommissionReview(router, views);
+  registerSaleRefund(router, views);
+  registerPayoutBatchList(router, views);
+  registerPayoutBatchView(router, views);
+  registerPayoutBatchActions(router, views);
+}
+
+/** GET /admin/commissions: the queue with its filters, totals by status and the CSV export. */
+function registerCommissionQueue(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/commissions', async (ctx) => {
     const names = await namer(ctx);
     const filters = queueFilters(ctx.query);
     const storeFilters = storeFiltersOf(filters);
-    if (ctx.query.format === 'csv')
-      return sendCsv(ctx, 'commissions', exportCommissions(ctx.services.db, storeFilters));
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'commissions', ctx.services.commissionQueue.csv(storeFilters));
     const result = await ctx.services.commissionLifecycle.list(storeFilters, pageOf(ctx, 50), actor(ctx));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
@@ -234,13 +235,16 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       ...pageLinks('/admin/commissions', linkFilters, result.pagination),
     });
   });
+}
 
+/** Approve or decline every pending commission the queue's filters match. */
+function registerBulkMatching(router: Router<AppState, AppCustom>, views: Views): void {
   // "Select all matching": every pending commission the queue's filters match, after a
   // confirmation stating how many (the page shows one page of them; this acts on all).
   const matchingIds = async (ctx: AppContext) => {
     const filters = queueFilters(bodyOf(ctx) as Record<string, unknown>);
     if (filters.status && filters.status !== 'pending') return [];
-    return pendingCommissionIds(ctx.services.db, storeFiltersOf({ ...filters, status: 'pending' }));
+    return ctx.services.commissionQueue.pendingIds(storeFiltersOf({ ...filters, status: 'pending' }));
   };
   router.post(
     '/admin/commissions/bulk-matching',
@@ -290,7 +294,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     else flash(ctx, updated.length ? 'success' : 'error', bulkMessage(action, updated, skipped));
     ctx.redirect(back);
   });
+}
 
+/** Approve or decline the ticked commissions of one page. */
+function registerBulkSelected(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/commissions/bulk',
     confirmFirst(views, async (ctx) => {
@@ -332,7 +339,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     flash(ctx, result.updated.length ? 'success' : 'error', bulkMessage(action, result.updated, result.skipped));
     ctx.redirect(back);
   });
+}
 
+/** One commission: approve, decline, or revert an approved one to declined (SPEC §6.3). */
+function registerCommissionReview(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/commissions/:id/decline',
     confirmFirst(views, async (ctx) => {
@@ -396,17 +406,19 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       (errors) => revertPage(ctx, id, { errors, values: { reason } }),
     );
   });
+}
 
+/** A refund or chargeback from the sale page (SPEC §6.4). */
+function registerSaleRefund(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/sales/:id/refund',
     confirmFirst(views, async (ctx) => {
       const input = refundForm.safeParse(refundInput(bodyOf(ctx)));
-      const sale = await refundableSale(ctx.services.db, idParam(ctx));
+      const found = await ctx.services.saleRefunds.toConfirm(idParam(ctx), input.success ? input.data.amount : null);
       // What the refund would refuse (a bad amount, more than is left, a declined sale or an
       // action) is answered by the action itself, without asking first.
-      if (!input.success || !sale || sale.kind !== 'sale' || sale.status === 'declined') return null;
-      const left = sale.totalCost === null ? null : sale.totalCost - sale.refunded;
-      if (left !== null && (left <= 0 || (input.data.amount ?? 0) > left)) return null;
+      if (!input.success || !found) return null;
+      const { sale, remaining: left } = found;
       const amount =
         input.data.amount !== null
           ? formatMoney(input.data.amount, sale.currency)
@@ -446,7 +458,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     }
     ctx.redirect(back);
   });
+}
 
+/** Payout batches: the preview, the list and a new batch (SPEC §6.6). */
+function registerPayoutBatchList(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/payout-batches', async (ctx) => {
     const settings = ctx.services.settings.get();
     const rawMinimum = typeof ctx.query.minimum === 'string' ? ctx.query.minimum.trim() : '';
@@ -503,7 +518,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
       ctx.redirect('/admin/payout-batches');
     }
   });
+}
 
+/** One payout batch and its CSV files (plain and PayPal Payouts). */
+function registerPayoutBatchView(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/payout-batches/:id', async (ctx) => {
     const id = idParam(ctx);
     const batch = await ctx.services.payoutBatches.get(id).catch((err: unknown) => {
@@ -546,7 +564,10 @@ export function commissionPages(router: Router<AppState, AppCustom>, views: View
     ctx.set('Cache-Control', 'no-store');
     ctx.body = csv;
   });
+}
 
+/** Marking a payout batch paid, or deleting it, each after a confirmation. */
+function registerPayoutBatchActions(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/payout-batches/:id/mark-paid',
     confirmFirst(views, async (ctx) => {

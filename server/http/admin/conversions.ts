@@ -3,7 +3,6 @@ import type { AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render } from './render.js';
 import { pageLinks, pageOf } from './form-values.js';
-import { listConversions } from '../../store/conversions.js';
 import { CONVERSION_STATUSES, conversionFilters, conversionQuery } from '../api/conversions.js';
 import { formatMoney } from '../../domain/money.js';
 
@@ -23,8 +22,7 @@ export function conversionPages(router: Router<AppState, AppCustom>, views: View
       : (conversionFilters.safeParse(Object.fromEntries(Object.entries(sent).filter(([k]) => !bad.has(k)))).data ??
         conversionFilters.parse({}));
     const snap = await ctx.services.cache.snapshot();
-    const result = await listConversions(
-      ctx.services.db,
+    const result = await ctx.services.trackingLog.conversions(
       conversionQuery(filters, snap.settings.timezone),
       pageOf(ctx, 50),
     );

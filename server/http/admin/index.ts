@@ -9,9 +9,7 @@ import { settingsSchema } from '../../domain/settings.js';
 import { AppError } from '../../errors.js';
 import { SESSION_TTL_SECONDS } from '../../services/auth.js';
 import type { AuthUser } from '../../services/auth.js';
-import { dashboardCounts, dashboardStats } from '../../services/dashboard.js';
 import { dashboardChart } from './reports.js';
-import { gettingStarted } from '../../services/onboarding.js';
 import { conversionPages } from './conversions.js';
 import { campaignPages } from './campaigns.js';
 import { affiliatePages } from './affiliates.js';
@@ -163,12 +161,12 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
 
   router.get('/admin', async (ctx) => {
     const settings = ctx.services.settings.get();
-    const stats = await dashboardStats(ctx.services.db, ctx.services.clock(), settings.timezone, settings.baseCurrency);
+    const stats = await ctx.services.dashboard.stats(ctx.services.clock(), settings.timezone, settings.baseCurrency);
     render(ctx, views, 'admin/dashboard', {
       title: 'Dashboard',
       nav: 'dashboard',
-      counts: await dashboardCounts(ctx.services.db),
-      checklist: await gettingStarted(ctx.services.db, ctx.services.snippetSeen, settings.siteUrl),
+      counts: await ctx.services.dashboard.counts(),
+      checklist: await ctx.services.dashboard.checklist(settings.siteUrl),
       stats,
       chart: await dashboardChart(ctx),
       chartRange: { first: stats.series[0]?.day, last: stats.series.at(-1)?.day },

@@ -40,10 +40,8 @@ export function mailPages(router: Router<AppState, AppCustom>, views: Views): vo
   // A failed mail gets a fresh round of tries (after the mail server or the address was fixed).
   router.post('/admin/mail/:id/retry', async (ctx) => {
     const { id } = parse(idParam, ctx.params);
-    const row = (await ctx.services.db('outbox').where({ id, channel: 'mail' }).first('id')) as unknown;
-    if (!row) throw new AppError('not_found', `Mail ${id} not found`);
     try {
-      await ctx.services.outboxWorker.retry(id, ctx.state.user as Actor);
+      await ctx.services.mailRetry.retry(id, ctx.state.user as Actor);
       flash(ctx, 'success', `Mail ${id} is queued again.`);
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 409) throw err;

@@ -2,13 +2,10 @@ import type Router from '@koa/router';
 import { originOf } from '../../services/snippet-seen.js';
 import { csvLink } from './csv-link.js';
 import { sendCsv } from '../csv-response.js';
-import { exportClicks, exportSales } from '../../services/exports.js';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render } from './render.js';
 import { idParam, pageLinks, pageOf, queryEnum, queryText } from './form-values.js';
-import { listClicks } from '../../store/clicks.js';
-import { listSales, getSale } from '../../store/sales.js';
 import { notFound } from '../../errors.js';
 import { formatMoney, toUnits } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
@@ -116,8 +113,8 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       from: filters.from ? Date.parse(filters.from) : undefined,
       to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
     };
-    if (ctx.query.format === 'csv') return sendCsv(ctx, 'clicks', exportClicks(ctx.services.db, storeFilters));
-    const result = await listClicks(ctx.services.db, storeFilters, pageOf(ctx, 50));
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'clicks', ctx.services.trackingLog.clicksCsv(storeFilters));
+    const result = await ctx.services.trackingLog.clicks(storeFilters, pageOf(ctx, 50));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
     );
@@ -171,8 +168,8 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       from: filters.from ? Date.parse(filters.from) : undefined,
       to: filters.to ? Date.parse(filters.to) + 86_400_000 : undefined,
     };
-    if (ctx.query.format === 'csv') return sendCsv(ctx, 'sales', exportSales(ctx.services.db, storeFilters));
-    const result = await listSales(ctx.services.db, storeFilters, pageOf(ctx, 50));
+    if (ctx.query.format === 'csv') return sendCsv(ctx, 'sales', ctx.services.trackingLog.salesCsv(storeFilters));
+    const result = await ctx.services.trackingLog.sales(storeFilters, pageOf(ctx, 50));
     const linkFilters = Object.fromEntries(
       Object.entries(filters).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
     );
@@ -198,7 +195,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
   });
 
   router.get('/admin/sales/:id', async (ctx) => {
-    const sale = await getSale(ctx.services.db, idParam(ctx));
+    const sale = await ctx.services.trackingLog.sale(idParam(ctx));
     if (!sale) throw notFound('sale');
     const names = await namer(ctx);
     const describe = (c: TraceCandidate) => ({

@@ -347,8 +347,81 @@ function schemaSummary(f: Flow): string {
 
 const TYPE_TITLES = { forced: 'Forced flows', regular: 'Regular flows', default: 'Default flow' } as const;
 
+/** A campaign's flows tab: its flows by type with their last 30 days' figures, and the new-flow form. */
+async function flowsTab(ctx: AppContext, views: Views, campaign: Campaign, values: unknown, errors?: Errors) {
+  const [result, domain, source] = await Promise.all([
+    ctx.services.flows.list(campaign.id, {}, { page: 1, perPage: 200 }),
+    campaign.domainId === null ? undefined : ctx.services.domains.get(campaign.domainId).catch(() => undefined),
+    campaign.sourceId === null ? undefined : ctx.services.sources.get(campaign.sourceId).catch(() => undefined),
+  ]);
+  // Per-flow figures of the last 30 days (SPEC §15), from the report by flow.
+  const range = ctx.services.reports.defaultRange(30);
+  const figures = new Map(
+    (await ctx.services.reports.run({ groupBy: ['flow'], ...range, filters: { campaign: String(campaign.id) } })).map(
+      (r) => [Number(r.key), r],
+    ),
+  );
+  const currency = ctx.services.settings.get().baseCurrency;
+  const groups = (['forced', 'regular', 'default'] as const).map((type) => {
+    const flows = result.data.filter((f) => f.type === type);
+    const movable = flows.filter((f) => !f.archived);
+    return {
+      type,
+      title: TYPE_TITLES[type],
+      flows: flows.map((f) => {
+        const m = figures.get(f.id);
+        const at = movable.findIndex((x) => x.id === f.id);
+        return {
+          ...f,
+          schemaText: schemaSummary(f),
+          filterTexts: f.filters.map(filterSummary),
+          canMoveUp: at > 0,
+          canMoveDown: at >= 0 && at < movable.length - 1,
+          figures: {
+            clicks: m?.clicks ?? 0,
+            conversions: m?.conversions ?? 0,
+            revenue: formatMoney(m?.revenue.units ?? 0n, currency),
+            cost: formatMoney(m?.cost.units ?? 0n, currency),
+            profit: formatMoney(m?.profit.units ?? 0n, currency),
+          },
+        };
+      }),
+    };
+  });
+  campaignPage(ctx, views, campaign, 'flows', 'admin/campaign-flows', {
+    flowGroups: groups,
+    flowCount: result.data.length,
+    moreFlows: result.pagination.total > result.data.length ? result.pagination.total : null,
+    campaignUrl: campaignUrl(ctx, campaign, domain, source),
+    flowOptions,
+    values,
+    errors,
+  });
+}
+
+/** The campaign in the path and its flow `:flowId`. */
+const loadFlow = async (ctx: AppContext & { params: Record<string, string> }) => {
+  const campaign = await ctx.services.campaigns.get(idParam(ctx));
+  const flow = await ctx.services.flows.get(campaign.id, idParam(ctx, 'flowId'));
+  return { campaign, flow };
+};
+
+/** The traffic pages: domains, sources, groups, the Click API token and a campaign's flows tab. */
 export function trafficPages(router: Router<AppState, AppCustom>, views: Views): void {
-  // ---- domains ----
+  registerDomainList(router, views);
+  registerDomainEdit(router, views);
+  registerSourceList(router, views);
+  registerSourceEdit(router, views);
+  registerSourceDelete(router, views);
+  registerGroups(router, views);
+  registerCampaignApiToken(router, views);
+  registerFlowList(router, views);
+  registerFlowEdit(router, views);
+  registerFlowDelete(router, views);
+}
+
+/** Domains: the list and a new one. */
+function registerDomainList(router: Router<AppState, AppCustom>, views: Views): void {
   const domainsPage = async (ctx: AppContext, values: Record<string, unknown>, errors?: Errors) => {
     const filters = { q: queryText(ctx.query.q) };
     const [result, campaigns] = await Promise.all([
@@ -391,7 +464,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) => domainsPage(ctx, domainValuesFromBody(body), summarise(errors, DOMAIN_FIELDS)),
     );
   });
+}
 
+/** One domain: its page, its changes and its deletion. */
+function registerDomainEdit(router: Router<AppState, AppCustom>, views: Views): void {
   const domainPage = async (ctx: AppContext, domain: Domain, values: Record<string, unknown>, errors?: Errors) => {
     const campaigns = (await ctx.services.campaigns.all()).filter((c) => c.domainId === domain.id);
     render(ctx, views, 'admin/domain-edit', {
@@ -448,8 +524,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
     flash(ctx, 'success', `Domain ${domain.host} deleted.`);
     ctx.redirect('/admin/domains');
   });
+}
 
-  // ---- sources ----
+/** Sources: the list. */
+function registerSourceList(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/sources', async (ctx) => {
     const filters = { q: queryText(ctx.query.q), archived: ctx.query.archived === '1' ? '1' : undefined };
     const result = await ctx.services.sources.list(
@@ -465,7 +543,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       ...pageLinks('/admin/sources', filters, result.pagination),
     });
   });
+}
 
+/** A new source, or one source: its page and its changes. */
+function registerSourceEdit(router: Router<AppState, AppCustom>, views: Views): void {
   const sourcePage = (
     ctx: AppContext,
     source: Source | null,
@@ -513,6 +594,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) => sourcePage(ctx, source, sourceValuesFromBody(body), summarise(errors, SOURCE_FIELDS)),
     );
   });
+}
+
+/** Deleting a source, after a confirmation; one that campaigns use cannot be. */
+function registerSourceDelete(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/sources/:id/delete',
     confirmFirst(views, async (ctx) => {
@@ -540,8 +625,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
     flash(ctx, 'success', `Source “${source.name}” deleted.`);
     ctx.redirect('/admin/sources');
   });
+}
 
-  // ---- groups ----
+/** Campaign groups: the list, a new one, and deleting one. */
+function registerGroups(router: Router<AppState, AppCustom>, views: Views): void {
   const groupsPage = async (ctx: AppContext, values: Record<string, unknown>, errors?: Errors) => {
     const [result, counts] = await Promise.all([
       ctx.services.groups.list({}, pageOf(ctx, 100)),
@@ -594,8 +681,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
     flash(ctx, 'success', `Group “${group.name}” deleted; its campaigns now have no group.`);
     ctx.redirect('/admin/groups');
   });
+}
 
-  // ---- campaign: API token ----
+/** A new Click API token for a campaign (the owner's, after a confirmation). */
+function registerCampaignApiToken(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/regenerate-api-token',
     requireRole('owner'),
@@ -619,61 +708,13 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
     flash(ctx, 'success', 'A new API token was generated. Update the Click API integrations of this campaign.');
     ctx.redirect(`/admin/campaigns/${id}`);
   });
+}
 
-  // ---- campaign: flows tab ----
-  const flowsTab = async (ctx: AppContext, campaign: Campaign, values: unknown, errors?: Errors) => {
-    const [result, domain, source] = await Promise.all([
-      ctx.services.flows.list(campaign.id, {}, { page: 1, perPage: 200 }),
-      campaign.domainId === null ? undefined : ctx.services.domains.get(campaign.domainId).catch(() => undefined),
-      campaign.sourceId === null ? undefined : ctx.services.sources.get(campaign.sourceId).catch(() => undefined),
-    ]);
-    // Per-flow figures of the last 30 days (SPEC §15), from the report by flow.
-    const range = ctx.services.reports.defaultRange(30);
-    const figures = new Map(
-      (await ctx.services.reports.run({ groupBy: ['flow'], ...range, filters: { campaign: String(campaign.id) } })).map(
-        (r) => [Number(r.key), r],
-      ),
-    );
-    const currency = ctx.services.settings.get().baseCurrency;
-    const groups = (['forced', 'regular', 'default'] as const).map((type) => {
-      const flows = result.data.filter((f) => f.type === type);
-      const movable = flows.filter((f) => !f.archived);
-      return {
-        type,
-        title: TYPE_TITLES[type],
-        flows: flows.map((f) => {
-          const m = figures.get(f.id);
-          const at = movable.findIndex((x) => x.id === f.id);
-          return {
-            ...f,
-            schemaText: schemaSummary(f),
-            filterTexts: f.filters.map(filterSummary),
-            canMoveUp: at > 0,
-            canMoveDown: at >= 0 && at < movable.length - 1,
-            figures: {
-              clicks: m?.clicks ?? 0,
-              conversions: m?.conversions ?? 0,
-              revenue: formatMoney(m?.revenue.units ?? 0n, currency),
-              cost: formatMoney(m?.cost.units ?? 0n, currency),
-              profit: formatMoney(m?.profit.units ?? 0n, currency),
-            },
-          };
-        }),
-      };
-    });
-    campaignPage(ctx, views, campaign, 'flows', 'admin/campaign-flows', {
-      flowGroups: groups,
-      flowCount: result.data.length,
-      moreFlows: result.pagination.total > result.data.length ? result.pagination.total : null,
-      campaignUrl: campaignUrl(ctx, campaign, domain, source),
-      flowOptions,
-      values,
-      errors,
-    });
-  };
+/** A campaign's flows tab: its flows by type, moving one, and a new one. */
+function registerFlowList(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/campaigns/:id/flows', async (ctx) => {
     const campaign = await ctx.services.campaigns.get(idParam(ctx));
-    await flowsTab(ctx, campaign, newFlowValues());
+    await flowsTab(ctx, views, campaign, newFlowValues());
   });
   // Up and down buttons (a form each, no script): the flow changes place with its neighbour.
   router.post('/admin/campaigns/:id/flows/:flowId/move', async (ctx) => {
@@ -699,6 +740,7 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) =>
         flowsTab(
           ctx,
+          views,
           campaign,
           flowValuesFromBody(body, rows),
           summarise(attachFilterErrors(attachListErrors(errors, ['landings', 'offers']), rows, rowOf), [
@@ -708,12 +750,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
         ),
     );
   });
+}
 
-  const loadFlow = async (ctx: AppContext & { params: Record<string, string> }) => {
-    const campaign = await ctx.services.campaigns.get(idParam(ctx));
-    const flow = await ctx.services.flows.get(campaign.id, idParam(ctx, 'flowId'));
-    return { campaign, flow };
-  };
+/** One flow: its page and its changes. */
+function registerFlowEdit(router: Router<AppState, AppCustom>, views: Views): void {
   const flowPage = (ctx: AppContext, campaign: Campaign, flow: Flow, values: unknown, errors?: Errors) =>
     campaignPage(ctx, views, campaign, 'flows', 'admin/flow-edit', {
       title: `${flow.name} · ${campaign.name}`,
@@ -751,6 +791,10 @@ export function trafficPages(router: Router<AppState, AppCustom>, views: Views):
         ),
     );
   });
+}
+
+/** Deleting a flow, after a confirmation. */
+function registerFlowDelete(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/campaigns/:id/flows/:flowId/delete',
     confirmFirst(views, async (ctx) => {

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import { listFormat, sendCsv } from '../csv-response.js';
-import { exportCommissions } from '../../services/exports.js';
 import { revertBody } from '../../schemas/commission-revert.js';
 import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
@@ -115,7 +114,7 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
     if (format === 'csv') {
       // The export carries the merchant's cut: staff only.
       if (actor.role === 'affiliate') throw forbidden('The commissions export is for the merchant');
-      return sendCsv(ctx, 'commissions', exportCommissions(ctx.services.db, filters));
+      return sendCsv(ctx, 'commissions', ctx.services.commissionQueue.csv(filters));
     }
     const result = await ctx.services.commissionLifecycle.list(filters, page, actor);
     ctx.body = { ...result, data: result.data.map((c) => commissionFor(actor, c)) };

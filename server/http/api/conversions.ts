@@ -3,12 +3,7 @@ import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { optionalId, parseList } from './crud.js';
-import {
-  allConversions,
-  listConversions,
-  type ConversionEntry,
-  type ConversionFilters,
-} from '../../store/conversions.js';
+import type { ConversionEntry, ConversionFilters } from '../../store/conversions.js';
 import { toCsv } from '../../domain/csv.js';
 import { AppError } from '../../errors.js';
 import { addDays, dayStart } from '../../domain/report-dimensions.js';
@@ -103,10 +98,10 @@ export function conversionRoutes(router: Router<AppState, AppCustom>): void {
     if (filters.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', 'attachment; filename="affix-conversions.csv"');
-      ctx.body = conversionsCsv(await allConversions(ctx.services.db, f, CONVERSIONS_CSV_LIMIT));
+      ctx.body = conversionsCsv(await ctx.services.trackingLog.allConversions(f, CONVERSIONS_CSV_LIMIT));
       return;
     }
-    const result = await listConversions(ctx.services.db, f, page);
+    const result = await ctx.services.trackingLog.conversions(f, page);
     ctx.body = { ...result, data: result.data.map(shown) };
   });
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { idParam, pageQuery, parse, requireStrict, type PageQuery } from '../../validation.js';
-import type { Services } from '../../container.js';
+import type { HttpServices } from '../context.js';
 import type { Actor, Role } from '../../services/actor.js';
 import type { Page } from '../../store/rows.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
@@ -25,11 +25,11 @@ export interface CrudOptions<T, C, P, FS extends z.ZodObject> {
   filters: FS;
   create: z.ZodType<C>;
   patch: z.ZodType<P>;
-  service: (s: Services) => CrudService<T, C, P, z.output<FS>>;
+  service: (s: HttpServices) => CrudService<T, C, P, z.output<FS>>;
   /** The object as this actor may see it (secrets masked for managers); it may read more, e.g. the campaign URL. */
   toJson?: (item: T, actor: Actor, ctx: AppContext) => unknown;
   /** `format=csv`: the whole filtered list as a streamed CSV download (SPEC §13). */
-  csv?: { name: string; stream: (s: Services, filters: z.output<FS>) => Readable };
+  csv?: { name: string; stream: (s: HttpServices, filters: z.output<FS>) => Readable };
 }
 
 export const bodyOf = (ctx: { request: { body?: unknown } }): unknown => {

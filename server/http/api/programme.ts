@@ -9,7 +9,6 @@ import type { Actor } from '../../services/actor.js';
 import * as s from '../../schemas/programme.js';
 import { payoutJson } from '../../store/payouts.js';
 import { campaignFor } from '../../services/secrets.js';
-import { exportAffiliates } from '../../services/exports.js';
 import type { AppContext } from '../context.js';
 import type { Campaign } from '../../store/campaigns.js';
 import { sourceUrlTemplate } from '../../store/sources.js';
@@ -51,7 +50,7 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     create: s.affiliateCreate,
     patch: s.affiliatePatch,
     service: (sv) => sv.affiliates,
-    csv: { name: 'affiliates', stream: (sv, f) => exportAffiliates(sv.db, f) },
+    csv: { name: 'affiliates', stream: (sv, f) => sv.affiliateOverview.csv(f) },
   });
   for (const [action, status] of [
     ['approve', 'approved'],

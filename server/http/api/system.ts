@@ -7,9 +7,7 @@ import { parse } from '../../validation.js';
 import { settingsPatchSchema } from '../../domain/settings.js';
 import { notFound } from '../../errors.js';
 import type { Actor } from '../../services/actor.js';
-import { listUsers } from '../../store/users.js';
-import { listAudit } from '../../store/audit.js';
-import { changePlugin, pluginPatchSchema } from '../../services/plugins.js';
+import { pluginPatchSchema } from '../../services/plugins.js';
 import { MAX_API_TOKEN_HOURS, type AuthUser } from '../../services/auth.js';
 import { pluginFor, settingsFor } from '../../services/secrets.js';
 
@@ -82,7 +80,7 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     if (!plugin) throw notFound('plugin', name);
     // The body is checked against the settings this plugin declares.
     const patch = parseBody(ctx, pluginPatchSchema(plugin.settingDefs));
-    ctx.body = await changePlugin(ctx.services.db, ctx.services.plugins, name, patch, ctx.state.user as Actor);
+    ctx.body = await ctx.services.pluginSettings.change(name, patch, ctx.state.user as Actor);
   });
 
   const userBody = z.strictObject({
@@ -93,7 +91,7 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.get('/users', requireRole('owner'), async (ctx) => {
     parseQuery(ctx, nothing);
-    const data = await listUsers(ctx.services.db, ['owner', 'manager']);
+    const data = await ctx.services.staff.list(['owner', 'manager']);
     ctx.body = { data, pagination: { page: 1, perPage: data.length, total: data.length, totalPages: 1 } };
   });
   router.post('/users', requireRole('owner'), async (ctx) => {
@@ -115,6 +113,6 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.get('/audit-log', requireRole('owner', 'manager'), async (ctx) => {
     const { page, filters } = parseList(ctx, auditFilters);
-    ctx.body = await listAudit(ctx.services.db, filters, page);
+    ctx.body = await ctx.services.auditLog.list(filters, page);
   });
 }

@@ -6,13 +6,10 @@ import { jsonBody, cookieVisitor, saleResponse } from '../tracking.js';
 import { fieldError, notFound } from '../../errors.js';
 import { id as idSchema, parse } from '../../validation.js';
 import { answerOnce, authenticateServer, signerOfSale } from './server-calls.js';
-import { listSales, getSale } from '../../store/sales.js';
-import { listClicks } from '../../store/clicks.js';
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 import { listFormat, sendCsv } from '../csv-response.js';
-import { exportClicks, exportSales } from '../../services/exports.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
@@ -102,20 +99,20 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/sales', requireRole(...MERCHANT), async (ctx) => {
     const { page, filters } = parseList(ctx, saleFilters);
     const { format, ...f } = filters;
-    if (format === 'csv') return sendCsv(ctx, 'sales', exportSales(ctx.services.db, f));
-    ctx.body = await listSales(ctx.services.db, f, page);
+    if (format === 'csv') return sendCsv(ctx, 'sales', ctx.services.trackingLog.salesCsv(f));
+    ctx.body = await ctx.services.trackingLog.sales(f, page);
   });
   router.get('/sales/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     parseQuery(ctx, nothing);
-    const sale = await getSale(ctx.services.db, id);
+    const sale = await ctx.services.trackingLog.sale(id);
     if (!sale) throw notFound('sale', id);
     ctx.body = sale;
   });
   router.get('/clicks', requireRole(...MERCHANT), async (ctx) => {
     const { page, filters } = parseList(ctx, clickFilters);
     const { format, ...f } = filters;
-    if (format === 'csv') return sendCsv(ctx, 'clicks', exportClicks(ctx.services.db, f));
-    ctx.body = await listClicks(ctx.services.db, f, page);
+    if (format === 'csv') return sendCsv(ctx, 'clicks', ctx.services.trackingLog.clicksCsv(f));
+    ctx.body = await ctx.services.trackingLog.clicks(f, page);
   });
 }

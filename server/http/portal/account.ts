@@ -8,7 +8,6 @@ import { bodyOf, valueAt } from '../admin/form-values.js';
 import { renderPortal, safeNext, startSession } from './session.js';
 import { parse, shortText } from '../../validation.js';
 import { AppError } from '../../errors.js';
-import { portalService } from '../../services/portal.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 
 const signupBody = z.object({
@@ -66,7 +65,7 @@ export function accountPages(router: Router<AppState, AppCustom>, views: Views):
           referrer: values.referrer || undefined,
           password: typeof password === 'string' ? password : undefined,
         });
-        const { user, verificationSent } = await portalService(ctx.services).signUp(input, mode);
+        const { user, verificationSent } = await ctx.services.portal.signUp(input, mode);
         if (verificationSent) {
           flash(
             ctx,

@@ -3,7 +3,6 @@ import type { AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { pageLinks, pageOf, queryEnum } from '../admin/form-values.js';
 import { portalPage, renderPortal, trackerOrigin } from './session.js';
-import { portalService } from '../../services/portal.js';
 
 const COMMISSION_STATUSES = ['pending', 'approved', 'declined', 'paid', 'reversed'] as const;
 
@@ -15,7 +14,7 @@ export function programmePages(router: Router<AppState, AppCustom>, views: Views
   router.get(
     '/portal',
     portalPage(views, async (ctx, affiliate) => {
-      const stats = await portalService(ctx.services).dashboard(affiliate.id);
+      const stats = await ctx.services.portal.dashboard(affiliate.id);
       renderPortal(ctx, views, 'portal/dashboard', { title: 'Dashboard', nav: 'dashboard', affiliate, stats });
     }),
   );
@@ -25,7 +24,7 @@ export function programmePages(router: Router<AppState, AppCustom>, views: Views
     portalPage(views, async (ctx, affiliate) => {
       const origin = trackerOrigin(ctx);
       const settings = ctx.services.settings.get();
-      const campaigns = await portalService(ctx.services).links(affiliate, origin);
+      const campaigns = await ctx.services.portal.links(affiliate, origin);
       renderPortal(ctx, views, 'portal/links', {
         title: 'Links & banners',
         nav: 'links',
@@ -44,7 +43,7 @@ export function programmePages(router: Router<AppState, AppCustom>, views: Views
   router.get(
     '/portal/coupons',
     portalPage(views, async (ctx, affiliate) => {
-      const rates = await portalService(ctx.services).rates(affiliate.id);
+      const rates = await ctx.services.portal.rates(affiliate.id);
       renderPortal(ctx, views, 'portal/coupons', { title: 'Coupons & rates', nav: 'coupons', affiliate, ...rates });
     }),
   );
@@ -57,7 +56,7 @@ export function programmePages(router: Router<AppState, AppCustom>, views: Views
         from: dayFilter(ctx.query.from),
         to: dayFilter(ctx.query.to),
       };
-      const result = await portalService(ctx.services).commissions(
+      const result = await ctx.services.portal.commissions(
         affiliate.id,
         {
           status: filters.status,

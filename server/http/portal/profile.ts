@@ -7,7 +7,6 @@ import { profileInputFromForm, profileValues, profileValuesFromBody } from '../a
 import { portalPage, renderPortal } from './session.js';
 import { parse } from '../../validation.js';
 import { ownProfile } from './settings.js';
-import { portalService } from '../../services/portal.js';
 import { missingPayoutDetails } from '../../schemas/affiliate-profile.js';
 import type { Affiliate } from '../../store/affiliates.js';
 
@@ -40,7 +39,7 @@ export function profilePages(router: Router<AppState, AppCustom>, views: Views):
         ctx,
         async () => {
           const patch = parse(ownProfile, profileInputFromForm(values));
-          await portalService(ctx.services).updateProfile(affiliate.id, patch, user);
+          await ctx.services.portal.updateProfile(affiliate.id, patch, user);
           flash(ctx, 'success', 'Your profile and payout details are saved.');
           ctx.redirect('/portal/profile');
         },
@@ -55,7 +54,7 @@ export function profilePages(router: Router<AppState, AppCustom>, views: Views):
       await handleForm(
         ctx,
         async () => {
-          await portalService(ctx.services).updateProfile(affiliate.id, { acceptTerms: true }, user);
+          await ctx.services.portal.updateProfile(affiliate.id, { acceptTerms: true }, user);
           flash(ctx, 'success', 'You have accepted the programme’s terms.');
           ctx.redirect('/portal/profile');
         },

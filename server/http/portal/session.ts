@@ -4,7 +4,6 @@ import { SESSION_COOKIE } from '../middleware.js';
 import { flash, render } from '../admin/render.js';
 import { forbidden, unauthorized } from '../../errors.js';
 import { SESSION_TTL_SECONDS, type AuthUser } from '../../services/auth.js';
-import { portalService } from '../../services/portal.js';
 import type { Affiliate } from '../../store/affiliates.js';
 
 /** Signs the account in: the same session cookie as the admin (one account per browser). */
@@ -47,7 +46,7 @@ export function portalPage(views: Views, handler: PortalHandler) {
         ? forbidden('The affiliate portal needs an affiliate account')
         : unauthorized('Sign in to the affiliate portal first');
     }
-    const affiliate = await portalService(ctx.services).affiliateOf(user.affiliateId);
+    const affiliate = await ctx.services.portal.affiliateOf(user.affiliateId);
     if (!affiliate) {
       ctx.cookies.set(SESSION_COOKIE, null);
       flash(ctx, 'error', 'Your affiliate account no longer exists.');

@@ -9,7 +9,7 @@ import { portalPage, renderPortal, startSession } from './session.js';
 import { parse } from '../../validation.js';
 import { fieldError } from '../../errors.js';
 import { affiliateFields } from '../../schemas/programme.js';
-import { POSTBACK_MACROS, portalService } from '../../services/portal.js';
+import { POSTBACK_MACROS } from '../../services/portal.js';
 import type { Affiliate } from '../../store/affiliates.js';
 
 /**
@@ -67,7 +67,7 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
         ctx,
         async () => {
           const patch = parse(ownProfile, { name: values.name, postbackUrl: values.postbackUrl || null });
-          await portalService(ctx.services).updateProfile(affiliate.id, patch, user);
+          await ctx.services.portal.updateProfile(affiliate.id, patch, user);
           flash(ctx, 'success', 'Your settings are saved.');
           ctx.redirect('/portal/settings');
         },
@@ -94,7 +94,7 @@ export function settingsPages(router: Router<AppState, AppCustom>, views: Views)
           });
           if (input.password !== input.passwordConfirm)
             throw fieldError('passwordConfirm', 'does not match the new password');
-          await portalService(ctx.services).changePassword(user, input.currentPassword, input.password, ctx.ip);
+          await ctx.services.portal.changePassword(user, input.currentPassword, input.password, ctx.ip);
           // Every other session and token ended with the change; this browser gets a new session.
           const fresh = await ctx.services.auth.userById(user.userId);
           if (fresh) startSession(ctx, fresh);
