@@ -33,6 +33,7 @@ import { CommissionService, type TrafficCommissionDelta } from './services/commi
 import { Outbox } from './services/outbox.js';
 import { CommissionLifecycle } from './services/commission-lifecycle.js';
 import { RefundService } from './services/refunds.js';
+import { reverseRejectedSale } from './services/sale-reversal.js';
 import { IdempotencyService } from './services/idempotency.js';
 import { PayoutBatchService } from './services/payout-batches.js';
 import { CampaignRunner } from './services/campaign-runner.js';
@@ -230,21 +231,7 @@ export async function buildServices(
   const sales = new SaleService(db, cache, hooks, fraud, commissions, log, clock, opts.random);
   const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
-  const reverseSale = async (saleId: number, reason: string): Promise<void> => {
-    const sale = (await db('sales').where({ id: saleId }).first('total_cost', 'refunded')) as
-      { total_cost: number | null; refunded: number } | undefined;
-    const alreadyFull =
-      sale &&
-      sale.total_cost !== null &&
-      Number(sale.total_cost) > 0 &&
-      Number(sale.refunded) >= Number(sale.total_cost);
-    if (!sale || alreadyFull || (await db('refunds').where({ sale_id: saleId }).first('id'))) return;
-    await refunds.refundSale(
-      saleId,
-      { amount: null, type: 'refund', reversal: true },
-      { userId: null, label: `postback: ${reason}`, role: 'system', affiliateId: null },
-    );
-  };
+  const reverseSale = (saleId: number, reason: string) => reverseRejectedSale(db, refunds, saleId, reason);
   const services: Services = {
     config,
     db,

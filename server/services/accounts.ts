@@ -15,7 +15,13 @@ import {
 } from '../store/account-tokens.js';
 import {
   countOwners,
+  deleteUser,
+  findUser,
+  findUserByAffiliate,
   findUserByEmail,
+  findUserEmail,
+  invitedUserIds,
+  lockUser,
   insertUser,
   listUsers,
   raiseTokenVersion,
@@ -127,7 +133,7 @@ export class AccountService {
     return transaction(this.db, async (trx) => {
       const now = this.clock();
       if (!(await useAccountToken(trx, found.id, now))) throw this.refusedUsed();
-      const user = (await trx('users').where({ id: found.userId }).first()) as UserRow | undefined;
+      const user = await findUser(trx, found.userId);
       if (!user) throw new TokenRefused('This link belongs to an account that no longer exists');
       await updateUser(trx, user.id, { password_hash: hash, email_verified: true, updated_at: now });
       await raiseTokenVersion(trx, user.id, now);
@@ -148,8 +154,8 @@ export class AccountService {
   /** Is this a reset or invitation link that can still be used? (The reset page asks before showing the form.) */
   async checkResetToken(token: string): Promise<{ purpose: TokenPurpose; email: string }> {
     const found = await this.usableToken(token, ['reset', 'invite']);
-    const user = (await this.db('users').where({ id: found.userId }).first('email')) as { email: string } | undefined;
-    return { purpose: found.purpose, email: user?.email ?? '' };
+    const email = await findUserEmail(this.db, found.userId);
+    return { purpose: found.purpose, email: email ?? '' };
   }
 
   private refusedUsed() {
@@ -178,7 +184,7 @@ export class AccountService {
    * affiliate's confirmation and the owners' alert.
    */
   async onSignup(trx: Knex, affiliateId: number, status: string): Promise<{ verificationSent: boolean }> {
-    const user = (await trx('users').where({ affiliate_id: affiliateId }).first()) as UserRow | undefined;
+    const user = await findUserByAffiliate(trx, affiliateId);
     const affiliate = await this.mail.affiliateContact(trx, affiliateId);
     if (!affiliate) return { verificationSent: false };
     let verificationSent = false;
@@ -209,7 +215,7 @@ export class AccountService {
     return transaction(this.db, async (trx) => {
       const now = this.clock();
       if (!(await useAccountToken(trx, found.id, now))) throw this.refusedUsed();
-      const user = (await trx('users').where({ id: found.userId }).first()) as UserRow | undefined;
+      const user = await findUser(trx, found.userId);
       if (!user) throw new TokenRefused('This link belongs to an account that no longer exists');
       await updateUser(trx, user.id, { email_verified: true, updated_at: now });
       await recordAudit(
@@ -238,16 +244,7 @@ export class AccountService {
 
   async staff(): Promise<StaffUser[]> {
     const users = await listUsers(this.db, ['owner', 'manager']);
-    const invited = new Set(
-      (
-        (await this.db('users')
-          .whereIn('role', ['owner', 'manager'])
-          .where('password_hash', '')
-          .select('id')) as Array<{
-          id: number;
-        }>
-      ).map((r) => Number(r.id)),
-    );
+    const invited = new Set(await invitedUserIds(this.db, ['owner', 'manager']));
     return users.map((u) => ({ ...u, invited: invited.has(u.id) }));
   }
 
@@ -312,7 +309,7 @@ export class AccountService {
       const user = await this.staffRow(trx, userId);
       if (user.role === 'owner' && (await countOwners(trx)) <= 1)
         throw conflict('This is the only owner and cannot be removed');
-      await trx('users').where({ id: userId }).delete();
+      await deleteUser(trx, userId);
       await recordAudit(trx, actor, 'user.removed', 'user', userId, { email: user.email, role: user.role });
     });
   }
@@ -324,7 +321,7 @@ export class AccountService {
   }
 
   private async staffRow(trx: Knex, userId: number): Promise<UserRow> {
-    const user = (await trx('users').where({ id: userId }).forUpdate().first()) as UserRow | undefined;
+    const user = await lockUser(trx, userId);
     if (!user || user.role === 'affiliate') throw notFound('staff member', userId);
     return user;
   }

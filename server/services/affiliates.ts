@@ -227,7 +227,6 @@ export class AffiliateService {
  * and "ann", so SQLite must refuse the same pairs for both to behave alike.
  */
 async function requireFreeRefId(db: Knex, refId: string, selfId: number | null): Promise<void> {
-  const q = db('affiliates').whereRaw('LOWER(ref_id) = ?', [refId.toLowerCase()]).first('id');
-  if (selfId !== null) q.whereNot('id', selfId);
-  if (await q) throw fieldError('refId', 'is already used by another affiliate (refIds ignore case)');
+  if (await store.refIdTaken(db, refId, selfId))
+    throw fieldError('refId', 'is already used by another affiliate (refIds ignore case)');
 }

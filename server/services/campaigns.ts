@@ -5,6 +5,7 @@ import { withConstraints } from './constraints.js';
 import { randomToken } from './random.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
 import * as store from '../store/campaigns.js';
+import { copyCampaignPayouts } from '../store/payouts.js';
 import type { CampaignCreate, CampaignPatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
 import { toUnits } from '../domain/money.js';
@@ -156,37 +157,22 @@ export class CampaignService {
   async clone(id: number, actor: Actor): Promise<store.Campaign> {
     const now = this.clock();
     const newId = await audited(this.db, actor, 'campaign.created', 'campaign', async (trx) => {
-      const row = (await trx('campaigns').where({ id }).first()) as Record<string, unknown> | undefined;
-      if (!row) throw notFound('campaign', id);
-      const { id: _id, ...cols } = row;
-      const [inserted] = await trx('campaigns').insert({
-        ...cols,
-        name: `${String(row.name).slice(0, 184)} (copy)`,
-        alias: null,
-        default_key: null,
-        secret_key: randomToken(24),
-        api_token: row.api_token === null ? null : randomToken(24),
-        created_at: now,
-        updated_at: now,
-      });
-      const copyId = Number(inserted);
-      const flows = (await trx('flows').where({ campaign_id: id }).whereNull('archived_at')) as Array<
-        Record<string, unknown>
-      >;
-      for (const { id: _flowId, ...flow } of flows)
-        await trx('flows').insert({ ...flow, campaign_id: copyId, created_at: now, updated_at: now });
-      const payouts = (await trx('payouts').where({ campaign_id: id })) as Array<Record<string, unknown>>;
-      for (const { id: payoutId, ...payout } of payouts) {
-        if (payout.archived_at !== undefined && payout.archived_at !== null) continue;
-        const [pid] = await trx('payouts').insert({ ...payout, campaign_id: copyId, created_at: now, updated_at: now });
-        const affiliates = (await trx('payout_affiliates').where({ payout_id: payoutId })) as Array<{
-          affiliate_id: number;
-        }>;
-        if (affiliates.length)
-          await trx('payout_affiliates').insert(
-            affiliates.map((a) => ({ payout_id: Number(pid), affiliate_id: a.affiliate_id })),
-          );
-      }
+      const copyId = await store.copyCampaignWithFlows(
+        trx,
+        id,
+        (row) => ({
+          name: `${String(row.name).slice(0, 184)} (copy)`,
+          alias: null,
+          default_key: null,
+          secret_key: randomToken(24),
+          api_token: row.api_token === null ? null : randomToken(24),
+          created_at: now,
+          updated_at: now,
+        }),
+        now,
+      );
+      if (copyId === null) throw notFound('campaign', id);
+      await copyCampaignPayouts(trx, id, copyId, now);
       return { result: copyId, objectId: copyId, details: { clonedFrom: id } };
     });
     this.onChange();

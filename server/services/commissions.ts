@@ -15,7 +15,13 @@ import {
   type SubscriptionFacts,
 } from '../domain/payouts.js';
 import { fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
-import { insertCommission, type CommissionRow, type CommissionStatus } from '../store/commissions.js';
+import {
+  insertCommission,
+  openTrafficCommission,
+  updateTrafficCommission,
+  type CommissionRow,
+  type CommissionStatus,
+} from '../store/commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import type { AffiliateFacts } from '../domain/matching.js';
 import { isInvited } from '../domain/invitations.js';
@@ -324,8 +330,7 @@ export class CommissionService {
       // later click is never refused by an overflowing accumulator.
       const perRow = rowCapacity(d.kind, [rate, merchantRate]);
       let remaining = d.quantity;
-      const open = (await trx('commissions').where({ aggregate_key: key }).first('id', 'quantity')) as
-        { id: number; quantity: number } | undefined;
+      const open = await openTrafficCommission(trx, key);
       if (open) {
         const before = Number(open.quantity);
         const take = Math.max(0, Math.min(remaining, perRow - before));
@@ -339,15 +344,17 @@ export class CommissionService {
             banner_id: 0,
             commissions: amountFor(quantity, rate) - amountFor(before, rate),
           });
-        await trx('commissions')
-          .where({ id: open.id })
-          .update({
+        await updateTrafficCommission(
+          trx,
+          open.id,
+          {
             quantity,
             amount: amountFor(quantity, rate),
             merchant_amount: amountFor(quantity, merchantRate),
             updated_at: now,
-            ...(remaining > 0 ? { aggregate_key: null } : {}),
-          });
+          },
+          remaining > 0,
+        );
       }
       while (remaining > 0) {
         const quantity = Math.min(remaining, perRow);

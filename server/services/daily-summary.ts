@@ -5,8 +5,9 @@ import type { MailService } from './mail.js';
 import { transaction } from '../db/transaction.js';
 import { dayIn } from '../domain/time.js';
 import { formatMoney } from '../domain/money.js';
-import { exactSum, exactSums, statsTotals } from '../store/daily-stats.js';
-import { getOrCreateSystemValue } from '../store/system.js';
+import { commissionsOfDay, statsTotals } from '../store/daily-stats.js';
+import { affiliateCreationTimes } from '../store/affiliates.js';
+import { compareAndSetSystemValue, getOrCreateSystemValue, getSystemValue } from '../store/system.js';
 
 const DAY = 86_400_000;
 const LAST_DAY_KEY = 'mail.dailySummary.lastDay';
@@ -66,30 +67,21 @@ export class DailySummary {
     // '' sorts before every day: the key exists before processes race to move it on.
     await getOrCreateSystemValue(this.db, LAST_DAY_KEY, () => '');
     return transaction(this.db, async (trx) => {
-      const row = (await trx('system_kv').where({ key: LAST_DAY_KEY }).first('value')) as { value: string } | undefined;
-      const last = row?.value ?? '';
+      const last = (await getSystemValue(trx, LAST_DAY_KEY)) ?? '';
       if (last >= day) return null;
       // Compare-and-set: of several processes exactly one moves the day on and queues the mail.
-      const claimed = await trx('system_kv').where({ key: LAST_DAY_KEY, value: last }).update({ value: day });
-      if (Number(claimed) !== 1) return null;
+      if (!(await compareAndSetSystemValue(trx, LAST_DAY_KEY, last, day))) return null;
       const totals = await statsTotals(trx, day, day);
-      const sums = (await trx('daily_stats')
-        .where('day', day)
-        .select(exactSums(trx, { commissions: 'commissions' }))
-        .first()) as Record<string, unknown> | undefined;
-      const recent = (await trx('affiliates')
-        .where('created_at', '>=', now - 3 * DAY)
-        .select('created_at')) as Array<{
-        created_at: number | string;
-      }>;
+      const commissions = await commissionsOfDay(trx, day);
+      const recent = await affiliateCreationTimes(trx, now - 3 * DAY);
       await this.mail.queue(trx, 'merchant.daily_summary', await this.mail.ownerAddresses(trx), {
         day,
         clicks: totals.clicks,
         sales: totals.sales,
         revenue: formatMoney(totals.revenue),
-        commissions: formatMoney(exactSum(sums, 'commissions')),
+        commissions: formatMoney(commissions),
         currency: baseCurrency,
-        newAffiliates: recent.filter((r) => dayIn(Number(r.created_at), timezone) === day).length,
+        newAffiliates: recent.filter((at) => dayIn(at, timezone) === day).length,
         adminUrl: `${this.mail.origin()}/admin`,
       });
       return day;

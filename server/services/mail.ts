@@ -9,7 +9,10 @@ import type { Settings } from '../domain/settings.js';
 import type { Actor } from './actor.js';
 import type { Outbox, OutboxEvent } from './outbox.js';
 import type { MailSender } from './outbox-worker.js';
+import { transaction } from '../db/transaction.js';
 import { recordAudit } from '../store/audit.js';
+import { affiliateContactRow } from '../store/affiliates.js';
+import { ownerEmails } from '../store/users.js';
 import { listMailTemplateRows, saveMailTemplateRow, type MailTemplateRow } from '../store/mail-templates.js';
 import { listMails, type MailEntry, type OutboxRow, type OutboxStatus } from '../store/outbox.js';
 import type { Page } from '../store/rows.js';
@@ -171,18 +174,23 @@ export class MailService implements MailSender {
     const norm = (s: string) => s.replace(/\r\n/g, '\n');
     const stored = (p: MailPart) => (norm(source[p]) === norm(current.defaults[p]) ? null : norm(source[p]));
     const now = this.clock();
-    await this.db.transaction(async (trx) => {
-      await saveMailTemplateRow(
-        trx,
-        name,
-        { enabled: change.enabled, subject: stored('subject'), text: stored('text'), html: stored('html') },
-        now,
-      );
-      await recordAudit(trx, actor, 'mailTemplate.saved', 'mailTemplate', name, {
-        enabled: change.enabled,
-        customized: MAIL_PARTS.filter((p) => stored(p) !== null),
-      });
-    });
+    await transaction(
+      this.db,
+      async (trx) => {
+        await saveMailTemplateRow(
+          trx,
+          name,
+          { enabled: change.enabled, subject: stored('subject'), text: stored('text'), html: stored('html') },
+          now,
+        );
+        await recordAudit(trx, actor, 'mailTemplate.saved', 'mailTemplate', name, {
+          enabled: change.enabled,
+          customized: MAIL_PARTS.filter((p) => stored(p) !== null),
+        });
+      },
+      // A template save runs once: a conflict with another save answers as an error.
+      { attempts: 1 },
+    );
     this.edits = null;
     return this.template(name);
   }
@@ -282,15 +290,13 @@ export class MailService implements MailSender {
     db: Knex,
     id: number,
   ): Promise<{ id: number; name: string; email: string; refId: string; status: string } | null> {
-    const row = (await db('affiliates').where({ id }).first('id', 'name', 'email', 'ref_id', 'status')) as
-      { id: number; name: string; email: string; ref_id: string; status: string } | undefined;
+    const row = await affiliateContactRow(db, id);
     return row ? { id: Number(row.id), name: row.name, email: row.email, refId: row.ref_id, status: row.status } : null;
   }
 
   /** The addresses of every owner (merchant alerts). */
   async ownerAddresses(db: Knex): Promise<string[]> {
-    const rows = (await db('users').where({ role: 'owner' }).select('email')) as Array<{ email: string }>;
-    return rows.map((r) => r.email);
+    return ownerEmails(db);
   }
 
   // ---- Delivery -------------------------------------------------------------------------------

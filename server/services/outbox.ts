@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Hooks } from '../plugins/hooks.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
+import { insertOutboxRows } from '../store/outbox.js';
 
 /**
  * One outgoing notification, stored in the outbox until delivered (SPEC §7.6): an HTTP request,
@@ -57,20 +58,18 @@ export class Outbox {
   async queue(trx: Knex, event: string, all: OutboxMessage[]): Promise<void> {
     if (!all.length) return;
     const now = this.clock();
-    await trx('outbox').insert(
+    await insertOutboxRows(
+      trx,
+      event,
       all.map((m) => ({
-        created_at: now,
-        event,
         channel: m.channel,
         method: m.method,
         url: clip(m.url, URL_LENGTH),
-        headers: JSON.stringify(m.headers ?? {}),
+        headers: m.headers ?? {},
         body: m.body ?? null,
         status: m.status ?? 'pending',
-        attempts: 0,
-        next_attempt_at: now,
-        locked_until: 0,
       })),
+      now,
     );
     const onQueued = this.onQueued;
     if (onQueued && all.some((m) => m.status !== 'not_sent')) {

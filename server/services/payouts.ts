@@ -5,6 +5,7 @@ import { withConstraints } from './constraints.js';
 import { AppError, fieldError, notFound } from '../errors.js';
 import * as store from '../store/payouts.js';
 import { getCampaign } from '../store/campaigns.js';
+import { existingAffiliateIds, existingCommissionGroupIds } from '../store/commission-groups.js';
 import {
   findCouponByCode,
   findCouponByPayout,
@@ -211,18 +212,14 @@ function columns(p: Merged): store.PayoutColumns {
 
 async function checkAffiliates(db: Knex, ids: number[]): Promise<void> {
   if (!ids.length) return;
-  const found = new Set(
-    ((await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => r.id),
-  );
+  const found = await existingAffiliateIds(db, ids);
   const missing = ids.filter((i) => !found.has(i));
   if (missing.length) throw fieldError('affiliateIds', `affiliate ${missing.join(', ')} does not exist`);
 }
 
 async function checkGroups(db: Knex, ids: number[]): Promise<void> {
   if (!ids.length) return;
-  const found = new Set(
-    ((await db('commission_groups').whereIn('id', ids).select('id')) as Array<{ id: number }>).map((r) => r.id),
-  );
+  const found = await existingCommissionGroupIds(db, ids);
   const missing = ids.filter((i) => !found.has(i));
   if (missing.length) throw fieldError('commissionGroupIds', `commission group ${missing.join(', ')} does not exist`);
 }

@@ -263,7 +263,8 @@ export class SaleService {
         const out: SaleWrite[] = [];
         for (const item of items) {
           try {
-            out.push(await trx.transaction((sp) => this.writeOne(sp, item)));
+            // Inside the batch's transaction this is a savepoint (no retry of its own).
+            out.push(await transaction(trx, (sp) => this.writeOne(sp, item)));
           } catch (error) {
             // The database rolled back the whole batch, not just this savepoint: run the batch again.
             if (dialect.isRetriable(error)) throw error;

@@ -3,6 +3,12 @@ import type { Knex } from 'knex';
 import { Redis } from 'ioredis';
 import type { Logger } from '../plugins/types.js';
 import { dialectHelper } from '../db/index.js';
+import {
+  getSharedValue,
+  insertSharedValue,
+  replaceSharedValue,
+  takeOverExpiredSharedValue,
+} from '../store/shared-values.js';
 
 /**
  * Where the values live that several server processes must agree on (SPEC §16): the fraud
@@ -44,11 +50,7 @@ export class DatabaseSharedStore implements SharedStore {
   ) {}
 
   async get(key: string): Promise<string | null> {
-    const row = (await this.db('shared_values')
-      .where({ key })
-      .andWhere('expires_at', '>', this.clock())
-      .first('value')) as { value: string } | undefined;
-    return row?.value ?? null;
+    return getSharedValue(this.db, key, this.clock());
   }
 
   async compareAndSet(key: string, expected: string | null, next: string, ttlMs: number): Promise<boolean> {
@@ -58,19 +60,11 @@ export class DatabaseSharedStore implements SharedStore {
       if (expected === null) {
         // Absent: an expired row is taken over, else a new one is inserted; of two processes
         // inserting at once the unique key lets one win.
-        const changed = await this.db('shared_values')
-          .where({ key })
-          .andWhere('expires_at', '<=', now)
-          .update({ value: next, expires_at: now + ttlMs });
-        if (Number(changed) === 1) return true;
-        await this.db('shared_values').insert({ key, value: next, expires_at: now + ttlMs });
+        if (await takeOverExpiredSharedValue(this.db, key, next, now + ttlMs, now)) return true;
+        await insertSharedValue(this.db, key, next, now + ttlMs);
         return true;
       }
-      const changed = await this.db('shared_values')
-        .where({ key, value: expected })
-        .andWhere('expires_at', '>', now)
-        .update({ value: next, expires_at: now + ttlMs });
-      return Number(changed) === 1;
+      return await replaceSharedValue(this.db, key, expected, next, now + ttlMs, now);
     } catch (err) {
       // Lost the race: a unique key taken meanwhile, or a conflict with another node (Galera).
       if (helper.isUniqueViolation(err) || helper.isRetriable(err)) return false;

@@ -145,3 +145,32 @@ export async function countAffiliates(db: Knex): Promise<Record<Affiliate['statu
   for (const r of rows) out[r.status] = Number(r.n);
   return out;
 }
+
+/**
+ * Is `refId` used by another affiliate, ignoring case? MySQL's collation already equates "ANN"
+ * and "ann"; SQLite must refuse the same pairs for both to behave alike.
+ */
+export async function refIdTaken(db: Knex, refId: string, selfId: number | null): Promise<boolean> {
+  const q = db('affiliates').whereRaw('LOWER(ref_id) = ?', [refId.toLowerCase()]).first('id');
+  if (selfId !== null) q.whereNot('id', selfId);
+  return Boolean(await q);
+}
+
+/** An affiliate's name, address, refId and status (what the mails show). */
+export async function affiliateContactRow(
+  db: Knex,
+  id: number,
+): Promise<{ id: number; name: string; email: string; ref_id: string; status: string } | null> {
+  return (
+    ((await db('affiliates').where({ id }).first('id', 'name', 'email', 'ref_id', 'status')) as
+      { id: number; name: string; email: string; ref_id: string; status: string } | undefined) ?? null
+  );
+}
+
+/** When each affiliate created at or after `since` signed up (ms). */
+export async function affiliateCreationTimes(db: Knex, since: number): Promise<number[]> {
+  const rows = (await db('affiliates').where('created_at', '>=', since).select('created_at')) as Array<{
+    created_at: number | string;
+  }>;
+  return rows.map((r) => Number(r.created_at));
+}

@@ -226,3 +226,26 @@ export async function countCampaigns(db: Knex): Promise<{ active: number; paused
   for (const r of rows) out[r.status] = Number(r.n);
   return out;
 }
+
+/**
+ * Copies a campaign row and its flows that are not archived (SPEC §15): `changes` makes the
+ * copy's own columns from the original. Answers the copy's id, or null when `id` does not exist.
+ */
+export async function copyCampaignWithFlows(
+  db: Knex,
+  id: number,
+  changes: (row: CampaignRow) => CampaignColumns,
+  now: number,
+): Promise<number | null> {
+  const row = (await db('campaigns').where({ id }).first()) as CampaignRow | undefined;
+  if (!row) return null;
+  const { id: _id, ...cols } = row;
+  const [inserted] = await db('campaigns').insert({ ...cols, ...changes(row) });
+  const copyId = Number(inserted);
+  const flows = (await db('flows').where({ campaign_id: id }).whereNull('archived_at')) as Array<
+    Record<string, unknown>
+  >;
+  for (const { id: _flowId, ...flow } of flows)
+    await db('flows').insert({ ...flow, campaign_id: copyId, created_at: now, updated_at: now });
+  return copyId;
+}

@@ -125,3 +125,9 @@ export async function existingAffiliateIds(db: Knex, ids: number[]): Promise<Set
   const rows = (await db('affiliates').whereIn('id', ids).select('id')) as Array<{ id: number }>;
   return new Set(rows.map((r) => Number(r.id)));
 }
+
+/** Which of these commission group ids exist. */
+export async function existingCommissionGroupIds(db: Knex, ids: number[]): Promise<Set<number>> {
+  const rows = (await db('commission_groups').whereIn('id', ids).select('id')) as Array<{ id: number }>;
+  return new Set(rows.map((r) => Number(r.id)));
+}

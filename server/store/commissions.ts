@@ -157,3 +157,26 @@ export async function commissionTotals(
   for (const r of rows) out[r.status] = { count: Number(r.n), amount: fromUnits(Number(r.total ?? 0)) };
   return out;
 }
+
+/** The open PPC/CPM accumulator row of an affiliate, campaign, payout and day, if any. */
+export async function openTrafficCommission(
+  db: Knex,
+  aggregateKey: string,
+): Promise<{ id: number; quantity: number } | null> {
+  return (
+    ((await db('commissions').where({ aggregate_key: aggregateKey }).first('id', 'quantity')) as
+      { id: number; quantity: number } | undefined) ?? null
+  );
+}
+
+/** Sets an accumulator row's count and amounts; `close` ends it (the rest goes to a new row). */
+export async function updateTrafficCommission(
+  db: Knex,
+  id: number,
+  cols: { quantity: number; amount: number; merchant_amount: number; updated_at: number },
+  close: boolean,
+): Promise<void> {
+  await db('commissions')
+    .where({ id })
+    .update({ ...cols, ...(close ? { aggregate_key: null } : {}) });
+}

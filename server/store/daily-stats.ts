@@ -249,6 +249,15 @@ export async function statsTotals(db: Knex, from: string, to: string): Promise<S
   };
 }
 
+/** The commissions of one day (units), exact however large. */
+export async function commissionsOfDay(db: Knex, day: string): Promise<bigint> {
+  const row = (await db('daily_stats')
+    .where('day', day)
+    .select(exactSums(db, { commissions: 'commissions' }))
+    .first()) as Record<string, unknown> | undefined;
+  return exactSum(row, 'commissions');
+}
+
 /** Per-day clicks, sales and revenue for a chart. */
 export async function statsByDay(
   db: Knex,

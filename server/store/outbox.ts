@@ -97,6 +97,35 @@ export const toOutboxEntry = (r: OutboxRow): OutboxEntry => ({
   lastError: r.lastError,
 });
 
+/** A message to queue: pending (due now) or `not_sent`. */
+export interface NewOutboxRow {
+  channel: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+  status: 'pending' | 'not_sent';
+}
+
+/** Queues messages of one event, due at once, in one INSERT. */
+export async function insertOutboxRows(db: Knex, event: string, rows: NewOutboxRow[], now: number): Promise<void> {
+  await db('outbox').insert(
+    rows.map((m) => ({
+      created_at: now,
+      event,
+      channel: m.channel,
+      method: m.method,
+      url: m.url,
+      headers: JSON.stringify(m.headers),
+      body: m.body,
+      status: m.status,
+      attempts: 0,
+      next_attempt_at: now,
+      locked_until: 0,
+    })),
+  );
+}
+
 /** Pending rows that are due and not locked by a sender, oldest first. */
 export async function dueOutboxRows(db: Knex, now: number, limit: number): Promise<OutboxRow[]> {
   const rows = (await db('outbox')

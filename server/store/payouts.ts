@@ -176,3 +176,24 @@ async function replacePayoutAffiliates(db: Knex, payoutId: number, affiliateIds:
 export async function deletePayout(db: Knex, id: number): Promise<void> {
   await db('payouts').where({ id }).delete();
 }
+
+/** Copies a campaign's payouts that are not archived, with their affiliates, to another campaign. */
+export async function copyCampaignPayouts(db: Knex, fromCampaignId: number, toCampaignId: number, now: number) {
+  const payouts = (await db('payouts').where({ campaign_id: fromCampaignId })) as Array<Record<string, unknown>>;
+  for (const { id: payoutId, ...payout } of payouts) {
+    if (payout.archived_at !== undefined && payout.archived_at !== null) continue;
+    const [pid] = await db('payouts').insert({
+      ...payout,
+      campaign_id: toCampaignId,
+      created_at: now,
+      updated_at: now,
+    });
+    const affiliates = (await db('payout_affiliates').where({ payout_id: payoutId })) as Array<{
+      affiliate_id: number;
+    }>;
+    if (affiliates.length)
+      await db('payout_affiliates').insert(
+        affiliates.map((a) => ({ payout_id: Number(pid), affiliate_id: a.affiliate_id })),
+      );
+  }
+}

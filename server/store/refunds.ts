@@ -139,3 +139,8 @@ export async function refundsOfSale(db: Knex, saleId: number): Promise<Refund[]>
   const rows = (await db('refunds').where({ sale_id: saleId }).orderBy('id')) as Array<RefundRow & { id: number }>;
   return rows.map(toRefund);
 }
+
+/** Has the sale been refunded (or charged back) at least once? */
+export async function saleHasRefund(db: Knex, saleId: number): Promise<boolean> {
+  return Boolean(await db('refunds').where({ sale_id: saleId }).first('id'));
+}

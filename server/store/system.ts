@@ -15,3 +15,14 @@ export async function getOrCreateSystemValue(db: Knex, key: string, make: () => 
   await db('system_kv').insert({ key, value: make() }).onConflict('key').ignore();
   return (await getSystemValue(db, key)) as string;
 }
+
+/** Replaces the value of `key` only if it is still `expected`; true for the one caller that did. */
+export async function compareAndSetSystemValue(
+  db: Knex,
+  key: string,
+  expected: string,
+  next: string,
+): Promise<boolean> {
+  const changed = await db('system_kv').where({ key, value: expected }).update({ value: next });
+  return Number(changed) === 1;
+}

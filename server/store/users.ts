@@ -97,3 +97,35 @@ export async function updateUser(db: Knex, id: number, cols: Partial<Omit<UserRo
 export async function findUserByAffiliate(db: Knex, affiliateId: number): Promise<UserRow | null> {
   return ((await db('users').where({ affiliate_id: affiliateId }).first()) as UserRow | undefined) ?? null;
 }
+
+export async function findUser(db: Knex, id: number): Promise<UserRow | null> {
+  return ((await db('users').where({ id }).first()) as UserRow | undefined) ?? null;
+}
+
+/** The user, locked until the transaction ends (a role change or removal decides on it). */
+export async function lockUser(db: Knex, id: number): Promise<UserRow | null> {
+  return ((await db('users').where({ id }).forUpdate().first()) as UserRow | undefined) ?? null;
+}
+
+export async function findUserEmail(db: Knex, id: number): Promise<string | null> {
+  const row = (await db('users').where({ id }).first('email')) as { email: string } | undefined;
+  return row?.email ?? null;
+}
+
+/** The addresses of every owner (merchant alerts go to them). */
+export async function ownerEmails(db: Knex): Promise<string[]> {
+  const rows = (await db('users').where({ role: 'owner' }).select('email')) as Array<{ email: string }>;
+  return rows.map((r) => r.email);
+}
+
+/** Ids of the accounts with these roles that have no password yet (invited, not accepted). */
+export async function invitedUserIds(db: Knex, roles: Role[]): Promise<number[]> {
+  const rows = (await db('users').whereIn('role', roles).where('password_hash', '').select('id')) as Array<{
+    id: number;
+  }>;
+  return rows.map((r) => Number(r.id));
+}
+
+export async function deleteUser(db: Knex, id: number): Promise<void> {
+  await db('users').where({ id }).delete();
+}
