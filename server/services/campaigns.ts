@@ -6,6 +6,7 @@ import { randomToken } from './random.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
 import * as store from '../store/campaigns.js';
 import { copyCampaignPayouts } from '../store/payouts.js';
+import { rowExists } from '../store/rows.js';
 import type { CampaignCreate, CampaignPatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
 import { toUnits } from '../domain/money.js';
@@ -33,7 +34,7 @@ async function checkTraffic(
   changed: Partial<Record<'domainId' | 'alias' | 'groupId' | 'sourceId' | 'costModel' | 'costValue', unknown>>,
   exceptId?: number,
 ): Promise<void> {
-  const exists = async (table: string, id: number) => Boolean(await trx(table).where({ id }).first('id'));
+  const exists = (table: string, id: number) => rowExists(trx, table, id);
   if (changed.domainId !== undefined && merged.domainId !== null && !(await exists('domains', merged.domainId))) {
     throw fieldError('domainId', `domain ${merged.domainId} does not exist`);
   }
@@ -86,9 +87,8 @@ export class CampaignService {
   async ensureDefault(actor: Actor): Promise<store.Campaign> {
     const existing = await store.getDefaultCampaign(this.db);
     if (existing) return existing;
-    const oldest = (await this.db('campaigns').whereNull('archived_at').orderBy('id').first('id')) as
-      { id: number } | undefined;
-    if (oldest) return this.update(oldest.id, { isDefault: true }, actor);
+    const oldest = await store.oldestLiveCampaignId(this.db);
+    if (oldest !== null) return this.update(oldest, { isDefault: true }, actor);
     return this.create({ name: 'Default campaign', isDefault: true }, actor);
   }
 

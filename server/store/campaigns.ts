@@ -173,6 +173,12 @@ export async function getDefaultCampaign(db: Knex): Promise<Campaign | null> {
   return row ? toCampaign(row) : null;
 }
 
+/** The oldest campaign that is not archived (the one made default when none is). */
+export async function oldestLiveCampaignId(db: Knex): Promise<number | null> {
+  const row = (await db('campaigns').whereNull('archived_at').orderBy('id').first('id')) as { id: number } | undefined;
+  return row ? Number(row.id) : null;
+}
+
 export async function insertCampaign(db: Knex, cols: CampaignColumns, productIds: string[]): Promise<number> {
   const [id] = await db('campaigns').insert({ ...cols, product_ids: JSON.stringify(productIds) });
   await replaceCampaignProducts(db, Number(id), productIds);

@@ -77,3 +77,8 @@ export function whereContains(query: Knex.QueryBuilder, columns: string[], term:
     for (const column of columns) q.orWhereRaw('?? LIKE ? ESCAPE ?', [column, pattern, '\\']);
   });
 }
+
+/** True when `table` has a row with this id (a reference check before a write). */
+export async function rowExists(db: Knex, table: string, id: number): Promise<boolean> {
+  return Boolean(await db(table).where({ id }).first('id'));
+}
