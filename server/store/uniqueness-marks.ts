@@ -12,3 +12,13 @@ export type UniquenessMark = {
 export async function saveUniquenessMarks(db: Knex.Transaction, marks: UniquenessMark[]): Promise<void> {
   await dialectHelper(db).insertRows(db, 'uniqueness_marks', marks, ['scope', 'device_key']);
 }
+
+/** When the device was last seen in each of these scopes that has a mark (a cached statement: the hot path). */
+export async function lastSeenMarks(db: Knex, deviceKey: string, scopes: string[]): Promise<Map<string, number>> {
+  const rows = await dialectHelper(db).select<{ scope: string; seen_at: number | string }>(
+    db,
+    `SELECT scope, seen_at FROM uniqueness_marks WHERE device_key = ? AND scope IN (${scopes.map(() => '?').join(', ')})`,
+    [deviceKey, ...scopes],
+  );
+  return new Map(rows.map((r) => [r.scope, Number(r.seen_at)]));
+}
