@@ -10,7 +10,8 @@ import {
   type Referral,
   type TrafficClickColumns,
 } from '../store/clicks.js';
-import { dialectHelper } from '../db/index.js';
+import { saveUniquenessMarks } from '../store/uniqueness-marks.js';
+import { saveBindings } from '../store/visitor-bindings.js';
 import { DAY_MS } from '../domain/matching.js';
 import {
   addDailyStats,
@@ -180,10 +181,8 @@ export function createClickWriter(
         await addDimensionStats(trx, dimensions);
         if (paid.length) await writeCommissions(trx, paid);
         await saveReferrals(trx, [...changed.values()]);
-        const helper = dialectHelper(trx);
-        if (marks.size) await helper.insertRows(trx, 'uniqueness_marks', [...marks.values()], ['scope', 'device_key']);
-        if (bindings.size)
-          await helper.insertRows(trx, 'visitor_bindings', [...bindings.values()], ['campaign_id', 'visitor_key']);
+        if (marks.size) await saveUniquenessMarks(trx, [...marks.values()]);
+        if (bindings.size) await saveBindings(trx, [...bindings.values()]);
         return statuses;
       }),
     { maxBatch: 1000, onBatchError },

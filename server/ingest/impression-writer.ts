@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { transaction } from '../db/transaction.js';
 import { GroupWriter } from './group-writer.js';
-import { dialectHelper } from '../db/index.js';
 import type { PayoutDef } from '../domain/payouts.js';
 import type { TrafficCommissionWriter } from './click-writer.js';
 import type { TrafficCommissionDelta } from '../services/commissions.js';
 import { addDailyStats } from '../store/daily-stats.js';
+import { addImpressionCounts, markImpressionVisitors, storedImpressionVisitors } from '../store/impressions.js';
 
 export interface PendingImpression {
   day: string;
@@ -27,19 +27,13 @@ export function createImpressionWriter(
   db: Knex,
   writeCommissions: TrafficCommissionWriter,
 ): GroupWriter<PendingImpression, boolean> {
-  const helper = dialectHelper(db);
   return new GroupWriter<PendingImpression, boolean>((items) =>
     transaction(db, async (trx) => {
       const keys = [...new Map(items.map((i) => [`${i.day}|${i.bannerId}|${i.visitorKey}`, i])).values()];
-      // Filter on the key's leading columns (index-friendly everywhere), then match exactly here.
-      const stored = (await trx('impression_visitors')
-        .whereIn('day', [...new Set(keys.map((i) => i.day))])
-        .whereIn('banner_id', [...new Set(keys.map((i) => i.bannerId))])
-        .whereIn('visitor_key', [...new Set(keys.map((i) => i.visitorKey))])) as Array<{
-        day: string;
-        banner_id: number;
-        visitor_key: string;
-      }>;
+      const stored = await storedImpressionVisitors(
+        trx,
+        keys.map((i) => ({ day: i.day, banner_id: i.bannerId, visitor_key: i.visitorKey })),
+      );
       const seen = new Set(stored.map((r) => `${r.day}|${r.banner_id}|${r.visitor_key}`));
       const counts = new Map<
         string,
@@ -79,19 +73,8 @@ export function createImpressionWriter(
         counts.set(key, row);
         return unique;
       });
-      for (let i = 0; i < fresh.length; i += 500) {
-        await trx('impression_visitors')
-          .insert(fresh.slice(i, i + 500))
-          .onConflict(['day', 'banner_id', 'visitor_key'])
-          .ignore();
-      }
-      await helper.upsertIncrement(
-        trx,
-        'impression_counts',
-        ['day', 'campaign_id', 'banner_id', 'affiliate_id'],
-        [...counts.values()],
-        ['raw', 'unique'],
-      );
+      await markImpressionVisitors(trx, fresh);
+      await addImpressionCounts(trx, [...counts.values()]);
       await addDailyStats(
         trx,
         [...counts.values()].map((c) => ({

@@ -3,7 +3,7 @@ import { dayIn } from '../domain/time.js';
 import { formatMoney, toUnits } from '../domain/money.js';
 import { COMMISSION_STATUSES } from './commission-lifecycle.js';
 import { commissionTotals } from '../store/commissions.js';
-import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
+import { affiliateStatsTotals } from '../store/daily-stats.js';
 
 const DAY = 86_400_000;
 
@@ -14,25 +14,17 @@ const DAY = 86_400_000;
 export async function affiliateFigures(db: Knex, affiliateId: number, now: number, timeZone: string, currency: string) {
   const today = dayIn(now, timeZone);
   const from = dayIn(now - 29 * DAY, timeZone);
-  const row = (await db('daily_stats')
-    .where('affiliate_id', affiliateId)
-    .whereBetween('day', [from, today])
-    .select(
-      ...countSums(db, { clicks: 'clicks', uniqueClicks: 'unique_clicks', sales: 'sales', actions: 'actions' }),
-      ...exactSums(db, { revenue: 'revenue', commissions: 'commissions' }),
-    )
-    .first()) as Record<string, unknown> | undefined;
-  const n = (k: string) => Number(exactSum(row, k));
+  const stats = await affiliateStatsTotals(db, affiliateId, from, today);
   const totals = await commissionTotals(db, { affiliateId, from: now - 30 * DAY });
   return {
     from,
     to: today,
-    clicks: n('clicks'),
-    uniqueClicks: n('uniqueClicks'),
-    sales: n('sales'),
-    actions: n('actions'),
-    revenue: formatMoney(exactSum(row, 'revenue'), currency),
-    commissionsEarned: formatMoney(exactSum(row, 'commissions'), currency),
+    clicks: stats.clicks,
+    uniqueClicks: stats.uniqueClicks,
+    sales: stats.sales,
+    actions: stats.actions,
+    revenue: formatMoney(stats.revenue, currency),
+    commissionsEarned: formatMoney(stats.commissions, currency),
     byStatus: COMMISSION_STATUSES.map((status) => ({
       status,
       count: totals[status]?.count ?? 0,

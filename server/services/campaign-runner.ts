@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot, DomainFacts } from './config-cache.js';
 import { flowClickTimes, type ClickStatus } from '../store/clicks.js';
 import type { Campaign } from '../store/campaigns.js';
+import { bindingsOf } from '../store/visitor-bindings.js';
 import { selectFlow, pickLandingOffer, type FlowDef, type VisitorFacts } from '../domain/flows.js';
 import { matchCampaignUrlClick } from '../domain/matching.js';
 import type { ClickPipeline, ScreenedClick } from './click-pipeline.js';
@@ -533,14 +534,7 @@ export class CampaignRunner {
 
   /** The binding under the first of `visitorKeys` that has one. */
   private async binding(campaignId: number, visitorKeys: string[]) {
-    const rows = (await this.db('visitor_bindings')
-      .where({ campaign_id: campaignId })
-      .whereIn('visitor_key', visitorKeys)) as Array<{
-      visitor_key: string;
-      flow_id: number;
-      landing_index: number | null;
-      offer_index: number | null;
-    }>;
+    const rows = await bindingsOf(this.db, campaignId, visitorKeys);
     for (const key of visitorKeys) {
       const row = rows.find((r) => r.visitor_key === key);
       if (row) return { flowId: row.flow_id, landingIndex: row.landing_index, offerIndex: row.offer_index };

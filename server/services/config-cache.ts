@@ -1,7 +1,16 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { allCampaigns, type Campaign } from '../store/campaigns.js';
-import { toAffiliate, type Affiliate, type AffiliateRow } from '../store/affiliates.js';
+import type { Affiliate } from '../store/affiliates.js';
+import {
+  commissionGroupMembers,
+  payoutAffiliateLinks,
+  payoutCommissionGroups,
+  snapshotAffiliates,
+  snapshotBanners,
+  snapshotCoupons,
+  snapshotPayouts,
+} from '../store/config-snapshot.js';
 import { couponKey } from '../store/coupons.js';
 import { getSystemValue, setSystemValue } from '../store/system.js';
 import type { MatchLookups, CampaignFacts, AffiliateFacts, BannerFacts, CouponFacts } from '../domain/matching.js';
@@ -118,18 +127,11 @@ export class ConfigSnapshot implements MatchLookups {
       if (c.archived) continue;
       for (const p of c.productIds) snap.productIndex.set(p, [...(snap.productIndex.get(p) ?? []), c.id]);
     }
-    for (const row of (await db('affiliates').select('*')) as AffiliateRow[]) {
-      const a = toAffiliate(row);
+    for (const a of await snapshotAffiliates(db)) {
       snap.affiliates.set(a.id, a);
       snap.affiliatesByRef.set(a.refId, a);
     }
-    const banners = (await db('banners').select('id', 'campaign_id', 'name', 'destination_url', 'type')) as Array<{
-      id: number;
-      campaign_id: number;
-      name: string;
-      destination_url: string | null;
-      type: string;
-    }>;
+    const banners = await snapshotBanners(db);
     for (const b of banners) {
       snap.banners.set(b.id, {
         id: b.id,
@@ -139,14 +141,7 @@ export class ConfigSnapshot implements MatchLookups {
         type: b.type,
       });
     }
-    const coupons = (await db('coupons')
-      .whereNull('archived_at')
-      .select('code', 'affiliate_id', 'campaign_id', 'payout_id')) as Array<{
-      code: string;
-      affiliate_id: number;
-      campaign_id: number | null;
-      payout_id: number | null;
-    }>;
+    const coupons = await snapshotCoupons(db);
     for (const c of coupons) {
       snap.coupons.set(couponKey(c.code), {
         code: c.code,
@@ -155,43 +150,16 @@ export class ConfigSnapshot implements MatchLookups {
         payoutId: c.payout_id,
       });
     }
-    const payoutRows = (await db('payouts').whereNull('archived_at').orderBy('id')) as Array<{
-      id: number;
-      campaign_id: number;
-      kind: PayoutDef['kind'];
-      title: string;
-      type: PayoutDef['type'];
-      action_code: string | null;
-      raw_clicks: number | boolean;
-      affiliate_value: number | string;
-      affiliate_unit: Rate['unit'];
-      merchant_value: number | string;
-      merchant_unit: Rate['unit'];
-      goal_product_ids: string;
-      goal_categories: string;
-      goal_countries: string | null;
-      coupon_code: string | null;
-      tiers: string;
-      recurring_months: number | null;
-    }>;
-    const links = (await db('payout_affiliates').select('payout_id', 'affiliate_id')) as Array<{
-      payout_id: number;
-      affiliate_id: number;
-    }>;
+    const payoutRows = await snapshotPayouts(db);
+    const links = await payoutAffiliateLinks(db);
     const affiliatesOf = new Map<number, number[]>();
     for (const l of links) affiliatesOf.set(l.payout_id, [...(affiliatesOf.get(l.payout_id) ?? []), l.affiliate_id]);
     // A personal payout naming commission groups applies to their members as well (SPEC §14).
     const members = new Map<number, number[]>();
-    for (const m of (await db('commission_group_members').select('group_id', 'affiliate_id')) as Array<{
-      group_id: number;
-      affiliate_id: number;
-    }>)
+    for (const m of await commissionGroupMembers(db))
       members.set(m.group_id, [...(members.get(m.group_id) ?? []), m.affiliate_id]);
     const groupsOf = new Map<number, number[]>();
-    for (const l of (await db('payout_commission_groups').select('payout_id', 'group_id')) as Array<{
-      payout_id: number;
-      group_id: number;
-    }>)
+    for (const l of await payoutCommissionGroups(db))
       groupsOf.set(l.payout_id, [...(groupsOf.get(l.payout_id) ?? []), l.group_id]);
     for (const r of payoutRows) {
       const commissionGroupIds = groupsOf.get(r.id) ?? [];

@@ -16,6 +16,13 @@ import { conversionFigures, figuresChange } from '../domain/report-figures.js';
 import { addDailyStats, addDimensionStats, addTrafficStats, dimensionDeltas } from '../store/daily-stats.js';
 import { clickValues, hourIn } from '../domain/report-dimensions.js';
 import { parseJson } from '../store/rows.js';
+import { clickBySubid } from '../store/clicks.js';
+import {
+  findConversionByDedupeKey,
+  insertConversion,
+  paidSalesOfOrder,
+  updateConversion,
+} from '../store/conversions.js';
 import {
   AMOUNT_LIMIT_MESSAGE,
   charLength,
@@ -162,7 +169,7 @@ export class ConversionService {
     const status = this.statusOf(p);
     const snap = await this.cache.snapshot();
     const settings = snap.settings;
-    const click = (await this.db('clicks').where({ click_id: p.subid }).first()) as ClickRow | undefined;
+    const click: ClickRow | undefined = await clickBySubid(this.db, p.subid);
     if (!click)
       throw new AppError(
         'not_found',
@@ -203,8 +210,7 @@ export class ConversionService {
     const outcome = await transaction(
       this.db,
       async (trx) => {
-        const existing = (await trx('conversions').whereIn('dedupe_key', dedupeKey.lookup).first()) as
-          ConversionRow | undefined;
+        const existing = (await findConversionByDedupeKey(trx, dedupeKey.lookup)) as ConversionRow | undefined;
         if (existing) {
           if (existing.status === status) return { row: existing, duplicate: true, changed: false };
           if (!canChange(existing.status, status)) {
@@ -218,7 +224,7 @@ export class ConversionService {
           }
           const newRevenue = revenue ?? Number(existing.revenue);
           const newBase = multiplyByRate(newRevenue, rate);
-          await trx('conversions').where({ id: existing.id }).update({
+          await updateConversion(trx, existing.id, {
             status,
             previous_status: existing.status,
             revenue: newRevenue,
@@ -229,7 +235,7 @@ export class ConversionService {
           // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
           const oldCost = Number(existing.cost);
           const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
-          if (newCost !== oldCost) await trx('conversions').where({ id: existing.id }).update({ cost: newCost });
+          if (newCost !== oldCost) await updateConversion(trx, existing.id, { cost: newCost });
           const change = figuresChange(
             conversionFigures(existing.status, Number(existing.revenue_base)),
             conversionFigures(status, newBase),
@@ -283,7 +289,7 @@ export class ConversionService {
         }
         const base = multiplyByRate(revenue ?? 0, rate);
         const cost = campaign ? this.costOf(campaign, status, base) : 0;
-        const [id] = await trx('conversions').insert({
+        const id = await insertConversion(trx, {
           created_at: now,
           updated_at: now,
           click_id: click.click_id,
@@ -460,7 +466,7 @@ export class ConversionService {
         cookieVisitorId: null,
         source: 'postback',
       });
-      if (result.saleId !== null) await this.db('conversions').where({ id: c.id }).update({ sale_id: result.saleId });
+      if (result.saleId !== null) await updateConversion(this.db, c.id, { sale_id: result.saleId });
       return result.saleId;
     };
     try {
@@ -470,11 +476,8 @@ export class ConversionService {
         return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(Number(c.revenue)) });
       if (c.status === 'rejected') {
         // Everything this conversion paid: the lead's action and the sale it became (same order id).
-        const paid = (await this.db('sales')
-          .where({ campaign_id: click.campaign_id, order_id: orderId })
-          .whereNot('status', 'declined')
-          .select('id')) as Array<{ id: number | string }>;
-        for (const s of paid) await this.reverseSale(Number(s.id), 'the network rejected the conversion');
+        const paid = await paidSalesOfOrder(this.db, click.campaign_id, orderId);
+        for (const id of paid) await this.reverseSale(id, 'the network rejected the conversion');
         return c.sale_id === null ? null : Number(c.sale_id);
       }
     } catch (err) {

@@ -4,17 +4,18 @@ import { countCampaigns } from '../store/campaigns.js';
 import { countBanners } from '../store/banners.js';
 import { countCoupons } from '../store/coupons.js';
 import { statsByDay, statsTotals } from '../store/daily-stats.js';
+import { livePayoutCount } from '../store/dashboard.js';
 import { dayIn } from '../domain/time.js';
 import { formatMoney } from '../domain/money.js';
 
 /** The counts the dashboard shows: only what exists, straight from the database. */
 export async function dashboardCounts(db: Knex) {
-  const [affiliates, campaigns, banners, coupons, payoutsRow] = await Promise.all([
+  const [affiliates, campaigns, banners, coupons, payouts] = await Promise.all([
     countAffiliates(db),
     countCampaigns(db),
     countBanners(db),
     countCoupons(db),
-    db('payouts').whereNull('archived_at').count({ n: '*' }).first() as Promise<{ n: number | string } | undefined>,
+    livePayoutCount(db),
   ]);
   return {
     affiliates,
@@ -23,7 +24,7 @@ export async function dashboardCounts(db: Knex) {
     campaignsTotal: campaigns.active + campaigns.paused,
     banners,
     coupons,
-    payouts: Number(payoutsRow?.n ?? 0),
+    payouts,
   };
 }
 

@@ -3,6 +3,7 @@ import type { ConfigCache } from './config-cache.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
 import { pickWeighted } from '../domain/flows.js';
 import { parseJson } from '../store/rows.js';
+import { clickBySubid, setClickOffer } from '../store/clicks.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
 import { dayIn } from '../domain/time.js';
 
@@ -21,29 +22,7 @@ export class LandingOffers {
 
   async offerFor(subid: string): Promise<string | null> {
     if (!/^[A-Za-z0-9_-]{8,32}$/.test(subid)) return null;
-    const click = (await this.db('clicks').where({ click_id: subid }).first()) as
-      | {
-          id: number;
-          campaign_id: number;
-          flow_id: number | null;
-          offer_index: number | null;
-          affiliate_id: number | null;
-          source_id: number | null;
-          cost: number | string;
-          country: string | null;
-          ip: string | null;
-          sub_ids: string | null;
-          external_id: string | null;
-          at: number | string;
-          os: string | null;
-          browser: string | null;
-          language: string | null;
-          referrer: string | null;
-          user_agent: string | null;
-          device: string | null;
-          landing_index: number | null;
-        }
-      | undefined;
+    const click = await clickBySubid(this.db, subid);
     if (!click || click.flow_id === null) return null;
     const snap = await this.cache.snapshot();
     const flow = (snap.flows.get(click.campaign_id) ?? []).find((f) => f.id === click.flow_id);
@@ -86,9 +65,11 @@ export class LandingOffers {
         },
       }),
     );
-    await this.db('clicks')
-      .where({ id: click.id })
-      .update({ offer_index: index, offer_url: clip(url, URL_LENGTH), offer_at: this.clock() });
+    await setClickOffer(this.db, click.id, {
+      offer_index: index,
+      offer_url: clip(url, URL_LENGTH),
+      offer_at: this.clock(),
+    });
     return url;
   }
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { SnippetSeen, SnippetSightings } from './snippet-seen.js';
+import { firstEvents } from '../store/dashboard.js';
 
 export interface ChecklistStep {
   key: 'snippet' | 'click' | 'sale' | 'approved';
@@ -11,8 +12,6 @@ export interface ChecklistStep {
   detail: string | null;
 }
 
-const exists = async (q: Knex.QueryBuilder) => Boolean(await q.first('id'));
-
 /**
  * The dashboard's getting-started checklist (SPEC §13): each step ticks itself from what really
  * happened — the snippet loaded from the store's origin, the first click, the first sale, the
@@ -23,12 +22,7 @@ export async function gettingStarted(
   seen: SnippetSeen,
   siteUrl: string | null,
 ): Promise<{ steps: ChecklistStep[]; done: boolean; sightings: SnippetSightings }> {
-  const [sightings, click, sale, approved] = await Promise.all([
-    seen.current(),
-    exists(db('clicks')),
-    exists(db('sales')),
-    exists(db('commissions').whereIn('status', ['approved', 'paid'])),
-  ]);
+  const [sightings, { click, sale, approved }] = await Promise.all([seen.current(), firstEvents(db)]);
   const steps: ChecklistStep[] = [
     {
       key: 'snippet',

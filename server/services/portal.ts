@@ -15,8 +15,9 @@ import type { Campaign } from '../store/campaigns.js';
 import { listBanners, type Banner } from '../store/banners.js';
 import { listCoupons, type Coupon } from '../store/coupons.js';
 import { commissionTotals, listCommissions, type CommissionStatus } from '../store/commissions.js';
-import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
+import { affiliateStatsTotals } from '../store/daily-stats.js';
 import { findUserByEmail } from '../store/users.js';
+import { affiliateEmailTaken, orderIdsOfSales } from '../store/portal.js';
 import type { Page } from '../store/rows.js';
 import type { PageQuery } from '../validation.js';
 import { KEY_LENGTH, clip } from '../domain/limits.js';
@@ -194,10 +195,7 @@ export class PortalService {
 
   private async emailTaken(email: string): Promise<boolean> {
     if (await findUserByEmail(this.db, email)) return true;
-    const row = (await this.db('affiliates')
-      .whereRaw('LOWER(email) = ?', [email.toLowerCase()])
-      .first('id')) as unknown;
-    return Boolean(row);
+    return affiliateEmailTaken(this.db, email);
   }
 
   private async approvedByRef(ref: string): Promise<Affiliate | undefined> {
@@ -229,27 +227,14 @@ export class PortalService {
           ['Last 30 days', since(30)],
         ] as const
       ).map(async ([label, from]) => {
-        const row = (await this.db('daily_stats')
-          .where('affiliate_id', id)
-          .whereBetween('day', [from, today])
-          .select(
-            ...countSums(this.db, {
-              clicks: 'clicks',
-              uniqueClicks: 'unique_clicks',
-              sales: 'sales',
-              actions: 'actions',
-            }),
-            ...exactSums(this.db, { commissions: 'commissions' }),
-          )
-          .first()) as Record<string, unknown> | undefined;
-        const n = (k: string) => Number(exactSum(row, k));
+        const t = await affiliateStatsTotals(this.db, id, from, today);
         return {
           label,
-          clicks: n('clicks'),
-          uniqueClicks: n('uniqueClicks'),
-          sales: n('sales'),
-          actions: n('actions'),
-          commissions: formatMoney(exactSum(row, 'commissions'), currency),
+          clicks: t.clicks,
+          uniqueClicks: t.uniqueClicks,
+          sales: t.sales,
+          actions: t.actions,
+          commissions: formatMoney(t.commissions, currency),
         };
       }),
     );
@@ -410,14 +395,7 @@ export class PortalService {
       this.s.cache.snapshot(),
     ]);
     const saleIds = [...new Set(result.data.flatMap((c) => (c.saleId === null ? [] : [c.saleId])))];
-    const orders = new Map<number, string | null>();
-    if (saleIds.length) {
-      const rows = (await this.db('sales').whereIn('id', saleIds).select('id', 'order_id')) as Array<{
-        id: number | string;
-        order_id: string | null;
-      }>;
-      for (const r of rows) orders.set(Number(r.id), r.order_id);
-    }
+    const orders = saleIds.length ? await orderIdsOfSales(this.db, saleIds) : new Map<number, string | null>();
     const currency = snap.settings.baseCurrency;
     const rows: Page<{
       id: number;

@@ -1,7 +1,15 @@
 import type { Knex } from 'knex';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import { ExactAmount } from '../domain/money.js';
-import { countSums, exactSum, exactSums } from '../store/daily-stats.js';
+import {
+  commissionReportRows,
+  dailyReportRows,
+  dimensionReportRows,
+  rawReportClicks,
+  rawReportConversions,
+  saleFactRows,
+  type DimensionTable,
+} from '../store/reports.js';
 import { dayIn } from '../domain/time.js';
 import { allGroups } from '../store/groups.js';
 import { saleFigures } from '../domain/report-figures.js';
@@ -144,8 +152,6 @@ const isEmpty = (r: Raw) =>
   !r.pending &&
   !r.approved;
 
-/** A count summed by countSums. */
-const count = (row: Record<string, unknown>, alias: string) => Number(exactSum(row, alias));
 const round = (v: number, places = 2) => Math.round(v * 10 ** places) / 10 ** places;
 /** The empty key (no value: shown as "(none)"). */
 const NONE = '';
@@ -348,12 +354,12 @@ export class ReportService {
    * `dimension_stats_monthly` (keyed by the month's first day), the days before the first and
    * after the last whole month from `dimension_stats`. Without a whole month, all days.
    */
-  static monthSegments(from: string, to: string): Array<readonly [string, string, string]> {
+  static monthSegments(from: string, to: string): Array<readonly [DimensionTable, string, string]> {
     const firstWhole = from.endsWith('-01') ? from : `${monthOf(addDays(`${monthOf(from)}-28`, 7))}-01`;
     const lastWhole =
       monthOf(addDays(to, 1)) !== monthOf(to) ? `${monthOf(to)}-01` : `${monthOf(addDays(`${monthOf(to)}-01`, -1))}-01`;
     if (firstWhole > lastWhole) return [['dimension_stats', from, to]];
-    const out: Array<readonly [string, string, string]> = [];
+    const out: Array<readonly [DimensionTable, string, string]> = [];
     if (from < firstWhole) out.push(['dimension_stats', from, addDays(firstWhole, -1)]);
     out.push(['dimension_stats_monthly', firstWhole, lastWhole]);
     const afterLast = `${monthOf(addDays(`${lastWhole.slice(0, 7)}-28`, 7))}-01`;
@@ -391,54 +397,44 @@ export class ReportService {
     const column = (d: Dimension) =>
       ({ campaign: 'campaign_id', affiliate: 'affiliate_id', banner: 'banner_id' })[d as 'campaign'];
     const physical = physicalColumns(ctx.q.groupBy, column);
-    const query = this.db('daily_stats')
-      .whereBetween('day', [ctx.from, ctx.to])
-      .select(
-        ...physical,
-        ...countSums(this.db, {
-          clicks: 'clicks',
-          unique_clicks: 'unique_clicks',
-          impressions: 'impressions',
-          conversions: 'conversions',
-          sales: 'sales',
-        }),
-        ...exactSums(this.db, { revenue: 'revenue', cost: 'cost', commissions: 'commissions' }),
-      );
-    if (physical.length) query.groupBy(physical);
     const scope = this.campaignScope(ctx);
-    if (scope) query.whereIn('campaign_id', scope);
-    if (ctx.filters.affiliate) query.where('affiliate_id', Number(ctx.filters.affiliate));
-    if (ctx.filters.banner) query.where('banner_id', Number(ctx.filters.banner));
+    const affiliateId = ctx.filters.affiliate ? Number(ctx.filters.affiliate) : undefined;
     const keys = this.keyFns(ctx, column);
     const out: Grouped = new Map();
-    for (const r of (await query) as Array<Record<string, unknown>>) {
+    for (const r of await dailyReportRows(this.db, {
+      columns: physical,
+      from: ctx.from,
+      to: ctx.to,
+      campaignIds: scope,
+      affiliateId,
+      bannerId: ctx.filters.banner ? Number(ctx.filters.banner) : undefined,
+    })) {
       const raw = zero();
-      raw.clicks = count(r, 'clicks');
-      raw.uniqueClicks = count(r, 'unique_clicks');
-      raw.impressions = count(r, 'impressions');
-      raw.conversions = count(r, 'conversions');
-      raw.sales = count(r, 'sales');
-      raw.revenue = exactSum(r, 'revenue');
-      raw.cost = exactSum(r, 'cost');
-      raw.commissions = exactSum(r, 'commissions');
-      merge(out, keys.map((k) => k(r)).join(SEP), raw);
+      raw.clicks = r.clicks;
+      raw.uniqueClicks = r.uniqueClicks;
+      raw.impressions = r.impressions;
+      raw.conversions = r.conversions;
+      raw.sales = r.sales;
+      raw.revenue = r.revenue;
+      raw.cost = r.cost;
+      raw.commissions = r.commissions;
+      merge(out, keys.map((k) => k(r.keys)).join(SEP), raw);
     }
     // Pending and approved commissions by the same key, from the commissions by their report day.
     // Commissions are not per banner: like `commissions` in the daily rollup they stand under banner 0.
     if (!ctx.filters.banner) {
-      const cPhysical = physical.filter((c) => c !== 'banner_id');
-      const cq = this.db('commissions')
-        .whereBetween('day', [ctx.from, ctx.to])
-        .whereIn('status', ['pending', 'approved'])
-        .select(...cPhysical, 'status', ...exactSums(this.db, { total: 'amount' }))
-        .groupBy(...cPhysical, 'status');
-      if (scope) cq.whereIn('campaign_id', scope);
-      if (ctx.filters.affiliate) cq.where('affiliate_id', Number(ctx.filters.affiliate));
-      for (const r of (await cq) as Array<Record<string, unknown>>) {
+      const rows = await commissionReportRows(this.db, {
+        columns: physical.filter((c) => c !== 'banner_id'),
+        from: ctx.from,
+        to: ctx.to,
+        campaignIds: scope,
+        affiliateId,
+      });
+      for (const r of rows) {
         const raw = zero();
-        if (r.status === 'pending') raw.pending = exactSum(r, 'total');
-        else raw.approved = exactSum(r, 'total');
-        merge(out, keys.map((k) => k({ ...r, banner_id: 0 })).join(SEP), raw);
+        if (r.status === 'pending') raw.pending = r.total;
+        else raw.approved = r.total;
+        merge(out, keys.map((k) => k({ ...r.keys, banner_id: 0 })).join(SEP), raw);
       }
     }
     return out;
@@ -456,32 +452,27 @@ export class ReportService {
     const factColumn = factDim === 'coupon' ? 'coupon' : 'product_id';
     const start = dayStart(ctx.from, ctx.tz, dayIn);
     const end = dayStart(addDays(ctx.to, 1), ctx.tz, dayIn);
-    const query = this.db('sales')
-      .whereBetween('at', [start, end - 1])
-      .whereNot('source', 'postback')
-      .whereNot('status', 'declined')
-      .whereNotNull(factColumn)
-      .whereNot(factColumn, '')
-      .select('at', 'campaign_id', 'affiliate_id', 'banner_id', 'kind', 'status', 'source', 'total_cost_base', {
-        fact: factColumn,
-      });
-    const scope = this.campaignScope(ctx);
-    if (scope) query.whereIn('campaign_id', scope);
-    if (ctx.filters.affiliate) query.where('affiliate_id', Number(ctx.filters.affiliate));
-    if (ctx.filters.banner) query.where('banner_id', Number(ctx.filters.banner));
-    if (filterFact) query.where(factColumn, ctx.filters[filterFact] as string);
-    const keyOf = (r: Record<string, unknown>, day: string) =>
+    const sales = await saleFactRows(this.db, {
+      column: factColumn,
+      start,
+      end: end - 1,
+      campaignIds: this.campaignScope(ctx),
+      affiliateId: ctx.filters.affiliate ? Number(ctx.filters.affiliate) : undefined,
+      bannerId: ctx.filters.banner ? Number(ctx.filters.banner) : undefined,
+      value: filterFact ? (ctx.filters[filterFact] as string) : undefined,
+    });
+    const keyOf = (r: (typeof sales)[number], day: string) =>
       ctx.q.groupBy
         .map((d) => {
           if (d === fact) return cutValue(String(r.fact));
           if (TIME.has(d)) return ReportService.timeKey(d, day);
           if (d === 'group') return String(ctx.snap.campaigns.get(Number(r.campaign_id))?.groupId ?? 0);
-          const v = r[`${d}_id`];
+          const v = r[`${d as 'campaign' | 'affiliate' | 'banner'}_id`];
           return v === null || v === undefined ? '0' : String(v);
         })
         .join(SEP);
     const facts: Grouped = new Map();
-    for (const r of (await query) as Array<Record<string, unknown>>) {
+    for (const r of sales) {
       const f = saleFigures({
         kind: r.kind as 'sale' | 'action',
         status: String(r.status),
@@ -542,39 +533,27 @@ export class ReportService {
     for (const [table, lo, hi] of byDay
       ? [['dimension_stats', ctx.from, ctx.to] as const]
       : ReportService.monthSegments(ctx.from, ctx.to)) {
-      const query = this.db(table)
-        .whereBetween('day', [lo, hi])
-        .select(
-          'dimension',
-          ...physical,
-          ...countSums(this.db, {
-            clicks: 'clicks',
-            unique_clicks: 'unique_clicks',
-            conversions: 'conversions',
-            sales: 'sales',
-          }),
-          ...exactSums(this.db, { revenue: 'revenue', cost: 'cost' }),
-        )
-        .groupBy('dimension', ...physical);
-      if (filtered) {
-        const v = ctx.filters[valueDim] as string;
-        query.where('dimension', valueDim);
-        if (pairs) {
-          const [flow, index] = v.split(':');
-          query.where('flow_id', Number(flow)).where('value', String(Number(index)));
-        } else query.where('value', v);
-      } else if (grouped) query.whereIn('dimension', ['*', valueDim]);
-      else query.where('dimension', '*');
-      if (scope) query.whereIn('campaign_id', scope);
-      if (ctx.filters.flow) query.where('flow_id', Number(ctx.filters.flow));
-      for (const r of (await query) as Array<Record<string, unknown>>) {
+      const filter = filtered ? (ctx.filters[valueDim] as string) : null;
+      const [flow, index] = pairs && filter !== null ? filter.split(':') : [];
+      const rows = await dimensionReportRows(this.db, table, {
+        columns: physical,
+        from: lo,
+        to: hi,
+        dimensions: filtered ? [valueDim] : grouped ? ['*', valueDim] : ['*'],
+        value: filter === null ? undefined : pairs ? String(Number(index)) : filter,
+        valueFlowId: pairs && filter !== null ? Number(flow) : undefined,
+        campaignIds: scope,
+        flowId: ctx.filters.flow ? Number(ctx.filters.flow) : undefined,
+      });
+      for (const { dimension, keys: values, ...sums } of rows) {
+        const r = { ...values, dimension };
         const raw = zero();
-        raw.clicks = count(r, 'clicks');
-        raw.uniqueClicks = count(r, 'unique_clicks');
-        raw.conversions = count(r, 'conversions');
-        raw.sales = count(r, 'sales');
-        raw.revenue = exactSum(r, 'revenue');
-        raw.cost = exactSum(r, 'cost');
+        raw.clicks = sums.clicks;
+        raw.uniqueClicks = sums.uniqueClicks;
+        raw.conversions = sums.conversions;
+        raw.sales = sums.sales;
+        raw.revenue = sums.revenue;
+        raw.cost = sums.cost;
         if (grouped && !filtered && r.dimension === '*') {
           merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), raw);
           continue;
@@ -601,43 +580,7 @@ export class ReportService {
   private async fromRaw(ctx: Ctx): Promise<Grouped> {
     const start = dayStart(ctx.from, ctx.tz, dayIn);
     const end = dayStart(addDays(ctx.to, 1), ctx.tz, dayIn);
-    const columns = [
-      'click_id',
-      'at',
-      'campaign_id',
-      'affiliate_id',
-      'banner_id',
-      'flow_id',
-      'landing_index',
-      'offer_index',
-      'source_id',
-      'country',
-      'device',
-      'os',
-      'browser',
-      'language',
-      'sub_ids',
-      'referrer',
-      'external_id',
-      'status',
-      'cost',
-    ];
-    const scope = this.campaignScope(ctx);
-    const clickQuery = this.db('clicks')
-      .whereBetween('at', [start, end - 1])
-      .whereNotNull('flow_id')
-      .select(columns);
-    if (scope) clickQuery.whereIn('campaign_id', scope);
-    const conversionQuery = this.db('conversions as v')
-      .join('clicks as c', 'c.click_id', 'v.click_id')
-      .whereBetween('v.created_at', [start, end - 1])
-      .select(...columns.filter((c) => c !== 'at' && c !== 'status' && c !== 'cost').map((c) => `c.${c}`), {
-        at: 'v.created_at',
-        conversion_status: 'v.status',
-        revenue_base: 'v.revenue_base',
-        conversion_cost: 'v.cost',
-      });
-    if (scope) conversionQuery.whereIn('v.campaign_id', scope);
+    const filters = { start, end: end - 1, campaignIds: this.campaignScope(ctx) };
     const out: Grouped = new Map();
     const filterEntries = Object.entries(ctx.filters) as Array<[Dimension, string]>;
     const visit = (r: Record<string, unknown>, raw: Raw) => {
@@ -674,14 +617,14 @@ export class ReportService {
       }
       merge(out, ctx.q.groupBy.map(valueOf).join(SEP), raw);
     };
-    for (const r of (await clickQuery) as Array<Record<string, unknown>>) {
+    for (const r of await rawReportClicks(this.db, filters)) {
       const raw = zero();
       raw.clicks = r.status === 'declined' ? 0 : 1;
       raw.uniqueClicks = r.status === 'unique' ? 1 : 0;
       raw.cost = BigInt(Number(r.cost ?? 0));
       visit(r, raw);
     }
-    for (const r of (await conversionQuery) as Array<Record<string, unknown>>) {
+    for (const r of await rawReportConversions(this.db, filters)) {
       const raw = zero();
       const status = String(r.conversion_status);
       raw.conversions = status === 'rejected' ? 0 : 1;

@@ -309,3 +309,21 @@ export async function flowClickTimes(db: Knex, flowId: number, since: number): P
   }>;
   return rows.map((r) => Number(r.at));
 }
+
+/** A click's stored row by its click id (the `subid` of postbacks and the landing → offer step). */
+export async function clickBySubid(
+  db: Knex,
+  clickId: string,
+): Promise<(ClickRow & TrafficClickColumns & { id: number }) | undefined> {
+  return (await db('clicks').where({ click_id: clickId }).first()) as
+    (ClickRow & TrafficClickColumns & { id: number }) | undefined;
+}
+
+/** Records the offer a landing page's click went on to, and when (SPEC §7.2). */
+export async function setClickOffer(
+  db: Knex,
+  id: number,
+  cols: { offer_index: number; offer_url: string; offer_at: number },
+): Promise<void> {
+  await db('clicks').where({ id }).update(cols);
+}

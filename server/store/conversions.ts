@@ -118,3 +118,52 @@ export function listConversions(db: Knex, f: ConversionFilters, page: PageQuery)
 export async function allConversions(db: Knex, f: ConversionFilters, limit: number): Promise<ConversionEntry[]> {
   return ((await filtered(db, f).orderBy('id', 'desc').limit(limit)) as ConversionRow[]).map(toEntry);
 }
+
+/** A postback conversion's stored columns (SPEC §7.5). Amounts in units. */
+export interface ConversionColumns {
+  created_at: number;
+  updated_at: number;
+  click_id: string;
+  tid: string | null;
+  campaign_id: number;
+  flow_id: number | null;
+  landing_index: number | null;
+  offer_index: number | null;
+  source_id: number | null;
+  affiliate_id: number | null;
+  status: string;
+  previous_status: string | null;
+  revenue: number;
+  currency: string;
+  revenue_base: number;
+  cost: number;
+  sale_id: number | null;
+  params: string;
+  dedupe_key: string;
+}
+
+/** A stored conversion as its postbacks read it. */
+export type StoredConversion = ConversionRow & { params: string | null; dedupe_key: string };
+
+/** The conversion stored under any of these dedupe keys (a repeated postback finds it). */
+export async function findConversionByDedupeKey(db: Knex, keys: string[]): Promise<StoredConversion | undefined> {
+  return (await db('conversions').whereIn('dedupe_key', keys).first()) as StoredConversion | undefined;
+}
+
+export async function insertConversion(db: Knex, row: ConversionColumns): Promise<number> {
+  const [id] = await db('conversions').insert(row);
+  return Number(id);
+}
+
+export async function updateConversion(db: Knex, id: number, cols: Partial<ConversionColumns>): Promise<void> {
+  await db('conversions').where({ id }).update(cols);
+}
+
+/** The sales of a campaign's order that are not declined: what a rejected conversion paid. */
+export async function paidSalesOfOrder(db: Knex, campaignId: number, orderId: string): Promise<number[]> {
+  const rows = (await db('sales')
+    .where({ campaign_id: campaignId, order_id: orderId })
+    .whereNot('status', 'declined')
+    .select('id')) as Array<{ id: number | string }>;
+  return rows.map((r) => Number(r.id));
+}

@@ -258,6 +258,39 @@ export async function commissionsOfDay(db: Knex, day: string): Promise<bigint> {
   return exactSum(row, 'commissions');
 }
 
+/** One affiliate's totals over days `from`..`to` (inclusive); amounts in units, exact. */
+export async function affiliateStatsTotals(
+  db: Knex,
+  affiliateId: number,
+  from: string,
+  to: string,
+): Promise<{
+  clicks: number;
+  uniqueClicks: number;
+  sales: number;
+  actions: number;
+  revenue: bigint;
+  commissions: bigint;
+}> {
+  const row = (await db('daily_stats')
+    .where('affiliate_id', affiliateId)
+    .whereBetween('day', [from, to])
+    .select(
+      ...countSums(db, { clicks: 'clicks', uniqueClicks: 'unique_clicks', sales: 'sales', actions: 'actions' }),
+      ...exactSums(db, { revenue: 'revenue', commissions: 'commissions' }),
+    )
+    .first()) as Record<string, unknown> | undefined;
+  const n = (alias: string) => Number(exactSum(row, alias));
+  return {
+    clicks: n('clicks'),
+    uniqueClicks: n('uniqueClicks'),
+    sales: n('sales'),
+    actions: n('actions'),
+    revenue: exactSum(row, 'revenue'),
+    commissions: exactSum(row, 'commissions'),
+  };
+}
+
 /** Per-day clicks, sales and revenue for a chart. */
 export async function statsByDay(
   db: Knex,
