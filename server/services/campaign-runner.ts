@@ -29,7 +29,7 @@ import {
 const AMOUNT_LIMIT = MAX_AMOUNT.toLocaleString('en-US');
 import { dayIn } from '../domain/time.js';
 import { countryOf } from './geo.js';
-import { dialectHelper } from '../db/index.js';
+import { lastSeenMarks } from '../store/uniqueness-marks.js';
 import { agentFacts, languagesOf } from './visitor-facts.js';
 import { newClickId, newVisitorId, validVisitorId } from './visitors.js';
 
@@ -523,13 +523,8 @@ export class CampaignRunner {
     return signHs256Token(visitorId, this.key, Math.floor(Date.now() / 1000));
   }
 
-  private async lastSeen(device: string, scopeList: string[]): Promise<Map<string, number>> {
-    const rows = await dialectHelper(this.db).select<{ scope: string; seen_at: number | string }>(
-      this.db,
-      `SELECT scope, seen_at FROM uniqueness_marks WHERE device_key = ? AND scope IN (${scopeList.map(() => '?').join(', ')})`,
-      [device, ...scopeList],
-    );
-    return new Map(rows.map((r) => [r.scope, Number(r.seen_at)]));
+  private lastSeen(device: string, scopeList: string[]): Promise<Map<string, number>> {
+    return lastSeenMarks(this.db, device, scopeList);
   }
 
   /** The binding under the first of `visitorKeys` that has one. */

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Hooks } from '../plugins/hooks.js';
 import type { Settings } from '../domain/settings.js';
-import { dialectHelper } from '../db/index.js';
+import { countDroppedEvent } from '../store/dropped-counts.js';
 import { dayIn } from '../domain/time.js';
 import { CODE_LENGTH, clip } from '../domain/limits.js';
 import type { Platform } from '../domain/integrations/types.js';
@@ -49,13 +49,7 @@ export class FraudGate {
   }
 
   async countDropped(kind: 'click' | 'sale', rule: string, at: number, timeZone: string): Promise<void> {
-    await dialectHelper(this.db).upsertIncrement(
-      this.db,
-      'dropped_counts',
-      ['day', 'kind', 'reason'],
-      [{ day: dayIn(at, timeZone), kind, reason: clip(rule, CODE_LENGTH), count: 1 }],
-      ['count'],
-    );
+    await countDroppedEvent(this.db, dayIn(at, timeZone), kind, clip(rule, CODE_LENGTH));
     this.log.info({ kind, reason: rule }, 'event dropped by a fraud rule');
   }
 }
