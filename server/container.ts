@@ -20,6 +20,7 @@ import { PluginRegistry } from './plugins/registry.js';
 import { changePlugin } from './services/plugins.js';
 import { PluginStateTable } from './store/plugins.js';
 import { builtinPlugins, type BuiltinDeps } from './plugins/builtins.js';
+import { LifetimeCustomers } from './services/lifetime-customers.js';
 import type { AffixPlugin } from './plugins/types.js';
 import { getOrCreateSystemValue } from './store/system.js';
 import { randomToken } from './services/random.js';
@@ -190,7 +191,7 @@ export async function buildServices(
     redisPrefix: config.redisPrefix,
   });
   const configBus = redis ? subscribeConfigChanges(config, cache, log) : null;
-  const builtinDeps: BuiltinDeps = { db, cache, clock, shared };
+  const builtinDeps: BuiltinDeps = { cache, clock, shared, lifetimeCustomers: new LifetimeCustomers(db) };
   const outgoing = new OutgoingHttp({ allowPrivate: config.allowPrivateTargets });
   const plugins = new PluginRegistry({
     hooks,

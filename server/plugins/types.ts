@@ -1,17 +1,12 @@
-import type { StoreWebhookReceiver } from '../services/integrations.js';
+import type { Logger } from '../logger.js';
+import type { StoreWebhookReceiver } from './contract.js';
 
 /**
  * The plugin contract (SPEC §8). A plugin is a plain object; built-ins live in one folder each
  * under server/plugins/, extra ones are loaded from PLUGINS_DIR by the registry.
  */
 
-/** The slice of pino that the plugin host and plugins use; a pino logger satisfies it. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger };
 
 // Generic over the arguments so plugins can type their callbacks, e.g. `(click: Click) => …`,
 // while the host stores them untyped.

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Logger } from '../plugins/types.js';
+import type { Logger } from '../logger.js';
 import type { Settings } from '../domain/settings.js';
 import type { MailService } from './mail.js';
 import { transaction } from '../db/transaction.js';

@@ -30,25 +30,9 @@ import type { SaleService } from './sales.js';
 import type { RefundInput, RefundService } from './refunds.js';
 import type { CommissionLifecycle } from './commission-lifecycle.js';
 import { verifyBase64Hmac, verifyStripe } from './webhook-signatures.js';
+import type { StoreWebhookReceiver, WebhookAnswer, WebhookDelivery } from '../plugins/contract.js';
 
-/** One webhook delivery as it arrived, with the platform's signing secret from the plugin settings. */
-export interface WebhookDelivery {
-  platform: Platform;
-  rawBody: Buffer;
-  header(name: string): string | undefined;
-  /** '' when none is set: every delivery then fails verification. */
-  secret: string;
-}
-
-export interface WebhookAnswer {
-  status: number;
-  body: unknown;
-}
-
-/** What the `integrations` plugin's endpoints call. */
-export interface StoreWebhookReceiver {
-  receive(delivery: WebhookDelivery): Promise<WebhookAnswer>;
-}
+export type { StoreWebhookReceiver, WebhookAnswer, WebhookDelivery };
 
 const PLATFORM_TITLES: Record<Platform, string> = { stripe: 'Stripe', shopify: 'Shopify', woocommerce: 'WooCommerce' };
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Logger } from '../plugins/types.js';
+import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import type { Settings } from '../domain/settings.js';
 import type { Actor } from './actor.js';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Hooks } from '../plugins/hooks.js';
-import type { Logger } from '../plugins/types.js';
+import type { Logger } from '../logger.js';
 import type { Actor } from './actor.js';
 import { conflict, notFound } from '../errors.js';
 import { recordAudit } from '../store/audit.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { Redis } from 'ioredis';
-import type { Logger } from '../plugins/types.js';
+import type { Logger } from '../logger.js';
 import { dialectHelper } from '../db/index.js';
 import {
   getSharedValue,

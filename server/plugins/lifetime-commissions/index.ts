@@ -1,5 +1,5 @@
 import type { AffixPlugin, PluginContext } from '../types.js';
-import type { BuiltinDeps } from '../builtins.js';
+import type { BuiltinDeps } from '../contract.js';
 import type { LifetimeCandidate, SaleResult } from '../../services/sales.js';
 import type { PayoutDef } from '../../domain/payouts.js';
 import type { SaleInput } from '../../schemas/tracking.js';
@@ -14,14 +14,6 @@ export interface CandidateArgs {
   visitorId: string | null;
   customerKey: string | null;
   input: SaleInput;
-}
-
-interface BindingRow {
-  customer_key: string;
-  affiliate_id: number;
-  campaign_id: number;
-  sale_id: number | string | null;
-  created_at: number | string;
 }
 
 /** The longest key `lifetime_customers.customer_key` holds. */
@@ -46,7 +38,7 @@ function customerKeyOf(sale: RecordedSale): string | null {
  * (`recogniseCampaign`).
  */
 export function createLifetimeCommissions(deps: BuiltinDeps): AffixPlugin {
-  const { db, cache, clock } = deps;
+  const { lifetimeCustomers, cache, clock } = deps;
 
   async function bind(sale: RecordedSale, log: PluginContext['log']): Promise<void> {
     if (
@@ -64,16 +56,13 @@ export function createLifetimeCommissions(deps: BuiltinDeps): AffixPlugin {
     const payout = lifetimePayoutFor(snap.payoutsOf(sale.campaignId), sale.affiliateId);
     if (!payout) return;
     // First binding wins: a customer already bound (to anyone) keeps their affiliate.
-    await db('lifetime_customers')
-      .insert({
-        customer_key: key,
-        affiliate_id: sale.affiliateId,
-        campaign_id: sale.campaignId,
-        sale_id: sale.saleId,
-        created_at: clock(),
-      })
-      .onConflict('customer_key')
-      .ignore();
+    await lifetimeCustomers.bind({
+      customerKey: key,
+      affiliateId: sale.affiliateId,
+      campaignId: sale.campaignId,
+      saleId: sale.saleId,
+      createdAt: clock(),
+    });
     log.debug(
       { saleId: sale.saleId, affiliateId: sale.affiliateId, payoutId: payout.id },
       'lifetime customer bound (unless already bound)',
@@ -87,13 +76,13 @@ export function createLifetimeCommissions(deps: BuiltinDeps): AffixPlugin {
   ): Promise<LifetimeCandidate[]> {
     const key = args.customerKey;
     if (!key || key.length > KEY_MAX) return current;
-    const row = (await db('lifetime_customers').where({ customer_key: key }).first()) as BindingRow | undefined;
-    if (!row) return current;
-    const since = new Date(Number(row.created_at)).toISOString().slice(0, 10);
+    const bound = await lifetimeCustomers.find(key);
+    if (!bound) return current;
+    const since = new Date(bound.createdAt).toISOString().slice(0, 10);
     const candidate: LifetimeCandidate = {
-      affiliateId: Number(row.affiliate_id),
-      campaignId: settings.recogniseCampaign === false ? null : Number(row.campaign_id),
-      detail: `lifetime customer of affiliate ${row.affiliate_id} since ${since}${row.sale_id !== null ? ` (sale ${row.sale_id})` : ''}`,
+      affiliateId: bound.affiliateId,
+      campaignId: settings.recogniseCampaign === false ? null : bound.campaignId,
+      detail: `lifetime customer of affiliate ${bound.affiliateId} since ${since}${bound.saleId !== null ? ` (sale ${bound.saleId})` : ''}`,
     };
     // Appended: rule 1 uses the first candidate, so one offered by a filter that ran before this
     // one (a lower priority number) keeps precedence; a plugin that must win registers before.

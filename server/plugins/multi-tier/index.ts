@@ -1,5 +1,5 @@
 import type { AffixPlugin } from '../types.js';
-import type { BuiltinDeps } from '../builtins.js';
+import type { BuiltinDeps } from '../contract.js';
 import type { PlannedCommission, TierContext } from '../../services/commissions.js';
 import type { TierCommission } from '../../domain/payouts.js';
 import { add, fromUnits } from '../../domain/money.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AffixPlugin, Logger } from '../types.js';
-import type { BuiltinDeps } from '../builtins.js';
+import type { BuiltinDeps } from '../contract.js';
 import type { OutboxEvent, OutboxMessage } from '../../services/outbox.js';
 import type { OutboxDelivery, OutboxRequest } from '../../services/outbox-worker.js';
 import { sign } from '../../services/signature.js';
