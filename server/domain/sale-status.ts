@@ -57,3 +57,17 @@ export function saleStatusOf(
   if (left.every((s) => s === 'paid')) return 'paid';
   return 'approved';
 }
+
+export type Approval = 'auto' | 'manual';
+
+/**
+ * The status a new sale's commissions (and a paid click's) start with: the campaign's approval,
+ * else the programme's `defaultApproval`; `auto` approves at once, `manual` leaves them pending
+ * for the merchant to review.
+ */
+export function commissionStatusFor(
+  campaignApproval: Approval | null | undefined,
+  defaultApproval: Approval,
+): 'approved' | 'pending' {
+  return (campaignApproval ?? defaultApproval) === 'auto' ? 'approved' : 'pending';
+}

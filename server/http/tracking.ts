@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { createHash } from 'node:crypto';
 import type { Next } from 'koa';
 import type { AppContext, AppCustom, AppState } from './context.js';
 import { AppError } from '../errors.js';
@@ -8,6 +7,7 @@ import type { SaleResult } from '../services/sales.js';
 import { clickBodyFields } from '../schemas/tracking.js';
 import { unknownKeyMessage, unknownKeys } from '../validation.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
+import { VISITOR_HASH_LENGTH, visitorHash } from '../domain/uniqueness.js';
 
 export const VISITOR_COOKIE = 'affix_vid';
 const COOKIE_MAX_AGE_MS = 365 * 86_400_000;
@@ -123,10 +123,7 @@ export const cookieVisitor = (ctx: AppContext) => validVisitorId(ctx.cookies.get
 
 /** Without a cookie (GDPR mode before consent) a visitor is recognised by IP + user agent (SPEC §2). */
 export const deviceVisitorId = (ctx: AppContext) =>
-  createHash('sha256')
-    .update(`${ctx.ip}|${ctx.get('User-Agent')}`)
-    .digest('base64url')
-    .slice(0, 22);
+  visitorHash([ctx.ip, ctx.get('User-Agent')], VISITOR_HASH_LENGTH.visitorId);
 
 /** First value of each query parameter, as text (arrays and nested objects are never code). */
 export function firstValues(query: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -226,12 +223,7 @@ export function trackingRouter(): Router<AppState, AppCustom> {
     const q = firstValues(ctx.query);
     const names = ctx.services.settings.get().urlParams;
     const visitor = cookieVisitor(ctx) ?? validVisitorId(q.vid);
-    const visitorKey =
-      visitor ??
-      createHash('sha256')
-        .update(`${ctx.ip}|${ctx.get('User-Agent')}`)
-        .digest('base64url')
-        .slice(0, 32);
+    const visitorKey = visitor ?? visitorHash([ctx.ip, ctx.get('User-Agent')], VISITOR_HASH_LENGTH.impressionKey);
     try {
       await ctx.services.tracking.impression({
         bannerParam: q[names.banner] ?? q.bannerId,

@@ -12,7 +12,7 @@ import {
 } from '../store/clicks.js';
 import { saveUniquenessMarks } from '../store/uniqueness-marks.js';
 import { saveBindings } from '../store/visitor-bindings.js';
-import { DAY_MS } from '../domain/matching.js';
+import { paysClick, referClick, unreferredClickStatus, withStatusOverride } from '../domain/referrals.js';
 import {
   addDailyStats,
   addDimensionStats,
@@ -59,9 +59,6 @@ export interface PendingClick {
 /** Writes PPC commissions for a batch, in the batch's transaction. */
 export type TrafficCommissionWriter = (trx: Knex, deltas: TrafficCommissionDelta[]) => Promise<void>;
 
-/** A click is unique when the visitor has not clicked the same affiliate's link in this campaign within a day. */
-const UNIQUE_WINDOW_MS = DAY_MS;
-
 /**
  * Writes clicks in groups (SPEC §12): one transaction per batch reads the visitors' referral
  * rows, decides unique / raw, inserts the clicks and upserts the referrals (first and last click).
@@ -95,36 +92,29 @@ export function createClickWriter(
           const r = item.row;
           let status: ClickStatus;
           if (r.status === 'declined') status = 'declined';
-          else if (r.affiliate_id === null) status = item.newVisitor ? 'unique' : 'raw';
+          else if (r.affiliate_id === null) status = unreferredClickStatus(item.newVisitor);
           else {
             const key = keyOf(r.visitor_id, r.campaign_id);
-            const prev = state.get(key);
-            const repeat =
-              prev && prev.lastAffiliateId === r.affiliate_id && r.at - prev.lastClickAt < UNIQUE_WINDOW_MS;
-            status = repeat ? 'raw' : 'unique';
-            const firstExpired = !prev || r.at - prev.firstClickAt > item.windowDays * DAY_MS;
-            const next: Referral = {
-              visitorId: r.visitor_id,
-              campaignId: r.campaign_id,
-              firstAffiliateId: firstExpired ? r.affiliate_id : prev.firstAffiliateId,
-              firstClickAt: firstExpired ? r.at : prev.firstClickAt,
-              lastAffiliateId: r.affiliate_id,
-              lastClickAt: r.at,
-              lastBannerId: r.banner_id,
-              clicks: (prev?.clicks ?? 0) + 1,
-            };
-            state.set(key, next);
-            changed.set(key, next);
+            const next = referClick(
+              state.get(key),
+              {
+                visitorId: r.visitor_id,
+                campaignId: r.campaign_id,
+                affiliateId: r.affiliate_id,
+                bannerId: r.banner_id,
+                at: r.at,
+              },
+              item.windowDays,
+            );
+            status = next.status;
+            state.set(key, next.referral);
+            changed.set(key, next.referral);
           }
-          if (item.statusOverride && status !== 'declined') status = item.statusOverride;
+          status = withStatusOverride(status, item.statusOverride);
           for (const m of item.marks ?? []) marks.set(`${m.scope}|${m.device_key}`, m);
           for (const b of item.binding ? (Array.isArray(item.binding) ? item.binding : [item.binding]) : [])
             bindings.set(`${b.campaign_id}|${b.visitor_key}`, b);
-          if (
-            item.ppc &&
-            r.affiliate_id !== null &&
-            (status === 'unique' || (status === 'raw' && item.ppc.payout.rawClicks))
-          ) {
+          if (item.ppc && r.affiliate_id !== null && paysClick(status, item.ppc.payout.rawClicks)) {
             paid.push({
               kind: 'click',
               affiliateId: r.affiliate_id,

@@ -14,7 +14,8 @@ import type { SharedState } from './shared-state.js';
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
-import { multiplyByRateWithin, toUnits, MoneyRangeError, SCALE, type Units } from '../domain/money.js';
+import { multiplyByRateWithin, toUnits, MoneyRangeError, type Units } from '../domain/money.js';
+import { rateToBase } from '../domain/currency.js';
 import {
   CODE_LENGTH,
   KEY_LENGTH,
@@ -569,12 +570,7 @@ export class CampaignRunner {
       ).toUpperCase();
       try {
         const amount = raw === undefined ? 0 : toUnits(raw);
-        const rate =
-          currency === snap.settings.baseCurrency
-            ? SCALE
-            : snap.settings.exchangeRates[currency] !== undefined
-              ? toUnits(snap.settings.exchangeRates[currency] as number)
-              : null;
+        const rate = rateToBase(currency, snap.settings);
         // SPEC §10a: out of [0, 1,000,000,000] before or after conversion costs 0; the visitor still goes on.
         const converted = rate === null ? null : multiplyByRateWithin(amount, rate, MAX_AMOUNT_UNITS);
         if (rate === null) log.push(`cost currency ${currency} has no exchange rate: cost 0`);

@@ -7,6 +7,7 @@ import type { FraudGate, FraudVerdict } from './fraud.js';
 import { cookieDaysFor, type MatchTrace } from '../domain/matching.js';
 import { isInvited } from '../domain/invitations.js';
 import { selectTrafficPayout } from '../domain/payouts.js';
+import { commissionStatusFor } from '../domain/sale-status.js';
 import { dayIn } from '../domain/time.js';
 import { hourIn } from '../domain/report-dimensions.js';
 import { IP_LENGTH, KEY_LENGTH, TEXT_LENGTH, URL_LENGTH, USER_AGENT_LENGTH, cut } from '../domain/limits.js';
@@ -87,8 +88,7 @@ export function trafficPayout(
   if (!campaign || campaign.status !== 'active' || !isInvited(campaign, affiliateId, snap.invitations)) return null;
   const payout = selectTrafficPayout(type, affiliateId, snap.payoutsOf(campaignId));
   if (!payout) return null;
-  const approval = campaign.approval ?? snap.settings.defaultApproval;
-  return { payout, status: approval === 'auto' ? ('approved' as const) : ('pending' as const) };
+  return { payout, status: commissionStatusFor(campaign.approval, snap.settings.defaultApproval) };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { Outbox, OutboxMessage } from './outbox.js';
 import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
 import { amount, parse } from '../validation.js';
-import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
+import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, type Units } from '../domain/money.js';
+import { rateToBase } from '../domain/currency.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros, keitaroMacros, macroAmount, type MacroValue } from '../domain/macros.js';
 import { dayIn } from '../domain/time.js';
@@ -178,13 +179,8 @@ export class ConversionService {
       );
     if (status === 'rebill' && !p.tid) throw fieldError('tid', 'a rebill needs its own tid');
     const currency = p.currency ?? settings.baseCurrency;
-    let rate = SCALE;
-    if (currency !== settings.baseCurrency) {
-      const r = settings.exchangeRates[currency];
-      if (r === undefined)
-        throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
-      rate = toUnits(r);
-    }
+    const rate = rateToBase(currency, settings);
+    if (rate === null) throw fieldError('currency', `unknown currency ${currency}: add its exchange rate in settings`);
     const revenue: Units | null = p.payout ?? p.revenue ?? null;
     if (revenue !== null && multiplyByRateWithin(revenue, rate, MAX_AMOUNT_UNITS) === null)
       throw fieldError(

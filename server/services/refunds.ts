@@ -7,7 +7,8 @@ import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.j
 import { commissionSummary } from './commission-lifecycle.js';
 import type { Outbox } from './outbox.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
-import { add, fromUnits, multiplyByRate, scale, subtract, unitsToFixed, type Units } from '../domain/money.js';
+import { fromUnits, multiplyByRate, subtract, unitsToFixed, type Units } from '../domain/money.js';
+import { refundTake } from '../domain/refunds.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
 import { refreshSaleStatuses } from '../store/sales.js';
@@ -84,6 +85,7 @@ export function pickOrderSale(
 const UNPAID = ['pending', 'approved'] as const;
 const isUnpaid = (c: StoredCommission) => (c.status === 'pending' || c.status === 'approved') && c.batch_id === null;
 const isReversal = (c: StoredCommission) => c.kind === 'refund' || c.kind === 'chargeback';
+const amountsOf = (c: StoredCommission) => ({ amount: c.amount, merchantAmount: c.merchant_amount });
 
 /**
  * Refunds and chargebacks (SPEC §6.4). The refunded share of the order (amount / totalCost)
@@ -212,17 +214,11 @@ export class RefundService {
           });
         }
       } else {
-        let take: Units;
-        let takeMerchant: Units;
-        if (full) {
-          // The last refund takes back exactly what is left, so rounding never leaves a cent behind.
-          const live = own.filter((c) => c.status !== 'declined' && c.status !== 'reversed');
-          take = add(original.amount, ...live.map((c) => c.amount));
-          takeMerchant = add(original.merchant_amount, ...live.map((c) => c.merchant_amount));
-        } else {
-          take = scale(original.amount, amount, sale.totalCost ?? amount);
-          takeMerchant = scale(original.merchant_amount, amount, sale.totalCost ?? amount);
-        }
+        const { amount: take, merchantAmount: takeMerchant } = refundTake(
+          amountsOf(original),
+          own.map((c) => ({ ...amountsOf(c), status: c.status })),
+          { amount, orderTotal: sale.totalCost, full },
+        );
         if (take > 0) {
           const status = isUnpaid(original) ? original.status : 'approved';
           const row: CommissionRow = {

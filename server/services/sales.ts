@@ -8,7 +8,8 @@ import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { FraudGate } from './fraud.js';
 import { matchSale, explainTrace, type MatchTrace } from '../domain/matching.js';
-import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, SCALE, type Units } from '../domain/money.js';
+import { fromUnits, multiplyByRate, multiplyByRateWithin, SCALE, type Units } from '../domain/money.js';
+import { rateToBase } from '../domain/currency.js';
 import { essentialSaleFields, optionalSaleFields, saleBodyFields, type SaleInput } from '../schemas/tracking.js';
 import { AppError, fieldError } from '../errors.js';
 import { parse, unknownKeyMessage, unknownKeys, validationFailed, withoutKeys } from '../validation.js';
@@ -28,7 +29,7 @@ import { countryOf } from './geo.js';
 import type { CommissionService, CommissionPlanResult, CommissionSummary } from './commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { dayIn } from '../domain/time.js';
-import type { CurrentSaleStatus } from '../domain/sale-status.js';
+import { commissionStatusFor, type CurrentSaleStatus } from '../domain/sale-status.js';
 import { saleFigures } from '../domain/report-figures.js';
 import type { Platform } from '../domain/integrations/types.js';
 
@@ -413,18 +414,14 @@ export class SaleService {
     const snap = await this.cache.snapshot();
     const settings = snap.settings;
     const currency = input.currency ?? settings.baseCurrency;
-    let rate = SCALE;
-    if (currency !== settings.baseCurrency) {
-      const r = settings.exchangeRates[currency];
-      if (r === undefined) {
-        throw fieldError(
-          'currency',
-          `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`,
-        );
-      }
-      rate = toUnits(r);
-      checkConverted(input, rate, settings.baseCurrency);
+    const rate = rateToBase(currency, settings);
+    if (rate === null) {
+      throw fieldError(
+        'currency',
+        `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`,
+      );
     }
+    if (currency !== settings.baseCurrency) checkConverted(input, rate, settings.baseCurrency);
     if (warnings.length)
       this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');
 
@@ -501,8 +498,7 @@ export class SaleService {
     }
 
     const campaign = snap.campaigns.get(trace.campaignId);
-    const approval = campaign?.approval ?? settings.defaultApproval;
-    let status: SaleStatus = approval === 'auto' ? 'approved' : 'pending';
+    let status: SaleStatus = commissionStatusFor(campaign?.approval, settings.defaultApproval);
     const vouched = req.signed && (req.signedCampaignId === undefined || req.signedCampaignId === trace.campaignId);
     if (vouched && input.status) status = input.status;
     else if (req.signed && input.status) {
