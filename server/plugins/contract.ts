@@ -42,3 +42,23 @@ export interface BuiltinDeps {
   /** The values every server process shares (SPEC §16); in memory when not given. */
   shared?: SharedState;
 }
+
+/**
+ * Every hook (SPEC §8) and what it carries, so a wrong name or payload does not compile. The
+ * module that fires a hook declares it beside its payload types (`declare module
+ * '../plugins/contract.js' { interface HookActions { … } }`), so the contract imports no service.
+ * Actions: name → the callbacks' arguments. Filters: name → [the value filtered, …arguments].
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface HookActions {}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface HookFilters {}
+
+/** A map of hook names to argument lists (the engine is generic over it; tests use their own). */
+export type HookMap<M> = { [K in keyof M]: unknown[] };
+export type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : T;
+export type ActionFn<M extends HookMap<M>, K extends keyof M> = (...args: M[K]) => void | Promise<void>;
+export type FilterFn<M extends HookMap<M>, K extends keyof M> = (
+  value: M[K][0],
+  ...args: Tail<M[K]>
+) => M[K][0] | Promise<M[K][0]>;

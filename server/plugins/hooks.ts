@@ -1,4 +1,5 @@
-import type { ActionCallback, FilterCallback, Logger, ScopedHooks } from './types.js';
+import type { Logger, ScopedHooks } from './types.js';
+import type { ActionFn, FilterFn, HookActions, HookFilters, HookMap, Tail } from './contract.js';
 
 type HookLogger = Pick<Logger, 'error'>;
 
@@ -22,7 +23,7 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
  * priorities in registration order. A callback that throws is logged and skipped: a plugin must
  * never break tracking.
  */
-export class Hooks {
+export class Hooks<A extends HookMap<A> = HookActions, F extends HookMap<F> = HookFilters> {
   // Lists are replaced, never mutated, so a run in progress is unaffected by (un)registration
   // and the hot path iterates without copying.
   private readonly actions = new Map<string, readonly Entry<AnyAction>[]>();
@@ -30,20 +31,20 @@ export class Hooks {
 
   constructor(private readonly log: HookLogger) {}
 
-  addAction<A extends unknown[]>(name: string, fn: ActionCallback<A>, priority = 10, owner?: string): void {
+  addAction<K extends keyof A & string>(name: K, fn: ActionFn<A, K>, priority = 10, owner?: string): void {
     add(this.actions, name, fn as AnyAction, priority, owner);
   }
 
-  addFilter<T, A extends unknown[]>(name: string, fn: FilterCallback<T, A>, priority = 10, owner?: string): void {
+  addFilter<K extends keyof F & string>(name: K, fn: FilterFn<F, K>, priority = 10, owner?: string): void {
     add(this.filters, name, fn as AnyFilter, priority, owner);
   }
 
-  doAction(name: string, ...args: unknown[]): Promise<void> {
+  doAction<K extends keyof A & string>(name: K, ...args: A[K]): Promise<void> {
     const list = this.actions.get(name);
     return list === undefined ? DONE : this.runActions(name, list, args);
   }
 
-  applyFilters<T>(name: string, value: T, ...args: unknown[]): Promise<T> {
+  applyFilters<K extends keyof F & string>(name: K, value: F[K][0], ...args: Tail<F[K]>): Promise<F[K][0]> {
     const list = this.filters.get(name);
     return list === undefined ? Promise.resolve(value) : this.runFilters(name, list, value, args);
   }
@@ -71,8 +72,9 @@ export class Hooks {
   /** The view handed to a plugin's `register`: everything it adds is tagged with `owner`. */
   forOwner(owner: string): ScopedHooks {
     return {
-      addAction: (name, fn, priority = 10) => this.addAction(name, fn, priority, owner),
-      addFilter: (name, fn, priority = 10) => this.addFilter(name, fn, priority, owner),
+      // The scoped view is typed by the contract; the engine's own maps are the same ones.
+      addAction: (name, fn, priority = 10) => this.addAction(name as never, fn as never, priority, owner),
+      addFilter: (name, fn, priority = 10) => this.addFilter(name as never, fn as never, priority, owner),
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { StoreWebhookReceiver } from './contract.js';
+import type { ActionFn, FilterFn, HookActions, HookFilters, StoreWebhookReceiver } from './contract.js';
 
 /**
  * The plugin contract (SPEC §8). A plugin is a plain object; built-ins live in one folder each
@@ -8,15 +8,13 @@ import type { StoreWebhookReceiver } from './contract.js';
 
 export type { Logger };
 
-// Generic over the arguments so plugins can type their callbacks, e.g. `(click: Click) => …`,
-// while the host stores them untyped.
-export type ActionCallback<A extends unknown[] = unknown[]> = (...args: A) => void | Promise<void>;
-export type FilterCallback<T = unknown, A extends unknown[] = unknown[]> = (value: T, ...args: A) => T | Promise<T>;
-
-/** What a plugin receives in `register`: every callback it adds is tagged with the plugin's name. */
+/**
+ * What a plugin receives in `register`: every callback it adds is tagged with the plugin's name.
+ * Names and payloads are checked against the hook contract (`HookActions`, `HookFilters`).
+ */
 export interface ScopedHooks {
-  addAction<A extends unknown[]>(name: string, fn: ActionCallback<A>, priority?: number): void;
-  addFilter<T, A extends unknown[]>(name: string, fn: FilterCallback<T, A>, priority?: number): void;
+  addAction<K extends keyof HookActions & string>(name: K, fn: ActionFn<HookActions, K>, priority?: number): void;
+  addFilter<K extends keyof HookFilters & string>(name: K, fn: FilterFn<HookFilters, K>, priority?: number): void;
 }
 
 export interface PluginSettingDef {

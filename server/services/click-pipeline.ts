@@ -183,3 +183,9 @@ export class ClickPipeline {
     return recorded;
   }
 }
+
+declare module '../plugins/contract.js' {
+  interface HookActions {
+    'click.recorded': [click: RecordedClick];
+  }
+}

@@ -357,3 +357,9 @@ function fillTotals(raw: Record<string, { count: number; amount: number }>): Sta
   for (const s of COMMISSION_STATUSES) out[s] = raw[s] ?? { count: 0, amount: 0 };
   return out;
 }
+
+declare module '../plugins/contract.js' {
+  interface HookActions {
+    'commission.statusChanged': [change: StatusChange];
+  }
+}

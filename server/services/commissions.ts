@@ -139,7 +139,7 @@ export class CommissionService {
         ];
     const fixedCost: FixedCost =
       sale.fixedCost?.kind === 'amount' ? { kind: 'amount', units: toBase(sale.fixedCost.units) } : sale.fixedCost;
-    const payouts = await this.hooks.applyFilters<PayoutDef[]>('sale.payouts', snap.payoutsOf(sale.campaignId), sale);
+    const payouts = await this.hooks.applyFilters('sale.payouts', snap.payoutsOf(sale.campaignId), sale);
     const plan = planCommissions(
       lines,
       {
@@ -191,7 +191,7 @@ export class CommissionService {
         },
       });
     }
-    const tiers = await this.hooks.applyFilters<PlannedCommission[]>('commission.tiers', [], {
+    const tiers = await this.hooks.applyFilters('commission.tiers', [], {
       plan,
       affiliateId: sale.affiliateId,
       campaignId: sale.campaignId,
@@ -201,7 +201,7 @@ export class CommissionService {
       },
     } satisfies TierContext);
     for (const c of [...commissions, ...tiers]) {
-      c.amount = await this.hooks.applyFilters<Units>('commission.amount', c.amount, c, sale);
+      c.amount = await this.hooks.applyFilters('commission.amount', c.amount, c, sale);
     }
     for (const t of tiers)
       explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
@@ -431,4 +431,12 @@ function rowCapacity(kind: 'click' | 'impression', rates: Units[]): number {
 function sumBasis(lines: Array<{ basis: Units | null }>): Units | null {
   if (lines.some((l) => l.basis === null)) return null;
   return lines.reduce((s, l) => s + (l.basis as number), 0);
+}
+
+declare module '../plugins/contract.js' {
+  interface HookFilters {
+    'sale.payouts': [payouts: PayoutDef[], sale: SaleForCommissions];
+    'commission.tiers': [tiers: PlannedCommission[], context: TierContext];
+    'commission.amount': [amount: Units, commission: PlannedCommission, sale: SaleForCommissions];
+  }
 }

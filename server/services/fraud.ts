@@ -45,11 +45,18 @@ export class FraudGate {
 
   /** A plugin error never blocks tracking (the hook host logs and skips it). */
   check(traffic: TrafficContext, subject: FraudSubject): Promise<FraudVerdict> {
-    return this.hooks.applyFilters<FraudVerdict>(`${subject.kind}.fraudCheck`, { action: 'allow' }, traffic, subject);
+    return this.hooks.applyFilters(`${subject.kind}.fraudCheck`, { action: 'allow' }, traffic, subject);
   }
 
   async countDropped(kind: 'click' | 'sale', rule: string, at: number, timeZone: string): Promise<void> {
     await countDroppedEvent(this.db, dayIn(at, timeZone), kind, clip(rule, CODE_LENGTH));
     this.log.info({ kind, reason: rule }, 'event dropped by a fraud rule');
+  }
+}
+
+declare module '../plugins/contract.js' {
+  interface HookFilters {
+    'click.fraudCheck': [verdict: FraudVerdict, traffic: TrafficContext, subject: FraudSubject];
+    'sale.fraudCheck': [verdict: FraudVerdict, traffic: TrafficContext, subject: FraudSubject];
   }
 }

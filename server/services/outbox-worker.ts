@@ -335,7 +335,7 @@ export class OutboxWorker {
         attempt,
         now: this.clock(),
       };
-      const req = await this.hooks.applyFilters<OutboxRequest>(
+      const req = await this.hooks.applyFilters(
         'outbox.request',
         { method: row.method, url: row.url, headers: { 'User-Agent': USER_AGENT, ...row.headers }, body: row.body },
         delivery,
@@ -372,5 +372,11 @@ export class OutboxWorker {
       return (detail ? `${err.message}: ${detail}` : err.message).slice(0, 500);
     }
     return String(err).slice(0, 500);
+  }
+}
+
+declare module '../plugins/contract.js' {
+  interface HookFilters {
+    'outbox.request': [request: OutboxRequest, delivery: OutboxDelivery];
   }
 }

@@ -47,7 +47,7 @@ export class Outbox {
     messages: OutboxMessage[] = [],
   ): Promise<void> {
     if (this.onEvent) await this.onEvent(trx, event, payload);
-    const all = await this.hooks.applyFilters<OutboxMessage[]>('outbox.messages', messages, event, payload);
+    const all = await this.hooks.applyFilters('outbox.messages', messages, event, payload);
     await this.queue(trx, event, all);
   }
 
@@ -81,5 +81,11 @@ export class Outbox {
       if (committed) committed.then(onQueued, () => undefined);
       else queueMicrotask(onQueued);
     }
+  }
+}
+
+declare module '../plugins/contract.js' {
+  interface HookFilters {
+    'outbox.messages': [messages: OutboxMessage[], event: OutboxEvent, payload: Record<string, unknown>];
   }
 }

@@ -372,3 +372,9 @@ async function refundAmount(
   }
   return { amount: requested, full: requested === remaining };
 }
+
+declare module '../plugins/contract.js' {
+  interface HookActions {
+    'sale.refunded': [refund: RefundResult];
+  }
+}

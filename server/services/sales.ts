@@ -431,7 +431,7 @@ export class SaleService {
       ...new Set([input.productId, ...(input.items ?? []).map((i) => i.productId)].filter((x): x is string => !!x)),
     ];
     const customerKey = input.customerId ?? visitorId;
-    const lifetimeCandidates = await this.hooks.applyFilters<LifetimeCandidate[]>('sale.matchCandidates', [], {
+    const lifetimeCandidates = await this.hooks.applyFilters('sale.matchCandidates', [], {
       customerId: input.customerId ?? null,
       visitorId,
       customerKey,
@@ -632,5 +632,25 @@ export class SaleService {
       duplicate_of: null,
       trace: JSON.stringify(p.trace),
     };
+  }
+}
+
+/** The `sale.recorded` payload (SPEC §8): the sale's result, its kind, input and customer key. */
+export type RecordedSale = SaleResult & { kind: 'sale' | 'action'; input: SaleInput; customerKey?: string | null };
+
+/** The `sale.matchCandidates` arguments. */
+export interface CandidateArgs {
+  customerId: string | null;
+  visitorId: string | null;
+  customerKey: string | null;
+  input: SaleInput;
+}
+
+declare module '../plugins/contract.js' {
+  interface HookActions {
+    'sale.recorded': [sale: RecordedSale];
+  }
+  interface HookFilters {
+    'sale.matchCandidates': [candidates: LifetimeCandidate[], args: CandidateArgs];
   }
 }

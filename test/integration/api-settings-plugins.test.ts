@@ -5,6 +5,13 @@ import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
 import { assertError, assertFieldError } from '../helpers/assert.js';
 
+/** The filter this file's test plugin defines. */
+declare module '../../server/plugins/contract.js' {
+  interface HookFilters {
+    'test.greeting': [value: string];
+  }
+}
+
 type Api = ReturnType<typeof api>;
 
 /** A plugin that appends its greeting to the `test.greeting` filter while active. */
@@ -19,7 +26,7 @@ const greeter: AffixPlugin = {
     { key: 'names', label: 'Names', type: 'string[]', default: [] },
   ],
   register(hooks, ctx) {
-    hooks.addFilter<string, []>('test.greeting', (value) => `${value} ${String(ctx.settings().greeting)}`);
+    hooks.addFilter('test.greeting', (value) => `${value} ${String(ctx.settings().greeting)}`);
   },
 };
 const silent: AffixPlugin = { name: 'silent', title: 'Silent', description: 'Has no settings', register() {} };

@@ -56,8 +56,8 @@ describe(`one click pipeline for every entry point (issue 9.4) on ${dialectName(
     title: 'Click recorder',
     description: 'Remembers every click.recorded',
     register(hooks) {
-      hooks.addAction('click.recorded', (c: Recorded) => {
-        recorded.push(c);
+      hooks.addAction('click.recorded', (c) => {
+        recorded.push(c as Recorded);
       });
     },
   };

@@ -2,7 +2,6 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import type { OutboxMessage } from '../../server/services/outbox.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
@@ -47,18 +46,15 @@ describe('commission lifecycle: approve, decline, bulk, roles (SPEC §6.3)', () 
   before(async () => {
     app = await startTestApp();
     // A stand-in webhook, so every event writes an outbox row to look at.
-    app.services.hooks.addFilter<OutboxMessage[], [string, Record<string, unknown>]>(
-      'outbox.messages',
-      (messages, event, payload) => [
-        ...messages,
-        {
-          channel: 'webhook',
-          method: 'POST',
-          url: 'http://127.0.0.1:9/hook',
-          body: JSON.stringify({ event, payload }),
-        },
-      ],
-    );
+    app.services.hooks.addFilter('outbox.messages', (messages, event, payload) => [
+      ...messages,
+      {
+        channel: 'webhook',
+        method: 'POST',
+        url: 'http://127.0.0.1:9/hook',
+        body: JSON.stringify({ event, payload }),
+      },
+    ]);
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     manual = created(await a.post('/campaigns', { name: 'Manual', approval: 'manual' }), 'campaign');

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { sign } from '../../server/services/signature.js';
-import type { OutboxMessage } from '../../server/services/outbox.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
@@ -81,18 +80,15 @@ describe('refunds and chargebacks (SPEC §6.4)', () => {
 
   before(async () => {
     app = await startTestApp();
-    app.services.hooks.addFilter<OutboxMessage[], [string, Record<string, unknown>]>(
-      'outbox.messages',
-      (messages, event, payload) => [
-        ...messages,
-        {
-          channel: 'webhook',
-          method: 'POST',
-          url: 'http://127.0.0.1:9/hook',
-          body: JSON.stringify({ event, payload }),
-        },
-      ],
-    );
+    app.services.hooks.addFilter('outbox.messages', (messages, event, payload) => [
+      ...messages,
+      {
+        channel: 'webhook',
+        method: 'POST',
+        url: 'http://127.0.0.1:9/hook',
+        body: JSON.stringify({ event, payload }),
+      },
+    ]);
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     const tenPercent = {

@@ -32,7 +32,7 @@ async function harness() {
       traffic: Partial<TrafficContext>,
       subject: Omit<Partial<FraudSubject>, 'fraud'> & { fraud?: Partial<Fraud> },
     ) =>
-      hooks.applyFilters<FraudVerdict>(
+      hooks.applyFilters(
         `${kind}.fraudCheck`,
         { action: 'allow' },
         { ip: '203.0.113.5', userAgent: CHROME, referrer: null, country: null, at: T0, ...traffic },
@@ -79,12 +79,13 @@ describe('fraud-protection plugin (SPEC §5.5)', () => {
   test('a verdict already made by an earlier filter is kept', async () => {
     const { hooks } = await harness();
     const earlier: FraudVerdict = { action: 'drop', rule: 'custom', reason: 'another plugin' };
-    const v = await hooks.applyFilters<FraudVerdict>(
+    const v = await hooks.applyFilters(
       'click.fraudCheck',
       earlier,
       { ip: '203.0.113.5', userAgent: GOOGLEBOT, referrer: null, country: null, at: T0 },
       {
         kind: 'click',
+        source: 'snippet',
         campaignId: 1,
         affiliateId: null,
         visitorId: null,

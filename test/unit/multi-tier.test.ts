@@ -65,7 +65,7 @@ async function harness() {
         null,
       );
       const tierCtx: TierContext = { plan, affiliateId, campaignId: 1, affiliate: (id) => known.get(id) };
-      return hooks.applyFilters<PlannedCommission[]>('commission.tiers', [], tierCtx);
+      return hooks.applyFilters('commission.tiers', [], tierCtx);
     },
   };
 }
@@ -188,7 +188,7 @@ describe('multi-tier plugin: the commission.tiers filter', () => {
       rate: null,
       detail: {},
     };
-    hooks.addFilter<PlannedCommission[], [TierContext]>('commission.tiers', (v) => [...v, early], 5);
+    hooks.addFilter('commission.tiers', (v) => [...v, early], 5);
     await createMultiTier().register(hooks.forOwner('multi-tier'), {
       settings: () => ({}),
       log: { debug() {}, info() {}, warn() {}, error() {} },
@@ -202,7 +202,7 @@ describe('multi-tier plugin: the commission.tiers filter', () => {
       [5, 2],
       [2, null],
     ]);
-    const out = await hooks.applyFilters<PlannedCommission[]>('commission.tiers', [], {
+    const out = await hooks.applyFilters('commission.tiers', [], {
       plan,
       affiliateId: 5,
       campaignId: 1,

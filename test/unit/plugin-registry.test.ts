@@ -13,6 +13,14 @@ import {
 } from '../../server/plugins/registry.js';
 import type { AffixPlugin, Logger, PluginContext } from '../../server/plugins/types.js';
 
+/** The filters this file's test plugins define. */
+declare module '../../server/plugins/contract.js' {
+  interface HookFilters {
+    count: [n: number];
+    amount: [v: number];
+  }
+}
+
 // Compile-time check that a real pino logger fits the Logger the host asks for.
 const _pinoFits: Logger = pino({ enabled: false });
 void _pinoFits;
@@ -188,7 +196,7 @@ describe('PluginRegistry with built-in plugins', () => {
       description: '',
       async register(hooks) {
         hooks.addAction('sale.recorded', () => {});
-        hooks.addFilter('sale.payouts', (v: number) => v);
+        hooks.addFilter('sale.payouts', (v) => v);
         throw new Error('bad config');
       },
     };

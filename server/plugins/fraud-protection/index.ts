@@ -102,9 +102,8 @@ export function createFraudProtection(shared: SharedState = new SharedState(new 
       'Declines or drops clicks and sales from blocked IPs and countries, bots, denied referrers, repeated clicks, self-referrals and repeated orders. Configure the rules under Settings → Fraud protection.',
     register(hooks) {
       for (const kind of ['click', 'sale'] as const) {
-        hooks.addFilter<FraudVerdict, [TrafficContext, FraudSubject]>(
-          `${kind}.fraudCheck`,
-          (current, traffic, subject) => (current.action === 'allow' ? check(traffic, subject) : current),
+        hooks.addFilter(`${kind}.fraudCheck`, (current, traffic, subject) =>
+          current.action === 'allow' ? check(traffic, subject) : current,
         );
       }
     },

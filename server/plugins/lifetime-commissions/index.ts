@@ -1,20 +1,8 @@
 import type { AffixPlugin, PluginContext } from '../types.js';
 import type { BuiltinDeps } from '../contract.js';
-import type { LifetimeCandidate, SaleResult } from '../../services/sales.js';
+import type { CandidateArgs, LifetimeCandidate, RecordedSale } from '../../services/sales.js';
 import type { PayoutDef } from '../../domain/payouts.js';
-import type { SaleInput } from '../../schemas/tracking.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
-
-/** The `sale.recorded` payload (SPEC §8): the sale's result, its kind, input and customer key. */
-export type RecordedSale = SaleResult & { kind: 'sale' | 'action'; input: SaleInput; customerKey?: string | null };
-
-/** The `sale.matchCandidates` arguments. */
-export interface CandidateArgs {
-  customerId: string | null;
-  visitorId: string | null;
-  customerKey: string | null;
-  input: SaleInput;
-}
 
 /** The longest key `lifetime_customers.customer_key` holds. */
 const KEY_MAX = KEY_LENGTH;
@@ -104,10 +92,8 @@ export function createLifetimeCommissions(deps: BuiltinDeps): AffixPlugin {
       },
     ],
     register(hooks, ctx) {
-      hooks.addFilter<LifetimeCandidate[], [CandidateArgs]>('sale.matchCandidates', (current, args) =>
-        lookup(current, args, ctx.settings()),
-      );
-      hooks.addAction<[RecordedSale]>('sale.recorded', (sale) => bind(sale, ctx.log));
+      hooks.addFilter('sale.matchCandidates', (current, args) => lookup(current, args, ctx.settings()));
+      hooks.addAction('sale.recorded', (sale) => bind(sale, ctx.log));
     },
   };
 }

@@ -126,7 +126,7 @@ export function createMultiTier(deps?: BuiltinDeps): AffixPlugin {
     description:
       "Pays the tiers of a payout (tier 2, 3, …) to the referring affiliate's parent chain: tier 2 to the parent, tier 3 to the grandparent, and so on. Parents that are not approved are skipped and their tier goes to the next approved one up; the chain stops at a loop, a missing parent or after 10 levels.",
     register(hooks, ctx) {
-      hooks.addFilter<PlannedCommission[], [TierContext]>('commission.tiers', (current, tierCtx) => {
+      hooks.addFilter('commission.tiers', (current, tierCtx) => {
         if (!tierCtx.plan.tiers.some((t) => t.tier >= 2)) return current;
         const currency = deps?.cache.peek()?.settings.baseCurrency ?? '';
         const { commissions, walk } = tierCommissions(tierCtx, currency);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { AffixPlugin, Logger } from '../types.js';
 import type { BuiltinDeps } from '../contract.js';
 import type { OutboxEvent, OutboxMessage } from '../../services/outbox.js';
-import type { OutboxDelivery, OutboxRequest } from '../../services/outbox-worker.js';
 import { sign } from '../../services/signature.js';
 
 export const WEBHOOK_EVENTS: readonly OutboxEvent[] = [
@@ -103,39 +102,36 @@ export function createWebhooks(deps: Pick<BuiltinDeps, 'clock'>): AffixPlugin {
         log.warn(fields, msg);
       };
 
-      hooks.addFilter<OutboxMessage[], [OutboxEvent, Record<string, unknown>]>(
-        'outbox.messages',
-        (messages, event, payload) => {
-          const s = read(ctx.settings());
-          if (!s.urls.length) return messages;
-          if (s.events.length && !s.events.includes(event)) return messages;
-          const urls = [...new Set(s.urls.map((u) => u.trim()))].filter((u) => {
-            if (isHttpUrl(u)) return true;
-            warnOnce(ctx.log, `url:${u}`, { url: u }, 'webhook URL is not an http(s) URL; skipped');
-            return false;
-          });
-          if (!urls.length) return messages;
-          if (!s.secret) warnOnce(ctx.log, 'secret', {}, 'webhooks have no signing secret; requests go out unsigned');
-          const now = deps.clock();
-          const body: WebhookBody = { id: randomUUID(), event, createdAt: new Date(now).toISOString(), data: payload };
-          const text = JSON.stringify(body);
-          const headers: Record<string, string> = { 'Content-Type': 'application/json', [EVENT_HEADER]: event };
-          if (s.secret) headers[SIGNATURE_HEADER] = sign(s.secret, text, Math.floor(now / 1000));
-          return [
-            ...messages,
-            ...urls.map((url): OutboxMessage => ({
-              channel: 'webhook',
-              method: 'POST',
-              url,
-              headers: { ...headers },
-              body: text,
-            })),
-          ];
-        },
-      );
+      hooks.addFilter('outbox.messages', (messages, event, payload) => {
+        const s = read(ctx.settings());
+        if (!s.urls.length) return messages;
+        if (s.events.length && !s.events.includes(event)) return messages;
+        const urls = [...new Set(s.urls.map((u) => u.trim()))].filter((u) => {
+          if (isHttpUrl(u)) return true;
+          warnOnce(ctx.log, `url:${u}`, { url: u }, 'webhook URL is not an http(s) URL; skipped');
+          return false;
+        });
+        if (!urls.length) return messages;
+        if (!s.secret) warnOnce(ctx.log, 'secret', {}, 'webhooks have no signing secret; requests go out unsigned');
+        const now = deps.clock();
+        const body: WebhookBody = { id: randomUUID(), event, createdAt: new Date(now).toISOString(), data: payload };
+        const text = JSON.stringify(body);
+        const headers: Record<string, string> = { 'Content-Type': 'application/json', [EVENT_HEADER]: event };
+        if (s.secret) headers[SIGNATURE_HEADER] = sign(s.secret, text, Math.floor(now / 1000));
+        return [
+          ...messages,
+          ...urls.map((url): OutboxMessage => ({
+            channel: 'webhook',
+            method: 'POST',
+            url,
+            headers: { ...headers },
+            body: text,
+          })),
+        ];
+      });
 
       // Re-sign at send time (see above). Only this plugin's rows: webhook channel with our event header.
-      hooks.addFilter<OutboxRequest, [OutboxDelivery]>('outbox.request', (req, delivery) => {
+      hooks.addFilter('outbox.request', (req, delivery) => {
         if (delivery.channel !== 'webhook' || req.body === null || !(EVENT_HEADER in req.headers)) return req;
         const { secret } = read(ctx.settings());
         if (!secret) return req;
