@@ -422,248 +422,282 @@ export function pickProductCampaign(
   return { chosen, detail };
 }
 
-export function matchSale(
-  f: SaleFacts,
-  lookups: MatchLookups,
-  global: GlobalCookieSettings,
-  random: () => number,
-): MatchTrace {
-  const candidates: TraceCandidate[] = [];
-  const notes: string[] = [];
-  let declineReason: string | null = null;
-  // A paused campaign takes no part in matching (SPEC §5.2): a rule that would pick
-  // it does not apply, and the next rule decides. The affiliate it names still counts.
-  const paused = (id: number | null | undefined): CampaignFacts | undefined => {
-    const c = id === null || id === undefined ? undefined : lookups.campaign(id);
-    return c?.status === 'paused' ? c : undefined;
-  };
-  const pausedNote = (c: CampaignFacts) => {
-    const text = `${describeCampaign(c)} is paused: it takes no part in matching`;
-    if (!notes.includes(text)) notes.push(text);
-    return `${describeCampaign(c)} is paused`;
-  };
+/** What the steps of `matchSale` share: the facts, the lookups, and the notes and decline reason found so far. */
+interface SaleMatch {
+  f: SaleFacts;
+  lookups: MatchLookups;
+  global: GlobalCookieSettings;
+  random: () => number;
+  notes: string[];
+  declineReason: string | null;
+  /** The campaign when it is paused, else undefined. */
+  paused(id: number | null | undefined): CampaignFacts | undefined;
+  /** Notes once that a paused campaign takes no part; returns the short form for a candidate's detail. */
+  pausedNote(c: CampaignFacts): string;
+}
 
-  // Rule 0: the subscription's first sale (SPEC §14), ranked before every rule of §5.2.
+function saleMatch(f: SaleFacts, lookups: MatchLookups, global: GlobalCookieSettings, random: () => number): SaleMatch {
+  const notes: string[] = [];
+  return {
+    f,
+    lookups,
+    global,
+    random,
+    notes,
+    declineReason: null,
+    // A paused campaign takes no part in matching (SPEC §5.2): a rule that would pick
+    // it does not apply, and the next rule decides. The affiliate it names still counts.
+    paused: (id) => {
+      const c = id === null || id === undefined ? undefined : lookups.campaign(id);
+      return c?.status === 'paused' ? c : undefined;
+    },
+    pausedNote: (c) => {
+      const text = `${describeCampaign(c)} is paused: it takes no part in matching`;
+      if (!notes.includes(text)) notes.push(text);
+      return `${describeCampaign(c)} is paused`;
+    },
+  };
+}
+
+/** Rule 0: the subscription's first sale (SPEC §14), ranked before every rule of §5.2. */
+function subscriptionRule(m: SaleMatch): TraceCandidate {
+  const { f, lookups } = m;
   const sub = f.subscription ?? null;
-  let subscriptionMatched = false;
   if (!sub) {
-    candidates.push({ rule: 0, name: 'subscription', outcome: 'not_applicable', detail: 'no subscriptionId' });
+    return { rule: 0, name: 'subscription', outcome: 'not_applicable', detail: 'no subscriptionId' };
   } else if (!sub.first) {
-    candidates.push({
+    return {
       rule: 0,
       name: 'subscription',
       outcome: 'not_applicable',
       detail: `subscription ${sub.subscriptionId} has no earlier sale attributed to an affiliate: this sale is matched as its first`,
-    });
+    };
   } else if (sub.closed) {
-    candidates.push({
+    return {
       rule: 0,
       name: 'subscription',
       outcome: 'not_applicable',
       affiliateId: sub.first.affiliateId,
       detail: sub.closed,
-    });
+    };
   } else if (!lookups.campaign(sub.first.campaignId)) {
-    candidates.push({
+    return {
       rule: 0,
       name: 'subscription',
       outcome: 'not_applicable',
       detail: `subscription ${sub.subscriptionId}: the campaign ${sub.first.campaignId} of its first sale no longer exists`,
-    });
-  } else if (paused(sub.first.campaignId)) {
-    candidates.push({
+    };
+  } else if (m.paused(sub.first.campaignId)) {
+    return {
       rule: 0,
       name: 'subscription',
       outcome: 'not_applicable',
       affiliateId: sub.first.affiliateId,
-      detail: `subscription ${sub.subscriptionId} → ${pausedNote(paused(sub.first.campaignId)!)}`,
-    });
+      detail: `subscription ${sub.subscriptionId} → ${m.pausedNote(m.paused(sub.first.campaignId)!)}`,
+    };
   } else {
-    subscriptionMatched = true;
-    candidates.push({
+    return {
       rule: 0,
       name: 'subscription',
       outcome: 'matched',
       campaignId: sub.first.campaignId,
       affiliateId: sub.first.affiliateId,
       detail: `subscription ${sub.subscriptionId} first sold on ${new Date(sub.first.at).toISOString().slice(0, 10)} → ${describeCampaign(lookups.campaign(sub.first.campaignId)!)}, affiliate ${sub.first.affiliateId}`,
-    });
+    };
   }
+}
 
-  // Rule 1: lifetime referral.
+/** Rule 1: lifetime referral. */
+function lifetimeRule(m: SaleMatch): TraceCandidate {
+  const { f, lookups } = m;
   if (!f.lifetime) {
-    candidates.push({
+    return {
       rule: 1,
       name: 'lifetime',
       outcome: 'not_applicable',
       detail: 'no lifetime referral for this customer',
-    });
+    };
   } else if (f.lifetime.campaignId === null || !lookups.campaign(f.lifetime.campaignId)) {
-    candidates.push({
+    return {
       rule: 1,
       name: 'lifetime',
       outcome: 'not_applicable',
       affiliateId: f.lifetime.affiliateId,
       detail: `${f.lifetime.detail} (campaign not recognised from it)`,
-    });
-  } else if (paused(f.lifetime.campaignId)) {
-    candidates.push({
+    };
+  } else if (m.paused(f.lifetime.campaignId)) {
+    return {
       rule: 1,
       name: 'lifetime',
       outcome: 'not_applicable',
       affiliateId: f.lifetime.affiliateId,
-      detail: `${f.lifetime.detail} (${pausedNote(paused(f.lifetime.campaignId)!)})`,
-    });
+      detail: `${f.lifetime.detail} (${m.pausedNote(m.paused(f.lifetime.campaignId)!)})`,
+    };
   } else {
-    candidates.push({
+    return {
       rule: 1,
       name: 'lifetime',
       outcome: 'matched',
       campaignId: f.lifetime.campaignId,
       affiliateId: f.lifetime.affiliateId,
       detail: f.lifetime.detail,
-    });
+    };
   }
+}
 
-  // Rule 2: coupon code.
+/** Rule 2: coupon code. */
+function couponRule(m: SaleMatch): TraceCandidate {
+  const { f, lookups } = m;
   if (!f.couponCode) {
-    candidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no coupon' });
+    return { rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no coupon' };
   } else if (!f.coupon) {
-    candidates.push({
+    return {
       rule: 2,
       name: 'coupon',
       outcome: 'invalid',
       detail: `coupon ${JSON.stringify(f.couponCode).slice(0, 70)} is not an affiliate coupon`,
-    });
+    };
   } else if (f.coupon.campaignId === null || !lookups.campaign(f.coupon.campaignId)) {
-    candidates.push({
+    return {
       rule: 2,
       name: 'coupon',
       outcome: 'not_applicable',
       affiliateId: f.coupon.affiliateId,
       detail: `coupon ${f.coupon.code} names no campaign (it attributes affiliate ${f.coupon.affiliateId} only)`,
-    });
+    };
   } else if (f.couponCampaignRecognition === false) {
-    candidates.push({
+    return {
       rule: 2,
       name: 'coupon',
       outcome: 'not_applicable',
       affiliateId: f.coupon.affiliateId,
       detail: `coupon ${f.coupon.code} does not pick the campaign: coupon recognition (couponCampaignRecognition) is off; it attributes affiliate ${f.coupon.affiliateId} only`,
-    });
-  } else if (paused(f.coupon.campaignId)) {
-    candidates.push({
+    };
+  } else if (m.paused(f.coupon.campaignId)) {
+    return {
       rule: 2,
       name: 'coupon',
       outcome: 'not_applicable',
       affiliateId: f.coupon.affiliateId,
-      detail: `coupon ${f.coupon.code} → ${pausedNote(paused(f.coupon.campaignId)!)} (it attributes affiliate ${f.coupon.affiliateId} only)`,
-    });
+      detail: `coupon ${f.coupon.code} → ${m.pausedNote(m.paused(f.coupon.campaignId)!)} (it attributes affiliate ${f.coupon.affiliateId} only)`,
+    };
   } else {
     const c = lookups.campaign(f.coupon.campaignId) as CampaignFacts;
-    candidates.push({
+    return {
       rule: 2,
       name: 'coupon',
       outcome: 'matched',
       campaignId: c.id,
       affiliateId: f.coupon.affiliateId,
       detail: `coupon ${f.coupon.code} → ${describeCampaign(c)}`,
-    });
+    };
   }
+}
 
-  // Rule 3: banner id.
+/** Rule 3: banner id; an unknown banner declines the sale. */
+function bannerRule(m: SaleMatch): TraceCandidate {
+  const { f, lookups } = m;
   if (f.bannerId === undefined || f.bannerId === null || f.bannerId === '') {
-    candidates.push({ rule: 3, name: 'banner', outcome: 'not_applicable', detail: 'no bannerId' });
+    return { rule: 3, name: 'banner', outcome: 'not_applicable', detail: 'no bannerId' };
   } else if (!f.banner) {
     const label = JSON.stringify(String(f.bannerId)).slice(0, 80);
-    candidates.push({ rule: 3, name: 'banner', outcome: 'invalid', detail: `banner ${label} does not exist` });
-    declineReason = `unknown banner ${label}`;
-  } else if (paused(f.banner.campaignId)) {
-    candidates.push({
+    m.declineReason = `unknown banner ${label}`;
+    return { rule: 3, name: 'banner', outcome: 'invalid', detail: `banner ${label} does not exist` };
+  } else if (m.paused(f.banner.campaignId)) {
+    return {
       rule: 3,
       name: 'banner',
       outcome: 'not_applicable',
-      detail: `banner ${f.banner.id} "${f.banner.name}" → ${pausedNote(paused(f.banner.campaignId)!)}`,
-    });
+      detail: `banner ${f.banner.id} "${f.banner.name}" → ${m.pausedNote(m.paused(f.banner.campaignId)!)}`,
+    };
   } else {
     const c = lookups.campaign(f.banner.campaignId);
-    candidates.push({
+    return {
       rule: 3,
       name: 'banner',
       outcome: 'matched',
       campaignId: f.banner.campaignId,
       detail: `banner ${f.banner.id} "${f.banner.name}" → ${c ? describeCampaign(c) : `campaign ${f.banner.campaignId}`}`,
-    });
+    };
   }
+}
 
-  // Rule 4: campaign id.
+/** Rule 4: campaign id; an unknown campaign declines the sale. */
+function campaignRule(m: SaleMatch): TraceCandidate {
+  const { f, lookups } = m;
   if (f.campaignId === undefined || f.campaignId === null || f.campaignId === '') {
-    candidates.push({ rule: 4, name: 'campaign', outcome: 'not_applicable', detail: 'no campaignId' });
+    return { rule: 4, name: 'campaign', outcome: 'not_applicable', detail: 'no campaignId' };
   } else {
     const id = parseId(f.campaignId);
     const c = id === null ? undefined : lookups.campaign(id);
     if (!c) {
       const label = JSON.stringify(String(f.campaignId)).slice(0, 80);
-      candidates.push({
+      m.declineReason ??= `unknown campaign ${label}`;
+      return {
         rule: 4,
         name: 'campaign',
         outcome: 'invalid',
         detail: `campaignId ${label} is not a known campaign`,
-      });
-      declineReason ??= `unknown campaign ${label}`;
+      };
     } else if (c.status === 'paused') {
-      candidates.push({
+      return {
         rule: 4,
         name: 'campaign',
         outcome: 'not_applicable',
-        detail: `campaignId → ${pausedNote(c)}`,
-      });
+        detail: `campaignId → ${m.pausedNote(c)}`,
+      };
     } else {
-      candidates.push({
+      return {
         rule: 4,
         name: 'campaign',
         outcome: 'matched',
         campaignId: c.id,
         detail: `campaignId → ${describeCampaign(c)}`,
-      });
+      };
     }
   }
+}
 
-  // Rule 5: product id.
+/** Rule 5: product id. */
+function productRule(m: SaleMatch): TraceCandidate {
+  const { f, random } = m;
   if (!f.productIds.length) {
-    candidates.push({ rule: 5, name: 'product', outcome: 'not_applicable', detail: 'no productId' });
+    return { rule: 5, name: 'product', outcome: 'not_applicable', detail: 'no productId' };
   } else {
     const live = f.productCampaigns.filter((c) => c.status !== 'paused');
-    for (const c of f.productCampaigns) if (c.status === 'paused') pausedNote(c);
+    for (const c of f.productCampaigns) if (c.status === 'paused') m.pausedNote(c);
     const picked = pickProductCampaign(live, random);
     if (!picked) {
-      candidates.push({
+      return {
         rule: 5,
         name: 'product',
         outcome: 'not_applicable',
         detail: f.productCampaigns.length
           ? `every campaign listing product ${f.productIds.slice(0, 5).join(', ')} is paused`
           : `no campaign lists product ${f.productIds.slice(0, 5).join(', ')}`,
-      });
+      };
     } else {
-      candidates.push({
+      return {
         rule: 5,
         name: 'product',
         outcome: 'matched',
         campaignId: picked.chosen.id,
         detail: picked.detail,
-      });
+      };
     }
   }
+}
 
-  // Rule 6: the visitor's referral (in a campaign that is not paused).
-  const liveReferrals = f.referrals.filter((r) => !paused(r.campaignId));
+/** Rule 6: the visitor's referral (in a campaign that is not paused). */
+function cookieRule(m: SaleMatch): TraceCandidate {
+  const { f, lookups, global } = m;
+  const liveReferrals = f.referrals.filter((r) => !m.paused(r.campaignId));
   const referral = chooseReferral(liveReferrals, lookups, global, f.now);
   if (!referral) {
-    const inPaused = f.referrals.filter((r) => paused(r.campaignId));
+    const inPaused = f.referrals.filter((r) => m.paused(r.campaignId));
     const pausedOnly = chooseReferral(inPaused, lookups, global, f.now) !== null;
-    if (pausedOnly) for (const r of inPaused) pausedNote(paused(r.campaignId)!);
-    candidates.push({
+    if (pausedOnly) for (const r of inPaused) m.pausedNote(m.paused(r.campaignId)!);
+    return {
       rule: 6,
       name: 'cookie',
       outcome: 'not_applicable',
@@ -672,35 +706,63 @@ export function matchSale(
         : f.referrals.length
           ? "the visitor's referrals are outside the attribution window"
           : 'no referral for this visitor',
-    });
+    };
   } else {
-    candidates.push({
+    return {
       rule: 6,
       name: 'cookie',
       outcome: 'matched',
       campaignId: referral.campaignId,
       affiliateId: referral.affiliateId,
       detail: `cookie referral: ${referral.detail}`,
-    });
+    };
   }
+}
 
-  // Rule 7: default campaign.
-  const fallback = lookups.defaultCampaign();
-  candidates.push({
-    rule: 7,
-    name: 'default',
-    outcome: 'matched',
-    campaignId: fallback.id,
-    detail: `default ${describeCampaign(fallback)}`,
-  });
+/** Rule 3 of the affiliate: explicit affiliateId, honoured on signed requests for the matched campaign. */
+function explicitAffiliateRule(m: SaleMatch, campaignId: number): TraceCandidate {
+  const { f } = m;
+  if (f.explicitAffiliateId === undefined || f.explicitAffiliateId === null || f.explicitAffiliateId === '') {
+    return { rule: 3, name: 'explicit', outcome: 'not_applicable', detail: 'no affiliateId' };
+  } else if (!f.signed) {
+    return {
+      rule: 3,
+      name: 'explicit',
+      outcome: 'invalid',
+      detail: 'affiliateId is honoured only on signed server-to-server requests',
+    };
+  } else if (f.signedCampaignId !== undefined && f.signedCampaignId !== campaignId) {
+    return {
+      rule: 3,
+      name: 'explicit',
+      outcome: 'invalid',
+      detail: `affiliateId is honoured only in campaign ${f.signedCampaignId}, whose key signed the request; the sale matched campaign ${campaignId}`,
+    };
+  } else if (!f.explicitAffiliate) {
+    const label = JSON.stringify(String(f.explicitAffiliateId)).slice(0, 80);
+    m.declineReason ??= `unknown affiliate ${label}`;
+    return {
+      rule: 3,
+      name: 'explicit',
+      outcome: 'invalid',
+      detail: `affiliate ${label} does not exist`,
+    };
+  } else {
+    return {
+      rule: 3,
+      name: 'explicit',
+      outcome: 'matched',
+      affiliateId: f.explicitAffiliate.id,
+      detail: `affiliateId ${f.explicitAffiliate.id} sent by the store`,
+    };
+  }
+}
 
-  const winner = settle(candidates) as TraceCandidate;
-  const campaignId = winner.campaignId as number;
-  const chosen = lookups.campaign(campaignId) ?? fallback;
-  if (chosen.status === 'paused') notes.push(`${describeCampaign(chosen)} is paused: no commission`);
-
-  // The affiliate: lifetime binding, the coupon's affiliate, explicit affiliateId (signed), the visitor's referral.
+/** The affiliate: subscription, lifetime binding, the coupon's affiliate, explicit affiliateId (signed), the visitor's referral. */
+function affiliateCandidatesFor(m: SaleMatch, campaignId: number, subscriptionMatched: boolean): TraceCandidate[] {
+  const { f, lookups, global } = m;
   const affiliateCandidates: TraceCandidate[] = [];
+  const sub = f.subscription ?? null;
   if (subscriptionMatched && sub?.first) {
     affiliateCandidates.push({
       rule: 0,
@@ -739,40 +801,7 @@ export function matchSale(
   } else {
     affiliateCandidates.push({ rule: 2, name: 'coupon', outcome: 'not_applicable', detail: 'no affiliate coupon' });
   }
-  if (f.explicitAffiliateId === undefined || f.explicitAffiliateId === null || f.explicitAffiliateId === '') {
-    affiliateCandidates.push({ rule: 3, name: 'explicit', outcome: 'not_applicable', detail: 'no affiliateId' });
-  } else if (!f.signed) {
-    affiliateCandidates.push({
-      rule: 3,
-      name: 'explicit',
-      outcome: 'invalid',
-      detail: 'affiliateId is honoured only on signed server-to-server requests',
-    });
-  } else if (f.signedCampaignId !== undefined && f.signedCampaignId !== campaignId) {
-    affiliateCandidates.push({
-      rule: 3,
-      name: 'explicit',
-      outcome: 'invalid',
-      detail: `affiliateId is honoured only in campaign ${f.signedCampaignId}, whose key signed the request; the sale matched campaign ${campaignId}`,
-    });
-  } else if (!f.explicitAffiliate) {
-    const label = JSON.stringify(String(f.explicitAffiliateId)).slice(0, 80);
-    affiliateCandidates.push({
-      rule: 3,
-      name: 'explicit',
-      outcome: 'invalid',
-      detail: `affiliate ${label} does not exist`,
-    });
-    declineReason ??= `unknown affiliate ${label}`;
-  } else {
-    affiliateCandidates.push({
-      rule: 3,
-      name: 'explicit',
-      outcome: 'matched',
-      affiliateId: f.explicitAffiliate.id,
-      detail: `affiliateId ${f.explicitAffiliate.id} sent by the store`,
-    });
-  }
+  affiliateCandidates.push(explicitAffiliateRule(m, campaignId));
   // The referral of the matched campaign is preferred over one in another campaign.
   const sameCampaign = chooseReferral(f.referrals, lookups, global, f.now, campaignId);
   if (sameCampaign) {
@@ -791,6 +820,16 @@ export function matchSale(
       detail: 'no referral within the attribution window',
     });
   }
+  return affiliateCandidates;
+}
+
+/** The affiliate decision, with a note when the affiliate cannot earn in the chosen campaign. */
+function decideAffiliate(
+  m: SaleMatch,
+  affiliateCandidates: TraceCandidate[],
+  chosen: CampaignFacts,
+): AffiliateDecision | null {
+  const { lookups, notes } = m;
   const affWinner = settle(affiliateCandidates);
   let affiliate: AffiliateDecision | null = null;
   if (affWinner?.affiliateId !== undefined) {
@@ -808,6 +847,43 @@ export function matchSale(
   } else {
     notes.push('no affiliate: the sale is recorded for reports and earns no commission');
   }
+  return affiliate;
+}
+
+export function matchSale(
+  f: SaleFacts,
+  lookups: MatchLookups,
+  global: GlobalCookieSettings,
+  random: () => number,
+): MatchTrace {
+  const m = saleMatch(f, lookups, global, random);
+  const fallback = lookups.defaultCampaign();
+  const candidates: TraceCandidate[] = [
+    subscriptionRule(m),
+    lifetimeRule(m),
+    couponRule(m),
+    bannerRule(m),
+    campaignRule(m),
+    productRule(m),
+    cookieRule(m),
+    // Rule 7: default campaign.
+    {
+      rule: 7,
+      name: 'default',
+      outcome: 'matched',
+      campaignId: fallback.id,
+      detail: `default ${describeCampaign(fallback)}`,
+    },
+  ];
+  const subscriptionMatched = candidates[0]?.outcome === 'matched';
+
+  const winner = settle(candidates) as TraceCandidate;
+  const campaignId = winner.campaignId as number;
+  const chosen = lookups.campaign(campaignId) ?? fallback;
+  if (chosen.status === 'paused') m.notes.push(`${describeCampaign(chosen)} is paused: no commission`);
+
+  const affiliateCandidates = affiliateCandidatesFor(m, campaignId, subscriptionMatched);
+  const affiliate = decideAffiliate(m, affiliateCandidates, chosen);
   return {
     matchedBy: winner.name,
     rule: winner.rule,
@@ -815,8 +891,8 @@ export function matchSale(
     candidates,
     affiliate,
     affiliateCandidates,
-    declineReason,
-    notes,
+    declineReason: m.declineReason,
+    notes: m.notes,
   };
 }
 
