@@ -212,57 +212,27 @@ export class CampaignRunner {
     // The device: a signed cookie (not in GDPR mode), else IP + user agent.
     const cookieVisitor = settings.gdprMode ? null : this.readUniquenessCookie(req.uniquenessCookie);
     const visitorId = cookieVisitor ?? newVisitorId(now);
-    const names = settings.urlParams;
 
     // The click rules of every entry point: affiliate, fraud check. A declined or
     // dropped click is still routed like any other (README, "The same click rules everywhere");
     // only what is stored differs.
-    const affiliateRef = req.params[names.affiliate];
-    const trace = matchCampaignUrlClick(campaign, affiliateRef, snap.affiliateByRef(affiliateRef), snap);
-    let screened: ScreenedClick | null = null;
-    if (record) {
-      screened = await this.pipeline.screen({
-        source: 'campaign',
-        snap,
-        at: now,
-        ip: req.ip,
-        userAgent: req.userAgent,
-        referrer: req.referrer,
-        country,
-        visitorId,
-        newVisitor: cookieVisitor === null,
-        trace,
-        bannerId: null,
-        params: req.params,
-        url: null,
-      });
-      if (screened.dropped)
-        log.push(`click dropped by the fraud rule ${screened.dropped.rule} (${screened.dropped.reason}): not stored`);
-      else if (screened.declineReason) log.push(`click declined: ${screened.declineReason}`);
-    } else if (trace.declineReason) log.push(`the click would be declined: ${trace.declineReason}`);
+    const { trace, screened } = await this.screenClick(campaign, req, snap, {
+      record,
+      now,
+      country,
+      visitorId,
+      newVisitor: cookieVisitor === null,
+      log,
+    });
     const dropped = Boolean(screened?.dropped);
 
-    const mode = (campaign.uniqueness as UniquenessMode) ?? 'ip_ua';
-    const effectiveMode: UniquenessMode = mode === 'cookie' && settings.gdprMode ? 'ip_ua' : mode;
-    const device = deviceKey(effectiveMode, cookieVisitor, req.ip, req.userAgent);
-    const ipUaDevice = deviceKey('ip_ua', null, req.ip, req.userAgent);
-    // Seen-marks go to every key a later visit may be looked up by: with `cookie`, the cookie this
-    // answer sets (a visitor without one gets it now) and the IP + UA device record behind it.
-    const markDevices =
-      effectiveMode === 'cookie'
-        ? [...new Set([device, deviceKey('cookie', visitorId, req.ip, req.userAgent), ipUaDevice])]
-        : [device];
-    if (mode === 'cookie' && settings.gdprMode)
-      log.push('uniqueness by cookie is unavailable in GDPR mode: using IP + user agent');
-    const scopeNames = scopes(campaign.id, null);
-    const flowScopes = flows.map((f) => `f${f.id}`);
-    const seen = await this.lastSeen(device, [scopeNames.campaign, scopeNames.global, ...flowScopes]);
-    const ttl = campaign.uniquenessTtlHours ?? 24;
-    const unique = {
-      campaign: isUniqueVisit(seen.get(scopeNames.campaign) ?? null, now, ttl),
-      global: isUniqueVisit(seen.get(scopeNames.global) ?? null, now, ttl),
-      flow: (flowId: number) => isUniqueVisit(seen.get(`f${flowId}`) ?? null, now, ttl),
-    };
+    const { unique, scopeNames, markDevices, ipUaDevice } = await this.visitUniqueness(
+      campaign,
+      req,
+      settings.gdprMode,
+      { cookieVisitor, visitorId, flows, now },
+      log,
+    );
 
     // Bind visitors: the flow (and landing, offer) this device got before.
     // Looked up by the cookie first, then the IP + UA device record; stored under both (the cookie
@@ -273,7 +243,8 @@ export class CampaignRunner {
       campaign.bindVisitors && campaign.bindVisitors !== 'none' ? await this.binding(campaign.id, bindLookup) : null;
 
     const day = dayIn(now, settings.timezone);
-    let sharedCounts: Map<number, number> | null = null;
+    // Filled with the shared counts (SPEC §16) when they are used.
+    const counts: { shared: Map<number, number> | null } = { shared: null };
     const facts: VisitorFacts = {
       ip: req.ip,
       country,
@@ -286,7 +257,7 @@ export class CampaignRunner {
       params: req.params,
       now,
       timeZone: settings.timezone,
-      flowClicksToday: (flowId) => sharedCounts?.get(flowId) ?? this.flowClicks.count(flowId, day),
+      flowClicksToday: (flowId) => counts.shared?.get(flowId) ?? this.flowClicks.count(flowId, day),
     };
     // clickLimit counts: seeded once per flow and day; no await once they are (the hot path).
     const limited = flows.filter((f) => f.filters.some((x) => x.name === 'clickLimit')).map((f) => f.id);
@@ -301,25 +272,17 @@ export class CampaignRunner {
       // Shared counts (SPEC §16): read, choose, then take the place with one compare-and-set;
       // when another process took the last place meanwhile, the flow counts as full and the
       // choice is made again.
-      const shared = this.shared;
-      sharedCounts = new Map();
-      for (const id of limited) {
-        const value = await shared.read('flow', `${id}|${day}`);
-        sharedCounts.set(id, value === null ? await storedToday(id) : Number(value));
-      }
-      // Each lost place closes one flow, so this ends; the bound ends it for a flow chosen
-      // whatever its count (a binding).
-      for (let tries = 0; ; tries++) {
-        choice = selectFlow(flows, rotation, facts, this.random, binding?.flowId ?? null);
-        const chosen = choice.flow;
-        if (!record || !chosen || !limited.includes(chosen.id) || tries > flows.length) break;
-        const limit = clickLimitOf(chosen);
-        const taken = await shared.incrementBelow('flow', `${chosen.id}|${day}`, limit, 2 * 86_400_000, () =>
-          storedToday(chosen.id),
-        );
-        if (taken) break;
-        sharedCounts.set(chosen.id, limit);
-      }
+      counts.shared = new Map();
+      choice = await this.chooseSharedFlow(this.shared, counts.shared, {
+        flows,
+        rotation,
+        facts,
+        boundFlowId: binding?.flowId ?? null,
+        limited,
+        day,
+        record,
+        storedToday,
+      });
     } else {
       const seeding = limited.length ? this.flowClicks.ready(limited, day, storedToday) : null;
       if (seeding) await seeding;
@@ -362,34 +325,22 @@ export class CampaignRunner {
     const cost = this.cost(campaign, snap, req.params, source, unique.campaign, log);
 
     const subid = screened?.clickId ?? newClickId(now);
-    const macroValues = clickMacros({
+    const macroValues = this.macros(campaign, req, {
       subid,
-      campaignId: campaign.id,
       flowId: flow.id,
       affiliateId: trace.affiliate?.affiliateId ?? null,
-      source: source?.name ?? null,
+      source,
       cost,
       country,
-      ip: req.ip,
       externalId,
       subIds,
-      keitaro: {
-        campaignName: campaign.name,
-        os: agent.os,
-        browser: agent.browser,
-        language: facts.languages[0] ?? null,
-        referrer: req.referrer,
-        keyword: req.params.keyword ?? null,
-        landingIndex,
-        offerIndex,
-        date: day,
-        random: this.random,
-        userAgent: req.userAgent || null,
-        deviceType: agent.device,
-      },
+      agent,
+      languages: facts.languages,
+      landingIndex,
+      offerIndex,
+      day,
     });
 
-    let result: RunResult;
     const base = {
       subid,
       campaignId: campaign.id,
@@ -401,8 +352,215 @@ export class CampaignRunner {
       unique: { campaign: unique.campaign, flow: unique.flow(flow.id), global: unique.global },
       isBot: agent.isBot,
     };
+    const result = this.respond(campaign, flow, base, { landingIndex, offerIndex, macroValues, subid, now }, log);
+    if (!settings.gdprMode && record && !dropped) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
+
+    if (!screened) log.push('test run: no click stored');
+    else if (!flow.collectClicks) log.push(`${flow.name} does not collect clicks: no click stored`);
+    else if (dropped) result.click = { status: 'dropped', declineReason: screened.declineReason };
+    else
+      result.click = await this.recordClick(screened, result, {
+        campaign,
+        flow,
+        bound: choice.bound,
+        source,
+        landingIndex,
+        offerIndex,
+        now,
+        day,
+        cost,
+        unique,
+        subIds,
+        externalId,
+        agent,
+        language: facts.languages[0] ?? null,
+        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].flatMap((scope) =>
+          markDevices.map((d) => ({ scope, device_key: d, seen_at: now })),
+        ),
+        bindKeys,
+      });
+    return result;
+  }
+  /**
+   * The click rules of every entry point: affiliate, fraud check. A declined or dropped click is
+   * still routed like any other (README, "The same click rules everywhere"); only what is stored
+   * differs. A test run (`record` off) only says what would happen.
+   */
+  private async screenClick(
+    campaign: Campaign,
+    req: RunRequest,
+    snap: ConfigSnapshot,
+    c: { record: boolean; now: number; country: string | null; visitorId: string; newVisitor: boolean; log: string[] },
+  ): Promise<{ trace: ReturnType<typeof matchCampaignUrlClick>; screened: ScreenedClick | null }> {
+    const { record, now, country, visitorId, log } = c;
+    const names = snap.settings.urlParams;
+    const affiliateRef = req.params[names.affiliate];
+    const trace = matchCampaignUrlClick(campaign, affiliateRef, snap.affiliateByRef(affiliateRef), snap);
+    let screened: ScreenedClick | null = null;
+    if (record) {
+      screened = await this.pipeline.screen({
+        source: 'campaign',
+        snap,
+        at: now,
+        ip: req.ip,
+        userAgent: req.userAgent,
+        referrer: req.referrer,
+        country,
+        visitorId,
+        newVisitor: c.newVisitor,
+        trace,
+        bannerId: null,
+        params: req.params,
+        url: null,
+      });
+      if (screened.dropped)
+        log.push(`click dropped by the fraud rule ${screened.dropped.rule} (${screened.dropped.reason}): not stored`);
+      else if (screened.declineReason) log.push(`click declined: ${screened.declineReason}`);
+    } else if (trace.declineReason) log.push(`the click would be declined: ${trace.declineReason}`);
+    return { trace, screened };
+  }
+
+  /** The device keys of this visit and whether it is unique per campaign, flow and globally. */
+  private async visitUniqueness(
+    campaign: Campaign,
+    req: RunRequest,
+    gdprMode: boolean,
+    v: { cookieVisitor: string | null; visitorId: string; flows: FlowDef[]; now: number },
+    log: string[],
+  ) {
+    const { cookieVisitor, visitorId, flows, now } = v;
+    const settings = { gdprMode };
+    const mode = (campaign.uniqueness as UniquenessMode) ?? 'ip_ua';
+    const effectiveMode: UniquenessMode = mode === 'cookie' && settings.gdprMode ? 'ip_ua' : mode;
+    const device = deviceKey(effectiveMode, cookieVisitor, req.ip, req.userAgent);
+    const ipUaDevice = deviceKey('ip_ua', null, req.ip, req.userAgent);
+    // Seen-marks go to every key a later visit may be looked up by: with `cookie`, the cookie this
+    // answer sets (a visitor without one gets it now) and the IP + UA device record behind it.
+    const markDevices =
+      effectiveMode === 'cookie'
+        ? [...new Set([device, deviceKey('cookie', visitorId, req.ip, req.userAgent), ipUaDevice])]
+        : [device];
+    if (mode === 'cookie' && settings.gdprMode)
+      log.push('uniqueness by cookie is unavailable in GDPR mode: using IP + user agent');
+    const scopeNames = scopes(campaign.id, null);
+    const flowScopes = flows.map((f) => `f${f.id}`);
+    const seen = await this.lastSeen(device, [scopeNames.campaign, scopeNames.global, ...flowScopes]);
+    const ttl = campaign.uniquenessTtlHours ?? 24;
+    const unique = {
+      campaign: isUniqueVisit(seen.get(scopeNames.campaign) ?? null, now, ttl),
+      global: isUniqueVisit(seen.get(scopeNames.global) ?? null, now, ttl),
+      flow: (flowId: number) => isUniqueVisit(seen.get(`f${flowId}`) ?? null, now, ttl),
+    };
+
+    return { unique, scopeNames, markDevices, ipUaDevice };
+  }
+
+  /**
+   * Shared counts (SPEC §16): read, choose, then take the place with one compare-and-set; when
+   * another process took the last place meanwhile, the flow counts as full and the choice is
+   * made again.
+   */
+  private async chooseSharedFlow(
+    shared: SharedState,
+    sharedCounts: Map<number, number>,
+    c: {
+      flows: FlowDef[];
+      rotation: 'position' | 'weight';
+      facts: VisitorFacts;
+      boundFlowId: number | null;
+      limited: number[];
+      day: string;
+      record: boolean;
+      storedToday: (flowId: number) => Promise<number>;
+    },
+  ): Promise<ReturnType<typeof selectFlow>> {
+    const { flows, rotation, facts, limited, day, record, storedToday } = c;
+    let choice: ReturnType<typeof selectFlow>;
+    for (const id of limited) {
+      const value = await shared.read('flow', `${id}|${day}`);
+      sharedCounts.set(id, value === null ? await storedToday(id) : Number(value));
+    }
+    // Each lost place closes one flow, so this ends; the bound ends it for a flow chosen
+    // whatever its count (a binding).
+    for (let tries = 0; ; tries++) {
+      choice = selectFlow(flows, rotation, facts, this.random, c.boundFlowId);
+      const chosen = choice.flow;
+      if (!record || !chosen || !limited.includes(chosen.id) || tries > flows.length) break;
+      const limit = clickLimitOf(chosen);
+      const taken = await shared.incrementBelow('flow', `${chosen.id}|${day}`, limit, 2 * 86_400_000, () =>
+        storedToday(chosen.id),
+      );
+      if (taken) break;
+      sharedCounts.set(chosen.id, limit);
+    }
+    return choice;
+  }
+
+  /** The macro values of a click's target URLs (`{subid}`, Keitaro's, …). */
+  private macros(
+    campaign: Campaign,
+    req: RunRequest,
+    c: {
+      subid: string;
+      flowId: number;
+      affiliateId: number | null;
+      source: ReturnType<ConfigSnapshot['sources']['get']>;
+      cost: number;
+      country: string | null;
+      externalId: string | null;
+      subIds: Record<string, string>;
+      agent: ReturnType<typeof agentFacts>;
+      languages: string[];
+      landingIndex: number | null;
+      offerIndex: number | null;
+      day: string;
+    },
+  ) {
+    return clickMacros({
+      subid: c.subid,
+      campaignId: campaign.id,
+      flowId: c.flowId,
+      affiliateId: c.affiliateId,
+      source: c.source?.name ?? null,
+      cost: c.cost,
+      country: c.country,
+      ip: req.ip,
+      externalId: c.externalId,
+      subIds: c.subIds,
+      keitaro: {
+        campaignName: campaign.name,
+        os: c.agent.os,
+        browser: c.agent.browser,
+        language: c.languages[0] ?? null,
+        referrer: req.referrer,
+        keyword: req.params.keyword ?? null,
+        landingIndex: c.landingIndex,
+        offerIndex: c.offerIndex,
+        date: c.day,
+        random: this.random,
+        userAgent: req.userAgent || null,
+        deviceType: c.agent.device,
+      },
+    });
+  }
+
+  /** The answer of the chosen flow: a redirect, a text, nothing, or its landing or offer. */
+  private respond(
+    campaign: Campaign,
+    flow: FlowDef,
+    base: Omit<RunResult, 'status' | 'location' | 'body' | 'type' | 'uniquenessCookie'>,
+    c: {
+      landingIndex: number | null;
+      offerIndex: number | null;
+      macroValues: ReturnType<typeof clickMacros>;
+      subid: string;
+      now: number;
+    },
+    log: string[],
+  ): RunResult {
+    const { landingIndex, offerIndex, macroValues, subid, now } = c;
     if (flow.schema === 'redirect' && flow.redirectUrl) {
-      result = {
+      return {
         ...base,
         status: 302,
         location: fillMacros(flow.redirectUrl, macroValues),
@@ -412,7 +570,7 @@ export class CampaignRunner {
       };
     } else if (flow.schema === 'action') {
       if (flow.action === 'show_text')
-        result = {
+        return {
           ...base,
           status: 200,
           location: null,
@@ -421,15 +579,15 @@ export class CampaignRunner {
           uniquenessCookie: null,
         };
       else if (flow.action === 'do_nothing')
-        result = { ...base, status: 200, location: null, body: '', type: 'do_nothing', uniquenessCookie: null };
-      else result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
+        return { ...base, status: 200, location: null, body: '', type: 'do_nothing', uniquenessCookie: null };
+      else return { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
     } else {
       const landing = landingIndex !== null ? flow.landings[landingIndex] : undefined;
       const offer = offerIndex !== null ? flow.offers[offerIndex] : undefined;
       const target = landing ?? offer;
       if (!target) {
         log.push(`${flow.name}: no landing or offer with weight > 0: 404`);
-        result = { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
+        return { ...base, status: 404, location: null, body: null, type: 'not_found', uniquenessCookie: null };
       } else {
         log.push(
           landing
@@ -444,7 +602,7 @@ export class CampaignRunner {
           ]);
           log.push(`bypass cache: the landing URL carries ${BYPASS_SUBID_PARAM} and ${BYPASS_TS_PARAM}`);
         }
-        result = {
+        return {
           ...base,
           status: 302,
           location,
@@ -454,58 +612,75 @@ export class CampaignRunner {
         };
       }
     }
-    if (!settings.gdprMode && record && !dropped) result.uniquenessCookie = this.signUniquenessCookie(visitorId);
+  }
 
-    if (!screened) log.push('test run: no click stored');
-    else if (!flow.collectClicks) log.push(`${flow.name} does not collect clicks: no click stored`);
-    else if (dropped) result.click = { status: 'dropped', declineReason: screened.declineReason };
-    else {
-      const uniqueFlow = unique.flow(flow.id);
-      const stored = this.pipeline.record(screened, {
-        columns: {
-          flow_id: flow.id,
-          source_id: source?.id ?? null,
-          landing_index: landingIndex,
-          offer_index: offerIndex,
-          landing_url: result.type === 'landing' ? cut(result.location, URL_LENGTH) : null,
-          offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, URL_LENGTH) : null,
-          offer_at: result.type === 'offer' || result.type === 'redirect' ? now : null,
-          cost,
-          unique_campaign: unique.campaign ? 1 : 0,
-          unique_flow: uniqueFlow ? 1 : 0,
-          unique_global: unique.global ? 1 : 0,
-          sub_ids: JSON.stringify(subIds),
-          external_id: cut(externalId, KEY_LENGTH),
-          device: cut(agent.device, 16),
-          os: cut(agent.os, CODE_LENGTH),
-          browser: cut(agent.browser, CODE_LENGTH),
-          language: cut(facts.languages[0] ?? null, 16),
-          is_bot: agent.isBot ? 1 : 0,
-        },
-        flow: { flowId: flow.id, rotation: campaign.flowRotation, bound: choice.bound, type: result.type },
-        statusOverride: unique.campaign ? 'unique' : 'raw',
-        marks: [scopeNames.campaign, scopeNames.global, `f${flow.id}`].flatMap((scope) =>
-          markDevices.map((d) => ({ scope, device_key: d, seen_at: now })),
-        ),
-        binding:
-          campaign.bindVisitors && campaign.bindVisitors !== 'none'
-            ? bindKeys.map((visitor_key) => ({
-                campaign_id: campaign.id,
-                visitor_key,
-                flow_id: flow.id,
-                landing_index: landingIndex,
-                offer_index: offerIndex,
-                updated_at: now,
-              }))
-            : null,
-      });
-      // Counted in the same turn as selectFlow read the count (see above); shared counts were
-      // taken before.
-      if (!this.shared) this.flowClicks.add(flow.id, day, stored);
-      const recorded = await stored;
-      result.click = { status: recorded.status, declineReason: recorded.declineReason };
-    }
-    return result;
+  /** Stores the click (through the group-commit pipeline) with its flow, target and seen-marks. */
+  private async recordClick(
+    screened: ScreenedClick,
+    result: RunResult,
+    c: {
+      campaign: Campaign;
+      flow: FlowDef;
+      bound: boolean;
+      source: ReturnType<ConfigSnapshot['sources']['get']>;
+      landingIndex: number | null;
+      offerIndex: number | null;
+      now: number;
+      day: string;
+      cost: number;
+      unique: { campaign: boolean; global: boolean; flow: (flowId: number) => boolean };
+      subIds: Record<string, string>;
+      externalId: string | null;
+      agent: ReturnType<typeof agentFacts>;
+      language: string | null;
+      marks: Array<{ scope: string; device_key: string; seen_at: number }>;
+      bindKeys: string[];
+    },
+  ): Promise<NonNullable<RunResult['click']>> {
+    const { campaign, flow, bound, source, landingIndex, offerIndex, now, day, cost, unique } = c;
+    const { subIds, externalId, agent, language, bindKeys } = c;
+    const uniqueFlow = unique.flow(flow.id);
+    const stored = this.pipeline.record(screened, {
+      columns: {
+        flow_id: flow.id,
+        source_id: source?.id ?? null,
+        landing_index: landingIndex,
+        offer_index: offerIndex,
+        landing_url: result.type === 'landing' ? cut(result.location, URL_LENGTH) : null,
+        offer_url: result.type === 'offer' || result.type === 'redirect' ? cut(result.location, URL_LENGTH) : null,
+        offer_at: result.type === 'offer' || result.type === 'redirect' ? now : null,
+        cost,
+        unique_campaign: unique.campaign ? 1 : 0,
+        unique_flow: uniqueFlow ? 1 : 0,
+        unique_global: unique.global ? 1 : 0,
+        sub_ids: JSON.stringify(subIds),
+        external_id: cut(externalId, KEY_LENGTH),
+        device: cut(agent.device, 16),
+        os: cut(agent.os, CODE_LENGTH),
+        browser: cut(agent.browser, CODE_LENGTH),
+        language: cut(language, 16),
+        is_bot: agent.isBot ? 1 : 0,
+      },
+      flow: { flowId: flow.id, rotation: campaign.flowRotation, bound: bound, type: result.type },
+      statusOverride: unique.campaign ? 'unique' : 'raw',
+      marks: c.marks,
+      binding:
+        campaign.bindVisitors && campaign.bindVisitors !== 'none'
+          ? bindKeys.map((visitor_key) => ({
+              campaign_id: campaign.id,
+              visitor_key,
+              flow_id: flow.id,
+              landing_index: landingIndex,
+              offer_index: offerIndex,
+              updated_at: now,
+            }))
+          : null,
+    });
+    // Counted in the same turn as selectFlow read the count (see above); shared counts were
+    // taken before.
+    if (!this.shared) this.flowClicks.add(flow.id, day, stored);
+    const recorded = await stored;
+    return { status: recorded.status, declineReason: recorded.declineReason };
   }
 
   private readUniquenessCookie(token: string | null): string | null {
