@@ -194,6 +194,9 @@ export class CampaignRunner {
     return { campaign: null, log };
   }
 
+  // Longer than the other steps on purpose: from reading the click-limit counts (selectFlow) to
+  // counting this click nothing may await, so the flow choice, the answer and the start of the
+  // click's recording stay in one method turn; most of its lines pass values to the steps.
   async run(
     campaign: Campaign,
     req: RunRequest,
