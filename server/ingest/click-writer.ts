@@ -11,7 +11,7 @@ import {
   type TrafficClickColumns,
 } from '../store/clicks.js';
 import { saveUniquenessMarks } from '../store/uniqueness-marks.js';
-import { saveBindings } from '../store/visitor-bindings.js';
+import { saveBindings, type VisitorBinding } from '../store/visitor-bindings.js';
 import { paysClick, referClick, unreferredClickStatus, withStatusOverride } from '../domain/referrals.js';
 import {
   addDailyStats,
@@ -27,14 +27,7 @@ import type { PayoutDef } from '../domain/payouts.js';
 import type { TrafficCommissionDelta } from '../services/commissions.js';
 
 /** Where a visitor (by cookie or device key) was sent in a campaign (SPEC §7.3 bind visitors). */
-export type ClickBinding = {
-  campaign_id: number;
-  visitor_key: string;
-  flow_id: number;
-  landing_index: number | null;
-  offer_index: number | null;
-  updated_at: number;
-};
+export type ClickBinding = VisitorBinding;
 
 /** A click ready to store; `status` is decided here unless the click is already declined. */
 export interface PendingClick {

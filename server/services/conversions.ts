@@ -17,7 +17,7 @@ import { conversionFigures, figuresChange } from '../domain/report-figures.js';
 import { addDailyStats, addDimensionStats, addTrafficStats, dimensionDeltas } from '../store/daily-stats.js';
 import { clickValues, hourIn } from '../domain/report-dimensions.js';
 import { parseJson } from '../store/rows.js';
-import { clickBySubid } from '../store/clicks.js';
+import { clickBySubid, type StoredClick } from '../store/clicks.js';
 import {
   findConversionByDedupeKey,
   insertConversion,
@@ -86,26 +86,6 @@ const postbackParams = z.object({
   rejected_status: z.string().trim().max(64).optional(),
 });
 
-interface ClickRow {
-  click_id: string;
-  campaign_id: number;
-  flow_id: number | null;
-  landing_index: number | null;
-  offer_index: number | null;
-  source_id: number | null;
-  affiliate_id: number | null;
-  visitor_id: string;
-  country: string | null;
-  sub_ids: string | null;
-  external_id: string | null;
-  device: string | null;
-  os: string | null;
-  browser: string | null;
-  language: string | null;
-  referrer: string | null;
-  user_agent?: string | null;
-}
-
 interface ConversionRow {
   id: number;
   created_at: number | string;
@@ -170,7 +150,7 @@ export class ConversionService {
     const status = this.statusOf(p);
     const snap = await this.cache.snapshot();
     const settings = snap.settings;
-    const click: ClickRow | undefined = await clickBySubid(this.db, p.subid);
+    const click: StoredClick | undefined = await clickBySubid(this.db, p.subid);
     if (!click)
       throw new AppError(
         'not_found',
@@ -384,7 +364,7 @@ export class ConversionService {
   private async notify(
     trx: Knex,
     snap: Awaited<ReturnType<ConfigCache['snapshot']>>,
-    click: ClickRow,
+    click: StoredClick,
     c: ConversionRow,
     now: number,
   ): Promise<void> {
@@ -443,7 +423,7 @@ export class ConversionService {
     );
   }
 
-  private async payAffiliate(click: ClickRow, c: ConversionRow, tid: string | null): Promise<number | null> {
+  private async payAffiliate(click: StoredClick, c: ConversionRow, tid: string | null): Promise<number | null> {
     if (click.affiliate_id === null) return null;
     const orderId = tid ?? click.click_id;
     const pay = async (kind: 'sale' | 'action', body: Record<string, unknown>) => {

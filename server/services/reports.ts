@@ -409,16 +409,8 @@ export class ReportService {
       affiliateId,
       bannerId: ctx.filters.banner ? Number(ctx.filters.banner) : undefined,
     })) {
-      const raw = zero();
-      raw.clicks = r.clicks;
-      raw.uniqueClicks = r.uniqueClicks;
-      raw.impressions = r.impressions;
-      raw.conversions = r.conversions;
-      raw.sales = r.sales;
-      raw.revenue = r.revenue;
-      raw.cost = r.cost;
-      raw.commissions = r.commissions;
-      merge(out, keys.map((k) => k(r.keys)).join(SEP), raw);
+      const { keys: columns, ...sums } = r;
+      merge(out, keys.map((k) => k(columns)).join(SEP), { ...zero(), ...sums });
     }
     // Pending and approved commissions by the same key, from the commissions by their report day.
     // Commissions are not per banner: like `commissions` in the daily rollup they stand under banner 0.
@@ -547,13 +539,7 @@ export class ReportService {
       });
       for (const { dimension, keys: values, ...sums } of rows) {
         const r = { ...values, dimension };
-        const raw = zero();
-        raw.clicks = sums.clicks;
-        raw.uniqueClicks = sums.uniqueClicks;
-        raw.conversions = sums.conversions;
-        raw.sales = sums.sales;
-        raw.revenue = sums.revenue;
-        raw.cost = sums.cost;
+        const raw = { ...zero(), ...sums };
         if (grouped && !filtered && r.dimension === '*') {
           merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), raw);
           continue;

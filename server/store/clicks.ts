@@ -311,12 +311,11 @@ export async function flowClickTimes(db: Knex, flowId: number, since: number): P
 }
 
 /** A click's stored row by its click id (the `subid` of postbacks and the landing → offer step). */
-export async function clickBySubid(
-  db: Knex,
-  clickId: string,
-): Promise<(ClickRow & TrafficClickColumns & { id: number }) | undefined> {
-  return (await db('clicks').where({ click_id: clickId }).first()) as
-    (ClickRow & TrafficClickColumns & { id: number }) | undefined;
+/** A stored click with every column, as a postback or a landing's offer step reads it by its subid. */
+export type StoredClick = ClickRow & TrafficClickColumns & { id: number };
+
+export async function clickBySubid(db: Knex, clickId: string): Promise<StoredClick | undefined> {
+  return (await db('clicks').where({ click_id: clickId }).first()) as StoredClick | undefined;
 }
 
 /** Records the offer a landing page's click went on to, and when (SPEC §7.2). */

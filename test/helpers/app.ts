@@ -81,3 +81,16 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     },
   };
 }
+
+/** A stand-in webhook: every outbox event also queues a webhook row to look at (nothing listens at its URL). */
+export function addStandInWebhook(app: TestApp): void {
+  app.services.hooks.addFilter('outbox.messages', (messages, event, payload) => [
+    ...messages,
+    {
+      channel: 'webhook',
+      method: 'POST',
+      url: 'http://127.0.0.1:9/hook',
+      body: JSON.stringify({ event, payload }),
+    },
+  ]);
+}

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, addStandInWebhook } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
 
@@ -46,15 +46,7 @@ describe('commission lifecycle: approve, decline, bulk, roles (SPEC §6.3)', () 
   before(async () => {
     app = await startTestApp();
     // A stand-in webhook, so every event writes an outbox row to look at.
-    app.services.hooks.addFilter('outbox.messages', (messages, event, payload) => [
-      ...messages,
-      {
-        channel: 'webhook',
-        method: 'POST',
-        url: 'http://127.0.0.1:9/hook',
-        body: JSON.stringify({ event, payload }),
-      },
-    ]);
+    addStandInWebhook(app);
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     manual = created(await a.post('/campaigns', { name: 'Manual', approval: 'manual' }), 'campaign');

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, addStandInWebhook } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { sign } from '../../server/services/signature.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
@@ -80,15 +80,7 @@ describe('refunds and chargebacks (SPEC §6.4)', () => {
 
   before(async () => {
     app = await startTestApp();
-    app.services.hooks.addFilter('outbox.messages', (messages, event, payload) => [
-      ...messages,
-      {
-        channel: 'webhook',
-        method: 'POST',
-        url: 'http://127.0.0.1:9/hook',
-        body: JSON.stringify({ event, payload }),
-      },
-    ]);
+    addStandInWebhook(app);
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     const tenPercent = {
