@@ -343,12 +343,26 @@ export function openDatabase(target: DatabaseTarget): Knex {
         min: 1,
         max: 1,
         afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
-          conn.pragma('journal_mode = WAL');
+          conn.pragma('busy_timeout = 5000');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
-          conn.pragma('busy_timeout = 5000');
           cachePreparedStatements(conn as unknown as SqliteConnection);
-          done(null, conn);
+          // Switching to WAL needs the file to itself, and SQLite answers "database is locked" at
+          // once (no busy wait) while another process writes: the switch is retried, and skipped
+          // when the file is already in WAL (every open but the very first).
+          const started = Date.now();
+          const toWal = () => {
+            try {
+              if (JSON.stringify(conn.pragma('journal_mode')).includes('"wal"')) return done(null, conn);
+              conn.pragma('journal_mode = WAL');
+              done(null, conn);
+            } catch (err) {
+              const busy = /SQLITE_BUSY|database is locked/i.test(String((err as Error).message ?? err));
+              if (!busy || Date.now() - started > 10_000) return done(err as Error, conn);
+              setTimeout(toWal, 50);
+            }
+          };
+          toWal();
         },
       },
     });
