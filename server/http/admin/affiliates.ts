@@ -103,7 +103,15 @@ function globals(ctx: AppContext) {
   return { overwriteCookie: g.overwriteCookie ? 'last click wins' : 'first click wins' };
 }
 
+/** The affiliates pages: the list, the new and edit forms, approval and deletion. */
 export function affiliatePages(router: Router<AppState, AppCustom>, views: Views): void {
+  affiliateList(router, views);
+  const formPage = affiliateFormPage(views);
+  affiliateForms(router, formPage);
+  affiliateActions(router, views);
+}
+
+function affiliateList(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/affiliates', async (ctx) => {
     const filters = {
       status: queryEnum(s.AFFILIATE_STATUSES, ctx.query.status),
@@ -135,13 +143,18 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       ...pageLinks('/admin/affiliates', filters, result.pagination),
     });
   });
+}
 
-  const formPage = async (
-    ctx: AppContext,
-    page: 'admin/affiliate-new' | 'admin/affiliate-edit',
-    data: Record<string, unknown>,
-    self?: number,
-  ) => {
+type FormPage = (
+  ctx: AppContext,
+  page: 'admin/affiliate-new' | 'admin/affiliate-edit',
+  data: Record<string, unknown>,
+  self?: number,
+) => Promise<void>;
+
+/** Renders the new or edit form with the parent choices (every affiliate but the one edited). */
+function affiliateFormPage(views: Views): FormPage {
+  return async (ctx, page, data, self) => {
     const everyone = await allAffiliates(ctx);
     render(ctx, views, page, {
       nav: 'affiliates',
@@ -151,7 +164,9 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       ...data,
     });
   };
+}
 
+function affiliateForms(router: Router<AppState, AppCustom>, formPage: FormPage): void {
   router.get('/admin/affiliates/new', async (ctx) => {
     await formPage(ctx, 'admin/affiliate-new', {
       title: 'New affiliate',
@@ -215,7 +230,10 @@ export function affiliatePages(router: Router<AppState, AppCustom>, views: Views
       (errors) => editPage(ctx, affiliate, valuesFromBody(body), summarise(errors, AFFILIATE_FIELDS)),
     );
   });
+}
 
+/** Approve, decline (confirmed first) and delete (confirmed first; refused while it has history). */
+function affiliateActions(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/affiliates/:id/decline',
     confirmFirst(views, async (ctx) => {

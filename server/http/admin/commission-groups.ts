@@ -35,15 +35,24 @@ const groupInput = (body: Body) => ({
   affiliateIds: valuesAt(body, 'affiliateIds').map((v) => (/^\d+$/.test(v) ? Number(v) : v)),
 });
 
-export function commissionGroupPages(router: Router<AppState, AppCustom>, views: Views): void {
-  const choices = async (ctx: AppContext, selected: string[]) =>
-    (await allAffiliates(ctx)).map((a) => ({
-      id: a.id,
-      label: `${a.name} (${a.refId})`,
-      checked: selected.includes(String(a.id)),
-    }));
+type GroupValues = { name?: unknown; affiliateIds: string[] };
 
-  const listPage = async (ctx: AppContext, values: { name?: unknown; affiliateIds: string[] }, errors?: Errors) => {
+const choices = async (ctx: AppContext, selected: string[]) =>
+  (await allAffiliates(ctx)).map((a) => ({
+    id: a.id,
+    label: `${a.name} (${a.refId})`,
+    checked: selected.includes(String(a.id)),
+  }));
+
+/** The commission groups pages: the list with its create form, a group's edit form, deletion. */
+export function commissionGroupPages(router: Router<AppState, AppCustom>, views: Views): void {
+  groupListRoutes(router, views);
+  groupEditRoutes(router, views);
+  groupDeleteRoutes(router, views);
+}
+
+function groupListRoutes(router: Router<AppState, AppCustom>, views: Views): void {
+  const listPage = async (ctx: AppContext, values: GroupValues, errors?: Errors) => {
     const [result, affiliates] = await Promise.all([
       ctx.services.commissionGroups.list({}, pageOf(ctx, 100)),
       allAffiliates(ctx),
@@ -59,22 +68,6 @@ export function commissionGroupPages(router: Router<AppState, AppCustom>, views:
       })),
       pagination: result.pagination.totalPages > 1 ? result.pagination : null,
       ...pageLinks('/admin/commission-groups', {}, result.pagination),
-      values,
-      affiliateChoices: await choices(ctx, values.affiliateIds),
-      errors,
-    });
-  };
-
-  const editPage = async (
-    ctx: AppContext,
-    group: CommissionGroup,
-    values: { name?: unknown; affiliateIds: string[] },
-    errors?: Errors,
-  ) => {
-    render(ctx, views, 'admin/commission-group', {
-      title: `Commission group “${group.name}”`,
-      nav: 'affiliates',
-      group,
       values,
       affiliateChoices: await choices(ctx, values.affiliateIds),
       errors,
@@ -104,6 +97,20 @@ export function commissionGroupPages(router: Router<AppState, AppCustom>, views:
         ),
     );
   });
+}
+
+function groupEditRoutes(router: Router<AppState, AppCustom>, views: Views): void {
+  const editPage = async (ctx: AppContext, group: CommissionGroup, values: GroupValues, errors?: Errors) => {
+    render(ctx, views, 'admin/commission-group', {
+      title: `Commission group “${group.name}”`,
+      nav: 'affiliates',
+      group,
+      values,
+      affiliateChoices: await choices(ctx, values.affiliateIds),
+      errors,
+    });
+  };
+
   router.get('/admin/commission-groups/:id', async (ctx) => {
     const group = await ctx.services.commissionGroups.get(idParam(ctx));
     await editPage(ctx, group, { name: group.name, affiliateIds: group.affiliateIds.map(String) });
@@ -131,6 +138,9 @@ export function commissionGroupPages(router: Router<AppState, AppCustom>, views:
         ),
     );
   });
+}
+
+function groupDeleteRoutes(router: Router<AppState, AppCustom>, views: Views): void {
   router.post(
     '/admin/commission-groups/:id/delete',
     confirmFirst(views, async (ctx) => {
