@@ -157,6 +157,10 @@ export function dialectHelper(db: Knex): DialectHelper {
   return helper;
 }
 
+/**
+ * Builds the helper of one client. It is long because it lists every small per-dialect function
+ * of `DialectHelper` side by side (each a few lines), which keeps the two dialects readable together.
+ */
 function makeDialectHelper(db: Knex): DialectHelper {
   const dialect = dialectOf(db);
   const code = (err: unknown): string => {
