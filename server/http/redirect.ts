@@ -3,11 +3,9 @@ import type { AppCustom, AppState } from './context.js';
 import { cookieVisitor, deviceVisitorId, firstValues, setVisitorCookie } from './tracking.js';
 import { answerNowhere } from './visitor-page.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
+import { linkDestination, withLinkParams } from '../domain/destinations.js';
 
-/**
- * GET /r — the affiliate redirect link (SPEC §4.2). The destination is always one the merchant
- * stored (banner, else campaign, else the site URL setting); the request only adds parameters.
- */
+/** GET /r — the affiliate redirect link (SPEC §4.2); where it leads is domain/destinations.ts. */
 export function redirectRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
   router.get('/r', async (ctx) => {
@@ -26,8 +24,11 @@ export function redirectRouter(): Router<AppState, AppCustom> {
     if (!gdpr) setVisitorCookie(ctx, result.visitorId);
     const snap = await ctx.services.cache.snapshot();
     const banner = result.bannerId ? snap.banners.get(result.bannerId) : undefined;
-    const destination =
-      banner?.destinationUrl ?? snap.campaigns.get(result.campaignId)?.destinationUrl ?? snap.settings.siteUrl ?? null;
+    const destination = linkDestination({
+      banner: banner?.destinationUrl,
+      campaign: snap.campaigns.get(result.campaignId)?.destinationUrl,
+      siteUrl: snap.settings.siteUrl,
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer-when-downgrade');
     if (!destination) {
@@ -43,10 +44,7 @@ export function redirectRouter(): Router<AppState, AppCustom> {
       );
       return;
     }
-    const target = new URL(destination);
-    for (const [k, v] of Object.entries(params)) if (!target.searchParams.has(k)) target.searchParams.set(k, v);
-    target.searchParams.set('affix_vid', result.visitorId);
-    ctx.redirect(target.href);
+    ctx.redirect(withLinkParams(destination, params, result.visitorId));
   });
   return router;
 }
