@@ -97,6 +97,12 @@ const OUTCOME_WORDS: Record<TraceCandidate['outcome'], string> = {
 
 /** Clicks, sales with their match trace, and the integration page (SPEC §5.3, §9). */
 export function trackingPages(router: Router<AppState, AppCustom>, views: Views): void {
+  clicksPage(router, views);
+  salesPages(router, views);
+  integrationPage(router, views);
+}
+
+function clicksPage(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/clicks', async (ctx) => {
     const names = await namer(ctx);
     const filters = {
@@ -150,7 +156,9 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       ...pageLinks('/admin/clicks', linkFilters, result.pagination),
     });
   });
+}
 
+function salesPages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/sales', async (ctx) => {
     const names = await namer(ctx);
     const filters = {
@@ -221,7 +229,9 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       ...(await saleMoneyView(ctx, sale.id)),
     });
   });
+}
 
+function integrationPage(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/integration', async (ctx) => {
     const snap = await ctx.services.cache.snapshot();
     const tracker = ctx.services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
