@@ -60,6 +60,47 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
 
   router.get('/', (ctx) => ctx.redirect('/admin'));
 
+  setupAndSignInPages(router, views);
+
+  // Forgot / reset password (staff and affiliates) and the portal's verification link.
+  accountEmailPages(router, views);
+
+  // Everything below needs a merchant account; before setup, go to setup.
+  router.use('/admin', async (ctx, next) => {
+    if (
+      ['/admin/setup', '/admin/login', '/admin/logout', '/admin/forgot-password', '/admin/reset-password'].includes(
+        ctx.path,
+      )
+    )
+      return next();
+    if (!ctx.state.user && (await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/setup');
+    return requireRole('owner', 'manager')(ctx, next);
+  });
+
+  dashboardPage(router, views);
+
+  campaignPages(router, views);
+  conversionPages(router, views);
+  affiliatePages(router, views);
+  settingsPages(router, views);
+  pluginPages(router, views);
+  // Before the sales pages: /admin/sales/new is not a sale id.
+  manualSalePages(router, views);
+  trackingPages(router, views);
+  reportPages(router, views);
+  trafficPages(router, views);
+  commissionPages(router, views);
+  campaignTestPages(router, views);
+  integrationPages(router, views);
+  commissionGroupPages(router, views);
+  mailPages(router, views);
+  staffPages(router, views);
+  apiKeyPages(router, views);
+  return router;
+}
+
+/** Setup (creating the owner), sign-in and sign-out of staff. */
+function setupAndSignInPages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/setup', async (ctx) => {
     if (!(await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/login');
     render(ctx, views, 'admin/setup', { title: 'Set up Affix', values: { baseCurrency: 'USD' } }, 'plain');
@@ -143,22 +184,10 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
     flash(ctx, 'success', 'You have signed out.');
     ctx.redirect('/admin/login');
   });
+}
 
-  // Forgot / reset password (staff and affiliates) and the portal's verification link.
-  accountEmailPages(router, views);
-
-  // Everything below needs a merchant account; before setup, go to setup.
-  router.use('/admin', async (ctx, next) => {
-    if (
-      ['/admin/setup', '/admin/login', '/admin/logout', '/admin/forgot-password', '/admin/reset-password'].includes(
-        ctx.path,
-      )
-    )
-      return next();
-    if (!ctx.state.user && (await ctx.services.auth.needsSetup())) return ctx.redirect('/admin/setup');
-    return requireRole('owner', 'manager')(ctx, next);
-  });
-
+/** The dashboard: counts, the getting-started checklist, the last 30 days and their chart. */
+function dashboardPage(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin', async (ctx) => {
     const settings = ctx.services.settings.get();
     const stats = await ctx.services.dashboard.stats(ctx.services.clock(), settings.timezone, settings.baseCurrency);
@@ -172,23 +201,4 @@ export function adminRouter(views: Views): Router<AppState, AppCustom> {
       chartRange: { first: stats.series[0]?.day, last: stats.series.at(-1)?.day },
     });
   });
-
-  campaignPages(router, views);
-  conversionPages(router, views);
-  affiliatePages(router, views);
-  settingsPages(router, views);
-  pluginPages(router, views);
-  // Before the sales pages: /admin/sales/new is not a sale id.
-  manualSalePages(router, views);
-  trackingPages(router, views);
-  reportPages(router, views);
-  trafficPages(router, views);
-  commissionPages(router, views);
-  campaignTestPages(router, views);
-  integrationPages(router, views);
-  commissionGroupPages(router, views);
-  mailPages(router, views);
-  staffPages(router, views);
-  apiKeyPages(router, views);
-  return router;
 }

@@ -23,6 +23,11 @@ const STATUS_WORDS: Record<string, string> = {
 
 /** The Mail page (sent, failed, waiting, not sent) and Settings → E-mails (SPEC §13). */
 export function mailPages(router: Router<AppState, AppCustom>, views: Views): void {
+  mailLogPages(router, views);
+  emailTemplatePages(router, views);
+}
+
+function mailLogPages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/mail', async (ctx) => {
     const q = parse(mailFilters, { ...ctx.query, status: ctx.query.status || undefined }, 'parameter');
     const result = await ctx.services.mail.list(q.status, { page: q.page, perPage: q.perPage });
@@ -49,7 +54,9 @@ export function mailPages(router: Router<AppState, AppCustom>, views: Views): vo
     }
     ctx.redirect('/admin/mail');
   });
+}
 
+function emailTemplatePages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/settings/emails', async (ctx) => {
     render(ctx, views, 'admin/mail-templates', {
       title: 'E-mails',

@@ -21,6 +21,14 @@ const tokenBody = z.strictObject({
 
 /** Tokens, settings, plugins, staff accounts and the audit log. */
 export function systemRoutes(router: Router<AppState, AppCustom>): void {
+  tokenRoutes(router);
+  settingsRoutes(router);
+  pluginRoutes(router);
+  userRoutes(router);
+  auditRoutes(router);
+}
+
+function tokenRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/auth/token', async (ctx) => {
     const body = parseBody(ctx, tokenBody);
     const user = await ctx.services.auth.login(body.email, body.password, ctx.ip);
@@ -46,7 +54,9 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     await ctx.services.auth.signOutEverywhere(ctx.state.user as AuthUser);
     ctx.status = 204;
   });
+}
 
+function settingsRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/settings', requireRole('owner', 'manager'), (ctx) => {
     parseQuery(ctx, nothing);
     ctx.body = settingsFor(ctx.state.user, ctx.services.settings.get());
@@ -59,7 +69,9 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     parseBody(ctx, nothing);
     ctx.body = await ctx.services.settings.regeneratePostbackKey(ctx.state.user as Actor);
   });
+}
 
+function pluginRoutes(router: Router<AppState, AppCustom>): void {
   const pluginName = z.object({ name: z.string().max(100) });
   // A short, complete list: no pagination to ask for.
   router.get('/plugins', requireRole('owner', 'manager'), (ctx) => {
@@ -82,7 +94,9 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     const patch = parseBody(ctx, pluginPatchSchema(plugin.settingDefs));
     ctx.body = await ctx.services.pluginSettings.change(name, patch, ctx.state.user as Actor);
   });
+}
 
+function userRoutes(router: Router<AppState, AppCustom>): void {
   const userBody = z.strictObject({
     email: z.email('must be an email address').max(KEY_LENGTH),
     password: z.string().min(10, 'must be at least 10 characters').max(200),
@@ -106,7 +120,9 @@ export function systemRoutes(router: Router<AppState, AppCustom>): void {
     ctx.status = 201;
     ctx.body = { id: user.userId, email: user.email, role: user.role };
   });
+}
 
+function auditRoutes(router: Router<AppState, AppCustom>): void {
   const auditFilters = z.strictObject({
     objectType: z.string().max(32).optional(),
     objectId: z.string().max(64).optional(),

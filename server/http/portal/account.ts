@@ -27,6 +27,11 @@ const signupMode = (ctx: AppContext) => ctx.services.settings.get().affiliateSig
 
 /** Sign-up (per the `affiliateSignup` setting), sign-in and sign-out of the affiliate portal. */
 export function accountPages(router: Router<AppState, AppCustom>, views: Views): void {
+  signupPages(router, views);
+  signInPages(router, views);
+}
+
+function signupPages(router: Router<AppState, AppCustom>, views: Views): void {
   const signupPage = (ctx: AppContext, data: Record<string, unknown>) =>
     renderPortal(ctx, views, 'portal/signup', {
       title: 'Become an affiliate',
@@ -89,7 +94,9 @@ export function accountPages(router: Router<AppState, AppCustom>, views: Views):
       (errors) => signupPage(ctx, { errors, values }),
     );
   });
+}
 
+function signInPages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/portal/login', (ctx) => {
     const user = ctx.state.user;
     if (user?.role === 'affiliate') return ctx.redirect(safeNext(ctx.query.next));
