@@ -63,6 +63,7 @@ import { formatMoney } from './domain/money.js';
 import { openSharedState, subscribeConfigChanges, type SharedState } from './services/shared-state.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
+import { createSaleWriter, type PendingSale, type SaleWrite } from './ingest/sale-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
 import type { PendingClick } from './ingest/click-writer.js';
 import type { PendingImpression } from './ingest/impression-writer.js';
@@ -122,7 +123,11 @@ export interface Services {
   dailySummary: DailySummary;
   /** The counters shared by every process: Redis when `REDIS_URL` is set and reachable, else the database. */
   shared: SharedState;
-  writers: { clicks: GroupWriter<PendingClick, ClickStatus>; impressions: GroupWriter<PendingImpression, boolean> };
+  writers: {
+    clicks: GroupWriter<PendingClick, ClickStatus>;
+    impressions: GroupWriter<PendingImpression, boolean>;
+    sales: GroupWriter<PendingSale, SaleWrite>;
+  };
   /** The Clicks, Sales and Conversions logs and their CSV exports (SPEC §9, §15). */
   trackingLog: TrackingLog;
   /** The commissions queue's CSV export and "select all matching" (SPEC §6.3). */
@@ -221,6 +226,7 @@ export async function buildServices(
       log.error({ err, size }, 'click batch failed; writing one by one'),
     ),
     impressions: createImpressionWriter(db, trafficCommissions),
+    sales: createSaleWriter(db, (trx, event, payload, messages) => outbox.emit(trx, event, payload, messages), clock),
   };
   const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
   const fraud = new FraudGate(db, hooks, log);
@@ -229,7 +235,7 @@ export async function buildServices(
   const tracking = new TrackingService(cache, clickPipeline, writers.impressions, clock);
   const runner = new CampaignRunner(db, clickPipeline, secret, log, clock, opts.random, shared);
   const snippetSeen = new SnippetSeen(db, log, clock);
-  const sales = new SaleService(db, cache, hooks, fraud, commissions, log, clock, opts.random);
+  const sales = new SaleService(db, cache, hooks, fraud, commissions, writers.sales, log, clock, opts.random);
   const refunds = new RefundService(db, hooks, outbox, commissionLifecycle, () => settings.get(), clock);
   // A rejected conversion reverses what its sale paid: a full refund of the sale's commissions.
   const reverseSale = (saleId: number, reason: string) => reverseRejectedSale(db, refunds, saleId, reason);
@@ -317,7 +323,7 @@ export async function buildServices(
       await Promise.all([
         writers.clicks.drain(),
         writers.impressions.drain(),
-        sales.drain(),
+        writers.sales.drain(),
         outboxWorker.stop(),
         services.pruner.stop(),
         services.dailySummary.stop(),

@@ -105,3 +105,42 @@ export function clickMacros(c: ClickMacroFacts): Record<string, MacroValue> {
   for (let n = 1; n <= 15; n++) values[`sub_id_${n}`] = c.subIds[`sub_id_${n}`] ?? null;
   return values;
 }
+
+/** A sale's or action's commission as its affiliate's `postbackUrl` prints it (SPEC §7.6). */
+export interface SaleCommissionMacroFacts {
+  commissionId: number;
+  saleId: number;
+  orderId: string | null;
+  kind: 'sale' | 'action';
+  campaignId: number;
+  campaignName: string | null;
+  affiliateId: number;
+  channel: string | null;
+  /** The commission in units of the base currency. */
+  amount: Units;
+  currency: string;
+  status: string;
+  /** The sale's day in the report time zone. */
+  day: string;
+  /** A random source for `{random}`. */
+  random: () => number;
+}
+
+/** The macros of an affiliate's postback URL for a sale's commission. */
+export function saleCommissionMacros(c: SaleCommissionMacroFacts): Record<string, MacroValue> {
+  return {
+    // A sale names no click: the click's macros ({os}, {browser}, …) print empty.
+    ...keitaroMacros({ campaignName: c.campaignName, date: c.day, random: c.random }),
+    commission_id: c.commissionId,
+    sale_id: c.saleId,
+    order_id: c.orderId,
+    amount: macroAmount(c.amount),
+    commission: macroAmount(c.amount),
+    currency: c.currency,
+    status: c.status,
+    campaign_id: c.campaignId,
+    affiliate_id: c.affiliateId,
+    channel: c.channel,
+    kind: c.kind,
+  };
+}

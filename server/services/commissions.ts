@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
-import type { Outbox, OutboxMessage } from './outbox.js';
-import { fillMacros, keitaroMacros, macroAmount } from '../domain/macros.js';
+import type { Outbox } from './outbox.js';
 import {
   planCommissions,
   cpmAmount,
@@ -20,7 +19,6 @@ import {
   openTrafficCommission,
   updateTrafficCommission,
   type CommissionRow,
-  type CommissionStatus,
 } from '../store/commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import type { AffiliateFacts } from '../domain/matching.js';
@@ -206,106 +204,6 @@ export class CommissionService {
     for (const t of tiers)
       explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
     return { plan, commissions: [...commissions, ...tiers], explanation };
-  }
-
-  /** Writes the planned commissions in the sale's transaction, with their notifications. */
-  async insertForSale(
-    trx: Knex,
-    snap: ConfigSnapshot,
-    saleId: number,
-    sale: {
-      kind: 'sale' | 'action';
-      campaignId: number;
-      orderId: string | null;
-      channel: string | null;
-      day: string;
-      status: CommissionStatus;
-    },
-    planned: PlannedCommission[],
-  ): Promise<CommissionSummary[]> {
-    const now = this.clock();
-    const currency = snap.settings.baseCurrency;
-    const out: CommissionSummary[] = [];
-    const deltas: StatsDelta[] = [];
-    for (const c of planned) {
-      const row: CommissionRow = {
-        created_at: now,
-        updated_at: now,
-        kind: sale.kind,
-        sale_id: saleId,
-        campaign_id: sale.campaignId,
-        affiliate_id: c.affiliateId,
-        payout_id: c.payoutId,
-        tier: c.tier,
-        status: sale.status,
-        status_reason: null,
-        amount: c.amount,
-        merchant_amount: c.merchantAmount,
-        currency,
-        basis: c.basis,
-        rate_unit: c.rate?.unit ?? null,
-        rate_value: c.rate?.value ?? null,
-        quantity: 1,
-        day: sale.day,
-        aggregate_key: null,
-        parent_id: null,
-        batch_id: null,
-        detail: JSON.stringify(c.detail),
-      };
-      const id = await insertCommission(trx, row);
-      const summary = {
-        id,
-        affiliateId: c.affiliateId,
-        tier: c.tier,
-        amount: fromUnits(c.amount),
-        currency,
-        status: sale.status,
-      };
-      out.push(summary);
-      deltas.push({
-        day: sale.day,
-        campaign_id: sale.campaignId,
-        affiliate_id: c.affiliateId,
-        banner_id: 0,
-        commissions: c.amount,
-      });
-      const affiliate = snap.affiliates.get(c.affiliateId);
-      const messages: OutboxMessage[] = [];
-      if (c.tier === 1 && affiliate?.postbackUrl) {
-        messages.push({
-          channel: 'affiliate_postback',
-          method: 'GET',
-          url: fillMacros(affiliate.postbackUrl, {
-            // A sale names no click: the click's macros ({os}, {browser}, …) print empty.
-            ...keitaroMacros({
-              campaignName: snap.campaigns.get(sale.campaignId)?.name ?? null,
-              date: sale.day,
-              // {random} is a cache-buster, not a rule: any source will do.
-              random: Math.random,
-            }),
-            commission_id: id,
-            sale_id: saleId,
-            order_id: sale.orderId,
-            amount: macroAmount(c.amount),
-            commission: macroAmount(c.amount),
-            currency,
-            status: sale.status,
-            campaign_id: sale.campaignId,
-            affiliate_id: c.affiliateId,
-            channel: sale.channel,
-            kind: sale.kind,
-          }),
-        });
-      }
-      await this.outbox.emit(
-        trx,
-        'commission.created',
-        { commission: { ...summary, saleId, campaignId: sale.campaignId, kind: sale.kind } },
-        messages,
-      );
-    }
-    await addDailyStats(trx, deltas);
-    return out;
   }
 
   /**

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { transaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { GroupWriter } from '../ingest/group-writer.js';
+import type { GroupWriter } from '../ingest/group-writer.js';
+import type { PendingSale, SaleWrite } from '../ingest/sale-writer.js';
 import type { z } from 'zod';
 import type { ConfigCache, ConfigSnapshot } from './config-cache.js';
 import type { Hooks } from '../plugins/hooks.js';
@@ -14,15 +15,9 @@ import { essentialSaleFields, optionalSaleFields, saleBodyFields, type SaleInput
 import { AppError, fieldError } from '../errors.js';
 import { parse, unknownKeyMessage, unknownKeys, validationFailed, withoutKeys } from '../validation.js';
 import { AMOUNT_LIMIT_MESSAGE, IP_LENGTH, KEY_LENGTH, MAX_AMOUNT_UNITS, TEXT_LENGTH, cut } from '../domain/limits.js';
-import { dialectHelper } from '../db/index.js';
 import { findSaleByOrderKey, insertSale, type Sale, type SaleRow, type SaleStatus } from '../store/sales.js';
 import { referralsOfVisitor } from '../store/clicks.js';
-import {
-  findSubscription,
-  lastClickCountry,
-  rememberSubscription,
-  type SubscriptionRecord,
-} from '../store/subscriptions.js';
+import { findSubscription, lastClickCountry, type SubscriptionRecord } from '../store/subscriptions.js';
 import { recurringWindowEnd, withinRecurringMonths, type PayoutDef } from '../domain/payouts.js';
 import type { SubscriptionReferral } from '../domain/matching.js';
 import { countryOf } from './geo.js';
@@ -83,17 +78,6 @@ export interface SimulationResult extends SaleResult {
   }>;
   payoutExplanation: string[];
 }
-
-interface PendingSale {
-  req: SaleRequest;
-  p: Prepared;
-  row: SaleRow;
-}
-
-type SaleWrite =
-  | { kind: 'created'; id: number; commissions: CommissionSummary[] }
-  | { kind: 'duplicate' }
-  | { kind: 'error'; error: unknown };
 
 /** A lifetime binding offered to rule 1 by a plugin through the `sale.matchCandidates` filter. */
 export interface LifetimeCandidate {
@@ -191,6 +175,8 @@ export class SaleService {
     private readonly hooks: Hooks,
     private readonly fraud: FraudGate,
     private readonly commissions: CommissionService,
+    /** The sale writer (ingest/sale-writer.ts), drained on shutdown by the container. */
+    private readonly writer: GroupWriter<PendingSale, SaleWrite>,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly random?: () => number,
@@ -213,7 +199,7 @@ export class SaleService {
       await this.fraud.countDropped('sale', p.dropped.rule, p.at, p.snap.settings.timezone);
       return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
     }
-    const written = await this.writer.write({ req, p, row });
+    const written = await this.writer.write(this.pending(req, p, row));
     if (written.kind === 'error') throw written.error;
     if (written.kind === 'created') {
       const result: SaleResult = {
@@ -250,76 +236,6 @@ export class SaleService {
       });
     }
     return this.resultOf(original, p.warnings);
-  }
-
-  /**
-   * Sales are written in groups (SPEC §12): one transaction per batch, each sale in its own
-   * savepoint so a duplicate order (unique key) or a bad row affects only itself. Its
-   * commissions are written in the same savepoint as the sale.
-   */
-  private readonly writer = new GroupWriter<PendingSale, SaleWrite>(
-    (items) =>
-      transaction(this.db, async (trx) => {
-        const dialect = dialectHelper(trx);
-        const out: SaleWrite[] = [];
-        for (const item of items) {
-          try {
-            // Inside the batch's transaction this is a savepoint (no retry of its own).
-            out.push(await transaction(trx, (sp) => this.writeOne(sp, item)));
-          } catch (error) {
-            // The database rolled back the whole batch, not just this savepoint: run the batch again.
-            if (dialect.isRetriable(error)) throw error;
-            if (item.row.order_key && dialect.isUniqueViolation(error)) out.push({ kind: 'duplicate' });
-            else out.push({ kind: 'error', error });
-          }
-        }
-        return out;
-      }),
-    { maxBatch: 500 },
-  );
-
-  private async writeOne(trx: Knex.Transaction, { req, p, row }: PendingSale): Promise<SaleWrite> {
-    const id = await insertSale(trx, row);
-    // The first attributed sale of a subscription decides where its renewals go (SPEC §14).
-    if (
-      row.subscription_id &&
-      !p.subscription &&
-      row.affiliate_id !== null &&
-      row.status !== 'declined' &&
-      req.kind === 'sale'
-    )
-      await rememberSubscription(trx, {
-        subscriptionId: row.subscription_id,
-        campaignId: row.campaign_id,
-        affiliateId: row.affiliate_id,
-        firstSaleId: id,
-        firstSaleAt: row.at,
-      });
-    await addDailyStats(trx, [this.statsOf(row, p)]);
-    const day = dayIn(p.at, p.snap.settings.timezone);
-    const commissions =
-      row.status === 'declined'
-        ? []
-        : await this.commissions.insertForSale(
-            trx,
-            p.snap,
-            id,
-            {
-              kind: req.kind,
-              campaignId: row.campaign_id,
-              orderId: row.order_id,
-              channel: row.channel,
-              day,
-              status: row.status,
-            },
-            p.commissions.commissions,
-          );
-    return { kind: 'created', id, commissions };
-  }
-
-  /** Waits for queued sales (shutdown). */
-  drain(): Promise<void> {
-    return this.writer.drain();
   }
 
   /** Runs matching on a body without saving anything (POST /api/v1/simulate/sale). */
@@ -555,6 +471,44 @@ export class SaleService {
       commissions,
       customerKey,
       subscription: subscriptionRecord,
+    };
+  }
+
+  /**
+   * What the writer stores with the sale: its rollup figures, the subscription it starts and its
+   * planned commissions with what their notifications print.
+   */
+  private pending(req: SaleRequest, p: Prepared, row: SaleRow): PendingSale {
+    const snap = p.snap;
+    return {
+      row,
+      stats: this.statsOf(row, p),
+      // The first attributed sale of a subscription decides where its renewals go (SPEC §14).
+      subscription:
+        row.subscription_id &&
+        !p.subscription &&
+        row.affiliate_id !== null &&
+        row.status !== 'declined' &&
+        req.kind === 'sale'
+          ? {
+              subscriptionId: row.subscription_id,
+              campaignId: row.campaign_id,
+              affiliateId: row.affiliate_id,
+              firstSaleAt: row.at,
+            }
+          : null,
+      commissions:
+        row.status === 'declined'
+          ? null
+          : {
+              day: dayIn(p.at, snap.settings.timezone),
+              currency: snap.settings.baseCurrency,
+              campaignName: snap.campaigns.get(row.campaign_id)?.name ?? null,
+              planned: p.commissions.commissions.map((c) => ({
+                commission: c,
+                postbackUrl: c.tier === 1 ? snap.affiliates.get(c.affiliateId)?.postbackUrl || null : null,
+              })),
+            },
     };
   }
 
