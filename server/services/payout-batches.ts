@@ -4,7 +4,7 @@ import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
 import { conflict, notFound } from '../errors.js';
-import { add, fromUnits, toUnits, unitsToFixed, type Units } from '../domain/money.js';
+import { add, fromUnits, toUnits, unitsToFixed, ZERO, type Units } from '../domain/money.js';
 import { toCsv } from '../domain/csv.js';
 import { recordAudit } from '../store/audit.js';
 import type { Page } from '../store/rows.js';
@@ -128,7 +128,7 @@ export class PayoutBatchService {
       const rows = await payableCommissions(trx);
       const byAffiliate = new Map<number, { amount: Units; ids: number[] }>();
       for (const r of rows) {
-        const entry = byAffiliate.get(r.affiliateId) ?? { amount: 0, ids: [] };
+        const entry = byAffiliate.get(r.affiliateId) ?? { amount: ZERO, ids: [] };
         entry.amount = add(entry.amount, r.amount);
         entry.ids.push(r.id);
         byAffiliate.set(r.affiliateId, entry);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { toBool, toBoolOrNull, toIso, parseJson, paginate, whereContains, type Page } from './rows.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits, fromUnits } from '../domain/money.js';
 import type { PageQuery } from '../validation.js';
 
 export interface Campaign {
@@ -99,10 +99,10 @@ export const toCampaign = (r: CampaignRow): Campaign => ({
   sourceId: r.source_id ?? null,
   flowRotation: r.flow_rotation ?? 'position',
   costModel: r.cost_model ?? 'CPC',
-  costValue: fromUnits(Number(r.cost_value ?? 0)),
+  costValue: fromUnits(asUnits(Number(r.cost_value ?? 0))),
   costAuto: r.cost_auto === undefined ? true : toBool(r.cost_auto),
   costCurrency: r.cost_currency ?? null,
-  trafficLoss: fromUnits(Number(r.traffic_loss ?? 0)),
+  trafficLoss: fromUnits(asUnits(Number(r.traffic_loss ?? 0))),
   bindVisitors: r.bind_visitors ?? 'none',
   uniqueness: r.uniqueness ?? 'ip_ua',
   uniquenessTtlHours: r.uniqueness_ttl_hours ?? 24,

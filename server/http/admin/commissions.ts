@@ -22,7 +22,7 @@ import {
 } from './form-values.js';
 import { AppError, notFound } from '../../errors.js';
 import { amount as amountSchema, id as idSchema, parse } from '../../validation.js';
-import { add, formatMoney, toUnits, unitsToFixed, type Units } from '../../domain/money.js';
+import { add, formatMoney, toUnits, unitsToFixed, ZERO, type Units } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
 import type { Commission } from '../../store/commissions.js';
@@ -145,7 +145,7 @@ export function refundSummary(commissions: Commission[]): string {
   if (reversed.length) parts.push(`reversed ${plural(reversed.length, 'commission')}`);
   if (lines.length) {
     const byCurrency = new Map<string, Units>();
-    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? 0, toUnits(-c.amount)));
+    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? ZERO, toUnits(-c.amount)));
     const by = [...byCurrency].map(([currency, units]) => formatMoney(units, currency)).join(' + ');
     parts.push(`cut ${plural(cut.size, 'commission')} by ${by}`, `added ${plural(lines.length, 'negative line')}`);
   }

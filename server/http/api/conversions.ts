@@ -8,7 +8,7 @@ import { toCsv } from '../../domain/csv.js';
 import { AppError } from '../../errors.js';
 import { addDays, dayStart } from '../../domain/report-dimensions.js';
 import { dayIn } from '../../domain/time.js';
-import { decimalText } from '../../domain/money.js';
+import { decimalText, type Units } from '../../domain/money.js';
 
 const day = z
   .string()
@@ -82,7 +82,7 @@ const shown = (c: ConversionEntry) => ({
 export const conversionsCsv = (rows: ConversionEntry[]) =>
   toCsv(
     CSV_COLUMNS,
-    rows.map((r) => CSV_COLUMNS.map((c) => (MONEY.has(c) ? decimalText(r[c] as number) : r[c]))),
+    rows.map((r) => CSV_COLUMNS.map((c) => (MONEY.has(c) ? decimalText(r[c] as Units) : r[c]))),
   );
 
 /** GET /api/v1/conversions (SPEC §15): postback conversions, filtered, paged, or as CSV. */
