@@ -13,6 +13,12 @@ declare const unitsBrand: unique symbol;
  */
 export type Units = number & { readonly [unitsBrand]: true };
 
+/**
+ * A decimal as a client or a setting writes it (12.34): any number that is not already units, so
+ * converting units again (`toUnits` of an amount in units) fails the type check.
+ */
+export type Decimal = number & { readonly [unitsBrand]?: never };
+
 /** Zero units. */
 export const ZERO = 0 as Units;
 
@@ -60,7 +66,7 @@ const DECIMAL = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  * Parses a decimal number or numeric string ("12.34", 12.34, "1e-5") into units, rounding
  * half-up at the 4th decimal place. Throws MoneyError for anything that is not a finite decimal.
  */
-export function toUnits(value: number | string): Units {
+export function toUnits(value: Decimal | string): Units {
   if (typeof value === 'number' && !Number.isFinite(value)) throw new MoneyError('not a finite number');
   const text = typeof value === 'number' ? String(value) : value.trim();
   const m = DECIMAL.exec(text);

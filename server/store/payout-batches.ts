@@ -2,7 +2,7 @@ import type { PayoutDetails, PayoutMethod } from '../schemas/affiliate-profile.j
 import type { Knex } from 'knex';
 import { toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { asUnits, fromUnits, type Units } from '../domain/money.js';
+import { asUnits, type Units } from '../domain/money.js';
 
 export type PayoutBatchStatus = 'open' | 'paid';
 
@@ -25,8 +25,8 @@ export interface PayoutBatch {
   createdAt: string | null;
   updatedAt: string | null;
   status: PayoutBatchStatus;
-  minimum: number;
-  total: number;
+  minimum: Units;
+  total: Units;
   affiliates: number;
   commissions: number;
   currency: string;
@@ -53,8 +53,8 @@ export const toPayoutBatch = (r: PayoutBatchRow & { id: number }): PayoutBatch =
   createdAt: toIso(r.created_at),
   updatedAt: toIso(r.updated_at),
   status: r.status,
-  minimum: fromUnits(asUnits(Number(r.minimum))),
-  total: fromUnits(asUnits(Number(r.total))),
+  minimum: asUnits(Number(r.minimum)),
+  total: asUnits(Number(r.total)),
   affiliates: Number(r.affiliates),
   commissions: Number(r.commissions),
   currency: r.currency,

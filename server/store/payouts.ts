@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { toBool, toIso, parseJson, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { asUnits, fromUnits } from '../domain/money.js';
+import { asUnits } from '../domain/money.js';
 import type { PayoutDef, Rate, RateUnit } from '../domain/payouts.js';
 
 export type { Rate };
@@ -74,17 +74,6 @@ function toPayout(r: PayoutRow, affiliateIds: number[], commissionGroupIds: numb
     archived: r.archived_at !== null,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
-  };
-}
-
-/** The JSON shape of a payout: amounts as decimal numbers (SPEC §1). */
-export function payoutJson(p: PayoutRecord) {
-  const rate = (r: Rate) => ({ value: fromUnits(r.value), unit: r.unit });
-  return {
-    ...p,
-    affiliateCommission: rate(p.affiliateCommission),
-    merchantCommission: rate(p.merchantCommission),
-    tiers: p.tiers.map(rate),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { toIso } from './rows.js';
-import { add, asUnits, fromUnits, type Units } from '../domain/money.js';
+import { add, asUnits, type Units } from '../domain/money.js';
 
 export type RefundType = 'refund' | 'chargeback';
 
@@ -19,9 +19,9 @@ export interface Refund {
   saleId: number;
   type: RefundType;
   /** In the sale's currency. */
-  amount: number;
+  amount: Units;
   /** Converted to the base currency with the sale's exchange rate. */
-  amountBase: number;
+  amountBase: Units;
   actor: string;
 }
 
@@ -30,8 +30,8 @@ const toRefund = (r: RefundRow & { id: number }): Refund => ({
   createdAt: toIso(r.created_at),
   saleId: Number(r.sale_id),
   type: r.type,
-  amount: fromUnits(asUnits(Number(r.amount))),
-  amountBase: fromUnits(asUnits(Number(r.amount_base))),
+  amount: asUnits(Number(r.amount)),
+  amountBase: asUnits(Number(r.amount_base)),
   actor: r.actor,
 });
 

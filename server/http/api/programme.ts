@@ -7,7 +7,7 @@ import { forbidden } from '../../errors.js';
 import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import * as s from '../../schemas/programme.js';
-import { payoutJson } from '../../store/payouts.js';
+import { payoutJson } from '../presenters/payouts.js';
 import { campaignFor } from '../../services/secrets.js';
 import type { AppContext } from '../context.js';
 import type { Campaign } from '../../store/campaigns.js';
