@@ -764,11 +764,11 @@ export class CampaignRunner {
     }
     return clickCost({
       model: (campaign.costModel ?? 'CPC') as CostModel,
-      value: toUnits(campaign.costValue ?? 0),
+      value: campaign.costValue,
       auto: campaign.costAuto !== false,
       paramCost,
       uniqueInCampaign,
-      trafficLoss: toUnits(campaign.trafficLoss ?? 0),
+      trafficLoss: campaign.trafficLoss,
     });
   }
 }

@@ -8,15 +8,7 @@ import type { Outbox, OutboxMessage } from './outbox.js';
 import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
 import { amount, parse } from '../validation.js';
-import {
-  asUnits,
-  fromUnits,
-  multiplyByRate,
-  multiplyByRateWithin,
-  toUnits,
-  ZERO,
-  type Units,
-} from '../domain/money.js';
+import { asUnits, fromUnits, multiplyByRate, multiplyByRateWithin, ZERO, type Units } from '../domain/money.js';
 import { rateToBase } from '../domain/currency.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros, keitaroMacros, macroAmount, type MacroValue } from '../domain/macros.js';
@@ -355,16 +347,16 @@ export class ConversionService {
 
   /** The campaign's cost of a conversion (SPEC §7.4: CPA, CPS on sales, REVSHARE of the revenue). */
   private costOf(
-    campaign: { costModel?: string | null; costValue?: number | null; trafficLoss?: number | null },
+    campaign: { costModel?: string | null; costValue?: Units | null; trafficLoss?: Units | null },
     status: ConversionStatus,
     revenueBase: Units,
   ): Units {
     return conversionCost(
       (campaign.costModel ?? 'CPC') as CostModel,
-      toUnits(campaign.costValue ?? 0),
+      campaign.costValue ?? ZERO,
       status,
       revenueBase,
-      toUnits(campaign.trafficLoss ?? 0),
+      campaign.trafficLoss ?? ZERO,
     );
   }
 
