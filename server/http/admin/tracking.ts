@@ -11,6 +11,7 @@ import { formatMoney, toUnits } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
 import { saleMoneyView } from './commissions.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
+import { saleJson } from '../presenters/sales.js';
 import { storeSetup } from '../../plugins/integrations/platforms.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
@@ -183,10 +184,10 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       matchedByValues: MATCHED_BY,
       campaigns: names.campaigns,
       sales: result.data.map((s) => ({
-        ...s,
+        ...saleJson(s),
         campaignName: names.campaign(s.campaignId),
         affiliateName: names.affiliate(s.affiliateId),
-        amount: s.totalCost === null ? '' : formatMoney(toUnits(s.totalCost), s.currency),
+        amount: s.totalCost === null ? '' : formatMoney(s.totalCost, s.currency),
         summary: s.explanation[0] ?? '',
       })),
       pagination: result.pagination,
@@ -206,14 +207,14 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
     render(ctx, views, 'admin/sale', {
       title: `${sale.kind === 'sale' ? 'Sale' : 'Action'} ${sale.orderId ?? `#${sale.id}`}`,
       nav: 'sales',
-      sale,
+      sale: saleJson(sale),
       campaignName: names.campaign(sale.campaignId),
       affiliateName: names.affiliate(sale.affiliateId),
-      amount: sale.totalCost === null ? null : formatMoney(toUnits(sale.totalCost), sale.currency),
+      amount: sale.totalCost === null ? null : formatMoney(sale.totalCost, sale.currency),
       amountBase:
         sale.totalCostBase === null || sale.currency === names.currency
           ? null
-          : formatMoney(toUnits(sale.totalCostBase), names.currency),
+          : formatMoney(sale.totalCostBase, names.currency),
       candidates: (sale.trace?.candidates ?? []).map(describe),
       affiliateCandidates: (sale.trace?.affiliateCandidates ?? []).map(describe),
       notes: sale.trace?.notes ?? [],
