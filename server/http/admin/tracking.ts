@@ -7,11 +7,12 @@ import type { Views } from '../views.js';
 import { render } from './render.js';
 import { idParam, pageLinks, pageOf, queryEnum, queryText } from './form-values.js';
 import { notFound } from '../../errors.js';
-import { formatMoney, toUnits } from '../../domain/money.js';
+import { formatMoney } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
 import { saleMoneyView } from './commissions.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
 import { saleJson } from '../presenters/sales.js';
+import { clickJson } from '../presenters/clicks.js';
 import { storeSetup } from '../../plugins/integrations/platforms.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
@@ -127,7 +128,7 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
       statuses: CLICK_STATUSES,
       campaigns: names.campaigns,
       clicks: result.data.map((c) => ({
-        ...c,
+        ...clickJson(c),
         campaignName: names.campaign(c.campaignId),
         affiliateName: names.affiliate(c.affiliateId),
         bannerName: names.banner(c.bannerId),
@@ -135,10 +136,10 @@ export function trackingPages(router: Router<AppState, AppCustom>, views: Views)
         // Campaign-URL clicks: flow, landing, offer, sub ids, cost and uniqueness (SPEC §15).
         traffic: c.traffic
           ? {
-              ...c.traffic,
+              ...clickJson(c).traffic,
               flowName: names.flow(c.traffic.flowId),
               subIdList: Object.entries(c.traffic.subIds).map(([name, value]) => ({ name, value })),
-              costText: formatMoney(toUnits(c.traffic.cost)),
+              costText: formatMoney(c.traffic.cost),
               unique: [
                 ['campaign', c.traffic.uniqueCampaign],
                 ['flow', c.traffic.uniqueFlow],

@@ -10,6 +10,7 @@ import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
 import { saleJson, salePageJson } from '../presenters/sales.js';
+import { clickPageJson } from '../presenters/clicks.js';
 import { listFormat, sendCsv } from '../csv-response.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
@@ -114,6 +115,6 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
     const { page, filters } = parseList(ctx, clickFilters);
     const { format, ...f } = filters;
     if (format === 'csv') return sendCsv(ctx, 'clicks', ctx.services.trackingLog.clicksCsv(f));
-    ctx.body = await ctx.services.trackingLog.clicks(f, page);
+    ctx.body = clickPageJson(await ctx.services.trackingLog.clicks(f, page));
   });
 }
