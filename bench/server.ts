@@ -12,6 +12,7 @@ import { createApp } from '../server/app.js';
 import { listen } from '../server/http/listen.js';
 import { createLogger } from '../server/logger.js';
 import { systemActor } from '../server/services/actor.js';
+import { toUnits } from '../server/domain/money.js';
 
 const mode = process.argv[2];
 
@@ -87,7 +88,12 @@ if (mode === 'same-work') {
   );
   await services.payouts.create(
     campaign.id,
-    { kind: 'general', title: 'Bench 10%', type: 'CPS', affiliateCommission: { value: 100_000, unit: 'percent' } },
+    {
+      kind: 'general',
+      title: 'Bench 10%',
+      type: 'CPS',
+      affiliateCommission: { value: toUnits('10'), unit: 'percent' },
+    },
     systemActor,
   );
   // A traffic campaign with filters and two weighted flows (SPEC §12: GET /<alias>).
@@ -97,8 +103,8 @@ if (mode === 'same-work') {
       alias: 'bench',
       flowRotation: 'weight',
       costModel: 'CPC',
-      costValue: 500,
-      trafficLoss: 100_000,
+      costValue: toUnits('0.05'),
+      trafficLoss: toUnits('10'),
     },
     systemActor,
   );

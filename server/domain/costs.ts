@@ -4,7 +4,7 @@
  * CPA, CPS and REVSHARE cost nothing at the click and are assigned at conversion.
  * Traffic loss raises the cost of what arrived: cost / (1 − loss / 100).
  */
-import { percentOf, scale, SCALE, type Units } from './money.js';
+import { percentOf, scale, SCALE, ZERO, type Units } from './money.js';
 
 export type CostModel = 'CPC' | 'CPUC' | 'CPM' | 'CPA' | 'CPS' | 'REVSHARE';
 
@@ -28,11 +28,11 @@ export interface ClickCostInput {
 
 export function clickCost(c: ClickCostInput): Units {
   let cost: Units;
-  if (!c.auto) cost = c.paramCost ?? 0;
+  if (!c.auto) cost = c.paramCost ?? ZERO;
   else if (c.model === 'CPC') cost = c.value;
-  else if (c.model === 'CPUC') cost = c.uniqueInCampaign ? c.value : 0;
+  else if (c.model === 'CPUC') cost = c.uniqueInCampaign ? c.value : ZERO;
   else if (c.model === 'CPM') cost = scale(c.value, 1, 1000);
-  else cost = 0;
+  else cost = ZERO;
   return withTrafficLoss(cost, c.trafficLoss);
 }
 
@@ -44,9 +44,9 @@ export function conversionCost(
   revenue: Units,
   trafficLoss: Units,
 ): Units {
-  let cost = 0;
+  let cost = ZERO;
   if (model === 'CPA') cost = value;
-  else if (model === 'CPS') cost = status === 'sale' ? value : 0;
+  else if (model === 'CPS') cost = status === 'sale' ? value : ZERO;
   else if (model === 'REVSHARE') cost = percentOf(revenue, value);
   return withTrafficLoss(cost, trafficLoss);
 }

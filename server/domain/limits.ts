@@ -5,12 +5,12 @@
  * same rows.
  */
 
-import { SCALE } from './money.js';
+import { asUnits, SCALE } from './money.js';
 
 /** The largest money amount a client may send, in units of its currency (before and after conversion). */
 export const MAX_AMOUNT = 1_000_000_000;
 /** The same in 1/10,000 units. */
-export const MAX_AMOUNT_UNITS = MAX_AMOUNT * SCALE;
+export const MAX_AMOUNT_UNITS = asUnits(MAX_AMOUNT * SCALE);
 export const AMOUNT_LIMIT_MESSAGE = `must be at most ${MAX_AMOUNT.toLocaleString('en-US')}`;
 
 /** Indexed strings (utf8mb4 index limit): ids, keys, names, emails. */

@@ -4,8 +4,23 @@
  * negative amounts) to 4 places. Arithmetic that can overflow 2^53 runs on BigInt.
  */
 
-/** An amount in 1/10,000 of a currency unit (or of a percent point, for rates). */
-export type Units = number;
+declare const unitsBrand: unique symbol;
+
+/**
+ * An amount in 1/10,000 of a currency unit (or of a percent point, for rates). Branded, so a
+ * plain number (a decimal, or the result of `+`) is not accepted where units are expected: it
+ * becomes units through `toUnits` (a decimal) or `asUnits` (an integer that already is units).
+ */
+export type Units = number & { readonly [unitsBrand]: true };
+
+/**
+ * A decimal as a client or a setting writes it (12.34): any number that is not already units, so
+ * converting units again (`toUnits` of an amount in units) fails the type check.
+ */
+export type Decimal = number & { readonly [unitsBrand]?: never };
+
+/** Zero units. */
+export const ZERO = 0 as Units;
 
 export const SCALE = 10_000;
 const SCALE_BIG = 10_000n;
@@ -18,6 +33,15 @@ export class MoneyError extends Error {
 /** A decimal too large (or too small) for exact arithmetic: a limit problem, not a typing one. */
 export class MoneyRangeError extends MoneyError {
   override name = 'MoneyRangeError';
+}
+
+/**
+ * An integer that already is units: a money column read from the database, a count of units
+ * stored in JSON by this server. Throws for anything that is not a safe integer.
+ */
+export function asUnits(n: number): Units {
+  if (!Number.isSafeInteger(n)) throw new MoneyError(`not an integer amount in units: ${String(n)}`);
+  return (Object.is(n, -0) ? 0 : n) as Units;
 }
 
 /** Rounds a/b half away from zero (the "half-up" of SPEC §1, symmetric for refunds). */
@@ -33,7 +57,7 @@ function divRound(a: bigint, b: bigint): bigint {
 function toSafe(big: bigint): Units {
   if (big > BigInt(MAX_UNITS) || big < -BigInt(MAX_UNITS)) throw new MoneyRangeError('amount out of range');
   const n = Number(big);
-  return Object.is(n, -0) ? 0 : n;
+  return (Object.is(n, -0) ? 0 : n) as Units;
 }
 
 const DECIMAL = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
@@ -42,7 +66,7 @@ const DECIMAL = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  * Parses a decimal number or numeric string ("12.34", 12.34, "1e-5") into units, rounding
  * half-up at the 4th decimal place. Throws MoneyError for anything that is not a finite decimal.
  */
-export function toUnits(value: number | string): Units {
+export function toUnits(value: Decimal | string): Units {
   if (typeof value === 'number' && !Number.isFinite(value)) throw new MoneyError('not a finite number');
   const text = typeof value === 'number' ? String(value) : value.trim();
   const m = DECIMAL.exec(text);
@@ -117,13 +141,30 @@ export function subtract(a: Units, b: Units): Units {
   return toSafe(BigInt(a) - BigInt(b));
 }
 
+export function negate(a: Units): Units {
+  return toSafe(-BigInt(a));
+}
+
+/** The smaller of two amounts. */
+export function minUnits(a: Units, b: Units): Units {
+  return a < b ? a : b;
+}
+
+/** The amount, or zero when it is negative. */
+export function atLeastZero(a: Units): Units {
+  return a < 0 ? ZERO : a;
+}
+
 /** `percentUnits` is a percentage in units (12.5% = 125000); the result rounds half-up. */
 export function percentOf(amount: Units, percentUnits: Units): Units {
   return toSafe(divRound(BigInt(amount) * BigInt(percentUnits), 100n * SCALE_BIG));
 }
 
-/** amount × numerator / denominator, rounded half-up (proportional refunds, rate conversion). */
-export function scale(amount: Units, numerator: Units, denominator: Units): Units {
+/**
+ * amount × numerator / denominator, rounded half-up (proportional refunds, rate conversion). The
+ * ratio has no unit of its own: a quantity, or two amounts of the same kind.
+ */
+export function scale(amount: Units, numerator: number, denominator: number): Units {
   return toSafe(divRound(BigInt(amount) * BigInt(numerator), BigInt(denominator)));
 }
 
@@ -133,7 +174,7 @@ export function scale(amount: Units, numerator: Units, denominator: Units): Unit
  */
 export function multiplyByRateWithin(amount: Units, rateUnits: Units, max: Units): Units | null {
   const big = divRound(BigInt(amount) * BigInt(rateUnits), SCALE_BIG);
-  return big > BigInt(max) || big < -BigInt(max) ? null : Number(big);
+  return big > BigInt(max) || big < -BigInt(max) ? null : toSafe(big);
 }
 
 /** amount × rate, where the rate is itself in units (1.0850 = 10850). */

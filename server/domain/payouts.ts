@@ -2,7 +2,7 @@
  * Choosing the payout and computing commissions (SPEC §6.1, §6.2), as pure functions. Every
  * amount is in 1/10,000 units of the base currency; every choice is explained in words.
  */
-import { add, decimalText, formatMoney, percentOf, scale, subtract, type Units } from './money.js';
+import { add, atLeastZero, decimalText, formatMoney, percentOf, scale, subtract, ZERO, type Units } from './money.js';
 
 export type RateUnit = 'fixed' | 'percent';
 export interface Rate {
@@ -264,13 +264,13 @@ export function lineBasis(line: SaleLine, orderTotal: Units | null, fixedCost: F
       : orderTotal && orderTotal > 0
         ? scale(fixedCost.units, line.totalCost, orderTotal)
         : fixedCost.units;
-  return Math.max(0, subtract(line.totalCost, share));
+  return atLeastZero(subtract(line.totalCost, share));
 }
 
 /** A rate applied to a line: a fixed value per unit of quantity, or a percentage of the basis. */
 export function applyRate(rate: Rate, basis: Units | null, quantity: number): Units {
   if (rate.unit === 'fixed') return scale(rate.value, quantity, 1);
-  return basis === null ? 0 : percentOf(basis, rate.value);
+  return basis === null ? ZERO : percentOf(basis, rate.value);
 }
 
 export interface LineCommission {
@@ -332,7 +332,7 @@ export function planCommissions(lines: SaleLine[], ctx: SelectionContext, fixedC
         quantity: sel.line.quantity,
         rate,
         amount: applyRate(rate, basis, sel.line.quantity),
-        merchantAmount: tier === 1 ? applyRate(p.merchantCommission, basis, sel.line.quantity) : 0,
+        merchantAmount: tier === 1 ? applyRate(p.merchantCommission, basis, sel.line.quantity) : ZERO,
       });
       byTier.set(tier, list);
     });

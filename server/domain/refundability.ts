@@ -4,19 +4,21 @@
  * without an amount can be refunded once, in full. Amounts are units of the sale's currency.
  */
 
+import { subtract, type Units } from './money.js';
+
 /** What the refund rules read of a sale. */
 export interface RefundFacts {
   kind: string;
   status: string;
   /** The recorded amount; null for a sale recorded without one. */
-  totalCost: number | null;
+  totalCost: Units | null;
   /** What was refunded so far. */
-  refunded: number;
+  refunded: Units;
 }
 
 /** What is left to refund; null when the sale has no amount. */
-export function refundRemaining(sale: RefundFacts): number | null {
-  return sale.totalCost === null ? null : sale.totalCost - sale.refunded;
+export function refundRemaining(sale: RefundFacts): Units | null {
+  return sale.totalCost === null ? null : subtract(sale.totalCost, sale.refunded);
 }
 
 /** Whether the sale page offers a refund, given how many refunds the sale already has. */
@@ -30,7 +32,7 @@ export function isRefundable(sale: RefundFacts | null, refundCount: number): boo
  * Whether a refund of `amount` (null: everything left) is one the refund would accept, so it is
  * worth confirming first: a sale, not declined, with something left and no more than that asked.
  */
-export function refundFits(sale: RefundFacts, amount: number | null): boolean {
+export function refundFits(sale: RefundFacts, amount: Units | null): boolean {
   if (sale.kind !== 'sale' || sale.status === 'declined') return false;
   const left = refundRemaining(sale);
   return left === null || (left > 0 && (amount ?? 0) <= left);

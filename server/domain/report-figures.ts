@@ -10,7 +10,7 @@
  * - the sale or action recorded to pay the affiliate of a postback's click (SPEC §7.5) is how the
  *   affiliate is paid for that conversion, not another one: it adds its commissions, nothing else.
  */
-import type { Units } from './money.js';
+import { asUnits, subtract, ZERO, type Units } from './money.js';
 
 export interface Figures {
   conversions: number;
@@ -19,28 +19,31 @@ export interface Figures {
   revenue: Units;
 }
 
-export const NO_FIGURES: Figures = { conversions: 0, sales: 0, actions: 0, revenue: 0 };
+export const NO_FIGURES: Figures = { conversions: 0, sales: 0, actions: 0, revenue: ZERO };
 
-/** A sale or action row: `source` is who recorded it (`postback` = the payment of a postback conversion). */
+/**
+ * A sale or action row: `source` is who recorded it (`postback` = the payment of a postback
+ * conversion); `totalCostBase` is its stored `total_cost_base` column, an integer in units.
+ */
 export function saleFigures(sale: {
   kind: 'sale' | 'action';
   status: string;
   source: string;
-  totalCostBase: Units | null;
+  totalCostBase: number | null;
 }): Figures {
   if (sale.source === 'postback' || sale.status === 'declined') return NO_FIGURES;
   return {
     conversions: 1,
     sales: sale.kind === 'sale' ? 1 : 0,
     actions: sale.kind === 'action' ? 1 : 0,
-    revenue: sale.totalCostBase ?? 0,
+    revenue: sale.totalCostBase === null ? ZERO : asUnits(sale.totalCostBase),
   };
 }
 
 /** A postback conversion in `status` (null: not stored yet) with its revenue in the base currency. */
 export function conversionFigures(status: string | null, revenueBase: Units): Figures {
   if (status === 'sale' || status === 'rebill') return { conversions: 1, sales: 1, actions: 0, revenue: revenueBase };
-  if (status === 'lead') return { conversions: 1, sales: 0, actions: 1, revenue: 0 };
+  if (status === 'lead') return { conversions: 1, sales: 0, actions: 1, revenue: ZERO };
   return NO_FIGURES;
 }
 
@@ -50,6 +53,6 @@ export function figuresChange(before: Figures, after: Figures): Figures {
     conversions: after.conversions - before.conversions,
     sales: after.sales - before.sales,
     actions: after.actions - before.actions,
-    revenue: after.revenue - before.revenue,
+    revenue: subtract(after.revenue, before.revenue),
   };
 }

@@ -14,7 +14,7 @@ import type { SharedState } from './shared-state.js';
 import { deviceKey, isUniqueVisit, scopes, type UniquenessMode } from '../domain/uniqueness.js';
 import { clickCost, type CostModel } from '../domain/costs.js';
 import { clickMacros, fillMacros } from '../domain/macros.js';
-import { multiplyByRateWithin, toUnits, MoneyRangeError, type Units } from '../domain/money.js';
+import { multiplyByRateWithin, toUnits, MoneyRangeError, ZERO, type Units } from '../domain/money.js';
 import { rateToBase } from '../domain/currency.js';
 import {
   CODE_LENGTH,
@@ -508,7 +508,7 @@ export class CampaignRunner {
       flowId: number;
       affiliateId: number | null;
       source: ReturnType<ConfigSnapshot['sources']['get']>;
-      cost: number;
+      cost: Units;
       country: string | null;
       externalId: string | null;
       subIds: Record<string, string>;
@@ -630,7 +630,7 @@ export class CampaignRunner {
       offerIndex: number | null;
       now: number;
       day: string;
-      cost: number;
+      cost: Units;
       unique: { campaign: boolean; global: boolean; flow: (flowId: number) => boolean };
       subIds: Record<string, string>;
       externalId: string | null;
@@ -747,28 +747,28 @@ export class CampaignRunner {
         snap.settings.baseCurrency
       ).toUpperCase();
       try {
-        const amount = raw === undefined ? 0 : toUnits(raw);
+        const amount = raw === undefined ? ZERO : toUnits(raw);
         const rate = rateToBase(currency, snap.settings);
         // SPEC §10a: out of [0, 1,000,000,000] before or after conversion costs 0; the visitor still goes on.
         const converted = rate === null ? null : multiplyByRateWithin(amount, rate, MAX_AMOUNT_UNITS);
         if (rate === null) log.push(`cost currency ${currency} has no exchange rate: cost 0`);
         else if (amount > MAX_AMOUNT_UNITS || converted === null)
           log.push(`cost parameter ${JSON.stringify(raw).slice(0, 40)} is over the limit of ${AMOUNT_LIMIT}: cost 0`);
-        paramCost = rate === null || amount < 0 || amount > MAX_AMOUNT_UNITS || converted === null ? 0 : converted;
+        paramCost = rate === null || amount < 0 || amount > MAX_AMOUNT_UNITS || converted === null ? ZERO : converted;
       } catch (err) {
         log.push(
           `cost parameter ${JSON.stringify(raw).slice(0, 40)} ${err instanceof MoneyRangeError ? `is over the limit of ${AMOUNT_LIMIT}` : 'is not a number'}: cost 0`,
         );
-        paramCost = 0;
+        paramCost = ZERO;
       }
     }
     return clickCost({
       model: (campaign.costModel ?? 'CPC') as CostModel,
-      value: toUnits(campaign.costValue ?? 0),
+      value: campaign.costValue,
       auto: campaign.costAuto !== false,
       paramCost,
       uniqueInCampaign,
-      trafficLoss: toUnits(campaign.trafficLoss ?? 0),
+      trafficLoss: campaign.trafficLoss,
     });
   }
 }

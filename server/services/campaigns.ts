@@ -9,7 +9,7 @@ import { copyCampaignPayouts } from '../store/payouts.js';
 import { rowExists } from '../store/rows.js';
 import type { CampaignCreate, CampaignPatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
-import { toUnits } from '../domain/money.js';
+import { toUnits, ZERO, type Units } from '../domain/money.js';
 
 /** A unique-key refusal in people's words: the alias index names the field. */
 const uniqueCampaign = (message: string) =>
@@ -29,7 +29,7 @@ async function checkTraffic(
     groupId: number | null;
     sourceId: number | null;
     costModel: string;
-    costValue: number;
+    costValue: Units;
   },
   changed: Partial<Record<'domainId' | 'alias' | 'groupId' | 'sourceId' | 'costModel' | 'costValue', unknown>>,
   exceptId?: number,
@@ -105,7 +105,7 @@ export class CampaignService {
             groupId: input.groupId ?? null,
             sourceId: input.sourceId ?? null,
             costModel: input.costModel ?? 'CPC',
-            costValue: input.costValue ?? 0,
+            costValue: input.costValue ?? ZERO,
           },
           input,
         );
@@ -193,7 +193,7 @@ export class CampaignService {
             groupId: patch.groupId !== undefined ? patch.groupId : current.groupId,
             sourceId: patch.sourceId !== undefined ? patch.sourceId : current.sourceId,
             costModel: patch.costModel ?? current.costModel,
-            costValue: patch.costValue ?? toUnits(current.costValue),
+            costValue: patch.costValue ?? current.costValue,
           },
           patch,
           id,

@@ -5,7 +5,7 @@ import type { Outbox } from './outbox.js';
 import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits, fromUnits } from '../domain/money.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
@@ -73,7 +73,7 @@ export function commissionSummary(c: StoredCommission) {
     tier: c.tier,
     status: c.status,
     statusReason: c.status_reason,
-    amount: fromUnits(c.amount),
+    amount: fromUnits(asUnits(c.amount)),
     currency: c.currency,
     parentId: c.parent_id,
     batchId: c.batch_id,

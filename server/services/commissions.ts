@@ -13,7 +13,7 @@ import {
   type SaleLine,
   type SubscriptionFacts,
 } from '../domain/payouts.js';
-import { fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
+import { add, fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
 import {
   insertCommission,
   openTrafficCommission,
@@ -297,7 +297,7 @@ export class CommissionService {
             id,
             affiliateId: d.affiliateId,
             tier: 1,
-            amount: fromUnits(row.amount),
+            amount: fromUnits(amountFor(quantity, rate)),
             currency,
             status: d.status,
             campaignId: d.campaignId,
@@ -328,7 +328,7 @@ function rowCapacity(kind: 'click' | 'impression', rates: Units[]): number {
 
 function sumBasis(lines: Array<{ basis: Units | null }>): Units | null {
   if (lines.some((l) => l.basis === null)) return null;
-  return lines.reduce((s, l) => s + (l.basis as number), 0);
+  return add(...lines.map((l) => l.basis as Units));
 }
 
 declare module '../plugins/contract.js' {

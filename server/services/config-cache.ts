@@ -17,6 +17,7 @@ import type { MatchLookups, CampaignFacts, AffiliateFacts, BannerFacts, CouponFa
 import type { SettingsService } from './settings.js';
 import type { Settings } from '../domain/settings.js';
 import type { PayoutDef, Rate } from '../domain/payouts.js';
+import { asUnits } from '../domain/money.js';
 import { goalOf } from '../store/payouts.js';
 import { parseJson } from '../store/rows.js';
 import { allDomains } from '../store/domains.js';
@@ -171,11 +172,14 @@ export class ConfigSnapshot implements MatchLookups {
         type: r.type,
         actionCode: r.action_code,
         rawClicks: r.raw_clicks === true || Number(r.raw_clicks) === 1,
-        affiliateCommission: { value: Number(r.affiliate_value), unit: r.affiliate_unit },
-        merchantCommission: { value: Number(r.merchant_value), unit: r.merchant_unit },
+        affiliateCommission: { value: asUnits(Number(r.affiliate_value)), unit: r.affiliate_unit },
+        merchantCommission: { value: asUnits(Number(r.merchant_value)), unit: r.merchant_unit },
         goal: goalOf(r),
         couponCode: r.coupon_code,
-        tiers: parseJson<Rate[]>(r.tiers, []),
+        tiers: parseJson<Array<{ value: number; unit: Rate['unit'] }>>(r.tiers, []).map((t) => ({
+          value: asUnits(t.value),
+          unit: t.unit,
+        })),
         affiliateIds: [
           ...new Set([...(affiliatesOf.get(r.id) ?? []), ...commissionGroupIds.flatMap((g) => members.get(g) ?? [])]),
         ],

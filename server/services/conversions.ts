@@ -8,7 +8,7 @@ import type { Outbox, OutboxMessage } from './outbox.js';
 import type { SaleService } from './sales.js';
 import { AppError, fieldError } from '../errors.js';
 import { amount, parse } from '../validation.js';
-import { fromUnits, multiplyByRate, multiplyByRateWithin, toUnits, type Units } from '../domain/money.js';
+import { asUnits, fromUnits, multiplyByRate, multiplyByRateWithin, ZERO, type Units } from '../domain/money.js';
 import { rateToBase } from '../domain/currency.js';
 import { conversionCost, type CostModel } from '../domain/costs.js';
 import { fillMacros, keitaroMacros, macroAmount, type MacroValue } from '../domain/macros.js';
@@ -198,7 +198,7 @@ export class ConversionService {
               },
             );
           }
-          const newRevenue = revenue ?? Number(existing.revenue);
+          const newRevenue = revenue ?? asUnits(Number(existing.revenue));
           const newBase = multiplyByRate(newRevenue, rate);
           await updateConversion(trx, existing.id, {
             status,
@@ -209,11 +209,11 @@ export class ConversionService {
             updated_at: now,
           });
           // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
-          const oldCost = Number(existing.cost);
+          const oldCost = asUnits(Number(existing.cost));
           const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
           if (newCost !== oldCost) await updateConversion(trx, existing.id, { cost: newCost });
           const change = figuresChange(
-            conversionFigures(existing.status, Number(existing.revenue_base)),
+            conversionFigures(existing.status, asUnits(Number(existing.revenue_base))),
             conversionFigures(status, newBase),
           );
           // A conversion's figures stay on the day it arrived: a later status changes that day's.
@@ -263,7 +263,7 @@ export class ConversionService {
           await this.notify(trx, snap, click, row, now);
           return { row, duplicate: false, changed: true };
         }
-        const base = multiplyByRate(revenue ?? 0, rate);
+        const base = multiplyByRate(revenue ?? ZERO, rate);
         const cost = campaign ? this.costOf(campaign, status, base) : 0;
         const id = await insertConversion(trx, {
           created_at: now,
@@ -339,7 +339,7 @@ export class ConversionService {
       previousStatus: outcome.row.previous_status,
       duplicate: outcome.duplicate,
       campaignId: click.campaign_id,
-      revenue: fromUnits(Number(outcome.row.revenue)),
+      revenue: fromUnits(asUnits(Number(outcome.row.revenue))),
       currency: outcome.row.currency,
       saleId,
     };
@@ -347,16 +347,16 @@ export class ConversionService {
 
   /** The campaign's cost of a conversion (SPEC §7.4: CPA, CPS on sales, REVSHARE of the revenue). */
   private costOf(
-    campaign: { costModel?: string | null; costValue?: number | null; trafficLoss?: number | null },
+    campaign: { costModel?: string | null; costValue?: Units | null; trafficLoss?: Units | null },
     status: ConversionStatus,
     revenueBase: Units,
   ): Units {
     return conversionCost(
       (campaign.costModel ?? 'CPC') as CostModel,
-      toUnits(campaign.costValue ?? 0),
+      campaign.costValue ?? ZERO,
       status,
       revenueBase,
-      toUnits(campaign.trafficLoss ?? 0),
+      campaign.trafficLoss ?? ZERO,
     );
   }
 
@@ -376,8 +376,8 @@ export class ConversionService {
         subid: click.click_id,
         external_id: click.external_id,
         status: c.status,
-        payout: macroAmount(Number(c.revenue)),
-        revenue: macroAmount(Number(c.revenue)),
+        payout: macroAmount(asUnits(Number(c.revenue))),
+        revenue: macroAmount(asUnits(Number(c.revenue))),
         currency: c.currency,
         tid: c.tid,
         campaign_id: click.campaign_id,
@@ -411,7 +411,7 @@ export class ConversionService {
           tid: c.tid,
           status: c.status,
           previousStatus: c.previous_status,
-          revenue: fromUnits(Number(c.revenue)),
+          revenue: fromUnits(asUnits(Number(c.revenue))),
           currency: c.currency,
           campaignId: click.campaign_id,
           flowId: click.flow_id,
@@ -447,9 +447,9 @@ export class ConversionService {
     };
     try {
       if (c.status === 'sale' || c.status === 'rebill')
-        return await pay('sale', { orderId, totalCost: fromUnits(Number(c.revenue)) });
+        return await pay('sale', { orderId, totalCost: fromUnits(asUnits(Number(c.revenue))) });
       if (c.status === 'lead')
-        return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(Number(c.revenue)) });
+        return await pay('action', { actionCode: 'lead', orderId, totalCost: fromUnits(asUnits(Number(c.revenue))) });
       if (c.status === 'rejected') {
         // Everything this conversion paid: the lead's action and the sale it became (same order id).
         const paid = await paidSalesOfOrder(this.db, click.campaign_id, orderId);

@@ -5,6 +5,7 @@ import { eachAffiliate, type Affiliate, type AffiliateFilters } from '../store/a
 import { eachSale, type Sale, type SaleFilters } from '../store/sales.js';
 import { eachCommission, type Commission, type CommissionFilters } from '../store/commissions.js';
 import { eachClick, type Click, type ClickFilters } from '../store/clicks.js';
+import { fromUnits } from '../domain/money.js';
 
 /*
  * CSV exports of the admin lists (SPEC §13 "Everyday admin"), with the list's filters. Rows are
@@ -83,9 +84,9 @@ const SALE: Columns<Sale> = {
     s.affiliateId,
     s.bannerId,
     s.matchedBy,
-    s.totalCost,
+    s.totalCost === null ? null : fromUnits(s.totalCost),
     s.currency,
-    s.totalCostBase,
+    s.totalCostBase === null ? null : fromUnits(s.totalCostBase),
     s.productId,
     s.coupon,
     s.channel,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { AppError, conflict, fieldError } from '../errors.js';
-import { subtract, unitsToFixed, type Units } from '../domain/money.js';
+import { minUnits, subtract, unitsToFixed, type Units } from '../domain/money.js';
 import { parseJsonKeepingIds } from '../domain/json-ids.js';
 import type { Intent, Platform, PlatformEvent } from '../domain/integrations/types.js';
 import { stripeEvent } from '../domain/integrations/stripe.js';
@@ -345,7 +345,7 @@ export class IntegrationService implements StoreWebhookReceiver {
       input = { amount: null, type: intent.type, refundedTotal: a.units };
     } else if (a.kind === 'exact' && left !== null) {
       // A platform refund may include what the sale's total left out: at most what is left.
-      input = { amount: Math.min(a.units, left), type: intent.type };
+      input = { amount: minUnits(a.units, left), type: intent.type };
     } else {
       input = { amount: null, type: intent.type };
     }

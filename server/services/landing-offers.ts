@@ -6,6 +6,7 @@ import { parseJson } from '../store/rows.js';
 import { clickBySubid, setClickOffer } from '../store/clicks.js';
 import { URL_LENGTH, clip } from '../domain/limits.js';
 import { dayIn } from '../domain/time.js';
+import { asUnits } from '../domain/money.js';
 
 /**
  * The landing → offer step (SPEC §7.2): `GET /lp/offer?subid=…` keeps the click of the landing
@@ -44,7 +45,7 @@ export class LandingOffers {
         flowId: click.flow_id,
         affiliateId: click.affiliate_id,
         source: click.source_id ? (snap.sources.get(click.source_id)?.name ?? null) : null,
-        cost: Number(click.cost),
+        cost: asUnits(Number(click.cost)),
         country: click.country,
         ip: click.ip,
         externalId: click.external_id,

@@ -4,7 +4,7 @@ import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
 import { conflict, notFound } from '../errors.js';
-import { add, fromUnits, toUnits, unitsToFixed, type Units } from '../domain/money.js';
+import { add, fromUnits, toUnits, unitsToFixed, ZERO, type Units } from '../domain/money.js';
 import { toCsv } from '../domain/csv.js';
 import { recordAudit } from '../store/audit.js';
 import type { Page } from '../store/rows.js';
@@ -33,20 +33,20 @@ import {
 import { KEY_LENGTH, TEXT_LENGTH, clip, cut } from '../domain/limits.js';
 import { missingPayoutDetails, type PayoutDetails, type PayoutMethod } from '../schemas/affiliate-profile.js';
 
-/** A line in JSON: amounts as decimals. */
+/** A line of a batch or of a preview (the JSON shape is server/http/presenters/payout-batches.ts). */
 export interface PayoutItem {
   affiliateId: number;
   refId: string;
   name: string;
   email: string;
-  amount: number;
+  amount: Units;
   commissions: number;
 }
 
 export interface PayoutPreview {
-  minimum: number;
+  minimum: Units;
   currency: string;
-  total: number;
+  total: Units;
   /** The affiliates a batch would pay now. */
   data: PayoutItem[];
   /** Affiliates with approved, unpaid commissions who are not paid this time, and why. */
@@ -65,12 +65,12 @@ export interface PayoutBatchDetail extends PayoutBatch {
   >;
 }
 
-const itemJson = (l: PayoutLine): PayoutItem => ({
+const itemOf = (l: PayoutLine): PayoutItem => ({
   affiliateId: l.affiliateId,
   refId: l.refId,
   name: l.name,
   email: l.email,
-  amount: fromUnits(l.amount),
+  amount: l.amount,
   commissions: l.commissions,
 });
 
@@ -109,12 +109,12 @@ export class PayoutBatchService {
     });
     const { pay, carry } = split(lines, min);
     return {
-      minimum: fromUnits(min),
+      minimum: min,
       currency: this.settings().baseCurrency,
-      total: fromUnits(add(...pay.map((l) => l.amount))),
-      data: pay.map(itemJson),
+      total: add(...pay.map((l) => l.amount)),
+      data: pay.map(itemOf),
       carriedOver: carry.map((l) => ({
-        ...itemJson(l),
+        ...itemOf(l),
         reason: carryReason(l.amount, min, this.settings().baseCurrency),
       })),
     };
@@ -128,7 +128,7 @@ export class PayoutBatchService {
       const rows = await payableCommissions(trx);
       const byAffiliate = new Map<number, { amount: Units; ids: number[] }>();
       for (const r of rows) {
-        const entry = byAffiliate.get(r.affiliateId) ?? { amount: 0, ids: [] };
+        const entry = byAffiliate.get(r.affiliateId) ?? { amount: ZERO, ids: [] };
         entry.amount = add(entry.amount, r.amount);
         entry.ids.push(r.id);
         byAffiliate.set(r.affiliateId, entry);
@@ -200,7 +200,7 @@ export class PayoutBatchService {
     return {
       ...batch,
       items: lines.map((l) => ({
-        ...itemJson(l),
+        ...itemOf(l),
         commissionIds: ids.get(l.affiliateId) ?? [],
         payoutMethod: l.payoutMethod ?? null,
         payoutDetails: l.payoutDetails ?? null,
@@ -279,7 +279,7 @@ export class PayoutBatchService {
         'payoutBatch.paid',
         'payoutBatch',
         id,
-        { total: batch.total, commissions: before.length },
+        { total: fromUnits(batch.total), commissions: before.length },
         now,
       );
       return changes;

@@ -17,6 +17,7 @@ import {
 import { payoutProblems } from '../domain/payout-rules.js';
 import type { PayoutCreate, PayoutPatch } from '../schemas/programme.js';
 import type { PageQuery } from '../validation.js';
+import { ZERO } from '../domain/money.js';
 
 type Merged = Omit<store.PayoutRecord, 'id' | 'campaignId' | 'createdAt' | 'updatedAt' | 'archived'>;
 
@@ -59,7 +60,7 @@ export class PayoutService {
       actionCode: input.actionCode ?? null,
       rawClicks: input.rawClicks ?? false,
       affiliateCommission: input.affiliateCommission,
-      merchantCommission: input.merchantCommission ?? { value: 0, unit: 'fixed' },
+      merchantCommission: input.merchantCommission ?? { value: ZERO, unit: 'fixed' },
       goal: normaliseGoal(input.goal),
       couponCode: input.couponCode ?? null,
       tiers: input.tiers ?? [],

@@ -7,7 +7,18 @@ import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.j
 import { commissionSummary } from './commission-lifecycle.js';
 import type { Outbox } from './outbox.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
-import { fromUnits, multiplyByRate, subtract, unitsToFixed, type Units } from '../domain/money.js';
+import {
+  add,
+  asUnits,
+  fromUnits,
+  minUnits,
+  multiplyByRate,
+  negate,
+  subtract,
+  unitsToFixed,
+  ZERO,
+  type Units,
+} from '../domain/money.js';
 import { refundTake } from '../domain/refunds.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
@@ -85,7 +96,7 @@ export function pickOrderSale(
 const UNPAID = ['pending', 'approved'] as const;
 const isUnpaid = (c: StoredCommission) => (c.status === 'pending' || c.status === 'approved') && c.batch_id === null;
 const isReversal = (c: StoredCommission) => c.kind === 'refund' || c.kind === 'chargeback';
-const amountsOf = (c: StoredCommission) => ({ amount: c.amount, merchantAmount: c.merchant_amount });
+const amountsOf = (c: StoredCommission) => ({ amount: asUnits(c.amount), merchantAmount: asUnits(c.merchant_amount) });
 
 /**
  * Refunds and chargebacks (SPEC §6.4). The refunded share of the order (amount / totalCost)
@@ -273,7 +284,7 @@ export class RefundService {
             'commission.created',
             'commission',
             id,
-            { parentId: original.id, refundId, status, amount: fromUnits(row.amount) },
+            { parentId: original.id, refundId, status, amount: fromUnits(negate(take)) },
             now,
           );
         }
@@ -323,7 +334,7 @@ export class RefundService {
       type: input.type,
       amount: fromUnits(amount),
       currency: sale.currency,
-      refundedTotal: fromUnits(sale.refunded + amount),
+      refundedTotal: fromUnits(add(sale.refunded, amount)),
       full,
       commissions: affected.map(toCommission),
     };
@@ -332,7 +343,7 @@ export class RefundService {
 
 /** What is missing for the sale's refunded total to reach `total`, capped at what is left. */
 function missingUpTo(sale: RefundableSale, total: Units, money: (u: Units) => string): Units {
-  const missing = subtract(Math.min(total, sale.totalCost ?? total), sale.refunded);
+  const missing = subtract(minUnits(total, sale.totalCost ?? total), sale.refunded);
   if (missing <= 0) throw conflict(`Sale ${sale.id} is already refunded up to ${money(sale.refunded)}`);
   return missing;
 }
@@ -356,9 +367,9 @@ async function refundAmount(
         'cannot be used: the sale was recorded without an amount; leave it out to refund the whole sale',
       );
     if ((await countRefunds(trx, sale.id)) > 0) throw conflict(`Sale ${sale.id} is already refunded`);
-    return { amount: 0, full: true };
+    return { amount: ZERO, full: true };
   }
-  const remaining = sale.totalCost - sale.refunded;
+  const remaining = subtract(sale.totalCost, sale.refunded);
   if (requested === null) {
     if (remaining <= 0) throw conflict(`Sale ${sale.id} is already refunded in full (${money(sale.refunded)})`);
     return { amount: remaining, full: true };

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { commissionsOfSale, type Commission } from '../store/commissions.js';
 import { refundableSale, refundsOfSale, type Refund, type RefundableSale } from '../store/refunds.js';
 import { isRefundable, refundFits, refundRemaining } from '../domain/refundability.js';
+import type { Units } from '../domain/money.js';
 
 /** A sale's money as its admin page shows it: commissions, refunds, and what is left to refund (units). */
 export interface SaleMoney {
@@ -10,7 +11,7 @@ export interface SaleMoney {
   sale: RefundableSale | null;
   refundable: boolean;
   /** Null when the sale has no amount (or is not found). */
-  remaining: number | null;
+  remaining: Units | null;
 }
 
 /** What the sale page reads about refunds (SPEC §6.4); the refund itself is RefundService's. */
@@ -38,8 +39,8 @@ export class SaleRefunds {
    */
   async toConfirm(
     saleId: number,
-    amount: number | null,
-  ): Promise<{ sale: RefundableSale; remaining: number | null } | null> {
+    amount: Units | null,
+  ): Promise<{ sale: RefundableSale; remaining: Units | null } | null> {
     const sale = await refundableSale(this.db, saleId);
     if (!sale || !refundFits(sale, amount)) return null;
     return { sale, remaining: refundRemaining(sale) };

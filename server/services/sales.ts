@@ -92,7 +92,7 @@ interface Prepared {
   snap: ConfigSnapshot;
   trace: MatchTrace;
   currency: string;
-  rate: number;
+  rate: Units;
   status: SaleStatus;
   declineReason: string | null;
   dropped: { rule: string } | null;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { toBool, toBoolOrNull, toIso, parseJson, paginate, whereContains, type Page } from './rows.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits, type Units } from '../domain/money.js';
 import type { PageQuery } from '../validation.js';
 
 export interface Campaign {
@@ -18,7 +18,7 @@ export interface Campaign {
   archived: boolean;
   createdAt: string | null;
   updatedAt: string | null;
-  // Traffic (SPEC §7.1). costValue and trafficLoss are decimals here (stored as 1/10,000 units).
+  // Traffic (SPEC §7.1). costValue and trafficLoss are units (1/10,000), as stored.
   /** null = the tracker's own host. */
   domainId: number | null;
   /** null = not reachable by a campaign URL. */
@@ -28,12 +28,12 @@ export interface Campaign {
   flowRotation: 'position' | 'weight';
   costModel: 'CPC' | 'CPUC' | 'CPM' | 'CPA' | 'CPS' | 'REVSHARE';
   /** Per click (CPC, CPUC), per 1,000 clicks (CPM), per conversion (CPA, CPS) or a percent (REVSHARE). */
-  costValue: number;
+  costValue: Units;
   costAuto: boolean;
   /** null = the base currency. */
   costCurrency: string | null;
   /** Percent, 0–99.99. */
-  trafficLoss: number;
+  trafficLoss: Units;
   bindVisitors: 'none' | 'flows' | 'flows_landings' | 'flows_landings_offers';
   uniqueness: 'ip_ua' | 'ip' | 'cookie';
   uniquenessTtlHours: number;
@@ -99,10 +99,10 @@ export const toCampaign = (r: CampaignRow): Campaign => ({
   sourceId: r.source_id ?? null,
   flowRotation: r.flow_rotation ?? 'position',
   costModel: r.cost_model ?? 'CPC',
-  costValue: fromUnits(Number(r.cost_value ?? 0)),
+  costValue: asUnits(Number(r.cost_value ?? 0)),
   costAuto: r.cost_auto === undefined ? true : toBool(r.cost_auto),
   costCurrency: r.cost_currency ?? null,
-  trafficLoss: fromUnits(Number(r.traffic_loss ?? 0)),
+  trafficLoss: asUnits(Number(r.traffic_loss ?? 0)),
   bindVisitors: r.bind_visitors ?? 'none',
   uniqueness: r.uniqueness ?? 'ip_ua',
   uniquenessTtlHours: r.uniqueness_ttl_hours ?? 24,

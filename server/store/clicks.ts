@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
+import { asUnits, type Units } from '../domain/money.js';
 import type { ReferralFacts } from '../domain/matching.js';
 
 export type ClickStatus = 'unique' | 'raw' | 'declined';
@@ -104,7 +105,7 @@ export interface Click {
     offerUrl: string | null;
     subIds: Record<string, string>;
     externalId: string | null;
-    cost: number;
+    cost: Units;
     uniqueCampaign: boolean;
     uniqueFlow: boolean;
     uniqueGlobal: boolean;
@@ -124,7 +125,7 @@ const trafficOf = (r: ClickRow & Partial<TrafficClickColumns>): Click['traffic']
         offerUrl: r.offer_url ?? null,
         subIds: parseJson<Record<string, string>>(r.sub_ids ?? null, {}),
         externalId: r.external_id ?? null,
-        cost: Number(r.cost ?? 0) / 10_000,
+        cost: asUnits(Number(r.cost ?? 0)),
         uniqueCampaign: Boolean(Number(r.unique_campaign ?? 0)),
         uniqueFlow: Boolean(Number(r.unique_flow ?? 0)),
         uniqueGlobal: Boolean(Number(r.unique_global ?? 0)),

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits, fromUnits } from '../domain/money.js';
 
 export type CommissionStatus = 'pending' | 'approved' | 'declined' | 'paid' | 'reversed';
 export type CommissionKind = 'sale' | 'action' | 'click' | 'impression' | 'refund' | 'chargeback';
@@ -68,14 +68,14 @@ export const toCommission = (r: CommissionRow & { id: number | string }): Commis
   tier: r.tier,
   status: r.status,
   statusReason: r.status_reason,
-  amount: fromUnits(Number(r.amount)),
-  merchantAmount: fromUnits(Number(r.merchant_amount)),
+  amount: fromUnits(asUnits(Number(r.amount))),
+  merchantAmount: fromUnits(asUnits(Number(r.merchant_amount))),
   currency: r.currency,
-  basis: r.basis === null ? null : fromUnits(Number(r.basis)),
+  basis: r.basis === null ? null : fromUnits(asUnits(Number(r.basis))),
   rate:
     r.rate_unit === null || r.rate_value === null
       ? null
-      : { value: fromUnits(Number(r.rate_value)), unit: r.rate_unit },
+      : { value: fromUnits(asUnits(Number(r.rate_value))), unit: r.rate_unit },
   quantity: Number(r.quantity),
   day: r.day,
   parentId: r.parent_id === null ? null : Number(r.parent_id),
@@ -154,7 +154,7 @@ export async function commissionTotals(
     .sum({ total: 'amount' })
     .groupBy('status')) as Array<{ status: string; n: number | string; total: number | string | null }>;
   const out: Record<string, { count: number; amount: number }> = {};
-  for (const r of rows) out[r.status] = { count: Number(r.n), amount: fromUnits(Number(r.total ?? 0)) };
+  for (const r of rows) out[r.status] = { count: Number(r.n), amount: fromUnits(asUnits(Number(r.total ?? 0))) };
   return out;
 }
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { PageQuery } from '../validation.js';
 import { paginate, type Page } from './rows.js';
+import { asUnits, type Units } from '../domain/money.js';
 
 /** A postback conversion as the conversions log shows it (SPEC §7.5, §15). Amounts in units. */
 export interface ConversionEntry {
@@ -17,10 +18,10 @@ export interface ConversionEntry {
   affiliateId: number | null;
   status: string;
   previousStatus: string | null;
-  revenue: number;
+  revenue: Units;
   currency: string;
-  revenueBase: number;
-  cost: number;
+  revenueBase: Units;
+  cost: Units;
   saleId: number | null;
 }
 
@@ -72,10 +73,10 @@ const toEntry = (r: ConversionRow): ConversionEntry => ({
   affiliateId: r.affiliate_id,
   status: r.status,
   previousStatus: r.previous_status,
-  revenue: Number(r.revenue),
+  revenue: asUnits(Number(r.revenue)),
   currency: r.currency,
-  revenueBase: Number(r.revenue_base),
-  cost: Number(r.cost),
+  revenueBase: asUnits(Number(r.revenue_base)),
+  cost: asUnits(Number(r.cost)),
   saleId: r.sale_id === null ? null : Number(r.sale_id),
 });
 

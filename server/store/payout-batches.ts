@@ -2,7 +2,7 @@ import type { PayoutDetails, PayoutMethod } from '../schemas/affiliate-profile.j
 import type { Knex } from 'knex';
 import { toIso, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits, type Units } from '../domain/money.js';
 
 export type PayoutBatchStatus = 'open' | 'paid';
 
@@ -25,8 +25,8 @@ export interface PayoutBatch {
   createdAt: string | null;
   updatedAt: string | null;
   status: PayoutBatchStatus;
-  minimum: number;
-  total: number;
+  minimum: Units;
+  total: Units;
   affiliates: number;
   commissions: number;
   currency: string;
@@ -41,7 +41,7 @@ export interface PayoutLine {
   refId: string;
   name: string;
   email: string;
-  amount: number;
+  amount: Units;
   commissions: number;
   /** How the affiliate wants to be paid (its profile), and the details it gave. */
   payoutMethod?: PayoutMethod | null;
@@ -53,8 +53,8 @@ export const toPayoutBatch = (r: PayoutBatchRow & { id: number }): PayoutBatch =
   createdAt: toIso(r.created_at),
   updatedAt: toIso(r.updated_at),
   status: r.status,
-  minimum: fromUnits(Number(r.minimum)),
-  total: fromUnits(Number(r.total)),
+  minimum: asUnits(Number(r.minimum)),
+  total: asUnits(Number(r.total)),
   affiliates: Number(r.affiliates),
   commissions: Number(r.commissions),
   currency: r.currency,
@@ -66,20 +66,24 @@ export const toPayoutBatch = (r: PayoutBatchRow & { id: number }): PayoutBatch =
 /** Approved commissions not yet in a batch, locked for the batch's transaction. */
 export async function payableCommissions(
   trx: Knex,
-): Promise<Array<{ id: number; affiliateId: number; amount: number }>> {
+): Promise<Array<{ id: number; affiliateId: number; amount: Units }>> {
   const rows = (await trx('commissions')
     .select('id', 'affiliate_id', 'amount')
     .where('status', 'approved')
     .whereNull('batch_id')
     .orderBy('id')
     .forUpdate()) as Array<{ id: number | string; affiliate_id: number; amount: number | string }>;
-  return rows.map((r) => ({ id: Number(r.id), affiliateId: Number(r.affiliate_id), amount: Number(r.amount) }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    affiliateId: Number(r.affiliate_id),
+    amount: asUnits(Number(r.amount)),
+  }));
 }
 
 /** Per affiliate: the sum and count of approved commissions not yet in a batch. */
 export async function payableTotals(
   db: Knex,
-): Promise<Array<{ affiliateId: number; amount: number; commissions: number }>> {
+): Promise<Array<{ affiliateId: number; amount: Units; commissions: number }>> {
   const rows = (await db('commissions')
     .where('status', 'approved')
     .whereNull('batch_id')
@@ -89,7 +93,7 @@ export async function payableTotals(
     .groupBy('affiliate_id')) as Array<{ affiliate_id: number; total: number | string | null; n: number | string }>;
   return rows.map((r) => ({
     affiliateId: Number(r.affiliate_id),
-    amount: Number(r.total ?? 0),
+    amount: asUnits(Number(r.total ?? 0)),
     commissions: Number(r.n),
   }));
 }
@@ -238,7 +242,7 @@ export async function batchLines(db: Knex, batchId: number): Promise<PayoutLine[
     refId: r.ref_id,
     name: r.name,
     email: r.email,
-    amount: Number(r.amount),
+    amount: asUnits(Number(r.amount)),
     commissions: Number(r.commissions),
     payoutMethod: r.payout_method ?? null,
     payoutDetails: r.payout_details ? (JSON.parse(r.payout_details) as PayoutDetails) : null,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { toBool, toIso, parseJson, paginate, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits } from '../domain/money.js';
 import type { PayoutDef, Rate, RateUnit } from '../domain/payouts.js';
 
 export type { Rate };
@@ -60,28 +60,20 @@ function toPayout(r: PayoutRow, affiliateIds: number[], commissionGroupIds: numb
     type: r.type,
     actionCode: r.action_code,
     rawClicks: toBool(r.raw_clicks),
-    affiliateCommission: { value: Number(r.affiliate_value), unit: r.affiliate_unit },
-    merchantCommission: { value: Number(r.merchant_value), unit: r.merchant_unit },
+    affiliateCommission: { value: asUnits(Number(r.affiliate_value)), unit: r.affiliate_unit },
+    merchantCommission: { value: asUnits(Number(r.merchant_value)), unit: r.merchant_unit },
     goal: goalOf(r),
     couponCode: r.coupon_code,
-    tiers: parseJson<Rate[]>(r.tiers, []),
+    tiers: parseJson<Array<{ value: number; unit: Rate['unit'] }>>(r.tiers, []).map((t) => ({
+      value: asUnits(t.value),
+      unit: t.unit,
+    })),
     affiliateIds,
     commissionGroupIds,
     recurringMonths: r.recurring_months === null ? null : Number(r.recurring_months),
     archived: r.archived_at !== null,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
-  };
-}
-
-/** The JSON shape of a payout: amounts as decimal numbers (SPEC §1). */
-export function payoutJson(p: PayoutRecord) {
-  const rate = (r: Rate) => ({ value: fromUnits(r.value), unit: r.unit });
-  return {
-    ...p,
-    affiliateCommission: rate(p.affiliateCommission),
-    merchantCommission: rate(p.merchantCommission),
-    tiers: p.tiers.map(rate),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { toIso } from './rows.js';
-import { fromUnits } from '../domain/money.js';
+import { add, asUnits, type Units } from '../domain/money.js';
 
 export type RefundType = 'refund' | 'chargeback';
 
@@ -19,9 +19,9 @@ export interface Refund {
   saleId: number;
   type: RefundType;
   /** In the sale's currency. */
-  amount: number;
+  amount: Units;
   /** Converted to the base currency with the sale's exchange rate. */
-  amountBase: number;
+  amountBase: Units;
   actor: string;
 }
 
@@ -30,8 +30,8 @@ const toRefund = (r: RefundRow & { id: number }): Refund => ({
   createdAt: toIso(r.created_at),
   saleId: Number(r.sale_id),
   type: r.type,
-  amount: fromUnits(Number(r.amount)),
-  amountBase: fromUnits(Number(r.amount_base)),
+  amount: asUnits(Number(r.amount)),
+  amountBase: asUnits(Number(r.amount_base)),
   actor: r.actor,
 });
 
@@ -44,10 +44,10 @@ export interface RefundableSale {
   affiliateId: number | null;
   bannerId: number | null;
   status: string;
-  totalCost: number | null;
+  totalCost: Units | null;
   currency: string;
-  exchangeRate: number;
-  refunded: number;
+  exchangeRate: Units;
+  refunded: Units;
 }
 
 interface SaleFacts {
@@ -86,10 +86,10 @@ const toRefundable = (r: SaleFacts): RefundableSale => ({
   affiliateId: r.affiliate_id === null ? null : Number(r.affiliate_id),
   bannerId: r.banner_id === null ? null : Number(r.banner_id),
   status: r.status,
-  totalCost: r.total_cost === null ? null : Number(r.total_cost),
+  totalCost: r.total_cost === null ? null : asUnits(Number(r.total_cost)),
   currency: r.currency,
-  exchangeRate: Number(r.exchange_rate),
-  refunded: Number(r.refunded),
+  exchangeRate: asUnits(Number(r.exchange_rate)),
+  refunded: asUnits(Number(r.refunded)),
 });
 
 /** Sales (not actions, not declined duplicate copies) recorded with this order id, at most `limit`. */
@@ -117,10 +117,10 @@ export async function lockSale(trx: Knex, id: number): Promise<RefundableSale | 
 }
 
 /** Adds to `sales.refunded` only if nobody else did meanwhile; answers whether it did. */
-export async function addRefunded(trx: Knex, saleId: number, before: number, amount: number): Promise<boolean> {
+export async function addRefunded(trx: Knex, saleId: number, before: Units, amount: Units): Promise<boolean> {
   const changed = await trx('sales')
     .where({ id: saleId, refunded: before })
-    .update({ refunded: before + amount });
+    .update({ refunded: add(before, amount) });
   return Number(changed) > 0;
 }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { fromUnits } from '../domain/money.js';
+import { asUnits, type Units } from '../domain/money.js';
 import { explainTrace, type MatchTrace } from '../domain/matching.js';
 import {
   saleStatusOf,
@@ -63,11 +63,11 @@ export interface Sale {
   recordedStatus: SaleStatus;
   declineReason: string | null;
   matchedBy: string;
-  totalCost: number | null;
+  totalCost: Units | null;
   fixedCost: string | null;
   currency: string;
-  totalCostBase: number | null;
-  exchangeRate: number;
+  totalCostBase: Units | null;
+  exchangeRate: Units;
   productId: string | null;
   coupon: string | null;
   channel: string | null;
@@ -75,7 +75,7 @@ export interface Sale {
   visitorId: string | null;
   subscriptionId: string | null;
   data: Record<string, string>;
-  items: Array<{ productId: string; category?: string; totalCost: number; quantity?: number }>;
+  items: Array<{ productId: string; category?: string; totalCost: Units; quantity?: number }>;
   source: string;
   duplicateOf: number | null;
   trace: MatchTrace | null;
@@ -97,11 +97,11 @@ export const toSale = (r: SaleRow & { id: number }): Sale => {
     recordedStatus: r.status,
     declineReason: r.decline_reason,
     matchedBy: r.matched_by,
-    totalCost: r.total_cost === null ? null : fromUnits(Number(r.total_cost)),
+    totalCost: r.total_cost === null ? null : asUnits(Number(r.total_cost)),
     fixedCost: r.fixed_cost,
     currency: r.currency,
-    totalCostBase: r.total_cost_base === null ? null : fromUnits(Number(r.total_cost_base)),
-    exchangeRate: fromUnits(Number(r.exchange_rate)),
+    totalCostBase: r.total_cost_base === null ? null : asUnits(Number(r.total_cost_base)),
+    exchangeRate: asUnits(Number(r.exchange_rate)),
     productId: r.product_id,
     coupon: r.coupon,
     channel: r.channel,
@@ -109,7 +109,10 @@ export const toSale = (r: SaleRow & { id: number }): Sale => {
     visitorId: r.visitor_id,
     subscriptionId: r.subscription_id ?? null,
     data: parseJson<Record<string, string>>(r.data, {}),
-    items: parseJson<Sale['items']>(r.items, []).map((i) => ({ ...i, totalCost: fromUnits(i.totalCost) })),
+    items: parseJson<Array<Omit<Sale['items'][number], 'totalCost'> & { totalCost: number }>>(r.items, []).map((i) => ({
+      ...i,
+      totalCost: asUnits(i.totalCost),
+    })),
     source: r.source,
     duplicateOf: r.duplicate_of === null ? null : Number(r.duplicate_of),
     trace,

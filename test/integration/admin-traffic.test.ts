@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Agent, setupOwner } from '../helpers/http.js';
 import { systemActor } from '../../server/services/actor.js';
+import { fromUnits } from '../../server/domain/money.js';
 
 /*
  * The admin pages of SPEC §7 (domains, sources, groups, a campaign's Traffic settings and Flows
@@ -279,9 +280,9 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
         c.groupId,
         c.flowRotation,
         c.costModel,
-        c.costValue,
+        fromUnits(c.costValue),
         c.costCurrency,
-        c.trafficLoss,
+        fromUnits(c.trafficLoss),
       ],
       [domainId, 'spring-push', sourceId, group.id, 'weight', 'CPM', 2.5, 'EUR', 10],
     );

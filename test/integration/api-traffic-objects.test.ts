@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
 import { assertFieldError } from '../helpers/assert.js';
+import { fromUnits, ZERO } from '../../server/domain/money.js';
 
 /*
  * SPEC §7.1 and §7.4 through the REST API: domains, sources, groups and the traffic fields of a
@@ -355,7 +356,7 @@ describe('/api/v1 traffic objects: domains, sources, groups, campaign traffic fi
     assert.equal(snap.domainsByHost.get('cache2.example')?.parkedCampaignId, c.body.id);
     assert.deepEqual(snap.sources.get(source.body.id)?.params, { sub_id_2: 'site' });
     assert.equal(snap.campaignByAlias(domain.body.id, 'cached'), undefined);
-    assert.equal(snap.campaignByAlias(domain.body.id, 'renamed')?.costValue, 0.05);
+    assert.equal(fromUnits(snap.campaignByAlias(domain.body.id, 'renamed')?.costValue ?? ZERO), 0.05);
   });
 
   test('every change is audited', async () => {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { clickCost, conversionCost, withTrafficLoss, type ClickCostInput } from '../../server/domain/costs.js';
-import { toUnits, unitsToFixed } from '../../server/domain/money.js';
+import { toUnits, unitsToFixed, ZERO } from '../../server/domain/money.js';
 
 const base: ClickCostInput = {
   model: 'CPC',
@@ -9,7 +9,7 @@ const base: ClickCostInput = {
   auto: true,
   paramCost: null,
   uniqueInCampaign: true,
-  trafficLoss: 0,
+  trafficLoss: ZERO,
 };
 const cost = (over: Partial<ClickCostInput>) => clickCost({ ...base, ...over });
 
@@ -73,7 +73,7 @@ describe('traffic loss: cost / (1 − loss / 100)', () => {
   });
 
   test('a loss of 0, below 0 or 100% and more is ignored', () => {
-    assert.equal(withTrafficLoss(toUnits('0.10'), 0), toUnits('0.10'));
+    assert.equal(withTrafficLoss(toUnits('0.10'), ZERO), toUnits('0.10'));
     assert.equal(withTrafficLoss(toUnits('0.10'), toUnits('-5')), toUnits('0.10'));
     assert.equal(withTrafficLoss(toUnits('0.10'), toUnits('100')), toUnits('0.10'));
     assert.equal(withTrafficLoss(toUnits('0.10'), toUnits('150')), toUnits('0.10'));
@@ -86,25 +86,25 @@ describe('conversionCost', () => {
   const revenue = toUnits('1');
   test('CPA: the value on any conversion status', () => {
     for (const status of ['lead', 'sale', 'rejected', 'trash', 'anything']) {
-      assert.equal(conversionCost('CPA', toUnits('3.50'), status, revenue, 0), toUnits('3.50'), status);
+      assert.equal(conversionCost('CPA', toUnits('3.50'), status, revenue, ZERO), toUnits('3.50'), status);
     }
   });
 
   test('CPS: the value only on a sale', () => {
-    assert.equal(conversionCost('CPS', toUnits('3.50'), 'sale', revenue, 0), toUnits('3.50'));
-    assert.equal(conversionCost('CPS', toUnits('3.50'), 'lead', revenue, 0), 0);
-    assert.equal(conversionCost('CPS', toUnits('3.50'), 'rejected', revenue, 0), 0);
+    assert.equal(conversionCost('CPS', toUnits('3.50'), 'sale', revenue, ZERO), toUnits('3.50'));
+    assert.equal(conversionCost('CPS', toUnits('3.50'), 'lead', revenue, ZERO), 0);
+    assert.equal(conversionCost('CPS', toUnits('3.50'), 'rejected', revenue, ZERO), 0);
   });
 
   test("REVSHARE: 20% of $1 = $0.20 (the seed's example)", () => {
-    assert.equal(conversionCost('REVSHARE', toUnits('20'), 'sale', toUnits('1'), 0), toUnits('0.2'));
+    assert.equal(conversionCost('REVSHARE', toUnits('20'), 'sale', toUnits('1'), ZERO), toUnits('0.2'));
     assert.equal(
-      conversionCost('REVSHARE', toUnits('20'), 'lead', toUnits('1'), 0),
+      conversionCost('REVSHARE', toUnits('20'), 'lead', toUnits('1'), ZERO),
       toUnits('0.2'),
       'any status with revenue',
     );
-    assert.equal(conversionCost('REVSHARE', toUnits('12.5'), 'sale', toUnits('80'), 0), toUnits('10'));
-    assert.equal(conversionCost('REVSHARE', toUnits('20'), 'sale', 0, 0), 0);
+    assert.equal(conversionCost('REVSHARE', toUnits('12.5'), 'sale', toUnits('80'), ZERO), toUnits('10'));
+    assert.equal(conversionCost('REVSHARE', toUnits('20'), 'sale', ZERO, ZERO), 0);
   });
 
   test('with traffic loss', () => {

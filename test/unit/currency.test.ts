@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { rateToBase } from '../../server/domain/currency.js';
-import { multiplyByRate, toUnits } from '../../server/domain/money.js';
+import { multiplyByRate, toUnits, type Units } from '../../server/domain/money.js';
 
 const settings = { baseCurrency: 'USD', exchangeRates: { EUR: 1.085, JPY: 0.0067, GBP: 1.27 } };
 
@@ -18,7 +18,7 @@ describe('rateToBase', () => {
   test('another currency converts with its rate, in units', () => {
     assert.equal(rateToBase('EUR', settings), 10_850);
     assert.equal(rateToBase('JPY', settings), 67);
-    assert.equal(multiplyByRate(toUnits('120.50'), rateToBase('EUR', settings) as number), toUnits('130.7425'));
+    assert.equal(multiplyByRate(toUnits('120.50'), rateToBase('EUR', settings) as Units), toUnits('130.7425'));
   });
 
   test('a currency without a rate has none (null): each caller decides what that means', () => {

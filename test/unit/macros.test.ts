@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { clickMacros, fillMacros, macroAmount, type ClickMacroFacts } from '../../server/domain/macros.js';
+import { asUnits } from '../../server/domain/money.js';
 
 describe('fillMacros', () => {
   test('replaces known macros with URL-encoded values', () => {
@@ -35,11 +36,11 @@ describe('fillMacros', () => {
 
   test('amounts print with up to 4 decimals and no trailing zeros (SPEC §14)', () => {
     const url = fillMacros('?a={a}&b={b}&c={c}&d={d}&e={e}', {
-      a: macroAmount(123_450),
-      b: macroAmount(100_000),
-      c: macroAmount(12_345),
-      d: macroAmount(1),
-      e: macroAmount(0),
+      a: macroAmount(asUnits(123_450)),
+      b: macroAmount(asUnits(100_000)),
+      c: macroAmount(asUnits(12_345)),
+      d: macroAmount(asUnits(1)),
+      e: macroAmount(asUnits(0)),
     });
     assert.equal(url, '?a=12.345&b=10&c=1.2345&d=0.0001&e=0');
   });
@@ -56,7 +57,7 @@ describe('clickMacros', () => {
     flowId: 3,
     affiliateId: null,
     source: 'PropellerAds',
-    cost: 500,
+    cost: asUnits(500),
     country: 'DE',
     ip: '203.0.113.7',
     externalId: 'ext-9',

@@ -2,6 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   MoneyError,
+  ZERO,
+  asUnits,
   SCALE,
   add,
   formatMoney,
@@ -112,22 +114,22 @@ describe('unit arithmetic', () => {
     assert.equal(percentOf(toUnits(1), toUnits('0.004')), 0);
     assert.equal(percentOf(toUnits(-1), toUnits('0.005')), -1, 'refunds round away from zero too');
     assert.equal(percentOf(toUnits(250), toUnits(100)), toUnits(250));
-    assert.equal(percentOf(toUnits(250), 0), 0);
+    assert.equal(percentOf(toUnits(250), ZERO), 0);
   });
 
   test('scale is amount × numerator / denominator, rounded half-up', () => {
     assert.equal(scale(toUnits(100), 1, 3), 333_333); // 33.33333
     assert.equal(scale(toUnits(100), 2, 3), 666_667); // 66.66667
-    assert.equal(scale(10, 1, 4), 3); // 2.5 → 3
-    assert.equal(scale(-10, 1, 4), -3);
-    assert.equal(scale(-5, 1, 10), -1);
-    assert.throws(() => scale(1, 1, 0), MoneyError);
+    assert.equal(scale(asUnits(10), 1, 4), 3); // 2.5 → 3
+    assert.equal(scale(asUnits(-10), 1, 4), -3);
+    assert.equal(scale(asUnits(-5), 1, 10), -1);
+    assert.throws(() => scale(asUnits(1), 1, 0), MoneyError);
   });
 
   test('multiplyByRate treats the rate as units (1.085 = 10850)', () => {
     assert.equal(multiplyByRate(toUnits(100), toUnits('1.085')), toUnits('108.5'));
     assert.equal(multiplyByRate(toUnits('0.01'), toUnits('0.5')), toUnits('0.005'));
-    assert.equal(multiplyByRate(1, toUnits('0.5')), 1); // 0.00005 → 0.0001
+    assert.equal(multiplyByRate(asUnits(1), toUnits('0.5')), 1); // 0.00005 → 0.0001
     assert.equal(multiplyByRate(toUnits(3), toUnits(1)), toUnits(3));
   });
 
@@ -135,43 +137,43 @@ describe('unit arithmetic', () => {
     assert.equal(add(toUnits('0.1'), toUnits('0.2')), toUnits('0.3'));
     assert.equal(add(), 0);
     assert.equal(subtract(toUnits(1), toUnits('0.0001')), 9_999);
-    assert.throws(() => add(Number.MAX_SAFE_INTEGER, 1), /out of range/);
-    assert.throws(() => subtract(-Number.MAX_SAFE_INTEGER, 1), /out of range/);
-    assert.throws(() => percentOf(Number.MAX_SAFE_INTEGER, toUnits(200)), /out of range/);
+    assert.throws(() => add(asUnits(Number.MAX_SAFE_INTEGER), asUnits(1)), /out of range/);
+    assert.throws(() => subtract(asUnits(-Number.MAX_SAFE_INTEGER), asUnits(1)), /out of range/);
+    assert.throws(() => percentOf(asUnits(Number.MAX_SAFE_INTEGER), toUnits(200)), /out of range/);
   });
 });
 
 describe('output', () => {
   test('fromUnits gives a decimal number with at most 4 places', () => {
-    assert.equal(fromUnits(123_456), 12.3456);
-    assert.equal(fromUnits(1), 0.0001);
-    assert.equal(fromUnits(-75_000), -7.5);
+    assert.equal(fromUnits(asUnits(123_456)), 12.3456);
+    assert.equal(fromUnits(asUnits(1)), 0.0001);
+    assert.equal(fromUnits(asUnits(-75_000)), -7.5);
     assert.equal(fromUnits(toUnits('0.3')), 0.3);
   });
 
   test('unitsToFixed writes exactly the requested places, rounding half-up', () => {
-    assert.equal(unitsToFixed(123_456), '12.3456');
-    assert.equal(unitsToFixed(0), '0.0000');
-    assert.equal(unitsToFixed(-5), '-0.0005');
-    assert.equal(unitsToFixed(10_000), '1.0000');
-    assert.equal(unitsToFixed(123_456, 2), '12.35');
-    assert.equal(unitsToFixed(-123_456, 2), '-12.35');
-    assert.equal(unitsToFixed(15, 3), '0.002');
-    assert.equal(unitsToFixed(50, 2), '0.01');
-    assert.equal(unitsToFixed(49, 2), '0.00');
-    assert.equal(unitsToFixed(-49, 2), '0.00', 'no "-0.00"');
-    assert.equal(unitsToFixed(5_000, 0), '1');
-    assert.equal(unitsToFixed(4_999, 0), '0');
-    assert.equal(unitsToFixed(12, 6), '0.001200');
+    assert.equal(unitsToFixed(asUnits(123_456)), '12.3456');
+    assert.equal(unitsToFixed(asUnits(0)), '0.0000');
+    assert.equal(unitsToFixed(asUnits(-5)), '-0.0005');
+    assert.equal(unitsToFixed(asUnits(10_000)), '1.0000');
+    assert.equal(unitsToFixed(asUnits(123_456), 2), '12.35');
+    assert.equal(unitsToFixed(asUnits(-123_456), 2), '-12.35');
+    assert.equal(unitsToFixed(asUnits(15), 3), '0.002');
+    assert.equal(unitsToFixed(asUnits(50), 2), '0.01');
+    assert.equal(unitsToFixed(asUnits(49), 2), '0.00');
+    assert.equal(unitsToFixed(asUnits(-49), 2), '0.00', 'no "-0.00"');
+    assert.equal(unitsToFixed(asUnits(5_000), 0), '1');
+    assert.equal(unitsToFixed(asUnits(4_999), 0), '0');
+    assert.equal(unitsToFixed(asUnits(12), 6), '0.001200');
   });
 
   test('formatMoney groups thousands and names the currency', () => {
     assert.equal(formatMoney(toUnits('1234567.891'), 'USD'), '1,234,567.89 USD');
     assert.equal(formatMoney(toUnits(100_000), 'EUR'), '100,000.00 EUR');
     assert.equal(formatMoney(toUnits('999.995')), '1,000.00');
-    assert.equal(formatMoney(0), '0.00');
+    assert.equal(formatMoney(asUnits(0)), '0.00');
     assert.equal(formatMoney(toUnits('-1.2345')), '-1.23');
     assert.equal(formatMoney(toUnits('-1234.5'), 'USD'), '-1,234.50 USD');
-    assert.equal(formatMoney(-49), '0.00', 'an amount that rounds to zero shows no minus sign');
+    assert.equal(formatMoney(asUnits(-49)), '0.00', 'an amount that rounds to zero shows no minus sign');
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Hooks } from '../../server/plugins/hooks.js';
 import { createMultiTier, approvedAncestors, MAX_LEVELS } from '../../server/plugins/multi-tier/index.js';
 import { planCommissions, type PayoutDef, type Rate } from '../../server/domain/payouts.js';
-import { toUnits } from '../../server/domain/money.js';
+import { asUnits, toUnits, ZERO } from '../../server/domain/money.js';
 import type { PlannedCommission, TierContext } from '../../server/services/commissions.js';
 import type { PluginContext } from '../../server/plugins/types.js';
 
@@ -31,7 +31,7 @@ const PAYOUT: PayoutDef = {
   actionCode: null,
   rawClicks: false,
   affiliateCommission: pct(10),
-  merchantCommission: { value: 0, unit: 'fixed' },
+  merchantCommission: { value: ZERO, unit: 'fixed' },
   goal: null,
   couponCode: null,
   tiers: [pct(5), pct(2), pct(1)],
@@ -181,8 +181,8 @@ describe('multi-tier plugin: the commission.tiers filter', () => {
     const early: PlannedCommission = {
       tier: 9,
       affiliateId: 99,
-      amount: 1,
-      merchantAmount: 0,
+      amount: asUnits(1),
+      merchantAmount: ZERO,
       payoutId: null,
       basis: null,
       rate: null,

@@ -10,7 +10,7 @@ import {
 } from '../../server/domain/payouts.js';
 import { explainTrace, matchSale, type MatchLookups, type SaleFacts } from '../../server/domain/matching.js';
 import { subscriptionReferral } from '../../server/services/sales.js';
-import { toUnits } from '../../server/domain/money.js';
+import { toUnits, ZERO } from '../../server/domain/money.js';
 
 /* SPEC §14 as pure rules: RECURRING payouts and their window, goals by country, rule 0 'subscription', the coupon switch. */
 
@@ -26,7 +26,7 @@ function payout(over: Partial<PayoutDef> = {}): PayoutDef {
     actionCode: null,
     rawClicks: false,
     affiliateCommission: { value: toUnits(5), unit: 'fixed' },
-    merchantCommission: { value: 0, unit: 'fixed' },
+    merchantCommission: { value: ZERO, unit: 'fixed' },
     goal: null,
     couponCode: null,
     tiers: [],

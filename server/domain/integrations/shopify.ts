@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parse } from '../../validation.js';
-import { add, scale, subtract, type Units } from '../money.js';
+import { add, atLeastZero, scale, subtract, type Units } from '../money.js';
 import { currencyCode, decimalAmount, idText, ignore, maybeText, type PlatformEvent } from './types.js';
 
 /*
@@ -119,5 +119,5 @@ export function shopifyEvent({ topic, webhookId, payload }: ShopifyDelivery): Pl
 function itemOf(l: z.output<typeof lineItem>): { productId: string; totalCost: Units; quantity: number } {
   const gross = scale(l.price, l.quantity, 1);
   const net = subtract(gross, add(...l.discount_allocations.map((d) => d.amount)));
-  return { productId: l.product_id ?? l.sku ?? `line ${l.id}`, totalCost: Math.max(0, net), quantity: l.quantity };
+  return { productId: l.product_id ?? l.sku ?? `line ${l.id}`, totalCost: atLeastZero(net), quantity: l.quantity };
 }

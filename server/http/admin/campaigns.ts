@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { rateText } from '../../domain/payouts.js';
-import { decimalText } from '../../domain/money.js';
+import { decimalText, type Units } from '../../domain/money.js';
 import type { AppContext, AppCustom, AppState } from '../context.js';
 import type { Views } from '../views.js';
 import { render, flash, handleForm, form } from './render.js';
@@ -209,7 +209,7 @@ export function campaignPage(
 
 // ---- payouts --------------------------------------------------------------------------------
 
-const tierText = (t: { value: number; unit: 'fixed' | 'percent' }) =>
+const tierText = (t: { value: Units; unit: 'fixed' | 'percent' }) =>
   t.unit === 'percent' ? `${decimalText(t.value)}%` : decimalText(t.value);
 
 function payoutValues(p: PayoutRecord) {

@@ -22,7 +22,7 @@ import {
 } from './form-values.js';
 import { AppError, notFound } from '../../errors.js';
 import { amount as amountSchema, id as idSchema, parse } from '../../validation.js';
-import { add, formatMoney, toUnits, unitsToFixed, type Units } from '../../domain/money.js';
+import { add, formatMoney, toUnits, unitsToFixed, ZERO, type Units } from '../../domain/money.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
 import type { Commission } from '../../store/commissions.js';
@@ -30,6 +30,7 @@ import type { PayoutItem } from '../../services/payout-batches.js';
 import type { PayoutDetails } from '../../schemas/affiliate-profile.js';
 import { friendlyFormatIBAN } from 'ibantools';
 import { TEXT_LENGTH, cut } from '../../domain/limits.js';
+import { refundView } from '../presenters/refunds.js';
 
 const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
 const MAX_BULK = 1000;
@@ -46,7 +47,9 @@ const refundInput = (body: Record<string, unknown>) => {
 const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined);
 const dayFilter = (raw: unknown) =>
   typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
-const money = (value: number, currency: string) => formatMoney(toUnits(value), currency);
+const money = (units: Units, currency: string) => formatMoney(units, currency);
+/** A commission's amount, which the commission store still gives as a decimal. */
+const decimalMoney = (value: number, currency: string) => formatMoney(toUnits(value), currency);
 /** The commissions queue's filters, from its query string or a form repeating them. */
 function queueFilters(src: Record<string, unknown>) {
   const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
@@ -81,9 +84,9 @@ function basisText(c: Commission): string {
     return lines > 1 ? `sum of ${lines} items` : '';
   }
   if (c.rate.unit === 'percent') {
-    return `${decimalText(toUnits(c.rate.value))}% of ${c.basis === null ? 'no amount' : money(c.basis, c.currency)}`;
+    return `${decimalText(toUnits(c.rate.value))}% of ${c.basis === null ? 'no amount' : decimalMoney(c.basis, c.currency)}`;
   }
-  const per = money(c.rate.value, c.currency);
+  const per = decimalMoney(c.rate.value, c.currency);
   if (c.kind === 'impression') return `${per} per 1,000 × ${c.quantity.toLocaleString('en-US')} impressions`;
   if (c.kind === 'click') return `${per} × ${c.quantity} clicks`;
   return c.quantity > 1 ? `${per} × ${c.quantity}` : per;
@@ -104,7 +107,7 @@ async function commissionRows(ctx: AppContext, list: Commission[]) {
   const names = await namer(ctx);
   return list.map((c) => ({
     ...c,
-    amountText: money(c.amount, c.currency),
+    amountText: decimalMoney(c.amount, c.currency),
     negative: c.amount < 0,
     basisText: basisText(c),
     payoutTitle: names.payout(c.campaignId, c.payoutId),
@@ -125,7 +128,7 @@ export async function saleMoneyView(ctx: AppContext, saleId: number): Promise<Re
   const currency = sale?.currency ?? '';
   return {
     saleCommissions: await commissionRows(ctx, commissions),
-    saleRefunds: refunds.map((r) => ({ ...r, amountText: money(r.amount, currency) })),
+    saleRefunds: refunds.map((r) => refundView(r, currency)),
     refundedText: refunded ? formatMoney(refunded, currency) : null,
     refundable,
     remainingText: remaining === null ? null : formatMoney(remaining, currency),
@@ -145,7 +148,7 @@ export function refundSummary(commissions: Commission[]): string {
   if (reversed.length) parts.push(`reversed ${plural(reversed.length, 'commission')}`);
   if (lines.length) {
     const byCurrency = new Map<string, Units>();
-    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? 0, toUnits(-c.amount)));
+    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? ZERO, toUnits(-c.amount)));
     const by = [...byCurrency].map(([currency, units]) => formatMoney(units, currency)).join(' + ');
     parts.push(`cut ${plural(cut.size, 'commission')} by ${by}`, `added ${plural(lines.length, 'negative line')}`);
   }
@@ -218,7 +221,7 @@ function registerCommissionQueue(router: Router<AppState, AppCustom>, views: Vie
       totals: COMMISSION_STATUSES.map((s) => ({
         status: s,
         count: result.totals[s].count,
-        amountText: money(result.totals[s].amount, currency),
+        amountText: decimalMoney(result.totals[s].amount, currency),
         url: statusLink(s),
         current: filters.status === s,
       })),
@@ -352,7 +355,7 @@ function registerCommissionReview(router: Router<AppState, AppCustom>, views: Vi
       return {
         question: `Decline commission #${c.id}?`,
         consequences: [
-          `${money(c.amount, c.currency)} for ${who} is declined and will not be paid.`,
+          `${decimalMoney(c.amount, c.currency)} for ${who} is declined and will not be paid.`,
           'A declined commission cannot be approved again.',
         ],
         action: 'Decline the commission',
@@ -383,7 +386,7 @@ function registerCommissionReview(router: Router<AppState, AppCustom>, views: Vi
     render(ctx, views, 'admin/commission-revert', {
       title: `Revert commission #${c.id} to declined?`,
       nav: 'commissions',
-      commission: { ...c, amountText: money(c.amount, c.currency || currency) },
+      commission: { ...c, amountText: decimalMoney(c.amount, c.currency || currency) },
       revertable: c.status === 'approved' && c.batchId === null,
       back: safeBack(valueAt(bodyOf(ctx), 'back') ?? (ctx.query.back as string | undefined), '/admin/commissions'),
       values: {},
@@ -449,7 +452,7 @@ function registerSaleRefund(router: Router<AppState, AppCustom>, views: Views): 
       flash(
         ctx,
         'success',
-        `${what} of ${money(result.amount, result.currency)} recorded: ${refundSummary(result.commissions)}.`,
+        `${what} of ${decimalMoney(result.amount, result.currency)} recorded: ${refundSummary(result.commissions)}.`,
       );
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -472,7 +475,7 @@ function registerPayoutBatchList(router: Router<AppState, AppCustom>, views: Vie
     render(ctx, views, 'admin/payout-batches', {
       title: 'Payout batches',
       nav: 'payouts',
-      minimumValue: decimalText(toUnits(preview.minimum)),
+      minimumValue: decimalText(preview.minimum),
       minimumError: parsed && !parsed.success ? 'must be a non-negative amount, such as 50' : null,
       settingMinimum: formatMoney(toUnits(settings.payoutMinimum ?? 0), preview.currency),
       preview: {

@@ -7,10 +7,12 @@ import type { Views } from '../views.js';
 import { render } from './render.js';
 import { idParam, pageLinks, pageOf, queryEnum, queryText } from './form-values.js';
 import { notFound } from '../../errors.js';
-import { formatMoney, toUnits } from '../../domain/money.js';
+import { formatMoney } from '../../domain/money.js';
 import type { TraceCandidate } from '../../domain/matching.js';
 import { saleMoneyView } from './commissions.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
+import { saleJson } from '../presenters/sales.js';
+import { clickJson } from '../presenters/clicks.js';
 import { storeSetup } from '../../plugins/integrations/platforms.js';
 
 const CLICK_STATUSES = ['unique', 'raw', 'declined'] as const;
@@ -132,7 +134,7 @@ function clicksPage(router: Router<AppState, AppCustom>, views: Views): void {
       statuses: CLICK_STATUSES,
       campaigns: names.campaigns,
       clicks: result.data.map((c) => ({
-        ...c,
+        ...clickJson(c),
         campaignName: names.campaign(c.campaignId),
         affiliateName: names.affiliate(c.affiliateId),
         bannerName: names.banner(c.bannerId),
@@ -140,10 +142,10 @@ function clicksPage(router: Router<AppState, AppCustom>, views: Views): void {
         // Campaign-URL clicks: flow, landing, offer, sub ids, cost and uniqueness (SPEC §15).
         traffic: c.traffic
           ? {
-              ...c.traffic,
+              ...clickJson(c).traffic,
               flowName: names.flow(c.traffic.flowId),
               subIdList: Object.entries(c.traffic.subIds).map(([name, value]) => ({ name, value })),
-              costText: formatMoney(toUnits(c.traffic.cost)),
+              costText: formatMoney(c.traffic.cost),
               unique: [
                 ['campaign', c.traffic.uniqueCampaign],
                 ['flow', c.traffic.uniqueFlow],
@@ -191,10 +193,10 @@ function salesPages(router: Router<AppState, AppCustom>, views: Views): void {
       matchedByValues: MATCHED_BY,
       campaigns: names.campaigns,
       sales: result.data.map((s) => ({
-        ...s,
+        ...saleJson(s),
         campaignName: names.campaign(s.campaignId),
         affiliateName: names.affiliate(s.affiliateId),
-        amount: s.totalCost === null ? '' : formatMoney(toUnits(s.totalCost), s.currency),
+        amount: s.totalCost === null ? '' : formatMoney(s.totalCost, s.currency),
         summary: s.explanation[0] ?? '',
       })),
       pagination: result.pagination,
@@ -214,14 +216,14 @@ function salesPages(router: Router<AppState, AppCustom>, views: Views): void {
     render(ctx, views, 'admin/sale', {
       title: `${sale.kind === 'sale' ? 'Sale' : 'Action'} ${sale.orderId ?? `#${sale.id}`}`,
       nav: 'sales',
-      sale,
+      sale: saleJson(sale),
       campaignName: names.campaign(sale.campaignId),
       affiliateName: names.affiliate(sale.affiliateId),
-      amount: sale.totalCost === null ? null : formatMoney(toUnits(sale.totalCost), sale.currency),
+      amount: sale.totalCost === null ? null : formatMoney(sale.totalCost, sale.currency),
       amountBase:
         sale.totalCostBase === null || sale.currency === names.currency
           ? null
-          : formatMoney(toUnits(sale.totalCostBase), names.currency),
+          : formatMoney(sale.totalCostBase, names.currency),
       candidates: (sale.trace?.candidates ?? []).map(describe),
       affiliateCandidates: (sale.trace?.affiliateCandidates ?? []).map(describe),
       notes: sale.trace?.notes ?? [],

@@ -2,7 +2,6 @@ import type { AppContext } from '../context.js';
 import { form } from './render.js';
 import { valueAt } from './form-values.js';
 import { decimalText } from '../../domain/money.js';
-import { toUnits } from '../../domain/money.js';
 import type { Campaign } from '../../store/campaigns.js';
 import type { Domain } from '../../store/domains.js';
 import type { Source } from '../../store/sources.js';
@@ -33,8 +32,6 @@ export const TRAFFIC_FIELDS = [
   'bypassCache',
 ];
 
-const decimal = (v: number) => decimalText(toUnits(v));
-
 export function trafficValues(c: Campaign) {
   return {
     domainId: c.domainId === null ? '' : String(c.domainId),
@@ -43,10 +40,10 @@ export function trafficValues(c: Campaign) {
     sourceId: c.sourceId === null ? '' : String(c.sourceId),
     flowRotation: c.flowRotation,
     costModel: c.costModel,
-    costValue: decimal(c.costValue),
+    costValue: decimalText(c.costValue),
     costAuto: c.costAuto ? 'on' : '',
     costCurrency: c.costCurrency ?? '',
-    trafficLoss: decimal(c.trafficLoss),
+    trafficLoss: decimalText(c.trafficLoss),
     bindVisitors: c.bindVisitors,
     uniqueness: c.uniqueness,
     uniquenessTtlHours: String(c.uniquenessTtlHours),

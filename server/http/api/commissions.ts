@@ -12,6 +12,7 @@ import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
+import { payoutBatchDetailJson, payoutBatchPageJson, payoutPreviewJson } from '../presenters/payout-batches.js';
 import { KEY_LENGTH, TEXT_LENGTH } from '../../domain/limits.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
@@ -171,18 +172,17 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
 
   router.get('/payout-batches/preview', requireRole(...MERCHANT), async (ctx) => {
     const { minimum } = parseQuery(ctx, minimumQuery);
-    ctx.body = await ctx.services.payoutBatches.preview(minimum);
+    ctx.body = payoutPreviewJson(await ctx.services.payoutBatches.preview(minimum));
   });
   router.get('/payout-batches', requireRole(...MERCHANT), async (ctx) => {
     const { page, filters } = parseList(ctx, batchFilters);
-    ctx.body = await ctx.services.payoutBatches.list(filters, page);
+    ctx.body = payoutBatchPageJson(await ctx.services.payoutBatches.list(filters, page));
   });
   router.post('/payout-batches', requireRole(...MERCHANT), async (ctx) => {
     const body = parseBody(ctx, batchBody);
     ctx.status = 201;
-    ctx.body = await ctx.services.payoutBatches.create(
-      { minimum: body.minimum, note: body.note ?? null },
-      actorOf(ctx),
+    ctx.body = payoutBatchDetailJson(
+      await ctx.services.payoutBatches.create({ minimum: body.minimum, note: body.note ?? null }, actorOf(ctx)),
     );
   });
   router.get('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
@@ -195,7 +195,7 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
       ctx.body = paypal ? await ctx.services.payoutBatches.paypalCsv(id) : await ctx.services.payoutBatches.csv(id);
       return;
     }
-    ctx.body = await ctx.services.payoutBatches.get(id);
+    ctx.body = payoutBatchDetailJson(await ctx.services.payoutBatches.get(id));
   });
   // `format=paypal`: the PayPal Payouts bulk file of the batch's PayPal affiliates (SPEC §13).
   router.get('/payout-batches/:id/csv', requireRole(...MERCHANT), async (ctx) => {
@@ -210,7 +210,7 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/payout-batches/:id/mark-paid', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     parseBody(ctx, nothing);
-    ctx.body = await ctx.services.payoutBatches.markPaid(id, actorOf(ctx));
+    ctx.body = payoutBatchDetailJson(await ctx.services.payoutBatches.markPaid(id, actorOf(ctx)));
   });
   router.delete('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);

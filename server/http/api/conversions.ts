@@ -8,7 +8,7 @@ import { toCsv } from '../../domain/csv.js';
 import { AppError } from '../../errors.js';
 import { addDays, dayStart } from '../../domain/report-dimensions.js';
 import { dayIn } from '../../domain/time.js';
-import { decimalText } from '../../domain/money.js';
+import { conversionCell, conversionJson } from '../presenters/conversions.js';
 
 const day = z
   .string()
@@ -67,22 +67,13 @@ const CSV_COLUMNS: Array<keyof ConversionEntry> = [
   'cost',
   'saleId',
 ];
-const MONEY = new Set<keyof ConversionEntry>(['revenue', 'revenueBase', 'cost']);
 /** At most this many rows in one CSV download. */
 export const CONVERSIONS_CSV_LIMIT = 100_000;
-
-/** Amounts as decimals (units are 1/10,000). */
-const shown = (c: ConversionEntry) => ({
-  ...c,
-  revenue: Number(decimalText(c.revenue)),
-  revenueBase: Number(decimalText(c.revenueBase)),
-  cost: Number(decimalText(c.cost)),
-});
 
 export const conversionsCsv = (rows: ConversionEntry[]) =>
   toCsv(
     CSV_COLUMNS,
-    rows.map((r) => CSV_COLUMNS.map((c) => (MONEY.has(c) ? decimalText(r[c] as number) : r[c]))),
+    rows.map((r) => CSV_COLUMNS.map((c) => conversionCell(r, c))),
   );
 
 /** GET /api/v1/conversions (SPEC §15): postback conversions, filtered, paged, or as CSV. */
@@ -102,6 +93,6 @@ export function conversionRoutes(router: Router<AppState, AppCustom>): void {
       return;
     }
     const result = await ctx.services.trackingLog.conversions(f, page);
-    ctx.body = { ...result, data: result.data.map(shown) };
+    ctx.body = { ...result, data: result.data.map(conversionJson) };
   });
 }

@@ -7,7 +7,8 @@ import { forbidden } from '../../errors.js';
 import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import * as s from '../../schemas/programme.js';
-import { payoutJson } from '../../store/payouts.js';
+import { payoutJson } from '../presenters/payouts.js';
+import { campaignJson } from '../presenters/campaigns.js';
 import { campaignFor } from '../../services/secrets.js';
 import type { AppContext } from '../context.js';
 import type { Campaign } from '../../store/campaigns.js';
@@ -77,7 +78,7 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     patch: s.campaignPatch,
     service: (sv) => sv.campaigns,
     toJson: async (campaign, actor, ctx) => ({
-      ...campaignFor(actor, campaign),
+      ...campaignJson(campaignFor(actor, campaign)),
       campaignUrl: await campaignUrlOf(ctx, campaign),
     }),
   });
@@ -87,13 +88,16 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     parseBody(ctx, nothing);
     const campaign = await ctx.services.campaigns.clone(id, ctx.state.user as Actor);
     ctx.status = 201;
-    ctx.body = { ...campaignFor(ctx.state.user as Actor, campaign), campaignUrl: await campaignUrlOf(ctx, campaign) };
+    ctx.body = {
+      ...campaignJson(campaignFor(ctx.state.user as Actor, campaign)),
+      campaignUrl: await campaignUrlOf(ctx, campaign),
+    };
   });
   // Secrets are the owner's: managers see them masked and cannot regenerate them.
   router.post('/campaigns/:id/regenerate-secret-key', requireRole('owner'), async (ctx) => {
     const id = parse(z.object({ id: idSchema }), ctx.params).id;
     parseBody(ctx, nothing);
-    ctx.body = await ctx.services.campaigns.regenerateSecretKey(id, ctx.state.user as Actor);
+    ctx.body = campaignJson(await ctx.services.campaigns.regenerateSecretKey(id, ctx.state.user as Actor));
   });
 
   crudRoutes(router, {

@@ -9,6 +9,8 @@ import { answerOnce, authenticateServer, signerOfSale } from './server-calls.js'
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
+import { saleJson, salePageJson } from '../presenters/sales.js';
+import { clickPageJson } from '../presenters/clicks.js';
 import { listFormat, sendCsv } from '../csv-response.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
@@ -100,19 +102,19 @@ export function trackingApiRoutes(router: Router<AppState, AppCustom>): void {
     const { page, filters } = parseList(ctx, saleFilters);
     const { format, ...f } = filters;
     if (format === 'csv') return sendCsv(ctx, 'sales', ctx.services.trackingLog.salesCsv(f));
-    ctx.body = await ctx.services.trackingLog.sales(f, page);
+    ctx.body = salePageJson(await ctx.services.trackingLog.sales(f, page));
   });
   router.get('/sales/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     parseQuery(ctx, nothing);
     const sale = await ctx.services.trackingLog.sale(id);
     if (!sale) throw notFound('sale', id);
-    ctx.body = sale;
+    ctx.body = saleJson(sale);
   });
   router.get('/clicks', requireRole(...MERCHANT), async (ctx) => {
     const { page, filters } = parseList(ctx, clickFilters);
     const { format, ...f } = filters;
     if (format === 'csv') return sendCsv(ctx, 'clicks', ctx.services.trackingLog.clicksCsv(f));
-    ctx.body = await ctx.services.trackingLog.clicks(f, page);
+    ctx.body = clickPageJson(await ctx.services.trackingLog.clicks(f, page));
   });
 }

@@ -5,6 +5,7 @@ import { crudRoutes, nothing, optionalBool, parseBody, parseList, parseQuery, se
 import { requireRole } from '../middleware.js';
 import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
+import { campaignJson } from '../presenters/campaigns.js';
 import * as t from '../../schemas/traffic.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
@@ -43,7 +44,7 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/campaigns/:id/regenerate-api-token', requireRole('owner'), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     parseBody(ctx, nothing);
-    ctx.body = await ctx.services.campaigns.regenerateApiToken(id, ctx.state.user as Actor);
+    ctx.body = campaignJson(await ctx.services.campaigns.regenerateApiToken(id, ctx.state.user as Actor));
   });
 
   // Flows live under their campaign: /campaigns/:id/flows[/:flowId].

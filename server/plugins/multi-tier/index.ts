@@ -2,7 +2,7 @@ import type { AffixPlugin } from '../types.js';
 import type { BuiltinDeps } from '../contract.js';
 import type { PlannedCommission, TierContext } from '../../services/commissions.js';
 import type { TierCommission } from '../../domain/payouts.js';
-import { add, fromUnits } from '../../domain/money.js';
+import { add, fromUnits, ZERO, type Units } from '../../domain/money.js';
 
 /** How far up the parent chain the walk goes, whatever the number of tiers. */
 export const MAX_LEVELS = 10;
@@ -90,9 +90,9 @@ export function tierCommissions(
       tier: t.tier,
       affiliateId: ancestor.affiliateId,
       amount: t.amount,
-      merchantAmount: 0,
+      merchantAmount: ZERO,
       payoutId: t.payoutId,
-      basis: basisKnown ? add(...t.lines.map((l) => l.basis as number)) : null,
+      basis: basisKnown ? add(...t.lines.map((l) => l.basis as Units)) : null,
       rate: t.lines.length === 1 ? (t.lines[0]?.rate ?? null) : null,
       detail: {
         ...(currency ? { currency } : {}),
