@@ -126,18 +126,31 @@ const zero = (): Raw => ({
   approved: 0n,
 });
 
-const add = (a: Raw, b: Raw, sign = 1): void => {
-  const s = BigInt(sign);
-  a.clicks += sign * b.clicks;
-  a.uniqueClicks += sign * b.uniqueClicks;
-  a.impressions += sign * b.impressions;
-  a.conversions += sign * b.conversions;
-  a.sales += sign * b.sales;
-  a.revenue += s * b.revenue;
-  a.cost += s * b.cost;
-  a.commissions += s * b.commissions;
-  a.pending += s * b.pending;
-  a.approved += s * b.approved;
+// Amounts that are zero (commissions in most reports) are skipped: each BigInt sum is a new value.
+const add = (a: Raw, b: Raw): void => {
+  a.clicks += b.clicks;
+  a.uniqueClicks += b.uniqueClicks;
+  a.impressions += b.impressions;
+  a.conversions += b.conversions;
+  a.sales += b.sales;
+  if (b.revenue) a.revenue += b.revenue;
+  if (b.cost) a.cost += b.cost;
+  if (b.commissions) a.commissions += b.commissions;
+  if (b.pending) a.pending += b.pending;
+  if (b.approved) a.approved += b.approved;
+};
+
+const subtract = (a: Raw, b: Raw): void => {
+  a.clicks -= b.clicks;
+  a.uniqueClicks -= b.uniqueClicks;
+  a.impressions -= b.impressions;
+  a.conversions -= b.conversions;
+  a.sales -= b.sales;
+  if (b.revenue) a.revenue -= b.revenue;
+  if (b.cost) a.cost -= b.cost;
+  if (b.commissions) a.commissions -= b.commissions;
+  if (b.pending) a.pending -= b.pending;
+  if (b.approved) a.approved -= b.approved;
 };
 
 const isEmpty = (r: Raw) =>
@@ -162,26 +175,30 @@ type KeyFn = (row: Record<string, unknown>) => string;
 /** Rows keyed by the grouping's values joined with SEP. */
 type Grouped = Map<string, Raw>;
 
-function metrics(r: Raw): Metrics {
+/** Zero amounts are one shared value (an ExactAmount does not change). */
+const ZERO_AMOUNT = new ExactAmount(0n);
+const money = (units: bigint) => (units === 0n ? ZERO_AMOUNT : new ExactAmount(units));
+
+/** The figures of `r` set on `out` (a report row's keys, or a new object for totals). */
+function metrics<T extends object>(r: Raw, out: T = {} as T): T & Metrics {
   const spend = r.cost + r.commissions;
   const profit = r.revenue - spend;
-  const money = (units: bigint) => new ExactAmount(units);
-  return {
-    clicks: r.clicks,
-    uniqueClicks: r.uniqueClicks,
-    impressions: r.impressions,
-    conversions: r.conversions,
-    sales: r.sales,
-    revenue: money(r.revenue),
-    cost: money(r.cost),
-    profit: money(profit),
-    roi: spend > 0n ? round((Number(profit) / Number(spend)) * 100) : null,
-    cr: r.clicks > 0 ? round((r.conversions / r.clicks) * 100) : null,
-    epc: r.clicks > 0 ? round(Number(r.revenue) / 10_000 / r.clicks, 4) : null,
-    commissions: money(r.commissions),
-    commissionsPending: money(r.pending),
-    commissionsApproved: money(r.approved),
-  };
+  const m = out as T & Metrics;
+  m.clicks = r.clicks;
+  m.uniqueClicks = r.uniqueClicks;
+  m.impressions = r.impressions;
+  m.conversions = r.conversions;
+  m.sales = r.sales;
+  m.revenue = money(r.revenue);
+  m.cost = money(r.cost);
+  m.profit = money(profit);
+  m.roi = spend > 0n ? round((Number(profit) / Number(spend)) * 100) : null;
+  m.cr = r.clicks > 0 ? round((r.conversions / r.clicks) * 100) : null;
+  m.epc = r.clicks > 0 ? round(Number(r.revenue) / 10_000 / r.clicks, 4) : null;
+  m.commissions = money(r.commissions);
+  m.commissionsPending = money(r.pending);
+  m.commissionsApproved = money(r.approved);
+  return m;
 }
 
 /** Where a report is counted (see domain/report-dimensions.ts). */
@@ -242,61 +259,126 @@ export class ReportService {
     const family = ReportService.familyOf(q);
     const snap = await this.cache.snapshot();
     const ctx: Ctx = { q, filters, from: range.from, to: range.to, snap, tz: snap.settings.timezone };
-    const grouped =
+    const [first, second] = q.groupBy as [Dimension, Dimension | undefined];
+    const rows =
       range.from > range.to
-        ? new Map<string, Raw>()
-        : family === 'daily'
-          ? await this.fromDaily(ctx)
-          : family === 'sales'
-            ? await this.fromSales(ctx)
-            : family === 'values'
-              ? await this.fromValues(ctx)
-              : await this.fromRaw(ctx);
-    const labels = await this.labeller(snap, q.groupBy);
+        ? []
+        : family === 'values' && ReportService.byDayAndValue(q)
+          ? await this.dayValueRows(ctx)
+          : ReportService.ordered(
+              q.groupBy,
+              family === 'daily'
+                ? await this.fromDaily(ctx)
+                : family === 'sales'
+                  ? await this.fromSales(ctx)
+                  : family === 'values'
+                    ? await this.fromValues(ctx)
+                    : await this.fromRaw(ctx),
+            );
     const total = zero();
-    const rows: Array<{ parts: string[]; raw: Raw }> = [];
+    for (const r of rows) add(total, r.raw);
+    const labels = await this.labeller(snap, q.groupBy);
+    const label1 = cachedLabels(labels, first);
+    const label2 = second ? cachedLabels(labels, second) : null;
+    const out: ReportRow[] = new Array<ReportRow>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const { k1, k2, raw } = rows[i]!;
+      out[i] = metrics(
+        raw,
+        second
+          ? { key: keyOut(first, k1), label: label1(k1), key2: keyOut(second, k2), label2: label2!(k2) }
+          : { key: keyOut(first, k1), label: label1(k1) },
+      );
+    }
+    return { groupBy: q.groupBy, from: range.from, to: range.to, totals: metrics(total), rows: out };
+  }
+
+  /**
+   * The rows of a grouping in the answer's order, empty ones left out: time and hour in their
+   * order; other values biggest first (the first level by its totals), then by key.
+   */
+  private static ordered(groupBy: Dimension[], grouped: Grouped): OrderedRow[] {
+    const [first, second] = groupBy as [Dimension, Dimension | undefined];
+    const rows: OrderedRow[] = [];
+    const firstClicks = new Map<string, number>();
     for (const [key, raw] of grouped) {
       if (isEmpty(raw)) continue;
-      add(total, raw);
-      rows.push({ parts: key.split(SEP), raw });
+      const at = second ? key.indexOf(SEP) : -1;
+      const k1 = at < 0 ? key : key.slice(0, at);
+      rows.push({ k1, k2: at < 0 ? '' : key.slice(at + 1), raw });
+      firstClicks.set(k1, (firstClicks.get(k1) ?? 0) + raw.clicks);
     }
-    const [first, second] = q.groupBy as [Dimension, Dimension | undefined];
-    const firstClicks = new Map<string, number>();
-    for (const r of rows) firstClicks.set(r.parts[0]!, (firstClicks.get(r.parts[0]!) ?? 0) + r.raw.clicks);
-    const order = (d: Dimension, a: string, b: string) => {
-      if (TIME.has(d) || d === 'hour') return a < b ? -1 : a > b ? 1 : 0;
-      return 0;
-    };
+    const firstInOrder = TIME.has(first) || first === 'hour';
+    const secondInOrder = second !== undefined && (TIME.has(second) || second === 'hour');
     rows.sort((a, b) => {
-      const byFirst = order(first, a.parts[0]!, b.parts[0]!);
-      if (byFirst) return byFirst;
-      if (!TIME.has(first) && first !== 'hour' && a.parts[0] !== b.parts[0]) {
-        // Biggest first: the totals of the first-level value.
-        const ta = firstClicks.get(a.parts[0]!) ?? 0;
-        const tb = firstClicks.get(b.parts[0]!) ?? 0;
+      if (a.k1 !== b.k1) {
+        if (firstInOrder) return a.k1 < b.k1 ? -1 : 1;
+        const ta = firstClicks.get(a.k1) ?? 0;
+        const tb = firstClicks.get(b.k1) ?? 0;
         if (ta !== tb) return tb - ta;
-        return a.parts[0]! < b.parts[0]! ? -1 : 1;
+        return a.k1 < b.k1 ? -1 : 1;
       }
-      if (second) {
-        const bySecond = order(second, a.parts[1]!, b.parts[1]!);
-        if (bySecond) return bySecond;
-        if (!TIME.has(second) && second !== 'hour' && b.raw.clicks !== a.raw.clicks) return b.raw.clicks - a.raw.clicks;
-        return a.parts[1]! < b.parts[1]! ? -1 : a.parts[1]! > b.parts[1]! ? 1 : 0;
-      }
-      return 0;
+      return second ? bySecond(a, b, secondInOrder) : 0;
     });
-    return {
-      groupBy: q.groupBy,
-      from: range.from,
-      to: range.to,
-      totals: metrics(total),
-      rows: rows.map(({ parts, raw }) => ({
-        key: keyOut(first, parts[0]!),
-        label: labels(first, parts[0]!),
-        ...(second ? { key2: keyOut(second, parts[1]!), label2: labels(second, parts[1]!) } : {}),
-        ...metrics(raw),
-      })),
-    };
+    return rows;
+  }
+
+  /**
+   * `day,<value dimension>` with no filter but days: read from the rows over every campaign and
+   * flow (one per day and value, see fromValues), in the answer's order without keying each row.
+   */
+  private static byDayAndValue(q: ReportQuery): boolean {
+    const [first, second] = q.groupBy;
+    return (
+      first === 'day' &&
+      second !== undefined &&
+      VALUES.has(second) &&
+      (Object.keys(q.filters ?? {}) as Dimension[]).every((d) => TIME.has(d))
+    );
+  }
+
+  /** The rows of `day,<value dimension>` (byDayAndValue): each day's values and its "(none)", in order. */
+  private async dayValueRows(ctx: Ctx): Promise<OrderedRow[]> {
+    const second = ctx.q.groupBy[1]!;
+    const secondInOrder = second === 'hour';
+    const days = new Map<string, { totals: Raw | null; rows: OrderedRow[] }>();
+    for (const row of await dimensionReportRows(this.db, 'dimension_value_stats', {
+      columns: ['day', 'value'],
+      from: ctx.from,
+      to: ctx.to,
+      dimensions: ['*', second],
+      campaignIds: null,
+    })) {
+      const day = String(row.keys.day);
+      let bucket = days.get(day);
+      if (!bucket) days.set(day, (bucket = { totals: null, rows: [] }));
+      const raw: Raw = {
+        clicks: row.clicks,
+        uniqueClicks: row.uniqueClicks,
+        impressions: 0,
+        conversions: row.conversions,
+        sales: row.sales,
+        revenue: row.revenue,
+        cost: row.cost,
+        commissions: 0n,
+        pending: 0n,
+        approved: 0n,
+      };
+      if (row.dimension === '*') bucket.totals = raw;
+      else bucket.rows.push({ k1: day, k2: String(row.keys.value ?? NONE), raw });
+    }
+    const out: OrderedRow[] = [];
+    for (const day of [...days.keys()].sort()) {
+      const { totals, rows } = days.get(day)!;
+      // What is left of the day's totals had no value: "(none)".
+      const none = totals ?? zero();
+      for (const r of rows) subtract(none, r.raw);
+      const kept = rows.filter((r) => !isEmpty(r.raw));
+      if (!isEmpty(none)) kept.push({ k1: day, k2: NONE, raw: none });
+      kept.sort((a, b) => bySecond(a, b, secondInOrder));
+      for (const r of kept) out.push(r);
+    }
+    return out;
   }
 
   /** The report and, with compare=previous, the same report for the preceding period of equal length. */
@@ -491,7 +573,7 @@ export class ReportService {
     for (const [k, raw] of facts) {
       const parts = k.split(SEP).filter((_, i) => ctx.q.groupBy[i] !== fact);
       const less = zero();
-      add(less, raw, -1);
+      subtract(less, raw);
       merge(out, noneKey(parts), less);
     }
     return out;
@@ -500,56 +582,94 @@ export class ReportService {
   /**
    * The campaign-URL rollup by dimension value: with a value dimension in the grouping, its
    * values and "(none)" as the totals (`*`) less the values; with one as a filter, that value.
+   * Without campaign, group or flow in the grouping and the filters, the days are read from the
+   * rows over every campaign and flow (`dimension_value_stats`): one row per day and value.
    */
   private async fromValues(ctx: Ctx): Promise<Grouped> {
-    const valueDim =
-      [...ctx.q.groupBy, ...(Object.keys(ctx.filters) as Dimension[])].find((d) => VALUES.has(d)) ?? null;
+    const filterDims = Object.keys(ctx.filters) as Dimension[];
+    const valueDim = [...ctx.q.groupBy, ...filterDims].find((d) => VALUES.has(d)) ?? null;
     const grouped = valueDim !== null && ctx.q.groupBy.includes(valueDim);
     const filtered = valueDim !== null && ctx.filters[valueDim] !== undefined;
+    const allCampaigns = valueDim !== null && ![...ctx.q.groupBy, ...filterDims].some((d) => CAMPAIGN_KEYS.has(d));
     const column = (d: Dimension) =>
       d === valueDim ? 'value' : ({ campaign: 'campaign_id', flow: 'flow_id' } as Record<string, string>)[d]!;
-    const physical = physicalColumns(ctx.q.groupBy, column);
-    // Landing and offer values are indexes within their flow: the key is "flowId:index".
+    // Landing and offer values are indexes within their flow: the key is "flowId:index" (as
+    // stored in the rows over every campaign and flow).
     const pairs = valueDim === 'landing' || valueDim === 'offer';
-    if (pairs && grouped && !physical.includes('flow_id')) physical.push('flow_id');
     const base = this.keyFns(ctx, column);
-    const keys: KeyFn[] = ctx.q.groupBy.map((d, i) =>
-      d === valueDim && pairs ? (r) => `${String(r.flow_id)}:${String(r.value)}` : base[i]!,
-    );
     const scope = this.campaignScope(ctx);
     const out: Grouped = new Map();
     const totals: Grouped = new Map();
     // Whole months from the monthly rows, the days at the edges from the daily rows; a grouping
     // keyed by day or week needs the days.
     const byDay = ctx.q.groupBy.some((d) => d === 'day' || d === 'week');
-    for (const [table, lo, hi] of byDay
+    const segments = byDay
       ? [['dimension_stats', ctx.from, ctx.to] as const]
-      : ReportService.monthSegments(ctx.from, ctx.to)) {
-      const filter = filtered ? (ctx.filters[valueDim] as string) : null;
-      const [flow, index] = pairs && filter !== null ? filter.split(':') : [];
+      : ReportService.monthSegments(ctx.from, ctx.to);
+    const filter = filtered ? (ctx.filters[valueDim] as string) : null;
+    const [flow, index] = pairs && filter !== null ? filter.split(':') : [];
+    /** Where the value dimension is in the grouping (-1: not grouped or filtered to one value). */
+    const valueAt = grouped && !filtered ? ctx.q.groupBy.indexOf(valueDim) : -1;
+    const width = ctx.q.groupBy.length;
+    const parts: string[] = new Array<string>(width);
+    for (const [daily, lo, hi] of segments) {
+      const table: DimensionTable = allCampaigns && daily === 'dimension_stats' ? 'dimension_value_stats' : daily;
+      const physical = physicalColumns(ctx.q.groupBy, column);
+      const flowPairs = pairs && table !== 'dimension_value_stats';
+      if (flowPairs && grouped && !physical.includes('flow_id')) physical.push('flow_id');
+      const keys: KeyFn[] = ctx.q.groupBy.map((d, i) =>
+        d === valueDim && flowPairs ? (r) => `${String(r.flow_id)}:${String(r.value)}` : base[i]!,
+      );
       const rows = await dimensionReportRows(this.db, table, {
         columns: physical,
         from: lo,
         to: hi,
         dimensions: filtered ? [valueDim] : grouped ? ['*', valueDim] : ['*'],
-        value: filter === null ? undefined : pairs ? String(Number(index)) : filter,
-        valueFlowId: pairs && filter !== null ? Number(flow) : undefined,
+        value:
+          filter === null
+            ? undefined
+            : !pairs
+              ? filter
+              : flowPairs
+                ? String(Number(index))
+                : `${Number(flow)}:${Number(index)}`,
+        valueFlowId: flowPairs && filter !== null ? Number(flow) : undefined,
         campaignIds: scope,
         flowId: ctx.filters.flow ? Number(ctx.filters.flow) : undefined,
       });
-      for (const { dimension, keys: values, ...sums } of rows) {
-        const r = { ...values, dimension };
-        const raw = { ...zero(), ...sums };
-        if (grouped && !filtered && r.dimension === '*') {
-          merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), raw);
+      for (const row of rows) {
+        const r = row.keys;
+        const raw: Raw = {
+          clicks: row.clicks,
+          uniqueClicks: row.uniqueClicks,
+          impressions: 0,
+          conversions: row.conversions,
+          sales: row.sales,
+          revenue: row.revenue,
+          cost: row.cost,
+          commissions: 0n,
+          pending: 0n,
+          approved: 0n,
+        };
+        for (let i = 0; i < width; i++) parts[i] = i === valueAt ? NONE : keys[i]!(r);
+        if (valueAt >= 0 && row.dimension === '*') {
+          // The totals of the other keys: "(none)" once the values are taken out.
+          merge(totals, parts.join(SEP), raw);
           continue;
         }
-        const key = keys.map((k) => k(r)).join(SEP);
-        merge(out, key, raw);
-        if (grouped && !filtered) {
+        if (valueAt < 0) {
+          merge(out, parts.join(SEP), raw);
+          continue;
+        }
+        const noneKey = parts.join(SEP);
+        parts[valueAt] = keys[valueAt]!(r);
+        merge(out, parts.join(SEP), raw);
+        const none = totals.get(noneKey);
+        if (none) subtract(none, raw);
+        else {
           const less = zero();
-          add(less, raw, -1);
-          merge(totals, ctx.q.groupBy.map((d, i) => (d === valueDim ? NONE : keys[i]!(r))).join(SEP), less);
+          subtract(less, raw);
+          totals.set(noneKey, less);
         }
       }
     }
@@ -623,6 +743,19 @@ export class ReportService {
   }
 }
 
+/** A row of a report before its figures: the key of each level and the sums. */
+interface OrderedRow {
+  k1: string;
+  k2: string;
+  raw: Raw;
+}
+
+/** Rows of one first-level key: the second level in its order (hour), else biggest first. */
+function bySecond(a: OrderedRow, b: OrderedRow, inOrder: boolean): number {
+  if (!inOrder && b.raw.clicks !== a.raw.clicks) return b.raw.clicks - a.raw.clicks;
+  return a.k2 < b.k2 ? -1 : a.k2 > b.k2 ? 1 : 0;
+}
+
 interface Ctx {
   q: ReportQuery;
   filters: Partial<Record<Dimension, string>>;
@@ -630,6 +763,16 @@ interface Ctx {
   to: string;
   snap: ConfigSnapshot;
   tz: string;
+}
+
+/** A labeller for one dimension that makes each key's label once. */
+function cachedLabels(labels: (d: Dimension, key: string) => string, d: Dimension): (key: string) => string {
+  const seen = new Map<string, string>();
+  return (key) => {
+    let label = seen.get(key);
+    if (label === undefined) seen.set(key, (label = labels(d, key)));
+    return label;
+  };
 }
 
 function merge(map: Grouped, key: string, raw: Raw): void {
@@ -665,6 +808,9 @@ function narrow(from: string, to: string, filters: Partial<Record<Dimension, str
   }
   return { from: lo, to: hi };
 }
+
+/** Keys of the campaign-URL rollup that the rows over every campaign and flow do not have. */
+const CAMPAIGN_KEYS: ReadonlySet<Dimension> = new Set(['campaign', 'group', 'flow']);
 
 const ID_DIMENSIONS: ReadonlySet<Dimension> = new Set(['campaign', 'group', 'affiliate', 'banner', 'flow', 'source']);
 

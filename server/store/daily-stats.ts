@@ -361,13 +361,28 @@ const DIMENSION: Rollup = {
 /** The same rows per month (`day` is the month's first day): what reports over whole months read. */
 const DIMENSION_MONTHLY: Rollup = { ...DIMENSION, table: 'dimension_stats_monthly' };
 
+/**
+ * The same rows over every campaign and flow, per (dimension, day, value): what reports keyed by
+ * day or week read when they neither group nor filter by campaign, group or flow.
+ */
+const DIMENSION_VALUES: Rollup = {
+  table: 'dimension_value_stats',
+  keys: ['day', 'dimension', 'value'],
+  counters: TRAFFIC_COUNTERS,
+};
+
+/** The value of a dimension row without its flow: landings and offers as "flowId:index". */
+export const valueWithoutFlow = (dimension: string, flowId: number, value: string): string =>
+  dimension === 'landing' || dimension === 'offer' ? `${flowId}:${value}` : value;
+
 /** The key of the monthly rollup row a report day falls in ("2026-03-17" → "2026-03-01"). */
 export const monthRow = (day: string): string => `${day.slice(0, 7)}-01`;
 
 /**
- * Adds deltas to `dimension_stats` and, with the same days, to `dimension_stats_monthly` (see
- * addCounters): called inside the writer's transaction, both change together or not at all, so
- * a month's row is always the sum of its days' rows.
+ * Adds deltas to `dimension_stats` and, with the same days, to `dimension_stats_monthly` and
+ * `dimension_value_stats` (see addCounters): called inside the writer's transaction, all three
+ * change together or not at all, so a month's row is always the sum of its days' rows and a
+ * value's row the sum of its campaigns' and flows' rows.
  */
 export async function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Promise<void> {
   await addCounters(db, DIMENSION, deltas as unknown as Array<Record<string, unknown>>);
@@ -375,6 +390,13 @@ export async function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Pro
     db,
     DIMENSION_MONTHLY,
     deltas.map((d) => ({ ...d, day: monthRow(d.day) })) as unknown as Array<Record<string, unknown>>,
+  );
+  await addCounters(
+    db,
+    DIMENSION_VALUES,
+    deltas.map((d) => ({ ...d, value: valueWithoutFlow(d.dimension, d.flow_id, d.value) })) as unknown as Array<
+      Record<string, unknown>
+    >,
   );
 }
 

@@ -141,8 +141,12 @@ export async function saleFactRows(db: Knex, f: SaleFactFilters): Promise<SaleFa
   return (await query) as SaleFactRow[];
 }
 
-/** The campaign-URL rollup by dimension value: by day, or by month (`day` is the month's first day). */
-export type DimensionTable = 'dimension_stats' | 'dimension_stats_monthly';
+/**
+ * The campaign-URL rollup by dimension value: by day, or by month (`day` is the month's first
+ * day), or by day over every campaign and flow (`dimension_value_stats`: no campaign_id or
+ * flow_id columns, landing and offer values as "flowId:index").
+ */
+export type DimensionTable = 'dimension_stats' | 'dimension_stats_monthly' | 'dimension_value_stats';
 
 export interface DimensionReportFilters {
   /** Group by `dimension` and these columns. */
@@ -161,6 +165,7 @@ export interface DimensionReportFilters {
 
 export interface DimensionReportRow {
   dimension: string;
+  /** The row as the database gave it: the grouping's columns (and the sums as selected). */
   keys: Record<string, unknown>;
   clicks: number;
   uniqueClicks: number;
@@ -196,16 +201,35 @@ export async function dimensionReportRows(
   if (f.value !== undefined) query.where('value', f.value);
   if (f.campaignIds) query.whereIn('campaign_id', f.campaignIds);
   if (f.flowId !== undefined) query.where('flow_id', f.flowId);
-  return ((await query) as Array<Record<string, unknown>>).map((r) => ({
-    dimension: String(r.dimension),
-    keys: keysOf(r, f.columns),
-    clicks: count(r, 'clicks'),
-    uniqueClicks: count(r, 'unique_clicks'),
-    conversions: count(r, 'conversions'),
-    sales: count(r, 'sales'),
-    revenue: exactSum(r, 'revenue'),
-    cost: exactSum(r, 'cost'),
-  }));
+  // Day-keyed reports read hundreds of thousands of rows: each is read once, without copies.
+  const rows = (await query) as Array<Record<string, unknown>>;
+  const out: DimensionReportRow[] = new Array<DimensionReportRow>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    out[i] = {
+      dimension: String(r.dimension),
+      keys: r,
+      clicks: Number(r.clicks__r ?? 0),
+      uniqueClicks: Number(r.unique_clicks__r ?? 0),
+      conversions: Number(r.conversions__r ?? 0),
+      sales: Number(r.sales__r ?? 0),
+      revenue: splitSum(r.revenue__q, r.revenue__r),
+      cost: splitSum(r.cost__q, r.cost__r),
+    };
+  }
+  return out;
+}
+
+/**
+ * A sum selected by `exactSums` (quotient and remainder by 10^9) as exactUnits gives it: as a
+ * number while the whole is a safe integer (one BigInt made), else exactly from its parts.
+ */
+function splitSum(q: unknown, r: unknown): bigint {
+  if (typeof q === 'number' && typeof r === 'number' && q < 9e6 && q > -9e6) {
+    const whole = q * 1e9 + r;
+    if (Number.isSafeInteger(whole)) return BigInt(whole);
+  }
+  return exactSum({ s__q: q, s__r: r }, 's');
 }
 
 /** The click columns a raw report reads (its dimensions and figures). */
