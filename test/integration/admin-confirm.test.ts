@@ -1,18 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, setupOwner, tokenFor, type Agent, type JsonResponse } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
+import { savedId as created } from '../helpers/assert.js';
 
 /*
  * SPEC §13: a confirmation step before every destructive admin action, without JavaScript. The
  * action's button posts as before and gets a page saying what will happen; nothing changes until
  * the form is posted again with `confirm=yes` (the page's button).
  */
-
-function created(res: JsonResponse, what: string): number {
-  assert.ok(res.status === 201 || res.status === 200, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res.body.id as number;
-}
 
 interface Case {
   what: string;

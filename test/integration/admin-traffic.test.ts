@@ -3,27 +3,12 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Agent, setupOwner } from '../helpers/http.js';
 import { systemActor } from '../../server/services/actor.js';
+import { idFrom, postAndFollow, decode, attr } from '../helpers/html.js';
 
 /*
  * The admin pages of SPEC §7 (domains, sources, groups, a campaign's Traffic settings and Flows
  * tab) driven like a browser without JavaScript: GET a page, read its form, POST it, follow.
  */
-
-/** The text a person reads: HTML entities decoded (Handlebars escapes quotes and "="). */
-function decode(html: string): string {
-  return html
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
-
-const attr = (attrs: string, name: string): string | null => {
-  const m = new RegExp(`\\b${name}="([^"]*)"`).exec(attrs);
-  return m ? decode(m[1] ?? '') : new RegExp(`\\s${name}(\\s|$)`).test(attrs) ? '' : null;
-};
 
 /** What a browser would submit for the form posting to `action`; repeated names become lists. */
 function formFields(html: string, action: string): Record<string, string | string[]> {
@@ -66,19 +51,6 @@ function formFields(html: string, action: string): Record<string, string | strin
   }
   for (const c of controls.sort((x, y) => x.at - y.at)) if (c.value !== null) add(c.name, c.value);
   return out;
-}
-
-const idFrom = (location: string | null, pattern: RegExp): number => {
-  const m = location ? pattern.exec(location) : null;
-  assert.ok(m, `unexpected redirect ${location}`);
-  return Number(m[1]);
-};
-
-async function postAndFollow(agent: Agent, path: string, fields: Record<string, string | string[]>) {
-  const res = await agent.post(path, fields);
-  assert.equal(res.status, 302, `POST ${path} → ${res.status}: ${decode(res.text).slice(0, 800)}`);
-  const next = await agent.get(res.location!);
-  return { ...next, location: res.location!, text: decode(next.text) };
 }
 
 /** Sets row `i` of the filter table in posted form fields. */

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 
 /*
@@ -11,8 +11,6 @@ import { created } from '../helpers/assert.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 let seq = 0;
 
@@ -28,12 +26,12 @@ describe(`parallel commission reviews on ${dialectName()}`, () => {
     for (let i = 0; i < n; i++) {
       const click = await request(app.url, 'POST', '/t/click', {
         body: { url: `https://shop.example/?a_aid=${refs[i % refs.length]}&a_cid=${campaign}` },
-        headers: { 'user-agent': CHROME },
+        headers: { 'user-agent': CHROME_LINUX },
       });
       assert.equal(click.status, 200, click.text);
       const sale = await request(app.url, 'POST', '/t/sale', {
         body: { orderId: `PAR-${++seq}`, totalCost: 10 + i, visitorId: click.body.visitorId },
-        headers: { 'user-agent': CHROME },
+        headers: { 'user-agent': CHROME_LINUX },
       });
       assert.equal(sale.status, 201, sale.text);
       assert.equal(sale.body.commissions.length, 1, sale.text);

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { startReceiver, type Receipt, type Receiver } from '../helpers/receiver.js';
 import { verifySignature } from '../../server/services/signature.js';
 import { created } from '../helpers/assert.js';
@@ -15,7 +15,6 @@ import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 /** Generous: the other process polls every second; a slow machine must not fail the test. */
 const DEADLINE_MS = 20_000;
 
@@ -41,7 +40,7 @@ describe(`plugin state reaches another process on the same database (${dialectNa
   const click = (app: TestApp) =>
     request(app.url, 'POST', '/t/click', {
       body: { url: `https://shop.example/?a_aid=wes&a_cid=${campaign}` },
-      headers: { 'user-agent': CHROME },
+      headers: { 'user-agent': CHROME_LINUX },
     });
 
   /** A referred sale on `app`: one commission, so one commission.created event. */
@@ -50,7 +49,7 @@ describe(`plugin state reaches another process on the same database (${dialectNa
     assert.equal(c.status, 200, c.text);
     const res = await request(app.url, 'POST', '/t/sale', {
       body: { orderId: `XP-${process.pid}-${++order}`, totalCost: 30, visitorId: c.body.visitorId },
-      headers: { 'user-agent': CHROME },
+      headers: { 'user-agent': CHROME_LINUX },
     });
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.commissions.length, 1, res.text);

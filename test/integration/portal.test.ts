@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { decode } from '../helpers/html.js';
 
 /*
  * The affiliate portal (SPEC §9) driven like a browser without JavaScript: sign-up in each
@@ -13,17 +14,6 @@ import { created } from '../helpers/assert.js';
 type Api = ReturnType<typeof api>;
 
 const PASSWORD = 'portal password 123';
-
-/** The text a person reads: HTML entities decoded (Handlebars escapes "=", quotes and "&"). */
-function decode(html: string): string {
-  return html
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
 
 /** The values of the readonly link fields (`data-link`) of a page, by kind. */
 function linksOf(html: string): Array<{ kind: string; url: string; campaign: string | null; banner: string | null }> {

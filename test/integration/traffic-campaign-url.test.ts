@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import jwt from 'jsonwebtoken';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { browserUa, GOOGLEBOT, CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 
 /*
@@ -16,9 +16,6 @@ import { created } from '../helpers/assert.js';
 type Api = ReturnType<typeof api>;
 
 /** A person's browser whose user agent differs by `n` (a new IP + UA device). */
-const browserUa = (n: number) =>
-  `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${n}.0 Safari/537.36`;
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const US_IP = '8.8.8.8';
 const GB_IP = '81.2.69.160';
 
