@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Agent, setupOwner } from '../helpers/http.js';
+import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 import { systemActor } from '../../server/services/actor.js';
 import { idFrom, postAndFollow, decode, attr } from '../helpers/html.js';
 
@@ -75,13 +76,84 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   let app: TestApp;
   let owner: Agent;
   let campaignId: number;
-  let domainId: number;
-  let sourceId: number;
+  let ownerApi: ReturnType<typeof api>;
+
+  // What a test makes through the forms and later tests work on: found, or (a test run alone)
+  // made through the API as the test that makes it leaves it.
+  /** The domain track.example.com. */
+  const trackDomainId = async (): Promise<number> =>
+    (await app.services.domains.all()).find((d) => d.host === 'track.example.com')?.id ??
+    created(await ownerApi.post('/domains', { host: 'track.example.com' }), 'domain');
+  /** The source “PropellerAds” with its zoneid, site, cost and clickid parameters. */
+  const propellerId = async (): Promise<number> =>
+    (await app.services.sources.list({ q: 'PropellerAds' }, { page: 1, perPage: 10 })).data.find(
+      (x) => x.name === 'PropellerAds',
+    )?.id ??
+    created(
+      await ownerApi.post('/sources', {
+        name: 'PropellerAds',
+        params: { sub_id_1: 'zoneid', sub_id_2: 'site', cost: 'cost', external_id: 'clickid' },
+        postbackUrl: 'https://propeller.example/pb?visitor_id={external_id}&payout={payout}',
+      }),
+      'source',
+    );
+  /** The group “Push traffic”. */
+  const pushGroupId = async (): Promise<number> =>
+    (await app.services.groups.all()).find((g) => g.name === 'Push traffic')?.id ??
+    created(await ownerApi.post('/groups', { name: 'Push traffic' }), 'group');
+  /** The campaign with its alias spring-push. */
+  const withAlias = async (): Promise<void> => {
+    if ((await app.services.campaigns.get(campaignId)).alias !== 'spring-push')
+      await app.services.campaigns.update(campaignId, { alias: 'spring-push' }, systemActor);
+  };
+  /** The campaign's three flows: DACH (forced), Closed (regular) and Everyone else (the default). */
+  const threeFlows = async (): Promise<void> => {
+    if ((await app.services.flows.list(campaignId, {}, { page: 1, perPage: 10 })).pagination.total > 0) return;
+    const flows = `/campaigns/${campaignId}/flows`;
+    created(
+      await ownerApi.post(flows, {
+        name: 'DACH',
+        type: 'forced',
+        position: 3,
+        filters: [
+          { name: 'country', mode: 'is', values: ['DE', 'AT'] },
+          { name: 'param', mode: 'is_not', values: ['*'], param: 'zoneid' },
+        ],
+        landings: [
+          { url: 'https://lp.example/a?s={subid}', weight: 70 },
+          { url: 'https://lp.example/b', weight: 100 },
+        ],
+        offers: [{ url: 'https://offer.example/?c={subid}', weight: 1 }],
+      }),
+      'DACH',
+    );
+    created(
+      await ownerApi.post(flows, {
+        name: 'Everyone else',
+        type: 'default',
+        schema: 'redirect',
+        url: 'https://fallback.example/',
+      }),
+      'Everyone else',
+    );
+    created(
+      await ownerApi.post(flows, {
+        name: 'Closed',
+        type: 'regular',
+        weight: 5,
+        schema: 'action',
+        action: 'show_text',
+        text: 'We are closed',
+      }),
+      'Closed',
+    );
+  };
 
   before(async () => {
     app = await startTestApp({ env: { PUBLIC_URL: 'https://tracker.example' } });
     owner = await setupOwner(app.url);
     campaignId = (await app.services.campaigns.create({ name: 'Push campaign' }, systemActor)).id;
+    ownerApi = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
   });
   after(async () => {
     await app?.close();
@@ -119,7 +191,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     assert.match(added.text, /Domain track\.example\.com added/);
     const domain = (await app.services.domains.all()).find((d) => d.host === 'track.example.com');
     assert.ok(domain);
-    domainId = domain.id;
+    const domainId = domain.id;
 
     const bad = await owner.post('/admin/domains', { ...form, host: 'not a host!' });
     assert.equal(bad.status, 422);
@@ -168,7 +240,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
       'params.external_id': 'clickid',
       postbackUrl: 'https://propeller.example/pb?visitor_id={external_id}&payout={payout}',
     });
-    sourceId = idFrom(created.location, /^\/admin\/sources\/(\d+)$/);
+    const sourceId = idFrom(created.location, /^\/admin\/sources\/(\d+)$/);
     assert.match(created.text, /Source “PropellerAds” created/);
     assert.match(created.text, /\?zoneid=\{zoneid\}&cost=\{cost\}&clickid=\{clickid\}/);
     const source = await app.services.sources.get(sourceId);
@@ -223,7 +295,9 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     assert.equal(form.costModel, 'CPC');
     assert.equal(form.costAuto, 'on');
     assert.equal(form.uniquenessTtlHours, '24');
-    const group = (await app.services.groups.all()).find((g) => g.name === 'Push traffic')!;
+    const group = { id: await pushGroupId() };
+    const domainId = await trackDomainId();
+    const sourceId = await propellerId();
 
     const saved = await postAndFollow(owner, `/admin/campaigns/${campaignId}`, {
       ...form,
@@ -287,6 +361,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('campaign settings: bad traffic values answer 422 with the errors beside the fields', async () => {
+    await withAlias();
     const form = formFields(
       decode((await owner.get(`/admin/campaigns/${campaignId}`)).text),
       `/admin/campaigns/${campaignId}`,
@@ -319,6 +394,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('flows: create through the form with filter rows, landings and offers; listed by type and position', async () => {
+    await withAlias();
     const page = decode((await owner.get(`/admin/campaigns/${campaignId}/flows`)).text);
     const form = formFields(page, `/admin/campaigns/${campaignId}/flows`);
     assert.equal((form.filterName as string[]).length, 3, 'three empty filter rows');
@@ -382,6 +458,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('flows: 422 with errors beside the row and the field, values kept; one default flow', async () => {
+    await threeFlows();
     const page = decode((await owner.get(`/admin/campaigns/${campaignId}/flows`)).text);
     const form = formFields(page, `/admin/campaigns/${campaignId}/flows`);
     setFilterRow(form, 0, { name: 'country', values: 'DE' });
@@ -432,6 +509,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('flows: the edit page shows the filters plus empty rows, saves, reaches the cache, deletes', async () => {
+    await threeFlows();
     const flow = (await app.services.flows.list(campaignId, { type: 'forced' }, { page: 1, perPage: 10 })).data[0]!;
     const path = `/admin/campaigns/${campaignId}/flows/${flow.id}`;
     const page = decode((await owner.get(path)).text);
