@@ -8,6 +8,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { describeInBrowser, launchBrowser, personUserAgent } from '../helpers/browser.js';
 import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * Every admin and portal page in Chromium, at a desktop (1280 × 800) and a phone (390 × 844)
@@ -152,32 +153,16 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   /** The owner's API, the owner signed in to both admin pages (made here when no test before did). */
   const owner = () => (ownerApi ??= signIn());
   /** Ann, an approved affiliate. */
-  const ann = () =>
-    (annAffiliate ??= owner().then(async (a) =>
-      created(
-        await a.post('/affiliates', {
-          name: 'Ann Blogger',
-          email: 'ann@example.com',
-          refId: 'ann',
-          status: 'approved',
-        }),
-        'affiliate',
-      ),
-    ));
+  const ann = () => (annAffiliate ??= owner().then(async (a) => await approvedAffiliate(a, 'Ann Blogger', 'ann')));
   /** A campaign whose commissions wait for approval, with two of Ann's sales waiting: for the queue. */
   const boots = () =>
     (bootsCampaign ??= (async () => {
       const a = await owner();
       await ann();
-      const id = created(await a.post('/campaigns', { name: 'Boots', approval: 'manual' }), 'manual campaign');
-      created(
-        await a.post(`/campaigns/${id}/payouts`, {
-          kind: 'general',
-          title: '5 per sale',
-          type: 'CPS',
-          affiliateCommission: { value: 5, unit: 'fixed' },
-        }),
-        'manual payout',
+      const id = await campaignWithPayout(
+        a,
+        { name: 'Boots', approval: 'manual' },
+        { title: '5 per sale', type: 'CPS', affiliateCommission: { value: 5, unit: 'fixed' } },
       );
       const ua = { 'user-agent': personUserAgent(browser) };
       for (const orderId of ['BOOTS-1', 'BOOTS-2']) {

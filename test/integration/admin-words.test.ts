@@ -5,6 +5,7 @@ import type { Agent } from '../helpers/http.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { NAV_PAGES } from '../../server/http/admin/nav.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * The admin as a finished product: navigation from one list with the current section marked,
@@ -41,25 +42,8 @@ describe('admin words, navigation and defaults', () => {
   /** The campaign Shoes that pays 10% and the affiliate Ann (made once, by the first test that needs them). */
   const shoesAndAnn = () =>
     (shop ??= (async () => {
-      const shoes = created(await a.post('/campaigns', { name: 'Shoes', approval: 'auto' }), 'campaign');
-      created(
-        await a.post(`/campaigns/${shoes}/payouts`, {
-          kind: 'general',
-          title: '10%',
-          type: 'CPS',
-          affiliateCommission: { value: 10, unit: 'percent' },
-        }),
-        'payout',
-      );
-      const ann = created(
-        await a.post('/affiliates', {
-          name: 'Ann Blogger',
-          email: 'ann@example.com',
-          refId: 'ann',
-          status: 'approved',
-        }),
-        'affiliate',
-      );
+      const shoes = await campaignWithPayout(a, { name: 'Shoes', approval: 'auto' });
+      const ann = await approvedAffiliate(a, 'Ann Blogger', 'ann');
       return { shoes, ann };
     })());
   /** A payout batch: the one the flashes test makes, or one of a sale of its own. */

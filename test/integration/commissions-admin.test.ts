@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -45,20 +45,8 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
     app = await startTestApp();
     agent = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    manual = created(await a.post('/campaigns', { name: 'Manual', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${manual}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', { name: 'Ann Admin', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    manual = await campaignWithPayout(a, { name: 'Manual', approval: 'manual' });
+    ann = await approvedAffiliate(a, 'Ann Admin', 'ann');
   });
   after(async () => {
     await app.close();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * Reviews that run at the same time (SPEC §6.3, §16): parallel approvals and declines of
@@ -81,16 +82,7 @@ describe(`parallel commission reviews on ${dialectName()}`, () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    campaign = created(await a.post('/campaigns', { name: 'Reviewed', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
+    campaign = await campaignWithPayout(a, { name: 'Reviewed', approval: 'manual' });
     for (const ref of refs) {
       created(
         await a.post('/affiliates', { name: ref, email: `${ref}@example.com`, refId: ref, status: 'approved' }),

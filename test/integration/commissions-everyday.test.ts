@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /** Everyday commission work (SPEC §13): revert an approved commission; act on every matching one. */
 describe('commissions: revert to declined, select all matching', () => {
@@ -30,16 +31,7 @@ describe('commissions: revert to declined, select all matching', () => {
     app = await startTestApp();
     browser = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    campaign = created(await a.post('/campaigns', { name: 'Main', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
+    campaign = await campaignWithPayout(a, { name: 'Main', approval: 'manual' });
     for (const ref of ['ann', 'bob'])
       aff[ref] = created(
         await a.post('/affiliates', { name: ref, email: `${ref}@example.com`, refId: ref, status: 'approved' }),

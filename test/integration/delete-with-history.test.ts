@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertError } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /* SPEC §9: deleting an object that recorded history references is a 409 that says to archive it. */
 
@@ -24,10 +25,7 @@ describe(`DELETE of a campaign, affiliate or banner with history on ${dialectNam
       'campaign',
     );
     banner = created(await a.post('/banners', { campaignId: campaign, name: 'Header', type: 'link' }), 'banner');
-    affiliate = created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    affiliate = await approvedAffiliate(a, 'Ann', 'ann');
     const click = await request(app.url, 'POST', '/t/click', {
       body: { url: `https://shop.example/?a_aid=ann&a_bid=${banner}&a_cid=${campaign}` },
       headers: { 'user-agent': CHROME_LINUX },

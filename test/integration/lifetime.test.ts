@@ -6,6 +6,7 @@ import { builtinPlugins, type BuiltinDeps } from '../../server/plugins/builtins.
 import { createLifetimeCommissions } from '../../server/plugins/lifetime-commissions/index.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /* The lifetime-commissions plugin (SPEC §5.2 rule 1, §6.1 LIFETIME) over HTTP. */
 
@@ -63,15 +64,10 @@ describe('lifetime-commissions plugin', () => {
       }),
       'payout',
     );
-    other = created(await a.post('/campaigns', { name: 'Other shop' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${other}/payouts`, {
-        kind: 'general',
-        title: 'Other 20%',
-        type: 'CPS',
-        affiliateCommission: { value: 20, unit: 'percent' },
-      }),
-      'payout',
+    other = await campaignWithPayout(
+      a,
+      { name: 'Other shop' },
+      { title: 'Other 20%', type: 'CPS', affiliateCommission: { value: 20, unit: 'percent' } },
     );
     created(
       await a.post(`/campaigns/${other}/payouts`, {
@@ -84,15 +80,10 @@ describe('lifetime-commissions plugin', () => {
       }),
       'payout',
     );
-    plain = created(await a.post('/campaigns', { name: 'Plain CPS' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${plain}/payouts`, {
-        kind: 'general',
-        title: 'Plain 5%',
-        type: 'CPS',
-        affiliateCommission: { value: 5, unit: 'percent' },
-      }),
-      'payout',
+    plain = await campaignWithPayout(
+      a,
+      { name: 'Plain CPS' },
+      { title: 'Plain 5%', type: 'CPS', affiliateCommission: { value: 5, unit: 'percent' } },
     );
     const info = await setPlugin({ active: true });
     assert.equal(info.active, true);

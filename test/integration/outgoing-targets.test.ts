@@ -4,6 +4,7 @@ import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME_LINUX, Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { created, assertFieldError } from '../helpers/assert.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * SPEC §10a: outgoing HTTP (affiliate and source postbacks, webhooks) never reaches loopback,
@@ -62,15 +63,10 @@ async function setUp(env: Record<string, string> = {}): Promise<Setup> {
   app.services.outboxWorker.start();
   await setupOwner(app.url);
   const a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-  const campaign = created(await a.post('/campaigns', { name: 'Postbacks', approval: 'auto' }), 'campaign');
-  created(
-    await a.post(`/campaigns/${campaign}/payouts`, {
-      kind: 'general',
-      title: 'Ten percent',
-      type: 'CPS',
-      affiliateCommission: { value: 10, unit: 'percent' },
-    }),
-    'payout',
+  const campaign = await campaignWithPayout(
+    a,
+    { name: 'Postbacks', approval: 'auto' },
+    { title: 'Ten percent', type: 'CPS', affiliateCommission: { value: 10, unit: 'percent' } },
   );
   return { app, a, campaign, receiver: await startReceiver() };
 }

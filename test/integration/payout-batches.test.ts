@@ -2,7 +2,8 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { assertError, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -78,34 +79,10 @@ describe('payout batches (SPEC §6.6)', () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    auto = created(await a.post('/campaigns', { name: 'Auto', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${auto}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', {
-        name: 'Ann "The Closer", Ltd',
-        email: 'ann@example.com',
-        refId: 'ann',
-        status: 'approved',
-        password: 'ann password 123',
-      }),
-      'affiliate',
-    );
-    bob = created(
-      await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob', status: 'approved' }),
-      'affiliate',
-    );
-    carl = created(
-      await a.post('/affiliates', { name: 'Carl', email: 'carl@example.com', refId: 'carl', status: 'approved' }),
-      'affiliate',
-    );
+    auto = await campaignWithPayout(a, { name: 'Auto', approval: 'auto' });
+    ann = await approvedAffiliate(a, 'Ann "The Closer", Ltd', 'ann', { password: 'ann password 123' });
+    bob = await approvedAffiliate(a, 'Bob', 'bob');
+    carl = await approvedAffiliate(a, 'Carl', 'carl');
     await saleBy('ann', 300);
     await saleBy('ann', 200.5);
     await saleBy('bob', 20);

@@ -4,7 +4,7 @@ import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { startReceiver, type Receipt, type Receiver } from '../helpers/receiver.js';
 import { verifySignature } from '../../server/services/signature.js';
-import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * SPEC §12, §16: plugin activation and plugin settings are configuration, so a change made on one
@@ -78,20 +78,12 @@ describe(`plugin state reaches another process on the same database (${dialectNa
     await setupOwner(one.url);
     a = api(one.url, await tokenFor(one.url, OWNER.email, OWNER.password));
     receiver = await startReceiver();
-    campaign = created(await a.post('/campaigns', { name: 'Shared', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: 'Fixed',
-        type: 'CPS',
-        affiliateCommission: { value: 3, unit: 'fixed' },
-      }),
-      'payout',
+    campaign = await campaignWithPayout(
+      a,
+      { name: 'Shared', approval: 'auto' },
+      { title: 'Fixed', type: 'CPS', affiliateCommission: { value: 3, unit: 'fixed' } },
     );
-    created(
-      await a.post('/affiliates', { name: 'Wes', email: 'wes@example.com', refId: 'wes', status: 'approved' }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Wes', 'wes');
     // The other process knows the campaign before the plugin changes start.
     await until('the other process sees the campaign', async () => {
       const c = await click(other);

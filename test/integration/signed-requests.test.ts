@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertError } from '../helpers/assert.js';
 import { sign } from '../../server/services/signature.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -67,14 +68,8 @@ describe('signed server-to-server requests', () => {
     campaignB = created(await a.post('/campaigns', { name: 'B', approval: 'manual' }), 'campaign');
     for (const c of [campaignA, campaignB]) created(await a.post(`/campaigns/${c}/payouts`, tenPercent), 'payout');
     bannerB = created(await a.post('/banners', { campaignId: campaignB, name: 'B link', type: 'link' }), 'banner');
-    created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'ann',
-    );
-    created(
-      await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob', status: 'approved' }),
-      'bob',
-    );
+    await approvedAffiliate(a, 'Ann', 'ann');
+    await approvedAffiliate(a, 'Bob', 'bob');
     const campaigns = (await a.get('/campaigns?perPage=200')).body.data as Array<{
       id: number;
       isDefault: boolean;

@@ -790,6 +790,21 @@ describe(`campaign URLs (SPEC §7.1–7.4) on ${dialectName()}`, () => {
     });
 
     test('the click costs reach daily_stats.cost too', async () => {
+      // Beside the campaigns of the tests above, four of this test's own, one per way to cost a click.
+      const own = async (body: Record<string, unknown>, paths: string[], cost: number) => {
+        const c = await makeCampaign(body, [redirectFlow('D', 'https://d.example/?s={subid}', { type: 'default' })]);
+        const device = { ip: freshIp(), ua: browserUa(40) };
+        for (const path of paths) assert.equal((await get(path, device)).status, 302, path);
+        expectedDaily.set(c.id, cost);
+      };
+      await own({ alias: 'daily-cpc', costModel: 'CPC', costValue: 0.1, trafficLoss: 20 }, ['/daily-cpc'], 1250);
+      await own({ alias: 'daily-cpuc', costModel: 'CPUC', costValue: 0.1 }, ['/daily-cpuc', '/daily-cpuc'], 1000);
+      await own({ alias: 'daily-cpm', costModel: 'CPM', costValue: 2 }, ['/daily-cpm'], 20);
+      await own(
+        { alias: 'daily-param', costModel: 'CPC', costValue: 5, costAuto: false },
+        ['/daily-param?cost=0.5'],
+        5000,
+      );
       assert.ok(expectedDaily.size >= 4);
       for (const [campaignId, cost] of expectedDaily)
         assert.equal(await dailyCost(campaignId), cost, `daily_stats.cost of campaign ${campaignId}`);
