@@ -1,6 +1,7 @@
 /** The programme most tests start from, made through the merchant API: campaigns with a payout, affiliates. */
+import assert from 'node:assert/strict';
 import { created } from './assert.js';
-import type { api } from './http.js';
+import { CHROME, request, type api, type JsonResponse } from './http.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -32,4 +33,27 @@ export async function approvedAffiliate(
     await a.post('/affiliates', { name, email: `${refId}@example.com`, refId, status: 'approved', ...extra }),
     `affiliate ${refId}`,
   );
+}
+
+/**
+ * A visitor follows the affiliate `refId`'s link into the campaign (POST /t/click), then buys
+ * (POST /t/sale, asserted 201): both answers.
+ */
+export async function referredSale(
+  base: string,
+  refId: string,
+  campaignId: number,
+  orderId: string,
+  totalCost: number,
+): Promise<{ click: JsonResponse; sale: JsonResponse }> {
+  const click = await request(base, 'POST', '/t/click', {
+    body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaignId}` },
+    headers: { 'user-agent': CHROME },
+  });
+  const sale = await request(base, 'POST', '/t/sale', {
+    body: { orderId, totalCost, visitorId: click.body.visitorId },
+    headers: { 'user-agent': CHROME },
+  });
+  assert.equal(sale.status, 201, sale.text);
+  return { click, sale };
 }

@@ -1,9 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
-import { campaignWithPayout } from '../helpers/programme.js';
+import { campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 /** Everyday commission work (SPEC §13): revert an approved commission; act on every matching one. */
 describe('commissions: revert to declined, select all matching', () => {
@@ -15,15 +15,7 @@ describe('commissions: revert to declined, select all matching', () => {
   let seq = 0;
 
   async function sale(ref: string, total = 100) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${ref}&a_cid=${campaign}` },
-      headers: { 'user-agent': CHROME },
-    });
-    const res = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId: `EV-${++seq}`, totalCost: total, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(res.status, 201, res.text);
+    const { sale: res } = await referredSale(app.url, ref, campaign, `EV-${++seq}`, total);
     return res.body.commissions[0].id as number;
   }
 

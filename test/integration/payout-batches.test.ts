@@ -1,9 +1,9 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { assertError, assertFieldError } from '../helpers/assert.js';
-import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
+import { approvedAffiliate, campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -60,16 +60,8 @@ describe('payout batches (SPEC §6.6)', () => {
   }
 
   async function saleBy(refId: string, totalCost: number) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${auto}` },
-      headers: { 'user-agent': CHROME },
-    });
     const orderId = nextOrder();
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
+    const { sale } = await referredSale(app.url, refId, auto, orderId, totalCost);
     assert.equal(sale.body.commissions[0]?.status, 'approved', sale.text);
     return { orderId, commissionId: sale.body.commissions[0].id as number };
   }

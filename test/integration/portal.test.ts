@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 import { decode } from '../helpers/html.js';
+import { referredSale } from '../helpers/programme.js';
 
 /*
  * The affiliate portal (SPEC §9) driven like a browser without JavaScript: sign-up in each
@@ -80,17 +81,9 @@ describe('affiliate portal (SPEC §9)', () => {
 
   /** A click on the affiliate's link and a sale by the same visitor (SPEC §4.2). */
   async function referSale(refId: string, campaignId: number, orderId: string, totalCost: number) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaignId}` },
-      headers: { 'user-agent': CHROME },
-    });
+    const { click, sale } = await referredSale(app.url, refId, campaignId, orderId, totalCost);
     assert.equal(click.status, 200, click.text);
     assert.notEqual(click.body.status, 'declined', click.text);
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
     assert.equal(sale.body.matchedBy, 'cookie', sale.text);
     assert.equal(sale.body.commissions.length, 1, sale.text);
     return sale.body;

@@ -1,10 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp, addStandInWebhook } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { sign } from '../../server/services/signature.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
-import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
+import { approvedAffiliate, campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -37,16 +37,8 @@ describe('refunds and chargebacks (SPEC §6.4)', () => {
   let autoSecret: string;
 
   async function saleBy(refId: string, campaignId: number, totalCost: number, orderId = nextOrder()) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaignId}` },
-      headers: { 'user-agent': CHROME },
-    });
+    const { click, sale } = await referredSale(app.url, refId, campaignId, orderId, totalCost);
     assert.equal(click.status, 200, click.text);
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
     assert.equal(sale.body.campaignId, campaignId);
     assert.equal(sale.body.commissions.length, 1, sale.text);
     return { orderId, saleId: sale.body.saleId as number, commissionId: sale.body.commissions[0].id as number };
