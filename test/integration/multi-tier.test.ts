@@ -143,6 +143,7 @@ describe('multi-tier plugin', () => {
   });
 
   test('a declined parent is skipped: the grandparent gets tier 2', async () => {
+    assert.equal((await a.patch('/plugins/multi-tier', { active: true })).status, 200, 'the plugin on');
     assert.equal((await a.patch(`/affiliates/${parent}`, { status: 'declined' })).status, 200);
     try {
       const res = await saleBy('child', campaign, 100);
@@ -160,6 +161,7 @@ describe('multi-tier plugin', () => {
   });
 
   test('a loop in parentId set directly in the database does not hang', { timeout: 20_000 }, async () => {
+    assert.equal((await a.patch('/plugins/multi-tier', { active: true })).status, 200, 'the plugin on');
     const deep = created(
       await a.post(`/campaigns/${campaign}/payouts`, {
         kind: 'personal',
