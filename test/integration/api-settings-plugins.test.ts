@@ -278,6 +278,12 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
   });
 
   test('the audit log lists pages newest first and filters by object', async () => {
+    // Two changes of its own to list: a setting and a user.
+    assert.equal((await a.patch('/settings', { cookieDays: 61 })).status, 200);
+    assert.equal(
+      (await a.post('/users', { email: 'auditor@example.com', password: 'auditor password 1' })).status,
+      201,
+    );
     const all = await a.get('/audit-log?perPage=1&page=2');
     assert.equal(all.status, 200);
     assert.equal(all.body.data.length, 1);
