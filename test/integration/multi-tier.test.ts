@@ -122,6 +122,7 @@ describe('multi-tier plugin', () => {
   });
 
   test('the simulator shows the tiers too', async () => {
+    assert.equal((await a.patch('/plugins/multi-tier', { active: true })).status, 200, 'the plugin on');
     const sim = await a.post('/simulate/sale', {
       orderId: order(),
       totalCost: 100,
