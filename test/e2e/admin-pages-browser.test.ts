@@ -6,8 +6,9 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { describeInBrowser, launchBrowser, personUserAgent } from '../helpers/browser.js';
-import { OWNER, api, request, tokenFor } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * Every admin and portal page in Chromium, at a desktop (1280 × 800) and a phone (390 × 844)
@@ -132,8 +133,51 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   let browser: Browser;
   const admin = new Map<string, { context: BrowserContext; page: Page }>();
   const portal = new Map<string, { context: BrowserContext; page: Page }>();
-  let a: ReturnType<typeof api>;
-  let boots = 0;
+  let ownerApi: Promise<ReturnType<typeof api>> | undefined;
+  let annAffiliate: Promise<number> | undefined;
+  let bootsCampaign: Promise<number> | undefined;
+
+  /** Signs the owner in to the admin page of each viewport, through the login form. */
+  const signIn = async (): Promise<ReturnType<typeof api>> => {
+    await tokenFor(app.url, OWNER.email, OWNER.password).catch(() => setupOwner(app.url));
+    for (const viewport of VIEWPORTS) {
+      const page = admin.get(viewport.name)!.page;
+      await page.goto(`${app.url}/admin/login`);
+      await page.getByLabel('Email').fill(OWNER.email);
+      await page.getByLabel('Password').fill(OWNER.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${app.url}/admin`);
+    }
+    return api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+  };
+  /** The owner's API, the owner signed in to both admin pages (made here when no test before did). */
+  const owner = () => (ownerApi ??= signIn());
+  /** Ann, an approved affiliate. */
+  const ann = () => (annAffiliate ??= owner().then(async (a) => await approvedAffiliate(a, 'Ann Blogger', 'ann')));
+  /** A campaign whose commissions wait for approval, with two of Ann's sales waiting: for the queue. */
+  const boots = () =>
+    (bootsCampaign ??= (async () => {
+      const a = await owner();
+      await ann();
+      const id = await campaignWithPayout(
+        a,
+        { name: 'Boots', approval: 'manual' },
+        { title: '5 per sale', type: 'CPS', affiliateCommission: { value: 5, unit: 'fixed' } },
+      );
+      const ua = { 'user-agent': personUserAgent(browser) };
+      for (const orderId of ['BOOTS-1', 'BOOTS-2']) {
+        const c = await request(app.url, 'POST', '/t/click', {
+          body: { url: `https://shop.example/?a_aid=ann&a_cid=${id}` },
+          headers: ua,
+        });
+        const s = await request(app.url, 'POST', '/t/sale', {
+          body: { orderId, totalCost: 80, visitorId: c.body.visitorId, campaignId: id },
+          headers: ua,
+        });
+        assert.equal(s.status, 201, s.text);
+      }
+      return id;
+    })());
 
   /** Checks `pages` at both sizes. */
   const each = async (pool: Map<string, { page: Page }>, pages: Record<string, string>): Promise<void> => {
@@ -188,7 +232,8 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
     await phone.getByLabel('Password').fill(OWNER.password);
     await phone.getByRole('button', { name: 'Sign in' }).click();
     await phone.waitForURL(`${app.url}/admin`);
-    a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+    // Both pages are signed in: the tests after this one need not sign in again.
+    ownerApi = tokenFor(app.url, OWNER.email, OWNER.password).then((token) => api(app.url, token));
 
     await each(admin, {
       'dashboard-empty': '/admin',
@@ -207,6 +252,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   });
 
   test('every admin page with data', async () => {
+    const a = await owner();
     const settings = await a.patch('/settings', { affiliateSignup: 'open' });
     assert.equal(settings.status, 200, settings.text);
     const campaign = created(
@@ -235,11 +281,8 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       }),
       'flow',
     );
-    const ann = created(
-      await a.post('/affiliates', { name: 'Ann Blogger', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
-    created(await a.post('/coupons', { code: 'ANN10', affiliateId: ann, campaignId: campaign }), 'coupon');
+    const annId = await ann();
+    created(await a.post('/coupons', { code: 'ANN10', affiliateId: annId, campaignId: campaign }), 'coupon');
     const domain = created(await a.post('/domains', { host: 'track.shop.example' }), 'domain');
     const source = created(await a.post('/sources', { name: 'PushNet', params: { sub_id_1: 'zoneid' } }), 'source');
     created(await a.post('/groups', { name: 'Summer' }), 'group');
@@ -258,32 +301,11 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
     const saleId = sale.body.saleId as number;
     const batch = created(await a.post('/payout-batches', { minimum: 0 }), 'payout batch');
     const commissionGroup = created(
-      await a.post('/commission-groups', { name: 'VIP', affiliateIds: [ann] }),
+      await a.post('/commission-groups', { name: 'VIP', affiliateIds: [annId] }),
       'commission group',
     );
     created(await a.post('/api-keys', { name: 'Warehouse', role: 'manager' }), 'API key');
-    // A campaign whose commissions wait for approval, for the queue.
-    boots = created(await a.post('/campaigns', { name: 'Boots', approval: 'manual' }), 'manual campaign');
-    created(
-      await a.post(`/campaigns/${boots}/payouts`, {
-        kind: 'general',
-        title: '5 per sale',
-        type: 'CPS',
-        affiliateCommission: { value: 5, unit: 'fixed' },
-      }),
-      'manual payout',
-    );
-    for (const orderId of ['BOOTS-1', 'BOOTS-2']) {
-      const c = await request(app.url, 'POST', '/t/click', {
-        body: { url: `https://shop.example/?a_aid=ann&a_cid=${boots}` },
-        headers: ua,
-      });
-      const s = await request(app.url, 'POST', '/t/sale', {
-        body: { orderId, totalCost: 80, visitorId: c.body.visitorId, campaignId: boots },
-        headers: ua,
-      });
-      assert.equal(s.status, 201, s.text);
-    }
+    await boots();
 
     await each(admin, {
       dashboard: '/admin',
@@ -300,7 +322,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
       'campaign-test': `/admin/campaigns/${campaign}/test`,
       affiliates: '/admin/affiliates',
       'affiliate-new': '/admin/affiliates/new',
-      affiliate: `/admin/affiliates/${ann}`,
+      affiliate: `/admin/affiliates/${annId}`,
       domains: '/admin/domains',
       domain: `/admin/domains/${domain}`,
       sources: '/admin/sources',
@@ -331,8 +353,9 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   });
 
   test('the commission queue by keyboard alone, the focus always visible', async () => {
+    const campaign = await boots();
     const page = admin.get('desktop')!.page;
-    await page.goto(`${app.url}/admin/commissions?status=pending&campaignId=${boots}`);
+    await page.goto(`${app.url}/admin/commissions?status=pending&campaignId=${campaign}`);
     const pending = await page.locator('tr[data-commission]').count();
     assert.equal(pending, 2);
     const first = await page.locator('tr[data-commission]').first().getAttribute('data-commission');
@@ -386,6 +409,7 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   });
 
   test('on a phone the menu opens without JavaScript and leads to every page', async () => {
+    await owner();
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 },
       javaScriptEnabled: false,
@@ -407,6 +431,9 @@ describeInBrowser('every admin and portal page at desktop and phone sizes', () =
   });
 
   test('every portal page', async () => {
+    const a = await owner();
+    const settings = await a.patch('/settings', { affiliateSignup: 'open' });
+    assert.equal(settings.status, 200, settings.text);
     await each(portal, {
       'portal-signup': '/portal/signup',
       'portal-login': '/portal/login',

@@ -144,9 +144,21 @@ describeInBrowser('bypass cache: a cached landing page reloads once with a fresh
     }
   };
 
-  /** The landing URL of the first visit, kept for the "cached copy" visits. */
-  let firstLanding = '';
-  let firstSubid = '';
+  /** The landing URL and subid of the first visit, kept for the "cached copy" visits. */
+  let first: Promise<{ landing: string; subid: string }> | undefined;
+  /** The first visit: the one (a) made, or one made here like it when (a) did not run. */
+  const firstVisit = () =>
+    (first ??= (async () => {
+      const { context, page, checks } = await visitor({ intercept: false });
+      try {
+        await page.goto(`${trackerUrl}/lp-cache?zone=42&clickid=ext-1`);
+        await snippetLoaded(page);
+        await waitFor('the fresh-click check', () => checks.length === 1);
+        return { landing: page.url(), subid: new URL(page.url()).searchParams.get('_subid') ?? '' };
+      } finally {
+        await context.close();
+      }
+    })());
 
   test('(a) a fresh visit through the campaign URL keeps its subid: no reload', async () => {
     const { context, page, errors, checks } = await visitor({ intercept: false });
@@ -155,14 +167,15 @@ describeInBrowser('bypass cache: a cached landing page reloads once with a fresh
       await page.goto(`${trackerUrl}/lp-cache?zone=42&clickid=ext-1`);
       const url = new URL(page.url());
       assert.equal(url.origin + url.pathname, `${landingUrl}/landing`);
-      firstSubid = url.searchParams.get('_subid') ?? '';
+      const firstSubid = url.searchParams.get('_subid') ?? '';
       assert.match(firstSubid, /^[A-Za-z0-9_-]{8,32}$/);
       assert.equal(url.searchParams.get('s'), firstSubid, 'the {subid} macro and _subid agree');
       assert.equal(url.searchParams.get('z'), '42');
       const ts = Number(url.searchParams.get('_ts'));
       assert.ok(Math.abs(ts - (Date.now() + offset)) < MINUTE, `_ts is the issue time by the tracker's clock: ${ts}`);
       assert.equal(url.hash, '#top', 'the parameters go before the fragment');
-      firstLanding = page.url();
+      const firstLanding = page.url();
+      first = Promise.resolve({ landing: firstLanding, subid: firstSubid });
 
       await snippetLoaded(page);
       await waitFor('the fresh-click check', () => checks.length === 1);
@@ -186,7 +199,8 @@ describeInBrowser('bypass cache: a cached landing page reloads once with a fresh
   });
 
   test('(b) the same landing URL opened with a subid issued more than 3 minutes ago reloads exactly once with a new click', async () => {
-    assert.ok(firstLanding, 'needs (a)');
+    const { landing: firstLanding, subid: firstSubid } = await firstVisit();
+    assert.ok(firstLanding, 'a first visit');
     offset += 4 * MINUTE;
     const { context, page, errors, checks } = await visitor();
     try {

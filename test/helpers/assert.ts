@@ -35,3 +35,9 @@ export function created(res: JsonResponse, what: string): number {
   assert.equal(res.status, 201, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
   return res.body.id as number;
 }
+
+/** A `201 Created` or `200` answer (an object created or found again); its id. */
+export function savedId(res: JsonResponse, what: string): number {
+  assert.ok(res.status === 201 || res.status === 200, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
+  return res.body.id as number;
+}

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { CHROME_LINUX } from './http.js';
 
 /** What a visitor's GET came back with. */
 export interface Visit {
@@ -17,13 +18,11 @@ export interface VisitOptions {
   cookie?: string;
 }
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
 /** A GET through node:http, so the Host header can be chosen (fetch does not allow it). */
 export function visit(baseUrl: string, path: string, o: VisitOptions = {}): Promise<Visit> {
   const port = Number(new URL(baseUrl).port);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { host: o.host ?? `127.0.0.1:${port}`, 'user-agent': o.ua ?? CHROME };
+    const headers: Record<string, string> = { host: o.host ?? `127.0.0.1:${port}`, 'user-agent': o.ua ?? CHROME_LINUX };
     if (o.ip) headers['x-forwarded-for'] = o.ip;
     if (o.cookie) headers.cookie = o.cookie;
     const req = http.request({ host: '127.0.0.1', port, path, method: 'GET', headers, agent: false }, (res) => {

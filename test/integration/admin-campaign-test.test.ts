@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { decode } from '../helpers/html.js';
 
 /*
  * The campaign "Test" tab: a dry run of the flow selection (SPEC §7.2) for a given IP, user agent,
@@ -12,17 +13,6 @@ import { CHROME, Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http
 
 const US_IP = '8.8.8.8';
 const GB_IP = '81.2.69.160';
-
-/** The text a person reads: HTML entities decoded (Handlebars escapes quotes and "="). */
-function decode(html: string): string {
-  return html
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
 
 /** The inner HTML of the first element carrying `data-<name>`. */
 function part(html: string, name: string): string {

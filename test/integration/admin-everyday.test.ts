@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /** Everyday admin (SPEC §13): a sale entered by hand, and per-affiliate figures on its page. */
 describe('admin: manual sale and per-affiliate figures', () => {
@@ -16,20 +17,8 @@ describe('admin: manual sale and per-affiliate figures', () => {
     app = await startTestApp();
     browser = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    campaign = created(await a.post('/campaigns', { name: 'Main', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'ann',
-    );
+    campaign = await campaignWithPayout(a, { name: 'Main', approval: 'manual' });
+    ann = await approvedAffiliate(a, 'Ann', 'ann');
     created(await a.post('/coupons', { code: 'ANN10', affiliateId: ann, campaignId: campaign }), 'coupon');
   });
   after(async () => {
@@ -82,16 +71,26 @@ describe('admin: manual sale and per-affiliate figures', () => {
   });
 
   test('the affiliate page shows its last 30 days: clicks, sales and commissions by status', async () => {
+    // An affiliate of its own with two sales added by hand, as the test above adds Ann's.
+    const bea = await approvedAffiliate(a, 'Bea', 'bea');
+    for (const [orderId, totalCost] of [
+      ['PAGE-1', 250],
+      ['PAGE-2', 40],
+    ] as const)
+      assert.equal(
+        (await a.post('/sales', { orderId, totalCost, affiliateId: 'bea', campaignId: campaign })).status,
+        201,
+      );
     for (let i = 0; i < 3; i++)
       await request(app.url, 'POST', '/t/click', {
-        body: { url: `https://shop.example/?a_aid=ann&a_cid=${campaign}` },
+        body: { url: `https://shop.example/?a_aid=bea&a_cid=${campaign}` },
         headers: { 'user-agent': CHROME, 'x-forwarded-for': `10.9.0.${i + 1}` },
       });
     await app.services.writers.clicks.drain();
-    const pending = (await a.get(`/commissions?affiliateId=${ann}&status=pending`)).body.data as Array<{ id: number }>;
+    const pending = (await a.get(`/commissions?affiliateId=${bea}&status=pending`)).body.data as Array<{ id: number }>;
     assert.equal(pending.length, 2);
     assert.equal((await a.post(`/commissions/${pending[0]!.id}/approve`, {})).status, 200);
-    const page = await browser.get(`/admin/affiliates/${ann}`);
+    const page = await browser.get(`/admin/affiliates/${bea}`);
     assert.equal(page.status, 200);
     const figure = (name: string) => new RegExp(`data-figure="${name}">([^<]+)<`).exec(page.text)?.[1];
     assert.equal(figure('clicks'), '3');

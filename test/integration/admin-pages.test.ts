@@ -2,8 +2,10 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
 import { systemActor } from '../../server/services/actor.js';
+import { idFrom, postAndFollow, decode, attr } from '../helpers/html.js';
 
 /*
  * The merchant admin's campaign, affiliate, settings and plugin pages, driven like a browser
@@ -25,22 +27,6 @@ const testPlugin: AffixPlugin = {
   register() {
     registrations.push('test-plugin');
   },
-};
-
-/** The text a person reads: HTML entities decoded (Handlebars escapes quotes and "="). */
-function decode(html: string): string {
-  return html
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
-
-const attr = (attrs: string, name: string): string | null => {
-  const m = new RegExp(`\\b${name}="([^"]*)"`).exec(attrs);
-  return m ? decode(m[1] ?? '') : new RegExp(`\\s${name}(\\s|$)`).test(attrs) ? '' : null;
 };
 
 /** What a browser would submit for the form posting to `action`, as the page was rendered. */
@@ -75,31 +61,72 @@ function formFields(html: string, action: string): Record<string, string | strin
   return out;
 }
 
-const idFrom = (location: string | null, pattern: RegExp): number => {
-  const m = location ? pattern.exec(location) : null;
-  assert.ok(m, `unexpected redirect ${location}`);
-  return Number(m[1]);
-};
-
-/** Posts and follows the redirect, returning the page shown next (with its flash). */
-async function postAndFollow(agent: Agent, path: string, fields: Record<string, string | string[]>) {
-  const res = await agent.post(path, fields);
-  assert.equal(res.status, 302, `POST ${path} → ${res.status}: ${decode(res.text).slice(0, 600)}`);
-  const next = await agent.get(res.location!);
-  return { ...next, location: res.location!, text: decode(next.text) };
-}
-
 describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   let app: TestApp;
   let owner: Agent;
-  let campaignId: number;
-  let affiliateId: number;
-  let payoutId: number;
-  let bannerId: number;
+  let ownerApi: ReturnType<typeof api>;
+  // What one test makes through the forms and later tests work on; a test run alone makes it
+  // through the API, as the test that makes it leaves it.
+  let springSale: Promise<number> | undefined;
+  let jane: Promise<number> | undefined;
+  let janePayout: Promise<number> | undefined;
+  let sidebar: Promise<number> | undefined;
+
+  /** The private campaign “Spring sale”. */
+  const springSaleId = () =>
+    (springSale ??= ownerApi
+      .post('/campaigns', {
+        name: 'Spring sale',
+        type: 'private',
+        productIds: ['sku-1', 'sku-2'],
+        cookieDays: 30,
+        overwriteCookie: true,
+        approval: 'auto',
+        destinationUrl: 'https://shop.example.com/spring',
+      })
+      .then((res) => created(res, 'Spring sale')));
+  /** The affiliate Jane (refId jane), approved. */
+  const janeId = () =>
+    (jane ??= ownerApi
+      .post('/affiliates', {
+        name: 'Jane Doe',
+        email: 'jane@example.com',
+        refId: 'jane',
+        status: 'approved',
+        postbackUrl: 'https://tracker.example.net/pb',
+      })
+      .then((res) => created(res, 'Jane')));
+  /** Jane's personal payout “Jane coupon” in Spring sale. */
+  const janePayoutId = () =>
+    (janePayout ??= (async () =>
+      created(
+        await ownerApi.post(`/campaigns/${await springSaleId()}/payouts`, {
+          kind: 'personal',
+          title: 'Jane coupon',
+          type: 'CPS',
+          affiliateCommission: { value: 5, unit: 'fixed' },
+          affiliateIds: [await janeId()],
+        }),
+        'Jane coupon',
+      ))());
+  /** The image banner “Sidebar 300×250” of Spring sale. */
+  const sidebarId = () =>
+    (sidebar ??= (async () =>
+      created(
+        await ownerApi.post('/banners', {
+          campaignId: await springSaleId(),
+          name: 'Sidebar 300×250',
+          type: 'image',
+          destinationUrl: 'https://shop.example.com/sidebar',
+          content: 'https://cdn.example.com/sidebar.png',
+        }),
+        'Sidebar',
+      ))());
 
   before(async () => {
     app = await startTestApp({ builtins: [testPlugin] });
     owner = await setupOwner(app.url);
+    ownerApi = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
   });
   after(async () => {
     await app?.close();
@@ -119,7 +146,8 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
       approval: 'auto',
       destinationUrl: 'https://shop.example.com/spring',
     });
-    campaignId = idFrom(page.location, /^\/admin\/campaigns\/(\d+)$/);
+    const campaignId = idFrom(page.location, /^\/admin\/campaigns\/(\d+)$/);
+    springSale = Promise.resolve(campaignId);
     assert.equal(page.status, 200);
     assert.match(page.text, /Campaign “Spring sale” created/);
     assert.match(page.text, /<h1>Spring sale/);
@@ -177,6 +205,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('the campaign list filters by status, type and search, and pages keep the filters', async () => {
+    await springSaleId();
     for (let i = 1; i <= 27; i++) {
       await app.services.campaigns.create(
         { name: `Bulk ${String(i).padStart(2, '0')}`, status: i % 2 ? 'active' : 'paused' },
@@ -206,6 +235,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('the campaign settings tab edits every field and regenerates the secret key', async () => {
+    const campaignId = await springSaleId();
     const page = decode((await owner.get(`/admin/campaigns/${campaignId}`)).text);
     assert.match(page, new RegExp(`href="/admin/campaigns/${campaignId}" aria-current="page">Settings`));
     assert.match(page, /Empty = use the global setting \(60 days\)/);
@@ -243,6 +273,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('each campaign tab answers and marks itself current', async () => {
+    const campaignId = await springSaleId();
     for (const tab of ['payouts', 'banners', 'coupons']) {
       const res = await owner.get(`/admin/campaigns/${campaignId}/${tab}`);
       assert.equal(res.status, 200, tab);
@@ -268,7 +299,8 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
       postbackUrl: 'https://tracker.example.net/pb',
       password: 'jane password 123',
     });
-    affiliateId = idFrom(created.location, /^\/admin\/affiliates\/(\d+)$/);
+    const affiliateId = idFrom(created.location, /^\/admin\/affiliates\/(\d+)$/);
+    jane = Promise.resolve(affiliateId);
     assert.match(created.text, /Affiliate “Jane Doe” created with ID jane/);
     const user = await app.services.auth.login('jane@example.com', 'jane password 123', '10.0.0.1');
     assert.equal(user.affiliateId, affiliateId, 'the password created a portal login');
@@ -295,6 +327,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('the affiliate edit page saves changes and reports invalid input with 422', async () => {
+    const affiliateId = await janeId();
     const page = decode((await owner.get(`/admin/affiliates/${affiliateId}`)).text);
     const form = formFields(page, `/admin/affiliates/${affiliateId}`);
     assert.equal(form.refId, 'jane');
@@ -326,6 +359,10 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('payouts: create, the 422 cases, edit, and a coupon code that appears on the Coupons tab', async () => {
+    const campaignId = await springSaleId();
+    const affiliateId = await janeId();
+    // Jane as the edit page test leaves her.
+    await app.services.affiliates.update(affiliateId, { name: 'Jane Q. Doe', overwriteCookie: false }, systemActor);
     const tab = decode((await owner.get(`/admin/campaigns/${campaignId}/payouts`)).text);
     assert.match(tab, /No payouts yet/);
     const form = formFields(tab, `/admin/campaigns/${campaignId}/payouts`);
@@ -390,8 +427,9 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     });
     assert.match(personal.text, /Coupon JANE10 now applies it/);
     assert.match(personal.text, /<td>5.00 USD/);
-    payoutId = (await app.services.payouts.list({ campaignId, kind: 'personal' }, { page: 1, perPage: 10 })).data[0]!
-      .id;
+    const payoutId = (await app.services.payouts.list({ campaignId, kind: 'personal' }, { page: 1, perPage: 10 }))
+      .data[0]!.id;
+    janePayout = Promise.resolve(payoutId);
 
     const coupons = decode((await owner.get(`/admin/campaigns/${campaignId}/coupons`)).text);
     assert.match(coupons, /<code>JANE10<\/code>/);
@@ -418,6 +456,9 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('coupons: create with a payout, refuse a duplicate code, delete', async () => {
+    const campaignId = await springSaleId();
+    const affiliateId = await janeId();
+    const payoutId = await janePayoutId();
     const tab = decode((await owner.get(`/admin/campaigns/${campaignId}/coupons`)).text);
     const form = formFields(tab, `/admin/campaigns/${campaignId}/coupons`);
     const created = await postAndFollow(owner, `/admin/campaigns/${campaignId}/coupons`, {
@@ -453,6 +494,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('banners: create, edit, refuse an HTML banner without HTML, delete', async () => {
+    const campaignId = await springSaleId();
     const tab = decode((await owner.get(`/admin/campaigns/${campaignId}/banners`)).text);
     const form = formFields(tab, `/admin/campaigns/${campaignId}/banners`);
     assert.equal(form.type, 'link');
@@ -465,7 +507,8 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     });
     assert.match(created.text, /Banner “Sidebar” created/);
     const banner = (await app.services.banners.list({ campaignId }, { page: 1, perPage: 10 })).data[0]!;
-    bannerId = banner.id;
+    const bannerId = banner.id;
+    sidebar = Promise.resolve(bannerId);
     assert.ok(created.text.includes(`${app.url}/r?a_aid=AFFILIATE_ID&a_bid=${bannerId}`), 'the tracking link is shown');
 
     const editPath = `/admin/campaigns/${campaignId}/banners/${bannerId}`;
@@ -640,6 +683,10 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('every page answers 200 for the owner and sends an anonymous visitor to sign in', async () => {
+    const campaignId = await springSaleId();
+    const affiliateId = await janeId();
+    const payoutId = await janePayoutId();
+    const bannerId = await sidebarId();
     const pages = [
       '/admin/campaigns',
       '/admin/campaigns/new',
@@ -670,6 +717,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
   });
 
   test('a form posted without the CSRF token is refused with 403', async () => {
+    const affiliateParam = app.services.settings.get().urlParams.affiliate;
     const res = await owner.post(
       '/admin/campaigns/new',
       { name: 'Forged', type: 'public', status: 'active' },
@@ -679,10 +727,11 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     const wrong = await owner.post('/admin/settings', { 'urlParams.affiliate': 'forged' }, { csrf: 'x'.repeat(32) });
     assert.equal(wrong.status, 403);
     assert.equal((await app.services.campaigns.list({ q: 'Forged' }, { page: 1, perPage: 1 })).pagination.total, 0);
-    assert.equal(app.services.settings.get().urlParams.affiliate, 'ref');
+    assert.equal(app.services.settings.get().urlParams.affiliate, affiliateParam);
   });
 
   test('a manager reads the settings but cannot change them; campaigns are open to managers', async () => {
+    const affiliateParam = app.services.settings.get().urlParams.affiliate;
     await app.services.auth.createUser(
       'manager@example.com',
       'manager password 1',
@@ -708,7 +757,7 @@ describe('admin pages: campaigns, affiliates, settings, plugins', () => {
     const res = await manager.post('/admin/settings', { ...form, 'urlParams.affiliate': 'mgr' });
     assert.equal(res.status, 403);
     assert.equal((await manager.post('/admin/settings/regenerate-postback-key', {})).status, 403);
-    assert.equal(app.services.settings.get().urlParams.affiliate, 'ref');
+    assert.equal(app.services.settings.get().urlParams.affiliate, affiliateParam);
 
     const plugins = decode((await manager.get('/admin/plugins')).text);
     assert.doesNotMatch(plugins, />Activate</);

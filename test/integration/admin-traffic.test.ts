@@ -1,30 +1,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Agent, setupOwner } from '../helpers/http.js';
+import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { created } from '../helpers/assert.js';
 import { systemActor } from '../../server/services/actor.js';
 import { fromUnits } from '../../server/domain/money.js';
+import { idFrom, postAndFollow, decode, attr } from '../helpers/html.js';
 
 /*
  * The admin pages of SPEC §7 (domains, sources, groups, a campaign's Traffic settings and Flows
  * tab) driven like a browser without JavaScript: GET a page, read its form, POST it, follow.
  */
-
-/** The text a person reads: HTML entities decoded (Handlebars escapes quotes and "="). */
-function decode(html: string): string {
-  return html
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
-
-const attr = (attrs: string, name: string): string | null => {
-  const m = new RegExp(`\\b${name}="([^"]*)"`).exec(attrs);
-  return m ? decode(m[1] ?? '') : new RegExp(`\\s${name}(\\s|$)`).test(attrs) ? '' : null;
-};
 
 /** What a browser would submit for the form posting to `action`; repeated names become lists. */
 function formFields(html: string, action: string): Record<string, string | string[]> {
@@ -69,19 +55,6 @@ function formFields(html: string, action: string): Record<string, string | strin
   return out;
 }
 
-const idFrom = (location: string | null, pattern: RegExp): number => {
-  const m = location ? pattern.exec(location) : null;
-  assert.ok(m, `unexpected redirect ${location}`);
-  return Number(m[1]);
-};
-
-async function postAndFollow(agent: Agent, path: string, fields: Record<string, string | string[]>) {
-  const res = await agent.post(path, fields);
-  assert.equal(res.status, 302, `POST ${path} → ${res.status}: ${decode(res.text).slice(0, 800)}`);
-  const next = await agent.get(res.location!);
-  return { ...next, location: res.location!, text: decode(next.text) };
-}
-
 /** Sets row `i` of the filter table in posted form fields. */
 function setFilterRow(
   fields: Record<string, string | string[]>,
@@ -104,13 +77,84 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   let app: TestApp;
   let owner: Agent;
   let campaignId: number;
-  let domainId: number;
-  let sourceId: number;
+  let ownerApi: ReturnType<typeof api>;
+
+  // What a test makes through the forms and later tests work on: found, or (a test run alone)
+  // made through the API as the test that makes it leaves it.
+  /** The domain track.example.com. */
+  const trackDomainId = async (): Promise<number> =>
+    (await app.services.domains.all()).find((d) => d.host === 'track.example.com')?.id ??
+    created(await ownerApi.post('/domains', { host: 'track.example.com' }), 'domain');
+  /** The source “PropellerAds” with its zoneid, site, cost and clickid parameters. */
+  const propellerId = async (): Promise<number> =>
+    (await app.services.sources.list({ q: 'PropellerAds' }, { page: 1, perPage: 10 })).data.find(
+      (x) => x.name === 'PropellerAds',
+    )?.id ??
+    created(
+      await ownerApi.post('/sources', {
+        name: 'PropellerAds',
+        params: { sub_id_1: 'zoneid', sub_id_2: 'site', cost: 'cost', external_id: 'clickid' },
+        postbackUrl: 'https://propeller.example/pb?visitor_id={external_id}&payout={payout}',
+      }),
+      'source',
+    );
+  /** The group “Push traffic”. */
+  const pushGroupId = async (): Promise<number> =>
+    (await app.services.groups.all()).find((g) => g.name === 'Push traffic')?.id ??
+    created(await ownerApi.post('/groups', { name: 'Push traffic' }), 'group');
+  /** The campaign with its alias spring-push. */
+  const withAlias = async (): Promise<void> => {
+    if ((await app.services.campaigns.get(campaignId)).alias !== 'spring-push')
+      await app.services.campaigns.update(campaignId, { alias: 'spring-push' }, systemActor);
+  };
+  /** The campaign's three flows: DACH (forced), Closed (regular) and Everyone else (the default). */
+  const threeFlows = async (): Promise<void> => {
+    if ((await app.services.flows.list(campaignId, {}, { page: 1, perPage: 10 })).pagination.total > 0) return;
+    const flows = `/campaigns/${campaignId}/flows`;
+    created(
+      await ownerApi.post(flows, {
+        name: 'DACH',
+        type: 'forced',
+        position: 3,
+        filters: [
+          { name: 'country', mode: 'is', values: ['DE', 'AT'] },
+          { name: 'param', mode: 'is_not', values: ['*'], param: 'zoneid' },
+        ],
+        landings: [
+          { url: 'https://lp.example/a?s={subid}', weight: 70 },
+          { url: 'https://lp.example/b', weight: 100 },
+        ],
+        offers: [{ url: 'https://offer.example/?c={subid}', weight: 1 }],
+      }),
+      'DACH',
+    );
+    created(
+      await ownerApi.post(flows, {
+        name: 'Everyone else',
+        type: 'default',
+        schema: 'redirect',
+        url: 'https://fallback.example/',
+      }),
+      'Everyone else',
+    );
+    created(
+      await ownerApi.post(flows, {
+        name: 'Closed',
+        type: 'regular',
+        weight: 5,
+        schema: 'action',
+        action: 'show_text',
+        text: 'We are closed',
+      }),
+      'Closed',
+    );
+  };
 
   before(async () => {
     app = await startTestApp({ env: { PUBLIC_URL: 'https://tracker.example' } });
     owner = await setupOwner(app.url);
     campaignId = (await app.services.campaigns.create({ name: 'Push campaign' }, systemActor)).id;
+    ownerApi = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
   });
   after(async () => {
     await app?.close();
@@ -148,7 +192,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     assert.match(added.text, /Domain track\.example\.com added/);
     const domain = (await app.services.domains.all()).find((d) => d.host === 'track.example.com');
     assert.ok(domain);
-    domainId = domain.id;
+    const domainId = domain.id;
 
     const bad = await owner.post('/admin/domains', { ...form, host: 'not a host!' });
     assert.equal(bad.status, 422);
@@ -197,7 +241,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
       'params.external_id': 'clickid',
       postbackUrl: 'https://propeller.example/pb?visitor_id={external_id}&payout={payout}',
     });
-    sourceId = idFrom(created.location, /^\/admin\/sources\/(\d+)$/);
+    const sourceId = idFrom(created.location, /^\/admin\/sources\/(\d+)$/);
     assert.match(created.text, /Source “PropellerAds” created/);
     assert.match(created.text, /\?zoneid=\{zoneid\}&cost=\{cost\}&clickid=\{clickid\}/);
     const source = await app.services.sources.get(sourceId);
@@ -252,7 +296,9 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
     assert.equal(form.costModel, 'CPC');
     assert.equal(form.costAuto, 'on');
     assert.equal(form.uniquenessTtlHours, '24');
-    const group = (await app.services.groups.all()).find((g) => g.name === 'Push traffic')!;
+    const group = { id: await pushGroupId() };
+    const domainId = await trackDomainId();
+    const sourceId = await propellerId();
 
     const saved = await postAndFollow(owner, `/admin/campaigns/${campaignId}`, {
       ...form,
@@ -316,6 +362,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('campaign settings: bad traffic values answer 422 with the errors beside the fields', async () => {
+    await withAlias();
     const form = formFields(
       decode((await owner.get(`/admin/campaigns/${campaignId}`)).text),
       `/admin/campaigns/${campaignId}`,
@@ -348,6 +395,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('flows: create through the form with filter rows, landings and offers; listed by type and position', async () => {
+    await withAlias();
     const page = decode((await owner.get(`/admin/campaigns/${campaignId}/flows`)).text);
     const form = formFields(page, `/admin/campaigns/${campaignId}/flows`);
     assert.equal((form.filterName as string[]).length, 3, 'three empty filter rows');
@@ -411,6 +459,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('flows: 422 with errors beside the row and the field, values kept; one default flow', async () => {
+    await threeFlows();
     const page = decode((await owner.get(`/admin/campaigns/${campaignId}/flows`)).text);
     const form = formFields(page, `/admin/campaigns/${campaignId}/flows`);
     setFilterRow(form, 0, { name: 'country', values: 'DE' });
@@ -461,6 +510,7 @@ describe('admin pages: domains, sources, groups, campaign traffic settings and f
   });
 
   test('flows: the edit page shows the filters plus empty rows, saves, reaches the cache, deletes', async () => {
+    await threeFlows();
     const flow = (await app.services.flows.list(campaignId, { type: 'forced' }, { page: 1, perPage: 10 })).data[0]!;
     const path = `/admin/campaigns/${campaignId}/flows/${flow.id}`;
     const page = decode((await owner.get(path)).text);

@@ -5,6 +5,7 @@ import type { Agent } from '../helpers/http.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { NAV_PAGES } from '../../server/http/admin/nav.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * The admin as a finished product: navigation from one list with the current section marked,
@@ -35,10 +36,25 @@ describe('admin words, navigation and defaults', () => {
   let app: TestApp;
   let owner: Agent;
   let a: ReturnType<typeof api>;
-  let shoes: number;
-  let ann: number;
+  let shop: Promise<{ shoes: number; ann: number }> | undefined;
+  let firstBatch: Promise<number> | undefined;
+
+  /** The campaign Shoes that pays 10% and the affiliate Ann (made once, by the first test that needs them). */
+  const shoesAndAnn = () =>
+    (shop ??= (async () => {
+      const shoes = await campaignWithPayout(a, { name: 'Shoes', approval: 'auto' });
+      const ann = await approvedAffiliate(a, 'Ann Blogger', 'ann');
+      return { shoes, ann };
+    })());
+  /** A payout batch: the one the flashes test makes, or one of a sale of its own. */
+  const batchId = () =>
+    (firstBatch ??= (async () => {
+      await sale('BATCH-1', 10);
+      return created(await a.post('/payout-batches', { minimum: 0 }), 'payout batch');
+    })());
 
   async function sale(orderId: string, totalCost: number) {
+    const { shoes } = await shoesAndAnn();
     const click = await request(app.url, 'POST', '/t/click', {
       body: { url: `https://shop.example/?a_aid=ann&a_cid=${shoes}` },
       headers: { 'user-agent': CHROME },
@@ -175,20 +191,7 @@ describe('admin words, navigation and defaults', () => {
   });
 
   test('flashes count in words; a partial refund says what it did; the trace names and links', async () => {
-    shoes = created(await a.post('/campaigns', { name: 'Shoes', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${shoes}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', { name: 'Ann Blogger', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    const { shoes, ann } = await shoesAndAnn();
     const partial = await sale('W-1', 100);
     const full = await sale('W-2', 50);
 
@@ -214,6 +217,7 @@ describe('admin words, navigation and defaults', () => {
     assert.match(await flashAfter(owner, batch), /^Payout batch #\d+ created: 1 affiliate, 8\.00 USD\.$/);
     const id = /\/admin\/payout-batches\/(\d+)/.exec(batch.location ?? '')?.[1];
     assert.ok(id, batch.location ?? '');
+    firstBatch = Promise.resolve(Number(id));
     const paid = await owner.post(`/admin/payout-batches/${id}/mark-paid`, { confirm: 'yes' });
     assert.match(
       await flashAfter(owner, paid),
@@ -223,6 +227,8 @@ describe('admin words, navigation and defaults', () => {
   });
 
   test('page titles name the page and the object', async () => {
+    const { shoes, ann } = await shoesAndAnn();
+    const batch = await batchId();
     const domain = created(await a.post('/domains', { host: 'go.shop.example' }), 'domain');
     const source = created(await a.post('/sources', { name: 'PushNet', params: {} }), 'source');
     const titles: Record<string, string> = {
@@ -231,7 +237,7 @@ describe('admin words, navigation and defaults', () => {
       [`/admin/affiliates/${ann}`]: 'Ann Blogger · Affiliates · Affix',
       [`/admin/domains/${domain}`]: 'go.shop.example · Domains · Affix',
       [`/admin/sources/${source}`]: 'PushNet · Sources · Affix',
-      '/admin/payout-batches/1': 'Payout batch #1 · Affix',
+      [`/admin/payout-batches/${batch}`]: `Payout batch #${batch} · Affix`,
       '/admin/commissions': 'Commissions · Affix',
     };
     for (const [path, title] of Object.entries(titles)) {
@@ -241,6 +247,7 @@ describe('admin words, navigation and defaults', () => {
   });
 
   test('dates are shown in the timezone setting, the zone named', async () => {
+    await sale('DATES-1', 10);
     const utc = decode((await owner.get('/admin/sales')).text);
     const at = /<td>(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC<\/td>/.exec(utc)?.[1];
     assert.ok(at, 'a sale date in UTC');

@@ -1,4 +1,4 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
@@ -23,6 +23,7 @@ describe('/api/v1/campaigns', () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+    [defaultId] = (await defaults()) as [number];
   });
   after(async () => {
     await app.close();
@@ -36,7 +37,7 @@ describe('/api/v1/campaigns', () => {
     assert.equal(only.isDefault, true);
     assert.equal(only.status, 'active');
     assert.equal(only.archived, false);
-    defaultId = only.id;
+    assert.equal(only.id, defaultId);
   });
 
   test('create → 201 with the object, read, PATCH, DELETE → 204 then 404', async () => {
@@ -125,23 +126,39 @@ describe('/api/v1/campaigns', () => {
   });
 
   describe('exactly one default campaign', () => {
-    let second: number;
+    // Each test starts from the install's default campaign as the default and leaves it so.
+    const made: number[] = [];
+    /** A campaign made by this test: the new default when `isDefault`. */
+    const campaign = async (name: string, isDefault?: boolean): Promise<number> => {
+      const res = await a.post('/campaigns', { name, ...(isDefault ? { isDefault } : {}) });
+      assert.equal(res.status, 201, res.text);
+      made.push(res.body.id);
+      return res.body.id;
+    };
+    afterEach(async () => {
+      await a.patch(`/campaigns/${defaultId}`, { isDefault: true });
+      for (const id of made.splice(0)) await a.delete(`/campaigns/${id}`);
+    });
 
     test('creating a campaign with isDefault true moves the flag', async () => {
       const res = await a.post('/campaigns', { name: 'New default', isDefault: true });
       assert.equal(res.status, 201);
       assert.equal(res.body.isDefault, true);
-      second = res.body.id;
+      const second: number = res.body.id;
+      made.push(second);
       await assertOneDefault(second);
       assert.equal((await a.get(`/campaigns/${defaultId}`)).body.isDefault, false);
     });
 
     test('PATCH isDefault false on the default is 422 and keeps it', async () => {
+      const second = await campaign('New default', true);
       assertFieldError(await a.patch(`/campaigns/${second}`, { isDefault: false }), 'isDefault');
       await assertOneDefault(second);
     });
 
     test('PATCH isDefault true on another campaign moves the flag back', async () => {
+      const second = await campaign('New default', true);
+      await assertOneDefault(second);
       const res = await a.patch(`/campaigns/${defaultId}`, { isDefault: true });
       assert.equal(res.status, 200);
       assert.equal(res.body.isDefault, true);
@@ -152,6 +169,7 @@ describe('/api/v1/campaigns', () => {
     });
 
     test('isDefault false on a campaign that is not the default is harmless', async () => {
+      const second = await campaign('Not the default');
       const res = await a.patch(`/campaigns/${second}`, { isDefault: false });
       assert.equal(res.status, 200);
       await assertOneDefault(defaultId);
@@ -171,6 +189,7 @@ describe('/api/v1/campaigns', () => {
     });
 
     test('a campaign that is not the default can be deleted', async () => {
+      const second = await campaign('Not the default');
       assert.equal((await a.delete(`/campaigns/${second}`)).status, 204);
       await assertOneDefault(defaultId);
     });

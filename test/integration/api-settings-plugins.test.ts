@@ -87,6 +87,8 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
     });
 
     test('PATCH several fields at once, and they survive a reload from the database', async () => {
+      // The affiliate parameter renamed, as the test above leaves it: the PATCH below must keep it.
+      assert.equal((await a.patch('/settings', { urlParams: { affiliate: 'ref' } })).status, 200);
       const patch = {
         cookieDays: 30,
         overwriteCookie: true,
@@ -121,6 +123,8 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
     });
 
     test('bad values are 422 naming the field, and change nothing', async () => {
+      // The affiliate parameter is ref (as the tests above leave it), so a banner parameter ref clashes.
+      assert.equal((await a.patch('/settings', { urlParams: { affiliate: 'ref' } })).status, 200);
       const before = (await a.get('/settings')).body;
       assertFieldError(await a.patch('/settings', { urlParams: { banner: 'ref' } }), 'urlParams.banner');
       assertFieldError(await a.patch('/settings', { urlParams: { affiliate: 'A_BID' } }), 'urlParams.affiliate');
@@ -161,6 +165,7 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
     });
 
     test('settings changes are in the audit log with the actor email', async () => {
+      for (const cookieDays of [41, 42, 43, 44]) assert.equal((await a.patch('/settings', { cookieDays })).status, 200);
       await a.patch('/settings', { cookieDays: 45 });
       const log = await a.get('/audit-log?objectType=settings');
       assert.equal(log.status, 200);
@@ -273,6 +278,12 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
   });
 
   test('the audit log lists pages newest first and filters by object', async () => {
+    // Two changes of its own to list: a setting and a user.
+    assert.equal((await a.patch('/settings', { cookieDays: 61 })).status, 200);
+    assert.equal(
+      (await a.post('/users', { email: 'auditor@example.com', password: 'auditor password 1' })).status,
+      201,
+    );
     const all = await a.get('/audit-log?perPage=1&page=2');
     assert.equal(all.status, 200);
     assert.equal(all.body.data.length, 1);

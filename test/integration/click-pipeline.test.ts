@@ -1,7 +1,7 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, GOOGLEBOT, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit, paramOf } from '../helpers/visit.js';
 import { builtinPlugins } from '../../server/plugins/builtins.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
@@ -16,8 +16,6 @@ import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const BLOCKED = '198.51.100.0/24';
 
 interface ClickRow {
@@ -87,14 +85,14 @@ describe(`one click pipeline for every entry point (issue 9.4) on ${dialectName(
     assert.equal(res.status, 200, res.text);
   };
   const clickApi = (params: Record<string, string>) =>
-    request(app.url, 'GET', `/click_api/v3?${new URLSearchParams({ user_agent: CHROME, ...params }).toString()}`);
+    request(app.url, 'GET', `/click_api/v3?${new URLSearchParams({ user_agent: CHROME_LINUX, ...params }).toString()}`);
 
   /** The entry points, each recording one click from `ip`; answers the stored click id and what the visitor got. */
   const entryPoints: Record<string, (ip: string) => Promise<{ clickId: string | null; sentTo: string | null }>> = {
     '/t/click': async (ip) => {
       const res = await request(app.url, 'POST', '/t/click', {
         body: { url: 'https://shop.example/?a_aid=ann' },
-        headers: { 'user-agent': CHROME, 'x-forwarded-for': ip },
+        headers: { 'user-agent': CHROME_LINUX, 'x-forwarded-for': ip },
       });
       assert.equal(res.status, 200, res.text);
       return { clickId: res.body.clickId as string | null, sentTo: null };
@@ -129,7 +127,7 @@ describe(`one click pipeline for every entry point (issue 9.4) on ${dialectName(
         app.url,
         'GET',
         `/t/fresh-click?subid=${paramOf(first.location, '_subid')}&ts=${paramOf(first.location, '_ts')}`,
-        { headers: { 'user-agent': CHROME, 'x-forwarded-for': ip } },
+        { headers: { 'user-agent': CHROME_LINUX, 'x-forwarded-for': ip } },
       );
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.cached, true, res.text);

@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { created } from '../helpers/assert.js';
+import { Agent, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
+import { approvedAffiliate, campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -28,16 +28,8 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
   let ann: number;
 
   async function saleBy(refId: string, totalCost: number) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${manual}` },
-      headers: { 'user-agent': CHROME },
-    });
     const orderId = nextOrder();
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
+    const { sale } = await referredSale(app.url, refId, manual, orderId, totalCost);
     return { orderId, saleId: sale.body.saleId as number, commissionId: sale.body.commissions[0].id as number };
   }
 
@@ -45,20 +37,8 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
     app = await startTestApp();
     agent = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    manual = created(await a.post('/campaigns', { name: 'Manual', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${manual}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', { name: 'Ann Admin', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    manual = await campaignWithPayout(a, { name: 'Manual', approval: 'manual' });
+    ann = await approvedAffiliate(a, 'Ann Admin', 'ann');
   });
   after(async () => {
     await app.close();

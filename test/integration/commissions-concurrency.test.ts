@@ -1,8 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * Reviews that run at the same time (SPEC §6.3, §16): parallel approvals and declines of
@@ -11,8 +12,6 @@ import { created } from '../helpers/assert.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 let seq = 0;
 
@@ -28,12 +27,12 @@ describe(`parallel commission reviews on ${dialectName()}`, () => {
     for (let i = 0; i < n; i++) {
       const click = await request(app.url, 'POST', '/t/click', {
         body: { url: `https://shop.example/?a_aid=${refs[i % refs.length]}&a_cid=${campaign}` },
-        headers: { 'user-agent': CHROME },
+        headers: { 'user-agent': CHROME_LINUX },
       });
       assert.equal(click.status, 200, click.text);
       const sale = await request(app.url, 'POST', '/t/sale', {
         body: { orderId: `PAR-${++seq}`, totalCost: 10 + i, visitorId: click.body.visitorId },
-        headers: { 'user-agent': CHROME },
+        headers: { 'user-agent': CHROME_LINUX },
       });
       assert.equal(sale.status, 201, sale.text);
       assert.equal(sale.body.commissions.length, 1, sale.text);
@@ -83,16 +82,7 @@ describe(`parallel commission reviews on ${dialectName()}`, () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    campaign = created(await a.post('/campaigns', { name: 'Reviewed', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
+    campaign = await campaignWithPayout(a, { name: 'Reviewed', approval: 'manual' });
     for (const ref of refs) {
       created(
         await a.post('/affiliates', { name: ref, email: `${ref}@example.com`, refId: ref, status: 'approved' }),

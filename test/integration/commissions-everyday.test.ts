@@ -1,8 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
+import { OWNER, api, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 /** Everyday commission work (SPEC §13): revert an approved commission; act on every matching one. */
 describe('commissions: revert to declined, select all matching', () => {
@@ -14,15 +15,7 @@ describe('commissions: revert to declined, select all matching', () => {
   let seq = 0;
 
   async function sale(ref: string, total = 100) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${ref}&a_cid=${campaign}` },
-      headers: { 'user-agent': CHROME },
-    });
-    const res = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId: `EV-${++seq}`, totalCost: total, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(res.status, 201, res.text);
+    const { sale: res } = await referredSale(app.url, ref, campaign, `EV-${++seq}`, total);
     return res.body.commissions[0].id as number;
   }
 
@@ -30,16 +23,7 @@ describe('commissions: revert to declined, select all matching', () => {
     app = await startTestApp();
     browser = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    campaign = created(await a.post('/campaigns', { name: 'Main', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
+    campaign = await campaignWithPayout(a, { name: 'Main', approval: 'manual' });
     for (const ref of ['ann', 'bob'])
       aff[ref] = created(
         await a.post('/affiliates', { name: ref, email: `${ref}@example.com`, refId: ref, status: 'approved' }),

@@ -2,7 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp, addStandInWebhook } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { assertError, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -49,40 +50,14 @@ describe('commission lifecycle: approve, decline, bulk, roles (SPEC §6.3)', () 
     addStandInWebhook(app);
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    manual = created(await a.post('/campaigns', { name: 'Manual', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${manual}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
+    manual = await campaignWithPayout(a, { name: 'Manual', approval: 'manual' });
+    ppc = await campaignWithPayout(
+      a,
+      { name: 'Per click', approval: 'manual' },
+      { title: '0.25 per click', type: 'PPC', affiliateCommission: { value: 0.25, unit: 'fixed' } },
     );
-    ppc = created(await a.post('/campaigns', { name: 'Per click', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${ppc}/payouts`, {
-        kind: 'general',
-        title: '0.25 per click',
-        type: 'PPC',
-        affiliateCommission: { value: 0.25, unit: 'fixed' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', {
-        name: 'Ann',
-        email: 'ann@example.com',
-        refId: 'ann',
-        status: 'approved',
-        password: 'ann password 123',
-      }),
-      'affiliate',
-    );
-    bob = created(
-      await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob', status: 'approved' }),
-      'affiliate',
-    );
+    ann = await approvedAffiliate(a, 'Ann', 'ann', { password: 'ann password 123' });
+    bob = await approvedAffiliate(a, 'Bob', 'bob');
     annToken = await tokenFor(app.url, 'ann@example.com', 'ann password 123');
   });
   after(async () => {

@@ -1,14 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertError } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /* SPEC §9: deleting an object that recorded history references is a 409 that says to archive it. */
 
 type Api = ReturnType<typeof api>;
-
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 describe(`DELETE of a campaign, affiliate or banner with history on ${dialectName()}`, () => {
   let app: TestApp;
@@ -26,13 +25,10 @@ describe(`DELETE of a campaign, affiliate or banner with history on ${dialectNam
       'campaign',
     );
     banner = created(await a.post('/banners', { campaignId: campaign, name: 'Header', type: 'link' }), 'banner');
-    affiliate = created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    affiliate = await approvedAffiliate(a, 'Ann', 'ann');
     const click = await request(app.url, 'POST', '/t/click', {
       body: { url: `https://shop.example/?a_aid=ann&a_bid=${banner}&a_cid=${campaign}` },
-      headers: { 'user-agent': CHROME },
+      headers: { 'user-agent': CHROME_LINUX },
     });
     assert.equal(click.status, 200, click.text);
     assert.equal(click.body.bannerId, banner, 'the click names the banner');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /*
  * SPEC §10a / issue 8.4: keys that identify events compare exactly, byte for byte, on both
@@ -34,10 +35,7 @@ describe(`exact keys on both databases (SPEC §10a) on ${dialectName()}`, () => 
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     key = app.services.settings.get().postbackKey;
     shop = created(await a.post('/campaigns', { name: 'Shop', approval: 'auto' }), 'campaign');
-    ann = created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    ann = await approvedAffiliate(a, 'Ann', 'ann');
     const paid = created(await a.post('/campaigns', { name: 'Paid', alias: 'exact-paid' }), 'campaign');
     created(
       await a.post(`/campaigns/${paid}/flows`, {

@@ -4,6 +4,7 @@ import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { visit, paramOf } from '../helpers/visit.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * The duplicate-order fraud rule (`fraud.duplicateOrderSeconds`, issue 8.10) applies to storefront
@@ -31,15 +32,10 @@ describe(`the duplicate-order rule declines only repeated storefront orders (iss
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     created(await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' }), 'affiliate');
-    shop = created(await a.post('/campaigns', { name: 'Shop', alias: 'shop', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${shop}/payouts`, {
-        kind: 'general',
-        title: '10 %',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
+    shop = await campaignWithPayout(
+      a,
+      { name: 'Shop', alias: 'shop', approval: 'auto' },
+      { title: '10 %', type: 'CPS', affiliateCommission: { value: 10, unit: 'percent' } },
     );
     created(
       await a.post(`/campaigns/${shop}/flows`, {

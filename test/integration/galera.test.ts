@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { galeraAvailable, startGalera, type GaleraCluster } from '../helpers/galera.js';
-import { OWNER, api, request, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, tokenFor } from '../helpers/http.js';
 import { waitFor } from '../helpers/receiver.js';
 import { exited, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { openDatabase } from '../../server/db/index.js';
@@ -20,7 +20,6 @@ import { transaction } from '../../server/db/transaction.js';
 
 const enabled = process.env.GALERA_TEST === '1' && galeraAvailable();
 const DB = 'affix_galera';
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 describe(
   'Affix on a 3-node Galera cluster (SPEC §16)',
@@ -56,7 +55,7 @@ describe(
       const body = { orderId: 'GALERA-1', totalCost: 42 };
       const answers = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          request(i % 2 ? one.base : two.base, 'POST', '/t/sale', { body, headers: { 'user-agent': CHROME } }),
+          request(i % 2 ? one.base : two.base, 'POST', '/t/sale', { body, headers: { 'user-agent': CHROME_LINUX } }),
         ),
       );
       for (const r of answers) assert.ok(r.status === 201 || r.status === 200, `${r.status} ${r.text}`);
@@ -123,12 +122,12 @@ describe(
           try {
             const click = await request(base, 'POST', '/t/click', {
               body: { url: `https://shop.example/?w=${n}&i=${i}` },
-              headers: { 'user-agent': CHROME, 'x-forwarded-for': `10.9.${n}.${(i % 250) + 1}` },
+              headers: { 'user-agent': CHROME_LINUX, 'x-forwarded-for': `10.9.${n}.${(i % 250) + 1}` },
             });
             if (click.status === 200) ackedClicks.push(click.body.clickId as string);
             const sale = await request(base, 'POST', '/t/sale', {
               body: { orderId: `GK-${n}-${i}`, totalCost: 5 },
-              headers: { 'user-agent': CHROME },
+              headers: { 'user-agent': CHROME_LINUX },
             });
             if (sale.status === 201) ackedSales.push(sale.body.saleId as number);
           } catch {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { GOOGLEBOT, CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 
 /*
@@ -16,7 +16,6 @@ import { created } from '../helpers/assert.js';
  */
 
 type Api = ReturnType<typeof api>;
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/kclient');
 const hasPhp = spawnSync('php', ['-m'], { encoding: 'utf8' }).stdout?.includes('curl') ?? false;
 

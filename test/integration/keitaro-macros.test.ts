@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { IPHONE, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 
 /*
@@ -11,8 +11,6 @@ import { created } from '../helpers/assert.js';
  */
 
 type Api = ReturnType<typeof api>;
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const ALL =
   'cn={campaign_name}&os={os}&br={browser}&lang={language}&ref={referrer}&kw={keyword}&lp={landing_id}&of={offer_id}&d={date}&r={random}&ua={user_agent}&dev={device_type}&ext={external_id}&x={not_a_macro}';
 

@@ -6,6 +6,7 @@ import { builtinPlugins, type BuiltinDeps } from '../../server/plugins/builtins.
 import { createLifetimeCommissions } from '../../server/plugins/lifetime-commissions/index.js';
 import type { AffixPlugin } from '../../server/plugins/types.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /* The lifetime-commissions plugin (SPEC §5.2 rule 1, §6.1 LIFETIME) over HTTP. */
 
@@ -31,6 +32,14 @@ describe('lifetime-commissions plugin', () => {
   let lifePayout: number;
   let other: number;
   let plain: number;
+  let cust1: Promise<void> | undefined;
+
+  /** The customer cust-1 bound to Ann by a first sale through her link (the first test's sale). */
+  const annCustomer = () =>
+    (cust1 ??= (async () => {
+      const first = await sale({ totalCost: 100, visitorId: await click('ann', life), customerId: 'cust-1' });
+      assert.equal(first.status, 201, first.text);
+    })());
 
   const post = (path: string, body: unknown) =>
     request(app.url, 'POST', path, { body, headers: { 'user-agent': CHROME } });
@@ -63,15 +72,10 @@ describe('lifetime-commissions plugin', () => {
       }),
       'payout',
     );
-    other = created(await a.post('/campaigns', { name: 'Other shop' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${other}/payouts`, {
-        kind: 'general',
-        title: 'Other 20%',
-        type: 'CPS',
-        affiliateCommission: { value: 20, unit: 'percent' },
-      }),
-      'payout',
+    other = await campaignWithPayout(
+      a,
+      { name: 'Other shop' },
+      { title: 'Other 20%', type: 'CPS', affiliateCommission: { value: 20, unit: 'percent' } },
     );
     created(
       await a.post(`/campaigns/${other}/payouts`, {
@@ -84,15 +88,10 @@ describe('lifetime-commissions plugin', () => {
       }),
       'payout',
     );
-    plain = created(await a.post('/campaigns', { name: 'Plain CPS' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${plain}/payouts`, {
-        kind: 'general',
-        title: 'Plain 5%',
-        type: 'CPS',
-        affiliateCommission: { value: 5, unit: 'percent' },
-      }),
-      'payout',
+    plain = await campaignWithPayout(
+      a,
+      { name: 'Plain CPS' },
+      { title: 'Plain 5%', type: 'CPS', affiliateCommission: { value: 5, unit: 'percent' } },
     );
     const info = await setPlugin({ active: true });
     assert.equal(info.active, true);
@@ -105,6 +104,7 @@ describe('lifetime-commissions plugin', () => {
   test('a sale paid by a LIFETIME payout binds the customerId to the affiliate', async () => {
     const vid = await click('ann', life);
     const first = await sale({ totalCost: 100, visitorId: vid, customerId: 'cust-1' });
+    cust1 = Promise.resolve();
     assert.equal(first.status, 201, first.text);
     assert.equal(first.body.matchedBy, 'cookie');
     assert.equal(first.body.affiliateId, ann);
@@ -117,6 +117,7 @@ describe('lifetime-commissions plugin', () => {
   });
 
   test('a later sale of that customer with no click, cookie or coupon → matchedBy lifetime, same affiliate, paid', async () => {
+    await annCustomer();
     const later = await sale({ totalCost: 50, customerId: 'cust-1' });
     assert.equal(later.status, 201, later.text);
     assert.equal(later.body.matchedBy, 'lifetime');
@@ -137,6 +138,7 @@ describe('lifetime-commissions plugin', () => {
   });
 
   test("the first binding wins: another affiliate's click does not take the customer", async () => {
+    await annCustomer();
     const vid = await click('bob', life);
     const res = await sale({ totalCost: 30, visitorId: vid, customerId: 'cust-1' });
     assert.equal(res.body.matchedBy, 'lifetime', 'rule 1 ranks above the cookie');
@@ -181,6 +183,7 @@ describe('lifetime-commissions plugin', () => {
   });
 
   test('recogniseCampaign=false: the campaign comes from the other rules, the affiliate is kept', async () => {
+    await annCustomer();
     const info = await setPlugin({ settings: { recogniseCampaign: false } });
     assert.deepEqual(info.settings, { recogniseCampaign: false });
     try {
@@ -206,6 +209,7 @@ describe('lifetime-commissions plugin', () => {
   });
 
   test('the plugin inactive: no binding is used, and none is made', async () => {
+    await annCustomer();
     await setPlugin({ active: false });
     try {
       const res = await sale({ totalCost: 100, customerId: 'cust-1' });

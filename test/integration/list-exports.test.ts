@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /** Lines of a CSV whose cells hold no quoted commas or line breaks. */
 const lines = (text: string) => text.trim().split('\n');
@@ -26,16 +27,7 @@ describe('list exports (format=csv)', () => {
     app = await startTestApp();
     browser = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    campaign = created(await a.post('/campaigns', { name: 'Main', approval: 'manual' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
+    campaign = await campaignWithPayout(a, { name: 'Main', approval: 'manual' });
     for (const [ref, status] of [
       ['ann', 'approved'],
       ['bob', 'approved'],

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /*
  * SPEC §14 / issue 9.3: amounts in macros — offer and landing URLs, source postbacks, affiliate
@@ -84,16 +85,7 @@ describe(`amounts in macros (SPEC §14) on ${dialectName()}`, () => {
       }),
       'payout',
     );
-    created(
-      await a.post('/affiliates', {
-        name: 'Pat',
-        email: 'pat@example.com',
-        refId: 'pat',
-        status: 'approved',
-        postbackUrl: 'https://pat.example/pb?c={commission}&a={amount}',
-      }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Pat', 'pat', { postbackUrl: 'https://pat.example/pb?c={commission}&a={amount}' });
   });
   after(async () => {
     await app?.close();

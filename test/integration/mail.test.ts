@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { TestSmtp, linkIn } from '../helpers/smtp.js';
+import { waitFor } from '../helpers/receiver.js';
 import { hashToken } from '../../server/services/accounts.js';
 
 /*
@@ -24,6 +25,18 @@ describe('mail over SMTP (SPEC §13)', () => {
   const smtp = new TestSmtp();
   let app: TestApp;
   let owner: Agent;
+  let staffmade: Promise<void> | undefined;
+  /** The affiliate staffmade@aff.example with a portal password, made by staff (by the second test, or here). */
+  const staffmadeAffiliate = () =>
+    (staffmade ??= (async () => {
+      const token = await tokenFor(app.url, OWNER.email, OWNER.password);
+      const res = await api(app.url, token).post('/affiliates', {
+        name: 'Staffmade',
+        email: 'staffmade@aff.example',
+        password: PASSWORD,
+      });
+      assert.equal(res.status, 201, res.text);
+    })());
 
   before(async () => {
     await smtp.start();
@@ -79,10 +92,12 @@ describe('mail over SMTP (SPEC §13)', () => {
       password: PASSWORD,
     });
     assert.equal(res.status, 201, res.text);
+    staffmade = Promise.resolve();
     await tokenFor(app.url, 'staffmade@aff.example', PASSWORD);
   });
 
   test('password reset: same 202 for unknown addresses, a working link, every old session ends, single use', async () => {
+    await staffmadeAffiliate();
     const email = 'staffmade@aff.example';
     const oldToken = await tokenFor(app.url, email, PASSWORD);
     const agent = new Agent(app.url);
@@ -187,6 +202,7 @@ describe('mail over SMTP (SPEC §13)', () => {
   });
 
   test('a mail server that is down: mails stay queued and are delivered when it returns', async () => {
+    await staffmadeAffiliate();
     await smtp.stop();
     const email = 'staffmade@aff.example';
     const token = await tokenFor(app.url, OWNER.email, OWNER.password);
@@ -213,6 +229,24 @@ describe('mail over SMTP (SPEC §13)', () => {
   });
 
   test('the Mail page lists sent mails; account mails keep their link out of the API', async () => {
+    // Mails of its own to list: Mia, made pending by staff, is approved (a welcome) and resets her password.
+    const staff = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
+    const mia = await staff.post('/affiliates', {
+      name: 'Mia',
+      email: 'mia@aff.example',
+      password: PASSWORD,
+      status: 'pending',
+    });
+    assert.equal(mia.status, 201, mia.text);
+    assert.equal((await staff.post(`/affiliates/${mia.body.id}/approve`)).status, 200);
+    const reset = await request(app.url, 'POST', '/api/v1/auth/password-reset', { body: { email: 'mia@aff.example' } });
+    assert.equal(reset.status, 202);
+    await waitFor(
+      async () =>
+        (await mailRows(app)).filter((r) => r.url.includes('mia@aff.example') && r.status === 'delivered').length >= 2,
+      10_000,
+      "Mia's mails delivered",
+    );
     const page = await owner.get('/admin/mail?status=delivered');
     assert.equal(page.status, 200);
     assert.match(page.text, /account\.password_reset/);
@@ -221,9 +255,9 @@ describe('mail over SMTP (SPEC §13)', () => {
     const token = await tokenFor(app.url, OWNER.email, OWNER.password);
     const list = await api(app.url, token).get('/outbox?channel=mail');
     assert.equal(list.status, 200);
-    const reset = list.body.data.find((m: { event: string }) => m.event === 'account.password_reset');
-    assert.ok(reset);
-    assert.doesNotMatch(reset.body, /token=/, 'a manager cannot read another account’s reset link');
+    const resetMail = list.body.data.find((m: { event: string }) => m.event === 'account.password_reset');
+    assert.ok(resetMail);
+    assert.doesNotMatch(resetMail.body, /token=/, 'a manager cannot read another account’s reset link');
   });
 
   test('a mailbox the server refuses (550): failed for good, shown with the answer, and can be sent again', async () => {

@@ -122,6 +122,7 @@ describe('multi-tier plugin', () => {
   });
 
   test('the simulator shows the tiers too', async () => {
+    assert.equal((await a.patch('/plugins/multi-tier', { active: true })).status, 200, 'the plugin on');
     const sim = await a.post('/simulate/sale', {
       orderId: order(),
       totalCost: 100,
@@ -143,6 +144,7 @@ describe('multi-tier plugin', () => {
   });
 
   test('a declined parent is skipped: the grandparent gets tier 2', async () => {
+    assert.equal((await a.patch('/plugins/multi-tier', { active: true })).status, 200, 'the plugin on');
     assert.equal((await a.patch(`/affiliates/${parent}`, { status: 'declined' })).status, 200);
     try {
       const res = await saleBy('child', campaign, 100);
@@ -160,6 +162,7 @@ describe('multi-tier plugin', () => {
   });
 
   test('a loop in parentId set directly in the database does not hang', { timeout: 20_000 }, async () => {
+    assert.equal((await a.patch('/plugins/multi-tier', { active: true })).status, 200, 'the plugin on');
     const deep = created(
       await a.post(`/campaigns/${campaign}/payouts`, {
         kind: 'personal',

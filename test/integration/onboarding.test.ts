@@ -59,6 +59,12 @@ describe('onboarding: getting-started checklist and snippet sightings', () => {
   });
 
   test('the checklist ticks click, sale and approved commission as they happen, then goes away', async () => {
+    // The snippet seen on the store, as the test above leaves it.
+    assert.equal((await a.patch('/settings', { siteUrl: 'https://shop.example/' })).status, 200);
+    const snippet = await request(app.url, 'GET', '/snippet.js', {
+      headers: { referer: 'https://shop.example/', accept: '*/*' },
+    });
+    assert.equal(snippet.status, 200);
     const dash = async () => (await browser.get('/admin')).text;
     let html = await dash();
     assert.match(html, /data-checklist/);

@@ -4,6 +4,7 @@ import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -41,15 +42,10 @@ describe(`affiliate postbacks through the outbox (SPEC §3, §7.6) on ${dialectN
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     receiver = await startReceiver();
-    campaign = created(await a.post('/campaigns', { name: 'Postbacks', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: 'Ten percent',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
+    campaign = await campaignWithPayout(
+      a,
+      { name: 'Postbacks', approval: 'auto' },
+      { title: 'Ten percent', type: 'CPS', affiliateCommission: { value: 10, unit: 'percent' } },
     );
     created(
       await a.post('/affiliates', {
@@ -61,15 +57,7 @@ describe(`affiliate postbacks through the outbox (SPEC §3, §7.6) on ${dialectN
       }),
       'affiliate',
     );
-    created(
-      await a.post('/affiliates', {
-        name: 'Quiet Quinn',
-        email: 'quinn@example.com',
-        refId: 'quinn',
-        status: 'approved',
-      }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Quiet Quinn', 'quinn');
   });
   after(async () => {
     await receiver.close();

@@ -1,9 +1,10 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME_LINUX, Agent, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { created, assertFieldError } from '../helpers/assert.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * SPEC §10a: outgoing HTTP (affiliate and source postbacks, webhooks) never reaches loopback,
@@ -13,8 +14,6 @@ import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
  */
 
 type Api = ReturnType<typeof api>;
-
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /** Internal targets, spelled every way an attacker would try. */
 const INTERNAL = [
@@ -64,15 +63,10 @@ async function setUp(env: Record<string, string> = {}): Promise<Setup> {
   app.services.outboxWorker.start();
   await setupOwner(app.url);
   const a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-  const campaign = created(await a.post('/campaigns', { name: 'Postbacks', approval: 'auto' }), 'campaign');
-  created(
-    await a.post(`/campaigns/${campaign}/payouts`, {
-      kind: 'general',
-      title: 'Ten percent',
-      type: 'CPS',
-      affiliateCommission: { value: 10, unit: 'percent' },
-    }),
-    'payout',
+  const campaign = await campaignWithPayout(
+    a,
+    { name: 'Postbacks', approval: 'auto' },
+    { title: 'Ten percent', type: 'CPS', affiliateCommission: { value: 10, unit: 'percent' } },
   );
   return { app, a, campaign, receiver: await startReceiver() };
 }
@@ -83,12 +77,12 @@ let orders = 0;
 async function sale(s: Setup, refId: string): Promise<void> {
   const click = await request(s.app.url, 'POST', '/t/click', {
     body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${s.campaign}` },
-    headers: { 'user-agent': CHROME },
+    headers: { 'user-agent': CHROME_LINUX },
   });
   assert.equal(click.status, 200, click.text);
   const res = await request(s.app.url, 'POST', '/t/sale', {
     body: { orderId: `SSRF-${process.pid}-${++orders}`, totalCost: 50, visitorId: click.body.visitorId },
-    headers: { 'user-agent': CHROME },
+    headers: { 'user-agent': CHROME_LINUX },
   });
   assert.equal(res.status, 201, res.text);
   assert.equal(res.body.commissions.length, 1, res.text);

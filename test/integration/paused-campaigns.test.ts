@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * Paused campaigns (issue 9.5): a paused campaign takes no part in sale matching — no rule of
@@ -151,15 +152,10 @@ describe(`paused campaigns take no part in sale matching (issue 9.5) on ${dialec
 
   test('a lifetime binding in a paused campaign does not pick it; the customer stays the affiliate’s', async () => {
     assert.equal((await a.patch('/plugins/lifetime-commissions', { active: true })).status, 200);
-    const life = created(await a.post('/campaigns', { name: 'Life', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${life}/payouts`, {
-        kind: 'general',
-        title: 'Lifetime 8 %',
-        type: 'LIFETIME',
-        affiliateCommission: { value: 8, unit: 'percent' },
-      }),
-      'payout',
+    const life = await campaignWithPayout(
+      a,
+      { name: 'Life', approval: 'auto' },
+      { title: 'Lifetime 8 %', type: 'LIFETIME', affiliateCommission: { value: 8, unit: 'percent' } },
     );
     const first = await sale({
       visitorId: await click(`a_aid=ann&a_cid=${life}`),

@@ -1,8 +1,9 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
-import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { assertError, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -49,60 +50,36 @@ describe('payout batches (SPEC §6.6)', () => {
   let ann: number;
   let bob: number;
   let carl: number;
-  let paidBatch: number;
+
+  /** Ann's batch (the minimum 10 leaves Bob's 2.00 out), open, or paid when `paid`. */
+  async function annBatch(paid = false): Promise<number> {
+    const res = await a.post('/payout-batches', { minimum: 10 });
+    assert.equal(res.status, 201, res.text);
+    if (paid) assert.equal((await a.post(`/payout-batches/${res.body.id}/mark-paid`)).status, 200);
+    return res.body.id as number;
+  }
 
   async function saleBy(refId: string, totalCost: number) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${auto}` },
-      headers: { 'user-agent': CHROME },
-    });
     const orderId = nextOrder();
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
+    const { sale } = await referredSale(app.url, refId, auto, orderId, totalCost);
     assert.equal(sale.body.commissions[0]?.status, 'approved', sale.text);
     return { orderId, commissionId: sale.body.commissions[0].id as number };
   }
 
-  before(async () => {
+  // Each test starts from the same ledger: Ann's two sales and Bob's one, nothing batched yet.
+  beforeEach(async () => {
     app = await startTestApp();
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    auto = created(await a.post('/campaigns', { name: 'Auto', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${auto}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
-    ann = created(
-      await a.post('/affiliates', {
-        name: 'Ann "The Closer", Ltd',
-        email: 'ann@example.com',
-        refId: 'ann',
-        status: 'approved',
-        password: 'ann password 123',
-      }),
-      'affiliate',
-    );
-    bob = created(
-      await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob', status: 'approved' }),
-      'affiliate',
-    );
-    carl = created(
-      await a.post('/affiliates', { name: 'Carl', email: 'carl@example.com', refId: 'carl', status: 'approved' }),
-      'affiliate',
-    );
+    auto = await campaignWithPayout(a, { name: 'Auto', approval: 'auto' });
+    ann = await approvedAffiliate(a, 'Ann "The Closer", Ltd', 'ann', { password: 'ann password 123' });
+    bob = await approvedAffiliate(a, 'Bob', 'bob');
+    carl = await approvedAffiliate(a, 'Carl', 'carl');
     await saleBy('ann', 300);
     await saleBy('ann', 200.5);
     await saleBy('bob', 20);
   });
-  after(async () => {
+  afterEach(async () => {
     await app.close();
   });
 
@@ -142,7 +119,6 @@ describe('payout batches (SPEC §6.6)', () => {
     const res = await a.post('/payout-batches', { minimum: 10, note: 'November' });
     assert.equal(res.status, 201, res.text);
     const batch = res.body;
-    paidBatch = batch.id;
     assert.equal(batch.status, 'open');
     assert.equal(batch.minimum, 10);
     assert.equal(batch.total, 50.05);
@@ -196,6 +172,7 @@ describe('payout batches (SPEC §6.6)', () => {
   });
 
   test('CSV export: the header and one row per affiliate, parsed back', async () => {
+    const paidBatch = await annBatch();
     const res = await request(app.url, 'GET', `/api/v1/payout-batches/${paidBatch}/csv`, {
       token: await tokenFor(app.url, OWNER.email, OWNER.password),
     });
@@ -209,6 +186,7 @@ describe('payout batches (SPEC §6.6)', () => {
   });
 
   test('mark paid: commissions paid (audited), batch paid with paidAt; paid again or deleted → 409', async () => {
+    const paidBatch = await annBatch();
     const res = await a.post(`/payout-batches/${paidBatch}/mark-paid`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.status, 'paid');
@@ -235,6 +213,7 @@ describe('payout batches (SPEC §6.6)', () => {
   });
 
   test('deleting an open batch releases its commissions for the next one', async () => {
+    await annBatch(true);
     const res = await a.post('/payout-batches', { minimum: 0 });
     assert.equal(res.status, 201, res.text);
     assert.deepEqual(
@@ -255,6 +234,7 @@ describe('payout batches (SPEC §6.6)', () => {
   });
 
   test('a negative total (refund after payment) is carried over, not paid; nothing to pay is 409', async () => {
+    await annBatch(true);
     const { orderId } = await saleBy('carl', 100);
     const first = await a.post('/payout-batches', { minimum: 5 });
     assert.equal(first.status, 201, first.text);
@@ -290,6 +270,7 @@ describe('payout batches (SPEC §6.6)', () => {
   });
 
   test('affiliates and anonymous callers cannot use payout batches', async () => {
+    const paidBatch = await annBatch(true);
     const aff = api(app.url, await tokenFor(app.url, 'ann@example.com', 'ann password 123'));
     assertError(await aff.get('/payout-batches'), 403, 'forbidden');
     assertError(await aff.get('/payout-batches/preview'), 403, 'forbidden');

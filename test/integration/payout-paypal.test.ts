@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent } from '../helpers/http.js';
 import { created, assertError } from '../helpers/assert.js';
+import { campaignWithPayout } from '../helpers/programme.js';
 
 /** The PayPal Payouts export of a batch and the payout methods on the batch page (SPEC §13). */
 describe('payout batches: PayPal export and payout methods', () => {
@@ -17,16 +18,7 @@ describe('payout batches: PayPal export and payout methods', () => {
     app = await startTestApp();
     browser = await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
-    const campaign = created(await a.post('/campaigns', { name: 'Auto', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: '10%',
-        type: 'CPS',
-        affiliateCommission: { value: 10, unit: 'percent' },
-      }),
-      'payout',
-    );
+    const campaign = await campaignWithPayout(a, { name: 'Auto', approval: 'auto' });
     const people: Array<[string, Record<string, unknown>]> = [
       ['pam', { payoutMethod: 'paypal', payoutDetails: { paypalEmail: 'pam.pays@example.com' } }],
       ['pia', { payoutMethod: 'paypal', payoutDetails: { paypalEmail: 'pia@example.com' } }],

@@ -1,10 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { startReceiver, type Receipt, type Receiver } from '../helpers/receiver.js';
 import { verifySignature } from '../../server/services/signature.js';
-import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * SPEC §12, §16: plugin activation and plugin settings are configuration, so a change made on one
@@ -15,7 +15,6 @@ import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 /** Generous: the other process polls every second; a slow machine must not fail the test. */
 const DEADLINE_MS = 20_000;
 
@@ -41,7 +40,7 @@ describe(`plugin state reaches another process on the same database (${dialectNa
   const click = (app: TestApp) =>
     request(app.url, 'POST', '/t/click', {
       body: { url: `https://shop.example/?a_aid=wes&a_cid=${campaign}` },
-      headers: { 'user-agent': CHROME },
+      headers: { 'user-agent': CHROME_LINUX },
     });
 
   /** A referred sale on `app`: one commission, so one commission.created event. */
@@ -50,7 +49,7 @@ describe(`plugin state reaches another process on the same database (${dialectNa
     assert.equal(c.status, 200, c.text);
     const res = await request(app.url, 'POST', '/t/sale', {
       body: { orderId: `XP-${process.pid}-${++order}`, totalCost: 30, visitorId: c.body.visitorId },
-      headers: { 'user-agent': CHROME },
+      headers: { 'user-agent': CHROME_LINUX },
     });
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.commissions.length, 1, res.text);
@@ -79,20 +78,12 @@ describe(`plugin state reaches another process on the same database (${dialectNa
     await setupOwner(one.url);
     a = api(one.url, await tokenFor(one.url, OWNER.email, OWNER.password));
     receiver = await startReceiver();
-    campaign = created(await a.post('/campaigns', { name: 'Shared', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: 'Fixed',
-        type: 'CPS',
-        affiliateCommission: { value: 3, unit: 'fixed' },
-      }),
-      'payout',
+    campaign = await campaignWithPayout(
+      a,
+      { name: 'Shared', approval: 'auto' },
+      { title: 'Fixed', type: 'CPS', affiliateCommission: { value: 3, unit: 'fixed' } },
     );
-    created(
-      await a.post('/affiliates', { name: 'Wes', email: 'wes@example.com', refId: 'wes', status: 'approved' }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Wes', 'wes');
     // The other process knows the campaign before the plugin changes start.
     await until('the other process sees the campaign', async () => {
       const c = await click(other);

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, Agent, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { decode } from '../helpers/html.js';
+import { referredSale } from '../helpers/programme.js';
 
 /*
  * The affiliate portal (SPEC §9) driven like a browser without JavaScript: sign-up in each
@@ -13,17 +15,6 @@ import { created } from '../helpers/assert.js';
 type Api = ReturnType<typeof api>;
 
 const PASSWORD = 'portal password 123';
-
-/** The text a person reads: HTML entities decoded (Handlebars escapes "=", quotes and "&"). */
-function decode(html: string): string {
-  return html
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
 
 /** The values of the readonly link fields (`data-link`) of a page, by kind. */
 function linksOf(html: string): Array<{ kind: string; url: string; campaign: string | null; banner: string | null }> {
@@ -90,17 +81,9 @@ describe('affiliate portal (SPEC §9)', () => {
 
   /** A click on the affiliate's link and a sale by the same visitor (SPEC §4.2). */
   async function referSale(refId: string, campaignId: number, orderId: string, totalCost: number) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaignId}` },
-      headers: { 'user-agent': CHROME },
-    });
+    const { click, sale } = await referredSale(app.url, refId, campaignId, orderId, totalCost);
     assert.equal(click.status, 200, click.text);
     assert.notEqual(click.body.status, 'declined', click.text);
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
     assert.equal(sale.body.matchedBy, 'cookie', sale.text);
     assert.equal(sale.body.commissions.length, 1, sale.text);
     return sale.body;

@@ -1,9 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp, addStandInWebhook } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { sign } from '../../server/services/signature.js';
 import { created, assertError, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout, referredSale } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -36,16 +37,8 @@ describe('refunds and chargebacks (SPEC §6.4)', () => {
   let autoSecret: string;
 
   async function saleBy(refId: string, campaignId: number, totalCost: number, orderId = nextOrder()) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaignId}` },
-      headers: { 'user-agent': CHROME },
-    });
+    const { click, sale } = await referredSale(app.url, refId, campaignId, orderId, totalCost);
     assert.equal(click.status, 200, click.text);
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
     assert.equal(sale.body.campaignId, campaignId);
     assert.equal(sale.body.commissions.length, 1, sale.text);
     return { orderId, saleId: sale.body.saleId as number, commissionId: sale.body.commissions[0].id as number };
@@ -93,35 +86,15 @@ describe('refunds and chargebacks (SPEC §6.4)', () => {
     created(await a.post(`/campaigns/${manual}/payouts`, tenPercent), 'payout');
     auto = created(await a.post('/campaigns', { name: 'Auto', approval: 'auto' }), 'campaign');
     created(await a.post(`/campaigns/${auto}/payouts`, tenPercent), 'payout');
-    fixed = created(await a.post('/campaigns', { name: 'Fixed', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${fixed}/payouts`, {
-        kind: 'general',
-        title: '5 flat',
-        type: 'CPS',
-        affiliateCommission: { value: 5, unit: 'fixed' },
-      }),
-      'payout',
+    fixed = await campaignWithPayout(
+      a,
+      { name: 'Fixed', approval: 'auto' },
+      { title: '5 flat', type: 'CPS', affiliateCommission: { value: 5, unit: 'fixed' } },
     );
     autoSecret = (await a.get(`/campaigns/${auto}`)).body.secretKey;
-    ann = created(
-      await a.post('/affiliates', {
-        name: 'Ann',
-        email: 'ann@example.com',
-        refId: 'ann',
-        status: 'approved',
-        password: 'ann password 123',
-      }),
-      'affiliate',
-    );
-    bob = created(
-      await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob', status: 'approved' }),
-      'affiliate',
-    );
-    carl = created(
-      await a.post('/affiliates', { name: 'Carl', email: 'carl@example.com', refId: 'carl', status: 'approved' }),
-      'affiliate',
-    );
+    ann = await approvedAffiliate(a, 'Ann', 'ann', { password: 'ann password 123' });
+    bob = await approvedAffiliate(a, 'Bob', 'bob');
+    carl = await approvedAffiliate(a, 'Carl', 'carl');
     annToken = await tokenFor(app.url, 'ann@example.com', 'ann password 123');
   });
   after(async () => {

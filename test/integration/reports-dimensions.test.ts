@@ -1,15 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { IPHONE, CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 
 /*
  * SPEC §15 reports by dimension: days and hours in the `timezone` setting across both DST changes
  * of Europe/Berlin, two-level groupings, filters, compare=previous, CSV, and bad input named.
  */
-
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 type Row = Record<string, unknown> & { key: unknown; key2?: unknown; clicks: number };
 

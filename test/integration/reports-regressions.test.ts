@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
+import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { savedId as created } from '../helpers/assert.js';
 
 const DAY_MS = 86_400_000;
 
@@ -12,11 +13,6 @@ const DAY_MS = 86_400_000;
 
 type Row = Record<string, number | string | null>;
 const total = (rows: Row[], key: string) => rows.reduce((s, r) => s + Number(r[key] ?? 0), 0);
-
-function created(res: JsonResponse, what: string): number {
-  assert.ok(res.status === 201 || res.status === 200, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body.id as number;
-}
 
 describe(`report groupings that disagreed on ${dialectName()}`, () => {
   // Days of the app's clock, in the past (tokens are signed by the real clock, checked by the app's).

@@ -5,6 +5,7 @@ import { CHROME, OWNER, api, request, setupOwner, tokenFor, type Agent, type Jso
 import { addDailyStats } from '../../server/store/daily-stats.js';
 import { formatMoney } from '../../server/domain/money.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /*
  * SPEC §10a: no rollup counter can make a later valid event fail or lose it, and no counter
@@ -218,10 +219,7 @@ describe(`rollup counters that cannot overflow (SPEC §10a) on ${dialectName()}`
       }),
       'payout',
     );
-    created(
-      await a.post('/affiliates', { name: 'Pia', email: 'pia@example.com', refId: 'pia', status: 'approved' }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Pia', 'pia');
     const click = () =>
       request(app.url, 'POST', '/t/click', {
         body: { url: `https://shop.example/?a_aid=pia&a_cid=${ppc}` },

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startTestApp, freshDatabaseTarget, dialectName } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { waitFor } from '../helpers/receiver.js';
 import { visit } from '../helpers/visit.js';
 import { databaseUrl, exited, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -21,13 +21,12 @@ import { created } from '../helpers/assert.js';
  */
 
 const REDIS = 'redis://127.0.0.1:6379';
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const prefix = () => `affix-test-${randomBytes(6).toString('hex')}:`;
 
 const clickFrom = (base: string, ip: string) =>
   request(base, 'POST', '/t/click', {
     body: { url: 'https://shop.example/?a=1' },
-    headers: { 'user-agent': CHROME, 'x-forwarded-for': ip },
+    headers: { 'user-agent': CHROME_LINUX, 'x-forwarded-for': ip },
   });
 
 async function statusesOf(db: Knex, clickIds: string[]): Promise<string[]> {
@@ -142,7 +141,7 @@ for (const mode of ['database', 'redis'] as const) {
         'flow',
       );
       await waitFor(
-        async () => (await visit(two.base, '/lim', { ip: '10.0.0.1', ua: CHROME })).status === 302,
+        async () => (await visit(two.base, '/lim', { ip: '10.0.0.1', ua: CHROME_LINUX })).status === 302,
         20_000,
         'the other process knows the campaign',
       );
@@ -151,7 +150,9 @@ for (const mode of ['database', 'redis'] as const) {
         ((await db('clicks').where({ flow_id: limited }).count({ n: '*' }).first()) as { n: number | string }).n,
       );
       const visits = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => visit(i % 2 ? one.base : two.base, '/lim', { ip: nextIp(), ua: CHROME })),
+        Array.from({ length: 40 }, (_, i) =>
+          visit(i % 2 ? one.base : two.base, '/lim', { ip: nextIp(), ua: CHROME_LINUX }),
+        ),
       );
       const hosts: Record<string, number> = {};
       for (const v of visits) {

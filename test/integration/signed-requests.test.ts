@@ -1,9 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertError } from '../helpers/assert.js';
 import { sign } from '../../server/services/signature.js';
+import { approvedAffiliate, referredSale } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -39,16 +40,8 @@ describe('signed server-to-server requests', () => {
 
   /** A sale in `campaignId` for Ann's referral, with one approved commission. */
   async function saleIn(campaignId: number, totalCost = 100, orderId = nextOrder()) {
-    const click = await request(app.url, 'POST', '/t/click', {
-      body: { url: `https://shop.example/?a_aid=ann&a_cid=${campaignId}` },
-      headers: { 'user-agent': CHROME },
-    });
+    const { click, sale } = await referredSale(app.url, 'ann', campaignId, orderId, totalCost);
     assert.equal(click.status, 200, click.text);
-    const sale = await request(app.url, 'POST', '/t/sale', {
-      body: { orderId, totalCost, visitorId: click.body.visitorId },
-      headers: { 'user-agent': CHROME },
-    });
-    assert.equal(sale.status, 201, sale.text);
     assert.equal(sale.body.campaignId, campaignId);
     return { orderId, saleId: sale.body.saleId as number };
   }
@@ -67,14 +60,8 @@ describe('signed server-to-server requests', () => {
     campaignB = created(await a.post('/campaigns', { name: 'B', approval: 'manual' }), 'campaign');
     for (const c of [campaignA, campaignB]) created(await a.post(`/campaigns/${c}/payouts`, tenPercent), 'payout');
     bannerB = created(await a.post('/banners', { campaignId: campaignB, name: 'B link', type: 'link' }), 'banner');
-    created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'ann',
-    );
-    created(
-      await a.post('/affiliates', { name: 'Bob', email: 'bob@example.com', refId: 'bob', status: 'approved' }),
-      'bob',
-    );
+    await approvedAffiliate(a, 'Ann', 'ann');
+    await approvedAffiliate(a, 'Bob', 'bob');
     const campaigns = (await a.get('/campaigns?perPage=200')).body.data as Array<{
       id: number;
       isDefault: boolean;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /*
  * SPEC §10a: stored free-form values are capped so that every row fits its column on both
@@ -34,10 +35,7 @@ describe(`text caps by bytes and characters (SPEC §10a) on ${dialectName()}`, (
     await setupOwner(app.url);
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     key = app.services.settings.get().postbackKey;
-    created(
-      await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann', status: 'approved' }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Ann', 'ann');
     campaign = created(await a.post('/campaigns', { name: 'Paid', alias: 'caps' }), 'campaign');
     created(
       await a.post(`/campaigns/${campaign}/flows`, {

@@ -1,12 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { CHROME_LINUX, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 
 type Api = ReturnType<typeof api>;
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SHOP = 'https://shop.example/landing';
 
 describe('POST /t/click (SPEC §4.2, §5.1)', () => {
@@ -20,7 +19,7 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
   let pat: number;
 
   const click = (body: unknown, headers: Record<string, string> = {}) =>
-    request(app.url, 'POST', '/t/click', { body, headers: { 'user-agent': CHROME, ...headers } });
+    request(app.url, 'POST', '/t/click', { body, headers: { 'user-agent': CHROME_LINUX, ...headers } });
   const clicksOf = async (visitorId: string) => {
     const res = await a.get(`/clicks?visitorId=${encodeURIComponent(visitorId)}`);
     assert.equal(res.status, 200, res.text);
@@ -106,7 +105,7 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
   test('a text/plain body holding JSON is accepted (beacons)', async () => {
     const res = await request(app.url, 'POST', '/t/click', {
       raw: JSON.stringify({ url: `${SHOP}?a_aid=ann&a_cid=${hats}` }),
-      headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': CHROME },
+      headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': CHROME_LINUX },
     });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.status, 'unique');
@@ -191,7 +190,7 @@ describe('POST /t/click (SPEC §4.2, §5.1)', () => {
       const again = await click({ url: `${SHOP}?a_aid=ann` });
       assert.equal(again.body.visitorId, res.body.visitorId);
       assert.equal(again.body.status, 'raw');
-      const otherDevice = await click({ url: `${SHOP}?a_aid=ann` }, { 'user-agent': `${CHROME} Edg/131.0` });
+      const otherDevice = await click({ url: `${SHOP}?a_aid=ann` }, { 'user-agent': `${CHROME_LINUX} Edg/131.0` });
       assert.notEqual(otherDevice.body.visitorId, res.body.visitorId);
       assert.equal(otherDevice.body.status, 'unique');
       const consented = await click({ url: `${SHOP}?a_aid=ann`, consent: true });

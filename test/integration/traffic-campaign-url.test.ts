@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import jwt from 'jsonwebtoken';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
-import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
+import { browserUa, GOOGLEBOT, CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
 
 /*
@@ -16,9 +16,6 @@ import { created } from '../helpers/assert.js';
 type Api = ReturnType<typeof api>;
 
 /** A person's browser whose user agent differs by `n` (a new IP + UA device). */
-const browserUa = (n: number) =>
-  `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${n}.0 Safari/537.36`;
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const US_IP = '8.8.8.8';
 const GB_IP = '81.2.69.160';
 
@@ -793,6 +790,21 @@ describe(`campaign URLs (SPEC §7.1–7.4) on ${dialectName()}`, () => {
     });
 
     test('the click costs reach daily_stats.cost too', async () => {
+      // Beside the campaigns of the tests above, four of this test's own, one per way to cost a click.
+      const own = async (body: Record<string, unknown>, paths: string[], cost: number) => {
+        const c = await makeCampaign(body, [redirectFlow('D', 'https://d.example/?s={subid}', { type: 'default' })]);
+        const device = { ip: freshIp(), ua: browserUa(40) };
+        for (const path of paths) assert.equal((await get(path, device)).status, 302, path);
+        expectedDaily.set(c.id, cost);
+      };
+      await own({ alias: 'daily-cpc', costModel: 'CPC', costValue: 0.1, trafficLoss: 20 }, ['/daily-cpc'], 1250);
+      await own({ alias: 'daily-cpuc', costModel: 'CPUC', costValue: 0.1 }, ['/daily-cpuc', '/daily-cpuc'], 1000);
+      await own({ alias: 'daily-cpm', costModel: 'CPM', costValue: 2 }, ['/daily-cpm'], 20);
+      await own(
+        { alias: 'daily-param', costModel: 'CPC', costValue: 5, costAuto: false },
+        ['/daily-param?cost=0.5'],
+        5000,
+      );
       assert.ok(expectedDaily.size >= 4);
       for (const [campaignId, cost] of expectedDaily)
         assert.equal(await dailyCost(campaignId), cost, `daily_stats.cost of campaign ${campaignId}`);

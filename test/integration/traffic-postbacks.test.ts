@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, dialectName, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor, type JsonResponse } from '../helpers/http.js';
 import { created, assertFieldError } from '../helpers/assert.js';
+import { approvedAffiliate } from '../helpers/programme.js';
 
 /*
  * SPEC §7.5 conversions by postback (`GET|POST /postback/<postbackKey>`): validation, status words,
@@ -496,15 +497,7 @@ describe(`conversions by postback (SPEC §7.5) on ${dialectName()}`, () => {
     let campaignId: number;
 
     before(async () => {
-      affiliateId = created(
-        await a.post('/affiliates', {
-          name: 'Ada Affiliate',
-          email: 'ada@example.com',
-          refId: 'ada',
-          status: 'approved',
-        }),
-        'affiliate',
-      );
+      affiliateId = await approvedAffiliate(a, 'Ada Affiliate', 'ada');
       campaignId = (await makeCampaign('pb-aff', { approval: 'auto' }, OFFER_FLOW)).id;
       created(
         await a.post(`/campaigns/${campaignId}/payouts`, {

@@ -7,7 +7,7 @@ import { builtinPlugins } from '../../server/plugins/builtins.js';
 import { createWebhooks, WEBHOOK_EVENTS } from '../../server/plugins/webhooks/index.js';
 import { verifySignature } from '../../server/services/signature.js';
 import type { OutboxEvent } from '../../server/services/outbox.js';
-import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -55,20 +55,12 @@ describe(`webhooks plugin (SPEC §7.6, §4.2, §8) on ${dialectName()}`, () => {
     a = api(app.url, await tokenFor(app.url, OWNER.email, OWNER.password));
     one = await startReceiver({ clock });
     two = await startReceiver({ clock });
-    campaign = created(await a.post('/campaigns', { name: 'Hooks', approval: 'auto' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${campaign}/payouts`, {
-        kind: 'general',
-        title: 'Fixed',
-        type: 'CPS',
-        affiliateCommission: { value: 5, unit: 'fixed' },
-      }),
-      'payout',
+    campaign = await campaignWithPayout(
+      a,
+      { name: 'Hooks', approval: 'auto' },
+      { title: 'Fixed', type: 'CPS', affiliateCommission: { value: 5, unit: 'fixed' } },
     );
-    created(
-      await a.post('/affiliates', { name: 'Wes', email: 'wes@example.com', refId: 'wes', status: 'approved' }),
-      'affiliate',
-    );
+    await approvedAffiliate(a, 'Wes', 'wes');
   });
   after(async () => {
     await one.close();

@@ -1,14 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowClickCounter } from '../../server/services/flow-click-counter.js';
+import { deferred } from '../helpers/async.js';
 
 /** A promise with its resolve function, to hold a "write" or a "query" open. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 describe('FlowClickCounter (clickLimit, issue 8.9)', () => {
   test('concurrent requests share one seed; nothing is counted before it', async () => {
     const counter = new FlowClickCounter();

@@ -5,12 +5,11 @@ import { createFraudProtection } from '../../server/plugins/fraud-protection/ind
 import { defaultSettings, type Settings } from '../../server/domain/settings.js';
 import type { FraudSubject, FraudVerdict, TrafficContext } from '../../server/services/fraud.js';
 import type { PluginContext } from '../../server/plugins/types.js';
-import { CHROME } from '../helpers/http.js';
+import { GOOGLEBOT, CHROME } from '../helpers/http.js';
 
 type Fraud = Settings['fraud'];
 type Action = 'decline' | 'drop';
 
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 const errors: unknown[] = [];

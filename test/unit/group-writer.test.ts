@@ -1,18 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupWriter } from '../../server/ingest/group-writer.js';
+import { deferred } from '../helpers/async.js';
 
 /** A promise with its resolve / reject outside, to hold a batch open. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('GroupWriter (group commit, SPEC §12)', () => {
