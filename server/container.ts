@@ -30,7 +30,8 @@ import { TrackingService } from './services/tracking.js';
 import { FraudGate } from './services/fraud.js';
 import { ClickPipeline } from './services/click-pipeline.js';
 import { SaleService } from './services/sales.js';
-import { CommissionService, type TrafficCommissionDelta } from './services/commissions.js';
+import { CommissionService } from './services/commissions.js';
+import { createTrafficCommissionWriter } from './ingest/traffic-commissions.js';
 import { Outbox } from './services/outbox.js';
 import { CommissionLifecycle } from './services/commission-lifecycle.js';
 import { RefundService } from './services/refunds.js';
@@ -63,7 +64,7 @@ import { formatMoney } from './domain/money.js';
 import { openSharedState, subscribeConfigChanges, type SharedState } from './services/shared-state.js';
 import { createClickWriter } from './ingest/click-writer.js';
 import { createImpressionWriter } from './ingest/impression-writer.js';
-import { createSaleWriter, type PendingSale, type SaleWrite } from './ingest/sale-writer.js';
+import { createSaleWriter, type OutboxEmit, type PendingSale, type SaleWrite } from './ingest/sale-writer.js';
 import type { GroupWriter } from './ingest/group-writer.js';
 import type { PendingClick } from './ingest/click-writer.js';
 import type { PendingImpression } from './ingest/impression-writer.js';
@@ -218,15 +219,15 @@ export async function buildServices(
   outboxWorker.setMailSender(mail);
   outbox.onEvent = (trx, event, payload) => mail.forEvent(trx, event, payload);
   const accounts = new AccountService(db, mail, clock, opts.resetMinMs);
-  const commissions = new CommissionService(hooks, outbox, clock);
-  const trafficCommissions = (trx: Knex, deltas: TrafficCommissionDelta[]) =>
-    commissions.addTraffic(trx, deltas, settings.get().baseCurrency);
+  const commissions = new CommissionService(hooks);
+  const emit: OutboxEmit = (trx, event, payload, messages) => outbox.emit(trx, event, payload, messages);
+  const trafficCommissions = createTrafficCommissionWriter(() => settings.get().baseCurrency, emit, clock);
   const writers = {
     clicks: createClickWriter(db, trafficCommissions, (err, size) =>
       log.error({ err, size }, 'click batch failed; writing one by one'),
     ),
     impressions: createImpressionWriter(db, trafficCommissions),
-    sales: createSaleWriter(db, (trx, event, payload, messages) => outbox.emit(trx, event, payload, messages), clock),
+    sales: createSaleWriter(db, emit, clock),
   };
   const commissionLifecycle = new CommissionLifecycle(db, hooks, outbox, () => settings.get(), clock);
   const fraud = new FraudGate(db, hooks, log);

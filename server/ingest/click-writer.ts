@@ -24,7 +24,7 @@ import {
 } from '../store/daily-stats.js';
 import { clickValues } from '../domain/report-dimensions.js';
 import type { PayoutDef } from '../domain/payouts.js';
-import type { TrafficCommissionDelta } from '../services/commissions.js';
+import type { TrafficCommissionDelta, TrafficCommissionWriter } from './traffic-commissions.js';
 
 /** Where a visitor (by cookie or device key) was sent in a campaign (SPEC §7.3 bind visitors). */
 export type ClickBinding = VisitorBinding;
@@ -48,9 +48,6 @@ export interface PendingClick {
   /** The PPC payout that pays this click, if any (unique clicks only unless `rawClicks`). */
   ppc: { payout: PayoutDef; status: 'approved' | 'pending' } | null;
 }
-
-/** Writes PPC commissions for a batch, in the batch's transaction. */
-export type TrafficCommissionWriter = (trx: Knex, deltas: TrafficCommissionDelta[]) => Promise<void>;
 
 /**
  * Writes clicks in groups (SPEC §12): one transaction per batch reads the visitors' referral

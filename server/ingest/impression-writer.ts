@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import { transaction } from '../db/transaction.js';
 import { GroupWriter } from './group-writer.js';
 import type { PayoutDef } from '../domain/payouts.js';
-import type { TrafficCommissionWriter } from './click-writer.js';
-import type { TrafficCommissionDelta } from '../services/commissions.js';
+import type { TrafficCommissionDelta, TrafficCommissionWriter } from './traffic-commissions.js';
 import { addDailyStats } from '../store/daily-stats.js';
 import { addImpressionCounts, markImpressionVisitors, storedImpressionVisitors } from '../store/impressions.js';
 

@@ -1,11 +1,8 @@
-import type { Knex } from 'knex';
 import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
-import type { Outbox } from './outbox.js';
 import {
   planCommissions,
-  cpmAmount,
   type CommissionPlan,
   type FixedCost,
   type PayoutDef,
@@ -13,14 +10,7 @@ import {
   type SaleLine,
   type SubscriptionFacts,
 } from '../domain/payouts.js';
-import { add, fromUnits, multiplyByRate, scale, unitsToFixed, type Units } from '../domain/money.js';
-import {
-  insertCommission,
-  openTrafficCommission,
-  updateTrafficCommission,
-  type CommissionRow,
-} from '../store/commissions.js';
-import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
+import { add, fromUnits, multiplyByRate, unitsToFixed, type Units } from '../domain/money.js';
 import type { AffiliateFacts } from '../domain/matching.js';
 import { isInvited } from '../domain/invitations.js';
 
@@ -79,23 +69,9 @@ export interface CommissionSummary {
   status: string;
 }
 
-export interface TrafficCommissionDelta {
-  kind: 'click' | 'impression';
-  affiliateId: number;
-  campaignId: number;
-  payout: PayoutDef;
-  day: string;
-  quantity: number;
-  status: 'approved' | 'pending';
-}
-
-/** Commissions for sales, actions, clicks and impressions (SPEC §6.1–6.3). */
+/** Plans the commissions of sales and actions (SPEC §6.1–6.3); the writers in ingest/ store them. */
 export class CommissionService {
-  constructor(
-    private readonly hooks: Hooks,
-    private readonly outbox: Outbox,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(private readonly hooks: Hooks) {}
 
   /** Plans the commissions of a sale or action without writing anything (also used by the simulator). */
   async plan(snap: ConfigSnapshot, sale: SaleForCommissions): Promise<CommissionPlanResult> {
@@ -205,125 +181,6 @@ export class CommissionService {
       explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
     return { plan, commissions: [...commissions, ...tiers], explanation };
   }
-
-  /**
-   * PPC and CPM commissions accumulate per affiliate, campaign, payout and day in one open row
-   * (not a row per click), written by the click and impression writers in their batch.
-   */
-  async addTraffic(trx: Knex, deltas: TrafficCommissionDelta[], currency: string): Promise<void> {
-    const merged = new Map<string, TrafficCommissionDelta>();
-    for (const d of deltas) {
-      const key = `${d.kind}|${d.affiliateId}|${d.campaignId}|${d.payout.id}|${d.day}`;
-      const prev = merged.get(key);
-      merged.set(key, prev ? { ...prev, quantity: prev.quantity + d.quantity } : { ...d });
-    }
-    const now = this.clock();
-    const stats: StatsDelta[] = [];
-    for (const [key, d] of merged) {
-      const rate = d.payout.affiliateCommission.value;
-      const merchantRate = d.payout.merchantCommission.value;
-      const amountFor = (q: number, r: Units) => (d.kind === 'impression' ? cpmAmount(r, q) : scale(r, q, 1));
-      // One row holds as many clicks or impressions as keep its amounts exact (and its INT
-      // quantity in range); a full row is closed and the rest accumulates in a new one, so a
-      // later click is never refused by an overflowing accumulator.
-      const perRow = rowCapacity(d.kind, [rate, merchantRate]);
-      let remaining = d.quantity;
-      const open = await openTrafficCommission(trx, key);
-      if (open) {
-        const before = Number(open.quantity);
-        const take = Math.max(0, Math.min(remaining, perRow - before));
-        const quantity = before + take;
-        remaining -= take;
-        if (take > 0)
-          stats.push({
-            day: d.day,
-            campaign_id: d.campaignId,
-            affiliate_id: d.affiliateId,
-            banner_id: 0,
-            commissions: amountFor(quantity, rate) - amountFor(before, rate),
-          });
-        await updateTrafficCommission(
-          trx,
-          open.id,
-          {
-            quantity,
-            amount: amountFor(quantity, rate),
-            merchant_amount: amountFor(quantity, merchantRate),
-            updated_at: now,
-          },
-          remaining > 0,
-        );
-      }
-      while (remaining > 0) {
-        const quantity = Math.min(remaining, perRow);
-        remaining -= quantity;
-        const row: CommissionRow = {
-          created_at: now,
-          updated_at: now,
-          kind: d.kind,
-          sale_id: null,
-          campaign_id: d.campaignId,
-          affiliate_id: d.affiliateId,
-          payout_id: d.payout.id,
-          tier: 1,
-          status: d.status,
-          status_reason: null,
-          amount: amountFor(quantity, rate),
-          merchant_amount: amountFor(quantity, merchantRate),
-          currency,
-          basis: null,
-          rate_unit: 'fixed',
-          rate_value: rate,
-          quantity,
-          day: d.day,
-          // Only the last row stays open; a full one is closed at once.
-          aggregate_key: remaining > 0 ? null : key,
-          parent_id: null,
-          batch_id: null,
-          detail: JSON.stringify({
-            reason: `${d.payout.kind} ${d.payout.type} payout ${d.payout.id} "${d.payout.title}": ${unitsToFixed(rate, 2)} ${currency} per ${d.kind === 'impression' ? '1,000 impressions' : d.payout.rawClicks ? 'click' : 'unique click'}`,
-          }),
-        };
-        const id = await insertCommission(trx, row);
-        stats.push({
-          day: d.day,
-          campaign_id: d.campaignId,
-          affiliate_id: d.affiliateId,
-          banner_id: 0,
-          commissions: row.amount,
-        });
-        await this.outbox.emit(trx, 'commission.created', {
-          commission: {
-            id,
-            affiliateId: d.affiliateId,
-            tier: 1,
-            amount: fromUnits(amountFor(quantity, rate)),
-            currency,
-            status: d.status,
-            campaignId: d.campaignId,
-            kind: d.kind,
-            day: d.day,
-          },
-        });
-      }
-    }
-    await addDailyStats(
-      trx,
-      stats.filter((x) => x.commissions !== 0),
-    );
-  }
-}
-
-/** The most clicks (or impressions) one accumulator row holds: its amounts stay exact, its quantity an INT. */
-function rowCapacity(kind: 'click' | 'impression', rates: Units[]): number {
-  let capacity = 2_147_483_647;
-  for (const r of rates) {
-    if (r <= 0) continue;
-    // PPC pays r per click; CPM pays r per 1,000 impressions.
-    const most = kind === 'impression' ? (Number.MAX_SAFE_INTEGER / r) * 1000 : Number.MAX_SAFE_INTEGER / r;
-    capacity = Math.min(capacity, Math.max(1, Math.floor(most)));
-  }
-  return capacity;
 }
 
 function sumBasis(lines: Array<{ basis: Units | null }>): Units | null {
