@@ -113,6 +113,65 @@ export interface ConversionResult {
   saleId: number | null;
 }
 
+/** A postback checked against its click and the settings. */
+interface Postback {
+  p: z.infer<typeof postbackParams>;
+  status: ConversionStatus;
+  snap: Awaited<ReturnType<ConfigCache['snapshot']>>;
+  click: StoredClick;
+  currency: string;
+  rate: Units;
+  revenue: Units | null;
+  now: number;
+}
+
+interface Outcome {
+  row: ConversionRow;
+  duplicate: boolean;
+  changed: boolean;
+}
+
+/**
+ * A conversion's figures (or their change) on the day and hour `at` falls on in the time zone:
+ * the daily rollup, the campaign-URL traffic rollup and the dimension rollups, with the click's values.
+ */
+async function addConversionFigures(
+  trx: Knex,
+  click: StoredClick,
+  at: number,
+  timezone: string,
+  figures: { conversions: number; sales: number; revenue: number; cost: number } & Record<string, number>,
+): Promise<void> {
+  const day = dayIn(at, timezone);
+  const { conversions, sales, revenue, cost } = figures;
+  await addDailyStats(trx, [
+    { day, campaign_id: click.campaign_id, affiliate_id: click.affiliate_id ?? 0, banner_id: 0, ...figures },
+  ]);
+  await addTrafficStats(trx, [
+    {
+      day,
+      campaign_id: click.campaign_id,
+      flow_id: click.flow_id ?? 0,
+      landing_index: click.landing_index ?? -1,
+      offer_index: click.offer_index ?? -1,
+      source_id: click.source_id ?? 0,
+      country: click.country ?? '',
+      conversions,
+      sales,
+      revenue,
+      cost,
+    },
+  ]);
+  await addDimensionStats(
+    trx,
+    dimensionDeltas(
+      { day, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
+      clickValues(click, hourIn(at, timezone)),
+      { conversions, sales, revenue, cost },
+    ),
+  );
+}
+
 /** Conversions from postbacks (SPEC §7.5). */
 export class ConversionService {
   constructor(
@@ -146,6 +205,41 @@ export class ConversionService {
   }
 
   async record(raw: Record<string, string>): Promise<ConversionResult> {
+    const pb = await this.postbackOf(raw);
+    const dedupeKey = dedupeKeyOf(pb.click.click_id, pb.p.tid);
+    // The same postback sent twice at once: the loser of the race on dedupe_key runs again and
+    // finds the winner's row, so it is answered as a duplicate instead of a 500.
+    const outcome = await transaction(
+      this.db,
+      async (trx) => {
+        const existing = (await findConversionByDedupeKey(trx, dedupeKey.lookup)) as ConversionRow | undefined;
+        if (!existing) return this.insertNew(trx, pb, raw, dedupeKey.stored);
+        if (existing.status === pb.status) return { row: existing, duplicate: true, changed: false };
+        return this.changeStatus(trx, pb, existing);
+      },
+      { retryIf: (err) => dialectHelper(this.db).isUniqueViolation(err) },
+    );
+
+    // The click's affiliate is paid by the campaign's payouts (SPEC §7.5), idempotently by order id,
+    // so a retried postback also completes a payment a crash interrupted.
+    const { click } = pb;
+    const saleId = await this.payAffiliate(click, outcome.row, pb.p.tid ?? null);
+    return {
+      conversionId: Number(outcome.row.id),
+      subid: click.click_id,
+      tid: outcome.row.tid,
+      status: outcome.row.status,
+      previousStatus: outcome.row.previous_status,
+      duplicate: outcome.duplicate,
+      campaignId: click.campaign_id,
+      revenue: fromUnits(asUnits(Number(outcome.row.revenue))),
+      currency: outcome.row.currency,
+      saleId,
+    };
+  }
+
+  /** The postback checked against its click and the settings: status, currency, revenue in range. */
+  private async postbackOf(raw: Record<string, string>): Promise<Postback> {
     const p = parse(postbackParams, raw);
     const status = this.statusOf(p);
     const snap = await this.cache.snapshot();
@@ -167,182 +261,102 @@ export class ConversionService {
         p.payout !== undefined ? 'payout' : 'revenue',
         `${AMOUNT_LIMIT_MESSAGE} once converted to ${settings.baseCurrency}`,
       );
-    const dedupeKey = dedupeKeyOf(click.click_id, p.tid);
-    const now = this.clock();
-    const day = dayIn(now, settings.timezone);
+    return { p, status, snap, click, currency, rate, revenue, now: this.clock() };
+  }
+
+  /** A later postback of a stored conversion: its new status and revenue, and the figures' change. */
+  private async changeStatus(trx: Knex, pb: Postback, existing: ConversionRow): Promise<Outcome> {
+    const { status, click, rate, currency, revenue, now, snap } = pb;
+    if (!canChange(existing.status, status)) {
+      throw new AppError(
+        'conflict',
+        `A ${existing.status} conversion cannot become ${status} (allowed: ${ALLOWED[existing.status].join(', ') || 'none'})`,
+        {
+          currentStatus: existing.status,
+        },
+      );
+    }
+    const newRevenue = revenue ?? asUnits(Number(existing.revenue));
+    const newBase = multiplyByRate(newRevenue, rate);
+    await updateConversion(trx, existing.id, {
+      status,
+      previous_status: existing.status,
+      revenue: newRevenue,
+      revenue_base: newBase,
+      currency,
+      updated_at: now,
+    });
+    // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
     const campaign = snap.campaigns.get(click.campaign_id);
-    const dims = {
-      day,
-      campaign_id: click.campaign_id,
-      flow_id: click.flow_id ?? 0,
-      landing_index: click.landing_index ?? -1,
-      offer_index: click.offer_index ?? -1,
-      source_id: click.source_id ?? 0,
-      country: click.country ?? '',
-    };
-
-    // The same postback sent twice at once: the loser of the race on dedupe_key runs again and
-    // finds the winner's row, so it is answered as a duplicate instead of a 500.
-    const outcome = await transaction(
-      this.db,
-      async (trx) => {
-        const existing = (await findConversionByDedupeKey(trx, dedupeKey.lookup)) as ConversionRow | undefined;
-        if (existing) {
-          if (existing.status === status) return { row: existing, duplicate: true, changed: false };
-          if (!canChange(existing.status, status)) {
-            throw new AppError(
-              'conflict',
-              `A ${existing.status} conversion cannot become ${status} (allowed: ${ALLOWED[existing.status].join(', ') || 'none'})`,
-              {
-                currentStatus: existing.status,
-              },
-            );
-          }
-          const newRevenue = revenue ?? asUnits(Number(existing.revenue));
-          const newBase = multiplyByRate(newRevenue, rate);
-          await updateConversion(trx, existing.id, {
-            status,
-            previous_status: existing.status,
-            revenue: newRevenue,
-            revenue_base: newBase,
-            currency,
-            updated_at: now,
-          });
-          // The cost follows the new status and revenue (CPS costs only a sale: a lead that becomes one costs now).
-          const oldCost = asUnits(Number(existing.cost));
-          const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
-          if (newCost !== oldCost) await updateConversion(trx, existing.id, { cost: newCost });
-          const change = figuresChange(
-            conversionFigures(existing.status, asUnits(Number(existing.revenue_base))),
-            conversionFigures(status, newBase),
-          );
-          // A conversion's figures stay on the day it arrived: a later status changes that day's.
-          const arrived = dayIn(Number(existing.created_at), settings.timezone);
-          await addDailyStats(trx, [
-            {
-              day: arrived,
-              campaign_id: click.campaign_id,
-              affiliate_id: click.affiliate_id ?? 0,
-              banner_id: 0,
-              ...change,
-              cost: newCost - oldCost,
-            },
-          ]);
-          await addTrafficStats(trx, [
-            {
-              ...dims,
-              day: arrived,
-              conversions: change.conversions,
-              sales: change.sales,
-              revenue: change.revenue,
-              cost: newCost - oldCost,
-            },
-          ]);
-          await addDimensionStats(
-            trx,
-            dimensionDeltas(
-              { day: arrived, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
-              clickValues(click, hourIn(Number(existing.created_at), settings.timezone)),
-              {
-                conversions: change.conversions,
-                sales: change.sales,
-                revenue: change.revenue,
-                cost: newCost - oldCost,
-              },
-            ),
-          );
-          const row = {
-            ...existing,
-            status,
-            previous_status: existing.status,
-            revenue: newRevenue,
-            revenue_base: newBase,
-            currency,
-            cost: newCost,
-          };
-          await this.notify(trx, snap, click, row, now);
-          return { row, duplicate: false, changed: true };
-        }
-        const base = multiplyByRate(revenue ?? ZERO, rate);
-        const cost = campaign ? this.costOf(campaign, status, base) : 0;
-        const id = await insertConversion(trx, {
-          created_at: now,
-          updated_at: now,
-          click_id: click.click_id,
-          tid: p.tid ?? null,
-          campaign_id: click.campaign_id,
-          flow_id: click.flow_id,
-          landing_index: click.landing_index,
-          offer_index: click.offer_index,
-          source_id: click.source_id,
-          affiliate_id: click.affiliate_id,
-          status,
-          previous_status: null,
-          revenue: revenue ?? 0,
-          currency,
-          revenue_base: base,
-          cost,
-          sale_id: null,
-          // The postback's own fields first; other parameters as far as the column holds them.
-          params: jsonWithin(raw, TEXT_BYTES, Object.keys(postbackParams.shape)),
-          dedupe_key: dedupeKey.stored,
-        });
-        const figures = conversionFigures(status, base);
-        await addDailyStats(trx, [
-          {
-            day,
-            campaign_id: click.campaign_id,
-            affiliate_id: click.affiliate_id ?? 0,
-            banner_id: 0,
-            ...figures,
-            cost,
-          },
-        ]);
-        await addTrafficStats(trx, [
-          { ...dims, conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
-        ]);
-        await addDimensionStats(
-          trx,
-          dimensionDeltas(
-            { day, campaign_id: click.campaign_id, flow_id: click.flow_id ?? 0 },
-            clickValues(click, hourIn(now, settings.timezone)),
-            { conversions: figures.conversions, sales: figures.sales, revenue: figures.revenue, cost },
-          ),
-        );
-        const row: ConversionRow = {
-          id: Number(id),
-          created_at: now,
-          click_id: click.click_id,
-          tid: p.tid ?? null,
-          status,
-          previous_status: null,
-          revenue: revenue ?? 0,
-          revenue_base: base,
-          cost,
-          currency,
-          sale_id: null,
-        };
-        await this.notify(trx, snap, click, row, now);
-        return { row, duplicate: false, changed: true };
-      },
-      { retryIf: (err) => dialectHelper(this.db).isUniqueViolation(err) },
+    const oldCost = asUnits(Number(existing.cost));
+    const newCost = campaign ? this.costOf(campaign, status, newBase) : oldCost;
+    if (newCost !== oldCost) await updateConversion(trx, existing.id, { cost: newCost });
+    const change = figuresChange(
+      conversionFigures(existing.status, asUnits(Number(existing.revenue_base))),
+      conversionFigures(status, newBase),
     );
-
-    // The click's affiliate is paid by the campaign's payouts (SPEC §7.5), idempotently by order id,
-    // so a retried postback also completes a payment a crash interrupted.
-    const saleId = await this.payAffiliate(click, outcome.row, p.tid ?? null);
-    return {
-      conversionId: Number(outcome.row.id),
-      subid: click.click_id,
-      tid: outcome.row.tid,
-      status: outcome.row.status,
-      previousStatus: outcome.row.previous_status,
-      duplicate: outcome.duplicate,
-      campaignId: click.campaign_id,
-      revenue: fromUnits(asUnits(Number(outcome.row.revenue))),
-      currency: outcome.row.currency,
-      saleId,
+    // A conversion's figures stay on the day it arrived: a later status changes that day's.
+    await addConversionFigures(trx, click, Number(existing.created_at), snap.settings.timezone, {
+      ...change,
+      cost: newCost - oldCost,
+    });
+    const row = {
+      ...existing,
+      status,
+      previous_status: existing.status,
+      revenue: newRevenue,
+      revenue_base: newBase,
+      currency,
+      cost: newCost,
     };
+    await this.notify(trx, snap, click, row, now);
+    return { row, duplicate: false, changed: true };
+  }
+
+  /** A first postback for this subid and tid: the conversion row and its figures. */
+  private async insertNew(trx: Knex, pb: Postback, raw: Record<string, string>, dedupeKey: string): Promise<Outcome> {
+    const { p, status, click, rate, currency, revenue, now, snap } = pb;
+    const base = multiplyByRate(revenue ?? ZERO, rate);
+    const campaign = snap.campaigns.get(click.campaign_id);
+    const cost = campaign ? this.costOf(campaign, status, base) : 0;
+    const id = await insertConversion(trx, {
+      created_at: now,
+      updated_at: now,
+      click_id: click.click_id,
+      tid: p.tid ?? null,
+      campaign_id: click.campaign_id,
+      flow_id: click.flow_id,
+      landing_index: click.landing_index,
+      offer_index: click.offer_index,
+      source_id: click.source_id,
+      affiliate_id: click.affiliate_id,
+      status,
+      previous_status: null,
+      revenue: revenue ?? 0,
+      currency,
+      revenue_base: base,
+      cost,
+      sale_id: null,
+      // The postback's own fields first; other parameters as far as the column holds them.
+      params: jsonWithin(raw, TEXT_BYTES, Object.keys(postbackParams.shape)),
+      dedupe_key: dedupeKey,
+    });
+    await addConversionFigures(trx, click, now, snap.settings.timezone, { ...conversionFigures(status, base), cost });
+    const row: ConversionRow = {
+      id: Number(id),
+      created_at: now,
+      click_id: click.click_id,
+      tid: p.tid ?? null,
+      status,
+      previous_status: null,
+      revenue: revenue ?? 0,
+      revenue_base: base,
+      cost,
+      currency,
+      sale_id: null,
+    };
+    await this.notify(trx, snap, click, row, now);
+    return { row, duplicate: false, changed: true };
   }
 
   /** The campaign's cost of a conversion (SPEC §7.4: CPA, CPS on sales, REVSHARE of the revenue). */
