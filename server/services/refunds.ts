@@ -206,112 +206,27 @@ export class RefundService {
     const touched: number[] = [];
     const created: number[] = [];
 
+    const taking: Taking = {
+      trx,
+      sale,
+      input,
+      actor,
+      changes,
+      amount,
+      full,
+      refundId,
+      refund,
+      why,
+      money,
+      now,
+      today,
+      stats,
+    };
     for (const original of originals) {
-      const own = children.get(original.id) ?? [];
-      const reversed: StoredCommission[] = [];
-      let negative: StoredCommission | null = null;
-      if (isUnpaid(original) && full) {
-        // Nothing was paid: the commission and its unpaid partial reversals simply stop counting.
-        for (const c of [original, ...own.filter(isUnpaid)]) {
-          if (!(await setCommissionStatus(trx, c.id, [...UNPAID], 'reversed', undefined, now))) continue;
-          reversed.push(c);
-          // It leaves the day it was counted on (as a declined commission does).
-          stats.push({
-            day: c.day ?? today,
-            campaign_id: c.campaign_id,
-            affiliate_id: c.affiliate_id,
-            banner_id: 0,
-            commissions: -c.amount,
-          });
-        }
-      } else {
-        const { amount: take, merchantAmount: takeMerchant } = refundTake(
-          amountsOf(original),
-          own.map((c) => ({ ...amountsOf(c), status: c.status })),
-          { amount, orderTotal: sale.totalCost, full },
-        );
-        if (take > 0) {
-          const status = isUnpaid(original) ? original.status : 'approved';
-          const row: CommissionRow = {
-            created_at: now,
-            updated_at: now,
-            kind: input.type,
-            sale_id: sale.id,
-            campaign_id: original.campaign_id,
-            affiliate_id: original.affiliate_id,
-            payout_id: original.payout_id,
-            tier: original.tier,
-            status,
-            status_reason: clip(why, TEXT_LENGTH),
-            amount: -take,
-            merchant_amount: -takeMerchant,
-            currency: original.currency,
-            basis: null,
-            rate_unit: null,
-            rate_value: null,
-            quantity: 1,
-            day: today,
-            aggregate_key: null,
-            parent_id: original.id,
-            batch_id: null,
-            detail: JSON.stringify({
-              refundId,
-              type: input.type,
-              refund: fromUnits(amount),
-              saleCurrency: sale.currency,
-              orderTotal: sale.totalCost === null ? null : fromUnits(sale.totalCost),
-              full,
-              parentId: original.id,
-              parentStatus: original.status,
-              reason: full
-                ? `${why}: what is left of commission ${original.id}`
-                : `${why}: the refunded ${money(amount)} of ${money(sale.totalCost ?? amount)} taken from commission ${original.id}`,
-            }),
-          };
-          const id = await insertCommission(trx, row);
-          negative = { ...row, id };
-          created.push(id);
-          stats.push({
-            day: today,
-            campaign_id: row.campaign_id,
-            affiliate_id: row.affiliate_id,
-            banner_id: 0,
-            commissions: row.amount,
-          });
-          await recordAudit(
-            trx,
-            actor,
-            'commission.created',
-            'commission',
-            id,
-            { parentId: original.id, refundId, status, amount: fromUnits(negate(take)) },
-            now,
-          );
-        }
-      }
-      if (!reversed.length && !negative) continue;
-      touched.push(original.id, ...reversed.filter((c) => c.id !== original.id).map((c) => c.id));
-      for (const c of reversed) {
-        // The event is one per commission of the sale, below; reversed partial reversals ride in it.
-        changes.push(
-          await this.lifecycle.recordChange(trx, c, 'reversed', why, actor, now, {
-            keepReason: true,
-            details: { refundId, type: input.type },
-          }),
-        );
-      }
-      // One `commission.reversed` per commission of the sale the refund took from.
-      const after: StoredCommission = reversed.some((c) => c.id === original.id)
-        ? { ...original, status: 'reversed', updated_at: now }
-        : original;
-      await this.outbox.emit(trx, 'commission.reversed', {
-        commission: commissionSummary(after),
-        previousStatus: original.status,
-        reason: why,
-        refund,
-        reversal: negative ? commissionSummary(negative) : null,
-        reversedIds: reversed.map((c) => c.id),
-      });
+      const done = await this.takeFrom(taking, original, children.get(original.id) ?? []);
+      if (!done) continue;
+      touched.push(original.id, ...done.reversed.filter((c) => c.id !== original.id).map((c) => c.id));
+      if (done.negative) created.push(done.negative.id);
     }
 
     await addDailyStats(trx, stats);
@@ -339,6 +254,153 @@ export class RefundService {
       commissions: affected.map(toCommission),
     };
   }
+
+  /**
+   * What a refund takes from one commission of the sale: an unpaid one refunded in full simply
+   * stops counting (with its unpaid partial reversals); otherwise a negative commission takes back
+   * its share. Answers null when nothing was taken, after announcing `commission.reversed` otherwise.
+   */
+  private async takeFrom(
+    t: Taking,
+    original: StoredCommission,
+    own: StoredCommission[],
+  ): Promise<{ reversed: StoredCommission[]; negative: StoredCommission | null } | null> {
+    const reversed = isUnpaid(original) && t.full ? await reverseUnpaid(t, original, own) : [];
+    const negative = isUnpaid(original) && t.full ? null : await insertReversal(t, original, own);
+    if (!reversed.length && !negative) return null;
+    for (const c of reversed) {
+      // The event is one per commission of the sale, below; reversed partial reversals ride in it.
+      t.changes.push(
+        await this.lifecycle.recordChange(t.trx, c, 'reversed', t.why, t.actor, t.now, {
+          keepReason: true,
+          details: { refundId: t.refundId, type: t.input.type },
+        }),
+      );
+    }
+    // One `commission.reversed` per commission of the sale the refund took from.
+    const after: StoredCommission = reversed.some((c) => c.id === original.id)
+      ? { ...original, status: 'reversed', updated_at: t.now }
+      : original;
+    await this.outbox.emit(t.trx, 'commission.reversed', {
+      commission: commissionSummary(after),
+      previousStatus: original.status,
+      reason: t.why,
+      refund: t.refund,
+      reversal: negative ? commissionSummary(negative) : null,
+      reversedIds: reversed.map((c) => c.id),
+    });
+    return { reversed, negative };
+  }
+}
+
+/** A refund being applied: what each commission's share is taken with. */
+interface Taking {
+  trx: Knex;
+  sale: RefundableSale;
+  input: RefundInput;
+  actor: Actor;
+  changes: StatusChange[];
+  amount: Units;
+  full: boolean;
+  refundId: number;
+  refund: Record<string, unknown>;
+  why: string;
+  money: (u: Units) => string;
+  now: number;
+  today: string;
+  stats: StatsDelta[];
+}
+
+/** Nothing was paid: the commission and its unpaid partial reversals stop counting. */
+async function reverseUnpaid(
+  t: Taking,
+  original: StoredCommission,
+  own: StoredCommission[],
+): Promise<StoredCommission[]> {
+  const reversed: StoredCommission[] = [];
+  for (const c of [original, ...own.filter(isUnpaid)]) {
+    if (!(await setCommissionStatus(t.trx, c.id, [...UNPAID], 'reversed', undefined, t.now))) continue;
+    reversed.push(c);
+    // It leaves the day it was counted on (as a declined commission does).
+    t.stats.push({
+      day: c.day ?? t.today,
+      campaign_id: c.campaign_id,
+      affiliate_id: c.affiliate_id,
+      banner_id: 0,
+      commissions: -c.amount,
+    });
+  }
+  return reversed;
+}
+
+/** The negative commission that takes back this commission's share of the refund (none if it is nothing). */
+async function insertReversal(
+  t: Taking,
+  original: StoredCommission,
+  own: StoredCommission[],
+): Promise<StoredCommission | null> {
+  const { sale, input, amount, full, refundId, why, money, now, today } = t;
+  const { amount: take, merchantAmount: takeMerchant } = refundTake(
+    amountsOf(original),
+    own.map((c) => ({ ...amountsOf(c), status: c.status })),
+    { amount, orderTotal: sale.totalCost, full },
+  );
+  if (take <= 0) return null;
+  const status = isUnpaid(original) ? original.status : 'approved';
+  const row: CommissionRow = {
+    created_at: now,
+    updated_at: now,
+    kind: input.type,
+    sale_id: sale.id,
+    campaign_id: original.campaign_id,
+    affiliate_id: original.affiliate_id,
+    payout_id: original.payout_id,
+    tier: original.tier,
+    status,
+    status_reason: clip(why, TEXT_LENGTH),
+    amount: -take,
+    merchant_amount: -takeMerchant,
+    currency: original.currency,
+    basis: null,
+    rate_unit: null,
+    rate_value: null,
+    quantity: 1,
+    day: today,
+    aggregate_key: null,
+    parent_id: original.id,
+    batch_id: null,
+    detail: JSON.stringify({
+      refundId,
+      type: input.type,
+      refund: fromUnits(amount),
+      saleCurrency: sale.currency,
+      orderTotal: sale.totalCost === null ? null : fromUnits(sale.totalCost),
+      full,
+      parentId: original.id,
+      parentStatus: original.status,
+      reason: full
+        ? `${why}: what is left of commission ${original.id}`
+        : `${why}: the refunded ${money(amount)} of ${money(sale.totalCost ?? amount)} taken from commission ${original.id}`,
+    }),
+  };
+  const id = await insertCommission(t.trx, row);
+  t.stats.push({
+    day: today,
+    campaign_id: row.campaign_id,
+    affiliate_id: row.affiliate_id,
+    banner_id: 0,
+    commissions: row.amount,
+  });
+  await recordAudit(
+    t.trx,
+    t.actor,
+    'commission.created',
+    'commission',
+    id,
+    { parentId: original.id, refundId, status, amount: fromUnits(negate(take)) },
+    now,
+  );
+  return { ...row, id };
 }
 
 /** What is missing for the sale's refunded total to reach `total`, capped at what is left. */
