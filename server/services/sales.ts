@@ -104,6 +104,45 @@ interface Prepared {
   subscription: SubscriptionRecord | null;
 }
 
+/** The sale's currency and its rate to the base currency; its amounts must stay in range once converted. */
+function currencyOf(input: SaleInput, settings: ConfigSnapshot['settings']): { currency: string; rate: Units } {
+  const currency = input.currency ?? settings.baseCurrency;
+  const rate = rateToBase(currency, settings);
+  if (rate === null) {
+    throw fieldError(
+      'currency',
+      `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`,
+    );
+  }
+  if (currency !== settings.baseCurrency) checkConverted(input, rate, settings.baseCurrency);
+  return { currency, rate };
+}
+
+/**
+ * The status a stored sale gets: the campaign's approval (else the default), or the `status` of a
+ * signed request when the key that signed it is the sale's campaign's (else a warning).
+ */
+function statusOf(
+  req: SaleRequest,
+  input: SaleInput,
+  snap: ConfigSnapshot,
+  trace: MatchTrace,
+  warnings: Prepared['warnings'],
+): SaleStatus {
+  const campaign = snap.campaigns.get(trace.campaignId);
+  const vouched = req.signed && (req.signedCampaignId === undefined || req.signedCampaignId === trace.campaignId);
+  if (vouched && input.status) return input.status;
+  if (req.signed && input.status) {
+    const warning = {
+      field: 'status',
+      message: `is honoured only in campaign ${req.signedCampaignId}, whose key signed the request; ignored`,
+    };
+    warnings.push(warning);
+    trace.notes.push(`${warning.field} ${warning.message}`);
+  }
+  return commissionStatusFor(campaign?.approval, snap.settings.defaultApproval);
+}
+
 const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
@@ -328,116 +367,17 @@ export class SaleService {
   private async prepare(req: SaleRequest): Promise<Prepared> {
     const { input, warnings } = this.parseBody(req.kind, req.body, req.signed, req.source === 'api');
     const snap = await this.cache.snapshot();
-    const settings = snap.settings;
-    const currency = input.currency ?? settings.baseCurrency;
-    const rate = rateToBase(currency, settings);
-    if (rate === null) {
-      throw fieldError(
-        'currency',
-        `unknown currency ${currency}: add its exchange rate to ${settings.baseCurrency} in settings`,
-      );
-    }
-    if (currency !== settings.baseCurrency) checkConverted(input, rate, settings.baseCurrency);
+    const { currency, rate } = currencyOf(input, snap.settings);
     if (warnings.length)
       this.log.warn({ warnings, kind: req.kind }, 'tracking event stored without its invalid fields');
-
     const at = this.clock();
     const visitorId = input.visitorId ?? req.cookieVisitorId ?? null;
-    const productIds = [
-      ...new Set([input.productId, ...(input.items ?? []).map((i) => i.productId)].filter((x): x is string => !!x)),
-    ];
     const customerKey = input.customerId ?? visitorId;
-    const lifetimeCandidates = await this.hooks.applyFilters('sale.matchCandidates', [], {
-      customerId: input.customerId ?? null,
-      visitorId,
-      customerKey,
-      input,
-    });
-    const coupon = snap.coupon(input.coupon);
-    const subscriptionRecord = input.subscriptionId ? await findSubscription(this.db, input.subscriptionId) : null;
-    const subscription = input.subscriptionId
-      ? subscriptionReferral(
-          input.subscriptionId,
-          subscriptionRecord,
-          subscriptionRecord ? snap.payoutsOf(subscriptionRecord.campaignId) : [],
-          at,
-        )
-      : null;
-    const explicitAffiliate = input.affiliateId !== undefined ? snap.affiliateByRef(input.affiliateId) : undefined;
-    const trace = matchSale(
-      {
-        subscription,
-        couponCampaignRecognition: settings.couponCampaignRecognition,
-        lifetime: lifetimeCandidates[0] ?? null,
-        couponCode: input.coupon ?? null,
-        coupon,
-        bannerId: input.bannerId,
-        banner: input.bannerId !== undefined ? snap.banner(input.bannerId) : undefined,
-        campaignId: input.campaignId,
-        productIds,
-        productCampaigns: snap.productCampaigns(productIds),
-        referrals: visitorId ? await referralsOfVisitor(this.db, visitorId) : [],
-        explicitAffiliateId: input.affiliateId,
-        explicitAffiliate,
-        signed: req.signed,
-        ...(req.signedCampaignId === undefined ? {} : { signedCampaignId: req.signedCampaignId }),
-        now: at,
-      },
-      snap,
-      settings,
-      this.random ?? orderRandom(`${req.kind}:${input.actionCode ?? ''}:${input.orderId ?? at}`),
-    );
+    const { trace, coupon, subscription } = await this.match(req, input, snap, at, visitorId, customerKey);
     for (const w of warnings) trace.notes.push(`${w.field} ${w.message}`);
-
-    let declineReason = trace.declineReason;
-    let dropped: Prepared['dropped'] = null;
-    const affiliateId = trace.affiliate?.affiliateId ?? null;
-    const verdict = await this.fraud.check(
-      { ip: req.ip, userAgent: req.userAgent, referrer: null, country: countryOf(req.ip), at },
-      {
-        kind: 'sale',
-        source: req.source,
-        campaignId: trace.campaignId,
-        affiliateId,
-        affiliateEmail: affiliateId === null ? null : (snap.affiliates.get(affiliateId)?.email ?? null),
-        visitorId,
-        customerId: input.customerId ?? null,
-        orderId: input.orderId ?? null,
-        fraud: settings.fraud,
-      },
-    );
-    if (verdict.action === 'drop') {
-      dropped = { rule: verdict.rule };
-      declineReason = verdict.reason;
-    } else if (verdict.action === 'decline') {
-      declineReason ??= verdict.reason;
-    }
-
-    const campaign = snap.campaigns.get(trace.campaignId);
-    let status: SaleStatus = commissionStatusFor(campaign?.approval, settings.defaultApproval);
-    const vouched = req.signed && (req.signedCampaignId === undefined || req.signedCampaignId === trace.campaignId);
-    if (vouched && input.status) status = input.status;
-    else if (req.signed && input.status) {
-      const warning = {
-        field: 'status',
-        message: `is honoured only in campaign ${req.signedCampaignId}, whose key signed the request; ignored`,
-      };
-      warnings.push(warning);
-      trace.notes.push(`${warning.field} ${warning.message}`);
-    }
-    if (declineReason) status = 'declined';
-    const affiliateForCommission = trace.affiliate?.affiliateId ?? null;
-    // Payout goals by country: the visitor's click (GeoIP), else the sale's own `country` field.
-    const needsCountry = snap.payoutsOf(trace.campaignId).some((p) => (p.goal?.countries?.length ?? 0) > 0);
-    const country = needsCountry
-      ? ((visitorId ? await lastClickCountry(this.db, visitorId) : null) ?? input.country ?? null)
-      : (input.country ?? null);
-    if (needsCountry)
-      trace.notes.push(
-        country === null
-          ? "the visitor's country is unknown (no click country, no country field): goals naming countries do not apply"
-          : `the visitor's country for payout goals: ${country}`,
-      );
+    const { declineReason, dropped } = await this.screen(req, input, snap, trace, at, visitorId);
+    const status = declineReason ? 'declined' : statusOf(req, input, snap, trace, warnings);
+    const country = await this.goalCountry(input, snap, trace, visitorId);
     const commissions =
       status === 'declined'
         ? { plan: null, commissions: [], explanation: [`The ${req.kind} is declined: no commission.`] }
@@ -445,7 +385,7 @@ export class SaleService {
             kind: req.kind,
             actionCode: input.actionCode ?? null,
             campaignId: trace.campaignId,
-            affiliateId: affiliateForCommission,
+            affiliateId: trace.affiliate?.affiliateId ?? null,
             couponPayoutId: trace.matchedBy === 'coupon' ? (coupon?.payoutId ?? null) : null,
             totalCost: input.totalCost ?? null,
             exchangeRate: rate,
@@ -454,7 +394,7 @@ export class SaleService {
             fixedCost: input.fixedCost ?? null,
             country,
             subscription: input.subscriptionId
-              ? { subscriptionId: input.subscriptionId, firstSaleAt: subscriptionRecord?.firstSaleAt ?? null, at }
+              ? { subscriptionId: input.subscriptionId, firstSaleAt: subscription?.firstSaleAt ?? null, at }
               : null,
           });
     return {
@@ -470,8 +410,109 @@ export class SaleService {
       at,
       commissions,
       customerKey,
-      subscription: subscriptionRecord,
+      subscription,
     };
+  }
+
+  /** The matching of SPEC §5 over what the body, the visitor's referrals and the plugins say. */
+  private async match(
+    req: SaleRequest,
+    input: SaleInput,
+    snap: ConfigSnapshot,
+    at: number,
+    visitorId: string | null,
+    customerKey: string | null,
+  ) {
+    const settings = snap.settings;
+    const productIds = [
+      ...new Set([input.productId, ...(input.items ?? []).map((i) => i.productId)].filter((x): x is string => !!x)),
+    ];
+    const lifetimeCandidates = await this.hooks.applyFilters('sale.matchCandidates', [], {
+      customerId: input.customerId ?? null,
+      visitorId,
+      customerKey,
+      input,
+    });
+    const coupon = snap.coupon(input.coupon);
+    const subscription = input.subscriptionId ? await findSubscription(this.db, input.subscriptionId) : null;
+    const trace = matchSale(
+      {
+        subscription: input.subscriptionId
+          ? subscriptionReferral(
+              input.subscriptionId,
+              subscription,
+              subscription ? snap.payoutsOf(subscription.campaignId) : [],
+              at,
+            )
+          : null,
+        couponCampaignRecognition: settings.couponCampaignRecognition,
+        lifetime: lifetimeCandidates[0] ?? null,
+        couponCode: input.coupon ?? null,
+        coupon,
+        bannerId: input.bannerId,
+        banner: input.bannerId !== undefined ? snap.banner(input.bannerId) : undefined,
+        campaignId: input.campaignId,
+        productIds,
+        productCampaigns: snap.productCampaigns(productIds),
+        referrals: visitorId ? await referralsOfVisitor(this.db, visitorId) : [],
+        explicitAffiliateId: input.affiliateId,
+        explicitAffiliate: input.affiliateId !== undefined ? snap.affiliateByRef(input.affiliateId) : undefined,
+        signed: req.signed,
+        ...(req.signedCampaignId === undefined ? {} : { signedCampaignId: req.signedCampaignId }),
+        now: at,
+      },
+      snap,
+      settings,
+      this.random ?? orderRandom(`${req.kind}:${input.actionCode ?? ''}:${input.orderId ?? at}`),
+    );
+    return { trace, coupon, subscription };
+  }
+
+  /** Fraud protection (SPEC §5.5): a drop stores the sale declined and answers as if accepted. */
+  private async screen(
+    req: SaleRequest,
+    input: SaleInput,
+    snap: ConfigSnapshot,
+    trace: MatchTrace,
+    at: number,
+    visitorId: string | null,
+  ): Promise<{ declineReason: string | null; dropped: Prepared['dropped'] }> {
+    const affiliateId = trace.affiliate?.affiliateId ?? null;
+    const verdict = await this.fraud.check(
+      { ip: req.ip, userAgent: req.userAgent, referrer: null, country: countryOf(req.ip), at },
+      {
+        kind: 'sale',
+        source: req.source,
+        campaignId: trace.campaignId,
+        affiliateId,
+        affiliateEmail: affiliateId === null ? null : (snap.affiliates.get(affiliateId)?.email ?? null),
+        visitorId,
+        customerId: input.customerId ?? null,
+        orderId: input.orderId ?? null,
+        fraud: snap.settings.fraud,
+      },
+    );
+    if (verdict.action === 'drop') return { declineReason: verdict.reason, dropped: { rule: verdict.rule } };
+    if (verdict.action === 'decline') return { declineReason: trace.declineReason ?? verdict.reason, dropped: null };
+    return { declineReason: trace.declineReason, dropped: null };
+  }
+
+  /** Payout goals by country: the visitor's click (GeoIP), else the sale's own `country` field. */
+  private async goalCountry(
+    input: SaleInput,
+    snap: ConfigSnapshot,
+    trace: MatchTrace,
+    visitorId: string | null,
+  ): Promise<string | null> {
+    const needsCountry = snap.payoutsOf(trace.campaignId).some((p) => (p.goal?.countries?.length ?? 0) > 0);
+    if (!needsCountry) return input.country ?? null;
+    const country = (visitorId ? await lastClickCountry(this.db, visitorId) : null) ?? input.country ?? null;
+    trace.notes.push(
+      country === null
+        ? "the visitor's country is unknown (no click country, no country field): goals naming countries do not apply"
+        : `the visitor's country for payout goals: ${country}`,
+    );
+    return country;
   }
 
   /**
