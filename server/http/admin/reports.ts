@@ -140,110 +140,143 @@ export async function dashboardChart(ctx: { services: AppCustom['services']; que
   };
 }
 
+type ReportPage = {
+  then?: string;
+  filterDimension?: string;
+  filterValue?: string;
+  sort?: string;
+  dir: 'asc' | 'desc';
+  chart: ChartMetric;
+};
+
+/**
+ * The report form read as a query: page-only fields apart, a bad field named and left out (the
+ * rest still applies), a grouping no rollup answers replaced by the default report with the error.
+ */
+function readReportForm(
+  fields: Record<string, string | string[] | undefined>,
+  range: ReturnType<ReportService['defaultRange']>,
+): { page: ReportPage; query: ReportQuery & { compare: boolean }; error: string | null } {
+  // A form sends every field: an empty one ("All campaigns", no date) means no filter.
+  const sent: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    const value = Array.isArray(v) ? v[v.length - 1] : v;
+    if (value !== '' && value !== undefined) sent[k] = value;
+  }
+  // Page-only fields: the second level, a filter picked in the form, sorting, the chart's figure.
+  const page: ReportPage = {
+    then: sent.then,
+    filterDimension: sent.filterDimension,
+    filterValue: sent.filterValue,
+    sort: sent.sort,
+    dir: (sent.dir === 'asc' ? 'asc' : 'desc') as ReportPage['dir'],
+    chart: (CHART_METRICS.find((m) => m.key === sent.chart)?.key ?? 'clicks') as ChartMetric,
+  };
+  for (const k of ['then', 'filterDimension', 'filterValue', 'sort', 'dir', 'chart']) delete sent[k];
+  if (page.then && sent.groupBy && !sent.groupBy.includes(',')) sent.groupBy = `${sent.groupBy},${page.then}`;
+  if (page.filterDimension && page.filterValue && (DIMENSIONS as readonly string[]).includes(page.filterDimension))
+    sent[page.filterDimension] = page.filterValue;
+  delete sent.format;
+  const parsed = reportQuery.safeParse(sent);
+  // A bad field is named and left out; the rest of the form still applies.
+  const bad = new Set(parsed.success ? [] : parsed.error.issues.map((i) => String(i.path[0])));
+  const q = parsed.success
+    ? parsed.data
+    : (reportQuery.safeParse(Object.fromEntries(Object.entries(sent).filter(([k]) => !bad.has(k)))).data ??
+      reportQuery.parse({}));
+  let error = parsed.success ? null : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  let query: ReportQuery & { compare: boolean };
+  try {
+    query = toReportQuery(q, range);
+    ReportService.familyOf(query);
+  } catch (err) {
+    error = `${error ? `${error}; ` : ''}${err instanceof Error ? err.message : String(err)}`;
+    query = toReportQuery(reportQuery.parse({}), range);
+  }
+  return { page, query, error };
+}
+
+/** The chart: the same filters by day (and the previous period when compared); none if it cannot be drawn. */
+async function reportCharts(
+  reports: ReportService,
+  query: ReportQuery & { compare: boolean },
+  current: Report,
+): Promise<{ chartCurrent: Report | null; chartPrevious: Report | null }> {
+  const [first, second] = query.groupBy as [Dimension, Dimension | undefined];
+  const chartQuery = { ...query, groupBy: ['day' as Dimension] };
+  let chartCurrent: Report | null = null;
+  let chartPrevious: Report | null = null;
+  try {
+    chartCurrent = first === 'day' && !second ? current : await reports.report(chartQuery);
+    if (query.compare) chartPrevious = await reports.report({ ...chartQuery, ...previousPeriod(query.from, query.to) });
+  } catch {
+    chartCurrent = null;
+  }
+  return { chartCurrent, chartPrevious };
+}
+
+/** Links keep the whole query; each changes what it says. */
+function reportLinks(query: ReportQuery & { compare: boolean }, page: ReportPage) {
+  const params = (): URLSearchParams => {
+    const p = new URLSearchParams();
+    p.set('groupBy', query.groupBy.join(','));
+    p.set('from', query.from);
+    p.set('to', query.to);
+    if (query.compare) p.set('compare', 'previous');
+    for (const [d, v] of Object.entries(query.filters ?? {})) p.set(d, String(v));
+    return p;
+  };
+  const link = (change: (p: URLSearchParams) => void) => {
+    const p = params();
+    if (page.sort) p.set('sort', page.sort);
+    if (page.sort) p.set('dir', page.dir);
+    if (page.chart !== 'clicks') p.set('chart', page.chart);
+    change(p);
+    return `/admin/reports?${p.toString()}`;
+  };
+  /** A row's drill-down: its values as filters, the next dimension as the grouping. */
+  const drill = (values: Array<[Dimension, string | number | null]>): string | null => {
+    if (values.some(([, v]) => v === null)) return null;
+    const last = values.at(-1)![0];
+    const next = NEXT[last];
+    if (!next) return null;
+    const filters = { ...query.filters, ...Object.fromEntries(values.map(([d, v]) => [d, String(v)])) };
+    if (filters[next] !== undefined) return null;
+    try {
+      ReportService.familyOf({ groupBy: [next], filters });
+    } catch {
+      return null;
+    }
+    return link((p) => {
+      for (const [d, v] of values) p.set(d, String(v));
+      p.set('groupBy', next);
+      p.delete('sort');
+      p.delete('dir');
+    });
+  };
+  return { params, link, drill };
+}
+
+function cell(m: Metrics, c: (typeof COLUMNS)[number]): string {
+  const v = m[c.key];
+  if (v === null || v === undefined) return '—';
+  if (c.show === 'money') return formatMoney(v instanceof ExactAmount ? v.units : toUnits(v as number));
+  if (c.show === 'percent') return `${v as number} %`;
+  return String(v);
+}
+
 /** The reports page: one or two dimensions, filters, drill-down, sortable columns, totals, a chart, CSV. */
 export function reportPages(router: Router<AppState, AppCustom>, views: Views): void {
   router.get('/admin/reports', async (ctx) => {
-    // A form sends every field: an empty one ("All campaigns", no date) means no filter.
-    const sent: Record<string, string> = {};
-    for (const [k, v] of Object.entries(ctx.query)) {
-      const value = Array.isArray(v) ? v[v.length - 1] : v;
-      if (value !== '' && value !== undefined) sent[k] = value;
-    }
-    // Page-only fields: the second level, a filter picked in the form, sorting, the chart's figure.
-    const page = {
-      then: sent.then,
-      filterDimension: sent.filterDimension,
-      filterValue: sent.filterValue,
-      sort: sent.sort,
-      dir: sent.dir === 'asc' ? 'asc' : 'desc',
-      chart: (CHART_METRICS.find((m) => m.key === sent.chart)?.key ?? 'clicks') as ChartMetric,
-    };
-    for (const k of ['then', 'filterDimension', 'filterValue', 'sort', 'dir', 'chart']) delete sent[k];
-    if (page.then && sent.groupBy && !sent.groupBy.includes(',')) sent.groupBy = `${sent.groupBy},${page.then}`;
-    if (page.filterDimension && page.filterValue && (DIMENSIONS as readonly string[]).includes(page.filterDimension))
-      sent[page.filterDimension] = page.filterValue;
-    delete sent.format;
-    const parsed = reportQuery.safeParse(sent);
-    // A bad field is named and left out; the rest of the form still applies.
-    const bad = new Set(parsed.success ? [] : parsed.error.issues.map((i) => String(i.path[0])));
-    const q = parsed.success
-      ? parsed.data
-      : (reportQuery.safeParse(Object.fromEntries(Object.entries(sent).filter(([k]) => !bad.has(k)))).data ??
-        reportQuery.parse({}));
-    let error = parsed.success ? null : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    const range = ctx.services.reports.defaultRange();
-    let query: ReportQuery & { compare: boolean };
-    try {
-      query = toReportQuery(q, range);
-      ReportService.familyOf(query);
-    } catch (err) {
-      error = `${error ? `${error}; ` : ''}${err instanceof Error ? err.message : String(err)}`;
-      query = toReportQuery(reportQuery.parse({}), range);
-    }
+    const { page, query, error } = readReportForm(ctx.query, ctx.services.reports.defaultRange());
     const reports = ctx.services.reports;
     const current = await reports.report(query);
     const snap = await ctx.services.cache.snapshot();
     const currency = snap.settings.baseCurrency;
     const [first, second] = query.groupBy as [Dimension, Dimension | undefined];
-
-    // The chart: the same filters by day (and the previous period when compared).
-    const chartQuery = { ...query, groupBy: ['day' as Dimension] };
-    let chartCurrent: Report | null = null;
-    let chartPrevious: Report | null = null;
-    try {
-      chartCurrent = first === 'day' && !second ? current : await reports.report(chartQuery);
-      if (query.compare)
-        chartPrevious = await reports.report({ ...chartQuery, ...previousPeriod(query.from, query.to) });
-    } catch {
-      chartCurrent = null;
-    }
+    const { chartCurrent, chartPrevious } = await reportCharts(reports, query, current);
     const previous = query.compare ? await reports.report({ ...query, ...previousPeriod(query.from, query.to) }) : null;
-
-    // Links keep the whole query; each changes what it says.
-    const params = (): URLSearchParams => {
-      const p = new URLSearchParams();
-      p.set('groupBy', query.groupBy.join(','));
-      p.set('from', query.from);
-      p.set('to', query.to);
-      if (query.compare) p.set('compare', 'previous');
-      for (const [d, v] of Object.entries(query.filters ?? {})) p.set(d, String(v));
-      return p;
-    };
-    const link = (change: (p: URLSearchParams) => void) => {
-      const p = params();
-      if (page.sort) p.set('sort', page.sort);
-      if (page.sort) p.set('dir', page.dir);
-      if (page.chart !== 'clicks') p.set('chart', page.chart);
-      change(p);
-      return `/admin/reports?${p.toString()}`;
-    };
-    /** A row's drill-down: its values as filters, the next dimension as the grouping. */
-    const drill = (values: Array<[Dimension, string | number | null]>): string | null => {
-      if (values.some(([, v]) => v === null)) return null;
-      const last = values.at(-1)![0];
-      const next = NEXT[last];
-      if (!next) return null;
-      const filters = { ...query.filters, ...Object.fromEntries(values.map(([d, v]) => [d, String(v)])) };
-      if (filters[next] !== undefined) return null;
-      try {
-        ReportService.familyOf({ groupBy: [next], filters });
-      } catch {
-        return null;
-      }
-      return link((p) => {
-        for (const [d, v] of values) p.set(d, String(v));
-        p.set('groupBy', next);
-        p.delete('sort');
-        p.delete('dir');
-      });
-    };
-    const cell = (m: Metrics, c: (typeof COLUMNS)[number]) => {
-      const v = m[c.key];
-      if (v === null || v === undefined) return '—';
-      if (c.show === 'money') return formatMoney(v instanceof ExactAmount ? v.units : toUnits(v as number));
-      if (c.show === 'percent') return `${v as number} %`;
-      return String(v);
-    };
+    const { params, link, drill } = reportLinks(query, page);
     const sortKey = COLUMNS.find((c) => c.key === page.sort)?.key;
     const rows = [...current.rows];
     if (sortKey) {
