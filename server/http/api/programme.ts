@@ -29,6 +29,13 @@ const MERCHANT = ['owner', 'manager'] as const;
 
 /** REST routes for the affiliate programme objects of SPEC §3 and §6.1. */
 export function programmeRoutes(router: Router<AppState, AppCustom>): void {
+  affiliateRoutes(router);
+  campaignRoutes(router);
+  objectRoutes(router);
+  payoutRoutes(router);
+}
+
+function affiliateRoutes(router: Router<AppState, AppCustom>): void {
   // An affiliate may read its own record; everything else here is the merchant's.
   router.get('/affiliates/:id', async (ctx, next) => {
     const user = ctx.state.user;
@@ -63,7 +70,9 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
       ctx.body = await ctx.services.affiliates.setStatus(id, status, ctx.state.user as Actor);
     });
   }
+}
 
+function campaignRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/campaigns',
     roles: [...MERCHANT],
@@ -99,7 +108,9 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     parseBody(ctx, nothing);
     ctx.body = campaignJson(await ctx.services.campaigns.regenerateSecretKey(id, ctx.state.user as Actor));
   });
+}
 
+function objectRoutes(router: Router<AppState, AppCustom>): void {
   crudRoutes(router, {
     path: '/commission-groups',
     roles: [...MERCHANT],
@@ -131,7 +142,9 @@ export function programmeRoutes(router: Router<AppState, AppCustom>): void {
     patch: s.couponPatch,
     service: (sv) => sv.coupons,
   });
+}
 
+function payoutRoutes(router: Router<AppState, AppCustom>): void {
   // Payouts live under their campaign: /campaigns/:id/payouts[/:payoutId].
   const payoutFilters = z.strictObject({
     kind: z.enum(s.PAYOUT_KINDS).optional(),
