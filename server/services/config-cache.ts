@@ -16,10 +16,8 @@ import { getSystemValue, setSystemValue } from '../store/system.js';
 import type { MatchLookups, CampaignFacts, AffiliateFacts, BannerFacts, CouponFacts } from '../domain/matching.js';
 import type { SettingsService } from './settings.js';
 import type { Settings } from '../domain/settings.js';
-import type { PayoutDef, Rate } from '../domain/payouts.js';
-import { asUnits } from '../domain/money.js';
-import { goalOf } from '../store/payouts.js';
-import { parseJson } from '../store/rows.js';
+import type { PayoutDef } from '../domain/payouts.js';
+import { payoutDefOf } from '../store/payouts.js';
 import { allDomains } from '../store/domains.js';
 import { allSources } from '../store/sources.js';
 import { activeFlowDefs } from '../store/flows.js';
@@ -151,43 +149,7 @@ export class ConfigSnapshot implements MatchLookups {
         payoutId: c.payout_id,
       });
     }
-    const payoutRows = await snapshotPayouts(db);
-    const links = await payoutAffiliateLinks(db);
-    const affiliatesOf = new Map<number, number[]>();
-    for (const l of links) affiliatesOf.set(l.payout_id, [...(affiliatesOf.get(l.payout_id) ?? []), l.affiliate_id]);
-    // A personal payout naming commission groups applies to their members as well (SPEC §14).
-    const members = new Map<number, number[]>();
-    for (const m of await commissionGroupMembers(db))
-      members.set(m.group_id, [...(members.get(m.group_id) ?? []), m.affiliate_id]);
-    const groupsOf = new Map<number, number[]>();
-    for (const l of await payoutCommissionGroups(db))
-      groupsOf.set(l.payout_id, [...(groupsOf.get(l.payout_id) ?? []), l.group_id]);
-    for (const r of payoutRows) {
-      const commissionGroupIds = groupsOf.get(r.id) ?? [];
-      const payout: PayoutDef = {
-        id: r.id,
-        campaignId: r.campaign_id,
-        kind: r.kind,
-        title: r.title,
-        type: r.type,
-        actionCode: r.action_code,
-        rawClicks: r.raw_clicks === true || Number(r.raw_clicks) === 1,
-        affiliateCommission: { value: asUnits(Number(r.affiliate_value)), unit: r.affiliate_unit },
-        merchantCommission: { value: asUnits(Number(r.merchant_value)), unit: r.merchant_unit },
-        goal: goalOf(r),
-        couponCode: r.coupon_code,
-        tiers: parseJson<Array<{ value: number; unit: Rate['unit'] }>>(r.tiers, []).map((t) => ({
-          value: asUnits(t.value),
-          unit: t.unit,
-        })),
-        affiliateIds: [
-          ...new Set([...(affiliatesOf.get(r.id) ?? []), ...commissionGroupIds.flatMap((g) => members.get(g) ?? [])]),
-        ],
-        commissionGroupIds,
-        recurringMonths: r.recurring_months === null ? null : Number(r.recurring_months),
-      };
-      snap.payouts.set(r.campaign_id, [...(snap.payouts.get(r.campaign_id) ?? []), payout]);
-    }
+    for (const [campaignId, list] of await loadPayouts(db)) snap.payouts.set(campaignId, list);
     snap.invitations = invitationsOf([...snap.payouts.values()].flat(), snap.coupons.values());
     for (const d of await allDomains(db)) {
       const facts = { id: d.id, host: d.host, parkedCampaignId: d.parkedCampaignId };
@@ -200,6 +162,31 @@ export class ConfigSnapshot implements MatchLookups {
     for (const [campaignId, list] of await activeFlowDefs(db)) snap.flows.set(campaignId, list);
     return snap;
   }
+}
+
+/**
+ * The payouts not archived, per campaign, as the rules read them: a personal payout's affiliates
+ * include the members of the commission groups it names (SPEC §14).
+ */
+async function loadPayouts(db: Knex): Promise<Map<number, PayoutDef[]>> {
+  const affiliatesOf = new Map<number, number[]>();
+  for (const l of await payoutAffiliateLinks(db))
+    affiliatesOf.set(l.payout_id, [...(affiliatesOf.get(l.payout_id) ?? []), l.affiliate_id]);
+  const members = new Map<number, number[]>();
+  for (const m of await commissionGroupMembers(db))
+    members.set(m.group_id, [...(members.get(m.group_id) ?? []), m.affiliate_id]);
+  const groupsOf = new Map<number, number[]>();
+  for (const l of await payoutCommissionGroups(db))
+    groupsOf.set(l.payout_id, [...(groupsOf.get(l.payout_id) ?? []), l.group_id]);
+  const out = new Map<number, PayoutDef[]>();
+  for (const r of await snapshotPayouts(db)) {
+    const groups = groupsOf.get(r.id) ?? [];
+    const affiliateIds = [
+      ...new Set([...(affiliatesOf.get(r.id) ?? []), ...groups.flatMap((g) => members.get(g) ?? [])]),
+    ];
+    out.set(r.campaign_id, [...(out.get(r.campaign_id) ?? []), payoutDefOf(r, affiliateIds, groups)]);
+  }
+  return out;
 }
 
 const VERSION_KEY = 'config_version';

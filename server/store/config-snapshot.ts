@@ -1,5 +1,5 @@
+import type { PayoutRow } from './payouts.js';
 import type { Knex } from 'knex';
-import type { PayoutDef, Rate } from '../domain/payouts.js';
 import { toAffiliate, type Affiliate, type AffiliateRow } from './affiliates.js';
 
 /*
@@ -39,29 +39,9 @@ export async function snapshotCoupons(
   }>;
 }
 
-export interface SnapshotPayoutRow {
-  id: number;
-  campaign_id: number;
-  kind: PayoutDef['kind'];
-  title: string;
-  type: PayoutDef['type'];
-  action_code: string | null;
-  raw_clicks: number | boolean;
-  affiliate_value: number | string;
-  affiliate_unit: Rate['unit'];
-  merchant_value: number | string;
-  merchant_unit: Rate['unit'];
-  goal_product_ids: string;
-  goal_categories: string;
-  goal_countries: string | null;
-  coupon_code: string | null;
-  tiers: string;
-  recurring_months: number | null;
-}
-
 /** The payouts not archived, oldest first. */
-export async function snapshotPayouts(db: Knex): Promise<SnapshotPayoutRow[]> {
-  return (await db('payouts').whereNull('archived_at').orderBy('id')) as SnapshotPayoutRow[];
+export async function snapshotPayouts(db: Knex): Promise<PayoutRow[]> {
+  return (await db('payouts').whereNull('archived_at').orderBy('id')) as PayoutRow[];
 }
 
 /** Which affiliates each personal payout names. */

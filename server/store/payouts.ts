@@ -14,7 +14,8 @@ export interface PayoutRecord extends PayoutDef {
   updatedAt: string | null;
 }
 
-interface PayoutRow {
+/** A `payouts` row as the database answers it. */
+export interface PayoutRow {
   id: number;
   campaign_id: number;
   kind: PayoutRecord['kind'];
@@ -22,9 +23,9 @@ interface PayoutRow {
   type: PayoutRecord['type'];
   action_code: string | null;
   raw_clicks: number | boolean;
-  affiliate_value: number;
+  affiliate_value: number | string;
   affiliate_unit: CommissionUnit;
-  merchant_value: number;
+  merchant_value: number | string;
   merchant_unit: CommissionUnit;
   goal_product_ids: string;
   goal_categories: string;
@@ -51,7 +52,8 @@ export function goalOf(r: {
   return productIds.length || categories.length || countries.length ? { productIds, categories, countries } : null;
 }
 
-function toPayout(r: PayoutRow, affiliateIds: number[], commissionGroupIds: number[]): PayoutRecord {
+/** The rules' shape of a stored payout (the config cache's and the API's), its amounts in units. */
+export function payoutDefOf(r: PayoutRow, affiliateIds: number[], commissionGroupIds: number[]): PayoutDef {
   return {
     id: r.id,
     campaignId: r.campaign_id,
@@ -71,6 +73,12 @@ function toPayout(r: PayoutRow, affiliateIds: number[], commissionGroupIds: numb
     affiliateIds,
     commissionGroupIds,
     recurringMonths: r.recurring_months === null ? null : Number(r.recurring_months),
+  };
+}
+
+function toPayout(r: PayoutRow, affiliateIds: number[], commissionGroupIds: number[]): PayoutRecord {
+  return {
+    ...payoutDefOf(r, affiliateIds, commissionGroupIds),
     archived: r.archived_at !== null,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
