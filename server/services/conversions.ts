@@ -23,6 +23,7 @@ import {
   insertConversion,
   paidSalesOfOrder,
   updateConversion,
+  type StoredConversion,
 } from '../store/conversions.js';
 import {
   AMOUNT_LIMIT_MESSAGE,
@@ -86,19 +87,11 @@ const postbackParams = z.object({
   rejected_status: z.string().trim().max(64).optional(),
 });
 
-interface ConversionRow {
-  id: number;
-  created_at: number | string;
-  click_id: string;
-  tid: string | null;
-  status: ConversionStatus;
-  previous_status: ConversionStatus | null;
-  revenue: number | string;
-  revenue_base: number | string;
-  cost: number | string;
-  currency: string;
-  sale_id: number | string | null;
-}
+/** What a postback reads and answers of a stored conversion, with our status words. */
+type ConversionRow = Pick<
+  StoredConversion,
+  'created_at' | 'click_id' | 'tid' | 'revenue' | 'revenue_base' | 'cost' | 'currency' | 'sale_id'
+> & { id: number; status: ConversionStatus; previous_status: ConversionStatus | null };
 
 export interface ConversionResult {
   conversionId: number;

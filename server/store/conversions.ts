@@ -36,27 +36,6 @@ export interface ConversionFilters {
   to?: number;
 }
 
-interface ConversionRow {
-  id: number | string;
-  created_at: number | string;
-  updated_at: number | string;
-  click_id: string;
-  tid: string | null;
-  campaign_id: number;
-  flow_id: number | null;
-  landing_index: number | null;
-  offer_index: number | null;
-  source_id: number | null;
-  affiliate_id: number | null;
-  status: string;
-  previous_status: string | null;
-  revenue: number | string;
-  currency: string;
-  revenue_base: number | string;
-  cost: number | string;
-  sale_id: number | string | null;
-}
-
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 
 const toEntry = (r: ConversionRow): ConversionEntry => ({
@@ -142,6 +121,20 @@ export interface ConversionColumns {
   params: string;
   dedupe_key: string;
 }
+
+/** The columns as the database answers them: ids, instants and amounts may come back as text (BIGINT on MariaDB). */
+type ConversionRow = Omit<
+  ConversionColumns,
+  'params' | 'dedupe_key' | 'created_at' | 'updated_at' | 'revenue' | 'revenue_base' | 'cost' | 'sale_id'
+> & {
+  id: number | string;
+  created_at: number | string;
+  updated_at: number | string;
+  revenue: number | string;
+  revenue_base: number | string;
+  cost: number | string;
+  sale_id: number | string | null;
+};
 
 /** A stored conversion as its postbacks read it. */
 export type StoredConversion = ConversionRow & { params: string | null; dedupe_key: string };
