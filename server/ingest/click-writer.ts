@@ -61,110 +61,142 @@ export function createClickWriter(
   return new GroupWriter<PendingClick, ClickStatus>(
     (items) =>
       transaction(db, async (trx) => {
-        const referable = items.filter((i) => i.row.status !== 'declined' && i.row.affiliate_id !== null);
-        const keyOf = (visitorId: string, campaignId: number) => `${campaignId}\u0000${visitorId}`;
-        const pairs = new Map<string, [string, number]>();
-        for (const i of referable)
-          pairs.set(keyOf(i.row.visitor_id, i.row.campaign_id), [i.row.visitor_id, i.row.campaign_id]);
-        const state = new Map<string, Referral>();
-        for (const r of await referralsFor(trx, [...pairs.values()])) state.set(keyOf(r.visitorId, r.campaignId), r);
-        const changed = new Map<string, Referral>();
-
-        const rows: Array<ClickRow & Partial<TrafficClickColumns>> = [];
-        const marks = new Map<string, { scope: string; device_key: string; seen_at: number }>();
-        const bindings = new Map<string, ClickBinding>();
-        const statuses: ClickStatus[] = [];
-        const deltas: StatsDelta[] = [];
-        const paid: TrafficCommissionDelta[] = [];
-        const traffic: TrafficDelta[] = [];
-        const dimensions: DimensionDelta[] = [];
-        for (const item of items) {
-          const r = item.row;
-          let status: ClickStatus;
-          if (r.status === 'declined') status = 'declined';
-          else if (r.affiliate_id === null) status = unreferredClickStatus(item.newVisitor);
-          else {
-            const key = keyOf(r.visitor_id, r.campaign_id);
-            const next = referClick(
-              state.get(key),
-              {
-                visitorId: r.visitor_id,
-                campaignId: r.campaign_id,
-                affiliateId: r.affiliate_id,
-                bannerId: r.banner_id,
-                at: r.at,
-              },
-              item.windowDays,
-            );
-            status = next.status;
-            state.set(key, next.referral);
-            changed.set(key, next.referral);
-          }
-          status = withStatusOverride(status, item.statusOverride);
-          for (const m of item.marks ?? []) marks.set(`${m.scope}|${m.device_key}`, m);
-          for (const b of item.binding ? (Array.isArray(item.binding) ? item.binding : [item.binding]) : [])
-            bindings.set(`${b.campaign_id}|${b.visitor_key}`, b);
-          if (item.ppc && r.affiliate_id !== null && paysClick(status, item.ppc.payout.rawClicks)) {
-            paid.push({
-              kind: 'click',
-              affiliateId: r.affiliate_id,
-              campaignId: r.campaign_id,
-              payout: item.ppc.payout,
-              day: item.day,
-              quantity: 1,
-              status: item.ppc.status,
-            });
-          }
-          // The row is the writer's own: set its status in place (copying 40 columns per click is costly).
-          (r as ClickRow).status = status;
-          rows.push(r as ClickRow & Partial<TrafficClickColumns>);
-          statuses.push(status);
-          deltas.push({
-            day: item.day,
-            campaign_id: r.campaign_id,
-            affiliate_id: r.affiliate_id ?? 0,
-            banner_id: r.banner_id ?? 0,
-            clicks: status === 'declined' ? 0 : 1,
-            unique_clicks: status === 'unique' ? 1 : 0,
-            declined_clicks: status === 'declined' ? 1 : 0,
-            cost: r.cost ?? 0,
-          });
-          if (r.flow_id !== undefined && r.flow_id !== null) {
-            traffic.push({
-              day: item.day,
-              campaign_id: r.campaign_id,
-              flow_id: r.flow_id,
-              landing_index: r.landing_index ?? -1,
-              offer_index: r.offer_index ?? -1,
-              source_id: r.source_id ?? 0,
-              country: r.country ?? '',
-              // As in daily_stats: a declined click is routed and costs, but is not counted as a click.
-              clicks: status === 'declined' ? 0 : 1,
-              unique_clicks: status === 'unique' ? 1 : 0,
-              cost: r.cost ?? 0,
-            });
-            for (const d of dimensionDeltas(
-              { day: item.day, campaign_id: r.campaign_id, flow_id: r.flow_id },
-              clickValues(r, item.hour ?? '00'),
-              {
-                clicks: status === 'declined' ? 0 : 1,
-                unique_clicks: status === 'unique' ? 1 : 0,
-                cost: r.cost ?? 0,
-              },
-            ))
-              dimensions.push(d);
-          }
-        }
-        await insertClicks(trx, rows);
-        await addDailyStats(trx, deltas);
-        await addTrafficStats(trx, traffic);
-        await addDimensionStats(trx, dimensions);
-        if (paid.length) await writeCommissions(trx, paid);
-        await saveReferrals(trx, [...changed.values()]);
-        if (marks.size) await saveUniquenessMarks(trx, [...marks.values()]);
-        if (bindings.size) await saveBindings(trx, [...bindings.values()]);
+        const batch = newBatch(await referralState(trx, items));
+        const statuses = items.map((item) => addClick(batch, item));
+        await insertClicks(trx, batch.rows);
+        await addDailyStats(trx, batch.deltas);
+        await addTrafficStats(trx, batch.traffic);
+        await addDimensionStats(trx, batch.dimensions);
+        if (batch.paid.length) await writeCommissions(trx, batch.paid);
+        await saveReferrals(trx, [...batch.changed.values()]);
+        if (batch.marks.size) await saveUniquenessMarks(trx, [...batch.marks.values()]);
+        if (batch.bindings.size) await saveBindings(trx, [...batch.bindings.values()]);
         return statuses;
       }),
     { maxBatch: 1000, onBatchError },
   );
+}
+
+const referralKey = (visitorId: string, campaignId: number) => `${campaignId}\u0000${visitorId}`;
+
+/** The stored referral of every (visitor, campaign) the batch's referred clicks name. */
+async function referralState(trx: Knex, items: PendingClick[]): Promise<Map<string, Referral>> {
+  const pairs = new Map<string, [string, number]>();
+  for (const i of items)
+    if (i.row.status !== 'declined' && i.row.affiliate_id !== null)
+      pairs.set(referralKey(i.row.visitor_id, i.row.campaign_id), [i.row.visitor_id, i.row.campaign_id]);
+  const state = new Map<string, Referral>();
+  for (const r of await referralsFor(trx, [...pairs.values()])) state.set(referralKey(r.visitorId, r.campaignId), r);
+  return state;
+}
+
+/** What one batch writes: its clicks, rollup deltas, PPC commissions, referrals, marks and bindings. */
+interface Batch {
+  state: Map<string, Referral>;
+  changed: Map<string, Referral>;
+  rows: Array<ClickRow & Partial<TrafficClickColumns>>;
+  marks: Map<string, { scope: string; device_key: string; seen_at: number }>;
+  bindings: Map<string, ClickBinding>;
+  deltas: StatsDelta[];
+  paid: TrafficCommissionDelta[];
+  traffic: TrafficDelta[];
+  dimensions: DimensionDelta[];
+}
+
+const newBatch = (state: Map<string, Referral>): Batch => ({
+  state,
+  changed: new Map(),
+  rows: [],
+  marks: new Map(),
+  bindings: new Map(),
+  deltas: [],
+  paid: [],
+  traffic: [],
+  dimensions: [],
+});
+
+/**
+ * Decides one click's status (unique / raw from the referral state as the earlier clicks of the
+ * batch left it; first and last click) and adds its rows and deltas to the batch.
+ */
+function addClick(batch: Batch, item: PendingClick): ClickStatus {
+  const r = item.row;
+  let status: ClickStatus;
+  if (r.status === 'declined') status = 'declined';
+  else if (r.affiliate_id === null) status = unreferredClickStatus(item.newVisitor);
+  else {
+    const key = referralKey(r.visitor_id, r.campaign_id);
+    const next = referClick(
+      batch.state.get(key),
+      {
+        visitorId: r.visitor_id,
+        campaignId: r.campaign_id,
+        affiliateId: r.affiliate_id,
+        bannerId: r.banner_id,
+        at: r.at,
+      },
+      item.windowDays,
+    );
+    status = next.status;
+    batch.state.set(key, next.referral);
+    batch.changed.set(key, next.referral);
+  }
+  status = withStatusOverride(status, item.statusOverride);
+  for (const m of item.marks ?? []) batch.marks.set(`${m.scope}|${m.device_key}`, m);
+  for (const b of item.binding ? (Array.isArray(item.binding) ? item.binding : [item.binding]) : [])
+    batch.bindings.set(`${b.campaign_id}|${b.visitor_key}`, b);
+  if (item.ppc && r.affiliate_id !== null && paysClick(status, item.ppc.payout.rawClicks)) {
+    batch.paid.push({
+      kind: 'click',
+      affiliateId: r.affiliate_id,
+      campaignId: r.campaign_id,
+      payout: item.ppc.payout,
+      day: item.day,
+      quantity: 1,
+      status: item.ppc.status,
+    });
+  }
+  // The row is the writer's own: set its status in place (copying 40 columns per click is costly).
+  (r as ClickRow).status = status;
+  batch.rows.push(r as ClickRow & Partial<TrafficClickColumns>);
+  addClickFigures(batch, item, status);
+  return status;
+}
+
+/** The click's counts and cost in the daily rollup and, for a campaign-URL click, the traffic and dimension rollups. */
+function addClickFigures(batch: Batch, item: PendingClick, status: ClickStatus): void {
+  const r = item.row;
+  // As in daily_stats: a declined click is routed and costs, but is not counted as a click.
+  const clicks = status === 'declined' ? 0 : 1;
+  const unique = status === 'unique' ? 1 : 0;
+  const cost = r.cost ?? 0;
+  batch.deltas.push({
+    day: item.day,
+    campaign_id: r.campaign_id,
+    affiliate_id: r.affiliate_id ?? 0,
+    banner_id: r.banner_id ?? 0,
+    clicks,
+    unique_clicks: unique,
+    declined_clicks: status === 'declined' ? 1 : 0,
+    cost,
+  });
+  if (r.flow_id === undefined || r.flow_id === null) return;
+  batch.traffic.push({
+    day: item.day,
+    campaign_id: r.campaign_id,
+    flow_id: r.flow_id,
+    landing_index: r.landing_index ?? -1,
+    offer_index: r.offer_index ?? -1,
+    source_id: r.source_id ?? 0,
+    country: r.country ?? '',
+    clicks,
+    unique_clicks: unique,
+    cost,
+  });
+  for (const d of dimensionDeltas(
+    { day: item.day, campaign_id: r.campaign_id, flow_id: r.flow_id },
+    clickValues(r, item.hour ?? '00'),
+    { clicks, unique_clicks: unique, cost },
+  ))
+    batch.dimensions.push(d);
 }
