@@ -172,7 +172,11 @@ export interface BuildOptions {
   resetMinMs?: number;
 }
 
-/** Wires the services and loads what they cache (settings, plugin state). Migrations must have run. */
+/**
+ * Wires the services and loads what they cache (settings, plugin state). Migrations must have run.
+ * It is long on purpose: it is the one place that builds every service in dependency order, so
+ * reading it top to bottom shows what each service is handed; split, that order would be scattered.
+ */
 export async function buildServices(
   config: Config,
   db: Knex,
