@@ -236,6 +236,8 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
     });
 
     test('bad settings are 422 naming the key by its dotted path, and nothing is saved', async () => {
+      const before = (await a.get('/plugins/greeter')).body;
+      assert.equal(before.active, false, 'the plugin starts inactive');
       assertFieldError(await a.patch('/plugins/greeter', { settings: { times: 'many' } }), 'settings.times');
       assertFieldError(await a.patch('/plugins/greeter', { settings: { mode: 'shouting' } }), 'settings.mode');
       assertFieldError(await a.patch('/plugins/greeter', { settings: { names: [1, 2] } }), 'settings.names');
@@ -251,16 +253,25 @@ describe('/api/v1/settings and /api/v1/plugins', () => {
       );
       assertFieldError(await a.patch('/plugins/greeter', { settings: { greeting: 'g'.repeat(70_000) } }), 'settings');
       const now = (await a.get('/plugins/greeter')).body;
-      assert.equal(now.settings.greeting, 'hey', 'a refused batch saves none of its values');
-      assert.equal(now.settings.times, 1);
+      assert.deepEqual(now.settings, before.settings, 'a refused batch saves none of its values');
+      assert.equal(now.settings.greeting === 'ok', false);
       assert.equal(now.active, false, 'a refused PATCH does not activate');
     });
 
     test('plugin changes are in the audit log with the actor email', async () => {
-      const log = await a.get('/audit-log?objectType=plugin&objectId=greeter');
-      assert.equal(log.status, 200);
-      const entries = log.body.data as Array<{ action: string; actor: string; details: Record<string, unknown> }>;
-      assert.equal(entries.length, 3, 'one entry per accepted PATCH');
+      type Entry = { action: string; actor: string; details: Record<string, unknown> };
+      const read = async () => {
+        const log = await a.get('/audit-log?objectType=plugin&objectId=greeter');
+        assert.equal(log.status, 200);
+        return log.body.data as Entry[];
+      };
+      const earlier = (await read()).length;
+      assert.equal((await a.patch('/plugins/greeter', { active: true })).status, 200);
+      assert.equal((await a.patch('/plugins/greeter', { settings: { greeting: 'hey' } })).status, 200);
+      assertFieldError(await a.patch('/plugins/greeter', { settings: { times: 'many' } }), 'settings.times');
+      assert.equal((await a.patch('/plugins/greeter', { active: false })).status, 200);
+      const entries = (await read()).slice(0, 3);
+      assert.equal((await read()).length, earlier + 3, 'one entry per accepted PATCH, none for a refused one');
       for (const e of entries) assert.equal(e.actor, OWNER.email);
       assert.deepEqual(
         entries.map((e) => e.details.active),

@@ -419,15 +419,27 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     assert.equal(row.matchedBy, 'coupon');
     assert.equal(row.trace.matchedBy, 'coupon');
     assert.ok((row.explanation as string[]).some((l) => l.includes('coupon SPRING')));
+    // Its own second coupon sale, a sale of Bob's and an action, for the filters below.
+    assert.equal((await sale({ orderId: nextOrder('LIST'), totalCost: 5, coupon: 'SPRING' })).status, 201);
+    const bobs = await a.post('/sales', {
+      orderId: nextOrder('LIST'),
+      totalCost: 9,
+      campaignId: hats,
+      affiliateId: 'bob',
+    });
+    assert.equal(bobs.status, 201, bobs.text);
+    assert.equal((await action({ actionCode: 'signup', orderId: nextOrder('LIST'), campaignId: shoes })).status, 201);
     const byCoupon = await a.get('/sales?matchedBy=coupon&perPage=200');
     assert.ok(byCoupon.body.data.length >= 2);
     assert.ok((byCoupon.body.data as Array<{ matchedBy: string }>).every((s) => s.matchedBy === 'coupon'));
     const byCampaign = await a.get(`/sales?campaignId=${hats}&perPage=200`);
+    assert.ok(byCampaign.body.data.length >= 1);
     assert.ok((byCampaign.body.data as Array<{ campaignId: number }>).every((s) => s.campaignId === hats));
     const byAffiliate = await a.get(`/sales?affiliateId=${bob}&perPage=200`);
     assert.ok(byAffiliate.body.data.length >= 1);
     assert.ok((byAffiliate.body.data as Array<{ affiliateId: number }>).every((s) => s.affiliateId === bob));
     const actions = await a.get('/sales?kind=action&perPage=200');
+    assert.ok(actions.body.data.length >= 1);
     assert.ok((actions.body.data as Array<{ kind: string }>).every((s) => s.kind === 'action'));
     assert.equal((await a.get('/sales?matchedBy=magic')).status, 422);
     assert.equal((await request(app.url, 'GET', '/api/v1/sales')).status, 401);
