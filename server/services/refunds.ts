@@ -154,6 +154,7 @@ export class RefundService {
       throw conflict(`Sale ${sale.id} is an action: only sales can be refunded`);
     if (sale.status === 'declined') throw conflict(`Sale ${sale.id} is declined: there is nothing to refund`);
     const money = (u: Units) => `${unitsToFixed(u, 2)} ${sale.currency}`;
+    // A reversal of a sale without a total takes everything; `refundedTotal` asks for what is missing.
     const { amount, full } = await refundAmount(
       trx,
       input.reversal && !sale.totalCost ? { ...sale, totalCost: null } : sale,
@@ -179,12 +180,7 @@ export class RefundService {
       throw conflict(`Sale ${sale.id} was refunded by someone else at the same time: check it and try again`);
     }
 
-    const all = await lockCommissionsOfSale(trx, sale.id);
-    const children = new Map<number, StoredCommission[]>();
-    for (const c of all) {
-      if (c.parent_id !== null && isReversal(c)) children.set(c.parent_id, [...(children.get(c.parent_id) ?? []), c]);
-    }
-    const originals = all.filter((c) => !isReversal(c) && ['pending', 'approved', 'paid'].includes(c.status));
+    const { originals, children } = await commissionsToTake(trx, sale.id);
     const stats: StatsDelta[] = [
       {
         day: today,
@@ -229,30 +225,7 @@ export class RefundService {
       if (done.negative) created.push(done.negative.id);
     }
 
-    await addDailyStats(trx, stats);
-    // The sale's status follows its commissions (reversed, or taken back in full).
-    await refreshSaleStatuses(trx, [sale.id]);
-    await recordAudit(
-      trx,
-      actor,
-      `sale.${input.type}`,
-      'sale',
-      sale.id,
-      { refundId, amount: fromUnits(amount), currency: sale.currency, full, reversed: touched, created },
-      now,
-    );
-    const affected = await readCommissions(trx, [...new Set([...touched, ...created])]);
-    return {
-      refundId,
-      saleId: sale.id,
-      orderId: sale.orderId,
-      type: input.type,
-      amount: fromUnits(amount),
-      currency: sale.currency,
-      refundedTotal: fromUnits(add(sale.refunded, amount)),
-      full,
-      commissions: affected.map(toCommission),
-    };
+    return finishRefund(taking, touched, created);
   }
 
   /**
@@ -291,6 +264,52 @@ export class RefundService {
     });
     return { reversed, negative };
   }
+}
+
+/**
+ * The sale's commissions a refund takes from (pending, approved or paid, not reversals
+ * themselves), locked, with the partial reversals each already has.
+ */
+async function commissionsToTake(
+  trx: Knex,
+  saleId: number,
+): Promise<{ originals: StoredCommission[]; children: Map<number, StoredCommission[]> }> {
+  const all = await lockCommissionsOfSale(trx, saleId);
+  const children = new Map<number, StoredCommission[]>();
+  for (const c of all) {
+    if (c.parent_id !== null && isReversal(c)) children.set(c.parent_id, [...(children.get(c.parent_id) ?? []), c]);
+  }
+  const originals = all.filter((c) => !isReversal(c) && ['pending', 'approved', 'paid'].includes(c.status));
+  return { originals, children };
+}
+
+/** The refund's rollups, the sale's status and audit entry, and the answer with the commissions it touched. */
+async function finishRefund(t: Taking, touched: number[], created: number[]): Promise<RefundResult> {
+  const { trx, stats, sale, actor, input, refundId, amount, full, now } = t;
+  await addDailyStats(trx, stats);
+  // The sale's status follows its commissions (reversed, or taken back in full).
+  await refreshSaleStatuses(trx, [sale.id]);
+  await recordAudit(
+    trx,
+    actor,
+    `sale.${input.type}`,
+    'sale',
+    sale.id,
+    { refundId, amount: fromUnits(amount), currency: sale.currency, full, reversed: touched, created },
+    now,
+  );
+  const affected = await readCommissions(trx, [...new Set([...touched, ...created])]);
+  return {
+    refundId,
+    saleId: sale.id,
+    orderId: sale.orderId,
+    type: input.type,
+    amount: fromUnits(amount),
+    currency: sale.currency,
+    refundedTotal: fromUnits(add(sale.refunded, amount)),
+    full,
+    commissions: affected.map(toCommission),
+  };
 }
 
 /** A refund being applied: what each commission's share is taken with. */
