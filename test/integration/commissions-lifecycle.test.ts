@@ -196,7 +196,18 @@ describe('commission lifecycle: approve, decline, bulk, roles (SPEC §6.3)', () 
   });
 
   test('list: filters, page pagination and totals per status', async () => {
-    const res = await a.get(`/commissions?campaignId=${manual}&perPage=2`);
+    // A campaign of this test's own: one commission paid, two of Bob's declined.
+    const listed = await campaignWithPayout(a, { name: 'Listed', approval: 'manual' });
+    const paidOne = await saleBy('ann', listed, 108);
+    assert.equal((await a.post(`/commissions/${paidOne.commissionId}/approve`)).status, 200);
+    const batch = await a.post('/payout-batches', {});
+    assert.equal(batch.status, 201, batch.text);
+    assert.equal((await a.post(`/payout-batches/${batch.body.id}/mark-paid`)).status, 200);
+    for (let i = 0; i < 2; i++) {
+      const { commissionId } = await saleBy('bob', listed, 50);
+      assert.equal((await a.post(`/commissions/${commissionId}/decline`, { reason: 'test order' })).status, 200);
+    }
+    const res = await a.get(`/commissions?campaignId=${listed}&perPage=2`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.data.length, 2);
     assert.equal(res.body.pagination.perPage, 2);
@@ -224,6 +235,9 @@ describe('commission lifecycle: approve, decline, bulk, roles (SPEC §6.3)', () 
   });
 
   test('an affiliate token sees only its own commissions and cannot approve or decline', async () => {
+    // A commission of each affiliate's, to look at.
+    await saleBy('ann', manual, 20);
+    await saleBy('bob', manual, 20);
     const aff = api(app.url, annToken);
     const mine = await aff.get(`/commissions?affiliateId=${bob}&perPage=200`);
     assert.equal(mine.status, 200, mine.text);
