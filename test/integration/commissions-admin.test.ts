@@ -170,6 +170,9 @@ describe('admin: commissions queue, refunds on the sale page, payout batches (SP
   });
 
   test('payout pages: preview with a minimum, create, batch page with CSV link, mark paid; a paid batch cannot be deleted', async () => {
+    // An approved commission of Ann's above the minimum, to pay.
+    const owed = await saleBy('ann', 100);
+    assert.equal((await a.post(`/commissions/${owed.commissionId}/approve`)).status, 200);
     const preview = await agent.get('/admin/payout-batches?minimum=5');
     assert.equal(preview.status, 200);
     assert.match(preview.text, new RegExp(`data-preview[\\s\\S]*data-affiliate="${ann}"`));
