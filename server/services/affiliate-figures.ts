@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dayIn } from '../domain/time.js';
-import { formatMoney, toUnits } from '../domain/money.js';
+import { ZERO, formatMoney } from '../domain/money.js';
 import { COMMISSION_STATUSES } from './commission-lifecycle.js';
 import { commissionTotals } from '../store/commissions.js';
 import { affiliateStatsTotals } from '../store/daily-stats.js';
@@ -28,7 +28,7 @@ export async function affiliateFigures(db: Knex, affiliateId: number, now: numbe
     byStatus: COMMISSION_STATUSES.map((status) => ({
       status,
       count: totals[status]?.count ?? 0,
-      amount: formatMoney(toUnits(totals[status]?.amount ?? 0), currency),
+      amount: formatMoney(totals[status]?.amount ?? ZERO, currency),
     })),
   };
 }

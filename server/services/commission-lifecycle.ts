@@ -5,7 +5,8 @@ import type { Outbox } from './outbox.js';
 import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
-import { asUnits, fromUnits } from '../domain/money.js';
+import { ZERO, asUnits, fromUnits, type Units } from '../domain/money.js';
+import { commissionJson, type CommissionJson } from '../http/presenters/commissions.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
@@ -42,7 +43,7 @@ export const COMMISSION_STATUSES = [
 const TARGET = { approve: 'approved', decline: 'declined' } as const;
 const EVENT = { approve: 'commission.approved', decline: 'commission.declined' } as const;
 
-export type StatusTotals = Record<CommissionStatus, { count: number; amount: number }>;
+export type StatusTotals = Record<CommissionStatus, { count: number; amount: Units }>;
 
 export interface CommissionPage extends Page<Commission> {
   totals: StatusTotals;
@@ -61,6 +62,9 @@ export interface StatusChange {
   reason: string | null;
   actor: string;
 }
+
+/** A status change as plugins receive it (`commission.statusChanged`): the commission's amounts as decimals. */
+export type AnnouncedStatusChange = Omit<StatusChange, 'commission'> & { commission: CommissionJson };
 
 /** The commission in a notification: what an integrator needs, without the merchant's cut. */
 export function commissionSummary(c: StoredCommission) {
@@ -81,10 +85,13 @@ export function commissionSummary(c: StoredCommission) {
 }
 
 /** What an affiliate may see of a commission: not the merchant's cut nor how it was computed. */
-export function commissionFor(actor: Actor | null, c: Commission): Partial<Commission> {
+export function commissionFor<C extends { merchantAmount: unknown; detail: unknown }>(
+  actor: Actor | null,
+  c: C,
+): Partial<C> {
   if (actor?.role !== 'affiliate') return c;
   const { merchantAmount: _m, detail: _d, ...rest } = c;
-  return rest;
+  return rest as Partial<C>;
 }
 
 /**
@@ -247,7 +254,8 @@ export class CommissionLifecycle {
 
   /** Tells plugins about committed changes (`commission.statusChanged`, SPEC §8). */
   async announce(changes: StatusChange[]): Promise<void> {
-    for (const c of changes) await this.hooks.doAction('commission.statusChanged', c);
+    for (const c of changes)
+      await this.hooks.doAction('commission.statusChanged', { ...c, commission: commissionJson(c.commission) });
   }
 
   /**
@@ -352,14 +360,14 @@ export class CommissionLifecycle {
   }
 }
 
-function fillTotals(raw: Record<string, { count: number; amount: number }>): StatusTotals {
+function fillTotals(raw: Record<string, { count: number; amount: Units }>): StatusTotals {
   const out = {} as StatusTotals;
-  for (const s of COMMISSION_STATUSES) out[s] = raw[s] ?? { count: 0, amount: 0 };
+  for (const s of COMMISSION_STATUSES) out[s] = raw[s] ?? { count: 0, amount: ZERO };
   return out;
 }
 
 declare module '../plugins/contract.js' {
   interface HookActions {
-    'commission.statusChanged': [change: StatusChange];
+    'commission.statusChanged': [change: AnnouncedStatusChange];
   }
 }

@@ -8,7 +8,7 @@ import type { Settings } from '../domain/settings.js';
 import type { PayoutDef } from '../domain/payouts.js';
 import { dayIn } from '../domain/time.js';
 import { isInvited } from '../domain/invitations.js';
-import { formatMoney, toUnits } from '../domain/money.js';
+import { ZERO, formatMoney } from '../domain/money.js';
 import { AppError, fieldError, forbidden } from '../errors.js';
 import type { Affiliate } from '../store/affiliates.js';
 import type { Campaign } from '../store/campaigns.js';
@@ -242,7 +242,7 @@ export class PortalService {
     const byStatus = (['pending', 'approved', 'paid'] as const).map((status) => ({
       status,
       count: totals[status]?.count ?? 0,
-      amount: formatMoney(toUnits(totals[status]?.amount ?? 0), currency),
+      amount: formatMoney(totals[status]?.amount ?? ZERO, currency),
     }));
     return { periods, byStatus, currency };
   }
@@ -414,7 +414,7 @@ export class PortalService {
         kind: c.kind,
         tier: c.tier,
         status: c.status,
-        amount: formatMoney(toUnits(c.amount), c.currency),
+        amount: formatMoney(c.amount, c.currency),
         campaignName: snap.campaigns.get(c.campaignId)?.name ?? `#${c.campaignId}`,
         orderId: c.saleId === null ? null : (orders.get(c.saleId) ?? null),
       })),
@@ -424,7 +424,7 @@ export class PortalService {
       .map((st) => ({
         status: st,
         count: totals[st]?.count ?? 0,
-        amount: formatMoney(toUnits(totals[st]?.amount ?? 0), currency),
+        amount: formatMoney(totals[st]?.amount ?? ZERO, currency),
       }));
     return { ...rows, totals: totalsView };
   }

@@ -6,6 +6,7 @@ import type { Settings } from '../domain/settings.js';
 import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
 import { commissionSummary } from './commission-lifecycle.js';
 import type { Outbox } from './outbox.js';
+import { commissionJson, type CommissionJson } from '../http/presenters/commissions.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
 import {
   add,
@@ -74,6 +75,9 @@ export interface RefundResult {
   commissions: Commission[];
 }
 
+/** A refund as plugins receive it (`sale.refunded`): the commissions' amounts as decimals. */
+export type AnnouncedRefund = Omit<RefundResult, 'commissions'> & { commissions: CommissionJson[] };
+
 /** The one sale of an order to refund: 404 without one, 409 when several campaigns recorded the order. */
 export function pickOrderSale(
   orderId: string,
@@ -139,7 +143,7 @@ export class RefundService {
       return { result: await this.apply(trx, sale, input, actor, changes), changes };
     });
     await this.lifecycle.announce(changes);
-    await this.hooks.doAction('sale.refunded', result);
+    await this.hooks.doAction('sale.refunded', { ...result, commissions: result.commissions.map(commissionJson) });
     return result;
   }
 
@@ -467,6 +471,6 @@ async function refundAmount(
 
 declare module '../plugins/contract.js' {
   interface HookActions {
-    'sale.refunded': [refund: RefundResult];
+    'sale.refunded': [refund: AnnouncedRefund];
   }
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { dialectHelper, type Cell } from '../db/index.js';
 import { parseJson, toIso, paginate, eachRow, type Page } from './rows.js';
 import type { PageQuery } from '../validation.js';
-import { asUnits, fromUnits } from '../domain/money.js';
+import { asUnits, type Units } from '../domain/money.js';
 
 export type CommissionStatus = 'pending' | 'approved' | 'declined' | 'paid' | 'reversed';
 export type CommissionKind = 'sale' | 'action' | 'click' | 'impression' | 'refund' | 'chargeback';
@@ -44,11 +44,11 @@ export interface Commission {
   tier: number;
   status: CommissionStatus;
   statusReason: string | null;
-  amount: number;
-  merchantAmount: number;
+  amount: Units;
+  merchantAmount: Units;
   currency: string;
-  basis: number | null;
-  rate: { value: number; unit: string } | null;
+  basis: Units | null;
+  rate: { value: Units; unit: string } | null;
   quantity: number;
   day: string | null;
   parentId: number | null;
@@ -68,14 +68,12 @@ export const toCommission = (r: CommissionRow & { id: number | string }): Commis
   tier: r.tier,
   status: r.status,
   statusReason: r.status_reason,
-  amount: fromUnits(asUnits(Number(r.amount))),
-  merchantAmount: fromUnits(asUnits(Number(r.merchant_amount))),
+  amount: asUnits(Number(r.amount)),
+  merchantAmount: asUnits(Number(r.merchant_amount)),
   currency: r.currency,
-  basis: r.basis === null ? null : fromUnits(asUnits(Number(r.basis))),
+  basis: r.basis === null ? null : asUnits(Number(r.basis)),
   rate:
-    r.rate_unit === null || r.rate_value === null
-      ? null
-      : { value: fromUnits(asUnits(Number(r.rate_value))), unit: r.rate_unit },
+    r.rate_unit === null || r.rate_value === null ? null : { value: asUnits(Number(r.rate_value)), unit: r.rate_unit },
   quantity: Number(r.quantity),
   day: r.day,
   parentId: r.parent_id === null ? null : Number(r.parent_id),
@@ -144,7 +142,7 @@ export async function listCommissions(db: Knex, f: CommissionFilters, page: Page
 export async function commissionTotals(
   db: Knex,
   f: CommissionFilters,
-): Promise<Record<string, { count: number; amount: number }>> {
+): Promise<Record<string, { count: number; amount: Units }>> {
   const rows = (await filtered(db, { ...f, status: undefined })
     .modify((q) => {
       if (f.status) q.where('status', f.status);
@@ -153,8 +151,8 @@ export async function commissionTotals(
     .count({ n: '*' })
     .sum({ total: 'amount' })
     .groupBy('status')) as Array<{ status: string; n: number | string; total: number | string | null }>;
-  const out: Record<string, { count: number; amount: number }> = {};
-  for (const r of rows) out[r.status] = { count: Number(r.n), amount: fromUnits(asUnits(Number(r.total ?? 0))) };
+  const out: Record<string, { count: number; amount: Units }> = {};
+  for (const r of rows) out[r.status] = { count: Number(r.n), amount: asUnits(Number(r.total ?? 0)) };
   return out;
 }
 

@@ -79,14 +79,10 @@ test('no import cycle between server modules', () => {
 /*
  * Money (README "How the code is laid out"): the store and the services work in units; the
  * decimals of a JSON answer are made once, by the resource's presenter in server/http/presenters/.
- * Commissions still leave the store as decimals (their entity is read by the commission pages,
- * the portal, mails, hooks and outbox payloads); that one file is the exception until it moves.
  */
-const STORE_STILL_IN_DECIMALS = new Set([path.join(ROOT, 'store', 'commissions.ts')]);
-
 test('server/store/ gives units: no store module converts to decimals', () => {
   const found = files
-    .filter(({ file }) => inside(file, 'store') && !STORE_STILL_IN_DECIMALS.has(file))
+    .filter(({ file }) => inside(file, 'store'))
     .flatMap(({ file, text }) =>
       text
         .split('\n')

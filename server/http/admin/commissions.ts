@@ -22,7 +22,8 @@ import {
 } from './form-values.js';
 import { AppError, notFound } from '../../errors.js';
 import { amount as amountSchema, id as idSchema, parse } from '../../validation.js';
-import { add, formatMoney, toUnits, unitsToFixed, ZERO, type Units } from '../../domain/money.js';
+import { add, formatMoney, negate, toUnits, unitsToFixed, ZERO, type Units } from '../../domain/money.js';
+import { commissionJson } from '../presenters/commissions.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, type ReviewAction } from '../../services/commission-lifecycle.js';
 import type { Commission } from '../../store/commissions.js';
@@ -48,8 +49,6 @@ const numberFilter = (raw: unknown) => (typeof raw === 'string' && /^\d{1,10}$/.
 const dayFilter = (raw: unknown) =>
   typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : undefined;
 const money = (units: Units, currency: string) => formatMoney(units, currency);
-/** A commission's amount, which the commission store still gives as a decimal. */
-const decimalMoney = (value: number, currency: string) => formatMoney(toUnits(value), currency);
 /** The commissions queue's filters, from its query string or a form repeating them. */
 function queueFilters(src: Record<string, unknown>) {
   const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
@@ -84,9 +83,9 @@ function basisText(c: Commission): string {
     return lines > 1 ? `sum of ${lines} items` : '';
   }
   if (c.rate.unit === 'percent') {
-    return `${decimalText(toUnits(c.rate.value))}% of ${c.basis === null ? 'no amount' : decimalMoney(c.basis, c.currency)}`;
+    return `${decimalText(c.rate.value)}% of ${c.basis === null ? 'no amount' : money(c.basis, c.currency)}`;
   }
-  const per = decimalMoney(c.rate.value, c.currency);
+  const per = money(c.rate.value, c.currency);
   if (c.kind === 'impression') return `${per} per 1,000 × ${c.quantity.toLocaleString('en-US')} impressions`;
   if (c.kind === 'click') return `${per} × ${c.quantity} clicks`;
   return c.quantity > 1 ? `${per} × ${c.quantity}` : per;
@@ -106,8 +105,8 @@ async function namer(ctx: AppContext) {
 async function commissionRows(ctx: AppContext, list: Commission[]) {
   const names = await namer(ctx);
   return list.map((c) => ({
-    ...c,
-    amountText: decimalMoney(c.amount, c.currency),
+    ...commissionJson(c),
+    amountText: money(c.amount, c.currency),
     negative: c.amount < 0,
     basisText: basisText(c),
     payoutTitle: names.payout(c.campaignId, c.payoutId),
@@ -148,7 +147,7 @@ export function refundSummary(commissions: Commission[]): string {
   if (reversed.length) parts.push(`reversed ${plural(reversed.length, 'commission')}`);
   if (lines.length) {
     const byCurrency = new Map<string, Units>();
-    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? ZERO, toUnits(-c.amount)));
+    for (const c of lines) byCurrency.set(c.currency, add(byCurrency.get(c.currency) ?? ZERO, negate(c.amount)));
     const by = [...byCurrency].map(([currency, units]) => formatMoney(units, currency)).join(' + ');
     parts.push(`cut ${plural(cut.size, 'commission')} by ${by}`, `added ${plural(lines.length, 'negative line')}`);
   }
@@ -221,7 +220,7 @@ function registerCommissionQueue(router: Router<AppState, AppCustom>, views: Vie
       totals: COMMISSION_STATUSES.map((s) => ({
         status: s,
         count: result.totals[s].count,
-        amountText: decimalMoney(result.totals[s].amount, currency),
+        amountText: money(result.totals[s].amount, currency),
         url: statusLink(s),
         current: filters.status === s,
       })),
@@ -355,7 +354,7 @@ function registerCommissionReview(router: Router<AppState, AppCustom>, views: Vi
       return {
         question: `Decline commission #${c.id}?`,
         consequences: [
-          `${decimalMoney(c.amount, c.currency)} for ${who} is declined and will not be paid.`,
+          `${money(c.amount, c.currency)} for ${who} is declined and will not be paid.`,
           'A declined commission cannot be approved again.',
         ],
         action: 'Decline the commission',
@@ -386,7 +385,7 @@ function registerCommissionReview(router: Router<AppState, AppCustom>, views: Vi
     render(ctx, views, 'admin/commission-revert', {
       title: `Revert commission #${c.id} to declined?`,
       nav: 'commissions',
-      commission: { ...c, amountText: decimalMoney(c.amount, c.currency || currency) },
+      commission: { ...commissionJson(c), amountText: money(c.amount, c.currency || currency) },
       revertable: c.status === 'approved' && c.batchId === null,
       back: safeBack(valueAt(bodyOf(ctx), 'back') ?? (ctx.query.back as string | undefined), '/admin/commissions'),
       values: {},
@@ -452,7 +451,7 @@ function registerSaleRefund(router: Router<AppState, AppCustom>, views: Views): 
       flash(
         ctx,
         'success',
-        `${what} of ${decimalMoney(result.amount, result.currency)} recorded: ${refundSummary(result.commissions)}.`,
+        `${what} of ${formatMoney(toUnits(result.amount), result.currency)} recorded: ${refundSummary(result.commissions)}.`,
       );
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;

@@ -12,6 +12,8 @@ import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
+import { commissionJson, commissionPageJson } from '../presenters/commissions.js';
+import { refundResultJson } from '../presenters/refunds.js';
 import { payoutBatchDetailJson, payoutBatchPageJson, payoutPreviewJson } from '../presenters/payout-batches.js';
 import { KEY_LENGTH, TEXT_LENGTH } from '../../domain/limits.js';
 
@@ -118,13 +120,14 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
       return sendCsv(ctx, 'commissions', ctx.services.commissionQueue.csv(filters));
     }
     const result = await ctx.services.commissionLifecycle.list(filters, page, actor);
-    ctx.body = { ...result, data: result.data.map((c) => commissionFor(actor, c)) };
+    const json = commissionPageJson(result);
+    ctx.body = { ...json, data: json.data.map((c) => commissionFor(actor, c)) };
   });
   router.get('/commissions/:id', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     parseQuery(ctx, nothing);
     const actor = actorOf(ctx);
-    ctx.body = commissionFor(actor, await ctx.services.commissionLifecycle.get(id, actor));
+    ctx.body = commissionFor(actor, commissionJson(await ctx.services.commissionLifecycle.get(id, actor)));
   });
   router.post('/commissions/bulk', requireRole(...MERCHANT), async (ctx) => {
     const body = parseBody(ctx, bulkBody);
@@ -134,7 +137,7 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
     router.post(`/commissions/:id/${action}`, requireRole(...MERCHANT), async (ctx) => {
       const { id } = parse(z.object({ id: idSchema }), ctx.params);
       const body = parseBody(ctx, reviewBody);
-      ctx.body = await ctx.services.commissionLifecycle.review(id, action, body.reason, actorOf(ctx));
+      ctx.body = commissionJson(await ctx.services.commissionLifecycle.review(id, action, body.reason, actorOf(ctx)));
     });
   }
 
@@ -142,7 +145,7 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/commissions/:id/revert', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
     const body = parseBody(ctx, revertBody);
-    ctx.body = await ctx.services.commissionLifecycle.revert(id, body.reason, actorOf(ctx));
+    ctx.body = commissionJson(await ctx.services.commissionLifecycle.revert(id, body.reason, actorOf(ctx)));
   });
 
   router.post('/sales/:orderId/refund', async (ctx) => {
@@ -166,7 +169,9 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
     const sale = pickOrderSale(orderId, caller.kind === 'signature' ? caller.campaignId : campaignId, candidates);
     await answerOnce(ctx, caller, body.refundId ? { saleId: sale.id, refundId: body.refundId } : null, async () => ({
       status: 200,
-      body: await refunds.refundSale(sale.id, { amount: body.amount, type: body.type }, refundActor(ctx)),
+      body: refundResultJson(
+        await refunds.refundSale(sale.id, { amount: body.amount, type: body.type }, refundActor(ctx)),
+      ),
     }));
   });
 

@@ -1,0 +1,30 @@
+import { fromUnits, type Units } from '../../domain/money.js';
+import type { Commission } from '../../store/commissions.js';
+import type { Page } from '../../store/rows.js';
+
+/** A commission as JSON: amount, merchant's cut, basis and rate value as decimal numbers (SPEC §1). */
+export const commissionJson = (c: Commission) => ({
+  ...c,
+  amount: fromUnits(c.amount),
+  merchantAmount: fromUnits(c.merchantAmount),
+  basis: c.basis === null ? null : fromUnits(c.basis),
+  rate: c.rate === null ? null : { value: fromUnits(c.rate.value), unit: c.rate.unit },
+});
+
+export type CommissionJson = ReturnType<typeof commissionJson>;
+
+/** Totals per status as JSON: each amount as a decimal number. */
+export const commissionTotalsJson = <S extends string>(totals: Record<S, { count: number; amount: Units }>) =>
+  Object.fromEntries(
+    Object.entries<{ count: number; amount: Units }>(totals).map(([s, t]) => [
+      s,
+      { count: t.count, amount: fromUnits(t.amount) },
+    ]),
+  ) as Record<S, { count: number; amount: number }>;
+
+/** A page of commissions with its totals per status, as JSON. */
+export const commissionPageJson = <
+  P extends Page<Commission> & { totals: Record<string, { count: number; amount: Units }> },
+>(
+  page: P,
+) => ({ ...page, data: page.data.map(commissionJson), totals: commissionTotalsJson(page.totals) });
