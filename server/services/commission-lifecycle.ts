@@ -6,7 +6,7 @@ import type { Actor } from './actor.js';
 import type { Settings } from '../domain/settings.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import { ZERO, asUnits, fromUnits, type Units } from '../domain/money.js';
-import { commissionJson, type CommissionJson } from '../http/presenters/commissions.js';
+import { commissionJson, type CommissionJson } from './commission-json.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';

@@ -6,7 +6,7 @@ import type { Settings } from '../domain/settings.js';
 import type { CommissionLifecycle, StatusChange } from './commission-lifecycle.js';
 import { commissionSummary } from './commission-lifecycle.js';
 import type { Outbox } from './outbox.js';
-import { commissionJson, type CommissionJson } from '../http/presenters/commissions.js';
+import { commissionJson, type CommissionJson } from './commission-json.js';
 import { AppError, conflict, fieldError, notFound } from '../errors.js';
 import {
   add,

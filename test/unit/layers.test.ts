@@ -49,6 +49,14 @@ test('server/http/ never reaches the database handle', () => {
   assert.deepEqual(found, []);
 });
 
+test('only the web layer imports server/http/: services, store, domain, ingest and db never do', () => {
+  const found = files
+    .filter(({ file }) => inside(file, 'services', 'store', 'domain', 'ingest', 'db'))
+    .filter(({ text }) => /(?:from|import)\s*\(?\s*'(?:\.\.\/)+http\//.test(text))
+    .map(({ file }) => file);
+  assert.deepEqual(found, []);
+});
+
 test('no import cycle between server modules', () => {
   const graph = new Map<string, string[]>();
   for (const { file, text } of files) {

@@ -2,16 +2,8 @@ import { fromUnits, type Units } from '../../domain/money.js';
 import type { Commission } from '../../store/commissions.js';
 import type { Page } from '../../store/rows.js';
 
-/** A commission as JSON: amount, merchant's cut, basis and rate value as decimal numbers (SPEC §1). */
-export const commissionJson = (c: Commission) => ({
-  ...c,
-  amount: fromUnits(c.amount),
-  merchantAmount: fromUnits(c.merchantAmount),
-  basis: c.basis === null ? null : fromUnits(c.basis),
-  rate: c.rate === null ? null : { value: fromUnits(c.rate.value), unit: c.rate.unit },
-});
-
-export type CommissionJson = ReturnType<typeof commissionJson>;
+export { commissionJson, type CommissionJson } from '../../services/commission-json.js';
+import { commissionJson } from '../../services/commission-json.js';
 
 /** Totals per status as JSON: each amount as a decimal number. */
 export const commissionTotalsJson = <S extends string>(totals: Record<S, { count: number; amount: Units }>) =>
