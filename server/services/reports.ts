@@ -113,6 +113,27 @@ interface Raw {
   approved: bigint;
 }
 
+/** The figures of a campaign-URL rollup row (no impressions, no commissions). */
+const trafficRaw = (row: {
+  clicks: number;
+  uniqueClicks: number;
+  conversions: number;
+  sales: number;
+  revenue: bigint;
+  cost: bigint;
+}): Raw => ({
+  clicks: row.clicks,
+  uniqueClicks: row.uniqueClicks,
+  impressions: 0,
+  conversions: row.conversions,
+  sales: row.sales,
+  revenue: row.revenue,
+  cost: row.cost,
+  commissions: 0n,
+  pending: 0n,
+  approved: 0n,
+});
+
 const zero = (): Raw => ({
   clicks: 0,
   uniqueClicks: 0,
@@ -352,18 +373,7 @@ export class ReportService {
       const day = String(row.keys.day);
       let bucket = days.get(day);
       if (!bucket) days.set(day, (bucket = { totals: null, rows: [] }));
-      const raw: Raw = {
-        clicks: row.clicks,
-        uniqueClicks: row.uniqueClicks,
-        impressions: 0,
-        conversions: row.conversions,
-        sales: row.sales,
-        revenue: row.revenue,
-        cost: row.cost,
-        commissions: 0n,
-        pending: 0n,
-        approved: 0n,
-      };
+      const raw = trafficRaw(row);
       if (row.dimension === '*') bucket.totals = raw;
       else bucket.rows.push({ k1: day, k2: String(row.keys.value ?? NONE), raw });
     }
@@ -639,18 +649,7 @@ export class ReportService {
       });
       for (const row of rows) {
         const r = row.keys;
-        const raw: Raw = {
-          clicks: row.clicks,
-          uniqueClicks: row.uniqueClicks,
-          impressions: 0,
-          conversions: row.conversions,
-          sales: row.sales,
-          revenue: row.revenue,
-          cost: row.cost,
-          commissions: 0n,
-          pending: 0n,
-          approved: 0n,
-        };
+        const raw = trafficRaw(row);
         for (let i = 0; i < width; i++) parts[i] = i === valueAt ? NONE : keys[i]!(r);
         if (valueAt >= 0 && row.dimension === '*') {
           // The totals of the other keys: "(none)" once the values are taken out.
