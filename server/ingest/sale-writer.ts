@@ -7,7 +7,7 @@ import { rememberSubscription, type SubscriptionRecord } from '../store/subscrip
 import { insertCommission, type CommissionRow } from '../store/commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { fillMacros, saleCommissionMacros } from '../domain/macros.js';
-import { fromUnits } from '../domain/money.js';
+import { fromUnits, type Units } from '../domain/money.js';
 import type { CommissionSummary, PlannedCommission } from '../services/commissions.js';
 import type { OutboxEvent, OutboxMessage } from '../services/outbox.js';
 
@@ -153,32 +153,19 @@ async function writeCommissions(
       banner_id: 0,
       commissions: c.amount,
     });
-    const messages: OutboxMessage[] = [];
-    if (postbackUrl) {
-      messages.push({
-        channel: 'affiliate_postback',
-        method: 'GET',
-        url: fillMacros(
-          postbackUrl,
-          saleCommissionMacros({
-            commissionId: id,
+    const messages: OutboxMessage[] = postbackUrl
+      ? [
+          affiliatePostback(
+            postbackUrl,
+            { id, affiliateId: c.affiliateId, amount: c.amount },
             saleId,
-            orderId: sale.order_id,
-            kind: sale.kind,
-            campaignId: sale.campaign_id,
-            campaignName,
-            affiliateId: c.affiliateId,
-            channel: sale.channel,
-            amount: c.amount,
-            currency,
-            status: sale.status,
+            sale,
             day,
-            // {random} is a cache-buster, not a rule: any source will do.
-            random: Math.random,
-          }),
-        ),
-      });
-    }
+            currency,
+            campaignName,
+          ),
+        ]
+      : [];
     await emit(
       trx,
       'commission.created',
@@ -188,4 +175,39 @@ async function writeCommissions(
   }
   await addDailyStats(trx, deltas);
   return out;
+}
+
+/** The GET to the affiliate's own `postbackUrl` for a new commission, its macros filled (SPEC §7.6). */
+function affiliatePostback(
+  postbackUrl: string,
+  commission: { id: number; affiliateId: number; amount: Units },
+  saleId: number,
+  sale: SaleRow,
+  day: string,
+  currency: string,
+  campaignName: string | null,
+): OutboxMessage {
+  return {
+    channel: 'affiliate_postback',
+    method: 'GET',
+    url: fillMacros(
+      postbackUrl,
+      saleCommissionMacros({
+        commissionId: commission.id,
+        saleId,
+        orderId: sale.order_id,
+        kind: sale.kind,
+        campaignId: sale.campaign_id,
+        campaignName,
+        affiliateId: commission.affiliateId,
+        channel: sale.channel,
+        amount: commission.amount,
+        currency,
+        status: sale.status,
+        day,
+        // {random} is a cache-buster, not a rule: any source will do.
+        random: Math.random,
+      }),
+    ),
+  };
 }

@@ -9,6 +9,7 @@ import {
   type Rate,
   type SaleLine,
   type SubscriptionFacts,
+  type TierCommission,
 } from '../domain/payouts.js';
 import { add, fromUnits, multiplyByRate, unitsToFixed, type Units } from '../domain/money.js';
 import type { AffiliateFacts } from '../domain/matching.js';
@@ -76,50 +77,19 @@ export class CommissionService {
   /** Plans the commissions of a sale or action without writing anything (also used by the simulator). */
   async plan(snap: ConfigSnapshot, sale: SaleForCommissions): Promise<CommissionPlanResult> {
     const currency = snap.settings.baseCurrency;
-    if (sale.affiliateId === null)
-      return { plan: null, commissions: [], explanation: ['No affiliate: no commission.'] };
-    const affiliate = snap.affiliates.get(sale.affiliateId);
-    if (!affiliate || affiliate.status !== 'approved') {
-      return {
-        plan: null,
-        commissions: [],
-        explanation: [`Affiliate ${sale.affiliateId} is not approved: no commission.`],
-      };
-    }
-    const campaign = snap.campaigns.get(sale.campaignId);
-    const none = (why: string): CommissionPlanResult => ({ plan: null, commissions: [], explanation: [why] });
-    // A paused campaign pays nothing; a private one pays only invited affiliates.
-    if (campaign?.status === 'paused')
-      return none(`Campaign ${campaign.id} "${campaign.name}" is paused: no commission.`);
-    if (campaign && !isInvited(campaign, affiliate.id, snap.invitations))
-      return none(
-        `Affiliate ${affiliate.id} is not invited to the private campaign ${campaign.id} "${campaign.name}": no commission.`,
-      );
+    const refused = refusal(snap, sale);
+    if (refused) return { plan: null, commissions: [], explanation: [refused] };
+    const affiliateId = sale.affiliateId!;
     const toBase = (units: Units) => multiplyByRate(units, sale.exchangeRate);
-    const lines: SaleLine[] = sale.items.length
-      ? sale.items.map((i) => ({
-          productId: i.productId,
-          category: i.category ?? null,
-          totalCost: toBase(i.totalCost),
-          quantity: i.quantity ?? 1,
-        }))
-      : [
-          {
-            productId: sale.productId,
-            category: null,
-            totalCost: sale.totalCost === null ? null : toBase(sale.totalCost),
-            quantity: 1,
-          },
-        ];
     const fixedCost: FixedCost =
       sale.fixedCost?.kind === 'amount' ? { kind: 'amount', units: toBase(sale.fixedCost.units) } : sale.fixedCost;
     const payouts = await this.hooks.applyFilters('sale.payouts', snap.payoutsOf(sale.campaignId), sale);
     const plan = planCommissions(
-      lines,
+      baseCurrencyLines(sale, toBase),
       {
         kind: sale.kind,
         actionCode: sale.actionCode,
-        affiliateId: sale.affiliateId,
+        affiliateId,
         couponPayoutId: sale.couponPayoutId,
         payouts,
         country: sale.country ?? null,
@@ -127,47 +97,12 @@ export class CommissionService {
       },
       fixedCost,
     );
-
-    const explanation = plan.selections.map((s) => `Payout: ${s.reason}.`);
-    for (const line of plan.tiers[0]?.lines ?? []) {
-      const basis = line.basis === null ? 'no amount' : `${unitsToFixed(line.basis, 2)} ${currency}`;
-      explanation.push(
-        `${line.productId ?? 'Order'}: ${rateText(line.rate, currency)}${line.rate.unit === 'percent' ? ` of ${basis}` : line.quantity > 1 ? ` × ${line.quantity}` : ''} = ${unitsToFixed(line.amount, 2)} ${currency}`,
-      );
-    }
-    explanation.push(...plan.notes);
-
-    const commissions: PlannedCommission[] = [];
+    const explanation = explain(plan, currency);
     const first = plan.tiers[0];
-    if (first) {
-      commissions.push({
-        tier: 1,
-        affiliateId: sale.affiliateId,
-        amount: first.amount,
-        merchantAmount: first.merchantAmount,
-        payoutId: first.payoutId,
-        basis: sumBasis(first.lines),
-        rate: first.lines.length === 1 ? (first.lines[0]?.rate ?? null) : null,
-        detail: {
-          currency,
-          lines: first.lines.map((l) => ({
-            productId: l.productId,
-            category: l.category,
-            payoutId: l.payoutId,
-            basis: l.basis === null ? null : fromUnits(l.basis),
-            quantity: l.quantity,
-            rate: { value: fromUnits(l.rate.value), unit: l.rate.unit },
-            amount: fromUnits(l.amount),
-            merchantAmount: fromUnits(l.merchantAmount),
-          })),
-          reasons: plan.selections.map((sel) => sel.reason),
-          notes: plan.notes,
-        },
-      });
-    }
+    const commissions: PlannedCommission[] = first ? [firstTier(plan, first, affiliateId, currency)] : [];
     const tiers = await this.hooks.applyFilters('commission.tiers', [], {
       plan,
-      affiliateId: sale.affiliateId,
+      affiliateId,
       campaignId: sale.campaignId,
       affiliate: (id: number) => {
         const a = snap.affiliates.get(id);
@@ -181,6 +116,85 @@ export class CommissionService {
       explanation.push(`Tier ${t.tier}: affiliate ${t.affiliateId} earns ${unitsToFixed(t.amount, 2)} ${currency}.`);
     return { plan, commissions: [...commissions, ...tiers], explanation };
   }
+}
+
+/** Why a sale earns no commission at all (no or unapproved affiliate, paused or private campaign), or null. */
+function refusal(snap: ConfigSnapshot, sale: SaleForCommissions): string | null {
+  if (sale.affiliateId === null) return 'No affiliate: no commission.';
+  const affiliate = snap.affiliates.get(sale.affiliateId);
+  if (!affiliate || affiliate.status !== 'approved')
+    return `Affiliate ${sale.affiliateId} is not approved: no commission.`;
+  const campaign = snap.campaigns.get(sale.campaignId);
+  // A paused campaign pays nothing; a private one pays only invited affiliates.
+  if (campaign?.status === 'paused') return `Campaign ${campaign.id} "${campaign.name}" is paused: no commission.`;
+  if (campaign && !isInvited(campaign, affiliate.id, snap.invitations))
+    return `Affiliate ${affiliate.id} is not invited to the private campaign ${campaign.id} "${campaign.name}": no commission.`;
+  return null;
+}
+
+/** The sale's lines (its items, else the whole order as one line) in the base currency. */
+function baseCurrencyLines(sale: SaleForCommissions, toBase: (units: Units) => Units): SaleLine[] {
+  if (sale.items.length)
+    return sale.items.map((i) => ({
+      productId: i.productId,
+      category: i.category ?? null,
+      totalCost: toBase(i.totalCost),
+      quantity: i.quantity ?? 1,
+    }));
+  return [
+    {
+      productId: sale.productId,
+      category: null,
+      totalCost: sale.totalCost === null ? null : toBase(sale.totalCost),
+      quantity: 1,
+    },
+  ];
+}
+
+/** Why each payout was chosen and how each line of the first tier was computed, in words. */
+function explain(plan: CommissionPlan, currency: string): string[] {
+  const explanation = plan.selections.map((s) => `Payout: ${s.reason}.`);
+  for (const line of plan.tiers[0]?.lines ?? []) {
+    const basis = line.basis === null ? 'no amount' : `${unitsToFixed(line.basis, 2)} ${currency}`;
+    explanation.push(
+      `${line.productId ?? 'Order'}: ${rateText(line.rate, currency)}${line.rate.unit === 'percent' ? ` of ${basis}` : line.quantity > 1 ? ` × ${line.quantity}` : ''} = ${unitsToFixed(line.amount, 2)} ${currency}`,
+    );
+  }
+  explanation.push(...plan.notes);
+  return explanation;
+}
+
+/** The referring affiliate's commission (tier 1), with the detail stored beside it. */
+function firstTier(
+  plan: CommissionPlan,
+  first: TierCommission,
+  affiliateId: number,
+  currency: string,
+): PlannedCommission {
+  return {
+    tier: 1,
+    affiliateId,
+    amount: first.amount,
+    merchantAmount: first.merchantAmount,
+    payoutId: first.payoutId,
+    basis: sumBasis(first.lines),
+    rate: first.lines.length === 1 ? (first.lines[0]?.rate ?? null) : null,
+    detail: {
+      currency,
+      lines: first.lines.map((l) => ({
+        productId: l.productId,
+        category: l.category,
+        payoutId: l.payoutId,
+        basis: l.basis === null ? null : fromUnits(l.basis),
+        quantity: l.quantity,
+        rate: { value: fromUnits(l.rate.value), unit: l.rate.unit },
+        amount: fromUnits(l.amount),
+        merchantAmount: fromUnits(l.merchantAmount),
+      })),
+      reasons: plan.selections.map((sel) => sel.reason),
+      notes: plan.notes,
+    },
+  };
 }
 
 function sumBasis(lines: Array<{ basis: Units | null }>): Units | null {

@@ -110,6 +110,13 @@ const refundActor = (ctx: AppContext): Actor =>
 
 /** Commissions (SPEC §6.3), refunds and chargebacks (§6.4) and payout batches (§6.6). */
 export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
+  commissionRoutes(router);
+  refundRoutes(router);
+  payoutBatchRoutes(router);
+}
+
+/** Listing, reading and reviewing commissions (SPEC §6.3). */
+function commissionRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/commissions', requireRole(...MERCHANT, 'affiliate'), async (ctx) => {
     const actor = actorOf(ctx);
     const { page, filters: all } = parseList(ctx, commissionFilters);
@@ -147,7 +154,10 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
     const body = parseBody(ctx, revertBody);
     ctx.body = commissionJson(await ctx.services.commissionLifecycle.revert(id, body.reason, actorOf(ctx)));
   });
+}
 
+/** A refund or chargeback of an order's sale, by the merchant or the store's server (SPEC §6.4). */
+function refundRoutes(router: Router<AppState, AppCustom>): void {
   router.post('/sales/:orderId/refund', async (ctx) => {
     if (ctx.state.user?.role === 'affiliate') throw forbidden('Affiliates cannot refund sales');
     const { orderId } = parse(refundParams, ctx.params);
@@ -174,7 +184,10 @@ export function commissionApiRoutes(router: Router<AppState, AppCustom>): void {
       ),
     }));
   });
+}
 
+/** Payout batches: preview, create, export, mark paid, remove (SPEC §6.6). */
+function payoutBatchRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/payout-batches/preview', requireRole(...MERCHANT), async (ctx) => {
     const { minimum } = parseQuery(ctx, minimumQuery);
     ctx.body = payoutPreviewJson(await ctx.services.payoutBatches.preview(minimum));
