@@ -53,7 +53,12 @@ export interface ReportQuery {
   to: string;
   /** Dimension → value (ids as digits; landing and offer as "flowId:index"; day, week (its Monday), month "YYYY-MM"). */
   filters?: Partial<Record<Dimension, string>>;
+  /** One page of the rows (from 1); without it every row (CSV exports, the admin page). */
+  page?: { page: number; perPage: number };
 }
+
+/** The most rows of one page of a report (and the API's default page). */
+export const REPORT_PER_PAGE = 10_000;
 
 export interface Metrics {
   clicks: number;
@@ -87,6 +92,8 @@ export interface Report {
   to: string;
   rows: ReportRow[];
   totals: Metrics;
+  /** Rows of the whole report; `rows` are the asked page of them. */
+  rowCount: number;
 }
 
 /** A report that cannot be made as asked: the route answers 422 naming `field`. */
@@ -281,23 +288,25 @@ export class ReportService {
     const snap = await this.cache.snapshot();
     const ctx: Ctx = { q, filters, from: range.from, to: range.to, snap, tz: snap.settings.timezone };
     const [first, second] = q.groupBy as [Dimension, Dimension | undefined];
-    const rows =
+    const window = q.page ? { offset: (q.page.page - 1) * q.page.perPage, limit: q.page.perPage } : null;
+    const { rows, total, rowCount } =
       range.from > range.to
-        ? []
+        ? { rows: [], total: zero(), rowCount: 0 }
         : family === 'values' && ReportService.byDayAndValue(q)
-          ? await this.dayValueRows(ctx)
-          : ReportService.ordered(
-              q.groupBy,
-              family === 'daily'
-                ? await this.fromDaily(ctx)
-                : family === 'sales'
-                  ? await this.fromSales(ctx)
-                  : family === 'values'
-                    ? await this.fromValues(ctx)
-                    : await this.fromRaw(ctx),
+          ? await this.dayValuePage(ctx, window)
+          : paged(
+              ReportService.ordered(
+                q.groupBy,
+                family === 'daily'
+                  ? await this.fromDaily(ctx)
+                  : family === 'sales'
+                    ? await this.fromSales(ctx)
+                    : family === 'values'
+                      ? await this.fromValues(ctx)
+                      : await this.fromRaw(ctx),
+              ),
+              window,
             );
-    const total = zero();
-    for (const r of rows) add(total, r.raw);
     const labels = await this.labeller(snap, q.groupBy);
     const label1 = cachedLabels(labels, first);
     const label2 = second ? cachedLabels(labels, second) : null;
@@ -311,7 +320,7 @@ export class ReportService {
           : { key: keyOut(first, k1), label: label1(k1) },
       );
     }
-    return { groupBy: q.groupBy, from: range.from, to: range.to, totals: metrics(total), rows: out };
+    return { groupBy: q.groupBy, from: range.from, to: range.to, totals: metrics(total), rows: out, rowCount };
   }
 
   /**
@@ -356,6 +365,59 @@ export class ReportService {
       VALUES.has(second) &&
       (Object.keys(q.filters ?? {}) as Dimension[]).every((d) => TIME.has(d))
     );
+  }
+
+  /**
+   * One page of `day,<value dimension>` (byDayAndValue) reading only the days it covers: how many
+   * rows each day has (its values with figures, and "(none)" when the day's totals are more than
+   * its values) and the totals (the days' `*` rows) come from one grouped count per day.
+   */
+  private async dayValuePage(ctx: Ctx, window: Window | null): Promise<Paged> {
+    if (!window) return paged(await this.dayValueRows(ctx), null);
+    const second = ctx.q.groupBy[1]!;
+    const perDay = new Map<string, { star: Raw | null; values: Raw | null; count: number }>();
+    const dayOf = (day: string) => {
+      let d = perDay.get(day);
+      if (!d) perDay.set(day, (d = { star: null, values: null, count: 0 }));
+      return d;
+    };
+    const read = { columns: ['day'], from: ctx.from, to: ctx.to, campaignIds: null };
+    for (const row of await dimensionReportRows(this.db, 'dimension_value_stats', { ...read, dimensions: ['*'] }))
+      dayOf(String(row.keys.day)).star = trafficRaw(row);
+    for (const row of await dimensionReportRows(this.db, 'dimension_value_stats', {
+      ...read,
+      dimensions: [second],
+      countValues: true,
+    })) {
+      const d = dayOf(String(row.keys.day));
+      d.values = trafficRaw(row);
+      d.count = row.values ?? 0;
+    }
+    const total = zero();
+    let rowCount = 0;
+    let firstDay: string | null = null;
+    let lastDay: string | null = null;
+    let skip = 0;
+    for (const day of [...perDay.keys()].sort()) {
+      const d = perDay.get(day)!;
+      const none = d.star ? { ...d.star } : zero();
+      if (d.star) add(total, d.star);
+      if (d.values) subtract(none, d.values);
+      const count = d.count + (isEmpty(none) ? 0 : 1);
+      if (count && rowCount + count > window.offset && rowCount < window.offset + window.limit) {
+        if (firstDay === null) {
+          firstDay = day;
+          skip = window.offset - rowCount;
+        }
+        lastDay = day;
+      }
+      rowCount += count;
+    }
+    const rows =
+      firstDay === null
+        ? []
+        : (await this.dayValueRows({ ...ctx, from: firstDay, to: lastDay! })).slice(skip, skip + window.limit);
+    return { rows, total, rowCount };
   }
 
   /** The rows of `day,<value dimension>` (byDayAndValue): each day's values and its "(none)", in order. */
@@ -747,6 +809,30 @@ interface OrderedRow {
   k1: string;
   k2: string;
   raw: Raw;
+}
+
+/** The rows asked for: `limit` rows from the `offset`-th. */
+interface Window {
+  offset: number;
+  limit: number;
+}
+
+/** A page of a report's rows, with the totals and row count of all of them. */
+interface Paged {
+  rows: OrderedRow[];
+  total: Raw;
+  rowCount: number;
+}
+
+/** The window's rows of all `rows`, with the totals of all. */
+function paged(rows: OrderedRow[], window: Window | null): Paged {
+  const total = zero();
+  for (const r of rows) add(total, r.raw);
+  return {
+    rows: window ? rows.slice(window.offset, window.offset + window.limit) : rows,
+    total,
+    rowCount: rows.length,
+  };
 }
 
 /** Rows of one first-level key: the second level in its order (hour), else biggest first. */

@@ -161,6 +161,11 @@ export interface DimensionReportFilters {
   valueFlowId?: number;
   campaignIds: number[] | null;
   flowId?: number;
+  /**
+   * Only rows with a figure that is not zero, and each result row also counts its distinct
+   * values (`values`): how many answer rows a grouping by `columns` and value would have.
+   */
+  countValues?: boolean;
 }
 
 export interface DimensionReportRow {
@@ -173,7 +178,11 @@ export interface DimensionReportRow {
   sales: number;
   revenue: bigint;
   cost: bigint;
+  /** With `countValues`: the distinct values with figures summed into this row. */
+  values?: number;
 }
+
+const ROLLUP_FIGURES = ['clicks', 'unique_clicks', 'conversions', 'sales', 'revenue', 'cost'];
 
 /** A dimension rollup summed by dimension and the grouping's columns. */
 export async function dimensionReportRows(
@@ -201,6 +210,14 @@ export async function dimensionReportRows(
   if (f.value !== undefined) query.where('value', f.value);
   if (f.campaignIds) query.whereIn('campaign_id', f.campaignIds);
   if (f.flowId !== undefined) query.where('flow_id', f.flowId);
+  if (f.countValues) {
+    // A value has parts past the first only when the first is full (see addCounters), so its
+    // figures sum to zero exactly when every part's do.
+    query.where((w) => {
+      for (const c of ROLLUP_FIGURES) w.orWhere(c, '<>', 0);
+    });
+    query.select(db.raw('COUNT(DISTINCT ??) AS ??', ['value', 'value_count']));
+  }
   // Day-keyed reports read hundreds of thousands of rows: each is read once, without copies.
   const rows = (await query) as Array<Record<string, unknown>>;
   const out: DimensionReportRow[] = new Array<DimensionReportRow>(rows.length);
@@ -215,6 +232,7 @@ export async function dimensionReportRows(
       sales: Number(r.sales__r ?? 0),
       revenue: splitSum(r.revenue__q, r.revenue__r),
       cost: splitSum(r.cost__q, r.cost__r),
+      ...(f.countValues ? { values: Number(r.value_count ?? 0) } : {}),
     };
   }
   return out;

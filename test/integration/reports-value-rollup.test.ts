@@ -22,6 +22,8 @@ describe(`reports over every campaign and flow (dimension_value_stats) on ${dial
   let key = '';
   const campaigns: number[] = [];
   let n = 0;
+  /** The click ids of the clicks made before the tests, in order. */
+  const subids: string[] = [];
 
   const ok = (res: JsonResponse) => {
     assert.ok(res.status === 200 || res.status === 201, res.text);
@@ -77,7 +79,6 @@ describe(`reports over every campaign and flow (dimension_value_stats) on ${dial
         }),
       );
     }
-    const subids: string[] = [];
     for (let i = 0; i < 24; i++) {
       const day = 30 + (i % 3); // 30 and 31 May, 1 June
       const at = `2026-${day > 31 ? '06-01' : `05-${day}`}T${String(6 + (i % 7)).padStart(2, '0')}:15:00Z`;
@@ -167,5 +168,71 @@ describe(`reports over every campaign and flow (dimension_value_stats) on ${dial
         for (const id of campaigns) sumByKeys(await rows(`${query}&campaignId=${id}`), perCampaign);
         assert.deepEqual(sorted(sumByKeys(await rows(query))), sorted(perCampaign), query);
       }
+  });
+
+  test('a page of a report is its rows in order, with the totals and row count of them all', async () => {
+    // The first sale's click was on 31 May and its conversion on 1 June: rejected, it leaves
+    // 1 June a value row whose figures are all zero, which no page counts or shows.
+    const rejected = await request(
+      app.url,
+      'GET',
+      `/postback/${key}?${new URLSearchParams({ subid: subids[1]!, status: 'rejected', tid: 'T1' }).toString()}`,
+    );
+    assert.equal(rejected.status, 200, rejected.text);
+    const zeroRows = (await app.services.db('dimension_value_stats').where({
+      clicks: 0,
+      unique_clicks: 0,
+      conversions: 0,
+      sales: 0,
+      revenue: 0,
+      cost: 0,
+    })) as unknown[];
+    assert.ok(zeroRows.length > 0, 'a value row with no figures left');
+    for (const groupBy of [
+      'day,sub_id_1',
+      'day,keyword',
+      'day,hour',
+      'day,landing',
+      'campaign,sub_id_1',
+      'sub_id_1',
+      'day',
+    ]) {
+      const query = `groupBy=${groupBy}&from=2026-05-25&to=2026-06-07`;
+      const whole = await owner.get(`/reports?${query}`);
+      assert.equal(whole.status, 200, whole.text);
+      const all = whole.body.rows as Row[];
+      assert.ok(all.length > 2, `${groupBy}: ${all.length} rows`);
+      assert.deepEqual(whole.body.pagination, { page: 1, perPage: 10_000, total: all.length, totalPages: 1 });
+      for (const perPage of [1, 2, 5]) {
+        const seen: Row[] = [];
+        const pages = Math.ceil(all.length / perPage);
+        for (let page = 1; page <= pages + 1; page++) {
+          const res = await owner.get(`/reports?${query}&perPage=${perPage}&page=${page}`);
+          assert.equal(res.status, 200, res.text);
+          assert.deepEqual(res.body.totals, whole.body.totals, `${groupBy} page ${page}: totals of every row`);
+          assert.deepEqual(res.body.pagination, { page, perPage, total: all.length, totalPages: pages });
+          const rows = res.body.rows as Row[];
+          assert.equal(rows.length, page <= pages ? Math.min(perPage, all.length - (page - 1) * perPage) : 0);
+          seen.push(...rows);
+        }
+        assert.deepEqual(seen, all, `${groupBy} in pages of ${perPage}`);
+      }
+    }
+  });
+
+  test('perPage over 10,000 or page 0 is refused naming the parameter', async () => {
+    for (const [param, field] of [
+      ['perPage=10001', 'perPage'],
+      ['perPage=0', 'perPage'],
+      ['page=0', 'page'],
+      ['page=x', 'page'],
+    ]) {
+      const res = await owner.get(`/reports?groupBy=day,sub_id_1&${param}`);
+      assert.equal(res.status, 422, res.text);
+      assert.ok(
+        (res.body.error.details as Array<{ field: string }>).some((d) => d.field === field),
+        `${param}: ${res.text}`,
+      );
+    }
   });
 });

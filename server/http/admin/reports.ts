@@ -187,11 +187,12 @@ function readReportForm(
   let error = parsed.success ? null : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   let query: ReportQuery & { compare: boolean };
   try {
-    query = toReportQuery(q, range);
+    // The page shows and sorts every row (the API pages its JSON).
+    query = { ...toReportQuery(q, range), page: undefined };
     ReportService.familyOf(query);
   } catch (err) {
     error = `${error ? `${error}; ` : ''}${err instanceof Error ? err.message : String(err)}`;
-    query = toReportQuery(reportQuery.parse({}), range);
+    query = { ...toReportQuery(reportQuery.parse({}), range), page: undefined };
   }
   return { page, query, error };
 }

@@ -5,6 +5,7 @@ import { requireRole } from '../middleware.js';
 import {
   ReportInputError,
   ReportService,
+  REPORT_PER_PAGE,
   type Metrics,
   type Report,
   type ReportQuery,
@@ -118,6 +119,14 @@ export const reportQuery = z
     to: day.optional(),
     compare: z.enum(['previous', 'none']).optional(),
     format: z.enum(['json', 'csv']).default('json'),
+    // JSON answers are paged (a CSV export has every row); totals are always over every row.
+    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+    perPage: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(REPORT_PER_PAGE, `at most ${REPORT_PER_PAGE.toLocaleString('en')} rows a page`)
+      .default(REPORT_PER_PAGE),
     campaignId: optionalId,
     affiliateId: optionalId,
     bannerId: optionalId,
@@ -153,7 +162,14 @@ export function toReportQuery(
     throw new AppError('validation_failed', 'from: the period is longer than 3 years', [
       { field: 'from', message: 'the period is longer than 3 years' },
     ]);
-  return { groupBy: q.groupBy, from, to, filters, compare: q.compare === 'previous' };
+  return {
+    groupBy: q.groupBy,
+    from,
+    to,
+    filters,
+    compare: q.compare === 'previous',
+    ...(q.format === 'csv' ? {} : { page: { page: q.page, perPage: q.perPage } }),
+  };
 }
 
 /** Checks that one rollup can answer; else 422 naming the parameter. */
@@ -200,6 +216,14 @@ export const reportCsv = (current: Report, previous?: Report) => {
   );
 };
 
+/** The page of a report's rows, shaped as every list's `pagination`. */
+const pagination = (r: Report, q: { page: number; perPage: number }) => ({
+  page: q.page,
+  perPage: q.perPage,
+  total: r.rowCount,
+  totalPages: Math.ceil(r.rowCount / q.perPage),
+});
+
 /** GET /api/v1/reports (SPEC §9, §15): one or two dimensions, every dimension a filter, compare=previous, CSV. */
 export function reportRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/reports', requireRole('owner', 'manager'), async (ctx) => {
@@ -229,8 +253,17 @@ export function reportRoutes(router: Router<AppState, AppCustom>): void {
       currency: ctx.services.settings.get().baseCurrency,
       rows: current.rows,
       totals: current.totals,
+      pagination: pagination(current, q),
       ...(previous
-        ? { previous: { from: previous.from, to: previous.to, rows: previous.rows, totals: previous.totals } }
+        ? {
+            previous: {
+              from: previous.from,
+              to: previous.to,
+              rows: previous.rows,
+              totals: previous.totals,
+              pagination: pagination(previous, q),
+            },
+          }
         : {}),
     });
   });
