@@ -266,6 +266,12 @@ async function write(): Promise<void> {
          SUM(revenue), SUM(cost)
        FROM dimension_stats GROUP BY day, dimension, ${value}, part`,
     );
+    await db.raw(
+      `INSERT INTO dimension_value_stats_monthly (day, dimension, value, part, ${counters})
+       SELECT ${month}, dimension, value, part, SUM(clicks), SUM(unique_clicks), SUM(conversions), SUM(sales),
+         SUM(revenue), SUM(cost)
+       FROM dimension_value_stats GROUP BY ${month}, dimension, value, part`,
+    );
   }
   const monthlyRows = Number(((await db('dimension_stats_monthly').count({ n: '*' })) as Array<{ n: number }>)[0]!.n);
   const valueRows = Number(((await db('dimension_value_stats').count({ n: '*' })) as Array<{ n: number }>)[0]!.n);

@@ -685,9 +685,14 @@ export class ReportService {
     const width = ctx.q.groupBy.length;
     const parts: string[] = new Array<string>(width);
     for (const [daily, lo, hi] of segments) {
-      const table: DimensionTable = allCampaigns && daily === 'dimension_stats' ? 'dimension_value_stats' : daily;
+      // Over every campaign and flow, the rows without them (days or whole months).
+      const table: DimensionTable = !allCampaigns
+        ? daily
+        : daily === 'dimension_stats'
+          ? 'dimension_value_stats'
+          : 'dimension_value_stats_monthly';
       const physical = physicalColumns(ctx.q.groupBy, column);
-      const flowPairs = pairs && table !== 'dimension_value_stats';
+      const flowPairs = pairs && !allCampaigns;
       if (flowPairs && grouped && !physical.includes('flow_id')) physical.push('flow_id');
       const keys: KeyFn[] = ctx.q.groupBy.map((d, i) =>
         d === valueDim && flowPairs ? (r) => `${String(r.flow_id)}:${String(r.value)}` : base[i]!,

@@ -371,6 +371,9 @@ const DIMENSION_VALUES: Rollup = {
   counters: TRAFFIC_COUNTERS,
 };
 
+/** The same rows per month (`day` is the month's first day): what reports over whole months of every campaign read. */
+const DIMENSION_VALUES_MONTHLY: Rollup = { ...DIMENSION_VALUES, table: 'dimension_value_stats_monthly' };
+
 /** The value of a dimension row without its flow: landings and offers as "flowId:index". */
 export const valueWithoutFlow = (dimension: string, flowId: number, value: string): string =>
   dimension === 'landing' || dimension === 'offer' ? `${flowId}:${value}` : value;
@@ -379,10 +382,10 @@ export const valueWithoutFlow = (dimension: string, flowId: number, value: strin
 export const monthRow = (day: string): string => `${day.slice(0, 7)}-01`;
 
 /**
- * Adds deltas to `dimension_stats` and, with the same days, to `dimension_stats_monthly` and
- * `dimension_value_stats` (see addCounters): called inside the writer's transaction, all three
- * change together or not at all, so a month's row is always the sum of its days' rows and a
- * value's row the sum of its campaigns' and flows' rows.
+ * Adds deltas to `dimension_stats` and, with the same days, to `dimension_stats_monthly`,
+ * `dimension_value_stats` and `dimension_value_stats_monthly` (see addCounters): called inside the
+ * writer's transaction, all four change together or not at all, so a month's row is always the
+ * sum of its days' rows and a value's row the sum of its campaigns' and flows' rows.
  */
 export async function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Promise<void> {
   await addCounters(db, DIMENSION, deltas as unknown as Array<Record<string, unknown>>);
@@ -391,12 +394,12 @@ export async function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Pro
     DIMENSION_MONTHLY,
     deltas.map((d) => ({ ...d, day: monthRow(d.day) })) as unknown as Array<Record<string, unknown>>,
   );
+  const values = deltas.map((d) => ({ ...d, value: valueWithoutFlow(d.dimension, d.flow_id, d.value) }));
+  await addCounters(db, DIMENSION_VALUES, values as unknown as Array<Record<string, unknown>>);
   await addCounters(
     db,
-    DIMENSION_VALUES,
-    deltas.map((d) => ({ ...d, value: valueWithoutFlow(d.dimension, d.flow_id, d.value) })) as unknown as Array<
-      Record<string, unknown>
-    >,
+    DIMENSION_VALUES_MONTHLY,
+    values.map((d) => ({ ...d, day: monthRow(d.day) })) as unknown as Array<Record<string, unknown>>,
   );
 }
 

@@ -146,7 +146,8 @@ export async function saleFactRows(db: Knex, f: SaleFactFilters): Promise<SaleFa
  * day), or by day over every campaign and flow (`dimension_value_stats`: no campaign_id or
  * flow_id columns, landing and offer values as "flowId:index").
  */
-export type DimensionTable = 'dimension_stats' | 'dimension_stats_monthly' | 'dimension_value_stats';
+export type DimensionTable =
+  'dimension_stats' | 'dimension_stats_monthly' | 'dimension_value_stats' | 'dimension_value_stats_monthly';
 
 export interface DimensionReportFilters {
   /** Group by `dimension` and these columns. */

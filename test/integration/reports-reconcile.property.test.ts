@@ -593,7 +593,7 @@ describe(`every grouping of a report reconciles with the others and with the raw
     }
   }
 
-  /** Every monthly rollup row is the sum of the daily rows of its month, key by key. */
+  /** Every monthly rollup row (per campaign and flow, and over all) is the sum of the daily rows of its month, key by key. */
   async function checkMonthly(): Promise<void> {
     const db = app.services.db;
     const sums = (table: string, month: Knex.Raw | string) =>
@@ -607,6 +607,16 @@ describe(`every grouping of a report reconciles with the others and with the raw
       dialectName() === 'sqlite' ? db.raw(`substr(day, 1, 7) || '-01'`) : db.raw(`CONCAT(LEFT(day, 7), '-01')`);
     const norm = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.values(r).map(String).join('|'));
     assert.deepEqual(norm(await sums('dimension_stats_monthly', 'day')), norm(await sums('dimension_stats', month)));
+    // And over every campaign and flow: each month's row is the sum of its days' rows.
+    const valueSums = (table: string, month: Knex.Raw | string) =>
+      db(table)
+        .select({ month }, 'dimension', 'value')
+        .sum({ clicks: 'clicks', unique_clicks: 'unique_clicks', conversions: 'conversions', sales: 'sales' })
+        .sum({ revenue: 'revenue', cost: 'cost' })
+        .groupBy([month as string, 'dimension', 'value'])
+        .orderBy([{ column: 'month' }, 'dimension', 'value']);
+    const monthlyValues = norm(await valueSums('dimension_value_stats_monthly', 'day'));
+    assert.deepEqual(monthlyValues, norm(await valueSums('dimension_value_stats', month)));
   }
 
   /**
