@@ -182,6 +182,9 @@ function makeDialectHelper(db: Knex): DialectHelper {
       // -2^63 is left out: a negative overflow can round to it and pass as an integer.
       dialect === 'sqlite' ? `typeof(${quote(column)}) = 'integer' AND ${quote(column)} >= -9223372036854775807` : null,
     splitInteger(conn, column, alias, aggregate) {
+      // MySQL/MariaDB sum integers exactly (as a DECIMAL, read as text): one SUM, no split.
+      if (dialect === 'mysql' && aggregate === 'sum')
+        return [conn.raw('0 AS ??', [`${alias}__q`]), conn.raw('SUM(??) AS ??', [column, `${alias}__r`])];
       // Integer division truncates toward zero on both (`/` of integers on SQLite, DIV on MySQL).
       const quotient = dialect === 'sqlite' ? `?? / ${SPLIT}` : `?? DIV ${SPLIT}`;
       const wrap = (sql: string) => (aggregate === 'sum' ? `SUM(${sql})` : sql);
