@@ -2,7 +2,18 @@
  * Choosing the payout and computing commissions (SPEC §6.1, §6.2), as pure functions. Every
  * amount is in 1/10,000 units of the base currency; every choice is explained in words.
  */
-import { add, atLeastZero, decimalText, formatMoney, percentOf, scale, subtract, ZERO, type Units } from './money.js';
+import {
+  add,
+  atLeastZero,
+  decimalText,
+  formatMoney,
+  fromUnits,
+  percentOf,
+  scale,
+  subtract,
+  ZERO,
+  type Units,
+} from './money.js';
 
 export type RateUnit = 'fixed' | 'percent';
 export interface Rate {
@@ -292,6 +303,17 @@ export interface TierCommission {
   payoutId: number | null;
   lines: LineCommission[];
 }
+
+/** One line of a commission as its stored detail explains it (amounts as decimals). */
+export const lineDetail = (l: LineCommission) => ({
+  productId: l.productId,
+  category: l.category,
+  payoutId: l.payoutId,
+  basis: l.basis === null ? null : fromUnits(l.basis),
+  quantity: l.quantity,
+  rate: { value: fromUnits(l.rate.value), unit: l.rate.unit },
+  amount: fromUnits(l.amount),
+});
 
 export interface CommissionPlan {
   selections: LineSelection[];

@@ -2,6 +2,7 @@ import { rateText } from '../domain/payouts.js';
 import type { Hooks } from '../plugins/hooks.js';
 import type { ConfigSnapshot } from './config-cache.js';
 import {
+  lineDetail,
   planCommissions,
   type CommissionPlan,
   type FixedCost,
@@ -181,16 +182,7 @@ function firstTier(
     rate: first.lines.length === 1 ? (first.lines[0]?.rate ?? null) : null,
     detail: {
       currency,
-      lines: first.lines.map((l) => ({
-        productId: l.productId,
-        category: l.category,
-        payoutId: l.payoutId,
-        basis: l.basis === null ? null : fromUnits(l.basis),
-        quantity: l.quantity,
-        rate: { value: fromUnits(l.rate.value), unit: l.rate.unit },
-        amount: fromUnits(l.amount),
-        merchantAmount: fromUnits(l.merchantAmount),
-      })),
+      lines: first.lines.map((l) => ({ ...lineDetail(l), merchantAmount: fromUnits(l.merchantAmount) })),
       reasons: plan.selections.map((sel) => sel.reason),
       notes: plan.notes,
     },

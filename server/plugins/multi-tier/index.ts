@@ -1,8 +1,8 @@
 import type { AffixPlugin } from '../types.js';
 import type { BuiltinDeps } from '../contract.js';
 import type { PlannedCommission, TierContext } from '../../services/commissions.js';
-import type { TierCommission } from '../../domain/payouts.js';
-import { add, fromUnits, ZERO, type Units } from '../../domain/money.js';
+import { lineDetail, type TierCommission } from '../../domain/payouts.js';
+import { add, ZERO, type Units } from '../../domain/money.js';
 
 /** How far up the parent chain the walk goes, whatever the number of tiers. */
 export const MAX_LEVELS = 10;
@@ -100,15 +100,7 @@ export function tierCommissions(
         fromAffiliateId: ctx.affiliateId,
         level: ancestor.level,
         ...(walk.skipped.length ? { skipped: walk.skipped } : {}),
-        lines: t.lines.map((l) => ({
-          productId: l.productId,
-          category: l.category,
-          payoutId: l.payoutId,
-          basis: l.basis === null ? null : fromUnits(l.basis),
-          quantity: l.quantity,
-          rate: { value: fromUnits(l.rate.value), unit: l.rate.unit },
-          amount: fromUnits(l.amount),
-        })),
+        lines: t.lines.map(lineDetail),
       },
     });
   }
