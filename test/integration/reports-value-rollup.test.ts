@@ -220,6 +220,27 @@ describe(`reports over every campaign and flow (dimension_value_stats) on ${dial
     }
   });
 
+  test('with compare=previous the previous period is paged the same way', async () => {
+    const both = await owner.get(
+      '/reports?groupBy=day,sub_id_1&from=2026-06-01&to=2026-06-01&compare=previous&perPage=1&page=2',
+    );
+    assert.equal(both.status, 200, both.text);
+    const current = await owner.get('/reports?groupBy=day,sub_id_1&from=2026-06-01&to=2026-06-01');
+    const previous = await owner.get('/reports?groupBy=day,sub_id_1&from=2026-05-31&to=2026-05-31');
+    const [now, before] = [current.body.rows as Row[], previous.body.rows as Row[]];
+    assert.ok(now.length >= 2 && before.length >= 2, `${now.length} and ${before.length} rows`);
+    assert.deepEqual(both.body.rows, now.slice(1, 2));
+    assert.deepEqual(both.body.totals, current.body.totals);
+    assert.deepEqual(both.body.previous.rows, before.slice(1, 2));
+    assert.deepEqual(both.body.previous.totals, previous.body.totals);
+    assert.deepEqual(both.body.previous.pagination, {
+      page: 2,
+      perPage: 1,
+      total: before.length,
+      totalPages: before.length,
+    });
+  });
+
   test('perPage over 10,000 or page 0 is refused naming the parameter', async () => {
     for (const [param, field] of [
       ['perPage=10001', 'perPage'],
