@@ -62,55 +62,94 @@ const MAX = 9_223_372_036_854_775_807n;
 const MIN = -MAX;
 
 /** A value for SQL: a number while exact, else an integer literal (a string would be a float in MySQL arithmetic). */
-const cell = (db: Knex, v: bigint): number | Knex.Raw =>
-  v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : db.raw(v.toString());
+const cell = (db: Knex, v: bigint | number): number | Knex.Raw =>
+  typeof v === 'number'
+    ? v
+    : v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : db.raw(v.toString());
+
+/**
+ * A merged counter: a number while the sum is a safe integer (most batches), else a BigInt, so
+ * the sum stays exact without a BigInt per delta. A delta that is not an integer is refused by
+ * BigInt, as before.
+ */
+type Sum = number | bigint;
+const plus = (a: Sum, v: unknown): Sum => {
+  if (typeof a === 'number' && typeof v === 'number') {
+    const s = a + v;
+    if (Number.isSafeInteger(s)) return s;
+  }
+  return BigInt(a) + BigInt(v as number | bigint);
+};
+const inRange = (values: Record<string, Sum>): boolean => {
+  for (const c in values) {
+    const v = values[c]!;
+    if (typeof v !== 'number' && (v > MAX || v < MIN)) return false;
+  }
+  return true;
+};
+const exact = (values: Record<string, Sum>): Record<string, bigint> => {
+  const out: Record<string, bigint> = {};
+  for (const c in values) out[c] = BigInt(values[c]!);
+  return out;
+};
+
+/** How a delta gives a key column of a rollup: its own field, or one made from it (its month, a value without its flow). */
+type KeyOf = (d: Record<string, unknown>, column: string) => string | number;
+const ownKey: KeyOf = (d, column) => d[column] as string | number;
 
 /** Keys whose part 0 is full, in this process: their deltas skip the one-statement path. */
 const fullKeys = new Set<string>();
 
 /**
  * Adds deltas to a rollup: the one place counters are added (SPEC §10a). Deltas with the same key
- * are merged exactly (BigInt) and added by one upsert to part 0 of each key. When a counter would
+ * are merged exactly and added by one upsert to part 0 of each key. When a counter would
  * pass the BIGINT range there, the database refuses the statement (MariaDB's arithmetic, SQLite's
  * CHECK) and nothing of it is written; each key is then added by `carry`, which fills the room
  * left in the key's parts and puts the rest in a new part. Reports sum the parts, so no event
- * fails, is lost, or turns a counter inexact.
+ * fails, is lost, or turns a counter inexact. `keyOf` gives each key column from a delta (the
+ * monthly and all-campaign rollups take the same deltas as the daily one).
  */
-async function addCounters(db: Knex, rollup: Rollup, deltas: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+async function addCounters(
+  db: Knex,
+  rollup: Rollup,
+  deltas: ReadonlyArray<Record<string, unknown>>,
+  keyOf: KeyOf = ownKey,
+): Promise<void> {
   if (!deltas.length) return;
-  const merged = new Map<string, { key: Record<string, string | number>; values: Record<string, bigint> }>();
+  const merged = new Map<string, { key: Record<string, string | number>; values: Record<string, Sum> }>();
   for (const d of deltas) {
-    const id = `${rollup.table}|${rollup.keys.map((k) => d[k]).join('|')}`;
+    let id = rollup.table;
+    for (const k of rollup.keys) id += `|${keyOf(d, k) ?? ''}`;
     let row = merged.get(id);
     if (!row) {
-      row = {
-        key: Object.fromEntries(rollup.keys.map((k) => [k, d[k] as string | number])),
-        values: Object.fromEntries(rollup.counters.map((c) => [c, 0n])),
-      };
+      row = { key: {}, values: {} };
+      for (const k of rollup.keys) row.key[k] = keyOf(d, k);
+      for (const c of rollup.counters) row.values[c] = 0;
       merged.set(id, row);
     }
     for (const c of rollup.counters) {
       const v = d[c];
-      if (v) row.values[c] = (row.values[c] as bigint) + BigInt(v as number);
+      if (v) row.values[c] = plus(row.values[c]!, v);
     }
   }
   const helper = dialectHelper(db);
-  const inRange = (r: { values: Record<string, bigint> }) => Object.values(r.values).every((v) => v <= MAX && v >= MIN);
   // In key order: concurrent writers then lock the rollup rows in one order and cannot deadlock on them.
   const ordered = [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const fast = ordered.filter(([id, r]) => !fullKeys.has(id) && inRange(r));
-  const slow = ordered.filter(([id, r]) => fullKeys.has(id) || !inRange(r));
+  const fast = ordered.filter(([id, r]) => !fullKeys.has(id) && inRange(r.values));
+  const slow = ordered.filter(([id, r]) => fullKeys.has(id) || !inRange(r.values));
   if (fast.length) {
     try {
       await helper.upsertIncrement(
         db,
         rollup.table,
         [...rollup.keys, 'part'],
-        fast.map(([, r]) => ({
-          ...r.key,
-          part: 0,
-          ...Object.fromEntries(Object.entries(r.values).map(([c, v]) => [c, cell(db, v)])),
-        })),
+        fast.map(([, r]) => {
+          const row: Record<string, string | number | Knex.Raw> = { ...r.key, part: 0 };
+          for (const c in r.values) row[c] = cell(db, r.values[c]!);
+          return row;
+        }),
         [...rollup.counters],
       );
     } catch (err) {
@@ -120,9 +159,10 @@ async function addCounters(db: Knex, rollup: Rollup, deltas: ReadonlyArray<Recor
     }
   }
   for (const [id, r] of slow) {
+    const values = exact(r.values);
     const overflowed = await ((db as Knex.Transaction).isTransaction
-      ? carry(db, rollup, r.key, r.values)
-      : transaction(db, (trx) => carry(trx, rollup, r.key, r.values)));
+      ? carry(db, rollup, r.key, values)
+      : transaction(db, (trx) => carry(trx, rollup, r.key, values)));
     if (overflowed) {
       if (fullKeys.size >= 10_000) fullKeys.clear();
       fullKeys.add(id);
@@ -388,20 +428,21 @@ export const monthRow = (day: string): string => `${day.slice(0, 7)}-01`;
  * sum of its days' rows and a value's row the sum of its campaigns' and flows' rows.
  */
 export async function addDimensionStats(db: Knex, deltas: DimensionDelta[]): Promise<void> {
-  await addCounters(db, DIMENSION, deltas as unknown as Array<Record<string, unknown>>);
-  await addCounters(
-    db,
-    DIMENSION_MONTHLY,
-    deltas.map((d) => ({ ...d, day: monthRow(d.day) })) as unknown as Array<Record<string, unknown>>,
-  );
-  const values = deltas.map((d) => ({ ...d, value: valueWithoutFlow(d.dimension, d.flow_id, d.value) }));
-  await addCounters(db, DIMENSION_VALUES, values as unknown as Array<Record<string, unknown>>);
-  await addCounters(
-    db,
-    DIMENSION_VALUES_MONTHLY,
-    values.map((d) => ({ ...d, day: monthRow(d.day) })) as unknown as Array<Record<string, unknown>>,
-  );
+  const rows = deltas as unknown as Array<Record<string, unknown>>;
+  await addCounters(db, DIMENSION, rows);
+  await addCounters(db, DIMENSION_MONTHLY, rows, ofMonth);
+  await addCounters(db, DIMENSION_VALUES, rows, withoutFlow);
+  await addCounters(db, DIMENSION_VALUES_MONTHLY, rows, ofMonthWithoutFlow);
 }
+
+/** A delta's key in the monthly rows: its month's first day. */
+const ofMonth: KeyOf = (d, column) => (column === 'day' ? monthRow(d.day as string) : ownKey(d, column));
+/** A delta's key in the rows over every campaign and flow: landings and offers as "flowId:index". */
+const withoutFlow: KeyOf = (d, column) =>
+  column === 'value'
+    ? valueWithoutFlow(d.dimension as string, d.flow_id as number, d.value as string)
+    : ownKey(d, column);
+const ofMonthWithoutFlow: KeyOf = (d, column) => (column === 'day' ? ofMonth(d, column) : withoutFlow(d, column));
 
 /**
  * The dimension rows of one campaign-URL event: its totals under `*` and the same counters under
