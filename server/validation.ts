@@ -341,3 +341,11 @@ export const pageQuery = z.strictObject({
   perPage: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type PageQuery = z.infer<typeof pageQuery>;
+
+/** The `pagination` of a list's answer: `total` rows in pages of `perPage` (at least one page). */
+export const pageInfo = (page: PageQuery, total: number) => ({
+  page: page.page,
+  perPage: page.perPage,
+  total,
+  totalPages: Math.max(1, Math.ceil(total / page.perPage)),
+});

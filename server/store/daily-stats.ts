@@ -368,7 +368,7 @@ export interface TrafficDelta {
 }
 
 const TRAFFIC_KEY = ['day', 'campaign_id', 'flow_id', 'landing_index', 'offer_index', 'source_id', 'country'] as const;
-const TRAFFIC_COUNTERS = ['clicks', 'unique_clicks', 'conversions', 'sales', 'revenue', 'cost'] as const;
+export const TRAFFIC_COUNTERS = ['clicks', 'unique_clicks', 'conversions', 'sales', 'revenue', 'cost'] as const;
 
 const TRAFFIC: Rollup = { table: 'traffic_stats', keys: TRAFFIC_KEY, counters: TRAFFIC_COUNTERS };
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { countSums, exactSum, exactSums } from './daily-stats.js';
+import { TRAFFIC_COUNTERS, countSums, exactSum, exactSums } from './daily-stats.js';
 
 /*
  * The reads of reports (SPEC §9, §15): the rollups summed by the grouping's columns, and the raw
@@ -183,8 +183,6 @@ export interface DimensionReportRow {
   values?: number;
 }
 
-const ROLLUP_FIGURES = ['clicks', 'unique_clicks', 'conversions', 'sales', 'revenue', 'cost'];
-
 /** A dimension rollup summed by dimension and the grouping's columns. */
 export async function dimensionReportRows(
   db: Knex,
@@ -215,7 +213,7 @@ export async function dimensionReportRows(
     // A value has parts past the first only when the first is full (see addCounters), so its
     // figures sum to zero exactly when every part's do.
     query.where((w) => {
-      for (const c of ROLLUP_FIGURES) w.orWhere(c, '<>', 0);
+      for (const c of TRAFFIC_COUNTERS) w.orWhere(c, '<>', 0);
     });
     query.select(db.raw('COUNT(DISTINCT ??) AS ??', ['value', 'value_count']));
   }

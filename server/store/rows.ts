@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { PageQuery } from '../validation.js';
+import { pageInfo, type PageQuery } from '../validation.js';
 
 /** Row helpers shared by the store files: booleans, JSON text columns and pagination. */
 
@@ -41,12 +41,7 @@ export async function paginate<Row, T>(
     .offset((page.page - 1) * page.perPage)) as Row[];
   return {
     data: rows.map(map),
-    pagination: {
-      page: page.page,
-      perPage: page.perPage,
-      total,
-      totalPages: Math.max(1, Math.ceil(total / page.perPage)),
-    },
+    pagination: pageInfo(page, total),
   };
 }
 

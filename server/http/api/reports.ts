@@ -15,6 +15,7 @@ import { optionalId, parseQuery } from './crud.js';
 import { toCsv } from '../../domain/csv.js';
 import { exactJson } from '../exact-json.js';
 import { AppError } from '../../errors.js';
+import { pageInfo } from '../../validation.js';
 import { DIMENSIONS, VALUE_LENGTH, daysBetween, weekOf, type Dimension } from '../../domain/report-dimensions.js';
 
 const realDay = (v: string) => {
@@ -216,14 +217,6 @@ export const reportCsv = (current: Report, previous?: Report) => {
   );
 };
 
-/** The page of a report's rows, shaped as every list's `pagination`. */
-const pagination = (r: Report, q: { page: number; perPage: number }) => ({
-  page: q.page,
-  perPage: q.perPage,
-  total: r.rowCount,
-  totalPages: Math.ceil(r.rowCount / q.perPage),
-});
-
 /** GET /api/v1/reports (SPEC §9, §15): one or two dimensions, every dimension a filter, compare=previous, CSV. */
 export function reportRoutes(router: Router<AppState, AppCustom>): void {
   router.get('/reports', requireRole('owner', 'manager'), async (ctx) => {
@@ -253,7 +246,7 @@ export function reportRoutes(router: Router<AppState, AppCustom>): void {
       currency: ctx.services.settings.get().baseCurrency,
       rows: current.rows,
       totals: current.totals,
-      pagination: pagination(current, q),
+      pagination: pageInfo(q, current.rowCount),
       ...(previous
         ? {
             previous: {
@@ -261,7 +254,7 @@ export function reportRoutes(router: Router<AppState, AppCustom>): void {
               to: previous.to,
               rows: previous.rows,
               totals: previous.totals,
-              pagination: pagination(previous, q),
+              pagination: pageInfo(q, previous.rowCount),
             },
           }
         : {}),
