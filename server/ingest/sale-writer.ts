@@ -35,10 +35,8 @@ export interface PendingSaleCommissions {
   }>;
 }
 
-export type SaleWrite =
-  | { kind: 'created'; id: number; commissions: CommissionSummary[] }
-  | { kind: 'duplicate' }
-  | { kind: 'error'; error: unknown };
+/** A written sale, or a duplicate order; a sale that cannot be written rejects its `write`. */
+export type SaleWrite = { kind: 'created'; id: number; commissions: CommissionSummary[] } | { kind: 'duplicate' };
 
 /**
  * Writes an event and its notifications to the outbox in the caller's transaction
@@ -55,9 +53,12 @@ export type OutboxEmit = (
 ) => Promise<void>;
 
 /**
- * Sales are written in groups (SPEC §12): one transaction per batch, each sale in its own
- * savepoint so a duplicate order (unique key) or a bad row affects only itself. Its
- * commissions are written in the same savepoint as the sale.
+ * Sales are written in groups (SPEC §12): one transaction per batch. A sale's first statement is
+ * its insert, and a failed insert undoes only itself on both databases (SQLite and InnoDB roll back
+ * the statement, not the transaction), so a duplicate order (unique key) is answered as such
+ * without a savepoint per sale. Any other failure undoes the whole batch, and the group writer then
+ * writes its sales one by one, so a bad sale affects only itself. The rollup deltas of the batch's
+ * sales and commissions are merged and added once, at the end of the batch.
  */
 export function createSaleWriter(
   db: Knex,
@@ -68,38 +69,44 @@ export function createSaleWriter(
     (items) =>
       transaction(db, async (trx) => {
         const dialect = dialectHelper(trx);
+        const deltas: StatsDelta[] = [];
         const out: SaleWrite[] = [];
         for (const item of items) {
+          let id: number;
           try {
-            // Inside the batch's transaction this is a savepoint (no retry of its own).
-            out.push(await transaction(trx, (sp) => writeOne(sp, item, emit, clock)));
+            id = await insertSale(trx, item.row);
           } catch (error) {
-            // The database rolled back the whole batch, not just this savepoint: run the batch again.
-            if (dialect.isRetriable(error)) throw error;
-            if (item.row.order_key && dialect.isUniqueViolation(error)) out.push({ kind: 'duplicate' });
-            else out.push({ kind: 'error', error });
+            if (!dialect.isRetriable(error) && item.row.order_key && dialect.isUniqueViolation(error)) {
+              out.push({ kind: 'duplicate' });
+              continue;
+            }
+            throw error;
           }
+          out.push(await writeRest(trx, id, item, emit, clock, deltas));
         }
+        await addDailyStats(trx, deltas);
         return out;
       }),
     { maxBatch: 500 },
   );
 }
 
-async function writeOne(
-  trx: Knex.Transaction,
+/** What follows a sale's insert: its subscription, its commissions and its rollup deltas (added by the batch). */
+async function writeRest(
+  trx: Knex,
+  id: number,
   { row, stats, subscription, commissions }: PendingSale,
   emit: OutboxEmit,
   clock: () => number,
+  deltas: StatsDelta[],
 ): Promise<SaleWrite> {
-  const id = await insertSale(trx, row);
   if (subscription) await rememberSubscription(trx, { ...subscription, firstSaleId: id });
-  await addDailyStats(trx, [stats]);
-  const written = commissions ? await writeCommissions(trx, id, row, commissions, emit, clock) : [];
+  deltas.push(stats);
+  const written = commissions ? await writeCommissions(trx, id, row, commissions, emit, clock, deltas) : [];
   return { kind: 'created', id, commissions: written };
 }
 
-/** Writes the planned commissions in the sale's savepoint, with their notifications. */
+/** Writes the planned commissions in the sale's batch, with their notifications; their rollup deltas join `deltas`. */
 async function writeCommissions(
   trx: Knex,
   saleId: number,
@@ -107,10 +114,10 @@ async function writeCommissions(
   { day, currency, campaignName, planned }: PendingSaleCommissions,
   emit: OutboxEmit,
   clock: () => number,
+  deltas: StatsDelta[],
 ): Promise<CommissionSummary[]> {
   const now = clock();
   const out: CommissionSummary[] = [];
-  const deltas: StatsDelta[] = [];
   for (const { commission: c, postbackUrl } of planned) {
     const row: CommissionRow = {
       created_at: now,
@@ -173,7 +180,6 @@ async function writeCommissions(
       messages,
     );
   }
-  await addDailyStats(trx, deltas);
   return out;
 }
 

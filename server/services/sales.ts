@@ -239,7 +239,6 @@ export class SaleService {
       return { ...base, saleId: null, status: 'declined', declineReason: p.declineReason, duplicate: false };
     }
     const written = await this.writer.write(this.pending(req, p, row));
-    if (written.kind === 'error') throw written.error;
     if (written.kind === 'created') {
       const result: SaleResult = {
         ...base,

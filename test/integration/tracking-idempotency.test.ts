@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, request, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 type Api = ReturnType<typeof api>;
 
@@ -193,6 +194,65 @@ describe('duplicate orders (SPEC §5.4)', () => {
     } finally {
       await a.patch('/settings', { fraud: { duplicateOrderSeconds: 0 } });
       await a.patch('/plugins/fraud-protection', { active: false });
+    }
+  });
+
+  test('a sale that fails after its insert undoes only itself: the rest of its batch is stored once, with its commissions and rollups', async () => {
+    const socks = await campaignWithPayout(a, { name: 'Socks', productIds: ['sku-sock'] });
+    const bob = await approvedAffiliate(a, 'Bob', 'bob');
+    created(await a.post('/coupons', { code: 'SOCKS', affiliateId: bob, campaignId: socks }), 'coupon');
+    // The commission listener fails on one commission (10% of 66.60), after its sale was inserted.
+    const outbox = app.services.outbox;
+    const listener = outbox.onEvent;
+    outbox.onEvent = async (trx, event, payload) => {
+      if ((payload.commission as { amount?: number } | undefined)?.amount === 6.66) throw new Error('refused');
+      await listener?.(trx, event, payload);
+    };
+    try {
+      const orders: Array<[string, number]> = [
+        ['BATCH-0', 10],
+        ['BATCH-1', 66.6],
+        ['BATCH-2', 20],
+        ['BATCH-0', 10],
+      ];
+      // Sent together, so they share the writer's batches.
+      const results = await Promise.all(
+        orders.map(([orderId, totalCost]) => sale({ orderId, totalCost, coupon: 'SOCKS' })),
+      );
+      const of = (orderId: string) => results.filter((_, i) => orders[i]![0] === orderId);
+      assert.deepEqual(
+        of('BATCH-0')
+          .map((r) => r.status)
+          .sort(),
+        [200, 201],
+        of('BATCH-0')
+          .map((r) => r.text)
+          .join(),
+      );
+      assert.equal(of('BATCH-0').filter((r) => r.body.duplicate === true).length, 1);
+      assert.ok(of('BATCH-1')[0]!.status >= 500, of('BATCH-1')[0]!.text);
+      assert.equal(of('BATCH-2')[0]!.status, 201, of('BATCH-2')[0]!.text);
+      assert.equal((await rowsOf(socks, 'BATCH-0')).length, 1);
+      assert.equal((await rowsOf(socks, 'BATCH-1')).length, 0, 'nothing of the failed sale is kept');
+      assert.equal((await rowsOf(socks, 'BATCH-2')).length, 1);
+      const commissions = (await app.services.db('commissions').where({ campaign_id: socks })) as Array<{
+        sale_id: number | string;
+        amount: number | string;
+      }>;
+      const saleIds = [of('BATCH-0').find((r) => r.status === 201)!.body.saleId, of('BATCH-2')[0]!.body.saleId];
+      assert.deepEqual(commissions.map((c) => Number(c.sale_id)).sort(), saleIds.map(Number).sort());
+      const stats = (await app.services.db('daily_stats').where({ campaign_id: socks })) as Array<
+        Record<string, number | string>
+      >;
+      const sum = (column: string) => stats.reduce((n, r) => n + Number(r[column]), 0);
+      assert.equal(sum('sales'), 2, 'the rollup counts the two stored sales once each');
+      assert.equal(
+        sum('commissions'),
+        commissions.reduce((n, c) => n + Number(c.amount), 0),
+      );
+      assert.equal(sum('revenue'), (10 + 20) * 10_000);
+    } finally {
+      outbox.onEvent = listener;
     }
   });
 });
