@@ -101,7 +101,7 @@ const scenarios = (info: Record<string, unknown>) => ({
         orderId: `B-${process.pid}-${orderCounter++}`,
         totalCost: 120.5,
         productId: 'sku-1',
-        coupon: '',
+        coupon: 'BENCH10',
       }),
     }),
   },

@@ -96,6 +96,8 @@ if (mode === 'same-work') {
     },
     systemActor,
   );
+  // The bench's sales carry this coupon: each is the affiliate's, with a 10% commission (and its mail).
+  await services.coupons.create({ code: 'BENCH10', affiliateId: affiliate.id, campaignId: campaign.id }, systemActor);
   // A traffic campaign with filters and two weighted flows (SPEC §12: GET /<alias>).
   const traffic = await services.campaigns.create(
     {

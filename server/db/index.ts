@@ -134,6 +134,12 @@ function cachePreparedStatements(conn: SqliteConnection): void {
   };
 }
 
+/** A row of plain values (no raw SQL in it), which a prepared statement can bind. */
+const plainCells = (row: Record<string, unknown>) => {
+  for (const k in row) if (typeof row[k] === 'object' && row[k] !== null) return false;
+  return true;
+};
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteMysql = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
@@ -241,6 +247,33 @@ function makeDialectHelper(db: Knex): DialectHelper {
           (code(err) === 'ER_UNKNOWN_COM_ERROR' && /WSREP/i.test(message(err))),
     async upsertIncrement(conn, table, keys, rows, increment) {
       if (!rows.length) return;
+      if (dialect === 'sqlite' && (conn as Knex.Transaction).isTransaction && rows.every(plainCells)) {
+        // In the caller's transaction: one cached single-row statement run per row (no SQL built
+        // per call), under a savepoint so that the call adds all of its rows or none.
+        const raw = (await (
+          conn.client as { acquireConnection(): Promise<SqliteConnection> }
+        ).acquireConnection()) as SqliteConnection;
+        const columns = Object.keys(rows[0] as object);
+        const added = new Set(increment);
+        const sql =
+          `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})` +
+          ` ON CONFLICT (${keys.map(quote).join(', ')}) DO UPDATE SET ` +
+          columns
+            .filter((c) => added.has(c))
+            .map((c) => `${quote(c)} = ${quote(table)}.${quote(c)} + excluded.${quote(c)}`)
+            .join(', ');
+        const stmt = sqliteStatement(raw, sql);
+        sqliteStatement(raw, 'SAVEPOINT affix_upsert').run();
+        try {
+          for (const row of rows) stmt.run(...columns.map((c) => (row[c] ?? null) as Cell));
+        } catch (err) {
+          sqliteStatement(raw, 'ROLLBACK TO affix_upsert').run();
+          sqliteStatement(raw, 'RELEASE affix_upsert').run();
+          throw err;
+        }
+        sqliteStatement(raw, 'RELEASE affix_upsert').run();
+        return;
+      }
       const merge: Record<string, Knex.Raw> = {};
       for (const col of increment) {
         merge[col] =
