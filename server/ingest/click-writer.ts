@@ -17,8 +17,7 @@ import {
   addDailyStats,
   addDimensionStats,
   addTrafficStats,
-  dimensionDeltas,
-  type DimensionDelta,
+  DimensionSums,
   type StatsDelta,
   type TrafficDelta,
 } from '../store/daily-stats.js';
@@ -66,7 +65,7 @@ export function createClickWriter(
         await insertClicks(trx, batch.rows);
         await addDailyStats(trx, batch.deltas);
         await addTrafficStats(trx, batch.traffic);
-        await addDimensionStats(trx, batch.dimensions);
+        if (batch.dimensions.size) await addDimensionStats(trx, batch.dimensions.rows());
         if (batch.paid.length) await writeCommissions(trx, batch.paid);
         await saveReferrals(trx, [...batch.changed.values()]);
         if (batch.marks.size) await saveUniquenessMarks(trx, [...batch.marks.values()]);
@@ -100,7 +99,7 @@ interface Batch {
   deltas: StatsDelta[];
   paid: TrafficCommissionDelta[];
   traffic: TrafficDelta[];
-  dimensions: DimensionDelta[];
+  dimensions: DimensionSums;
 }
 
 const newBatch = (state: Map<string, Referral>): Batch => ({
@@ -112,7 +111,7 @@ const newBatch = (state: Map<string, Referral>): Batch => ({
   deltas: [],
   paid: [],
   traffic: [],
-  dimensions: [],
+  dimensions: new DimensionSums(),
 });
 
 /**
@@ -193,10 +192,9 @@ function addClickFigures(batch: Batch, item: PendingClick, status: ClickStatus):
     unique_clicks: unique,
     cost,
   });
-  for (const d of dimensionDeltas(
+  batch.dimensions.add(
     { day: item.day, campaign_id: r.campaign_id, flow_id: r.flow_id },
     clickValues(r, item.hour ?? '00'),
     { clicks, unique_clicks: unique, cost },
-  ))
-    batch.dimensions.push(d);
+  );
 }

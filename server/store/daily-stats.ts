@@ -445,6 +445,60 @@ const withoutFlow: KeyOf = (d, column) =>
 const ofMonthWithoutFlow: KeyOf = (d, column) => (column === 'day' ? ofMonth(d, column) : withoutFlow(d, column));
 
 /**
+ * A writer batch's dimension rows, merged as they are added (one row per day, campaign, flow,
+ * dimension and value), so a batch of clicks hands `addDimensionStats` each key once instead of
+ * a row per click and value. Counters are summed as `addCounters` sums them (exact past 2^53).
+ */
+export class DimensionSums {
+  private readonly merged = new Map<string, Record<string, unknown>>();
+
+  add(
+    key: { day: string; campaign_id: number; flow_id: number },
+    values: ReadonlyArray<readonly [string, string]>,
+    counters: Partial<Record<(typeof TRAFFIC_COUNTERS)[number], number>>,
+  ): void {
+    const prefix = `${key.day}|${key.campaign_id}|${key.flow_id}|`;
+    this.addRow(`${prefix}*|`, key, '*', '', counters);
+    for (const [dimension, value] of values)
+      this.addRow(`${prefix}${dimension}|${value}`, key, dimension, value, counters);
+  }
+
+  get size(): number {
+    return this.merged.size;
+  }
+
+  /** The merged rows, for `addDimensionStats`. */
+  rows(): DimensionDelta[] {
+    return [...this.merged.values()] as unknown as DimensionDelta[];
+  }
+
+  private addRow(
+    id: string,
+    key: { day: string; campaign_id: number; flow_id: number },
+    dimension: string,
+    value: string,
+    counters: Partial<Record<string, number>>,
+  ): void {
+    const row = this.merged.get(id);
+    if (!row) {
+      this.merged.set(id, {
+        day: key.day,
+        campaign_id: key.campaign_id,
+        flow_id: key.flow_id,
+        dimension,
+        value,
+        ...counters,
+      });
+      return;
+    }
+    for (const c in counters) {
+      const v = counters[c];
+      if (v) row[c] = row[c] === undefined ? v : plus(row[c] as Sum, v);
+    }
+  }
+}
+
+/**
  * The dimension rows of one campaign-URL event: its totals under `*` and the same counters under
  * each (dimension, value) it has (see domain/report-dimensions.ts clickValues).
  */
