@@ -54,8 +54,15 @@ export interface KeitaroMacroFacts {
   deviceType?: string | null;
 }
 
+/** A 0-based position printed from 1. */
+const position = (i: number | null | undefined) => (i === null || i === undefined ? null : i + 1);
+/** `{random}`: drawn only when a template names it. */
+const randomMacro =
+  (random: () => number): LazyMacro =>
+  () =>
+    String(Math.floor(random() * 1_000_000_000));
+
 export function keitaroMacros(k: KeitaroMacroFacts): Record<string, MacroValue> {
-  const position = (i: number | null | undefined) => (i === null || i === undefined ? null : i + 1);
   return {
     campaign_name: k.campaignName ?? null,
     os: k.os ?? null,
@@ -66,7 +73,7 @@ export function keitaroMacros(k: KeitaroMacroFacts): Record<string, MacroValue> 
     landing_id: position(k.landingIndex),
     offer_id: position(k.offerIndex),
     date: k.date,
-    random: () => String(Math.floor(k.random() * 1_000_000_000)),
+    random: randomMacro(k.random),
     user_agent: k.userAgent ?? null,
     device_type: k.deviceType ?? null,
   };
@@ -88,10 +95,27 @@ export interface ClickMacroFacts {
   keitaro?: KeitaroMacroFacts;
 }
 
-/** The macros of landing and offer URLs (SPEC §7.2) for one click. */
+/**
+ * The macros of landing and offer URLs (SPEC §7.2) for one click. One object literal of a fixed
+ * shape (this runs for every campaign-URL visit): a macro without a value for this click is
+ * undefined, which fillMacros leaves as written, as if the key were absent.
+ */
 export function clickMacros(c: ClickMacroFacts): Record<string, MacroValue> {
-  const values: Record<string, MacroValue> = {
-    ...(c.keitaro ? keitaroMacros(c.keitaro) : {}),
+  const k = c.keitaro;
+  const s = c.subIds;
+  return {
+    campaign_name: k && (k.campaignName ?? null),
+    os: k && (k.os ?? null),
+    browser: k && (k.browser ?? null),
+    language: k && (k.language ?? null),
+    referrer: k && (k.referrer ?? null),
+    keyword: k && (k.keyword ?? null),
+    landing_id: k && position(k.landingIndex),
+    offer_id: k && position(k.offerIndex),
+    date: k?.date,
+    random: k && randomMacro(k.random),
+    user_agent: k && (k.userAgent ?? null),
+    device_type: k && (k.deviceType ?? null),
     subid: c.subid,
     campaign_id: c.campaignId,
     flow_id: c.flowId,
@@ -101,9 +125,22 @@ export function clickMacros(c: ClickMacroFacts): Record<string, MacroValue> {
     country: c.country,
     ip: c.ip,
     external_id: c.externalId,
+    sub_id_1: s.sub_id_1 ?? null,
+    sub_id_2: s.sub_id_2 ?? null,
+    sub_id_3: s.sub_id_3 ?? null,
+    sub_id_4: s.sub_id_4 ?? null,
+    sub_id_5: s.sub_id_5 ?? null,
+    sub_id_6: s.sub_id_6 ?? null,
+    sub_id_7: s.sub_id_7 ?? null,
+    sub_id_8: s.sub_id_8 ?? null,
+    sub_id_9: s.sub_id_9 ?? null,
+    sub_id_10: s.sub_id_10 ?? null,
+    sub_id_11: s.sub_id_11 ?? null,
+    sub_id_12: s.sub_id_12 ?? null,
+    sub_id_13: s.sub_id_13 ?? null,
+    sub_id_14: s.sub_id_14 ?? null,
+    sub_id_15: s.sub_id_15 ?? null,
   };
-  for (let n = 1; n <= 15; n++) values[`sub_id_${n}`] = c.subIds[`sub_id_${n}`] ?? null;
-  return values;
 }
 
 /** A sale's or action's commission as its affiliate's `postbackUrl` prints it (SPEC §7.6). */

@@ -44,7 +44,7 @@ test('the merged rows are the per-click rows summed, and stay exact past 2^53', 
     ['hour', '09'],
     ['sub_id_1', 'a|b'],
   ];
-  const perClick = [];
+  const perClick: ReturnType<typeof dimensionDeltas> = [];
   for (let i = 0; i < 3; i++) {
     const counters = { clicks: 1, cost: Number.MAX_SAFE_INTEGER };
     sums.add(key, values, counters);
