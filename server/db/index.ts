@@ -331,7 +331,14 @@ function makeDialectHelper(db: Knex): DialectHelper {
     },
     async select<T>(conn: Knex, sql: string, bindings: Cell[]): Promise<T[]> {
       if (dialect === 'sqlite') {
-        // A separate read connection: WAL lets it read committed data while the writer's
+        // In a transaction: its own connection, which sees its own writes.
+        if ((conn as Knex.Transaction).isTransaction) {
+          const own = (await (
+            conn.client as { acquireConnection(): Promise<SqliteConnection> }
+          ).acquireConnection()) as SqliteConnection;
+          return sqliteStatement(own, sql).all(...bindings) as T[];
+        }
+        // Else a separate read connection: WAL lets it read committed data while the writer's
         // transaction holds the pool's one connection, so hot reads never queue behind a batch.
         const reader = sqliteReader(conn);
         if (reader) return sqliteStatement(reader, sql).all(...bindings) as T[];

@@ -247,9 +247,13 @@ export async function referralsFor(db: Knex, pairs: Array<[string, number]>): Pr
   if (!pairs.length) return [];
   // IN on the key's first column uses the primary key on every dialect (row-value IN may not).
   const wanted = new Set(pairs.map(([v, c]) => `${c}|${v}`));
-  const rows = (await db('visitor_referrals').whereIn('visitor_id', [
-    ...new Set(pairs.map(([v]) => v)),
-  ])) as ReferralRow[];
+  const visitors = [...new Set(pairs.map(([v]) => v))];
+  // Plain SQL (a cached statement on SQLite): this runs in every click batch.
+  const rows = await dialectHelper(db).select<ReferralRow>(
+    db,
+    `SELECT * FROM visitor_referrals WHERE visitor_id IN (${visitors.map(() => '?').join(', ')})`,
+    visitors,
+  );
   return rows.filter((r) => wanted.has(`${r.campaign_id}|${r.visitor_id}`)).map(toReferral);
 }
 
