@@ -24,6 +24,13 @@ export interface DialectHelper {
    */
   isRetriable(err: unknown): boolean;
   /**
+   * ` FOR UPDATE` on MySQL, '' on SQLite (one writer, nothing to lock): a read inside a writer's
+   * transaction that decides what it writes (a visitor's referral, an open accumulator row)
+   * locks what it read, so the writers of several processes wait for each other instead of
+   * writing over each other (SPEC §16).
+   */
+  forUpdate: string;
+  /**
    * INSERT rows; on a key conflict add the `increment` columns to the stored row instead
    * (counters such as impressions per day). `keys` are the conflict columns.
    */
@@ -180,6 +187,7 @@ function makeDialectHelper(db: Knex): DialectHelper {
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_UNIQUE' || code(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
         : code(err) === 'ER_DUP_ENTRY',
+    forUpdate: dialect === 'sqlite' ? '' : ' FOR UPDATE',
     isCounterOverflow: (err) =>
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_CHECK'

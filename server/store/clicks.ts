@@ -249,9 +249,11 @@ export async function referralsFor(db: Knex, pairs: Array<[string, number]>): Pr
   const wanted = new Set(pairs.map(([v, c]) => `${c}|${v}`));
   const visitors = [...new Set(pairs.map(([v]) => v))];
   // Plain SQL (a cached statement on SQLite): this runs in every click batch.
-  const rows = await dialectHelper(db).select<ReferralRow>(
+  // Locked (MySQL): the writer decides each click's status and first / last click from them.
+  const helper = dialectHelper(db);
+  const rows = await helper.select<ReferralRow>(
     db,
-    `SELECT * FROM visitor_referrals WHERE visitor_id IN (${visitors.map(() => '?').join(', ')})`,
+    `SELECT * FROM visitor_referrals WHERE visitor_id IN (${visitors.map(() => '?').join(', ')})${helper.forUpdate}`,
     visitors,
   );
   return rows.filter((r) => wanted.has(`${r.campaign_id}|${r.visitor_id}`)).map(toReferral);

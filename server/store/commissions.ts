@@ -162,8 +162,11 @@ export async function openTrafficCommission(
   aggregateKey: string,
 ): Promise<{ id: number; quantity: number } | null> {
   return (
-    ((await db('commissions').where({ aggregate_key: aggregateKey }).first('id', 'quantity')) as
-      { id: number; quantity: number } | undefined) ?? null
+    ((await (
+      dialectHelper(db).dialect === 'mysql'
+        ? db('commissions').where({ aggregate_key: aggregateKey }).forUpdate()
+        : db('commissions').where({ aggregate_key: aggregateKey })
+    ).first('id', 'quantity')) as { id: number; quantity: number } | undefined) ?? null
   );
 }
 

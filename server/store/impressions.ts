@@ -17,10 +17,12 @@ export interface ImpressionVisitor {
  * everywhere), so the caller matches the exact triples.
  */
 export async function storedImpressionVisitors(db: Knex, keys: ImpressionVisitor[]): Promise<ImpressionVisitor[]> {
-  return (await db('impression_visitors')
+  const query = db('impression_visitors')
     .whereIn('day', [...new Set(keys.map((k) => k.day))])
     .whereIn('banner_id', [...new Set(keys.map((k) => k.banner_id))])
-    .whereIn('visitor_key', [...new Set(keys.map((k) => k.visitor_key))])) as ImpressionVisitor[];
+    .whereIn('visitor_key', [...new Set(keys.map((k) => k.visitor_key))]);
+  // Locked (MySQL): the writer counts a visitor's first impression of the day from them.
+  return (await (dialectHelper(db).dialect === 'mysql' ? query.forUpdate() : query)) as ImpressionVisitor[];
 }
 
 /** Marks visitors seen (500 rows a statement); one marked already is left as it is. */

@@ -167,6 +167,73 @@ for (const mode of ['database', 'redis'] as const) {
       assert.equal(Number(stored.n), 5);
     });
 
+    test('clicks at once on both processes: a new visitor has one unique click, and a PPC accumulator counts every paid click', async () => {
+      const campaign = created(await a.post('/campaigns', { name: `PPC ${mode}` }), 'campaign');
+      created(
+        await a.post(`/campaigns/${campaign}/payouts`, {
+          kind: 'general',
+          title: 'PPC',
+          type: 'PPC',
+          rawClicks: true,
+          affiliateCommission: { value: 0.1, unit: 'fixed' },
+        }),
+        'payout',
+      );
+      const refId = `ppc-${mode}`;
+      const affiliate = created(
+        await a.post('/affiliates', { name: 'Pat', email: `${refId}@example.com`, refId, status: 'approved' }),
+        'affiliate',
+      );
+      const click = (base: string, visitorId: string) =>
+        request(base, 'POST', '/t/click', {
+          body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaign}`, visitorId },
+          headers: { 'user-agent': CHROME_LINUX, 'x-forwarded-for': nextIp() },
+        });
+      const newVisitor = () => `v${randomBytes(12).toString('hex')}`;
+      await waitFor(
+        async () => (await click(two.base, newVisitor())).body?.affiliateId === affiliate,
+        20_000,
+        'the other process knows the campaign and the affiliate',
+      );
+      // Rounds of one new visitor's clicks, half on each process: the writers of both decide
+      // from the visitor's referral and add to the same accumulator row at the same time.
+      for (let round = 0; round < 4; round++) {
+        const visitorId = newVisitor();
+        const answers = await Promise.all(
+          Array.from({ length: 16 }, (_, i) => click(i % 2 ? one.base : two.base, visitorId)),
+        );
+        for (const r of answers) assert.equal(r.status, 200, r.text);
+        const statuses = answers.map((r) => r.body.status as string);
+        assert.equal(statuses.filter((x) => x === 'unique').length, 1, `round ${round}: ${statuses.join(', ')}`);
+        const referral = (await db('visitor_referrals')
+          .where({ visitor_id: visitorId, campaign_id: campaign })
+          .first()) as {
+          clicks: number | string;
+        };
+        assert.equal(Number(referral.clicks), 16, `round ${round}: the referral counts every click`);
+      }
+      const paid = (await db('clicks')
+        .where({ campaign_id: campaign })
+        .whereNot({ status: 'declined' })
+        .count({
+          n: '*',
+        })
+        .first()) as { n: number | string };
+      const commissions = (await db('commissions').where({ campaign_id: campaign, kind: 'click' })) as Array<{
+        quantity: number | string;
+        amount: number | string;
+      }>;
+      assert.equal(
+        commissions.reduce((n, c) => n + Number(c.quantity), 0),
+        Number(paid.n),
+        'every stored click is paid once',
+      );
+      assert.equal(
+        commissions.reduce((n, c) => n + Number(c.amount), 0),
+        Number(paid.n) * 1_000,
+      );
+    });
+
     test('the sign-in brake counts failures on both processes: 12 wrong passwords at once, 5 are checked', async () => {
       const email = `victim-${mode}@example.com`;
       assert.equal((await a.post('/users', { email, password: 'victim password 1' })).status, 201);
