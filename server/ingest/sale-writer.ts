@@ -2,9 +2,9 @@ import type { Knex } from 'knex';
 import { transaction } from '../db/transaction.js';
 import { dialectHelper } from '../db/index.js';
 import { GroupWriter } from './group-writer.js';
-import { insertSale, type SaleRow } from '../store/sales.js';
+import { insertSale, insertSaleRows, type SaleRow } from '../store/sales.js';
 import { rememberSubscription, type SubscriptionRecord } from '../store/subscriptions.js';
-import { insertCommission, type CommissionRow } from '../store/commissions.js';
+import { insertCommissions, type CommissionRow } from '../store/commissions.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { fillMacros, saleCommissionMacros } from '../domain/macros.js';
 import { fromUnits, type Units } from '../domain/money.js';
@@ -53,12 +53,14 @@ export type OutboxEmit = (
 ) => Promise<void>;
 
 /**
- * Sales are written in groups (SPEC §12): one transaction per batch. A sale's first statement is
- * its insert, and a failed insert undoes only itself on both databases (SQLite and InnoDB roll back
- * the statement, not the transaction), so a duplicate order (unique key) is answered as such
- * without a savepoint per sale. Any other failure undoes the whole batch, and the group writer then
- * writes its sales one by one, so a bad sale affects only itself. The rollup deltas of the batch's
- * sales and commissions are merged and added once, at the end of the batch.
+ * Sales are written in groups (SPEC §12): one transaction per batch, in which the batch's sales are
+ * inserted by one statement and then their commissions by another (MariaDB answers both with
+ * their ids: a batch costs a few round trips, not a few per sale). A duplicate order (unique key)
+ * fails that statement whole, on both databases without undoing the transaction; the batch's
+ * sales are then inserted one by one, each failed insert undoing only itself, so a duplicate is
+ * answered as such. Any other failure undoes the whole batch, and the group writer writes its
+ * sales one by one, so a bad sale affects only itself. The rollup deltas of the batch's sales and
+ * commissions are merged and added once, at the end.
  */
 export function createSaleWriter(
   db: Knex,
@@ -68,93 +70,90 @@ export function createSaleWriter(
   return new GroupWriter<PendingSale, SaleWrite>(
     (items) =>
       transaction(db, async (trx) => {
-        const dialect = dialectHelper(trx);
+        const ids = await insertSales(trx, items);
         const deltas: StatsDelta[] = [];
-        const out: SaleWrite[] = [];
-        for (const item of items) {
-          let id: number;
-          try {
-            id = await insertSale(trx, item.row);
-          } catch (error) {
-            if (!dialect.isRetriable(error) && item.row.order_key && dialect.isUniqueViolation(error)) {
-              out.push({ kind: 'duplicate' });
-              continue;
-            }
-            throw error;
-          }
-          out.push(await writeRest(trx, id, item, emit, clock, deltas));
-        }
+        const created: Array<{ id: number; item: PendingSale }> = [];
+        items.forEach((item, i) => {
+          const id = ids[i];
+          if (id === null || id === undefined) return;
+          created.push({ id, item });
+          deltas.push(item.stats);
+        });
+        for (const { id, item } of created)
+          if (item.subscription) await rememberSubscription(trx, { ...item.subscription, firstSaleId: id });
+        const commissions = await writeCommissions(trx, created, emit, clock(), deltas);
         await addDailyStats(trx, deltas);
-        return out;
+        return ids.map((id): SaleWrite =>
+          id === null ? { kind: 'duplicate' } : { kind: 'created', id, commissions: commissions.get(id) ?? [] },
+        );
       }),
     { maxBatch: 500 },
   );
 }
 
-/** What follows a sale's insert: its subscription, its commissions and its rollup deltas (added by the batch). */
-async function writeRest(
-  trx: Knex,
-  id: number,
-  { row, stats, subscription, commissions }: PendingSale,
-  emit: OutboxEmit,
-  clock: () => number,
-  deltas: StatsDelta[],
-): Promise<SaleWrite> {
-  if (subscription) await rememberSubscription(trx, { ...subscription, firstSaleId: id });
-  deltas.push(stats);
-  const written = commissions ? await writeCommissions(trx, id, row, commissions, emit, clock, deltas) : [];
-  return { kind: 'created', id, commissions: written };
+/** The ids of the batch's sales in order, null for a duplicate order. */
+async function insertSales(trx: Knex.Transaction, items: PendingSale[]): Promise<Array<number | null>> {
+  const dialect = dialectHelper(trx);
+  const duplicate = (error: unknown) => !dialect.isRetriable(error) && dialect.isUniqueViolation(error);
+  try {
+    return await insertSaleRows(
+      trx,
+      items.map((i) => i.row),
+    );
+  } catch (error) {
+    if (!duplicate(error)) throw error;
+  }
+  const ids: Array<number | null> = [];
+  for (const { row } of items) {
+    try {
+      ids.push(await insertSale(trx, row));
+    } catch (error) {
+      if (!row.order_key || !duplicate(error)) throw error;
+      ids.push(null);
+    }
+  }
+  return ids;
 }
 
-/** Writes the planned commissions in the sale's batch, with their notifications; their rollup deltas join `deltas`. */
+/**
+ * Writes the planned commissions of the batch's new sales (one insert), then their notifications
+ * in order; their rollup deltas join `deltas`. Answers each sale's commissions by its id.
+ */
 async function writeCommissions(
-  trx: Knex,
-  saleId: number,
-  sale: SaleRow,
-  { day, currency, campaignName, planned }: PendingSaleCommissions,
+  trx: Knex.Transaction,
+  created: Array<{ id: number; item: PendingSale }>,
   emit: OutboxEmit,
-  clock: () => number,
+  now: number,
   deltas: StatsDelta[],
-): Promise<CommissionSummary[]> {
-  const now = clock();
-  const out: CommissionSummary[] = [];
-  for (const { commission: c, postbackUrl } of planned) {
-    const row: CommissionRow = {
-      created_at: now,
-      updated_at: now,
-      kind: sale.kind,
-      sale_id: saleId,
-      campaign_id: sale.campaign_id,
-      affiliate_id: c.affiliateId,
-      payout_id: c.payoutId,
-      tier: c.tier,
-      status: sale.status,
-      status_reason: null,
-      amount: c.amount,
-      merchant_amount: c.merchantAmount,
-      currency,
-      basis: c.basis,
-      rate_unit: c.rate?.unit ?? null,
-      rate_value: c.rate?.value ?? null,
-      quantity: 1,
-      day,
-      aggregate_key: null,
-      parent_id: null,
-      batch_id: null,
-      detail: JSON.stringify(c.detail),
-    };
-    const id = await insertCommission(trx, row);
+): Promise<Map<number, CommissionSummary[]>> {
+  const planned: Array<{
+    saleId: number;
+    sale: SaleRow;
+    of: PendingSaleCommissions;
+    commission: PlannedCommission;
+    postbackUrl: string | null;
+  }> = [];
+  for (const { id, item } of created)
+    for (const p of item.commissions?.planned ?? [])
+      planned.push({ saleId: id, sale: item.row, of: item.commissions!, ...p });
+  const ids = await insertCommissions(
+    trx,
+    planned.map(({ saleId, sale, of, commission: c }) => commissionRow(saleId, sale, of, c, now)),
+  );
+  const out = new Map<number, CommissionSummary[]>();
+  for (const [i, { saleId, sale, of, commission: c, postbackUrl }] of planned.entries()) {
+    const id = ids[i]!;
     const summary = {
       id,
       affiliateId: c.affiliateId,
       tier: c.tier,
       amount: fromUnits(c.amount),
-      currency,
+      currency: of.currency,
       status: sale.status,
     };
-    out.push(summary);
+    out.set(saleId, [...(out.get(saleId) ?? []), summary]);
     deltas.push({
-      day,
+      day: of.day,
       campaign_id: sale.campaign_id,
       affiliate_id: c.affiliateId,
       banner_id: 0,
@@ -167,9 +166,9 @@ async function writeCommissions(
             { id, affiliateId: c.affiliateId, amount: c.amount },
             saleId,
             sale,
-            day,
-            currency,
-            campaignName,
+            of.day,
+            of.currency,
+            of.campaignName,
           ),
         ]
       : [];
@@ -181,6 +180,40 @@ async function writeCommissions(
     );
   }
   return out;
+}
+
+/** A planned commission of a sale as its row, with the sale's status. */
+function commissionRow(
+  saleId: number,
+  sale: SaleRow,
+  { day, currency }: PendingSaleCommissions,
+  c: PlannedCommission,
+  now: number,
+): CommissionRow {
+  return {
+    created_at: now,
+    updated_at: now,
+    kind: sale.kind,
+    sale_id: saleId,
+    campaign_id: sale.campaign_id,
+    affiliate_id: c.affiliateId,
+    payout_id: c.payoutId,
+    tier: c.tier,
+    status: sale.status,
+    status_reason: null,
+    amount: c.amount,
+    merchant_amount: c.merchantAmount,
+    currency,
+    basis: c.basis,
+    rate_unit: c.rate?.unit ?? null,
+    rate_value: c.rate?.value ?? null,
+    quantity: 1,
+    day,
+    aggregate_key: null,
+    parent_id: null,
+    batch_id: null,
+    detail: JSON.stringify(c.detail),
+  };
 }
 
 /** The GET to the affiliate's own `postbackUrl` for a new commission, its macros filled (SPEC §7.6). */

@@ -85,6 +85,11 @@ export async function insertCommission(db: Knex, row: CommissionRow): Promise<nu
   return dialectHelper(db).insertOne(db, 'commissions', row as unknown as Record<string, Cell>);
 }
 
+/** Inserts commissions (all or none) and answers their ids in order. */
+export async function insertCommissions(trx: Knex.Transaction, rows: CommissionRow[]): Promise<number[]> {
+  return dialectHelper(trx).insertMany(trx, 'commissions', rows as unknown as Array<Record<string, Cell>>);
+}
+
 export async function getCommission(db: Knex, id: number): Promise<Commission | null> {
   const row = (await db('commissions').where({ id }).first()) as (CommissionRow & { id: number }) | undefined;
   return row ? toCommission(row) : null;

@@ -124,6 +124,11 @@ export async function insertSale(db: Knex, row: SaleRow): Promise<number> {
   return dialectHelper(db).insertOne(db, 'sales', row as unknown as Record<string, Cell>);
 }
 
+/** Inserts sales (all or none) and answers their ids in order. */
+export async function insertSaleRows(trx: Knex.Transaction, rows: SaleRow[]): Promise<number[]> {
+  return dialectHelper(trx).insertMany(trx, 'sales', rows as unknown as Array<Record<string, Cell>>);
+}
+
 export async function findSaleByOrderKey(db: Knex, campaignId: number, orderKey: string): Promise<Sale | null> {
   const row = (await db('sales').where({ campaign_id: campaignId, order_key: orderKey }).first()) as
     (SaleRow & { id: number }) | undefined;
