@@ -5,6 +5,7 @@
  *
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npm run bench
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/affix_bench (default; set to "off" to skip)
+ *   BENCH_WORKERS=2: Affix as a node cluster of that many server processes on one port (as WORKERS=2)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import autocannon from 'autocannon';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/affix_bench';
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 
 interface Started {
   child: ChildProcess;
@@ -112,7 +114,7 @@ const fmt = (n: number) => n.toFixed(0);
 
 async function main(): Promise<void> {
   console.log(
-    `Affix bench: ${os.cpus().length} cores, ${SECONDS}s per run, ${CONNECTIONS} connections, node ${process.version}`,
+    `Affix bench: ${os.cpus().length} cores, ${SECONDS}s per run, ${CONNECTIONS} connections, ${WORKERS} server process(es), node ${process.version}`,
   );
   const bareServer = await startServer('bare');
   const bare = await load({ url: `http://127.0.0.1:${bareServer.port}/r` });
@@ -133,14 +135,16 @@ async function main(): Promise<void> {
   }
   await stop(sameWorkServer);
 
+  const workers = WORKERS > 1 ? ` ×${WORKERS}` : '';
   const targets: Array<[string, Record<string, string>]> = [
-    ['SQLite', { DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `affix-bench-${process.pid}.sqlite`)}` }],
+    [`SQLite${workers}`, { DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `affix-bench-${process.pid}.sqlite`)}` }],
   ];
-  if (MYSQL_URL !== 'off') targets.push(['MariaDB', { DATABASE_URL: MYSQL_URL }]);
+  if (MYSQL_URL !== 'off') targets.push([`MariaDB${workers}`, { DATABASE_URL: MYSQL_URL }]);
+  for (const [, env] of targets) env.BENCH_WORKERS = String(WORKERS);
 
   const rows: string[] = [];
   rows.push(
-    `${pad('database', 9)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('same-work', 9)} ${pad('p99@½bare', 10)} ${pad('p99@½own', 9)} errors`,
+    `${pad('database', 12)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('same-work', 9)} ${pad('p99@½bare', 10)} ${pad('p99@½own', 9)} errors`,
   );
   for (const [name, env] of targets) {
     let server: Started;
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
       const atHalf = await load({ url, requests: [opts], overallRate: Math.max(1, Math.floor(half.rps)) });
       const atHalfOwn = await load({ url, requests: [opts], overallRate: Math.max(1, Math.floor(full.rps / 2)) });
       rows.push(
-        `${pad(name, 9)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad((full.rps / bare.rps).toFixed(2), 6)} ${pad((full.rps / (sameWork.get(label) ?? full.rps)).toFixed(2), 9)} ${pad(atHalf.p99, 10)} ${pad(atHalfOwn.p99, 9)} ${full.errors + full.non2xx3xx + atHalf.errors + atHalf.non2xx3xx + atHalfOwn.errors + atHalfOwn.non2xx3xx}`,
+        `${pad(name, 12)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad((full.rps / bare.rps).toFixed(2), 6)} ${pad((full.rps / (sameWork.get(label) ?? full.rps)).toFixed(2), 9)} ${pad(atHalf.p99, 10)} ${pad(atHalfOwn.p99, 9)} ${full.errors + full.non2xx3xx + atHalf.errors + atHalf.non2xx3xx + atHalfOwn.errors + atHalfOwn.non2xx3xx}`,
       );
       console.log(rows[rows.length - 1]);
     }

@@ -3,6 +3,7 @@
  * 302 (the baseline of SPEC §12); `affix` is the real app on DATABASE_URL with sample data.
  * Prints "READY <port> <json>" when listening.
  */
+import cluster from 'node:cluster';
 import Koa from 'koa';
 import { loadConfig } from '../server/config.js';
 import { ensureDatabaseExists, openDatabase, dropDatabase } from '../server/db/index.js';
@@ -15,6 +16,10 @@ import { systemActor } from '../server/services/actor.js';
 import { toUnits } from '../server/domain/money.js';
 
 const mode = process.argv[2];
+/** Server processes for `affix` (BENCH_WORKERS, default 1): above 1, a node cluster on one port. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const benchConfig = () =>
+  loadConfig({ ...process.env, LOG_LEVEL: 'warn', AFFIX_SECRET: 'bench-secret-0123456789abcdef0123456789' });
 
 /** The request body as text (what the tracking endpoints read before parsing it). */
 const bodyOf = (req: NodeJS.ReadableStream) =>
@@ -63,12 +68,17 @@ if (mode === 'same-work') {
     const address = server.address();
     console.log(`READY ${typeof address === 'object' && address ? address.port : 0} {}`);
   });
+} else if (cluster.isWorker) {
+  // One of BENCH_WORKERS server processes on the seeded database: they share the primary's port.
+  const config = benchConfig();
+  const db = openDatabase(config.database);
+  const services = await buildServices(config, db, createLogger('warn'));
+  const server = await listen(createApp(services), 0, '127.0.0.1', config.http);
+  const address = server.address();
+  process.send?.(typeof address === 'object' && address ? address.port : 0);
+  process.on('SIGTERM', () => void services.stop().finally(() => process.exit(0)));
 } else {
-  const config = loadConfig({
-    ...process.env,
-    LOG_LEVEL: 'warn',
-    AFFIX_SECRET: 'bench-secret-0123456789abcdef0123456789',
-  });
+  const config = benchConfig();
   await dropDatabase(config.database);
   await ensureDatabaseExists(config.database);
   const db = openDatabase(config.database);
@@ -142,24 +152,39 @@ if (mode === 'same-work') {
       systemActor,
     );
   }
-  // The server's own listen: the bench measures Affix with its real connection limits.
-  const server = await listen(createApp(services), 0, '127.0.0.1', config.http);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  console.log(
-    `READY ${port} ${JSON.stringify({ affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' })}`,
-  );
-  process.on('SIGTERM', () => {
-    server.close();
-    void services
-      .stop()
-      .then(async () => {
-        const counts = await db('clicks').count({ n: '*' }).first();
-        const sales = await db('sales').count({ n: '*' }).first();
-        console.log(`STORED ${JSON.stringify({ clicks: Number(counts?.n ?? 0), sales: Number(sales?.n ?? 0) })}`);
-        await db.destroy();
-        await dropDatabase(config.database);
-      })
-      .finally(() => process.exit(0));
-  });
+  const info = { affiliate: affiliate.refId, campaignId: campaign.id, bannerId: banner.id, alias: 'bench' };
+  /** Prints what was stored (every acknowledged event must be there) and drops the database. */
+  const report = async () => {
+    const counts = await db('clicks').count({ n: '*' }).first();
+    const sales = await db('sales').count({ n: '*' }).first();
+    console.log(`STORED ${JSON.stringify({ clicks: Number(counts?.n ?? 0), sales: Number(sales?.n ?? 0) })}`);
+    await db.destroy();
+    await dropDatabase(config.database);
+  };
+  if (WORKERS > 1) {
+    // The seeded database served by WORKERS processes (a node cluster, as `WORKERS=N` starts them).
+    await services.stop();
+    const workers = Array.from({ length: WORKERS }, () => cluster.fork());
+    const ports = await Promise.all(workers.map((w) => new Promise<number>((r) => w.once('message', r))));
+    console.log(`READY ${ports[0]} ${JSON.stringify(info)}`);
+    process.on('SIGTERM', () => {
+      const exited = workers.map((w) => new Promise((r) => w.once('exit', r)));
+      for (const w of workers) w.process.kill('SIGTERM');
+      void Promise.all(exited)
+        .then(report)
+        .finally(() => process.exit(0));
+    });
+  } else {
+    // The server's own listen: the bench measures Affix with its real connection limits.
+    const server = await listen(createApp(services), 0, '127.0.0.1', config.http);
+    const address = server.address();
+    console.log(`READY ${typeof address === 'object' && address ? address.port : 0} ${JSON.stringify(info)}`);
+    process.on('SIGTERM', () => {
+      server.close();
+      void services
+        .stop()
+        .then(report)
+        .finally(() => process.exit(0));
+    });
+  }
 }
