@@ -9,6 +9,13 @@ export interface TransactionOptions {
   retryIf?: (err: unknown) => boolean;
   /** Runs at most this many times (default 6). */
   attempts?: number;
+  /**
+   * MySQL/MariaDB: READ COMMITTED instead of REPEATABLE READ. Locking reads then lock the rows
+   * they find and no gaps around them, so writers inserting new keys do not deadlock on each
+   * other's gap locks; a transaction that must know a key is new inserts it plainly and runs again
+   * on a duplicate (`retryIf`). SQLite has one writer and ignores it.
+   */
+  readCommitted?: boolean;
 }
 
 const pause = (attempt: number) =>
@@ -33,9 +40,10 @@ export async function transaction<T>(
   if ((db as Knex.Transaction).isTransaction) return db.transaction(fn);
   const dialect = dialectHelper(db);
   const attempts = Math.max(1, opts.attempts ?? 6);
+  const config = opts.readCommitted && dialect.dialect === 'mysql' ? { isolationLevel: 'read committed' as const } : {};
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(fn);
+      return await db.transaction(fn, config);
     } catch (err) {
       const retriable = dialect.isRetriable(err) || (opts.retryIf?.(err) ?? false);
       if (!retriable || attempt >= attempts) throw err;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { transaction } from '../db/transaction.js';
+import { dialectHelper } from '../db/index.js';
 import { GroupWriter } from './group-writer.js';
 import {
   insertClicks,
@@ -59,22 +60,39 @@ export function createClickWriter(
 ): GroupWriter<PendingClick, ClickStatus> {
   return new GroupWriter<PendingClick, ClickStatus>(
     (items) =>
-      transaction(db, async (trx) => {
-        const batch = newBatch(await referralState(trx, items));
-        const statuses = items.map((item) => addClick(batch, item));
-        await insertClicks(trx, batch.rows);
-        await addDailyStats(trx, batch.deltas);
-        await addTrafficStats(trx, batch.traffic);
-        if (batch.dimensions.size) await addDimensionStats(trx, batch.dimensions.rows());
-        if (batch.paid.length) await writeCommissions(trx, batch.paid);
-        await saveReferrals(trx, [...batch.changed.values()]);
-        if (batch.marks.size) await saveUniquenessMarks(trx, [...batch.marks.values()]);
-        if (batch.bindings.size) await saveBindings(trx, [...batch.bindings.values()]);
-        return statuses;
-      }),
+      transaction(
+        db,
+        async (trx) => {
+          const batch = newBatch(await referralState(trx, items));
+          const statuses = items.map((item) => addClick(batch, item));
+          await insertClicks(trx, batch.rows);
+          await addDailyStats(trx, batch.deltas);
+          await addTrafficStats(trx, batch.traffic);
+          if (batch.dimensions.size) await addDimensionStats(trx, batch.dimensions.rows());
+          if (batch.paid.length) await writeCommissions(trx, batch.paid);
+          const fresh = [...batch.changed].filter(([key]) => !batch.stored.has(key)).map(([, r]) => r);
+          const known = [...batch.changed].filter(([key]) => batch.stored.has(key)).map(([, r]) => r);
+          await saveReferrals(trx, known, fresh);
+          if (batch.marks.size) await saveUniquenessMarks(trx, [...batch.marks.values()]);
+          if (batch.bindings.size) await saveBindings(trx, [...batch.bindings.values()]);
+          return statuses;
+        },
+        referralsLocked(db),
+      ),
     { maxBatch: 1000, onBatchError },
   );
 }
+
+/**
+ * How a click batch keeps the referrals exact with other writers on MySQL/MariaDB: the stored
+ * ones are read FOR UPDATE under READ COMMITTED (row locks, no gap locks, so writers adding new
+ * visitors do not deadlock), and a new one is inserted plainly: if another writer stored it
+ * meanwhile, the insert fails as a duplicate and the batch runs again, now finding it.
+ */
+const referralsLocked = (db: Knex) => ({
+  readCommitted: true,
+  retryIf: (err: unknown) => dialectHelper(db).isUniqueViolation(err),
+});
 
 const referralKey = (visitorId: string, campaignId: number) => `${campaignId}\u0000${visitorId}`;
 
@@ -92,6 +110,8 @@ async function referralState(trx: Knex, items: PendingClick[]): Promise<Map<stri
 /** What one batch writes: its clicks, rollup deltas, PPC commissions, referrals, marks and bindings. */
 interface Batch {
   state: Map<string, Referral>;
+  /** The keys stored when the batch read them (the others are new referrals). */
+  stored: Set<string>;
   changed: Map<string, Referral>;
   rows: Array<ClickRow & Partial<TrafficClickColumns>>;
   marks: Map<string, { scope: string; device_key: string; seen_at: number }>;
@@ -104,6 +124,7 @@ interface Batch {
 
 const newBatch = (state: Map<string, Referral>): Batch => ({
   state,
+  stored: new Set(state.keys()),
   changed: new Map(),
   rows: [],
   marks: new Map(),

@@ -259,7 +259,21 @@ export async function referralsFor(db: Knex, pairs: Array<[string, number]>): Pr
   return rows.filter((r) => wanted.has(`${r.campaign_id}|${r.visitor_id}`)).map(toReferral);
 }
 
-export async function saveReferrals(db: Knex.Transaction, referrals: Referral[]): Promise<void> {
+/**
+ * Stores referrals: `fresh` ones (none was stored when the batch read them) by a plain INSERT, so a
+ * row another writer stored meanwhile fails it as a duplicate (the batch then runs again and finds
+ * it), the others by an upsert of the rows the batch locked.
+ */
+export async function saveReferrals(
+  db: Knex.Transaction,
+  referrals: Referral[],
+  fresh: Referral[] = [],
+): Promise<void> {
+  await insertReferralRows(db, fresh, false);
+  await insertReferralRows(db, referrals, true);
+}
+
+async function insertReferralRows(db: Knex.Transaction, referrals: Referral[], upsert: boolean): Promise<void> {
   if (!referrals.length) return;
   const rows = referrals.map((r) => ({
     visitor_id: r.visitorId,
@@ -271,7 +285,7 @@ export async function saveReferrals(db: Knex.Transaction, referrals: Referral[])
     last_banner_id: r.lastBannerId,
     clicks: r.clicks,
   }));
-  await dialectHelper(db).insertRows(db, 'visitor_referrals', rows, ['visitor_id', 'campaign_id']);
+  await dialectHelper(db).insertRows(db, 'visitor_referrals', rows, upsert ? ['visitor_id', 'campaign_id'] : undefined);
 }
 
 const CLICK_COLUMNS = [
