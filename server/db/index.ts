@@ -30,6 +30,8 @@ export interface DialectHelper {
    * writing over each other (SPEC §16).
    */
   forUpdate: string;
+  /** The same for a knex query: `.forUpdate()` on MySQL, the query as it is on SQLite (which would warn). */
+  lockRows<Q extends Knex.QueryBuilder>(query: Q): Q;
   /**
    * INSERT rows; on a key conflict add the `increment` columns to the stored row instead
    * (counters such as impressions per day). `keys` are the conflict columns.
@@ -157,6 +159,28 @@ const plainCells = (row: Record<string, unknown>) => {
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteMysql = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
+/** The connection of a transaction on SQLite: knex hands out the transaction's own. */
+const ownConnection = async (trx: Knex): Promise<SqliteConnection> =>
+  (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
+
+/** The SQLite INSERT of one row of these columns. */
+const sqliteInsert = (table: string, columns: readonly string[]) =>
+  `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+
+/** Runs synchronous statements under a savepoint of the connection: all of them or none. */
+function underSavepoint<T>(conn: SqliteConnection, fn: () => T): T {
+  sqliteStatement(conn, 'SAVEPOINT affix_batch').run();
+  try {
+    const out = fn();
+    sqliteStatement(conn, 'RELEASE affix_batch').run();
+    return out;
+  } catch (err) {
+    sqliteStatement(conn, 'ROLLBACK TO affix_batch').run();
+    sqliteStatement(conn, 'RELEASE affix_batch').run();
+    throw err;
+  }
+}
+
 export function dialectOf(db: Knex): Dialect {
   const client = db.client.config.client as string;
   return client === 'better-sqlite3' ? 'sqlite' : 'mysql';
@@ -197,6 +221,7 @@ function makeDialectHelper(db: Knex): DialectHelper {
         ? code(err) === 'SQLITE_CONSTRAINT_UNIQUE' || code(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY'
         : code(err) === 'ER_DUP_ENTRY',
     forUpdate: dialect === 'sqlite' ? '' : ' FOR UPDATE',
+    lockRows: (query) => (dialect === 'sqlite' ? query : (query.forUpdate() as typeof query)),
     isCounterOverflow: (err) =>
       dialect === 'sqlite'
         ? code(err) === 'SQLITE_CONSTRAINT_CHECK'
@@ -267,28 +292,20 @@ function makeDialectHelper(db: Knex): DialectHelper {
       if (dialect === 'sqlite' && (conn as Knex.Transaction).isTransaction && rows.every(plainCells)) {
         // In the caller's transaction: one cached single-row statement run per row (no SQL built
         // per call), under a savepoint so that the call adds all of its rows or none.
-        const raw = (await (
-          conn.client as { acquireConnection(): Promise<SqliteConnection> }
-        ).acquireConnection()) as SqliteConnection;
+        const raw = await ownConnection(conn);
         const columns = Object.keys(rows[0] as object);
         const added = new Set(increment);
         const sql =
-          `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})` +
+          sqliteInsert(table, columns) +
           ` ON CONFLICT (${keys.map(quote).join(', ')}) DO UPDATE SET ` +
           columns
             .filter((c) => added.has(c))
             .map((c) => `${quote(c)} = ${quote(table)}.${quote(c)} + excluded.${quote(c)}`)
             .join(', ');
         const stmt = sqliteStatement(raw, sql);
-        sqliteStatement(raw, 'SAVEPOINT affix_upsert').run();
-        try {
+        underSavepoint(raw, () => {
           for (const row of rows) stmt.run(...columns.map((c) => (row[c] ?? null) as Cell));
-        } catch (err) {
-          sqliteStatement(raw, 'ROLLBACK TO affix_upsert').run();
-          sqliteStatement(raw, 'RELEASE affix_upsert').run();
-          throw err;
-        }
-        sqliteStatement(raw, 'RELEASE affix_upsert').run();
+        });
         return;
       }
       const merge: Record<string, Knex.Raw> = {};
@@ -314,11 +331,8 @@ function makeDialectHelper(db: Knex): DialectHelper {
     async insertValues(trx, table, columns, values, upsertKeys) {
       if (!values.length) return;
       if (dialect === 'sqlite') {
-        // Inside a transaction knex hands out the transaction's own connection.
-        const conn = (await (
-          trx.client as { acquireConnection(): Promise<SqliteConnection> }
-        ).acquireConnection()) as SqliteConnection;
-        let sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+        const conn = await ownConnection(trx);
+        let sql = sqliteInsert(table, columns);
         if (upsertKeys) {
           const rest = columns.filter((c) => !upsertKeys.includes(c));
           sql += ` ON CONFLICT (${upsertKeys.map(quote).join(', ')}) DO UPDATE SET ${rest.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
@@ -337,10 +351,8 @@ function makeDialectHelper(db: Knex): DialectHelper {
       const columns = Object.keys(row);
       // The cached statement needs the transaction's own connection; outside one, knex inserts.
       if (dialect === 'sqlite' && (trx as Knex.Transaction).isTransaction) {
-        const conn = (await (
-          trx.client as { acquireConnection(): Promise<SqliteConnection> }
-        ).acquireConnection()) as SqliteConnection;
-        const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+        const conn = await ownConnection(trx);
+        const sql = sqliteInsert(table, columns);
         return Number(sqliteStatement(conn, sql).run(...columns.map((c) => row[c] ?? null)).lastInsertRowid);
       }
       const [id] = await trx(table).insert(row);
@@ -350,23 +362,11 @@ function makeDialectHelper(db: Knex): DialectHelper {
       if (!rows.length) return [];
       const columns = Object.keys(rows[0] as object);
       if (dialect === 'sqlite') {
-        const conn = (await (
-          trx.client as { acquireConnection(): Promise<SqliteConnection> }
-        ).acquireConnection()) as SqliteConnection;
-        const stmt = sqliteStatement(
-          conn,
-          `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        const conn = await ownConnection(trx);
+        const stmt = sqliteStatement(conn, sqliteInsert(table, columns));
+        return underSavepoint(conn, () =>
+          rows.map((row) => Number(stmt.run(...columns.map((c) => row[c] ?? null)).lastInsertRowid)),
         );
-        sqliteStatement(conn, 'SAVEPOINT affix_insert').run();
-        try {
-          const ids = rows.map((row) => Number(stmt.run(...columns.map((c) => row[c] ?? null)).lastInsertRowid));
-          sqliteStatement(conn, 'RELEASE affix_insert').run();
-          return ids;
-        } catch (err) {
-          sqliteStatement(conn, 'ROLLBACK TO affix_insert').run();
-          sqliteStatement(conn, 'RELEASE affix_insert').run();
-          throw err;
-        }
       }
       // More than one statement: under a savepoint, so that the call stays all or nothing.
       const run = (sp: Knex.Transaction) => (returning === false ? insertEach(sp) : insertReturning(sp));
@@ -402,9 +402,7 @@ function makeDialectHelper(db: Knex): DialectHelper {
       if (dialect === 'sqlite') {
         // In a transaction: its own connection, which sees its own writes.
         if ((conn as Knex.Transaction).isTransaction) {
-          const own = (await (
-            conn.client as { acquireConnection(): Promise<SqliteConnection> }
-          ).acquireConnection()) as SqliteConnection;
+          const own = await ownConnection(conn);
           return sqliteStatement(own, sql).all(...bindings) as T[];
         }
         // Else a separate read connection: WAL lets it read committed data while the writer's

@@ -151,7 +151,9 @@ async function writeCommissions(
       currency: of.currency,
       status: sale.status,
     };
-    out.set(saleId, [...(out.get(saleId) ?? []), summary]);
+    const ofSale = out.get(saleId);
+    if (ofSale) ofSale.push(summary);
+    else out.set(saleId, [summary]);
     deltas.push({
       day: of.day,
       campaign_id: sale.campaign_id,

@@ -167,11 +167,9 @@ export async function openTrafficCommission(
   aggregateKey: string,
 ): Promise<{ id: number; quantity: number } | null> {
   return (
-    ((await (
-      dialectHelper(db).dialect === 'mysql'
-        ? db('commissions').where({ aggregate_key: aggregateKey }).forUpdate()
-        : db('commissions').where({ aggregate_key: aggregateKey })
-    ).first('id', 'quantity')) as { id: number; quantity: number } | undefined) ?? null
+    ((await dialectHelper(db)
+      .lockRows(db('commissions').where({ aggregate_key: aggregateKey }))
+      .first('id', 'quantity')) as { id: number; quantity: number } | undefined) ?? null
   );
 }
 

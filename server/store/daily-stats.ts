@@ -186,7 +186,7 @@ async function carry(
     .where(key)
     .select('part', ...rollup.counters.flatMap((c) => helper.splitInteger(trx, c, c, 'value')))
     .orderBy('part');
-  const rows = (await (helper.dialect === 'mysql' ? query.forUpdate() : query)) as Array<Record<string, unknown>>;
+  const rows = (await helper.lockRows(query)) as Array<Record<string, unknown>>;
   const parts = rows.map((row) => ({
     part: Number(row.part),
     values: Object.fromEntries(rollup.counters.map((c) => [c, splitValue(row, c)])),

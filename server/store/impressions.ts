@@ -22,7 +22,7 @@ export async function storedImpressionVisitors(db: Knex, keys: ImpressionVisitor
     .whereIn('banner_id', [...new Set(keys.map((k) => k.banner_id))])
     .whereIn('visitor_key', [...new Set(keys.map((k) => k.visitor_key))]);
   // Locked (MySQL): the writer counts a visitor's first impression of the day from them.
-  return (await (dialectHelper(db).dialect === 'mysql' ? query.forUpdate() : query)) as ImpressionVisitor[];
+  return (await dialectHelper(db).lockRows(query)) as ImpressionVisitor[];
 }
 
 /** Marks visitors seen (500 rows a statement); one marked already is left as it is. */

@@ -11,6 +11,7 @@ import { databaseUrl, exited, startServerProcess, type ServerProcess } from '../
 import { dropDatabase, ensureDatabaseExists, openDatabase } from '../../server/db/index.js';
 import type { Knex } from 'knex';
 import { created } from '../helpers/assert.js';
+import { approvedAffiliate, campaignWithPayout } from '../helpers/programme.js';
 
 /*
  * SPEC §16: the fraud duplicate windows, flow clickLimit and the sign-in brake hold exactly
@@ -168,22 +169,13 @@ for (const mode of ['database', 'redis'] as const) {
     });
 
     test('clicks at once on both processes: a new visitor has one unique click, and a PPC accumulator counts every paid click', async () => {
-      const campaign = created(await a.post('/campaigns', { name: `PPC ${mode}` }), 'campaign');
-      created(
-        await a.post(`/campaigns/${campaign}/payouts`, {
-          kind: 'general',
-          title: 'PPC',
-          type: 'PPC',
-          rawClicks: true,
-          affiliateCommission: { value: 0.1, unit: 'fixed' },
-        }),
-        'payout',
+      const campaign = await campaignWithPayout(
+        a,
+        { name: `PPC ${mode}` },
+        { title: 'PPC', type: 'PPC', rawClicks: true, affiliateCommission: { value: 0.1, unit: 'fixed' } },
       );
       const refId = `ppc-${mode}`;
-      const affiliate = created(
-        await a.post('/affiliates', { name: 'Pat', email: `${refId}@example.com`, refId, status: 'approved' }),
-        'affiliate',
-      );
+      const affiliate = await approvedAffiliate(a, 'Pat', refId);
       const click = (base: string, visitorId: string) =>
         request(base, 'POST', '/t/click', {
           body: { url: `https://shop.example/?a_aid=${refId}&a_cid=${campaign}`, visitorId },
