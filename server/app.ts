@@ -21,6 +21,7 @@ import { bypassCacheRouter } from './http/bypass-cache.js';
 import { Views } from './http/views.js';
 import { clientIp } from './http/client-ip.js';
 import { pluginRoutes } from './http/plugin-routes.js';
+import { handedOverErrors, hotFront, type NodeHandler } from './http/hot-front.js';
 
 export interface AppOptions {
   views?: Views;
@@ -36,16 +37,39 @@ function routeServices(services: Services): HttpServices {
   }) as HttpServices;
 }
 
+/**
+ * The Koa app behind the hot front: every server made of it (`listen`, `app.callback()` in the
+ * tests) answers the hottest tracking paths without the Koa stack (hot-front.ts).
+ */
+class AffixApp extends Koa<AppState, AppCustom> {
+  constructor(
+    options: { proxy: boolean },
+    private readonly front: (koa: NodeHandler) => NodeHandler,
+  ) {
+    super(options);
+  }
+
+  override callback(): ReturnType<Koa['callback']> {
+    return this.front(super.callback() as NodeHandler) as ReturnType<Koa['callback']>;
+  }
+}
+
 /** Builds the Koa app around wired services; no listen, so tests drive it in-process. */
 export function createApp(services: Services, opts: AppOptions = {}): Koa<AppState, AppCustom> {
+  const httpServices = routeServices(services);
   // Koa reads X-Forwarded-Proto/Host only when a proxy is trusted; clientIp() drops them from other peers.
-  const app = new Koa<AppState, AppCustom>({ proxy: services.config.trustProxy.kind !== 'none' });
-  app.context.services = routeServices(services);
+  const app = new AffixApp(
+    { proxy: services.config.trustProxy.kind !== 'none' },
+    hotFront(httpServices, services.config.trustProxy),
+  );
+  app.context.services = httpServices;
   const views = opts.views ?? new Views();
   app.silent = true;
 
   app.use(clientIp(services.config.trustProxy));
   app.use(errorHandler());
+  // An error a hot path met in front of this stack is answered here as any other.
+  app.use(handedOverErrors());
   // Before any body parser: plugin endpoints (store webhooks) verify signatures on the raw body.
   app.use(pluginRoutes());
   app.use(trackingCors());

@@ -10,6 +10,8 @@
  * - coupon and product are facts of snippet and API sales, read from the sales.
  */
 
+import { byZoneAndMinute } from './time.js';
+
 export const DIMENSIONS = [
   'day',
   'hour',
@@ -158,17 +160,12 @@ export function clickValues(c: ClickFacts, hour: string): Array<[Dimension, stri
   return out;
 }
 
-const hourFormatters = new Map<string, Intl.DateTimeFormat>();
+const hourOf = byZoneAndMinute(
+  (timeZone) => new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' }),
+);
 
 /** The hour "00"–"23" of `ms` in `timeZone`. */
-export function hourIn(ms: number, timeZone: string): string {
-  let f = hourFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' });
-    hourFormatters.set(timeZone, f);
-  }
-  return f.format(ms).padStart(2, '0');
-}
+export const hourIn = (ms: number, timeZone: string): string => hourOf(ms, timeZone).padStart(2, '0');
 
 /** The Monday ("YYYY-MM-DD") of the ISO week of a report day. */
 export function weekOf(day: string): string {

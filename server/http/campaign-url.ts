@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import type { AppContext, AppCustom, AppState } from './context.js';
+import type { AppCustom, AppState } from './context.js';
+import type { Exchange } from './lean.js';
 import { firstValues } from './tracking.js';
 import { answerNowhere, visitorWords } from './visitor-page.js';
 import { RESERVED_ALIASES } from '../schemas/programme.js';
@@ -8,7 +9,7 @@ import { UNIQUENESS_COOKIE, type RunResult } from '../services/campaign-runner.j
 const RESERVED = new Set(RESERVED_ALIASES);
 
 /** Turns a campaign run into the HTTP answer (redirect, text, empty page or 404) and sets the device cookie. */
-export function answerRun(ctx: AppContext, result: RunResult): void {
+export function answerRun(ctx: Exchange, result: RunResult): void {
   ctx.set('Cache-Control', 'no-store');
   if (result.uniquenessCookie) {
     ctx.cookies.set(UNIQUENESS_COOKIE, result.uniquenessCookie, {
@@ -61,26 +62,37 @@ export function landingOfferRouter(): Router<AppState, AppCustom> {
 export function campaignUrlRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
   router.get('/:alias', async (ctx, next) => {
-    const alias = ctx.params.alias ?? '';
-    if (RESERVED.has(alias.toLowerCase())) return next();
-    const services = ctx.services;
-    const snap = await services.cache.snapshot();
-    const { campaign, log } = services.runner.resolve(snap, ctx.host, alias);
-    if (!campaign) return next();
-    const result = await services.runner.run(
-      campaign,
-      {
-        ip: ctx.ip,
-        userAgent: ctx.get('User-Agent'),
-        acceptLanguage: ctx.get('Accept-Language'),
-        referrer: ctx.get('Referer') || null,
-        params: firstValues(ctx.query),
-        uniquenessCookie: ctx.cookies.get(UNIQUENESS_COOKIE) ?? null,
-      },
-      snap,
-      log,
-    );
-    answerRun(ctx, result);
+    if (!(await runCampaignUrl(ctx, ctx.params.alias ?? ''))) return next();
   });
   return router;
+}
+
+/** A path segment no campaign can have as its alias (the admin's, the API's…). */
+export const isReservedAlias = (alias: string) => RESERVED.has(alias.toLowerCase());
+
+/**
+ * Runs the campaign whose alias this is on the request's host and answers the visitor; false
+ * (nothing answered) when there is no such campaign.
+ */
+export async function runCampaignUrl(ctx: Exchange, alias: string): Promise<boolean> {
+  if (isReservedAlias(alias)) return false;
+  const services = ctx.services;
+  const snap = await services.cache.snapshot();
+  const { campaign, log } = services.runner.resolve(snap, ctx.host, alias);
+  if (!campaign) return false;
+  const result = await services.runner.run(
+    campaign,
+    {
+      ip: ctx.ip,
+      userAgent: ctx.get('User-Agent'),
+      acceptLanguage: ctx.get('Accept-Language'),
+      referrer: ctx.get('Referer') || null,
+      params: firstValues(ctx.query),
+      uniquenessCookie: ctx.cookies.get(UNIQUENESS_COOKIE) ?? null,
+    },
+    snap,
+    log,
+  );
+  answerRun(ctx, result);
+  return true;
 }

@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { Next } from 'koa';
+import type { IncomingMessage } from 'node:http';
 import type { AppContext, AppCustom, AppState } from './context.js';
+import type { Exchange } from './lean.js';
 import { AppError } from '../errors.js';
 import { validVisitorId } from '../services/visitors.js';
 import type { SaleResult } from '../services/sales.js';
@@ -21,7 +23,7 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
  * or for every origin while no site URL is set. Preflights are answered here. Mounted before
  * the body parser, so its errors (400, 413) reach the storefront with CORS headers too.
  */
-export function trackingCors() {
+export function trackingCorsHeaders(): (ctx: Pick<Exchange, 'get' | 'set' | 'vary' | 'services'>) => void {
   // The site URL's origin, parsed once per settings value (this runs on every tracking request).
   let cachedSiteUrl: string | null = null;
   let cachedOrigin: string | null = null;
@@ -32,8 +34,7 @@ export function trackingCors() {
     }
     return cachedOrigin;
   };
-  return async (ctx: AppContext, next: Next) => {
-    if (!ctx.path.startsWith('/t/')) return next();
+  return (ctx) => {
     const origin = ctx.get('Origin');
     const siteOrigin = storeOrigin(ctx.services.settings.get().siteUrl);
     const trusted = origin && (!siteOrigin || siteOrigin === origin);
@@ -44,6 +45,15 @@ export function trackingCors() {
     } else {
       ctx.set('Access-Control-Allow-Origin', '*');
     }
+  };
+}
+
+/** The CORS headers of every tracking path, and the answer to its preflight. */
+export function trackingCors() {
+  const corsHeaders = trackingCorsHeaders();
+  return async (ctx: AppContext, next: Next) => {
+    if (!ctx.path.startsWith('/t/')) return next();
+    corsHeaders(ctx);
     if (ctx.method === 'OPTIONS') {
       ctx.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
       ctx.set('Access-Control-Allow-Headers', 'Content-Type');
@@ -65,35 +75,40 @@ export const TRACKING_BODY_LIMIT = 100 * 1024;
 export function trackingBody() {
   return async (ctx: AppContext & { disableBodyParser?: boolean }, next: Next) => {
     if (ctx.method !== 'POST' || !ctx.path.startsWith('/t/')) return next();
-    const declared = Number(ctx.get('Content-Length') || 0);
-    if (declared > TRACKING_BODY_LIMIT) {
-      ctx.req.resume();
-      throw new AppError('payload_too_large', 'The request body is too large');
-    }
-    const text = await new Promise<string | null>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      ctx.req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= TRACKING_BODY_LIMIT) chunks.push(chunk);
-      });
-      ctx.req.on('end', () => resolve(size > TRACKING_BODY_LIMIT ? null : Buffer.concat(chunks).toString('utf8')));
-      ctx.req.on('error', reject);
-      // A client that goes away mid-body: no 'end' will come.
-      ctx.req.on('close', () => {
-        if (!ctx.req.complete)
-          reject(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', type: 'request.aborted' }));
-      });
-    });
-    if (text === null) throw new AppError('payload_too_large', 'The request body is too large');
-    ctx.request.body = text;
+    ctx.request.body = await readTrackingBody(ctx.req);
     ctx.disableBodyParser = true;
     await next();
   };
 }
 
+/** The body of a tracking POST as text, up to the limit (a larger one is drained and refused). */
+export async function readTrackingBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'] || 0);
+  if (declared > TRACKING_BODY_LIMIT) {
+    req.resume();
+    throw new AppError('payload_too_large', 'The request body is too large');
+  }
+  const text = await new Promise<string | null>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= TRACKING_BODY_LIMIT) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > TRACKING_BODY_LIMIT ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+    // A client that goes away mid-body: no 'end' will come.
+    req.on('close', () => {
+      if (!req.complete)
+        reject(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', type: 'request.aborted' }));
+    });
+  });
+  if (text === null) throw new AppError('payload_too_large', 'The request body is too large');
+  return text;
+}
+
 /** A JSON body, also from `text/plain` beacons (no CORS preflight). */
-export function jsonBody(ctx: AppContext): unknown {
+export function jsonBody(ctx: Pick<Exchange, 'request'>): unknown {
   const body = ctx.request.body;
   if (typeof body === 'string') {
     if (!body.trim()) return {};
@@ -107,7 +122,7 @@ export function jsonBody(ctx: AppContext): unknown {
 }
 
 /** The visitor cookie (SPEC §4.2): HttpOnly; SameSite=None + Secure over https, Lax over plain http. */
-export function setVisitorCookie(ctx: AppContext, visitorId: string): void {
+export function setVisitorCookie(ctx: Pick<Exchange, 'cookies' | 'secure'>, visitorId: string): void {
   // A browser that already holds this id keeps its cookie (a year long): no header to write.
   if (ctx.cookies.get(VISITOR_COOKIE) === visitorId) return;
   ctx.cookies.set(VISITOR_COOKIE, visitorId, {
@@ -119,10 +134,10 @@ export function setVisitorCookie(ctx: AppContext, visitorId: string): void {
   });
 }
 
-export const cookieVisitor = (ctx: AppContext) => validVisitorId(ctx.cookies.get(VISITOR_COOKIE));
+export const cookieVisitor = (ctx: Pick<Exchange, 'cookies'>) => validVisitorId(ctx.cookies.get(VISITOR_COOKIE));
 
 /** Without a cookie (GDPR mode before consent) a visitor is recognised by IP + user agent (SPEC §2). */
-export const deviceVisitorId = (ctx: AppContext) =>
+export const deviceVisitorId = (ctx: Pick<Exchange, 'ip' | 'get'>) =>
   visitorHash([ctx.ip, ctx.get('User-Agent')], VISITOR_HASH_LENGTH.visitorId);
 
 /** First value of each query parameter, as text (arrays and nested objects are never code). */
@@ -174,50 +189,65 @@ const onlyClickFields = (b: Record<string, unknown>) => {
   return true;
 };
 
+/** POST /t/click: a visit from the storefront snippet (SPEC §4.2). */
+export async function trackClick(ctx: Exchange): Promise<void> {
+  const body = jsonBody(ctx);
+  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  // Lenient (SPEC §10a): unknown fields do not stop the click; they are answered in `warnings`.
+  const warnings = onlyClickFields(b)
+    ? []
+    : unknownKeys(clickBodyFields, b).map((k) => ({
+        field: k.field,
+        message: unknownKeyMessage(k, 'field', true),
+      }));
+  if (warnings.length) ctx.services.log.warn({ warnings, kind: 'click' }, 'click stored without its unknown fields');
+  const { params, url } = paramsOfUrl(b.url);
+  const gdpr = ctx.services.settings.get().gdprMode;
+  // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
+  const cookieAllowed = !gdpr || b.consent === true;
+  const result = await ctx.services.tracking.click({
+    params,
+    url,
+    forcedCampaignId: b.campaignId,
+    visitorId: validVisitorId(b.visitorId) ?? cookieVisitor(ctx),
+    fallbackVisitorId: cookieAllowed ? null : deviceVisitorId(ctx),
+    ip: ctx.ip,
+    userAgent: ctx.get('User-Agent'),
+    referrer: text(b.referrer, URL_LENGTH),
+    source: 'snippet',
+  });
+  if (cookieAllowed) setVisitorCookie(ctx, result.visitorId);
+  ctx.body = {
+    visitorId: result.visitorId,
+    clickId: result.clickId,
+    status: result.status,
+    campaignId: result.campaignId,
+    affiliateId: result.affiliateId,
+    bannerId: result.bannerId,
+    ...(warnings.length ? { warnings } : {}),
+  };
+}
+
+/** POST /t/sale and /t/action from the storefront snippet (SPEC §4.2). */
+export async function trackSale(ctx: Exchange, kind: 'sale' | 'action'): Promise<void> {
+  const result = await ctx.services.sales.record({
+    kind,
+    body: jsonBody(ctx),
+    signed: false,
+    ip: ctx.ip,
+    userAgent: ctx.get('User-Agent'),
+    cookieVisitorId: cookieVisitor(ctx),
+    source: 'snippet',
+  });
+  ctx.status = result.duplicate || result.saleId === null ? 200 : 201;
+  ctx.body = saleResponse(result);
+}
+
 /** The public tracking endpoints called by the storefront snippet (SPEC §4.2). */
 export function trackingRouter(): Router<AppState, AppCustom> {
   const router = new Router<AppState, AppCustom>();
 
-  router.post('/t/click', async (ctx) => {
-    const body = jsonBody(ctx);
-    const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<
-      string,
-      unknown
-    >;
-    // Lenient (SPEC §10a): unknown fields do not stop the click; they are answered in `warnings`.
-    const warnings = onlyClickFields(b)
-      ? []
-      : unknownKeys(clickBodyFields, b).map((k) => ({
-          field: k.field,
-          message: unknownKeyMessage(k, 'field', true),
-        }));
-    if (warnings.length) ctx.services.log.warn({ warnings, kind: 'click' }, 'click stored without its unknown fields');
-    const { params, url } = paramsOfUrl(b.url);
-    const gdpr = ctx.services.settings.get().gdprMode;
-    // In GDPR mode the snippet calls only after consent; without it, no cookie is set.
-    const cookieAllowed = !gdpr || b.consent === true;
-    const result = await ctx.services.tracking.click({
-      params,
-      url,
-      forcedCampaignId: b.campaignId,
-      visitorId: validVisitorId(b.visitorId) ?? cookieVisitor(ctx),
-      fallbackVisitorId: cookieAllowed ? null : deviceVisitorId(ctx),
-      ip: ctx.ip,
-      userAgent: ctx.get('User-Agent'),
-      referrer: text(b.referrer, URL_LENGTH),
-      source: 'snippet',
-    });
-    if (cookieAllowed) setVisitorCookie(ctx, result.visitorId);
-    ctx.body = {
-      visitorId: result.visitorId,
-      clickId: result.clickId,
-      status: result.status,
-      campaignId: result.campaignId,
-      affiliateId: result.affiliateId,
-      bannerId: result.bannerId,
-      ...(warnings.length ? { warnings } : {}),
-    };
-  });
+  router.post('/t/click', trackClick);
 
   router.get('/t/impression', async (ctx) => {
     const q = firstValues(ctx.query);
@@ -239,20 +269,6 @@ export function trackingRouter(): Router<AppState, AppCustom> {
     ctx.body = PIXEL;
   });
 
-  for (const kind of ['sale', 'action'] as const) {
-    router.post(`/t/${kind}`, async (ctx) => {
-      const result = await ctx.services.sales.record({
-        kind,
-        body: jsonBody(ctx),
-        signed: false,
-        ip: ctx.ip,
-        userAgent: ctx.get('User-Agent'),
-        cookieVisitorId: cookieVisitor(ctx),
-        source: 'snippet',
-      });
-      ctx.status = result.duplicate || result.saleId === null ? 200 : 201;
-      ctx.body = saleResponse(result);
-    });
-  }
+  for (const kind of ['sale', 'action'] as const) router.post(`/t/${kind}`, (ctx) => trackSale(ctx, kind));
   return router;
 }

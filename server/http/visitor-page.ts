@@ -1,4 +1,4 @@
-import type { AppContext } from './context.js';
+import type { Exchange } from './lean.js';
 
 /*
  * A shopper who follows a tracking link that leads nowhere (SPEC §13: a visitor is never shown
@@ -7,7 +7,7 @@ import type { AppContext } from './context.js';
  */
 
 /** True when the client prefers JSON to a page (Accept: application/json). */
-export const prefersJson = (ctx: AppContext) => ctx.accepts('html', 'json') === 'json';
+export const prefersJson = (ctx: Pick<Exchange, 'accepts'>) => ctx.accepts('html', 'json') === 'json';
 
 /** Paths people reach through the admin or the portal: their errors have their own page. */
 export const isStaffPath = (path: string) =>
@@ -16,7 +16,7 @@ export const isStaffPath = (path: string) =>
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Where "continue" leads: the store, else the tracker's home page. */
-function home(ctx: AppContext): { href: string; label: string } {
+function home(ctx: Pick<Exchange, 'services'>): { href: string; label: string } {
   const siteUrl = ctx.services.settings.get().siteUrl;
   if (!siteUrl) return { href: '/', label: 'Go to the home page' };
   let host = siteUrl;
@@ -28,7 +28,7 @@ function home(ctx: AppContext): { href: string; label: string } {
   return { href: siteUrl, label: `Continue to ${host}` };
 }
 
-export function visitorPageHtml(ctx: AppContext, heading: string, message: string): string {
+export function visitorPageHtml(ctx: Pick<Exchange, 'services'>, heading: string, message: string): string {
   const link = home(ctx);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(heading)}</title><link rel="stylesheet" href="/static/admin.css"></head><body class="error-page"><main class="narrow"><h1>${escapeHtml(heading)}</h1><p>${escapeHtml(message)}</p><p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p></main></body></html>`;
 }
@@ -38,7 +38,7 @@ export function visitorPageHtml(ctx: AppContext, heading: string, message: strin
  * words for a person (the JSON message speaks to the merchant's integration).
  */
 export function answerNowhere(
-  ctx: AppContext,
+  ctx: Exchange,
   status: number,
   error: { code: string; message: string },
   visitor: { heading: string; message: string },
