@@ -188,20 +188,19 @@ async function main(): Promise<void> {
   console.log(
     `Affix bench: ${os.cpus().length} cores, ${SECONDS}s per run, ${CONNECTIONS} connections, ${WORKERS} server process(es), node ${process.version}`,
   );
+  // Both baselines stay up the whole run and are measured again beside each endpoint, just before
+  // Affix: this machine's speed drifts from minute to minute, and a ratio is only as good as the
+  // nearness of its two measurements.
   const bareServer = await startServer('bare');
-  const bare = await load({ url: `http://127.0.0.1:${bareServer.port}/r` });
-  await stop(bareServer);
-  console.log(`\nbaseline: bare Koa fixed 302 → ${fmt(bare.rps)} req/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms\n`);
-
-  // The second baseline: bare Koa doing each endpoint's HTTP work, without storage.
   const sameWorkServer = await startServer('same-work');
-  const sameWork = new Map<string, number>();
-  for (const [label, opts] of Object.entries(scenarios({ affiliate: 'bench', bannerId: 1, alias: 'bench' }))) {
-    const r = await load({ url: `http://127.0.0.1:${sameWorkServer.port}${opts.path}`, requests: [opts] });
-    sameWork.set(label, r.rps);
-    console.log(`baseline: bare Koa same work ${label} → ${fmt(r.rps)} req/s`);
-  }
-  await stop(sameWorkServer);
+  const sameWorkScenarios = scenarios({ affiliate: 'bench', bannerId: 1, alias: 'bench' });
+  const baselines = async (label: string) => {
+    const bare = await load({ url: `http://127.0.0.1:${bareServer.port}/r` });
+    const opts = sameWorkScenarios[label as keyof typeof sameWorkScenarios];
+    const same = await load({ url: `http://127.0.0.1:${sameWorkServer.port}${opts.path}`, requests: [opts] });
+    return { bare: bare.rps, same: same.rps };
+  };
+  const bareRates: number[] = [];
 
   const workers = WORKERS > 1 ? ` ×${WORKERS}` : '';
   const targets: Array<[string, Record<string, string>]> = [
@@ -212,7 +211,7 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   rows.push(
-    `${pad('database', 12)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('ratio', 6)} ${pad('same-work', 9)} ${pad('p50@½own', 9)} ${pad('p99@½own', 9)} errors`,
+    `${pad('database', 12)} ${pad('endpoint', 14)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('fixed302', 8)} ${pad('samework', 8)} ${pad('ratio', 6)} ${pad('same-work', 9)} ${pad('p50@½own', 9)} ${pad('p99@½own', 9)} errors`,
   );
   for (const [name, env] of targets) {
     let server: Started;
@@ -223,6 +222,8 @@ async function main(): Promise<void> {
       continue;
     }
     for (const [label, opts] of Object.entries(scenarios(server.info))) {
+      const base = await baselines(label);
+      bareRates.push(base.bare);
       const url = `http://127.0.0.1:${server.port}${opts.path}`;
       const full = await load({ url, requests: [opts] });
       const atHalfOwn = await paced(
@@ -232,16 +233,18 @@ async function main(): Promise<void> {
         SECONDS,
       );
       rows.push(
-        `${pad(name, 12)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad((full.rps / bare.rps).toFixed(2), 6)} ${pad((full.rps / (sameWork.get(label) ?? full.rps)).toFixed(2), 9)} ${pad(atHalfOwn.p50, 9)} ${pad(atHalfOwn.p99, 9)} ${full.errors + full.non2xx3xx + atHalfOwn.errors + atHalfOwn.non2xx3xx}`,
+        `${pad(name, 12)} ${pad(label, 14)} ${pad(fmt(full.rps), 8)} ${pad(full.p50, 7)} ${pad(full.p99, 7)} ${pad(fmt(base.bare), 8)} ${pad(fmt(base.same), 8)} ${pad((full.rps / base.bare).toFixed(2), 6)} ${pad((full.rps / base.same).toFixed(2), 9)} ${pad(atHalfOwn.p50, 9)} ${pad(atHalfOwn.p99, 9)} ${full.errors + full.non2xx3xx + atHalfOwn.errors + atHalfOwn.non2xx3xx}`,
       );
       console.log(rows[rows.length - 1]);
     }
     const stored = await stop(server);
     if (stored) console.log(`${name}: stored ${stored.clicks} clicks and ${stored.sales} sales`);
   }
+  await stop(bareServer);
+  await stop(sameWorkServer);
   console.log(`\n${rows.join('\n')}`);
   console.log(
-    `\nratio = req/s ÷ bare Koa fixed-302 req/s (${fmt(bare.rps)}); same-work = req/s ÷ bare Koa doing the endpoint's HTTP work (body or query, cookie, the same JSON or 302) without storage; p50@½own and p99@½own = latency at half the endpoint's own maximum rate, sent at an even pace (open loop: each request counts from when it was due).`,
+    `\nfixed302 and samework = req/s of the two baselines, measured just before the endpoint on Affix (bare Koa answering a fixed 302, from ${fmt(Math.min(...bareRates))} to ${fmt(Math.max(...bareRates))} req/s in this run; bare Koa doing the endpoint's HTTP work — body or query, cookie, the same JSON or 302 — without storage); ratio = req/s ÷ fixed302; same-work = req/s ÷ samework; p50@½own and p99@½own = latency at half the endpoint's own maximum rate, sent at an even pace (open loop: each request counts from when it was due).`,
   );
 }
 
