@@ -31,7 +31,7 @@ export interface AppOptions {
  * The services routes see: the wired ones (read through, never copied), with the database handle
  * hidden by the type, and the affiliate portal's service made from them once per app.
  */
-function routeServices(services: Services): HttpServices {
+export function routeServices(services: Services): HttpServices {
   return Object.create(services, {
     portal: { get: () => portalService(services), enumerable: true },
   }) as HttpServices;

@@ -99,7 +99,7 @@ export class LeanExchange implements Exchange {
   get(header: string): string {
     const name = header.toLowerCase();
     const headers = this.req.headers;
-    const value = name === 'referer' || name === 'referrer' ? (headers.referrer ?? headers.referer) : headers[name];
+    const value = name === 'referer' || name === 'referrer' ? headers.referrer || headers.referer : headers[name];
     return (Array.isArray(value) ? value.join(', ') : value) || '';
   }
 

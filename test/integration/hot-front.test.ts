@@ -6,7 +6,8 @@ import Koa from 'koa';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
-import { createApp } from '../../server/app.js';
+import { createApp, routeServices } from '../../server/app.js';
+import { hotFront } from '../../server/http/hot-front.js';
 
 /**
  * The hot tracking paths are answered in front of the Koa stack (server/http/hot-front.ts). The
@@ -18,6 +19,8 @@ describe('the hot front answers as the Koa routes do (SPEC §12)', () => {
   let app: TestApp;
   let koaOnly: Server;
   let koaUrl: string;
+  let frontOnly: Server;
+  let frontUrl: string;
   let a: ReturnType<typeof api>;
   let banner: number;
   let bare: number;
@@ -63,15 +66,42 @@ describe('the hot front answers as the Koa routes do (SPEC §12)', () => {
       }),
       'flow',
     );
+    const domain = created(await a.post('/domains', { host: 'track.example.com' }), 'domain');
+    const hosted = created(
+      await a.post('/campaigns', { name: 'Hosted', alias: 'hosted', domainId: domain }),
+      'campaign',
+    );
+    created(
+      await a.post(`/campaigns/${hosted}/flows`, {
+        name: 'H',
+        type: 'default',
+        schema: 'redirect',
+        url: 'https://h.example/',
+      }),
+      'flow',
+    );
     // The same services served by the Koa stack alone (Koa's own callback, without the front).
     koaOnly = http.createServer(Koa.prototype.callback.call(createApp(app.services)));
     await new Promise<void>((r) => koaOnly.listen(0, '127.0.0.1', () => r()));
     koaUrl = `http://127.0.0.1:${(koaOnly.address() as AddressInfo).port}`;
+    // The front alone: whatever it leaves to Koa (or hands over with an error) is answered 599.
+    frontOnly = http.createServer(
+      hotFront(
+        routeServices(app.services),
+        app.config.trustProxy,
+      )((_req, res) => {
+        res.statusCode = 599;
+        res.end();
+      }),
+    );
+    await new Promise<void>((r) => frontOnly.listen(0, '127.0.0.1', () => r()));
+    frontUrl = `http://127.0.0.1:${(frontOnly.address() as AddressInfo).port}`;
   });
   after(async () => {
-    if (koaOnly) {
-      koaOnly.closeAllConnections();
-      await new Promise((r) => koaOnly.close(r));
+    for (const server of [koaOnly, frontOnly]) {
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
     await app?.close();
   });
@@ -91,11 +121,18 @@ describe('the hot front answers as the Koa routes do (SPEC §12)', () => {
     const body = await res.text();
     return { status: res.status, headers, body: ids(body).replace(/(Content-Length: )\d+/, '$1') };
   };
-  const same = async (path: string, init: RequestInit = {}) => {
-    const front = await answer(app.url, path, init);
+  /**
+   * The app's answer equals the Koa stack's; `by` says who must have given it: the front itself
+   * (the front alone answers the same) or the Koa stack (the front alone leaves it: 599).
+   */
+  const same = async (path: string, init: RequestInit = {}, by: 'front' | 'koa' = 'front') => {
+    const served = await answer(app.url, path, init);
     const koa = await answer(koaUrl, path, init);
-    assert.deepEqual(front, koa, `${init.method ?? 'GET'} ${path}`);
-    return front;
+    assert.deepEqual(served, koa, `${init.method ?? 'GET'} ${path}`);
+    const alone = await answer(frontUrl, path, init);
+    if (by === 'front') assert.deepEqual(alone, koa, `${init.method ?? 'GET'} ${path}: answered by the front itself`);
+    else assert.equal(alone.status, 599, `${init.method ?? 'GET'} ${path}: left to the Koa stack`);
+    return served;
   };
   const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({
     method: 'POST',
@@ -124,13 +161,13 @@ describe('the hot front answers as the Koa routes do (SPEC §12)', () => {
   });
 
   test('errors on a hot path are answered by the error handler: invalid JSON, a body too large, a bad sale', async () => {
-    const invalid = await same('/t/click', post('{"url":'));
+    const invalid = await same('/t/click', post('{"url":'), 'koa');
     assert.equal(invalid.status, 400);
     assert.match(invalid.body, /invalid_json/);
     assert.ok(invalid.headers.includes('access-control-allow-origin: *'), 'CORS headers on the error too');
-    const large = await same('/t/click', post(JSON.stringify({ url: 'x'.repeat(200 * 1024) })));
+    const large = await same('/t/click', post(JSON.stringify({ url: 'x'.repeat(200 * 1024) })), 'koa');
     assert.equal(large.status, 413);
-    const sale = await same('/t/sale', post(JSON.stringify({ orderId: 'o-1', totalCost: 'lots' })));
+    const sale = await same('/t/sale', post(JSON.stringify({ orderId: 'o-1', totalCost: 'lots' })), 'koa');
     assert.equal(sale.status, 422);
     assert.match(sale.body, /totalCost/);
   });
@@ -171,8 +208,14 @@ describe('the hot front answers as the Koa routes do (SPEC §12)', () => {
     const says = await same('/says', { headers: { 'user-agent': CHROME } });
     assert.equal(says.status, 200);
     assert.equal(says.body, 'hello');
-    assert.equal((await same('/no-such-alias')).status, 404);
-    assert.equal((await same('/healthz')).status, 200);
-    assert.equal((await same('/promo', { method: 'HEAD' })).status, 302, 'HEAD goes to the Koa route');
+    assert.equal((await same('/no-such-alias', {}, 'koa')).status, 404);
+    // The Host a trusted proxy forwards chooses the campaign; the socket's own Host does not.
+    const forwarded = await same('/hosted', {
+      headers: { 'x-forwarded-host': 'track.example.com', 'user-agent': CHROME },
+    });
+    assert.equal(forwarded.status, 302);
+    assert.equal((await same('/hosted', { headers: { 'user-agent': CHROME } }, 'koa')).status, 404);
+    assert.equal((await same('/healthz', {}, 'koa')).status, 200);
+    assert.equal((await same('/promo', { method: 'HEAD' }, 'koa')).status, 302, 'HEAD goes to the Koa route');
   });
 });
