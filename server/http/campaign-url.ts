@@ -67,15 +67,12 @@ export function campaignUrlRouter(): Router<AppState, AppCustom> {
   return router;
 }
 
-/** A path segment no campaign can have as its alias (the admin's, the API's…). */
-export const isReservedAlias = (alias: string) => RESERVED.has(alias.toLowerCase());
-
 /**
  * Runs the campaign whose alias this is on the request's host and answers the visitor; false
  * (nothing answered) when there is no such campaign.
  */
 export async function runCampaignUrl(ctx: Exchange, alias: string): Promise<boolean> {
-  if (isReservedAlias(alias)) return false;
+  if (RESERVED.has(alias.toLowerCase())) return false;
   const services = ctx.services;
   const snap = await services.cache.snapshot();
   const { campaign, log } = services.runner.resolve(snap, ctx.host, alias);

@@ -22,6 +22,17 @@ export async function campaignWithPayout(
   return id;
 }
 
+/** A traffic campaign (the POST /campaigns body, with its alias) with one flow (the POST …/flows body); its id. */
+export async function campaignWithFlow(
+  a: Api,
+  campaign: Record<string, unknown>,
+  flow: Record<string, unknown>,
+): Promise<number> {
+  const id = created(await a.post('/campaigns', campaign), `campaign ${String(campaign.name)}`);
+  created(await a.post(`/campaigns/${id}/flows`, flow), `flow of ${String(campaign.name)}`);
+  return id;
+}
+
 /** An approved affiliate with this name and refId, and the email <refId>@example.com; its id. */
 export async function approvedAffiliate(
   a: Api,

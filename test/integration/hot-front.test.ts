@@ -6,6 +6,7 @@ import Koa from 'koa';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CHROME, OWNER, api, setupOwner, tokenFor } from '../helpers/http.js';
 import { created } from '../helpers/assert.js';
+import { campaignWithFlow } from '../helpers/programme.js';
 import { createApp, routeServices } from '../../server/app.js';
 import { hotFront } from '../../server/http/hot-front.js';
 
@@ -45,40 +46,22 @@ describe('the hot front answers as the Koa routes do (SPEC §12)', () => {
       'banner',
     );
     created(await a.post('/affiliates', { name: 'Ann', email: 'ann@example.com', refId: 'ann' }), 'affiliate');
-    const traffic = created(await a.post('/campaigns', { name: 'Traffic', alias: 'promo' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${traffic}/flows`, {
-        name: 'All',
-        type: 'default',
-        schema: 'redirect',
-        url: 'https://offer.example/?s={subid}&z={sub_id_1}',
-      }),
-      'flow',
+    const flow = { type: 'default', schema: 'redirect' };
+    await campaignWithFlow(
+      a,
+      { name: 'Traffic', alias: 'promo' },
+      { ...flow, name: 'All', url: 'https://offer.example/?s={subid}&z={sub_id_1}' },
     );
-    const text = created(await a.post('/campaigns', { name: 'Text', alias: 'says' }), 'campaign');
-    created(
-      await a.post(`/campaigns/${text}/flows`, {
-        name: 'T',
-        type: 'default',
-        schema: 'action',
-        action: 'show_text',
-        text: 'hello',
-      }),
-      'flow',
+    await campaignWithFlow(
+      a,
+      { name: 'Text', alias: 'says' },
+      { ...flow, name: 'T', schema: 'action', action: 'show_text', text: 'hello' },
     );
     const domain = created(await a.post('/domains', { host: 'track.example.com' }), 'domain');
-    const hosted = created(
-      await a.post('/campaigns', { name: 'Hosted', alias: 'hosted', domainId: domain }),
-      'campaign',
-    );
-    created(
-      await a.post(`/campaigns/${hosted}/flows`, {
-        name: 'H',
-        type: 'default',
-        schema: 'redirect',
-        url: 'https://h.example/',
-      }),
-      'flow',
+    await campaignWithFlow(
+      a,
+      { name: 'Hosted', alias: 'hosted', domainId: domain },
+      { ...flow, name: 'H', url: 'https://h.example/' },
     );
     // The same services served by the Koa stack alone (Koa's own callback, without the front).
     koaOnly = http.createServer(Koa.prototype.callback.call(createApp(app.services)));
