@@ -3,6 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createRequire } from 'node:module';
 import type { DatabaseTarget } from '../config.js';
+import { BACKSTOP_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export type Db = Knex;
 export type Dialect = 'sqlite' | 'mysql';
@@ -432,7 +433,14 @@ const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as new (
   options: { readonly: boolean; fileMustExist: boolean },
 ) => SqliteDatabase;
 
-const readers = new WeakMap<object, { filename: string; conn: SqliteDatabase | null }>();
+/** An SQLite database file's read-only connection and WAL checkpointer (none for :memory:). */
+interface SqliteFile {
+  filename: string;
+  conn: SqliteDatabase | null;
+  checkpointer: Checkpointer | null;
+}
+
+const readers = new WeakMap<object, SqliteFile>();
 
 /** The read-only connection of an SQLite database file, opened on first use (none for :memory:). */
 function sqliteReader(db: Knex): SqliteConnection | null {
@@ -447,7 +455,17 @@ function sqliteReader(db: Knex): SqliteConnection | null {
 
 export function openDatabase(target: DatabaseTarget): Knex {
   if (target.client === 'sqlite') {
-    if (target.filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(target.filename)), { recursive: true });
+    const file: SqliteFile | null =
+      target.filename === ':memory:' ? null : { filename: target.filename, conn: null, checkpointer: null };
+    if (file) fs.mkdirSync(path.dirname(path.resolve(file.filename)), { recursive: true });
+    /** In WAL mode (a file) checkpoints run on their own thread; the connection's threshold is a backstop. */
+    const inWal = (conn: { pragma(s: string): unknown }) => {
+      if (!file) return;
+      file.checkpointer ??= startCheckpointer(file.filename, (err) =>
+        process.emitWarning(`SQLite checkpoint thread: ${err.message}`),
+      );
+      if (file.checkpointer) conn.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    };
     const db = knexFactory({
       client: 'better-sqlite3',
       connection: { filename: target.filename },
@@ -467,8 +485,8 @@ export function openDatabase(target: DatabaseTarget): Knex {
           const started = Date.now();
           const toWal = () => {
             try {
-              if (JSON.stringify(conn.pragma('journal_mode')).includes('"wal"')) return done(null, conn);
-              conn.pragma('journal_mode = WAL');
+              if (!JSON.stringify(conn.pragma('journal_mode')).includes('"wal"')) conn.pragma('journal_mode = WAL');
+              inWal(conn);
               done(null, conn);
             } catch (err) {
               const busy = /SQLITE_BUSY|database is locked/i.test(String((err as Error).message ?? err));
@@ -480,15 +498,17 @@ export function openDatabase(target: DatabaseTarget): Knex {
         },
       },
     });
-    if (target.filename !== ':memory:') {
-      const entry = { filename: target.filename, conn: null as SqliteDatabase | null };
-      readers.set(db.client.config as object, entry);
-      // Closing the database closes its reader too (knex.destroy calls client.destroy).
+    if (file) {
+      readers.set(db.client.config as object, file);
+      // Closing the database closes its reader and checkpointer too (knex.destroy calls client.destroy).
       const client = db.client as { destroy(callback?: unknown): Promise<void> };
       const destroy = client.destroy.bind(client);
-      client.destroy = (callback?: unknown) => {
-        entry.conn?.close();
-        entry.conn = null;
+      client.destroy = async (callback?: unknown) => {
+        file.conn?.close();
+        file.conn = null;
+        const checkpointer = file.checkpointer;
+        file.checkpointer = null;
+        await checkpointer?.stop();
         return destroy(callback);
       };
     }

@@ -53,10 +53,13 @@ export async function buildTemplate(target: DatabaseTarget): Promise<string> {
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
     const db = openDatabase({ client: 'sqlite', filename: file });
     await migrateLatest(db);
-    // One self-contained file: the WAL folded in, so a plain copy is the whole database.
-    await db.raw('PRAGMA wal_checkpoint(TRUNCATE)');
-    await db.raw('PRAGMA journal_mode = DELETE');
     await db.destroy();
+    // One self-contained file: the WAL folded in, so a plain copy is the whole database. The
+    // switch needs the file to itself, so it is made once the server's connections (its WAL
+    // checkpoint thread among them) are closed.
+    const own = knexFactory({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true });
+    await own.raw('PRAGMA journal_mode = DELETE');
+    await own.destroy();
     template = { client: 'sqlite', file };
   } else {
     const name = `${target.database}_template`.slice(0, 64);
