@@ -194,16 +194,36 @@ export function unknownKeys(schema: Schema, input: unknown): UnknownKey[] {
   return result.success ? [] : unknownKeysOf(result.error.issues, schema);
 }
 
-/** A copy of `input` without the keys at `paths` (tracking bodies drop what they do not know). */
+/**
+ * A copy of `input` without the keys at `paths` (tracking bodies drop what they do not know).
+ * Only the objects and arrays on a dropped key's path are copied: the rest is shared, so a body
+ * of any depth costs as many copies as its dropped keys have segments (a recursive copy of the
+ * whole body overflows the stack on a value nested thousands deep).
+ */
 export function withoutKeys<T>(input: T, paths: ReadonlyArray<ReadonlyArray<PropertyKey>>): T {
   if (!paths.length) return input;
-  const copy = structuredClone(input);
+  const copies = new Map<unknown, Record<PropertyKey, unknown>>();
+  const own = (node: unknown): Record<PropertyKey, unknown> => {
+    let copy = copies.get(node);
+    if (!copy) {
+      copy = (Array.isArray(node) ? [...node] : { ...(node as object) }) as Record<PropertyKey, unknown>;
+      copies.set(node, copy);
+      copies.set(copy, copy);
+    }
+    return copy;
+  };
+  if (!input || typeof input !== 'object') return input;
+  const root = own(input);
   for (const path of paths) {
-    let node: unknown = copy;
-    for (const segment of path.slice(0, -1)) node = (node as Record<PropertyKey, unknown> | null)?.[segment];
-    if (node && typeof node === 'object') delete (node as Record<PropertyKey, unknown>)[path[path.length - 1]!];
+    let node = root;
+    for (const segment of path.slice(0, -1)) {
+      const next = node[segment];
+      if (!next || typeof next !== 'object') break;
+      node = node[segment] = own(next);
+    }
+    delete node[path[path.length - 1]!];
   }
-  return copy;
+  return root as T;
 }
 
 /**

@@ -235,6 +235,33 @@ describe('POST /t/sale, /t/action and /api/v1/sales (SPEC §4.2, §5.2, §5.3)',
     );
   });
 
+  test('an unknown field nested thousands deep is dropped with a warning; the sale or action is stored', async () => {
+    // 10,000 levels in 20 kB: well under the body limit, deeper than a recursive copy can go.
+    const deep = '['.repeat(10_000) + '1' + ']'.repeat(10_000);
+    const post = (path: string, raw: string, token?: string) =>
+      request(app.url, 'POST', path, { raw, token, headers: { 'user-agent': CHROME } });
+    const order = nextOrder();
+    const res = await post(
+      '/t/sale',
+      `{"orderId":"${order}","totalCost":5,"x":${deep},"items":[{"productId":"a","totalCost":5,"y":${deep}}]}`,
+    );
+    assert.equal(res.status, 201, res.text);
+    const fields = (res.body.warnings as Array<{ field: string }>).map((w) => w.field).sort();
+    assert.deepEqual(fields, ['items.0.y', 'x']);
+    assert.equal((await a.get(`/sales/${res.body.saleId}`)).body.totalCost, 5);
+    const act = await post('/t/action', `{"actionCode":"lead","orderId":"${nextOrder()}","x":${deep}}`);
+    assert.equal(act.status, 201, act.text);
+    assert.deepEqual(
+      (act.body.warnings as Array<{ field: string }>).map((w) => w.field),
+      ['x'],
+    );
+    // The server-to-server endpoint refuses unknown fields, however deep their value.
+    const before = await salesTotal();
+    const token = await tokenFor(app.url, OWNER.email, OWNER.password);
+    assertFieldError(await post('/api/v1/sales', `{"orderId":"${nextOrder()}","totalCost":5,"x":${deep}}`, token), 'x');
+    assert.equal(await salesTotal(), before);
+  });
+
   test('`status` is ignored on /t/sale with a warning', async () => {
     const res = await sale({ orderId: nextOrder(), totalCost: 10, status: 'approved', campaignId: shoes });
     assert.equal(res.status, 201, res.text);

@@ -66,14 +66,40 @@ const KEY_HOURS = 24;
 /** An exact replay can come only within the signature's ±5 minutes: its answer is kept a little longer. */
 const SIGNATURE_REPLAY_MS = 2 * SIGNATURE_TOLERANCE_SECONDS * 1000;
 
-/** JSON with sorted keys, so a re-serialised body asks the same. */
+/** Literal text in `canonicalJson`'s work stack (every other entry is a value still to write). */
+class Literal {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * JSON with sorted keys, so a re-serialised body asks the same. It walks the body with its own
+ * stack: a body is read before it is validated, and a value nested thousands deep must not
+ * overflow the call stack (it is then refused by validation, as any unknown or wrong field).
+ */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  let out = '';
+  const work: unknown[] = [value];
+  while (work.length) {
+    const next = work.pop();
+    if (next instanceof Literal) {
+      out += next.text;
+    } else if (Array.isArray(next)) {
+      work.push(new Literal(']'));
+      for (let i = next.length - 1; i >= 0; i--) work.push(next[i], new Literal(i ? ',' : ''));
+      work.push(new Literal('['));
+    } else if (next && typeof next === 'object') {
+      const entries = Object.entries(next as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      work.push(new Literal('}'));
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, v] = entries[i]!;
+        work.push(v, new Literal(`${i ? ',' : ''}${JSON.stringify(k)}:`));
+      }
+      work.push(new Literal('{'));
+    } else {
+      out += JSON.stringify(next) ?? 'null';
+    }
   }
-  return JSON.stringify(value) ?? 'null';
+  return out;
 }
 
 /**
