@@ -12,6 +12,8 @@ export const MAX_AMOUNT = 1_000_000_000;
 /** The same in 1/10,000 units. */
 export const MAX_AMOUNT_UNITS = asUnits(MAX_AMOUNT * SCALE);
 export const AMOUNT_LIMIT_MESSAGE = `must be at most ${MAX_AMOUNT.toLocaleString('en-US')}`;
+/** The largest quantity of one item of a sale (a sale's item, a store order's line). */
+export const MAX_QUANTITY = 1_000_000;
 
 /** Indexed strings (utf8mb4 index limit): ids, keys, names, emails. */
 export const KEY_LENGTH = 191;

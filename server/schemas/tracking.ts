@@ -2,7 +2,7 @@ import { CURRENCY_CODE_MESSAGE, isCurrencyCode } from '../domain/currency-codes.
 import { z } from 'zod';
 import { amount } from '../validation.js';
 import { toUnits } from '../domain/money.js';
-import { CODE_LENGTH, KEY_LENGTH, TEXT_LENGTH } from '../domain/limits.js';
+import { CODE_LENGTH, KEY_LENGTH, MAX_QUANTITY, TEXT_LENGTH } from '../domain/limits.js';
 
 /*
  * Tracking bodies (SPEC §4.2). Fields the money depends on are essential: a bad one rejects the
@@ -38,7 +38,7 @@ export const itemSchema = z.strictObject({
   productId: scalarText(KEY_LENGTH),
   category: scalarText(KEY_LENGTH).optional(),
   totalCost: amount,
-  quantity: z.number().int('must be a whole number').min(1).max(1_000_000).optional(),
+  quantity: z.number().int('must be a whole number').min(1).max(MAX_QUANTITY).optional(),
 });
 export type SaleItem = z.infer<typeof itemSchema>;
 

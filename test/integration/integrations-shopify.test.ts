@@ -212,4 +212,25 @@ describe('Shopify webhooks', () => {
     assert.equal(noId.body.error.details[0].field, 'id');
     assert.equal((await lastDelivery()).outcome, 'invalid');
   });
+
+  test('a line whose quantity, or price × quantity, is beyond the limits is 422 naming it; nothing is stored', async () => {
+    const before = await counts(app.services.db);
+    const paid = ordersPaid(orderId(), 'AAAAAAAAAAAAAAAAAAAAAA');
+    const line = (quantity: string, price = '89.99') =>
+      paid.replace('"quantity": 2,', `"quantity": ${quantity},`).replace('"price": "89.99"', `"price": "${price}"`);
+    for (const [body, fields] of [
+      [line('1000000000000'), ['line_items.0.quantity']],
+      [line('1000000', '999999999.99'), ['line_items.0.quantity']],
+      [line('1000000000000', 'abc'), ['line_items.0.quantity', 'line_items.0.price']],
+    ] as const) {
+      const res = await sendShopify(app.url, 'orders/paid', body, webhookId());
+      assert.equal(res.status, 422, res.text);
+      assert.deepEqual(
+        (res.body.error.details as Array<{ field: string }>).map((d) => d.field).sort(),
+        [...fields].sort(),
+      );
+      assert.equal((await lastDelivery()).outcome, 'invalid');
+    }
+    assert.deepEqual(await counts(app.services.db), before);
+  });
 });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parse } from '../../validation.js';
 import { add, atLeastZero, scale, subtract, type Units } from '../money.js';
-import { currencyCode, decimalAmount, idText, ignore, maybeText, type PlatformEvent } from './types.js';
+import { AMOUNT_LIMIT_MESSAGE, MAX_AMOUNT_UNITS, MAX_QUANTITY } from '../limits.js';
+import { currencyCode, decimalAmount, idText, ignore, lineQuantity, maybeText, type PlatformEvent } from './types.js';
 
 /*
  * Shopify webhooks (SPEC §14). Amounts are decimal strings in the shop's currency; ids are
@@ -10,17 +11,25 @@ import { currencyCode, decimalAmount, idText, ignore, maybeText, type PlatformEv
  * many deliveries (or webhook subscriptions) bring it.
  */
 
-const lineItem = z.object({
-  id: idText,
-  product_id: idText.nullish(),
-  sku: maybeText(191),
-  quantity: z.number().int().nonnegative(),
-  price: decimalAmount,
-  discount_allocations: z
-    .array(z.object({ amount: decimalAmount }))
-    .nullish()
-    .transform((d) => d ?? []),
-});
+const lineItem = z
+  .object({
+    id: idText,
+    product_id: idText.nullish(),
+    sku: maybeText(191),
+    quantity: lineQuantity,
+    price: decimalAmount,
+    discount_allocations: z
+      .array(z.object({ amount: decimalAmount }))
+      .nullish()
+      .transform((d) => d ?? []),
+  })
+  // The line's total is price × quantity: it must be an amount Affix can hold.
+  .superRefine((l, ctx) => {
+    // (It runs even when a field failed: only a valid price and quantity are multiplied.)
+    const valid = Number.isSafeInteger(l.price) && Number.isSafeInteger(l.quantity) && l.quantity <= MAX_QUANTITY;
+    if (valid && BigInt(l.price) * BigInt(l.quantity) > BigInt(MAX_AMOUNT_UNITS))
+      ctx.addIssue({ code: 'custom', path: ['quantity'], message: `price × quantity ${AMOUNT_LIMIT_MESSAGE}` });
+  });
 
 const order = z.object({
   id: idText,

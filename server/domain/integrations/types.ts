@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Units } from '../money.js';
 import { amount } from '../../validation.js';
 import { optionalSaleFields } from '../../schemas/tracking.js';
+import { MAX_QUANTITY } from '../limits.js';
 
 /*
  * What a store platform's webhook stands for (SPEC §14), decided by pure functions per platform:
@@ -72,6 +73,9 @@ export const idText = z.union([z.string().trim().min(1).max(191), z.number().int
 
 /** A decimal amount as text or a number ("89.99"), in units. */
 export const decimalAmount = amount;
+
+/** A line's quantity: 0 (a removed line, skipped) up to a sale item's limit. */
+export const lineQuantity = z.number().int('must be a whole number').nonnegative().max(MAX_QUANTITY);
 
 export const currencyCode = z
   .string()

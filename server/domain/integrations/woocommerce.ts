@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parse } from '../../validation.js';
-import { currencyCode, decimalAmount, idText, ignore, maybeText, type PlatformEvent } from './types.js';
+import { currencyCode, decimalAmount, idText, ignore, lineQuantity, maybeText, type PlatformEvent } from './types.js';
 
 /*
  * WooCommerce webhooks (SPEC §14): the REST API's order on `order.created` / `order.updated`.
@@ -32,7 +32,7 @@ const order = z.object({
         id: idText,
         product_id: z.number().int().nonnegative().nullish(),
         sku: maybeText(191),
-        quantity: z.number().int().nonnegative(),
+        quantity: lineQuantity,
         // The line after discounts, before tax.
         total: decimalAmount,
       }),
