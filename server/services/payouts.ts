@@ -5,6 +5,7 @@ import { withConstraints } from './constraints.js';
 import { AppError, fieldError, notFound } from '../errors.js';
 import * as store from '../store/payouts.js';
 import { getCampaign } from '../store/campaigns.js';
+import { payoutHasCommissions } from '../store/commissions.js';
 import { existingAffiliateIds, existingCommissionGroupIds } from '../store/commission-groups.js';
 import {
   findCouponByCode,
@@ -159,6 +160,9 @@ export class PayoutService {
       audited(this.db, actor, 'payout.deleted', 'payout', async (trx) => {
         const current = await store.getPayout(trx, id);
         if (!current || current.campaignId !== campaignId) throw notFound('payout', id);
+        // SPEC §9: history depends on it (the commissions it paid name it); archive it instead.
+        if (await payoutHasCommissions(trx, id))
+          throw new AppError('conflict', 'The payout has paid commissions; archive it instead of deleting it');
         const coupon = await findCouponByPayout(trx, id);
         if (coupon && current.couponCode && couponKey(coupon.code) === couponKey(current.couponCode))
           await deleteCoupon(trx, coupon.id);

@@ -90,6 +90,11 @@ export async function insertCommissions(trx: Knex.Transaction, rows: CommissionR
   return dialectHelper(trx).insertMany(trx, 'commissions', rows as unknown as Array<Record<string, Cell>>);
 }
 
+/** Whether any commission was paid by this payout (its history: the payout is archived, not deleted). */
+export async function payoutHasCommissions(db: Knex, payoutId: number): Promise<boolean> {
+  return Boolean(await db('commissions').where({ payout_id: payoutId }).first('id'));
+}
+
 export async function getCommission(db: Knex, id: number): Promise<Commission | null> {
   const row = (await db('commissions').where({ id }).first()) as (CommissionRow & { id: number }) | undefined;
   return row ? toCommission(row) : null;

@@ -93,6 +93,26 @@ describe('/api/v1/campaigns/:id/payouts', () => {
     assertError(await a.delete(`${base}/${p.id}`), 404, 'not_found');
   });
 
+  test('a payout that has paid commissions is not deleted (409); it can be archived', async () => {
+    const shop = (await a.post('/campaigns', { name: 'Payout history campaign' })).body.id as number;
+    const p = await a.post(`/campaigns/${shop}/payouts`, cps());
+    assert.equal(p.status, 201, p.text);
+    const sale = await a.post('/sales', {
+      orderId: `HIST-${process.pid}`,
+      totalCost: 100,
+      campaignId: shop,
+      affiliateId: ann,
+    });
+    assert.equal(sale.status, 201, sale.text);
+    const paid = await a.get(`/commissions/${sale.body.commissions[0]?.id}`);
+    assert.equal(paid.body.payoutId, p.body.id, paid.text);
+    assertError(await a.delete(`/campaigns/${shop}/payouts/${p.body.id}`), 409, 'conflict');
+    assert.equal((await a.get(`/campaigns/${shop}/payouts/${p.body.id}`)).status, 200);
+    const archived = await a.patch(`/campaigns/${shop}/payouts/${p.body.id}`, { archived: true });
+    assert.equal(archived.status, 200, archived.text);
+    assert.equal(archived.body.archived, true);
+  });
+
   test('a merchant commission defaults to nothing', async () => {
     const res = await a.post(base, cps());
     assert.equal(res.status, 201);

@@ -712,7 +712,7 @@ function registerPayoutDelete(router: Router<AppState, AppCustom>, views: Views)
       return {
         question: `Delete the payout “${payout.title}”?`,
         consequences: [
-          `Sales and actions in “${campaign.name}” no longer earn it; commissions it already created stay as they are.`,
+          `Sales and actions in “${campaign.name}” no longer earn it. A payout that has already paid commissions is kept for their history: archive it instead.`,
           ...(payout.couponCode ? [`Its coupon code ${payout.couponCode} is deleted with it.`] : []),
           'This cannot be undone.',
         ],
