@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError, type FieldError } from './errors.js';
 import { toUnits, MoneyError, MoneyRangeError } from './domain/money.js';
+import { macroInAuthority } from './domain/macros.js';
 import { issueMessage } from './messages.js';
 import { AMOUNT_LIMIT_MESSAGE, KEY_LENGTH, MAX_AMOUNT_UNITS, URL_LENGTH } from './domain/limits.js';
 
@@ -287,7 +288,10 @@ export const optionalText = (max = KEY_LENGTH) =>
     .nullish()
     .transform((v) => (v ? v : null));
 
-/** An http(s) URL stored by the merchant; other schemes (javascript:, data:) are refused. */
+/**
+ * An http(s) URL stored by the merchant; other schemes (javascript:, data:) are refused, and so
+ * is a `{macro}` in its host: what a visitor sends must never choose where a redirect goes.
+ */
 export const httpUrl = z
   .string()
   .trim()
@@ -299,7 +303,8 @@ export const httpUrl = z
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL');
+  }, 'must be an http(s) URL')
+  .refine((v) => !macroInAuthority(v), 'macros may be used in the path, query or fragment, not in the host');
 
 export const optionalHttpUrl = z
   .union([httpUrl, z.literal(''), z.null()])

@@ -12,22 +12,37 @@ export type LazyMacro = () => string;
 
 export type MacroValue = string | number | MacroAmount | LazyMacro | null | undefined;
 
+/** A URL's scheme and authority (`https://user@host:port`), the part a macro must not write. */
+const AUTHORITY = /^[^/?#]*:\/\/[^/?#]*/;
+
+const MACRO = /\{([a-z0-9_]+)\}/gi;
+
+/** Whether a URL template has a `{macro}` in its scheme or host (refused when stored). */
+export const macroInAuthority = (template: string): boolean =>
+  new RegExp(MACRO.source, 'i').test(AUTHORITY.exec(template)?.[0] ?? '');
+
 /**
  * `{macro}` placeholders in URLs the merchant stores (landing and offer URLs, postback URLs):
  * replaced with URL-encoded values. A macro whose value is `undefined` stays as written (it is
  * not one Affix knows); `null` becomes empty. Amounts come as MacroAmount, so every macro prints
- * them the same way ("12.345", "10").
+ * them the same way ("12.345", "10"). Only the path, query and fragment are filled: a value
+ * written into the host (`https://shop.example{sub_id_1}` with `.evil.example`) would choose
+ * where the visitor or a postback goes, so a macro in the scheme or host stays as written.
  */
 export function fillMacros(template: string, values: Record<string, MacroValue>): string {
-  return template.replace(/\{([a-z0-9_]+)\}/gi, (whole, name: string) => {
-    const key = name.toLowerCase();
-    // Own keys only: `{constructor}` or `{__proto__}` are not macros Affix knows.
-    const v = Object.hasOwn(values, key) ? values[key] : undefined;
-    if (v === undefined) return whole;
-    const text =
-      v === null ? '' : typeof v === 'function' ? v() : typeof v === 'object' ? decimalText(v.units) : String(v);
-    return encodeURIComponent(text);
-  });
+  const fixed = AUTHORITY.exec(template)?.[0] ?? '';
+  return (
+    fixed +
+    template.slice(fixed.length).replace(MACRO, (whole, name: string) => {
+      const key = name.toLowerCase();
+      // Own keys only: `{constructor}` or `{__proto__}` are not macros Affix knows.
+      const v = Object.hasOwn(values, key) ? values[key] : undefined;
+      if (v === undefined) return whole;
+      const text =
+        v === null ? '' : typeof v === 'function' ? v() : typeof v === 'object' ? decimalText(v.units) : String(v);
+      return encodeURIComponent(text);
+    })
+  );
 }
 
 /**

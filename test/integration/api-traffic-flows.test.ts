@@ -132,6 +132,9 @@ describe('/api/v1/campaigns/:id/flows', () => {
       [{ name: 'x', offers: [{ url: 'javascript:alert(1)', weight: 1 }] }, 'offers.0.url'],
       [{ name: 'x', landings: [{ url: 'javascript:alert(1)' }], offers: [OFFER] }, 'landings.0.url'],
       [{ name: 'x', offers: [{ url: 'ftp://o.example/file', weight: 1 }] }, 'offers.0.url'],
+      [{ name: 'x', offers: [{ url: 'https://o.example{sub_id_1}/?s={subid}', weight: 1 }] }, 'offers.0.url'],
+      [{ name: 'x', landings: [{ url: 'https://{sub_id_1}/' }], offers: [OFFER] }, 'landings.0.url'],
+      [{ name: 'x', schema: 'redirect', url: 'https://lp.example:{sub_id_2}/' }, 'url'],
       [{ name: 'x', offers: [{ url: 'https://o.example', weight: -1 }] }, 'offers.0.weight'],
       [{ name: 'x', offers: Array.from({ length: 51 }, () => OFFER) }, 'offers'],
       [{ name: 'x', offers: 'https://o.example' }, 'offers'],
@@ -204,6 +207,27 @@ describe('/api/v1/campaigns/:id/flows', () => {
     );
     assert.equal((await a.patch(`${flows(otherCampaignId)}/${target.body.id}`, { name: 'y' })).status, 404);
     assert.equal((await a.delete(`${flows()}/${target.body.id}`)).status, 204);
+  });
+
+  test('a macro in the host of a URL stored before that was refused does not choose where the visitor goes', async () => {
+    const id = (await a.post('/campaigns', { name: 'Old template', alias: 'old-template' })).body.id as number;
+    const flow = await a.post(flows(id), { name: 'Old', schema: 'redirect', url: 'https://offer.example/?s={subid}' });
+    assert.equal(flow.status, 201, flow.text);
+    // As a database written before the rule would hold it.
+    await app.services
+      .db('flows')
+      .where({ id: flow.body.id })
+      .update({ redirect_url: 'https://offer.example{sub_id_1}/?s={subid}' });
+    app.services.cache.invalidate();
+    const res = await fetch(`${app.url}/old-template?sub_id_1=.evil.example`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const location = res.headers.get('location') ?? '';
+    assert.ok(
+      location.startsWith('https://offer.example%7Bsub_id_1%7D/?s=') ||
+        location.startsWith('https://offer.example{sub_id_1}/?s='),
+      location,
+    );
+    assert.ok(!location.includes('evil'), location);
   });
 
   test('at most one default flow per campaign', async () => {

@@ -1,6 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { clickMacros, fillMacros, macroAmount, type ClickMacroFacts } from '../../server/domain/macros.js';
+import {
+  clickMacros,
+  fillMacros,
+  macroAmount,
+  macroInAuthority,
+  type ClickMacroFacts,
+} from '../../server/domain/macros.js';
 import { asUnits } from '../../server/domain/money.js';
 
 describe('fillMacros', () => {
@@ -14,6 +20,29 @@ describe('fillMacros', () => {
       'https://offer.example/?s=abc&c=12&z=zone%205%26x%3D1',
     );
     assert.equal(fillMacros('{a}{a}', { a: 'é/?' }), '%C3%A9%2F%3F%C3%A9%2F%3F', 'every occurrence');
+  });
+
+  test('a macro in the scheme or host stays as written: a value cannot choose where the URL goes', () => {
+    const evil = { sub_id_1: '.evil.example', host: 'evil.example', subid: 'abc' };
+    assert.equal(
+      fillMacros('https://offer.example{sub_id_1}/?s={subid}', evil),
+      'https://offer.example{sub_id_1}/?s=abc',
+    );
+    assert.equal(fillMacros('https://{host}/x?s={subid}', evil), 'https://{host}/x?s=abc');
+    assert.equal(
+      fillMacros('https://u{subid}@offer.example:80{subid}', evil),
+      'https://u{subid}@offer.example:80{subid}',
+    );
+    assert.equal(fillMacros('{subid}://offer.example/{subid}', evil), '{subid}://offer.example/abc');
+    for (const url of [
+      'https://offer.example/{sub_id_1}',
+      'https://offer.example?z={sub_id_1}',
+      'https://offer.example#{sub_id_1}',
+    ])
+      assert.equal(new URL(fillMacros(url, evil)).host, 'offer.example', url);
+    assert.equal(macroInAuthority('https://offer.example{sub_id_1}/'), true);
+    assert.equal(macroInAuthority('https://{HOST}.example/'), true);
+    assert.equal(macroInAuthority('https://offer.example/{sub_id_1}?a={b}#{c}'), false);
   });
 
   test('macro names are matched case-insensitively', () => {
