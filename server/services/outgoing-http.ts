@@ -30,8 +30,11 @@ const IPV4 = ranges('ipv4', [
   ['169.254.0.0', 16, 'a link-local'],
   ['172.16.0.0', 12, 'a private'],
   ['192.0.0.0', 24, 'a reserved'],
+  ['192.0.2.0', 24, 'a documentation'],
   ['192.168.0.0', 16, 'a private'],
   ['198.18.0.0', 15, 'a reserved'],
+  ['198.51.100.0', 24, 'a documentation'],
+  ['203.0.113.0', 24, 'a documentation'],
   ['224.0.0.0', 4, 'a multicast'],
   // Reserved, with the broadcast address 255.255.255.255.
   ['240.0.0.0', 4, 'a reserved (or broadcast)'],
@@ -40,6 +43,12 @@ const IPV4 = ranges('ipv4', [
 const IPV6 = ranges('ipv6', [
   ['::', 128, 'an unspecified'],
   ['::1', 128, 'a loopback'],
+  // Local-use NAT64 (RFC 8215): the IPv4 address it carries sits where the operator's prefix puts it.
+  ['64:ff9b:1::', 48, 'a translated (local NAT64)'],
+  ['100::', 64, 'a discard-only'],
+  // Teredo: the client's IPv4 address is hidden (inverted) in the address; no target of ours.
+  ['2001::', 32, 'a tunnelled (Teredo)'],
+  ['2001:db8::', 32, 'a documentation'],
   ['fc00::', 7, 'a private (unique local)'],
   ['fe80::', 10, 'a link-local'],
   ['fec0::', 10, 'a private (site-local)'],
@@ -159,6 +168,8 @@ export class OutgoingHttp {
       const kind = forbiddenAddressKind(host);
       return kind ? `must be a public address: ${host} is ${kind} address` : null;
     }
+    // RFC 6761: localhost and its subdomains are loopback names, whatever a DNS server answers.
+    if (/^(.+\.)?localhost\.?$/i.test(host)) return `must be a public address: ${host} is a loopback name`;
     let addresses: dns.LookupAddress[];
     try {
       addresses = await this.resolve(host);

@@ -29,6 +29,13 @@ test('internal addresses are refused in every form, with what they are', () => {
     ['::127.0.0.1', /loopback/],
     ['64:ff9b::a9fe:a9fe', /link-local/],
     ['2002:c0a8:0101::1', /private/],
+    ['[64:ff9b:1::7f00:1]', /NAT64/],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', /Teredo/],
+    ['2001:db8::1', /documentation/],
+    ['100::1', /discard/],
+    ['192.0.2.10', /documentation/],
+    ['198.51.100.7', /documentation/],
+    ['203.0.113.99', /documentation/],
   ];
   for (const [address, kind] of cases) assert.match(forbiddenAddressKind(address) ?? 'allowed', kind, address);
 });
