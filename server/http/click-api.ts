@@ -1,7 +1,8 @@
+import net from 'node:net';
 import Router from '@koa/router';
 import type { AppCustom, AppState } from './context.js';
 import { firstValues } from './tracking.js';
-import { AppError } from '../errors.js';
+import { AppError, fieldError } from '../errors.js';
 import type { RunResult } from '../services/campaign-runner.js';
 import { answerKClient } from './kclient.js';
 
@@ -21,6 +22,8 @@ export function clickApiRouter(): Router<AppState, AppCustom> {
     // Resolved as its campaign URL is: a paused campaign runs the one parked on its domain (SPEC §7.1).
     const resolved = ctx.services.runner.resolveToken(snap, token);
     if (!resolved) throw new AppError('unauthorized', 'Unknown or missing campaign API token');
+    // The visitor's address decides country, filters and uniqueness: a value that is not one is refused.
+    if (q.ip && !net.isIP(q.ip)) throw fieldError('ip', 'must be the visitor’s IPv4 or IPv6 address');
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) if (!OWN.has(k)) params[k] = v;
     const result: RunResult = resolved.campaign

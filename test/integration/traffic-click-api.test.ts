@@ -148,6 +148,22 @@ describe(`the Click API (SPEC §7.7) on ${dialectName()}`, () => {
     );
   });
 
+  test('an ip that is not an IPv4 or IPv6 address is 422 naming ip; no click stored', async () => {
+    const clicks = async () =>
+      Number(((await app.services.db('clicks').count({ n: '*' })) as Array<{ n: unknown }>)[0]!.n);
+    const before = await clicks();
+    for (const ip of ['not-an-ip', '999.1.1.1', '1.2.3.4, 5.6.7.8', '::1::2']) {
+      const res = await clickApi({ token: campaign.token, ip });
+      assert.equal(res.status, 422, `${ip}: ${res.text}`);
+      assert.equal(
+        (res.body as unknown as { error: { details: Array<{ field: string }> } }).error.details[0]?.field,
+        'ip',
+      );
+    }
+    assert.equal(await clicks(), before, 'no click stored');
+    assert.equal((await clickApi({ token: campaign.token, ip: '2001:4860:4860::8888' })).status, 200);
+  });
+
   test('the answer: info with campaign, flow, sub_id, type, url and uniqueness cookie; a Location header', async () => {
     const res = await clickApi({
       token: campaign.token,
