@@ -76,6 +76,8 @@ export function createApp(services: Services, opts: AppOptions = {}): Koa<AppSta
   app.use(trackingBody());
   app.use(
     bodyParser({
+      // DELETE too, so a body sent with one is read and refused by name (SPEC §10a), not ignored.
+      parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
       enableTypes: ['json', 'form', 'text'],
       jsonLimit: '100kb',
       formLimit: '100kb',

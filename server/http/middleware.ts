@@ -10,14 +10,30 @@ export const SESSION_COOKIE = 'affix_session';
 export const CSRF_COOKIE = 'affix_csrf';
 export const FLASH_COOKIE = 'affix_flash';
 
-/** Is this request for a JSON client (API, tracking) rather than a person's browser page? */
+/** The core's machine-facing paths: REST API, tracking, postbacks, the Click API and KClient, health. */
+const machinePath = (path: string) =>
+  path.startsWith('/api/') ||
+  path.startsWith('/t/') ||
+  path.startsWith('/postback/') ||
+  path.startsWith('/click_api/') ||
+  path === '/api.php' ||
+  path === '/healthz';
+
+/**
+ * Is this request for a JSON client (SPEC §9 errors) rather than a person's browser page? Servers
+ * and scripts (store webhooks, networks' postbacks) accept anything or send no Accept header, so
+ * the request decides, not Accept:
+ * - the core's machine paths (above) and every path a plugin owns (`/<plugin>/<path>`, answered
+ *   as JSON, e.g. the store webhooks of SPEC §14, also while the plugin is inactive);
+ * - any method but GET and HEAD outside the admin and the portal: following a link or a campaign
+ *   URL is a GET, so nobody who would read the visitor page sends it (a POST to `/r`).
+ * Everything else (links, campaign URLs, `/lp/offer`, admin and portal pages) is a page unless
+ * the client asks for JSON (`prefersJson`).
+ */
 export const wantsJson = (ctx: AppContext) =>
-  ctx.path.startsWith('/api/') ||
-  ctx.path.startsWith('/t/') ||
-  ctx.path.startsWith('/postback/') ||
-  ctx.path.startsWith('/click_api/') ||
-  ctx.path === '/api.php' ||
-  ctx.path === '/healthz';
+  machinePath(ctx.path) ||
+  ctx.services.plugins.resolveRoute(ctx.method, ctx.path) !== null ||
+  (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !isStaffPath(ctx.path));
 
 /**
  * Turns every error into the SPEC §9 shape for JSON clients and a readable page for people.
@@ -32,6 +48,9 @@ export function errorHandler() {
       // The routers answer a method they do not know with 501: a client's mistake, not a server error.
       if (ctx.status === 501 && ctx.body === undefined)
         throw new AppError('method_not_allowed', `${ctx.method.slice(0, 20)} is not a method Affix answers`);
+      // A known path asked with a method it does not take: allowedMethods() set 405 and `Allow`
+      // (kept on the answer) but no body.
+      if (ctx.status === 405 && ctx.body === undefined) throw methodNotAllowed(ctx, ctx.response.get('Allow'));
     } catch (raw) {
       if (clientWentAway(ctx, raw)) {
         // Nobody is left to answer, and nothing is wrong with the server: a debug line, no stack.
@@ -66,6 +85,15 @@ export function errorHandler() {
     }
   };
 }
+
+/** 405 naming the methods the path takes (`allow`, as in the `Allow` header the caller sets). */
+export const methodNotAllowed = (ctx: { method: string }, allow: string) =>
+  new AppError(
+    'method_not_allowed',
+    allow
+      ? `${ctx.method.slice(0, 20)} is not allowed here: use ${allow}`
+      : `${ctx.method.slice(0, 20)} is not allowed here`,
+  );
 
 /**
  * A client that aborted or reset its request before sending all of it: not a server error. Only

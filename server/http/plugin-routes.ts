@@ -1,6 +1,7 @@
 import type { Next } from 'koa';
 import type { AppContext } from './context.js';
 import { AppError } from '../errors.js';
+import { methodNotAllowed } from './middleware.js';
 
 /** Plugin endpoints take bodies up to this size (a large Shopify order is a few hundred KB). */
 export const PLUGIN_BODY_LIMIT = 1024 * 1024;
@@ -22,9 +23,7 @@ export function pluginRoutes() {
     if (found.kind === 'none') {
       if (found.allowed.length) {
         ctx.set('Allow', found.allowed.join(', '));
-        throw Object.assign(new AppError('bad_request', `Use ${found.allowed.join(' or ')} for ${ctx.path}`), {
-          status: 405,
-        });
+        throw methodNotAllowed(ctx, found.allowed.join(', '));
       }
       throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
     }

@@ -87,6 +87,9 @@ const postbackParams = z.object({
   rejected_status: z.string().trim().max(64).optional(),
 });
 
+/** The parameters a postback reads; the others (sub ids, macros) are carried as sent. */
+export const POSTBACK_FIELDS: ReadonlySet<string> = new Set(Object.keys(postbackParams.shape));
+
 /** What a postback reads and answers of a stored conversion, with our status words. */
 type ConversionRow = Pick<
   StoredConversion,

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
-import { nothing, parseBody, parseQuery } from './crud.js';
+import { nothing, parseBody, parseQuery, refuseInput } from './crud.js';
 import { idParam, parse } from '../../validation.js';
 import { apiKeyCreate } from '../../services/api-keys.js';
 import type { Actor } from '../../services/actor.js';
@@ -28,6 +28,7 @@ export function apiKeyRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.delete('/api-keys/:id', owner, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
+    refuseInput(ctx);
     await ctx.services.apiKeys.revoke(id, ctx.state.user as Actor);
     ctx.status = 204;
   });

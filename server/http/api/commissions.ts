@@ -7,7 +7,7 @@ import { requireRole } from '../middleware.js';
 import { jsonBody } from '../tracking.js';
 import { answerOnce, authenticateServer } from './server-calls.js';
 import { pickOrderSale } from '../../services/refunds.js';
-import { nothing, optionalId, parseBody, parseList, parseQuery } from './crud.js';
+import { nothing, optionalId, parseBody, parseList, parseQuery, refuseInput } from './crud.js';
 import { forbidden } from '../../errors.js';
 import { amount, id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
@@ -232,6 +232,7 @@ function payoutBatchRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.delete('/payout-batches/:id', requireRole(...MERCHANT), async (ctx) => {
     const { id } = parse(z.object({ id: idSchema }), ctx.params);
+    refuseInput(ctx);
     await ctx.services.payoutBatches.remove(id, actorOf(ctx));
     ctx.status = 204;
   });

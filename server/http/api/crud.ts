@@ -60,6 +60,15 @@ export function parseQuery<S extends z.ZodType>(ctx: { query: unknown }, schema:
 /** Neither body fields nor query parameters. */
 export const nothing = z.strictObject({});
 
+/**
+ * For a route that takes no input at all (DELETE): a stray query parameter or body field is a 422
+ * naming it, before anything changes, so `?force=true` or `{"cascade":true}` never reads as honoured.
+ */
+export function refuseInput(ctx: { query: unknown; request: { body?: unknown } }): void {
+  parseQuery(ctx, nothing);
+  parseBody(ctx, nothing);
+}
+
 const listSchemas = new WeakMap<z.ZodObject, z.ZodObject>();
 
 /** A list's query: `page`, `perPage` and the list's own filters, nothing else. */
@@ -109,6 +118,7 @@ export function crudRoutes<T, C, P, FS extends z.ZodObject>(
   });
   router.delete(`${o.path}/:id`, guard, async (ctx) => {
     const { id } = parse(idParam, ctx.params);
+    refuseInput(ctx);
     await o.service(ctx.services).remove(id, ctx.state.user as Actor);
     ctx.status = 204;
   });

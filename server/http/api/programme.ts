@@ -1,7 +1,17 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
-import { crudRoutes, nothing, optionalBool, optionalId, parseBody, parseList, parseQuery, searchTerm } from './crud.js';
+import {
+  crudRoutes,
+  nothing,
+  optionalBool,
+  optionalId,
+  parseBody,
+  parseList,
+  parseQuery,
+  refuseInput,
+  searchTerm,
+} from './crud.js';
 import { requireRole } from '../middleware.js';
 import { forbidden } from '../../errors.js';
 import { id as idSchema, parse } from '../../validation.js';
@@ -180,6 +190,7 @@ function payoutRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.delete('/campaigns/:id/payouts/:payoutId', merchant, async (ctx) => {
     const p = parse(payoutParams, ctx.params);
+    refuseInput(ctx);
     await ctx.services.payouts.remove(p.id, p.payoutId, ctx.state.user as Actor);
     ctx.status = 204;
   });

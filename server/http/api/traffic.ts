@@ -1,7 +1,16 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppCustom, AppState } from '../context.js';
-import { crudRoutes, nothing, optionalBool, parseBody, parseList, parseQuery, searchTerm } from './crud.js';
+import {
+  crudRoutes,
+  nothing,
+  optionalBool,
+  parseBody,
+  parseList,
+  parseQuery,
+  refuseInput,
+  searchTerm,
+} from './crud.js';
 import { requireRole } from '../middleware.js';
 import { id as idSchema, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
@@ -78,6 +87,7 @@ export function trafficRoutes(router: Router<AppState, AppCustom>): void {
   });
   router.delete('/campaigns/:id/flows/:flowId', merchant, async (ctx) => {
     const p = parse(flowParams, ctx.params);
+    refuseInput(ctx);
     await ctx.services.flows.remove(p.id, p.flowId, ctx.state.user as Actor);
     ctx.status = 204;
   });
