@@ -341,6 +341,19 @@ export const amount = z.union([z.number(), z.string()]).transform((v, ctx) => {
   }
 });
 
+/**
+ * `from` / `to` of a list as ISO 8601 dates or date-times, in ms. A plain date is midnight UTC;
+ * as `to` (`end`) it names the whole day, so it ends at the next midnight: `to` is exclusive.
+ */
+export const isoTimeParam = (end: boolean) =>
+  z
+    .string()
+    .trim()
+    .max(40)
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date such as 2026-11-01')
+    .transform((v) => Date.parse(v) + (end && /^\d{4}-\d{2}-\d{2}$/.test(v) ? 86_400_000 : 0))
+    .optional();
+
 /** An id: a positive integer, or its digits as text (form fields and URL segments). */
 export const id = z
   .union(

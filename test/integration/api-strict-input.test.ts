@@ -368,6 +368,25 @@ describe('strict API input (SPEC §10a)', () => {
     });
   });
 
+  describe('periods', () => {
+    test('every list with from and to refuses from after to, naming from', async () => {
+      for (const path of ['/sales', '/clicks', '/commissions', '/conversions']) {
+        assertFieldError(await a.get(`${path}?from=2026-03-02&to=2026-03-01`), 'from');
+        assertFieldError(await a.get(`${path}?from=2026-03-02T10:00:00Z&to=2026-03-02T09:00:00Z`), 'from');
+        const day = await a.get(`${path}?from=2026-03-01&to=2026-03-01`);
+        assert.equal(day.status, 200, `${path}: ${day.text.slice(0, 200)}`);
+      }
+    });
+
+    test('a plain date as `to` includes that whole day', async () => {
+      const orderId = `PERIOD-${process.pid}`;
+      assert.equal((await a.post('/sales', { orderId, totalCost: 1 })).status, 201);
+      const today = new Date().toISOString().slice(0, 10);
+      const listed = await a.get(`/sales?orderId=${orderId}&from=${today}&to=${today}`);
+      assert.equal(listed.body.pagination.total, 1, listed.text.slice(0, 200));
+    });
+  });
+
   describe('tracking endpoints stay lenient', () => {
     const post = (path: string, body: unknown) =>
       request(app.url, 'POST', path, { body, headers: { 'user-agent': CHROME } });

@@ -9,7 +9,7 @@ import { answerOnce, authenticateServer } from './server-calls.js';
 import { pickOrderSale } from '../../services/refunds.js';
 import { nothing, optionalId, parseBody, parseList, parseQuery, refuseInput } from './crud.js';
 import { forbidden } from '../../errors.js';
-import { amount, id as idSchema, parse } from '../../validation.js';
+import { amount, id as idSchema, isoTimeParam, parse } from '../../validation.js';
 import type { Actor } from '../../services/actor.js';
 import { COMMISSION_STATUSES, commissionFor } from '../../services/commission-lifecycle.js';
 import { commissionJson, commissionPageJson } from '../presenters/commissions.js';
@@ -25,14 +25,6 @@ const MAX_BULK = 1000;
  * `from` / `to` as ISO 8601. A plain date `to` includes that whole day (to=2026-11-30 means
  * up to the end of the 30th); a date-time is the exclusive end.
  */
-const isoTime = (end: boolean) =>
-  z
-    .string()
-    .trim()
-    .max(40)
-    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date such as 2026-11-01')
-    .transform((v) => Date.parse(v) + (end && /^\d{4}-\d{2}-\d{2}$/.test(v) ? 86_400_000 : 0))
-    .optional();
 
 const commissionFilters = z.strictObject({
   format: listFormat,
@@ -42,8 +34,8 @@ const commissionFilters = z.strictObject({
   affiliateId: optionalId,
   saleId: optionalId,
   batchId: optionalId,
-  from: isoTime(false),
-  to: isoTime(true),
+  from: isoTimeParam(false),
+  to: isoTimeParam(true),
 });
 
 const reason = z

@@ -9,6 +9,7 @@ import type { HttpServices } from '../context.js';
 import type { Actor, Role } from '../../services/actor.js';
 import type { Page } from '../../store/rows.js';
 import { KEY_LENGTH } from '../../domain/limits.js';
+import { fieldError } from '../../errors.js';
 
 /** What a REST collection needs from its service. */
 export interface CrudService<T, C, P, F> {
@@ -79,6 +80,11 @@ export function parseList<FS extends z.ZodObject>(
   let schema = listSchemas.get(filters);
   if (!schema) listSchemas.set(filters, (schema = pageQuery.extend(filters.shape)));
   const { page, perPage, ...rest } = parseQuery(ctx, schema) as PageQuery & Record<string, unknown>;
+  // A period must not end before it starts: times (ms) end before `to` (exclusive, see
+  // isoTimeParam), report days include both ends.
+  const { from, to } = rest as { from?: number | string; to?: number | string };
+  if (from !== undefined && to !== undefined && (typeof from === 'number' && from === to ? true : from > to))
+    throw fieldError('from', 'must not be after `to`');
   return { page: { page, perPage }, filters: rest as z.output<FS> };
 }
 

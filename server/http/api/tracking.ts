@@ -4,7 +4,7 @@ import type { AppCustom, AppState } from '../context.js';
 import { requireRole } from '../middleware.js';
 import { jsonBody, cookieVisitor, saleResponse } from '../tracking.js';
 import { fieldError, notFound } from '../../errors.js';
-import { id as idSchema, parse } from '../../validation.js';
+import { id as idSchema, isoTimeParam, parse } from '../../validation.js';
 import { answerOnce, authenticateServer, signerOfSale } from './server-calls.js';
 import { nothing, optionalId, parseList, parseQuery } from './crud.js';
 import { SALE_STATUSES } from '../../domain/sale-status.js';
@@ -15,15 +15,6 @@ import { listFormat, sendCsv } from '../csv-response.js';
 
 const MERCHANT = ['owner', 'manager'] as const;
 
-/** A date or date-time in a query: `from` / `to` as ISO 8601 (a plain date means midnight UTC). */
-const isoTime = z
-  .string()
-  .trim()
-  .max(40)
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date such as 2026-11-01')
-  .transform((v) => Date.parse(v))
-  .optional();
-
 const saleFilters = z.strictObject({
   format: listFormat,
   campaignId: optionalId,
@@ -32,8 +23,8 @@ const saleFilters = z.strictObject({
   kind: z.enum(['sale', 'action']).optional(),
   orderId: z.string().max(KEY_LENGTH).optional(),
   matchedBy: z.enum(['lifetime', 'coupon', 'banner', 'campaign', 'product', 'cookie', 'default']).optional(),
-  from: isoTime,
-  to: isoTime,
+  from: isoTimeParam(false),
+  to: isoTimeParam(true),
 });
 
 const clickFilters = z.strictObject({
@@ -43,8 +34,8 @@ const clickFilters = z.strictObject({
   bannerId: optionalId,
   status: z.enum(['unique', 'raw', 'declined']).optional(),
   visitorId: z.string().max(64).optional(),
-  from: isoTime,
-  to: isoTime,
+  from: isoTimeParam(false),
+  to: isoTimeParam(true),
 });
 
 /** Sales, actions and clicks in the REST API (SPEC §4.2, §5.3, §9). */
