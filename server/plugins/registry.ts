@@ -2,16 +2,18 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError, notFound } from '../errors.js';
+import { httpUrl } from '../validation.js';
 import type { Hooks } from './hooks.js';
-import type {
-  AffixPlugin,
-  Logger,
-  PluginContext,
-  PluginRequest,
-  PluginResponse,
-  PluginRoute,
-  PluginServices,
-  PluginSettingDef,
+import {
+  MAX_OUTGOING_URLS,
+  type AffixPlugin,
+  type Logger,
+  type PluginContext,
+  type PluginRequest,
+  type PluginResponse,
+  type PluginRoute,
+  type PluginServices,
+  type PluginSettingDef,
 } from './types.js';
 
 /** One plugin's row as kept in the database; `settings` holds only the values an admin set. */
@@ -65,12 +67,16 @@ const CORE_PATHS = new Set([
   't',
 ]);
 
-/** A settings value that does not fit its definition; a validation_failed error naming the key. */
+/**
+ * A settings value that does not fit its definition; a validation_failed error naming the key
+ * (as the admin form shows it), and `index`, the list entry at fault, when there is one.
+ */
 export class PluginSettingsError extends AppError {
   override name = 'PluginSettingsError';
   constructor(
     readonly field: string,
-    problem: string,
+    readonly problem: string,
+    readonly index?: number,
   ) {
     super('validation_failed', `${field}: ${problem}`, [{ field, message: problem }]);
   }
@@ -208,27 +214,55 @@ export class PluginRegistry {
     });
   }
 
-  /** Validates every value before saving any; returns the plugin's settings merged over defaults. */
+  /**
+   * Validates every value before saving any; returns the plugin's settings merged over defaults.
+   * The cheap checks (shape, length, scheme, allowed values) come first; then the addresses are
+   * looked up, side by side and before joining the queue, so a slow resolver delays only this
+   * change, never another plugin's change or a reload.
+   */
   async updateSettings(name: string, partial: Record<string, unknown>): Promise<Record<string, unknown>> {
     const entry = this.mustGet(name);
-    return this.serial(() => this.saveSettings(entry, partial));
-  }
-
-  private async saveSettings(entry: Loaded, partial: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const { name } = entry.plugin;
     const defs = new Map((entry.plugin.settings ?? []).map((d) => [d.key, d]));
     for (const [key, value] of Object.entries(partial)) {
       const def = defs.get(key);
       if (!def) throw new PluginSettingsError(key, 'is not a setting of this plugin');
-      const problem = checkSetting(def, value);
-      if (problem) throw new PluginSettingsError(key, problem);
-      if (def.outgoingUrl && this.deps.checkUrl) {
-        for (const url of typeof value === 'string' ? [value] : (value as string[])) {
-          const refused = url.trim() ? await this.deps.checkUrl(url.trim()) : null;
-          if (refused) throw new PluginSettingsError(key, `${url.trim()} ${refused}`);
-        }
+      const [problem] = settingProblems(def, value);
+      if (problem?.index === undefined) {
+        if (problem) throw new PluginSettingsError(key, problem.message);
+      } else {
+        // The admin form shows one message per setting: say which line it is about.
+        const entry = JSON.stringify(String((value as unknown[])[problem.index]).slice(0, 100));
+        throw new PluginSettingsError(key, `${entry} ${problem.message}`, problem.index);
       }
     }
+    await this.checkAddresses(defs, partial);
+    return this.serial(() => this.saveSettings(entry, defs, partial));
+  }
+
+  /** The outgoing-address rule for every URL in `partial` (already checked to be http(s) URLs). */
+  private async checkAddresses(defs: Map<string, PluginSettingDef>, partial: Record<string, unknown>): Promise<void> {
+    const { checkUrl } = this.deps;
+    if (!checkUrl) return;
+    const targets = Object.entries(partial).flatMap(([key, value]) => {
+      if (!defs.get(key)?.outgoingUrl) return [];
+      const urls = typeof value === 'string' ? [value] : (value as string[]);
+      return urls
+        .map((url, i) => ({ key, url: url.trim(), index: typeof value === 'string' ? undefined : i }))
+        .filter((t) => t.url !== '');
+    });
+    const refusals = await Promise.all(targets.map((t) => checkUrl(t.url)));
+    const at = refusals.findIndex((r) => r !== null);
+    const target = targets[at];
+    if (target) throw new PluginSettingsError(target.key, `${target.url} ${refusals[at]}`, target.index);
+  }
+
+  private async saveSettings(
+    entry: Loaded,
+    defs: Map<string, PluginSettingDef>,
+    partial: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const { name } = entry.plugin;
+    // Merged inside the queue: a change saved meanwhile (by this process or a reload) is kept.
     const stored = { ...pickKnown(entry.stored, defs), ...partial };
     await this.deps.store.save({ name, active: entry.active, settings: stored });
     entry.stored = stored;
@@ -369,12 +403,17 @@ const isRoute = (r: unknown): boolean =>
   /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(r.path) &&
   typeof r.handle === 'function';
 
-/** Defaults, overridden by stored values that still fit their definition (a plugin update may change them). */
+/**
+ * Defaults, overridden by stored values that still have their definition's type (a plugin update
+ * may change it). Only the type: a value saved before a rule was tightened (a 25th URL, an event
+ * name no longer emitted) stays as the admin left it rather than turning into the default at an
+ * upgrade, and shows up at the field when the admin saves next; the plugin skips what it cannot use.
+ */
 function effectiveSettings(plugin: AffixPlugin, stored: Record<string, unknown>): Readonly<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const def of plugin.settings ?? []) {
     const value =
-      Object.hasOwn(stored, def.key) && checkSetting(def, stored[def.key]) === null ? stored[def.key] : def.default;
+      Object.hasOwn(stored, def.key) && typeProblem(def, stored[def.key]) === null ? stored[def.key] : def.default;
     out[def.key] = Array.isArray(value) ? Object.freeze([...value]) : value;
   }
   return Object.freeze(out);
@@ -384,8 +423,58 @@ function pickKnown(stored: Record<string, unknown>, defs: Map<string, PluginSett
   return Object.fromEntries(Object.entries(stored).filter(([key]) => defs.has(key)));
 }
 
-/** Null when `value` fits `def`, otherwise what is wrong with it. */
-export function checkSetting(def: PluginSettingDef, value: unknown): string | null {
+/** What is wrong with a setting's value; `index` is the list entry at fault, when one is. */
+export interface SettingProblem {
+  message: string;
+  index?: number;
+}
+
+/**
+ * Every way `value` does not fit `def` (none: it fits). No I/O: the outgoing-address rule is the
+ * registry's to check afterwards. A list too long is one problem, its entries are not looked at.
+ */
+export function settingProblems(def: PluginSettingDef, value: unknown): SettingProblem[] {
+  const wrongType = typeProblem(def, value);
+  if (wrongType) return [{ message: wrongType }];
+  if (def.type === 'string' && def.outgoingUrl) {
+    const problem = (value as string).trim() === '' ? null : urlProblem(value as string);
+    return problem ? [{ message: problem }] : [];
+  }
+  if (def.type !== 'string[]') return [];
+  const list = value as string[];
+  const max = def.outgoingUrl ? Math.min(def.maxItems ?? MAX_OUTGOING_URLS, MAX_OUTGOING_URLS) : def.maxItems;
+  if (max !== undefined && list.length > max) return [{ message: `must hold at most ${max} entries` }];
+  const problems: SettingProblem[] = [];
+  // Repeated URLs are refused, not collapsed: the API stores what was sent, and an admin who
+  // pasted one endpoint twice learns it, rather than wondering where the copy went.
+  const seen = new Map<string, number>();
+  for (const [index, entry] of list.entries()) {
+    if (def.options && !def.options.includes(entry)) {
+      problems.push({ index, message: `must be one of: ${def.options.join(', ')}` });
+      continue;
+    }
+    if (!def.outgoingUrl) continue;
+    const problem = urlProblem(entry);
+    if (problem) {
+      problems.push({ index, message: problem });
+      continue;
+    }
+    const href = new URL(entry.trim()).href; // https://HOOKS.example/in is https://hooks.example/in
+    const first = seen.get(href);
+    if (first === undefined) seen.set(href, index);
+    else problems.push({ index, message: `is listed twice (first as entry ${first})` });
+  }
+  return problems;
+}
+
+/** Why `url` is not a URL Affix may be told to call, by the rule of every other URL field (null: it is). */
+function urlProblem(url: string): string | null {
+  const result = httpUrl.safeParse(url);
+  return result.success ? null : (result.error.issues[0]?.message ?? 'must be an http(s) URL');
+}
+
+/** Null when `value` has the type `def` declares (and an enum one of its options), otherwise what is wrong. */
+function typeProblem(def: PluginSettingDef, value: unknown): string | null {
   switch (def.type) {
     case 'boolean':
       return typeof value === 'boolean' ? null : 'must be true or false';

@@ -17,17 +17,30 @@ export interface ScopedHooks {
   addFilter<K extends keyof HookFilters & string>(name: K, fn: FilterFn<HookFilters, K>, priority?: number): void;
 }
 
+/**
+ * The most URLs one `outgoingUrl` list may hold. Each is looked up when saved (SPEC §10a) and each
+ * event is sent to every one: a handful is what a merchant needs, thousands would be a lookup storm.
+ */
+export const MAX_OUTGOING_URLS = 20;
+
 export interface PluginSettingDef {
   key: string;
   label: string;
   type: 'boolean' | 'number' | 'string' | 'string[]' | 'enum';
   default: unknown;
-  /** The allowed values when `type` is 'enum'. */
+  /**
+   * The allowed values: of the value when `type` is 'enum', of each entry when 'string[]' (a
+   * misspelled entry is refused, never kept to silently change what the plugin does).
+   */
   options?: string[];
+  /** 'string[]': the most entries the list may hold (an `outgoingUrl` list holds at most MAX_OUTGOING_URLS). */
+  maxItems?: number;
   help?: string;
   /**
-   * The value ('string') or each value ('string[]') is a URL that Affix will call: when saved it
-   * must pass the outgoing-address rule (SPEC §10a: public addresses only).
+   * The value ('string', '' for none) or each value ('string[]') is a URL that Affix will call:
+   * when saved it must be an http(s) URL of at most URL_LENGTH characters, a list holds at most
+   * MAX_OUTGOING_URLS of them and none twice, and each must pass the outgoing-address rule
+   * (SPEC §10a: public addresses only).
    */
   outgoingUrl?: boolean;
   /** A secret (a signing key, a password): shown to the owner only, masked to others, never audited. */

@@ -201,7 +201,17 @@ describe(`webhooks plugin (SPEC §7.6, §4.2, §8) on ${dialectName()}`, () => {
     await emit('commission.created', {});
     assert.equal((await webhookRows()).length, 0);
 
-    await configure({ urls: ['ftp://files.example/x', 'not a url', `${two.url}/only`] });
+    // Refused when saved (SPEC §10); a list stored before that rule is still read, and what is not
+    // an http(s) URL is skipped at send time.
+    const bad = ['ftp://files.example/x', 'not a url', `${two.url}/only`];
+    assert.equal((await a.patch('/plugins/webhooks', { settings: { urls: bad } })).status, 422);
+    const { db } = app.services;
+    const row = (await db('plugins').where({ name: 'webhooks' }).first()) as { settings: string };
+    const stored = { ...(JSON.parse(row.settings) as Record<string, unknown>), urls: bad };
+    await db('plugins')
+      .where({ name: 'webhooks' })
+      .update({ settings: JSON.stringify(stored) });
+    await app.services.plugins.reload();
     await emit('commission.created', {});
     assert.deepEqual(
       (await webhookRows()).map((r) => r.url),

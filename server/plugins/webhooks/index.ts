@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AffixPlugin, Logger } from '../types.js';
+import { MAX_OUTGOING_URLS, type AffixPlugin, type Logger } from '../types.js';
 import type { BuiltinDeps } from '../contract.js';
 import type { OutboxEvent, OutboxMessage } from '../../services/outbox.js';
 import { sign } from '../../services/signature.js';
 
+/** Every event the outbox emits (SPEC §7.6); the `events` setting may name only these. */
 export const WEBHOOK_EVENTS: readonly OutboxEvent[] = [
   'commission.created',
   'commission.approved',
@@ -75,7 +76,7 @@ export function createWebhooks(deps: Pick<BuiltinDeps, 'clock'>): AffixPlugin {
         label: 'Endpoint URLs',
         type: 'string[]',
         default: [],
-        help: 'Each event is POSTed to every http(s) URL here. Only public addresses: no loopback, private or link-local ones.',
+        help: `Each event is POSTed to every http(s) URL here (at most ${MAX_OUTGOING_URLS}, each once). Only public addresses: no loopback, private or link-local ones.`,
         outgoingUrl: true,
       },
       {
@@ -91,6 +92,8 @@ export function createWebhooks(deps: Pick<BuiltinDeps, 'clock'>): AffixPlugin {
         label: 'Events',
         type: 'string[]',
         default: [],
+        // A misspelled event would otherwise be kept and silently turn every webhook off.
+        options: [...WEBHOOK_EVENTS],
         help: `Empty sends all: ${WEBHOOK_EVENTS.join(', ')}.`,
       },
     ],
