@@ -20,6 +20,9 @@ export const FILTER_NAMES = [
 ] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
 
+/** The device types a visitor's user agent is read as (ua-parser-js's, and desktop when it names none). */
+export const DEVICE_TYPES = ['desktop', 'mobile', 'tablet', 'smarttv', 'console', 'wearable', 'embedded'] as const;
+
 export interface FilterDef {
   name: FilterName;
   mode: 'is' | 'is_not';

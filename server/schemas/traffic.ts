@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { FILTER_NAMES } from '../domain/flows.js';
+import { DEVICE_TYPES, FILTER_NAMES } from '../domain/flows.js';
 import { httpUrl, id, optionalHttpUrl, optionalText, shortText } from '../validation.js';
 import { KEY_LENGTH, TEXT_BYTES, fitsText } from '../domain/limits.js';
 
@@ -198,6 +198,22 @@ export const filterSchema = z
         f.values.forEach((v, i) => {
           if (!/^[A-Za-z]{2}$/.test(v)) issue(['values', i], `"${v.slice(0, 60)}" is not a 2-letter country code`);
         });
+        break;
+      case 'device':
+        f.values.forEach((v, i) => {
+          if (!(DEVICE_TYPES as readonly string[]).includes(v.toLowerCase()))
+            issue(['values', i], `"${v.slice(0, 60)}" is not a device type: ${DEVICE_TYPES.join(', ')}`);
+        });
+        break;
+      case 'language':
+        // The filter compares the visitor's primary languages (de of de-DE): a value must be one.
+        f.values.forEach((v, i) => {
+          if (!/^[A-Za-z]{2,3}$/.test(v))
+            issue(['values', i], `"${v.slice(0, 60)}" is not a language code such as de or en`);
+        });
+        break;
+      case 'bot':
+        if (f.values.length) issue(['values'], 'a bot filter takes no values (mode is: bots, is_not: people)');
         break;
       case 'schedule':
         f.values.forEach((v, i) => {

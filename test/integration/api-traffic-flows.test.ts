@@ -163,6 +163,19 @@ describe('/api/v1/campaigns/:id/flows', () => {
         'filters.0.values.0',
       ],
       [
+        { name: 'x', offers: [OFFER], filters: [{ name: 'device', mode: 'is', values: ['Mobile', 'toaster'] }] },
+        'filters.0.values.1',
+      ],
+      [
+        { name: 'x', offers: [OFFER], filters: [{ name: 'language', mode: 'is', values: ['de-DE'] }] },
+        'filters.0.values.0',
+      ],
+      [
+        { name: 'x', offers: [OFFER], filters: [{ name: 'language', mode: 'is', values: ['en', 'xx-invalid-!!'] }] },
+        'filters.0.values.1',
+      ],
+      [{ name: 'x', offers: [OFFER], filters: [{ name: 'bot', mode: 'is', values: ['maybe'] }] }, 'filters.0.values'],
+      [
         { name: 'x', offers: [OFFER], filters: [{ name: 'schedule', mode: 'is', values: ['mon 25:00-26:00'] }] },
         'filters.0.values.0',
       ],
