@@ -23,6 +23,7 @@ import {
 import { refundTake } from '../domain/refunds.js';
 import { dayIn } from '../domain/time.js';
 import { recordAudit } from '../store/audit.js';
+import { openBatchIds, takeOutOfOpenBatch } from '../store/payout-batches.js';
 import { refreshSaleStatuses } from '../store/sales.js';
 import { addDailyStats, type StatsDelta } from '../store/daily-stats.js';
 import { insertCommission, toCommission, type Commission, type CommissionRow } from '../store/commissions.js';
@@ -98,16 +99,18 @@ export function pickOrderSale(
 }
 
 const UNPAID = ['pending', 'approved'] as const;
-const isUnpaid = (c: StoredCommission) => (c.status === 'pending' || c.status === 'approved') && c.batch_id === null;
+/** Not paid yet: pending or approved, in no payout batch or in one still open (not marked paid). */
+const unpaidIn = (t: Pick<Taking, 'openBatches'>) => (c: StoredCommission) =>
+  (c.status === 'pending' || c.status === 'approved') && (c.batch_id === null || t.openBatches.has(c.batch_id));
 const isReversal = (c: StoredCommission) => c.kind === 'refund' || c.kind === 'chargeback';
 const amountsOf = (c: StoredCommission) => ({ amount: asUnits(c.amount), merchantAmount: asUnits(c.merchant_amount) });
 
 /**
  * Refunds and chargebacks (SPEC §6.4). The refunded share of the order (amount / totalCost)
- * is taken back from each commission of the sale: an unpaid commission is `reversed` when the
- * order is refunded in full, else it gets a linked negative commission with its status; a paid
- * commission (or one already in a payout batch) always gets a linked negative commission,
- * approved, which the next payout batch nets. Chargebacks are counted apart in the reports.
+ * is taken back from each commission of the sale: an unpaid commission (also one in a payout
+ * batch not yet marked paid, which it then leaves) is `reversed` when the order is refunded in
+ * full, else it gets a linked negative commission with its status; a paid commission always gets
+ * a linked negative commission, approved, which the next payout batch nets. Chargebacks are counted apart in the reports.
  */
 export class RefundService {
   constructor(
@@ -185,6 +188,10 @@ export class RefundService {
     }
 
     const { originals, children } = await commissionsToTake(trx, sale.id);
+    const batchIds = [...originals, ...[...children.values()].flat()].flatMap((c) =>
+      c.batch_id === null ? [] : [c.batch_id],
+    );
+    const openBatches = await openBatchIds(trx, [...new Set(batchIds)]);
     const stats: StatsDelta[] = [
       {
         day: today,
@@ -221,6 +228,7 @@ export class RefundService {
       now,
       today,
       stats,
+      openBatches,
     };
     for (const original of originals) {
       const done = await this.takeFrom(taking, original, children.get(original.id) ?? []);
@@ -242,8 +250,9 @@ export class RefundService {
     original: StoredCommission,
     own: StoredCommission[],
   ): Promise<{ reversed: StoredCommission[]; negative: StoredCommission | null } | null> {
-    const reversed = isUnpaid(original) && t.full ? await reverseUnpaid(t, original, own) : [];
-    const negative = isUnpaid(original) && t.full ? null : await insertReversal(t, original, own);
+    const unpaid = unpaidIn(t)(original);
+    const reversed = unpaid && t.full ? await reverseUnpaid(t, original, own) : [];
+    const negative = unpaid && t.full ? null : await insertReversal(t, original, own);
     if (!reversed.length && !negative) return null;
     for (const c of reversed) {
       // The event is one per commission of the sale, below; reversed partial reversals ride in it.
@@ -332,6 +341,8 @@ interface Taking {
   now: number;
   today: string;
   stats: StatsDelta[];
+  /** The payout batches of the sale's commissions that are still open. */
+  openBatches: Set<number>;
 }
 
 /** Nothing was paid: the commission and its unpaid partial reversals stop counting. */
@@ -341,9 +352,12 @@ async function reverseUnpaid(
   own: StoredCommission[],
 ): Promise<StoredCommission[]> {
   const reversed: StoredCommission[] = [];
-  for (const c of [original, ...own.filter(isUnpaid)]) {
-    if (!(await setCommissionStatus(t.trx, c.id, [...UNPAID], 'reversed', undefined, t.now))) continue;
+  for (const c of [original, ...own.filter(unpaidIn(t))]) {
+    const inBatch = c.batch_id !== null;
+    if (!(await setCommissionStatus(t.trx, c.id, [...UNPAID], 'reversed', undefined, t.now, { inBatch }))) continue;
     reversed.push(c);
+    // In an open payout batch: it leaves the batch, whose totals drop by it (SPEC §6.3, §6.4).
+    if (inBatch) await takeOutOfOpenBatch(t.trx, c.batch_id!, c, t.now);
     // It leaves the day it was counted on (as a declined commission does).
     t.stats.push({
       day: c.day ?? t.today,
@@ -369,7 +383,7 @@ async function insertReversal(
     { amount, orderTotal: sale.totalCost, full },
   );
   if (take <= 0) return null;
-  const status = isUnpaid(original) ? original.status : 'approved';
+  const status = unpaidIn(t)(original) ? original.status : 'approved';
   const row: CommissionRow = {
     created_at: now,
     updated_at: now,

@@ -1,6 +1,7 @@
 import type { PayoutDetails, PayoutMethod } from '../schemas/affiliate-profile.js';
 import type { Knex } from 'knex';
 import { toIso, paginate, type Page } from './rows.js';
+import { dialectHelper } from '../db/index.js';
 import type { PageQuery } from '../validation.js';
 import { asUnits, type Units } from '../domain/money.js';
 
@@ -151,6 +152,62 @@ export async function attachCommissions(trx: Knex, batchId: number, ids: number[
     moved += Number(n);
   }
   return moved;
+}
+
+/** The ids of these batches that are still open (not paid), read with a lock on them. */
+export async function openBatchIds(trx: Knex, ids: number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const q = trx('payout_batches').select('id').whereIn('id', ids).where('status', 'open');
+  const rows = (await (dialectHelper(trx).dialect === 'sqlite' ? q : q.forUpdate())) as Array<{ id: number | string }>;
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+/**
+ * Takes a commission that stopped counting (reversed by a refund) out of its open batch: the
+ * affiliate's line and the batch's totals drop by it. If what is left of the affiliate's line no
+ * longer reaches the batch's minimum (or nothing is left), the affiliate leaves the batch: its
+ * other commissions wait for a later one, as when the batch was made.
+ */
+export async function takeOutOfOpenBatch(
+  trx: Knex,
+  batchId: number,
+  c: { id: number; affiliate_id: number; amount: number },
+  now: number,
+): Promise<void> {
+  await trx('commissions').where({ id: c.id, batch_id: batchId }).update({ batch_id: null, updated_at: now });
+  const batch = (await trx('payout_batches').where({ id: batchId }).first()) as PayoutBatchRow | undefined;
+  const line = (await trx('payout_batch_items').where({ batch_id: batchId, affiliate_id: c.affiliate_id }).first()) as
+    { amount: number | string; commissions: number | string } | undefined;
+  if (!batch || !line) return;
+  const left = Number(line.amount) - Number(c.amount);
+  const count = Number(line.commissions) - 1;
+  if (count <= 0 || left <= 0 || left < Number(batch.minimum)) {
+    const released = Number(
+      await trx('commissions')
+        .where({ batch_id: batchId, affiliate_id: c.affiliate_id })
+        .update({ batch_id: null, updated_at: now }),
+    );
+    await trx('payout_batch_items').where({ batch_id: batchId, affiliate_id: c.affiliate_id }).delete();
+    await trx('payout_batches')
+      .where({ id: batchId })
+      .update({
+        total: Number(batch.total) - Number(line.amount),
+        affiliates: Number(batch.affiliates) - 1,
+        commissions: Number(batch.commissions) - 1 - released,
+        updated_at: now,
+      });
+    return;
+  }
+  await trx('payout_batch_items')
+    .where({ batch_id: batchId, affiliate_id: c.affiliate_id })
+    .update({ amount: left, commissions: count });
+  await trx('payout_batches')
+    .where({ id: batchId })
+    .update({
+      total: Number(batch.total) - Number(c.amount),
+      commissions: Number(batch.commissions) - 1,
+      updated_at: now,
+    });
 }
 
 export async function releaseCommissions(trx: Knex, batchId: number, now: number): Promise<number> {

@@ -234,6 +234,59 @@ describe('refunds and chargebacks (SPEC §6.4)', () => {
     assert.equal((await commission(child.id)).status, 'declined');
   });
 
+  test('a refund in full of a commission in an open payout batch reverses it: it leaves the batch, which is paid without it', async () => {
+    await approvedAffiliate(a, 'Dora', 'dora');
+    const dora = Number((await a.get('/affiliates?q=dora')).body.data[0].id);
+    const kept = await saleBy('dora', auto, 40);
+    const refunded = await saleBy('dora', auto, 50);
+    const batch = await a.post('/payout-batches', { minimum: 0 });
+    assert.equal(batch.status, 201, batch.text);
+    const lineOf = (b: { items: Array<{ affiliateId: number; amount: number; commissionIds: number[] }> }) =>
+      b.items.find((i) => i.affiliateId === dora);
+    const before = lineOf(batch.body)!;
+    assert.deepEqual([...before.commissionIds].sort(), [kept.commissionId, refunded.commissionId].sort());
+    const worth = (await commission(refunded.commissionId)).amount;
+
+    const res = await refund(refunded.orderId, { type: 'refund' });
+    assert.equal(res.status, 200, res.text);
+    const after = await commission(refunded.commissionId);
+    assert.equal(after.status, 'reversed');
+    assert.equal(after.batchId, null);
+    assert.equal((await childrenOf(refunded.saleId, refunded.commissionId)).length, 0, 'no negative commission');
+    const open = (await a.get(`/payout-batches/${batch.body.id}`)).body;
+    assert.deepEqual(lineOf(open)?.commissionIds, [kept.commissionId]);
+    assert.equal(lineOf(open)?.amount, before.amount - worth);
+    assert.equal(Math.round((batch.body.total - open.total) * 10_000), Math.round(worth * 10_000));
+
+    assert.equal((await a.post(`/payout-batches/${batch.body.id}/mark-paid`)).status, 200);
+    assert.equal(
+      (await commission(refunded.commissionId)).status,
+      'reversed',
+      'marking the batch paid does not pay it',
+    );
+    assert.equal((await commission(kept.commissionId)).status, 'paid');
+  });
+
+  test('an affiliate whose open-batch line falls below the minimum after a refund leaves the batch', async () => {
+    await approvedAffiliate(a, 'Eve', 'eve');
+    const eve = Number((await a.get('/affiliates?q=eve')).body.data[0].id);
+    const small = await saleBy('eve', auto, 40);
+    const big = await saleBy('eve', auto, 60);
+    const worth = (await commission(small.commissionId)).amount + (await commission(big.commissionId)).amount;
+    const batch = await a.post('/payout-batches', { minimum: worth });
+    assert.equal(batch.status, 201, batch.text);
+    assert.ok((batch.body.items as Array<{ affiliateId: number }>).some((i) => i.affiliateId === eve));
+    assert.equal((await refund(big.orderId, { type: 'refund' })).status, 200);
+    const open = (await a.get(`/payout-batches/${batch.body.id}`)).body;
+    assert.ok(!(open.items as Array<{ affiliateId: number }>).some((i) => i.affiliateId === eve), 'Eve left the batch');
+    assert.equal((await commission(small.commissionId)).batchId, null, 'her other commission waits for a later batch');
+    assert.equal((await commission(small.commissionId)).status, 'approved');
+    assert.equal((await commission(big.commissionId)).status, 'reversed');
+    assert.equal(open.affiliates, batch.body.affiliates - 1);
+    assert.equal(open.commissions, batch.body.commissions - 2);
+    assert.equal((await a.delete(`/payout-batches/${batch.body.id}`)).status, 204);
+  });
+
   test('a refund after payment: a negative approved commission is carried into the next batch, which nets it', async () => {
     const s = await saleBy('bob', auto, 80);
     const setup = await a.post('/payout-batches', {});
