@@ -144,7 +144,8 @@ function condition(f: FilterDef, v: VisitorFacts, flowId: number): { holds: bool
       return { holds: has(v.browser), seen: v.browser ?? 'unknown' };
     case 'language':
       return {
-        holds: v.languages.some((l) => values.some((val) => lower(val) === l)),
+        // Visitors' languages are primary ones (de of de-DE): a filter value is compared by its own.
+        holds: v.languages.some((l) => values.some((val) => lower(val).split('-')[0] === l)),
         seen: v.languages.join(',') || 'none',
       };
     case 'bot':

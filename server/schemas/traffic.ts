@@ -206,14 +206,10 @@ export const filterSchema = z
         });
         break;
       case 'language':
-        // The filter compares the visitor's primary languages (de of de-DE): a value must be one.
         f.values.forEach((v, i) => {
-          if (!/^[A-Za-z]{2,3}$/.test(v))
-            issue(['values', i], `"${v.slice(0, 60)}" is not a language code such as de or en`);
+          if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(v))
+            issue(['values', i], `"${v.slice(0, 60)}" is not a language tag such as de or en-US`);
         });
-        break;
-      case 'bot':
-        if (f.values.length) issue(['values'], 'a bot filter takes no values (mode is: bots, is_not: people)');
         break;
       case 'schedule':
         f.values.forEach((v, i) => {

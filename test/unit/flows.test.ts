@@ -418,6 +418,9 @@ describe('filters: every name with is and is_not', () => {
   test("language: any of the visitor's languages", () => {
     both('language', ['en'], facts({ languages: ['de', 'en'] }), true);
     both('language', ['EN'], facts({ languages: ['de', 'en'] }), true);
+    // A tag counts by its primary language.
+    both('language', ['en-US'], facts({ languages: ['de', 'en'] }), true);
+    both('language', ['fr-CA'], facts({ languages: ['de', 'en'] }), false);
     both('language', ['fr', 'es'], facts({ languages: ['de', 'en'] }), false);
     both('language', ['de'], facts({ languages: [] }), false);
   });
