@@ -16,10 +16,11 @@ export type MacroValue = string | number | MacroAmount | LazyMacro | null | unde
 const AUTHORITY = /^[^/?#]*:\/\/[^/?#]*/;
 
 const MACRO = /\{([a-z0-9_]+)\}/gi;
+/** One macro, for a test (a global pattern would keep its place between calls). */
+const ANY_MACRO = new RegExp(MACRO.source, 'i');
 
 /** Whether a URL template has a `{macro}` in its scheme or host (refused when stored). */
-export const macroInAuthority = (template: string): boolean =>
-  new RegExp(MACRO.source, 'i').test(AUTHORITY.exec(template)?.[0] ?? '');
+export const macroInAuthority = (template: string): boolean => ANY_MACRO.test(AUTHORITY.exec(template)?.[0] ?? '');
 
 /**
  * `{macro}` placeholders in URLs the merchant stores (landing and offer URLs, postback URLs):

@@ -110,7 +110,8 @@ const amountsOf = (c: StoredCommission) => ({ amount: asUnits(c.amount), merchan
  * is taken back from each commission of the sale: an unpaid commission (also one in a payout
  * batch not yet marked paid, which it then leaves) is `reversed` when the order is refunded in
  * full, else it gets a linked negative commission with its status; a paid commission always gets
- * a linked negative commission, approved, which the next payout batch nets. Chargebacks are counted apart in the reports.
+ * a linked negative commission, approved, which the next payout batch nets. Chargebacks are
+ * counted apart in the reports.
  */
 export class RefundService {
   constructor(

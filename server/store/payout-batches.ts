@@ -158,7 +158,7 @@ export async function attachCommissions(trx: Knex, batchId: number, ids: number[
 export async function openBatchIds(trx: Knex, ids: number[]): Promise<Set<number>> {
   if (!ids.length) return new Set();
   const q = trx('payout_batches').select('id').whereIn('id', ids).where('status', 'open');
-  const rows = (await (dialectHelper(trx).dialect === 'sqlite' ? q : q.forUpdate())) as Array<{ id: number | string }>;
+  const rows = (await dialectHelper(trx).lockRows(q)) as Array<{ id: number | string }>;
   return new Set(rows.map((r) => Number(r.id)));
 }
 

@@ -21,11 +21,6 @@ const MERCHANT = ['owner', 'manager'] as const;
 const KINDS = ['sale', 'action', 'click', 'impression', 'refund', 'chargeback'] as const;
 const MAX_BULK = 1000;
 
-/**
- * `from` / `to` as ISO 8601. A plain date `to` includes that whole day (to=2026-11-30 means
- * up to the end of the 30th); a date-time is the exclusive end.
- */
-
 const commissionFilters = z.strictObject({
   format: listFormat,
   status: z.enum(COMMISSION_STATUSES).optional(),

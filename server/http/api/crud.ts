@@ -83,7 +83,7 @@ export function parseList<FS extends z.ZodObject>(
   // A period must not end before it starts: times (ms) end before `to` (exclusive, see
   // isoTimeParam), report days include both ends.
   const { from, to } = rest as { from?: number | string; to?: number | string };
-  if (from !== undefined && to !== undefined && (typeof from === 'number' && from === to ? true : from > to))
+  if (from !== undefined && to !== undefined && (from > to || (typeof from === 'number' && from === to)))
     throw fieldError('from', 'must not be after `to`');
   return { page: { page, perPage }, filters: rest as z.output<FS> };
 }
